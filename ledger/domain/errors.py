@@ -1,0 +1,95 @@
+"""Domain errors: one exception type carrying a stable code, a message and where it happened.
+
+`api/errors.py` maps each code to an HTTP status in one table; services and adapters raise these and
+nothing else for expected failures. Codes are part of the public contract: never rename one.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    # input
+    INVALID_INPUT = "invalid_input"
+    INVALID_AMOUNT = "invalid_amount"
+    INVALID_RATE = "invalid_rate"
+    INVALID_MONTH = "invalid_month"
+    INVALID_ID = "invalid_id"
+    UNKNOWN_CURRENCY = "unknown_currency"
+    CURRENCY_MISMATCH = "currency_mismatch"
+    BATCH_TOO_LARGE = "batch_too_large"
+    BATCH_EMPTY = "batch_empty"
+    # registry
+    UNKNOWN_FUND = "unknown_fund"
+    UNKNOWN_SCHEME = "unknown_scheme"
+    SCHEME_NOT_IN_FORCE = "scheme_not_in_force"
+    UNKNOWN_WORKER = "unknown_worker"
+    WORKER_NOT_MEMBER = "worker_not_member"
+    MEMBERSHIP_EXISTS = "membership_exists"
+    UNKNOWN_ACCOUNT = "unknown_account"
+    UNKNOWN_TRANSFER = "unknown_transfer"
+    # ledger rules
+    SAME_ACCOUNT = "same_account"
+    EXCEEDS_CREDITS = "exceeds_credits"
+    EXCEEDS_DEBITS = "exceeds_debits"
+    PENDING_NOT_FOUND = "pending_not_found"
+    PENDING_ALREADY_RESOLVED = "pending_already_resolved"
+    PENDING_AMOUNT_EXCEEDED = "pending_amount_exceeded"
+    NOT_PENDING = "not_pending"
+    ALREADY_REVERSED = "already_reversed"
+    LINKED_EVENT_FAILED = "linked_event_failed"
+    ID_CONFLICT = "id_conflict"
+    PERIOD_WITHDRAWN = "period_withdrawn"
+    DUPLICATE_PAYER = "duplicate_payer"
+    OVERFLOW = "overflow"
+    # requests
+    IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
+    IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"
+    UNAUTHENTICATED = "unauthenticated"
+    FORBIDDEN = "forbidden"
+    NOT_FOUND = "not_found"
+
+
+class DomainError(Exception):
+    """An expected failure. `field`: dotted path into the input; `index`: row or item number."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        field: str | None = None,
+        index: int | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.index = index
+        self.details = details or {}
+
+    def at(self, index: int, prefix: str | None = None) -> DomainError:
+        """The same error located at item `index` (and under `prefix`) of a batch."""
+        field = self.field
+        if prefix:
+            field = f"{prefix}.{field}" if field else prefix
+        return DomainError(
+            self.code, self.message, field=field, index=index, details=self.details
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code.value, "message": self.message}
+        if self.field is not None:
+            out["field"] = self.field
+        if self.index is not None:
+            out["index"] = self.index
+        if self.details:
+            out["details"] = self.details
+        return out
+
+    def __repr__(self) -> str:
+        return f"DomainError({self.code.value!r}, {self.message!r}, field={self.field!r})"
