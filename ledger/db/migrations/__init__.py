@@ -1,0 +1,1 @@
+"""Alembic migrations; `ledger.db.migrate.upgrade` runs them programmatically."""

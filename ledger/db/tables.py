@@ -1,0 +1,133 @@
+"""SQLAlchemy Core tables: the schema as the application queries it.
+
+The migration in `migrations/versions/` is the ground truth that creates it; a test checks the two
+agree. Timestamps are integer microseconds since the Unix epoch (UTC): exact, sortable and the same
+on SQLite and PostgreSQL. Money columns are BIGINT minor units beside a currency code.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData()
+
+# BIGINT on PostgreSQL; on SQLite a rowid alias so that it autoincrements.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("nationality", String(2), nullable=False),
+    Column("identity_kind", String(32)),
+    Column("identity_hmac", String(64), unique=True),
+    Column("identity_ciphertext", LargeBinary),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("worker_id", String(64), ForeignKey("workers.id"), primary_key=True),
+    Column("fund", String(16), primary_key=True),
+    Column("member_number_hmac", String(64), nullable=False),
+    Column("member_number_ciphertext", LargeBinary, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    UniqueConstraint("fund", "member_number_hmac", name="uq_memberships_fund_number"),
+)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("key", String(256), nullable=False, unique=True),
+    Column("code", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("flags", Integer, nullable=False),
+    Column("fund", String(16)),
+    Column("scheme", String(64)),
+    Column("worker_id", String(64), index=True),
+    Column("payer", String(16)),
+    Column("debits_pending", BigInteger, nullable=False),
+    Column("debits_posted", BigInteger, nullable=False),
+    Column("credits_pending", BigInteger, nullable=False),
+    Column("credits_posted", BigInteger, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+transfers = Table(
+    "transfers",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("id", String(128), nullable=False, unique=True),
+    Column("debit_account_id", BigInteger, nullable=False, index=True),
+    Column("credit_account_id", BigInteger, nullable=False, index=True),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("flags", Integer, nullable=False),
+    Column("pending_id", String(128), unique=True),
+    Column("reversal_of", String(128), unique=True),
+    Column("code", String(32), nullable=False),
+    Column("contribution_id", String(128), index=True),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+contributions = Table(
+    "contributions",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("worker_id", String(64), nullable=False, index=True),
+    Column("fund", String(16), nullable=False),
+    Column("scheme", String(64), nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("wage_base_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("shares", Text, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+insurance_periods = Table(
+    "insurance_periods",
+    metadata,
+    Column("worker_id", String(64), primary_key=True),
+    Column("fund", String(16), primary_key=True),
+    Column("scheme", String(64), primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("contribution_id", String(128), nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", String(128), primary_key=True),
+    Column("key", String(256), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", Text, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
+api_clients = Table(
+    "api_clients",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("scope", String(64)),
+    Column("created_at_us", BigInteger, nullable=False),
+)

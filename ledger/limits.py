@@ -1,0 +1,12 @@
+"""Every bound the system enforces, in one place, so that they are documented and testable."""
+
+from __future__ import annotations
+
+BATCH_SIZE_MAX = 1000  # contributions per POST /v1/contributions:batch
+TRANSFERS_PER_REQUEST_MAX = 1000  # transfers in one linked batch
+PAGE_SIZE_MAX = 500  # rows per page of any listing
+PAGE_SIZE_DEFAULT = 100
+REQUEST_BODY_MAX_BYTES = 4 * 1024 * 1024  # JSON bodies; file uploads have their own bound
+IDEMPOTENCY_KEY_MAX_LENGTH = 256
+STATEMENT_MONTHS_MAX = 1200  # 100 years of months per fund in one statement
+GROUP_COMMIT_RETRIES = 5  # a batch that loses a race (unique violation) is re-run this often
