@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
 
 from ledger.db.ledger_store import IdemKey
 from ledger.domain.errors import DomainError, ErrorCode
-from ledger.services.posting import PostingEngine, Status, Unit, UnitResult
+from ledger.services.posting import Job, PostingEngine, Status, UnitResult
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +25,17 @@ class GroupCommitter:
     def __init__(self, engine: PostingEngine, max_units: int = 512) -> None:
         self.engine = engine
         self.max_units = max_units
-        self._queue: list[tuple[Unit, asyncio.Future[UnitResult]]] = []
+        self._queue: list[tuple[Job, asyncio.Future[list[UnitResult]]]] = []
         self._wakeup = asyncio.Event()
         self._in_flight: set[IdemKey] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self.batches = 0
-        self.units = 0
+        self.jobs = 0
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="clmtv-group-commit")
 
     async def stop(self) -> None:
@@ -47,53 +47,56 @@ class GroupCommitter:
         self._wakeup.set()
         await task
 
-    async def submit(self, unit: Unit) -> UnitResult:
-        return (await self.submit_many([unit]))[0]
-
-    async def submit_many(self, units: Sequence[Unit]) -> list[UnitResult]:
+    async def submit(self, job: Job) -> list[UnitResult]:
+        """Queue a job and wait until the transaction that carries it has committed."""
         if self._task is None:
             self.start()
-        loop = asyncio.get_running_loop()
-        futures: list[asyncio.Future[UnitResult]] = []
-        claimed: list[IdemKey] = []
-        for unit in units:
-            future: asyncio.Future[UnitResult] = loop.create_future()
-            futures.append(future)
-            if unit.claim is not None:
-                if unit.claim.ident in self._in_flight:
-                    future.set_result(_in_flight())
-                    continue
-                self._in_flight.add(unit.claim.ident)
-                claimed.append(unit.claim.ident)
-            self._queue.append((unit, future))
+        claim = job.claim.ident if job.claim else None
+        if claim is not None:
+            if claim in self._in_flight:
+                return [_in_flight()] * len(job.units)
+            self._in_flight.add(claim)
+        future: asyncio.Future[list[UnitResult]] = asyncio.get_running_loop().create_future()
+        self._queue.append((job, future))
         self._wakeup.set()
         try:
-            return list(await asyncio.gather(*futures))
+            return await future
         finally:
-            self._in_flight.difference_update(claimed)
+            if claim is not None:
+                self._in_flight.discard(claim)
 
     async def _run(self) -> None:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._queue:
-                batch = self._queue[: self.max_units]
-                del self._queue[: self.max_units]
-                await self._post(batch)
+                await self._post(self._take())
             if self._stopping:
                 return
 
-    async def _post(self, batch: list[tuple[Unit, asyncio.Future[UnitResult]]]) -> None:
+    def _take(self) -> list[tuple[Job, asyncio.Future[list[UnitResult]]]]:
+        """As many queued jobs as fit in `max_units` (always at least one)."""
+        taken, units = 0, 0
+        for job, _ in self._queue:
+            if taken and units + len(job.units) > self.max_units:
+                break
+            taken += 1
+            units += len(job.units)
+        batch = self._queue[:taken]
+        del self._queue[:taken]
+        return batch
+
+    async def _post(self, batch: list[tuple[Job, asyncio.Future[list[UnitResult]]]]) -> None:
         try:
-            results = await self.engine.post([unit for unit, _ in batch])
+            results = await self.engine.post_jobs([job for job, _ in batch])
         except Exception as exc:  # the transaction rolled back: every waiter learns why
-            log.exception("group commit of %d units failed", len(batch))
+            log.exception("group commit of %d jobs failed", len(batch))
             for _, future in batch:
                 if not future.done():
                     future.set_exception(exc)
             return
         self.batches += 1
-        self.units += len(batch)
+        self.jobs += len(batch)
         for (_, future), result in zip(batch, results, strict=True):
             if not future.done():  # the waiter may have been cancelled (client went away)
                 future.set_result(result)

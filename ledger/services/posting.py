@@ -78,35 +78,48 @@ class UnitResult:
         return self.status in (Status.CREATED, Status.EXISTS)
 
 
-# Turns a result into (HTTP status, JSON body) to keep under the unit's idempotency key.
-Renderer = Callable[["Unit", UnitResult], tuple[int, str]]
+# Turns a job's results into (HTTP status, JSON body) to keep under its idempotency key.
+Renderer = Callable[[list[UnitResult]], tuple[int, str]]
 
 
 @dataclass(slots=True)
 class Unit:
+    """A linked batch of transfers (all or none), optionally a contribution with its period."""
+
     transfers: list[PlannedTransfer]
     contribution: Contribution | None = None
+
+
+@dataclass(slots=True)
+class Job:
+    """What one request asks for: its units, its idempotency claim, and whether the units are
+    linked to each other (atomic: one failure fails them all, nothing is written)."""
+
+    units: list[Unit]
     claim: IdempotencyClaim | None = None
     render: Renderer | None = None
+    atomic: bool = True
 
     def keys(self) -> set[str]:
         """Ids that must not appear twice in one pass (see `split_rounds`)."""
-        out = {f"t:{t.id}" for t in self.transfers}
-        out.update(f"p:{t.pending_id}" for t in self.transfers if t.pending_id)
-        out.update(f"r:{t.reversal_of}" for t in self.transfers if t.reversal_of)
-        if self.contribution:
-            out.add(f"c:{self.contribution.id}")
+        out: set[str] = set()
+        for unit in self.units:
+            out.update(f"t:{t.id}" for t in unit.transfers)
+            out.update(f"p:{t.pending_id}" for t in unit.transfers if t.pending_id)
+            out.update(f"r:{t.reversal_of}" for t in unit.transfers if t.reversal_of)
+            if unit.contribution:
+                out.add(f"c:{unit.contribution.id}")
         if self.claim:
             out.add(f"k:{self.claim.principal}\x00{self.claim.key}")
         return out
 
 
-def split_rounds(units: Sequence[Unit]) -> list[list[int]]:
+def split_rounds(jobs: Sequence[Job]) -> list[list[int]]:
     """Indexes in passes such that no id repeats inside a pass; later duplicates wait a pass and
-    then see the earlier unit's rows as already existing (or as a conflict)."""
+    then see the earlier job's rows as already existing (or as a conflict)."""
     rounds: list[tuple[list[int], set[str]]] = []
-    for index, unit in enumerate(units):
-        keys = unit.keys()
+    for index, job in enumerate(jobs):
+        keys = job.keys()
         for members, seen in rounds:
             if not keys & seen:
                 members.append(index)
@@ -136,17 +149,21 @@ class PostingEngine:
         self.cache = cache or AccountCache()
 
     async def post(self, units: Sequence[Unit]) -> list[UnitResult]:
-        results: list[UnitResult | None] = [None] * len(units)
-        for members in split_rounds(units):
-            batch = [units[i] for i in members]
+        """Independent units (each all or none on its own), as one job without a claim."""
+        return (await self.post_jobs([Job(list(units), atomic=False)]))[0]
+
+    async def post_jobs(self, jobs: Sequence[Job]) -> list[list[UnitResult]]:
+        results: list[list[UnitResult]] = [[] for _ in jobs]
+        for members in split_rounds(jobs):
+            batch = [jobs[i] for i in members]
             for index, result in zip(members, await self._post_round(batch), strict=True):
                 results[index] = result
-        return [r for r in results if r is not None]
+        return results
 
-    async def _post_round(self, units: list[Unit]) -> list[UnitResult]:
+    async def _post_round(self, jobs: list[Job]) -> list[list[UnitResult]]:
         for attempt in range(GROUP_COMMIT_RETRIES):
             try:
-                return await _Pass(self, units).run()
+                return await _Pass(self, jobs).run()
             except RaceLostError:
                 if attempt == GROUP_COMMIT_RETRIES - 1:
                     raise
@@ -154,12 +171,12 @@ class PostingEngine:
 
 
 class _Pass:
-    """One attempt at one round: everything between BEGIN and COMMIT."""
+    """One attempt at one round of jobs: everything between BEGIN and COMMIT."""
 
-    def __init__(self, engine: PostingEngine, units: list[Unit]) -> None:
+    def __init__(self, engine: PostingEngine, jobs: list[Job]) -> None:
         self.engine = engine
-        self.units = units
-        self.results: list[UnitResult | None] = [None] * len(units)
+        self.jobs = jobs
+        self.results: list[list[UnitResult] | None] = [None] * len(jobs)
         self.now = now_us()
         self.account_ids: dict[str, int] = {}
         self.balances: dict[int, Balance] = {}
@@ -169,44 +186,50 @@ class _Pass:
         self.reversed: set[str] = set()
         self.periods: dict[PeriodKey, str] = {}
         self.contributions: dict[str, ContributionRow] = {}
+        self.writes = _Writes()
 
-    async def run(self) -> list[UnitResult]:
+    async def run(self) -> list[list[UnitResult]]:
         async with transaction(self.engine.db) as tx:
             await self._claims(tx)
             await self._read(tx)
-            writes = self._apply()
-            await self._write(tx, writes)
+            for index in self._active():
+                self.results[index] = self._apply_job(self.jobs[index])
+            await self._write(tx)
         self.engine.cache.remember(self.account_ids)
-        return [r if r is not None else UnitResult(Status.FAILED) for r in self.results]
+        return [r if r is not None else [] for r in self.results]
 
     def _active(self) -> list[int]:
         return [i for i, r in enumerate(self.results) if r is None]
 
+    def _active_units(self) -> list[Unit]:
+        return [u for i in self._active() for u in self.jobs[i].units]
+
     async def _claims(self, tx: LedgerTx) -> None:
-        claimed = [(i, u.claim) for i, u in enumerate(self.units) if u.claim]
+        claimed = [(i, j.claim) for i, j in enumerate(self.jobs) if j.claim]
         if not claimed:
             return
         keys = [c.ident for _, c in claimed]
         locked = await tx.try_lock_keys(keys)
         stored = await tx.stored_responses(keys)
         for index, claim in claimed:
+            size = len(self.jobs[index].units)
             previous = stored.get(claim.ident)
             if previous is not None:
                 if previous.request_hash == claim.request_hash:
-                    self.results[index] = UnitResult(Status.REPLAYED, stored=previous)
+                    self.results[index] = [UnitResult(Status.REPLAYED, stored=previous)] * size
                 else:
-                    self.results[index] = _failed(
+                    self.results[index] = [_failed(
                         ErrorCode.IDEMPOTENCY_KEY_REUSED,
                         "this Idempotency-Key was already used with a different request body",
-                    )
+                    )] * size
             elif claim.ident not in locked:
-                self.results[index] = _failed(
+                self.results[index] = [_failed(
                     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT,
                     "a request with this Idempotency-Key is still being processed",
-                )
+                )] * size
 
     async def _read(self, tx: LedgerTx) -> None:
-        active = [self.units[i] for i in self._active()]
+        active = self._active_units()
         planned = [t for u in active for t in u.transfers]
         self.existing = await tx.transfers_by_id([t.id for t in planned])
         self.contributions = await tx.contributions_by_id(
@@ -236,74 +259,129 @@ class _Pass:
         if missing:
             self.account_ids.update(await tx.ensure_accounts(missing, self.now))
 
-    def _apply(self) -> _Writes:
-        writes = _Writes()
-        created: dict[str, TransferSpec] = {}
-        for index in self._active():
-            unit = self.units[index]
+    def _apply_job(self, job: Job) -> list[UnitResult]:
+        """Apply a job's units on a layer over the pass state; keep the layer unless the job is
+        atomic and a unit failed (then nothing of it is written)."""
+        layer = _Layer(self)
+        results: list[UnitResult] = []
+        for unit in job.units:
             try:
-                result = self._apply_unit(unit, created, writes)
+                results.append(layer.apply(unit))
             except DomainError as exc:
-                result = UnitResult(Status.FAILED, error=exc)
-            self.results[index] = result
-        return writes
+                results.append(UnitResult(Status.FAILED, error=exc))
+        failed = [i for i, r in enumerate(results) if r.status is Status.FAILED]
+        if job.atomic and failed and len(results) > 1:
+            first = failed[0]
+            return [
+                r if r.status is Status.FAILED else _failed(
+                    ErrorCode.LINKED_EVENT_FAILED,
+                    f"not applied: item {first} of this linked batch failed",
+                )
+                for r in results
+            ]
+        layer.merge()
+        return results
 
-    def _apply_unit(
-        self, unit: Unit, created: dict[str, TransferSpec], writes: _Writes
-    ) -> UnitResult:
-        known = [self.existing.get(t.id) for t in unit.transfers]
+    async def _write(self, tx: LedgerTx) -> None:
+        w = self.writes
+        await tx.insert_transfers(w.transfers, self.now)
+        await tx.update_balances([self.balances[i] for i in sorted(w.touched)])
+        await tx.insert_contributions(w.contributions)
+        await tx.insert_periods(w.periods, self.now)
+        responses: list[tuple[IdemKey, StoredResponse]] = []
+        for job, results in zip(self.jobs, self.results, strict=True):
+            if job.claim and job.render and results and _keep_response(results):
+                status, body = job.render(results)
+                responses.append(
+                    (job.claim.ident, StoredResponse(job.claim.request_hash, status, body))
+                )
+        await tx.store_responses(responses, self.now)
+
+
+class _Layer:
+    """A job's tentative effects over the pass state (balances, created ids, resolutions)."""
+
+    def __init__(self, pass_: _Pass) -> None:
+        self.p = pass_
+        self.balances: dict[int, Balance] = {}
+        self.created: dict[str, TransferRecord] = {}
+        self.contributions: dict[str, ContributionRow] = {}
+        self.resolved: set[str] = set()
+        self.reversed: set[str] = set()
+        self.writes = _Writes()
+
+    def merge(self) -> None:
+        p = self.p
+        p.balances.update(self.balances)
+        p.existing.update(self.created)
+        p.contributions.update(self.contributions)
+        p.resolved.update(self.resolved)
+        p.reversed.update(self.reversed)
+        p.writes.absorb(self.writes)
+
+    def balance_view(self) -> dict[int, Balance]:
+        return {**self.p.balances, **self.balances}
+
+    def known(self, tid: str) -> TransferRecord | None:
+        return self.created.get(tid) or self.p.existing.get(tid)
+
+    def apply(self, unit: Unit) -> UnitResult:
+        known = [self.known(t.id) for t in unit.transfers]
         if any(known):
             return self._already(unit, known)
         contribution = unit.contribution
         if contribution is not None:
-            if contribution.id in self.contributions:
-                raise DomainError(
-                    ErrorCode.ID_CONFLICT,
-                    f"contribution {contribution.id} exists with other transfers",
-                    field="id",
-                )
-            state = self.periods.get(_period_key(contribution))
-            if state is not None and state != PeriodState.ACTIVE:
-                raise DomainError(
-                    ErrorCode.PERIOD_WITHDRAWN,
-                    f"{contribution.month} at {contribution.fund}/{contribution.scheme} is "
-                    f"{state}: it was paid out or transferred and cannot take contributions",
-                    field="month",
-                )
+            self._check_contribution(contribution)
         for t in unit.transfers:
-            if t.reversal_of and t.reversal_of in self.reversed:
+            reversal = t.reversal_of
+            if reversal and (reversal in self.p.reversed or reversal in self.reversed):
                 raise DomainError(
                     ErrorCode.ALREADY_REVERSED, f"{t.reversal_of} was already reversed"
                 )
         specs = [self._spec(t) for t in unit.transfers]
-
-        def pending(pid: str) -> PendingInfo | None:
-            spec = created.get(pid)
-            if spec is None:
-                record = self.pending_db.get(pid)
-                spec = record.spec if record else None
-            return None if spec is None else PendingInfo(spec, pid in self.resolved)
-
-        outcome = apply_unit(specs, self.balances, pending)
+        outcome = apply_unit(specs, self.balance_view(), self._pending)
         self.balances.update(outcome.balances)
-        writes.touched.update(outcome.balances)
-        writes.transfers.extend(outcome.transfers)
-        for spec in outcome.transfers:
-            created[spec.id] = spec
-            if spec.pending_id:
-                self.resolved.add(spec.pending_id)
-            if spec.reversal_of:
-                self.reversed.add(spec.reversal_of)
+        self.writes.touched.update(outcome.balances)
+        records = [TransferRecord(s, self.p.now) for s in outcome.transfers]
+        self.writes.transfers.extend(outcome.transfers)
+        for record in records:
+            self.created[record.spec.id] = record
+            if record.spec.pending_id:
+                self.resolved.add(record.spec.pending_id)
+            if record.spec.reversal_of:
+                self.reversed.add(record.spec.reversal_of)
         if contribution is not None:
-            writes.contributions.append(_contribution_row(contribution, self.now))
-            writes.periods.append(_period_row(contribution))
-        return UnitResult(
-            Status.CREATED, [TransferRecord(s, self.now) for s in outcome.transfers]
-        )
+            row = _contribution_row(contribution, self.p.now)
+            self.contributions[contribution.id] = row
+            self.writes.contributions.append(row)
+            self.writes.periods.append(_period_row(contribution))
+        return UnitResult(Status.CREATED, records)
+
+    def _check_contribution(self, contribution: Contribution) -> None:
+        if contribution.id in self.p.contributions or contribution.id in self.contributions:
+            raise DomainError(
+                ErrorCode.ID_CONFLICT,
+                f"contribution {contribution.id} exists with other transfers",
+                field="id",
+            )
+        state = self.p.periods.get(_period_key(contribution))
+        if state is not None and state != PeriodState.ACTIVE:
+            raise DomainError(
+                ErrorCode.PERIOD_WITHDRAWN,
+                f"{contribution.month} at {contribution.fund}/{contribution.scheme} is "
+                f"{state}: it was paid out or transferred and cannot take contributions",
+                field="month",
+            )
+
+    def _pending(self, pid: str) -> PendingInfo | None:
+        record = self.created.get(pid) or self.p.existing.get(pid) or self.p.pending_db.get(pid)
+        if record is None:
+            return None
+        return PendingInfo(record.spec, pid in self.p.resolved or pid in self.resolved)
 
     def _spec(self, t: PlannedTransfer) -> TransferSpec:
         def account_id(ref: AccountSpec | int) -> int:
-            return ref if isinstance(ref, int) else self.account_ids[ref.key]
+            return ref if isinstance(ref, int) else self.p.account_ids[ref.key]
 
         return TransferSpec(
             t.id, account_id(t.debit), account_id(t.credit), t.amount_minor, t.currency, t.flags,
@@ -322,7 +400,7 @@ class _Pass:
                     index=index,
                     field="id",
                 )
-            differs = self._difference(planned, record.spec)
+            differs = _difference(planned, record.spec, self.p.account_ids)
             if differs is not None:
                 raise DomainError(
                     ErrorCode.ID_CONFLICT,
@@ -332,53 +410,44 @@ class _Pass:
                 )
             records.append(record)
         contribution = unit.contribution
+        row = None
         if contribution is not None:
-            row = self.contributions.get(contribution.id)
-            if row is not None:
-                for name, mine, theirs in zip(
-                    CONTRIBUTION_FIELDS, contribution.identity(), row.identity(), strict=True
-                ):
-                    if mine != theirs:
-                        raise DomainError(
-                            ErrorCode.ID_CONFLICT,
-                            f"contribution {contribution.id} already exists with a different "
-                            f"{name}",
-                            field=name,
-                        )
+            row = self.contributions.get(contribution.id) or self.p.contributions.get(
+                contribution.id
+            )
+        if contribution is not None and row is not None:
+            for name, mine, theirs in zip(
+                CONTRIBUTION_FIELDS, contribution.identity(), row.identity(), strict=True
+            ):
+                if mine != theirs:
+                    raise DomainError(
+                        ErrorCode.ID_CONFLICT,
+                        f"contribution {contribution.id} already exists with a different {name}",
+                        field=name,
+                    )
         return UnitResult(Status.EXISTS, records)
 
-    def _difference(self, planned: PlannedTransfer, stored: TransferSpec) -> str | None:
-        if planned.flags & (TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING):
-            # A retried post/void names only the pending id (and maybe an amount).
-            if int(planned.flags) != int(stored.flags):
-                return "flags"
-            if planned.pending_id != stored.pending_id:
-                return "pending_id"
-            if planned.amount_minor and planned.amount_minor != stored.amount_minor:
-                return "amount_minor"
-            return None
-        requested = TransferSpec(
-            planned.id,
-            _stored_or_planned(planned.debit, stored.debit_account_id, self.account_ids),
-            _stored_or_planned(planned.credit, stored.credit_account_id, self.account_ids),
-            planned.amount_minor, planned.currency, planned.flags, planned.pending_id,
-            planned.reversal_of, planned.code, planned.contribution_id,
-        )
-        return first_difference(requested, stored)
 
-    async def _write(self, tx: LedgerTx, writes: _Writes) -> None:
-        await tx.insert_transfers(writes.transfers, self.now)
-        await tx.update_balances([self.balances[i] for i in sorted(writes.touched)])
-        await tx.insert_contributions(writes.contributions)
-        await tx.insert_periods(writes.periods, self.now)
-        responses: list[tuple[IdemKey, StoredResponse]] = []
-        for unit, result in zip(self.units, self.results, strict=True):
-            if unit.claim and unit.render and result and _keep_response(result):
-                status, body = unit.render(unit, result)
-                responses.append(
-                    (unit.claim.ident, StoredResponse(unit.claim.request_hash, status, body))
-                )
-        await tx.store_responses(responses, self.now)
+def _difference(
+    planned: PlannedTransfer, stored: TransferSpec, account_ids: dict[str, int]
+) -> str | None:
+    if planned.flags & (TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING):
+        # A retried post/void names only the pending id (and maybe an amount).
+        if int(planned.flags) != int(stored.flags):
+            return "flags"
+        if planned.pending_id != stored.pending_id:
+            return "pending_id"
+        if planned.amount_minor and planned.amount_minor != stored.amount_minor:
+            return "amount_minor"
+        return None
+    requested = TransferSpec(
+        planned.id,
+        _stored_or_planned(planned.debit, stored.debit_account_id, account_ids),
+        _stored_or_planned(planned.credit, stored.credit_account_id, account_ids),
+        planned.amount_minor, planned.currency, planned.flags, planned.pending_id,
+        planned.reversal_of, planned.code, planned.contribution_id,
+    )
+    return first_difference(requested, stored)
 
 
 @dataclass(slots=True)
@@ -388,18 +457,27 @@ class _Writes:
     contributions: list[ContributionRow] = field(default_factory=list)
     periods: list[PeriodRow] = field(default_factory=list)
 
+    def absorb(self, other: _Writes) -> None:
+        self.transfers.extend(other.transfers)
+        self.touched.update(other.touched)
+        self.contributions.extend(other.contributions)
+        self.periods.extend(other.periods)
 
-def _keep_response(result: UnitResult) -> bool:
-    if result.status is Status.REPLAYED:
+
+def _keep_response(results: list[UnitResult]) -> bool:
+    """Responses are kept for replay unless the key itself was the problem."""
+    first = results[0]
+    if first.status is Status.REPLAYED:
         return False
     transient = (ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT, ErrorCode.IDEMPOTENCY_KEY_REUSED)
-    return not (result.error and result.error.code in transient)
+    return not (first.error and first.error.code in transient)
 
 
 def _stored_or_planned(ref: AccountSpec | int, stored_id: int, known: dict[str, int]) -> int:
     if isinstance(ref, int):
         return ref
-    # An auto-created account has the same key => the same id; compare by key resolution.
+    # System accounts are named by key; the key is derived from the contribution (worker, fund,
+    # scheme, payer), whose fields are compared separately, so an unresolved key is a match.
     return known.get(ref.key, stored_id)
 
 

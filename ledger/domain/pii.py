@@ -1,0 +1,55 @@
+"""Identity numbers at rest: a keyed HMAC for lookup and AES-256-GCM ciphertext for display.
+
+Numbers are normalised (spaces and dashes dropped, upper case) before hashing, so `1234-567890`
+and `1234567890` find the same person. The ciphertext is bound to its context (what it is and
+whose) as associated data, so it cannot be moved to another row and still decrypt.
+Clear numbers never leave this module except to callers allowed to display them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+from ledger.domain.errors import DomainError, ErrorCode
+
+_NONCE_BYTES = 12
+
+
+def normalise_number(number: str) -> str:
+    return "".join(ch for ch in number if ch not in " -").upper()
+
+
+class PiiVault:
+    def __init__(self, hmac_key: str, encryption_key_b64: str) -> None:
+        key = base64.b64decode(encryption_key_b64)
+        if len(key) != 32:
+            raise ValueError("the PII encryption key must be 32 bytes (base64-encoded)")
+        self._hmac_key = hmac_key.encode()
+        self._aead = AESGCM(key)
+
+    def lookup_hash(self, kind: str, number: str) -> str:
+        message = f"{kind}\x00{normalise_number(number)}".encode()
+        return hmac.new(self._hmac_key, message, hashlib.sha256).hexdigest()
+
+    def seal(self, context: str, number: str) -> bytes:
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, number.encode(), context.encode())
+
+    def open(self, context: str, sealed: bytes) -> str:
+        try:
+            clear = self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:],
+                                       context.encode())
+        except Exception:
+            raise DomainError(ErrorCode.FORBIDDEN, "identity number cannot be decrypted") from None
+        return clear.decode()
+
+
+def mask(number: str) -> str:
+    """What everyone else sees: the last three characters."""
+    tail = normalise_number(number)[-3:]
+    return "*" * max(0, len(normalise_number(number)) - 3) + tail

@@ -1,0 +1,78 @@
+"""Who a request acts for, and what each kind of principal may see and do.
+
+Every service takes the principal as its first argument. A fund sees only its own members and
+accounts; a worker sees only themself; the hub operator sees everything; an auditor reads all
+and writes nothing. Employers and payment channels may only post contributions to their fund.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from ledger.domain.errors import DomainError, ErrorCode
+
+
+class PrincipalKind(StrEnum):
+    HUB_OPERATOR = "hub_operator"
+    AUDITOR = "auditor"
+    FUND = "fund"
+    EMPLOYER = "employer"
+    CHANNEL = "channel"
+    WORKER = "worker"
+
+
+# Kinds whose scope names a fund, and kinds whose scope names a worker.
+FUND_SCOPED = frozenset({PrincipalKind.FUND, PrincipalKind.EMPLOYER, PrincipalKind.CHANNEL})
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    name: str
+    kind: PrincipalKind
+    scope: str | None = None  # fund code for fund-scoped kinds, worker id for workers
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.kind in (PrincipalKind.HUB_OPERATOR, PrincipalKind.AUDITOR)
+
+    def require(self, allowed: bool, what: str) -> None:
+        if not allowed:
+            raise DomainError(ErrorCode.FORBIDDEN, f"{self.kind.value} {self.name} may not {what}")
+
+    def can_post_contribution(self, fund: str) -> bool:
+        return self.kind is PrincipalKind.HUB_OPERATOR or (
+            self.kind in FUND_SCOPED and self.scope == fund
+        )
+
+    def can_manage_members(self, fund: str) -> bool:
+        return self.kind is PrincipalKind.HUB_OPERATOR or (
+            self.kind is PrincipalKind.FUND and self.scope == fund
+        )
+
+    def can_read_fund(self, fund: str | None) -> bool:
+        return self.sees_everything or (self.kind is PrincipalKind.FUND and self.scope == fund)
+
+    def visible_funds(self, funds: set[str]) -> set[str]:
+        """Which of a worker's funds this principal may read about."""
+        if self.sees_everything:
+            return funds
+        if self.kind is PrincipalKind.FUND and self.scope in funds:
+            return {self.scope}
+        return set()
+
+    def can_read_worker(self, worker_id: str, funds: set[str]) -> bool:
+        if self.kind is PrincipalKind.WORKER:
+            return self.scope == worker_id
+        return bool(self.visible_funds(funds))
+
+    def sees_clear_numbers(self, worker_id: str, fund: str | None) -> bool:
+        if self.kind is PrincipalKind.HUB_OPERATOR:
+            return True
+        if self.kind is PrincipalKind.WORKER:
+            return self.scope == worker_id
+        return self.kind is PrincipalKind.FUND and fund is not None and self.scope == fund
+
+    @property
+    def is_writer(self) -> bool:
+        return self.kind is not PrincipalKind.AUDITOR

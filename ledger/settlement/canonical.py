@@ -1,0 +1,208 @@
+"""RFC 8785 JSON Canonicalization Scheme (JCS): the one byte form of a JSON value that we sign.
+
+Owns `canonicalize` (Python JSON value -> canonical UTF-8 bytes), `parse_json` (strict I-JSON
+reader: no duplicate members, no NaN/Infinity, no lone surrogates, no BOM) and the ECMAScript
+number serialisation JCS prescribes (`format_number`).
+
+The full RFC is implemented, floats included, so this module is a conformant building block and
+can be checked against the published vectors. The *message profile* in `messages.py` is stricter
+(integers only, money as strings): see docs/adr/0010-jcs-numbers-integers-only-in-messages.md.
+
+Integers beyond 2**53 are serialised as JCS would serialise the IEEE 754 double they parse to,
+but only when that double *is* the integer; otherwise `canonicalize` refuses rather than silently
+rounding (a rounded amount in a signed ledger message is worse than an error).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any, TypeAlias
+
+JsonValue: TypeAlias = (
+    None | bool | int | float | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
+)
+
+# Every integer in [-2**53, 2**53] is an exact IEEE 754 double, and no shorter digit string reads
+# back as the same double, so `str(n)` is already the ECMAScript form for these.
+SAFE_INTEGER_MAX = 2**53
+
+# How deep a value may nest. Python recursion would fail far later; a ledger message needs < 10.
+DEPTH_MAX = 64
+
+
+class CanonicalizationError(ValueError):
+    """The value has no RFC 8785 form (NaN, a lone surrogate, a non-string key, ...)."""
+
+
+class JsonParseError(ValueError):
+    """The bytes are not strict I-JSON (RFC 7493): bad UTF-8, syntax, duplicates, NaN, ..."""
+
+
+def canonicalize(value: object) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of `value` (dict/list/tuple/str/int/float/bool/None)."""
+    parts: list[str] = []
+    _write(value, parts, 0)
+    text = "".join(parts)
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Only a lone surrogate (U+D800..U+DFFF) can get here; I-JSON forbids them.
+        raise CanonicalizationError("string contains a lone surrogate code unit") from exc
+
+
+def canonical_text(value: object) -> str:
+    """`canonicalize` as text, for logs and tests."""
+    return canonicalize(value).decode("utf-8")
+
+
+def _write(value: object, out: list[str], depth: int) -> None:
+    # Order of checks: bool before int (bool is an int subclass in Python).
+    if isinstance(value, str):
+        out.append(encode_basestring(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(_format_int(value))
+    elif isinstance(value, float):
+        out.append(format_number(value))
+    elif isinstance(value, Mapping):
+        _write_object(value, out, depth + 1)
+    elif isinstance(value, list | tuple):
+        _write_array(value, out, depth + 1)
+    else:
+        raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
+
+
+def _write_object(value: Mapping[Any, object], out: list[str], depth: int) -> None:
+    if depth > DEPTH_MAX:
+        raise CanonicalizationError(f"nesting deeper than {DEPTH_MAX}")
+    for key in value:
+        if not isinstance(key, str):
+            raise CanonicalizationError(f"object key {key!r} is not a string")
+    out.append("{")
+    first = True
+    for key in sorted(value, key=_utf16_sort_key):
+        if not first:
+            out.append(",")
+        first = False
+        out.append(encode_basestring(key))
+        out.append(":")
+        _write(value[key], out, depth)
+    out.append("}")
+
+
+def _write_array(value: Sequence[object], out: list[str], depth: int) -> None:
+    if depth > DEPTH_MAX:
+        raise CanonicalizationError(f"nesting deeper than {DEPTH_MAX}")
+    out.append("[")
+    for index, item in enumerate(value):
+        if index:
+            out.append(",")
+        _write(item, out, depth)
+    out.append("]")
+
+
+def _utf16_sort_key(key: str) -> bytes:
+    """RFC 8785 §3.2.3: members sort by UTF-16 code units, not by code points.
+
+    The two orders differ only for characters above U+FFFF (surrogate pairs, 0xD800..0xDBFF) versus
+    U+E000..U+FFFF; big-endian UTF-16 bytes compare exactly like the code unit sequence.
+    `surrogatepass` lets a lone surrogate sort; it is refused later, when encoding to UTF-8.
+    """
+    return key.encode("utf-16-be", "surrogatepass")
+
+
+def _format_int(value: int) -> str:
+    if -SAFE_INTEGER_MAX <= value <= SAFE_INTEGER_MAX:
+        return str(value)
+    try:
+        as_double = float(value)
+    except OverflowError as exc:
+        raise CanonicalizationError(f"integer {value} is outside the IEEE 754 range") from exc
+    if int(as_double) != value:
+        raise CanonicalizationError(
+            f"integer {value} is not exactly representable as an IEEE 754 double; "
+            "send it as a string"
+        )
+    return format_number(as_double)
+
+
+def format_number(value: float) -> str:
+    """ECMAScript Number::toString (ECMA-262 §7.1.12.1), as RFC 8785 §3.2.2.3 requires.
+
+    Python's `repr` already yields the shortest digit string that reads back as the same double,
+    choosing the closest when several qualify, which is what ECMAScript asks for; only the layout
+    of those digits (where the point goes, when to switch to an exponent) differs.
+    """
+    if value != value or value in (float("inf"), float("-inf")):
+        raise CanonicalizationError(f"{value!r} has no JSON representation")
+    if value == 0:
+        return "0"  # both +0 and -0
+    sign = "-" if value < 0 else ""
+    digits, point = _shortest_digits(abs(value))
+    return sign + _layout(digits, point)
+
+
+def _shortest_digits(value: float) -> tuple[str, int]:
+    """(digits, n) with value = 0.digits * 10**n, digits without leading or trailing zeros."""
+    mantissa, _, exponent_text = repr(value).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    raw = whole + fraction
+    stripped = raw.lstrip("0")
+    point = len(whole) - (len(raw) - len(stripped)) + (int(exponent_text) if exponent_text else 0)
+    return stripped.rstrip("0"), point
+
+
+def _layout(digits: str, n: int) -> str:
+    k = len(digits)
+    if k <= n <= 21:
+        return digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return "0." + "0" * (-n) + digits
+    exponent = n - 1
+    exponent_text = f"e+{exponent}" if exponent >= 0 else f"e-{-exponent}"
+    if k == 1:
+        return digits + exponent_text
+    return digits[0] + "." + digits[1:] + exponent_text
+
+
+def parse_json(data: bytes | str) -> Any:
+    """Strict I-JSON reader for untrusted input: UTF-8 only, no duplicate member names, no
+    NaN/Infinity, no lone surrogates. Raises `JsonParseError`.
+
+    Python's `json.loads` alone would accept UTF-16 input, NaN and duplicate members (keeping the
+    last), each of which lets two readers of the same signed bytes see different documents.
+    """
+    try:
+        text = data.decode("utf-8") if isinstance(data, bytes) else data
+        value = json.loads(
+            text, object_pairs_hook=_unique_members, parse_constant=_reject_constant
+        )
+    except JsonParseError:
+        raise
+    except (ValueError, RecursionError) as exc:
+        raise JsonParseError(str(exc)) from exc
+    return value
+
+
+def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise JsonParseError(f"duplicate member name {key!r}")
+            seen.add(key)
+    return result
+
+
+def _reject_constant(name: str) -> Any:
+    raise JsonParseError(f"{name} is not JSON")
