@@ -45,6 +45,8 @@ class ErrorCode(StrEnum):
     DUPLICATE_PAYER = "duplicate_payer"
     OVERFLOW = "overflow"
     # requests
+    MALFORMED_JSON = "malformed_json"
+    BODY_TOO_LARGE = "body_too_large"
     IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"

@@ -1,0 +1,110 @@
+"""The FastAPI application: wiring of services, error handling, limits and OpenAPI metadata."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ledger.api import errors
+from ledger.api.deps import Services
+from ledger.api.routes import contributions, ledger, meta, workers
+from ledger.config import Settings
+from ledger.db.engine import Database, open_database
+from ledger.demo_data import DEMO_TOKENS
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.pii import PiiVault
+from ledger.limits import REQUEST_BODY_MAX_BYTES
+from ledger.services.clients import ClientService
+from ledger.services.contributions import ContributionService
+from ledger.services.group_commit import GroupCommitter
+from ledger.services.posting import PostingEngine
+from ledger.services.statements import StatementService
+from ledger.services.transfers import TransferService
+from ledger.services.workers import WorkerService
+
+DESCRIPTION = f"""
+Cross-border social-security contribution ledger for migrant workers of the Mekong region.
+
+Money is `{{"amount_minor": "<digits>", "currency": "THB"}}` in integer minor units. Errors are
+RFC 9457 `application/problem+json` with a stable `code`.
+
+**Authentication**: `Authorization: Bearer <token>`. The demo (`clmtv demo`) seeds these tokens:
+hub operator `{DEMO_TOKENS["operator"]}`, Thai fund `{DEMO_TOKENS["th-sso"]}`, worker
+`{DEMO_TOKENS["worker"]}`, auditor `{DEMO_TOKENS["auditor"]}`. Click *Authorize* and paste one.
+"""
+
+
+class BodyLimit:
+    """Refuses bodies over REQUEST_BODY_MAX_BYTES, declared or streamed (pure ASGI: no per-request
+    task, unlike BaseHTTPMiddleware, which matters on the hot path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > REQUEST_BODY_MAX_BYTES:
+            await self._refuse(scope, receive, send, f"{int(declared)} bytes")
+            return
+        seen = 0
+
+        async def counted() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > REQUEST_BODY_MAX_BYTES:
+                raise DomainError(ErrorCode.BODY_TOO_LARGE,
+                                  f"body exceeds {REQUEST_BODY_MAX_BYTES} bytes")
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str) -> None:
+        response = errors.problem(DomainError(
+            ErrorCode.BODY_TOO_LARGE, f"body of {size} exceeds {REQUEST_BODY_MAX_BYTES} bytes"))
+        await response(scope, receive, send)
+
+
+def build_services(settings: Settings, db: Database | None = None) -> Services:
+    db = db or open_database(settings.database_url, settings.db_pool_size)
+    vault = PiiVault(settings.pii_hmac_key, settings.pii_encryption_key)
+    committer = GroupCommitter(PostingEngine(db), settings.group_commit_max)
+    worker_service = WorkerService(db, vault)
+    return Services(
+        db=db,
+        committer=committer,
+        clients=ClientService(db),
+        workers=worker_service,
+        contributions=ContributionService(committer, worker_service),
+        transfers=TransferService(db, committer),
+        statements=StatementService(db, worker_service),
+    )
+
+
+def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        svc = services or build_services(settings)
+        app.state.services = svc
+        svc.committer.start()
+        try:
+            yield
+        finally:
+            await svc.committer.stop()
+            if services is None:
+                await svc.db.dispose()
+
+    app = FastAPI(title="clmtv ledger", version="1.0.0", description=DESCRIPTION,
+                  lifespan=lifespan)
+    errors.install(app)
+
+    app.add_middleware(BodyLimit)
+    for router in (meta.router, workers.router, contributions.router, ledger.router):
+        app.include_router(router)
+    return app

@@ -1,0 +1,53 @@
+"""Request-scoped dependencies: the service container and the authenticated principal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from ledger.db.engine import Database
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.principals import Principal
+from ledger.services.clients import ClientService
+from ledger.services.contributions import ContributionService
+from ledger.services.group_commit import GroupCommitter
+from ledger.services.statements import StatementService
+from ledger.services.transfers import TransferService
+from ledger.services.workers import WorkerService
+
+
+@dataclass(slots=True)
+class Services:
+    db: Database
+    committer: GroupCommitter
+    clients: ClientService
+    workers: WorkerService
+    contributions: ContributionService
+    transfers: TransferService
+    statements: StatementService
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+_bearer = HTTPBearer(
+    auto_error=False, description="A token printed by `clmtv demo` or `clmtv clients add`"
+)
+
+
+async def principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise DomainError(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
+    return await services(request).clients.authenticate(credentials.credentials)
+
+
+ServicesDep = Annotated[Services, Depends(services)]
+PrincipalDep = Annotated[Principal, Depends(principal)]

@@ -1,0 +1,52 @@
+"""Health, readiness and the fund registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from ledger.api import views
+from ledger.api.deps import ServicesDep
+from ledger.db import repositories as repo
+from ledger.db.migrate import current_revision
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import FUNDS, get_fund
+
+router = APIRouter(tags=["meta"])
+EXPECTED_REVISION = "0001"
+
+
+@router.get("/v1/health", summary="Liveness: the process answers")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/v1/ready", summary="Readiness: the database answers and is migrated",
+            response_model=None)
+async def ready(svc: ServicesDep) -> dict[str, Any] | JSONResponse:
+    try:
+        await repo.ping(svc.db)
+        revision = await current_revision(svc.db)
+    except Exception as exc:  # readiness reports any failure instead of raising it
+        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__},
+                            status_code=503)
+    if revision != EXPECTED_REVISION:
+        return JSONResponse({"status": "unavailable", "reason": f"schema at {revision}, "
+                             f"run `clmtv db upgrade`"}, status_code=503)
+    return {"status": "ready", "database": svc.db.dialect, "schema": revision,
+            "group_commit": {"batches": svc.committer.batches, "jobs": svc.committer.jobs}}
+
+
+@router.get("/v1/funds", tags=["funds"], summary="The member funds and their schemes")
+async def list_funds() -> list[dict[str, Any]]:
+    return [views.fund(f) for f in FUNDS.values()]
+
+
+@router.get("/v1/funds/{fund}", tags=["funds"], summary="One fund and its schemes")
+async def one_fund(fund: str) -> dict[str, Any]:
+    try:
+        return views.fund(get_fund(fund))
+    except DomainError as exc:
+        raise DomainError(ErrorCode.NOT_FOUND, exc.message, field="fund") from None

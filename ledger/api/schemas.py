@@ -1,0 +1,214 @@
+"""Request and response models of HTTP API v1, each with an example valid against the demo data.
+
+Money is `{"amount_minor": "<digits>", "currency": "THB"}`: the amount is a string of integer
+minor units (satang, yen, dong, riel...). Months are `YYYY-MM`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.demo_data import (
+    DEMO_WORKER,
+    DEMO_WORKER_JP_NUMBER,
+    EXAMPLE_MONTH,
+)
+from ledger.domain.accounts import AccountCode
+from ledger.domain.funds import Payer
+from ledger.domain.money import Currency
+from ledger.domain.periods import PeriodKind
+
+AmountMinor = Annotated[
+    str,
+    Field(
+        pattern=r"^-?[0-9]{1,19}$",
+        description="Integer minor units as a string of digits (no decimals, no exponent)",
+        examples=["2000000"],
+    ),
+]
+
+
+class MoneyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    amount_minor: AmountMinor
+    currency: Currency
+
+
+class ShareIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    payer: Payer
+    amount: MoneyIn
+
+
+def _thb(amount: str) -> dict[str, Any]:
+    return {"amount_minor": amount, "currency": "THB"}
+
+
+CONTRIBUTION_EXAMPLE: dict[str, Any] = {
+    "worker_id": DEMO_WORKER,
+    "fund": "TH-SSO",
+    "scheme": "s33-old-age",
+    "month": EXAMPLE_MONTH,
+    "kind": "compulsory",
+    "wage_base": _thb("1750000"),
+    "shares": [
+        {"payer": "employee", "amount": _thb("52500")},
+        {"payer": "employer", "amount": _thb("52500")},
+        {"payer": "government", "amount": _thb("17500")},
+    ],
+}
+
+
+class ContributionIn(BaseModel):
+    """One worker, fund, scheme and month; the shares each payer paid."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [CONTRIBUTION_EXAMPLE]}
+    )
+    id: str | None = Field(
+        None,
+        description="Caller-chosen id; defaults to ctb:<worker>:<fund>:<scheme>:<month>, so "
+        "posting the same month twice is a no-op. Name another id for a second employer.",
+    )
+    worker_id: str
+    fund: str
+    scheme: str
+    month: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")
+    kind: PeriodKind = PeriodKind.COMPULSORY
+    wage_base: MoneyIn
+    shares: list[ShareIn] = Field(min_length=1)
+
+
+class ContributionBatchIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"contributions": [
+            CONTRIBUTION_EXAMPLE,
+            {**CONTRIBUTION_EXAMPLE, "scheme": "s33-sickness", "shares": [
+                {"payer": "employee", "amount": _thb("26250")},
+                {"payer": "employer", "amount": _thb("26250")},
+                {"payer": "government", "amount": _thb("26250")}]},
+        ], "partial": False}]},
+    )
+    contributions: list[ContributionIn]
+    partial: bool = Field(
+        False,
+        description="false (default): one invalid item and nothing is posted. true: every "
+        "valid item is posted on its own and the response says which failed.",
+    )
+
+
+class MembershipIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"fund": "JP-JPS", "member_number": "2345-678901"}]},
+    )
+    fund: str
+    member_number: str = Field(min_length=1, max_length=40)
+
+
+class IdentityIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    kind: str = Field("national_id", max_length=32, examples=["passport"])
+    number: str = Field(min_length=1, max_length=64)
+
+
+class WorkerIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "nationality": "MM",
+            "identity": {"kind": "passport", "number": "MB1234567"},
+            "memberships": [{"fund": "TH-SSO", "member_number": "0012345678903"}],
+        }]},
+    )
+    id: str | None = Field(None, description="Optional id (wkr_...); the hub assigns one")
+    nationality: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
+    identity: IdentityIn | None = None
+    memberships: list[MembershipIn] = Field(default_factory=list)
+
+
+class AccountIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "key": "clearing/TH-SSO/KH-NSSF/THB", "code": "clearing", "currency": "THB",
+            "flags": [], "fund": "TH-SSO"}]},
+    )
+    key: str = Field(min_length=1, max_length=128)
+    code: AccountCode
+    currency: Currency
+    flags: list[str] = Field(
+        default_factory=list,
+        description="any of debits_must_not_exceed_credits, credits_must_not_exceed_debits",
+    )
+    fund: str | None = None
+
+
+class TransferIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(description="Caller-chosen id: the same id and fields again is a no-op")
+    debit_account_id: int
+    credit_account_id: int
+    amount: MoneyIn
+    pending: bool = Field(False, description="Reserve now; post or void later")
+    code: str = Field("transfer", max_length=32)
+
+
+class TransferBatchIn(BaseModel):
+    """A linked batch: every transfer applies, or none does."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"transfers": [{
+            "id": "demo-move-1", "debit_account_id": 1, "credit_account_id": 2,
+            "amount": _thb("10000"), "pending": True, "code": "transfer"}]}]},
+    )
+    transfers: list[TransferIn]
+
+
+class ResolveIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"id": "demo-move-1-post"}]}
+    )
+    id: str = Field(description="Id of the new transfer that posts or voids the pending one")
+    amount_minor: AmountMinor | None = Field(
+        None, description="Post only part of the pending amount (default: all of it)"
+    )
+
+
+class ReversalIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"id": "demo-reversal-1"}]}
+    )
+    id: str = Field(description="Id of the reversing transfer")
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details (application/problem+json)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    field: str | None = None
+    index: int | None = None
+    errors: list[dict[str, Any]] | None = None
+
+
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": Problem, "description": text}
+    for status, text in (
+        (400, "Malformed request (bad JSON, missing Idempotency-Key)"),
+        (401, "Missing or unknown bearer token"),
+        (403, "The principal may not do this"),
+        (404, "Not found (or not visible to this principal)"),
+        (409, "Conflict: an id or key already used differently, or a request still in flight"),
+        (422, "Understood but refused: invalid values or a ledger rule"),
+    )
+}
+
+EXAMPLE_MEMBER_NUMBER = DEMO_WORKER_JP_NUMBER

@@ -1,0 +1,135 @@
+"""`clmtv`: the one front door. serve | db upgrade | demo | clients add.
+
+The database comes from CLMTV_DATABASE_URL (default: the SQLite file clmtv.db).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+
+from ledger.config import Settings, get_settings
+from ledger.db.engine import open_database
+from ledger.db.migrate import upgrade
+from ledger.domain.errors import DomainError
+from ledger.domain.principals import PrincipalKind
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clmtv", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP API")
+    _server_args(serve)
+    serve.add_argument("--workers", type=int, default=1, help="server processes")
+
+    demo = sub.add_parser("demo", help="seed a small population and run the API")
+    _server_args(demo)
+    demo.add_argument("--no-serve", action="store_true", help="seed and exit")
+
+    db = sub.add_parser("db", help="database administration")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations up to the latest schema")
+
+    clients = sub.add_parser("clients", help="API clients (bearer tokens)")
+    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
+    add = clients_sub.add_parser("add", help="create a client and print its token once")
+    add.add_argument("name")
+    add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
+    add.add_argument("--scope", help="fund code (fund/employer/channel) or worker id (worker)")
+    return parser
+
+
+def _server_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--no-access-log", action="store_true")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    common = {"host": args.host, "port": args.port, "access_log": not args.no_access_log,
+              "log_level": settings.log_level}
+    if getattr(args, "workers", 1) > 1:
+        uvicorn.run("ledger.api.main:app", workers=args.workers, **common)
+        return
+    from ledger.api.app import create_app
+
+    uvicorn.run(create_app(settings), **common)
+
+
+async def _upgrade(settings: Settings) -> None:
+    db = open_database(settings.database_url, 1)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+async def _seed_demo(settings: Settings) -> None:
+    from ledger.api.app import build_services
+    from ledger.services.demo import seed
+
+    services = build_services(settings)
+    services.committer.start()
+    try:
+        await upgrade(services.db)
+        await seed(services)
+    finally:
+        await services.committer.stop()
+        await services.db.dispose()
+
+
+async def _add_client(settings: Settings, args: argparse.Namespace) -> str:
+    from ledger.services.clients import ClientService
+
+    db = open_database(settings.database_url, 1)
+    try:
+        return await ClientService(db).register(args.name, PrincipalKind(args.kind), args.scope)
+    finally:
+        await db.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        if args.command == "db":
+            asyncio.run(_upgrade(settings))
+            print(f"schema up to date on {settings.database_url.split('@')[-1]}")
+        elif args.command == "clients":
+            token = asyncio.run(_add_client(settings, args))
+            print(f"client {args.name} created; its token (shown once):\n{token}")
+        elif args.command == "demo":
+            _demo(settings, args)
+        elif args.command == "serve":
+            settings.warn_if_dev_keys()
+            asyncio.run(_upgrade(settings))
+            _serve(settings, args)
+    except DomainError as exc:
+        print(f"clmtv: {exc.code.value}: {exc.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    from ledger.demo_data import DEMO_TOKENS, DEMO_WORKER
+
+    print(f"clmtv demo: seeding {settings.database_url.split('@')[-1]}")
+    asyncio.run(_seed_demo(settings))
+    base = f"http://{args.host}:{args.port}"
+    print(
+        f"\nAPI docs:  {base}/docs\n"
+        f"Statement: curl -H 'Authorization: Bearer {DEMO_TOKENS['worker']}' "
+        f"{base}/v1/workers/{DEMO_WORKER}/statement\n"
+        "Tokens:    " + ", ".join(f"{k}={v}" for k, v in DEMO_TOKENS.items()) + "\n"
+    )
+    if not args.no_serve:
+        _serve(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

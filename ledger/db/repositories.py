@@ -1,0 +1,202 @@
+"""Queries outside the posting path: workers, memberships, API clients, accounts, transfers.
+
+Services call these functions and never see SQLAlchemy. Unique-key violations come back as
+`DuplicateKeyError` naming the constraint, so services can say which field clashed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy.exc import IntegrityError
+
+from ledger.db.engine import Database
+from ledger.db.ledger_store import TransferRecord, transfer_from_row
+from ledger.db.tables import (
+    accounts,
+    api_clients,
+    contributions,
+    insurance_periods,
+    memberships,
+    transfers,
+    workers,
+)
+
+Row = dict[str, Any]
+
+
+class DuplicateKeyError(Exception):
+    """A unique constraint refused a row; `detail` is the database's message (names columns)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _duplicate(exc: IntegrityError) -> DuplicateKeyError:
+    return DuplicateKeyError(str(exc.orig))
+
+
+async def insert_worker(db: Database, worker: Row, member_rows: Sequence[Row]) -> None:
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(workers).values(**worker))
+            if member_rows:
+                await conn.execute(insert(memberships), list(member_rows))
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+
+
+async def insert_membership(db: Database, row: Row) -> None:
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(memberships).values(**row))
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+
+
+async def worker_with_memberships(db: Database, worker_id: str) -> tuple[Row | None, list[Row]]:
+    async with db.engine.connect() as conn:
+        worker = (await conn.execute(select(workers).where(workers.c.id == worker_id))).first()
+        rows = (await conn.execute(select(memberships).where(
+            memberships.c.worker_id == worker_id).order_by(memberships.c.fund))).all()
+    return (dict(worker._mapping) if worker else None), [dict(r._mapping) for r in rows]
+
+
+async def worker_id_by_member(db: Database, fund: str, number_hmac: str) -> str | None:
+    async with db.engine.connect() as conn:
+        found = (await conn.execute(select(memberships.c.worker_id).where(
+            memberships.c.fund == fund, memberships.c.member_number_hmac == number_hmac))
+        ).scalar()
+    return None if found is None else str(found)
+
+
+async def existing_memberships(
+    db: Database, pairs: Sequence[tuple[str, str]]
+) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    async with db.engine.connect() as conn:
+        for start in range(0, len(pairs), 400):
+            chunk = pairs[start : start + 400]
+            rows = await conn.execute(select(memberships.c.worker_id, memberships.c.fund).where(
+                or_(*(and_(memberships.c.worker_id == w, memberships.c.fund == f)
+                      for w, f in chunk))))
+            found.update((r.worker_id, r.fund) for r in rows)
+    return found
+
+
+async def insert_client(db: Database, row: Row) -> None:
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(api_clients).values(**row))
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+
+
+async def client_by_token_hash(db: Database, digest: str) -> Row | None:
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(
+            select(api_clients).where(api_clients.c.token_hash == digest))).first()
+    return dict(row._mapping) if row else None
+
+
+async def open_account(db: Database, row: Row) -> Row:
+    """Insert the account unless its key exists; return the stored row either way."""
+    async with db.engine.begin() as conn:
+        existing = (await conn.execute(
+            select(accounts).where(accounts.c.key == row["key"]))).first()
+        if existing is None:
+            await conn.execute(insert(accounts).values(
+                **row, debits_pending=0, debits_posted=0, credits_pending=0, credits_posted=0))
+            existing = (await conn.execute(
+                select(accounts).where(accounts.c.key == row["key"]))).one()
+    return dict(existing._mapping)
+
+
+async def account_by_id(db: Database, account_id: int) -> Row | None:
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    return dict(row._mapping) if row else None
+
+
+async def account_funds(db: Database, ids: Sequence[int]) -> list[str | None]:
+    async with db.engine.connect() as conn:
+        return list((await conn.execute(
+            select(accounts.c.fund).where(accounts.c.id.in_(ids)))).scalars().all())
+
+
+async def list_accounts(
+    db: Database, *, fund: str | None, worker_id: str | None, code: str | None,
+    after_id: int, limit: int,
+) -> list[Row]:
+    query = select(accounts).where(accounts.c.id > after_id)
+    if fund:
+        query = query.where(accounts.c.fund == fund)
+    if worker_id:
+        query = query.where(accounts.c.worker_id == worker_id)
+    if code:
+        query = query.where(accounts.c.code == code)
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(query.order_by(accounts.c.id).limit(limit))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def transfer_by_id(db: Database, transfer_id: str) -> TransferRecord | None:
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(transfers).where(transfers.c.id == transfer_id))
+               ).mappings().first()
+    return transfer_from_row(row) if row else None
+
+
+async def transfers_of_account(
+    db: Database, account_id: int, after_seq: int, limit: int
+) -> list[tuple[int, TransferRecord]]:
+    query = (
+        select(transfers)
+        .where(or_(transfers.c.debit_account_id == account_id,
+                   transfers.c.credit_account_id == account_id), transfers.c.seq > after_seq)
+        .order_by(transfers.c.seq).limit(limit)
+    )
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [(int(r["seq"]), transfer_from_row(r)) for r in rows]
+
+
+async def posted_totals_by_currency(db: Database) -> dict[str, tuple[int, int]]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(
+            select(accounts.c.currency, func.sum(accounts.c.debits_posted),
+                   func.sum(accounts.c.credits_posted)).group_by(accounts.c.currency))).all()
+    return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
+
+
+async def worker_accounts(db: Database, worker_id: str) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(accounts).where(accounts.c.worker_id == worker_id)
+                                   .order_by(accounts.c.fund, accounts.c.scheme,
+                                             accounts.c.payer))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def worker_periods(db: Database, worker_id: str) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(insurance_periods).where(
+            insurance_periods.c.worker_id == worker_id).order_by(
+            insurance_periods.c.fund, insurance_periods.c.scheme, insurance_periods.c.month))
+        ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def worker_contributions(db: Database, worker_id: str) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(contributions).where(
+            contributions.c.worker_id == worker_id).order_by(
+            contributions.c.fund, contributions.c.month, contributions.c.scheme))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def ping(db: Database) -> None:
+    async with db.engine.connect() as conn:
+        await conn.execute(select(1))

@@ -1,0 +1,60 @@
+"""API clients: bearer tokens mapped to principals. Only a SHA-256 of each token is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+
+from ledger.db import repositories as repo
+from ledger.db.engine import Database
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import get_fund
+from ledger.domain.ids import check_worker_id
+from ledger.domain.principals import FUND_SCOPED, Principal, PrincipalKind
+from ledger.services.posting import now_us
+
+_CACHE_TTL_S = 30.0
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class ClientService:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # token hash -> (principal, expiry); a revoked token lives at most _CACHE_TTL_S here.
+        self._cache: dict[str, tuple[Principal, float]] = {}
+
+    async def register(
+        self, name: str, kind: PrincipalKind, scope: str | None, token: str | None = None
+    ) -> str:
+        """Create a client and return its token (shown once; only its hash is kept)."""
+        if kind in FUND_SCOPED:
+            get_fund(scope or "", field="scope")
+        elif kind is PrincipalKind.WORKER:
+            check_worker_id(scope, "scope")
+        elif scope is not None:
+            raise DomainError(ErrorCode.INVALID_INPUT, f"{kind} takes no scope", field="scope")
+        token = token or "clmtv_" + secrets.token_urlsafe(32)
+        try:
+            await repo.insert_client(self.db, {
+                "token_hash": token_hash(token), "name": name, "kind": kind.value,
+                "scope": scope, "created_at_us": now_us()})
+        except repo.DuplicateKeyError:
+            raise DomainError(ErrorCode.ID_CONFLICT, f"a client named {name} exists",
+                              field="name") from None
+        return token
+
+    async def authenticate(self, token: str) -> Principal:
+        digest = token_hash(token)
+        cached = self._cache.get(digest)
+        if cached and cached[1] > time.monotonic():
+            return cached[0]
+        row = await repo.client_by_token_hash(self.db, digest)
+        if row is None:
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "unknown bearer token")
+        principal = Principal(row["name"], PrincipalKind(row["kind"]), row["scope"])
+        self._cache[digest] = (principal, time.monotonic() + _CACHE_TTL_S)
+        return principal

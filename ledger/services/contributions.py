@@ -1,0 +1,106 @@
+"""Recording contributions: validate, authorise, check membership, post through group commit.
+
+A single contribution and a batch are both one job. A batch is atomic by default (one bad item
+and nothing is posted); with `partial=True` each contribution stands on its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ledger.domain.contributions import (
+    Contribution,
+    ContributionInput,
+    plan_transfers,
+    validate_contribution,
+)
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.principals import Principal
+from ledger.limits import BATCH_SIZE_MAX
+from ledger.services.group_commit import GroupCommitter
+from ledger.services.posting import IdempotencyClaim, Job, Renderer, Unit, UnitResult
+from ledger.services.workers import WorkerService
+
+
+class BatchRejectedError(DomainError):
+    """Some items are invalid; `errors` lists every one (index, field, reason). Nothing posted."""
+
+    def __init__(self, errors: list[DomainError]) -> None:
+        super().__init__(
+            ErrorCode.INVALID_INPUT,
+            f"{len(errors)} item(s) rejected; nothing was posted",
+            details={"errors": [e.to_dict() for e in errors]},
+        )
+        self.errors = errors
+
+
+class ContributionService:
+    def __init__(self, committer: GroupCommitter, workers: WorkerService) -> None:
+        self.committer = committer
+        self.workers = workers
+
+    async def validate(
+        self, principal: Principal, inputs: Sequence[ContributionInput]
+    ) -> list[Contribution]:
+        """Validate every item; raise BatchRejectedError listing every bad one."""
+        if not inputs:
+            raise DomainError(ErrorCode.BATCH_EMPTY, "no contributions given",
+                              field="contributions")
+        if len(inputs) > BATCH_SIZE_MAX:
+            raise DomainError(
+                ErrorCode.BATCH_TOO_LARGE,
+                f"{len(inputs)} contributions; at most {BATCH_SIZE_MAX} per request",
+                field="contributions",
+            )
+        valid: list[Contribution] = []
+        errors: list[DomainError] = []
+        for index, raw in enumerate(inputs):
+            try:
+                contribution = validate_contribution(raw)
+                principal.require(
+                    principal.can_post_contribution(contribution.fund),
+                    f"post contributions to {contribution.fund}",
+                )
+                valid.append(contribution)
+            except DomainError as exc:
+                errors.append(exc.at(index))
+        if not errors:
+            missing = await self.workers.require_members(
+                [(c.worker_id, c.fund) for c in valid]
+            )
+            errors = [
+                DomainError(
+                    ErrorCode.WORKER_NOT_MEMBER,
+                    f"worker {valid[i].worker_id} has no membership at {valid[i].fund}",
+                    field="worker_id", index=i,
+                )
+                for i in sorted(missing)
+            ]
+            ids = [c.id for c in valid]
+            errors += [
+                DomainError(ErrorCode.INVALID_INPUT, f"contribution id {cid} appears twice",
+                            field="id", index=i)
+                for i, cid in enumerate(ids) if cid in ids[:i]
+            ]
+        if errors:
+            if len(inputs) == 1:
+                only = errors[0]
+                raise DomainError(only.code, only.message, field=only.field, details=only.details)
+            raise BatchRejectedError(errors)
+        return valid
+
+    async def post(
+        self,
+        contributions: Sequence[Contribution],
+        *,
+        claim: IdempotencyClaim | None = None,
+        render: Renderer | None = None,
+        partial: bool = False,
+    ) -> list[UnitResult]:
+        job = Job(
+            [Unit(plan_transfers(c), c) for c in contributions],
+            claim=claim,
+            render=render,
+            atomic=not partial,
+        )
+        return await self.committer.submit(job)

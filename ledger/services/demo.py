@@ -1,0 +1,132 @@
+"""Seeds a small, realistic population so that a newcomer sees a working ledger at once.
+
+The story of the demo worker is the project's reference case: a Cambodian worker with 140 months
+under Thai SSO, then 36 months of Japanese EPI, then home to the NSSF pension scheme. Seeding is
+idempotent: running the demo twice changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ledger.api.deps import Services
+from ledger.demo_data import (
+    DEMO_SECOND_TH_ID,
+    DEMO_SECOND_WORKER,
+    DEMO_TOKENS,
+    DEMO_WORKER,
+    DEMO_WORKER_JP_NUMBER,
+    DEMO_WORKER_KH_NUMBER,
+    DEMO_WORKER_TH_ID,
+)
+from ledger.domain.accounts import AccountCode
+from ledger.domain.contributions import ContributionInput
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import Payer, get_fund
+from ledger.domain.ledger import AccountFlags
+from ledger.domain.money import Currency, Money
+from ledger.domain.periods import Month
+from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.workers import NewWorker
+
+OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
+
+# (fund, scheme, shares in minor units by payer) for one month of the demo worker's career.
+# Thai s33 on a wage of 15,000 THB (the pre-2026 ceiling): old age 3/3/1 %, sickness 1.5 %
+# each, unemployment 0.5/0.5/0.25 %. Japanese EPI at grade 180,000 yen: 9.15 % each side.
+# Cambodian pension on 1,000,000 riel at 4 % total: 20,000 riel each (riel minor unit = 1/100).
+ShareTable = list[tuple[str, int, dict[Payer, int]]]
+E, R, G = Payer.EMPLOYEE, Payer.EMPLOYER, Payer.GOVERNMENT
+THAI: ShareTable = [
+    ("s33-old-age", 1_500_000, {E: 45_000, R: 45_000, G: 15_000}),
+    ("s33-sickness", 1_500_000, {E: 22_500, R: 22_500, G: 22_500}),
+    ("s33-unemployment", 1_500_000, {E: 7_500, R: 7_500, G: 3_750}),
+]
+JAPAN: ShareTable = [("epi", 180_000, {E: 16_470, R: 16_470})]
+CAMBODIA: ShareTable = [("pension", 100_000_000, {E: 2_000_000, R: 2_000_000})]
+
+
+@dataclass(frozen=True, slots=True)
+class Career:
+    worker: str
+    fund: str
+    first: Month
+    months: int
+    table: ShareTable
+
+
+CAREERS = [
+    Career(DEMO_WORKER, "TH-SSO", Month(2012, 1), 140, THAI),
+    Career(DEMO_WORKER, "JP-JPS", Month(2023, 9), 36, JAPAN),
+    Career(DEMO_WORKER, "KH-NSSF", Month(2026, 9), 2, CAMBODIA),
+    Career(DEMO_SECOND_WORKER, "TH-SSO", Month(2024, 1), 24, THAI),
+]
+
+
+async def seed(svc: Services, say: Callable[[str], None] = print) -> None:
+    await _clients(svc)
+    await _accounts(svc)
+    await _workers(svc)
+    for career in CAREERS:
+        inputs = [
+            _input(career.worker, career.fund, scheme, career.first.plus(i), wage, shares)
+            for i in range(career.months)
+            for scheme, wage, shares in career.table
+        ]
+        for start in range(0, len(inputs), 500):
+            valid = await svc.contributions.validate(OPERATOR, inputs[start : start + 500])
+            results = await svc.contributions.post(valid)
+            failed = [r.error for r in results if r.error]
+            if failed:
+                raise RuntimeError(f"demo seeding failed: {failed[0]}")
+        say(f"  {career.worker}: {career.months} months at {career.fund}")
+
+
+def _input(worker: str, fund: str, scheme: str, month: Month, wage: int,
+           shares: dict[Payer, int]) -> ContributionInput:
+    currency = get_fund(fund).currency
+    return ContributionInput(
+        worker_id=worker, fund=fund, scheme=scheme, month=str(month),
+        wage_base=Money(wage, currency),
+        shares=[(payer.value, Money(amount, currency)) for payer, amount in shares.items()],
+    )
+
+
+async def _clients(svc: Services) -> None:
+    scopes = {
+        "operator": (PrincipalKind.HUB_OPERATOR, None),
+        "auditor": (PrincipalKind.AUDITOR, None),
+        "th-sso": (PrincipalKind.FUND, "TH-SSO"),
+        "jp-jps": (PrincipalKind.FUND, "JP-JPS"),
+        "kh-nssf": (PrincipalKind.FUND, "KH-NSSF"),
+        "worker": (PrincipalKind.WORKER, DEMO_WORKER),
+    }
+    for name, (kind, scope) in scopes.items():
+        try:
+            await svc.clients.authenticate(DEMO_TOKENS[name])
+        except DomainError:
+            await svc.clients.register(f"demo-{name}", kind, scope, DEMO_TOKENS[name])
+
+
+async def _accounts(svc: Services) -> None:
+    # Opened first, so that on a fresh database they are accounts 1 and 2 (the API example).
+    for name in ("a", "b"):
+        await svc.transfers.open_account(OPERATOR, f"demo/operating/{name}",
+                                         AccountCode.OPERATING, Currency.THB, AccountFlags.NONE)
+
+
+async def _workers(svc: Services) -> None:
+    people = [
+        NewWorker("KH", [("TH-SSO", DEMO_WORKER_TH_ID), ("JP-JPS", DEMO_WORKER_JP_NUMBER),
+                         ("KH-NSSF", DEMO_WORKER_KH_NUMBER)], "passport", "N01234567",
+                  DEMO_WORKER),
+        NewWorker("MM", [("TH-SSO", DEMO_SECOND_TH_ID)], "passport", "MB7654321",
+                  DEMO_SECOND_WORKER),
+    ]
+    for person in people:
+        try:
+            await svc.workers.create(OPERATOR, person)
+        except DomainError as exc:
+            if exc.code not in (ErrorCode.ID_CONFLICT, ErrorCode.MEMBERSHIP_EXISTS):
+                raise

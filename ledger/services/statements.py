@@ -1,0 +1,130 @@
+"""A worker's statement: what was paid for them, by whom, at every fund, and which months count.
+
+Balances come from the worker's member accounts (one per fund, scheme, payer and currency), so the
+statement always equals the ledger. A fund sees only its own part; the worker and the hub see all.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.db import repositories as repo
+from ledger.db.engine import Database
+from ledger.domain.money import Currency, Money
+from ledger.domain.periods import Month
+from ledger.domain.principals import Principal
+from ledger.services.workers import WorkerService
+
+
+@dataclass(slots=True)
+class SchemeLine:
+    scheme: str
+    currency: Currency
+    by_payer: dict[str, Money] = field(default_factory=dict)  # posted balance per payer
+    pending: Money | None = None
+    months: list[int] = field(default_factory=list)
+    states: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class FundPart:
+    fund: str
+    member_number: str | None
+    schemes: dict[str, SchemeLine] = field(default_factory=dict)
+    contributions: list[dict[str, Any]] = field(default_factory=list)
+
+
+class StatementService:
+    def __init__(self, db: Database, workers: WorkerService) -> None:
+        self.db = db
+        self.workers = workers
+
+    async def statement(self, principal: Principal, worker_id: str) -> dict[str, Any]:
+        worker = await self.workers.get(principal, worker_id)
+        visible = {m.fund: m.member_number for m in worker.memberships}
+        parts = {fund: FundPart(fund, number) for fund, number in visible.items()}
+        for row in await repo.worker_accounts(self.db, worker_id):
+            if row["fund"] not in parts:
+                continue
+            line = _line(parts[row["fund"]], row["scheme"], Currency(row["currency"]))
+            posted = row["credits_posted"] - row["debits_posted"]
+            pending = row["credits_pending"] - row["debits_pending"]
+            line.by_payer[row["payer"]] = Money(posted, line.currency)
+            if pending:
+                base = line.pending or Money.zero(line.currency)
+                line.pending = base + Money(pending, line.currency)
+        for row in await repo.worker_periods(self.db, worker_id):
+            if row["fund"] in parts:
+                scheme = parts[row["fund"]].schemes.get(row["scheme"])
+                if scheme is not None:
+                    scheme.months.append(row["month"])
+                    scheme.states[row["state"]] = scheme.states.get(row["state"], 0) + 1
+        for row in await repo.worker_contributions(self.db, worker_id):
+            if row["fund"] in parts:
+                parts[row["fund"]].contributions.append(_contribution(row))
+        return _render(worker_id, worker.nationality, list(parts.values()))
+
+
+def _line(part: FundPart, scheme: str, currency: Currency) -> SchemeLine:
+    if scheme not in part.schemes:
+        part.schemes[scheme] = SchemeLine(scheme, currency)
+    return part.schemes[scheme]
+
+
+def _contribution(row: dict[str, Any]) -> dict[str, Any]:
+    currency = row["currency"]
+    shares: dict[str, str] = json.loads(row["shares"])
+    return {
+        "id": row["id"],
+        "scheme": row["scheme"],
+        "month": str(Month.from_int(row["month"])),
+        "kind": row["kind"],
+        "wage_base": {"amount_minor": str(row["wage_base_minor"]), "currency": currency},
+        "shares": [
+            {"payer": payer, "amount": {"amount_minor": amount, "currency": currency}}
+            for payer, amount in shares.items()
+        ],
+    }
+
+
+def _render(worker_id: str, nationality: str, parts: list[FundPart]) -> dict[str, Any]:
+    totals: dict[Currency, int] = defaultdict(int)
+    funds_out = []
+    for part in sorted(parts, key=lambda p: p.fund):
+        schemes_out = []
+        fund_total: dict[Currency, int] = defaultdict(int)
+        months: set[int] = set()
+        for line in sorted(part.schemes.values(), key=lambda s: s.scheme):
+            total = sum(m.amount_minor for m in line.by_payer.values())
+            fund_total[line.currency] += total
+            months.update(line.months)
+            schemes_out.append({
+                "scheme": line.scheme,
+                "balances": [{"payer": payer, "amount": money.to_wire()}
+                             for payer, money in sorted(line.by_payer.items())],
+                "pending": line.pending.to_wire() if line.pending else None,
+                "total": Money(total, line.currency).to_wire(),
+                "months": len(line.months),
+                "first_month": str(Month.from_int(min(line.months))) if line.months else None,
+                "last_month": str(Month.from_int(max(line.months))) if line.months else None,
+                "months_by_state": dict(sorted(line.states.items())),
+            })
+        for currency, amount in fund_total.items():
+            totals[currency] += amount
+        funds_out.append({
+            "fund": part.fund,
+            "member_number": part.member_number,
+            "months": len(months),
+            "totals": [Money(a, c).to_wire() for c, a in sorted(fund_total.items())],
+            "schemes": schemes_out,
+            "contributions": part.contributions,
+        })
+    return {
+        "worker_id": worker_id,
+        "nationality": nationality,
+        "funds": funds_out,
+        "totals": [Money(a, c).to_wire() for c, a in sorted(totals.items())],
+    }

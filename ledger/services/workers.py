@@ -1,0 +1,190 @@
+"""Workers and their memberships at funds: one person, many (fund, member number) pairs.
+
+Identity and member numbers are stored only as a keyed HMAC (to find a person) and AES-GCM
+ciphertext (to show the number to those allowed); everyone else sees a masked form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from ledger.db import repositories as repo
+from ledger.db.engine import Database
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import get_fund
+from ledger.domain.ids import check_worker_id, new_worker_id
+from ledger.domain.pii import PiiVault, mask
+from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.posting import now_us
+
+# fund code, member number -> raises DomainError when the number is malformed for that fund
+MemberNumberCheck = Callable[[str, str], None]
+
+
+@dataclass(frozen=True, slots=True)
+class MembershipView:
+    fund: str
+    member_number: str  # clear or masked, depending on who asks
+    created_at_us: int
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerView:
+    id: str
+    nationality: str
+    identity_kind: str | None
+    identity_number: str | None
+    memberships: list[MembershipView]
+    created_at_us: int
+
+
+@dataclass(slots=True)
+class NewWorker:
+    nationality: str
+    memberships: list[tuple[str, str]] = field(default_factory=list)  # (fund, member number)
+    identity_kind: str | None = None
+    identity_number: str | None = None
+    id: str | None = None
+
+
+def basic_member_number_check(fund: str, number: str) -> None:
+    if not (1 <= len(number) <= 40) or not all(ch.isalnum() or ch in "-/()" for ch in number):
+        raise DomainError(
+            ErrorCode.INVALID_ID,
+            f"member number for {fund} must be 1-40 letters, digits or - / ( )",
+            field="member_number",
+        )
+
+
+class WorkerService:
+    def __init__(
+        self, db: Database, vault: PiiVault, check: MemberNumberCheck = basic_member_number_check
+    ) -> None:
+        self.db = db
+        self.vault = vault
+        self.check = check
+        self._known_members: set[tuple[str, str]] = set()  # (worker, fund); never removed
+
+    async def create(self, principal: Principal, new: NewWorker) -> WorkerView:
+        principal.require(principal.is_writer and principal.kind in (
+            PrincipalKind.HUB_OPERATOR, PrincipalKind.FUND), "register workers")
+        if not new.memberships and principal.kind is not PrincipalKind.HUB_OPERATOR:
+            raise DomainError(
+                ErrorCode.INVALID_INPUT, "a fund registers a worker with its membership",
+                field="memberships",
+            )
+        worker_id = check_worker_id(new.id) if new.id else new_worker_id()
+        nationality = new.nationality.upper()
+        if len(nationality) != 2 or not nationality.isalpha():
+            raise DomainError(ErrorCode.INVALID_INPUT, "nationality is ISO 3166-1 alpha-2",
+                              field="nationality")
+        rows = [self._membership_row(principal, worker_id, f, n, i)
+                for i, (f, n) in enumerate(new.memberships)]
+        now = now_us()
+        identity: dict[str, object] = {}
+        if new.identity_number:
+            kind = new.identity_kind or "national_id"
+            identity = {
+                "identity_kind": kind,
+                "identity_hmac": self.vault.lookup_hash(kind, new.identity_number),
+                "identity_ciphertext": self.vault.seal(f"identity:{worker_id}",
+                                                       new.identity_number),
+            }
+        worker = {"id": worker_id, "nationality": nationality, "created_at_us": now, **identity}
+        try:
+            await repo.insert_worker(self.db, worker, [{**r, "created_at_us": now} for r in rows])
+        except repo.DuplicateKeyError as exc:
+            raise _conflict(exc.detail) from None
+        return await self.get(principal, worker_id)
+
+    async def add_membership(
+        self, principal: Principal, worker_id: str, fund: str, number: str
+    ) -> WorkerView:
+        principal.require(principal.is_writer and principal.can_manage_members(fund),
+                          f"add members to {fund}")
+        row = self._membership_row(principal, worker_id, fund, number, None)
+        await self.get(principal, worker_id, allow_new_fund=fund)
+        try:
+            await repo.insert_membership(self.db, {**row, "created_at_us": now_us()})
+        except repo.DuplicateKeyError as exc:
+            raise _conflict(exc.detail) from None
+        return await self.get(principal, worker_id)
+
+    def _membership_row(
+        self, principal: Principal, worker_id: str, fund: str, number: str, index: int | None
+    ) -> dict[str, object]:
+        where = f"memberships[{index}]" if index is not None else "membership"
+        try:
+            get_fund(fund)
+            self.check(fund, number)
+        except DomainError as exc:
+            raise DomainError(exc.code, exc.message, field=f"{where}.{exc.field or 'fund'}"
+                              ) from None
+        principal.require(principal.can_manage_members(fund), f"add members to {fund}")
+        return {
+            "worker_id": worker_id,
+            "fund": fund,
+            "member_number_hmac": self.vault.lookup_hash(fund, number),
+            "member_number_ciphertext": self.vault.seal(f"member:{worker_id}:{fund}", number),
+        }
+
+    async def get(
+        self, principal: Principal, worker_id: str, allow_new_fund: str | None = None
+    ) -> WorkerView:
+        check_worker_id(worker_id)
+        worker, rows = await repo.worker_with_memberships(self.db, worker_id)
+        funds = {r["fund"] for r in rows} | ({allow_new_fund} if allow_new_fund else set())
+        if worker is None or not principal.can_read_worker(worker_id, funds):
+            # Same answer for "absent" and "not yours": existence is not disclosed.
+            raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no worker {worker_id}",
+                              field="worker_id")
+        visible = principal.visible_funds(funds) if principal.kind is not PrincipalKind.WORKER \
+            else funds
+        views = [
+            MembershipView(r["fund"], self._show(principal, worker_id, r["fund"],
+                                                 f"member:{worker_id}:{r['fund']}",
+                                                 r["member_number_ciphertext"]), r["created_at_us"])
+            for r in rows if r["fund"] in visible
+        ]
+        number = None
+        if worker["identity_ciphertext"] is not None:
+            number = self._show(principal, worker_id, None, f"identity:{worker_id}",
+                                worker["identity_ciphertext"])
+        return WorkerView(worker["id"], worker["nationality"], worker["identity_kind"], number,
+                          views, worker["created_at_us"])
+
+    def _show(self, principal: Principal, worker_id: str, fund: str | None, context: str,
+              sealed: bytes) -> str:
+        clear = self.vault.open(context, sealed)
+        return clear if principal.sees_clear_numbers(worker_id, fund) else mask(clear)
+
+    async def find(self, principal: Principal, fund: str, number: str) -> WorkerView:
+        get_fund(fund)
+        principal.require(principal.can_read_fund(fund), f"look up members of {fund}")
+        digest = self.vault.lookup_hash(fund, number)
+        worker_id = await repo.worker_id_by_member(self.db, fund, digest)
+        if worker_id is None:
+            raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no member {mask(number)} at {fund}")
+        return await self.get(principal, worker_id)
+
+    async def require_members(self, pairs: Sequence[tuple[str, str]]) -> set[int]:
+        """Indexes of (worker, fund) pairs that are NOT memberships (cached once confirmed)."""
+        unknown = sorted({p for p in pairs if p not in self._known_members})
+        if unknown:
+            self._known_members.update(await repo.existing_memberships(self.db, unknown))
+        return {i for i, p in enumerate(pairs) if p not in self._known_members}
+
+
+def _conflict(message: str) -> DomainError:
+    if "identity_hmac" in message:
+        return DomainError(ErrorCode.ID_CONFLICT, "a worker with this identity number exists",
+                           field="identity_number")
+    if "member_number_hmac" in message or "uq_memberships" in message:
+        return DomainError(ErrorCode.MEMBERSHIP_EXISTS,
+                           "this member number is already registered at the fund",
+                           field="member_number")
+    if "memberships" in message:
+        return DomainError(ErrorCode.MEMBERSHIP_EXISTS, "the worker is already a member there",
+                           field="fund")
+    return DomainError(ErrorCode.ID_CONFLICT, "a worker with this id exists", field="id")
