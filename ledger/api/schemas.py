@@ -162,9 +162,11 @@ class TransferBatchIn(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"transfers": [{
-            "id": "demo-move-1", "debit_account_id": 1, "credit_account_id": 2,
-            "amount": _thb("10000"), "pending": True, "code": "transfer"}]}]},
+        json_schema_extra={"examples": [{"transfers": [
+            {"id": "demo-move-1", "debit_account_id": 1, "credit_account_id": 2,
+             "amount": _thb("10000"), "pending": True, "code": "transfer"},
+            {"id": "demo-move-2", "debit_account_id": 1, "credit_account_id": 2,
+             "amount": _thb("2500"), "pending": True, "code": "transfer"}]}]},
     )
     transfers: list[TransferIn]
 

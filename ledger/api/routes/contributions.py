@@ -28,30 +28,45 @@ JSON = "application/json"
 
 IdempotencyKey = Annotated[
     str | None,
-    Header(alias="Idempotency-Key", description="Unique per intended request; retry with the "
-           "same key and body to get the original response", examples=["demo-key-0001"]),
+    Header(
+        alias="Idempotency-Key",
+        description="Unique per intended request; retry with the "
+        "same key and body to get the original response",
+        examples=["demo-key-0001"],
+    ),
 ]
 
 
 def _claim(principal: Principal, key: str | None, body: BaseModel) -> IdempotencyClaim:
     if not key:
-        raise DomainError(ErrorCode.IDEMPOTENCY_KEY_MISSING,
-                          "the Idempotency-Key header is required", field="Idempotency-Key")
+        raise DomainError(
+            ErrorCode.IDEMPOTENCY_KEY_MISSING,
+            "the Idempotency-Key header is required",
+            field="Idempotency-Key",
+        )
     if len(key) > IDEMPOTENCY_KEY_MAX_LENGTH:
-        raise DomainError(ErrorCode.INVALID_INPUT,
-                          f"Idempotency-Key is longer than {IDEMPOTENCY_KEY_MAX_LENGTH}",
-                          field="Idempotency-Key")
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"Idempotency-Key is longer than {IDEMPOTENCY_KEY_MAX_LENGTH}",
+            field="Idempotency-Key",
+        )
     digest = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
     return IdempotencyClaim(principal.name, key, digest)
 
 
 def to_input(item: ContributionIn) -> ContributionInput:
     return ContributionInput(
-        worker_id=item.worker_id, fund=item.fund, scheme=item.scheme, month=item.month,
+        worker_id=item.worker_id,
+        fund=item.fund,
+        scheme=item.scheme,
+        month=item.month,
         wage_base=Money.from_wire(item.wage_base.model_dump(), "wage_base"),
-        shares=[(s.payer.value, Money.from_wire(s.amount.model_dump(), f"shares[{i}].amount"))
-                for i, s in enumerate(item.shares)],
-        kind=item.kind.value, id=item.id,
+        shares=[
+            (s.payer.value, Money.from_wire(s.amount.model_dump(), f"shares[{i}].amount"))
+            for i, s in enumerate(item.shares)
+        ],
+        kind=item.kind.value,
+        id=item.id,
     )
 
 
@@ -74,19 +89,33 @@ def _replayed(results: list[UnitResult]) -> Response | None:
     first = results[0]
     if first.status is Status.REPLAYED and first.stored is not None:
         media = JSON if first.stored.status_code < 400 else "application/problem+json"
-        return Response(first.stored.response, status_code=first.stored.status_code,
-                        media_type=media, headers={"Idempotent-Replayed": "true"})
+        return Response(
+            first.stored.response,
+            status_code=first.stored.status_code,
+            media_type=media,
+            headers={"Idempotent-Replayed": "true"},
+        )
     if first.error is not None and first.error.code in (
-            ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT, ErrorCode.IDEMPOTENCY_KEY_REUSED):
+        ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT,
+        ErrorCode.IDEMPOTENCY_KEY_REUSED,
+    ):
         raise first.error
     return None
 
 
-@router.post("/v1/contributions", status_code=201, responses={
-    200: {"description": "Already recorded with the same fields: nothing changed"},
-    **PROBLEM_RESPONSES}, summary="Record one contribution")
+@router.post(
+    "/v1/contributions",
+    status_code=201,
+    responses={
+        200: {"description": "Already recorded with the same fields: nothing changed"},
+        **PROBLEM_RESPONSES,
+    },
+    summary="Record one contribution",
+)
 async def post_contribution(
-    body: ContributionIn, principal: PrincipalDep, svc: ServicesDep,
+    body: ContributionIn,
+    principal: PrincipalDep,
+    svc: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """One contribution becomes one linked batch of transfers (a transfer per payer share, into
@@ -113,18 +142,27 @@ def _batch_body(contributions: list[Contribution], results: list[UnitResult]) ->
     for index, (c, r) in enumerate(zip(contributions, results, strict=True)):
         status, out = views.contribution_result(c, r)
         items.append({"index": index, "http_status": status, **out})
-    counts = {s.value: sum(1 for r in results if r.status is s)
-              for s in (Status.CREATED, Status.EXISTS, Status.FAILED)}
+    counts = {
+        s.value: sum(1 for r in results if r.status is s)
+        for s in (Status.CREATED, Status.EXISTS, Status.FAILED)
+    }
     failed = counts[Status.FAILED.value]
     status = 422 if failed == len(results) else (207 if failed else 200)
     return status, orjson.dumps({"counts": counts, "results": items}).decode()
 
 
-@router.post("/v1/contributions/batch", responses={
-    207: {"description": "partial=true and some items failed: see each result"},
-    **PROBLEM_RESPONSES}, summary="Record up to batch_size_max contributions at once")
+@router.post(
+    "/v1/contributions/batch",
+    responses={
+        207: {"description": "partial=true and some items failed: see each result"},
+        **PROBLEM_RESPONSES,
+    },
+    summary="Record up to batch_size_max contributions at once",
+)
 async def post_batch(
-    body: ContributionBatchIn, principal: PrincipalDep, svc: ServicesDep,
+    body: ContributionBatchIn,
+    principal: PrincipalDep,
+    svc: ServicesDep,
     idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """All items are validated first; any invalid item rejects the request (422, every bad item
@@ -136,8 +174,9 @@ async def post_batch(
     def render(results: list[UnitResult]) -> tuple[int, str]:
         return _batch_body(contributions, results)
 
-    results = await svc.contributions.post(contributions, claim=claim, render=render,
-                                           partial=body.partial)
+    results = await svc.contributions.post(
+        contributions, claim=claim, render=render, partial=body.partial
+    )
     replay = _replayed(results)
     if replay is not None:
         return replay

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from ledger.api import views
@@ -23,20 +23,28 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/v1/ready", summary="Readiness: the database answers and is migrated",
-            response_model=None)
+@router.get(
+    "/v1/ready", summary="Readiness: the database answers and is migrated", response_model=None
+)
 async def ready(svc: ServicesDep) -> dict[str, Any] | JSONResponse:
     try:
         await repo.ping(svc.db)
         revision = await current_revision(svc.db)
     except Exception as exc:  # readiness reports any failure instead of raising it
-        return JSONResponse({"status": "unavailable", "reason": type(exc).__name__},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "reason": type(exc).__name__}, status_code=503
+        )
     if revision != EXPECTED_REVISION:
-        return JSONResponse({"status": "unavailable", "reason": f"schema at {revision}, "
-                             f"run `clmtv db upgrade`"}, status_code=503)
-    return {"status": "ready", "database": svc.db.dialect, "schema": revision,
-            "group_commit": {"batches": svc.committer.batches, "jobs": svc.committer.jobs}}
+        return JSONResponse(
+            {"status": "unavailable", "reason": f"schema at {revision}, run `clmtv db upgrade`"},
+            status_code=503,
+        )
+    return {
+        "status": "ready",
+        "database": svc.db.dialect,
+        "schema": revision,
+        "group_commit": {"batches": svc.committer.batches, "jobs": svc.committer.jobs},
+    }
 
 
 @router.get("/v1/funds", tags=["funds"], summary="The member funds and their schemes")
@@ -45,7 +53,9 @@ async def list_funds() -> list[dict[str, Any]]:
 
 
 @router.get("/v1/funds/{fund}", tags=["funds"], summary="One fund and its schemes")
-async def one_fund(fund: str) -> dict[str, Any]:
+async def one_fund(
+    fund: Annotated[str, Path(openapi_examples={"demo": {"value": "TH-SSO"}})],
+) -> dict[str, Any]:
     try:
         return views.fund(get_fund(fund))
     except DomainError as exc:

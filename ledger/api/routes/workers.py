@@ -2,59 +2,80 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 
 from ledger.api import views
 from ledger.api.deps import PrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES, MembershipIn, WorkerIn
-from ledger.demo_data import DEMO_WORKER
+from ledger.demo_data import DEMO_SECOND_WORKER, DEMO_WORKER, DEMO_WORKER_TH_ID
 from ledger.services.workers import NewWorker
 
 router = APIRouter(tags=["workers"], responses=PROBLEM_RESPONSES)
 
 
+def _example(value: str) -> Any:
+    return Path(openapi_examples={"demo": {"summary": "from the demo", "value": value}})
+
+
+WorkerPath = Annotated[str, _example(DEMO_WORKER)]
+
+
 @router.post("/v1/workers", status_code=201, summary="Register a worker (and memberships)")
-async def create_worker(body: WorkerIn, principal: PrincipalDep, svc: ServicesDep
-                        ) -> dict[str, Any]:
+async def create_worker(
+    body: WorkerIn, principal: PrincipalDep, svc: ServicesDep
+) -> dict[str, Any]:
     """Identity and member numbers are stored only as a keyed hash and encrypted; responses show
     them in clear only to the hub operator, the worker, and the fund of that membership."""
-    view = await svc.workers.create(principal, NewWorker(
-        nationality=body.nationality,
-        memberships=[(m.fund, m.member_number) for m in body.memberships],
-        identity_kind=body.identity.kind if body.identity else None,
-        identity_number=body.identity.number if body.identity else None,
-        id=body.id,
-    ))
+    view = await svc.workers.create(
+        principal,
+        NewWorker(
+            nationality=body.nationality,
+            memberships=[(m.fund, m.member_number) for m in body.memberships],
+            identity_kind=body.identity.kind if body.identity else None,
+            identity_number=body.identity.number if body.identity else None,
+            id=body.id,
+        ),
+    )
     return views.worker(view)
 
 
 @router.get("/v1/workers/{worker_id}", summary="A worker and the memberships you may see")
-async def get_worker(worker_id: str, principal: PrincipalDep, svc: ServicesDep
-                     ) -> dict[str, Any]:
+async def get_worker(
+    worker_id: WorkerPath, principal: PrincipalDep, svc: ServicesDep
+) -> dict[str, Any]:
     return views.worker(await svc.workers.get(principal, worker_id))
 
 
-@router.post("/v1/workers/{worker_id}/memberships", status_code=201,
-             summary="Add a membership at a fund")
-async def add_membership(worker_id: str, body: MembershipIn, principal: PrincipalDep,
-                         svc: ServicesDep) -> dict[str, Any]:
+@router.post(
+    "/v1/workers/{worker_id}/memberships", status_code=201, summary="Add a membership at a fund"
+)
+async def add_membership(
+    worker_id: Annotated[str, _example(DEMO_SECOND_WORKER)],
+    body: MembershipIn,
+    principal: PrincipalDep,
+    svc: ServicesDep,
+) -> dict[str, Any]:
     return views.worker(
-        await svc.workers.add_membership(principal, worker_id, body.fund, body.member_number))
+        await svc.workers.add_membership(principal, worker_id, body.fund, body.member_number)
+    )
 
 
 @router.get("/v1/funds/{fund}/members/{member_number}", summary="Find a worker by member number")
-async def find_member(fund: str, member_number: str, principal: PrincipalDep, svc: ServicesDep
-                      ) -> dict[str, Any]:
+async def find_member(
+    fund: Annotated[str, _example("TH-SSO")],
+    member_number: Annotated[str, _example(DEMO_WORKER_TH_ID)],
+    principal: PrincipalDep,
+    svc: ServicesDep,
+) -> dict[str, Any]:
     return views.worker(await svc.workers.find(principal, fund, member_number))
 
 
-@router.get("/v1/workers/{worker_id}/statement", summary="What was paid, by whom, where",
-            openapi_extra={"parameters": [{"name": "worker_id", "in": "path",
-                                           "example": DEMO_WORKER}]})
-async def statement(worker_id: str, principal: PrincipalDep, svc: ServicesDep
-                    ) -> dict[str, Any]:
+@router.get("/v1/workers/{worker_id}/statement", summary="What was paid, by whom, where")
+async def statement(
+    worker_id: WorkerPath, principal: PrincipalDep, svc: ServicesDep
+) -> dict[str, Any]:
     """Balances per fund, scheme, payer and currency; months per fund; contributions; totals.
     A fund sees only its part; the worker and the hub see every fund."""
     return await svc.statements.statement(principal, worker_id)

@@ -1,0 +1,46 @@
+"""An app wired to the test database, an HTTP client, and one token per kind of principal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+
+from ledger.api.app import build_services, create_app
+from ledger.api.deps import Services
+from ledger.config import Settings
+from ledger.db.engine import Database
+from ledger.domain.principals import PrincipalKind
+
+
+@dataclass
+class Api:
+    http: httpx.AsyncClient
+    services: Services
+    tokens: dict[str, str]
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture
+async def api(db: Database, uid: str) -> AsyncIterator[Api]:
+    services = build_services(Settings(database_url=db.url), db=db)
+    services.committer.start()
+    tokens = {}
+    for who, kind, scope in (
+        ("operator", PrincipalKind.HUB_OPERATOR, None),
+        ("auditor", PrincipalKind.AUDITOR, None),
+        ("th", PrincipalKind.FUND, "TH-SSO"),
+        ("jp", PrincipalKind.FUND, "JP-JPS"),
+        ("employer", PrincipalKind.EMPLOYER, "TH-SSO"),
+    ):
+        tokens[who] = await services.clients.register(f"{who}-{uid}", kind, scope)
+    app = create_app(Settings(database_url=db.url), services)
+    app.state.services = services
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield Api(http, services, tokens)
+    await services.committer.stop()
