@@ -28,8 +28,17 @@ from ledger.db.ledger_store import (
     transfer_from_row,
 )
 from ledger.domain.accounts import AccountSpec
-from ledger.domain.ledger import AccountFlags, Balance, TransferSpec
+from ledger.domain.ledger import Balance, TransferSpec
 from ledger.domain.money import Currency
+
+_TRANSFER_INSERT_COLUMNS = [
+    "id", "debit_account_id", "credit_account_id", "amount_minor", "currency", "flags",
+    "pending_id", "reversal_of", "code", "contribution_id", "created_at_us",
+]
+_CONTRIBUTION_COLUMNS = [
+    "id", "worker_id", "fund", "scheme", "month", "kind", "wage_base_minor", "currency",
+    "shares", "created_at_us",
+]
 
 
 def _advisory_key(key: IdemKey) -> int:
@@ -139,7 +148,7 @@ class PgLedgerTx:
         )
         return {
             r["id"]: Balance(
-                r["id"], Currency(r["currency"]), AccountFlags(r["flags"]), r["debits_pending"],
+                r["id"], Currency(r["currency"]), r["flags"], r["debits_pending"],
                 r["debits_posted"], r["credits_pending"], r["credits_posted"],
             )
             for r in rows
@@ -160,25 +169,13 @@ class PgLedgerTx:
     async def insert_transfers(self, specs: Sequence[TransferSpec], now_us: int) -> None:
         if not specs:
             return
-        await self._guard(
-            "INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
-            "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
-            "SELECT i, d, c, a, cu, f, p, r, co, ct, $11 FROM unnest($1::text[], $2::bigint[], "
-            "$3::bigint[], $4::bigint[], $5::text[], $6::int[], $7::text[], $8::text[], "
-            "$9::text[], $10::text[]) WITH ORDINALITY AS t(i, d, c, a, cu, f, p, r, co, ct, n) "
-            "ORDER BY n",
-            [s.id for s in specs],
-            [s.debit_account_id for s in specs],
-            [s.credit_account_id for s in specs],
-            [s.amount_minor for s in specs],
-            [s.currency.value for s in specs],
-            [int(s.flags) for s in specs],
-            [s.pending_id for s in specs],
-            [s.reversal_of for s in specs],
-            [s.code for s in specs],
-            [s.contribution_id for s in specs],
-            now_us,
-        )
+        # Binary COPY: append-only rows need no ON CONFLICT, and COPY skips per-element array
+        # encoding. A duplicate id still raises UniqueViolationError (-> the batch is re-run).
+        await self._copy("transfers", _TRANSFER_INSERT_COLUMNS, [
+            (s.id, s.debit_account_id, s.credit_account_id, s.amount_minor, s.currency.value,
+             int(s.flags), s.pending_id, s.reversal_of, s.code, s.contribution_id, now_us)
+            for s in specs
+        ])
 
     async def update_balances(self, balances: Sequence[Balance]) -> None:
         if not balances:
@@ -198,16 +195,11 @@ class PgLedgerTx:
     async def insert_contributions(self, rows: Sequence[ContributionRow]) -> None:
         if not rows:
             return
-        await self._guard(
-            "INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, wage_base_minor, "
-            "currency, shares, created_at_us) SELECT * FROM unnest($1::text[], $2::text[], "
-            "$3::text[], $4::text[], $5::int[], $6::text[], $7::bigint[], $8::text[], $9::text[], "
-            "$10::bigint[])",
-            [r.id for r in rows], [r.worker_id for r in rows], [r.fund for r in rows],
-            [r.scheme for r in rows], [r.month for r in rows], [r.kind for r in rows],
-            [r.wage_base_minor for r in rows], [r.currency for r in rows],
-            [r.shares for r in rows], [r.created_at_us for r in rows],
-        )
+        await self._copy("contributions", _CONTRIBUTION_COLUMNS, [
+            (r.id, r.worker_id, r.fund, r.scheme, r.month, r.kind, r.wage_base_minor, r.currency,
+             r.shares, r.created_at_us)
+            for r in rows
+        ])
 
     async def insert_periods(self, rows: Sequence[PeriodRow], now_us: int) -> None:
         if not rows:
@@ -235,6 +227,12 @@ class PgLedgerTx:
             [v.request_hash for _, v in rows], [v.status_code for _, v in rows],
             [v.response for _, v in rows], now_us,
         )
+
+    async def _copy(self, table: str, columns: list[str], records: list[tuple[Any, ...]]) -> None:
+        try:
+            await self.conn.copy_records_to_table(table, records=records, columns=columns)
+        except asyncpg.UniqueViolationError as exc:
+            raise RaceLostError(str(exc)) from exc
 
     async def _guard(self, sql: str, *args: object) -> None:
         try:

@@ -27,7 +27,7 @@ from ledger.db.ledger_store import (
     transfer_from_row,
 )
 from ledger.domain.accounts import AccountSpec
-from ledger.domain.ledger import AccountFlags, Balance, TransferSpec
+from ledger.domain.ledger import Balance, TransferSpec
 from ledger.domain.money import Currency
 
 _CHUNK = 500  # well under SQLite's bound on host parameters per statement
@@ -136,7 +136,7 @@ class SqliteLedgerTx:
         )
         return {
             r["id"]: Balance(
-                r["id"], Currency(r["currency"]), AccountFlags(r["flags"]), r["debits_pending"],
+                r["id"], Currency(r["currency"]), r["flags"], r["debits_pending"],
                 r["debits_posted"], r["credits_pending"], r["credits_posted"],
             )
             for r in rows

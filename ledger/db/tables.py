@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -76,12 +77,16 @@ transfers = Table(
     Column("amount_minor", BigInteger, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("flags", Integer, nullable=False),
-    Column("pending_id", String(128), unique=True),
-    Column("reversal_of", String(128), unique=True),
+    Column("pending_id", String(128)),
+    Column("reversal_of", String(128)),
     Column("code", String(32), nullable=False),
-    Column("contribution_id", String(128), index=True),
+    Column("contribution_id", String(128)),
     Column("created_at_us", BigInteger, nullable=False),
 )
+for _column in ("pending_id", "reversal_of"):
+    Index(f"uq_transfers_{_column}", transfers.c[_column], unique=True,
+          postgresql_where=transfers.c[_column].isnot(None),
+          sqlite_where=transfers.c[_column].isnot(None))
 
 contributions = Table(
     "contributions",

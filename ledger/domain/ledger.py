@@ -11,7 +11,7 @@ releases the rest; voiding releases it all.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from enum import IntFlag
 
@@ -37,32 +37,41 @@ class TransferFlags(IntFlag):
     VOID_PENDING = 4  # resolve a pending transfer by releasing it
 
 
+# Plain ints for the hot path: IntFlag arithmetic builds enum members and costs microseconds.
+_DEBITS_LIMITED = int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
+_CREDITS_LIMITED = int(AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS)
+_PENDING = int(TransferFlags.PENDING)
+_POST = int(TransferFlags.POST_PENDING)
+_VOID = int(TransferFlags.VOID_PENDING)
+_RESOLVING = _POST | _VOID
+
+
 @dataclass(slots=True)
 class Balance:
     """One account's balances as locked from the store; mutated only on a scratch copy."""
 
     account_id: AccountId
     currency: Currency
-    flags: AccountFlags
+    flags: int  # AccountFlags as a plain int
     debits_pending: int = 0
     debits_posted: int = 0
     credits_pending: int = 0
     credits_posted: int = 0
 
     def copy(self) -> Balance:
-        return replace(self)
+        return Balance(self.account_id, self.currency, self.flags, self.debits_pending,
+                       self.debits_posted, self.credits_pending, self.credits_posted)
 
     def violation(self) -> ErrorCode | None:
         """The flag this balance breaks, if any (checked after every transfer of a unit)."""
-        if (
-            self.flags & AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
-            and self.debits_pending + self.debits_posted > self.credits_posted
-        ):
+        flags = self.flags
+        if not flags:
+            return None
+        if (flags & _DEBITS_LIMITED
+                and self.debits_pending + self.debits_posted > self.credits_posted):
             return ErrorCode.EXCEEDS_CREDITS
-        if (
-            self.flags & AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
-            and self.credits_pending + self.credits_posted > self.debits_posted
-        ):
+        if (flags & _CREDITS_LIMITED
+                and self.credits_pending + self.credits_posted > self.debits_posted):
             return ErrorCode.EXCEEDS_DEBITS
         return None
 
@@ -143,13 +152,14 @@ class UnitOutcome:
 
 def check_shape(spec: TransferSpec) -> None:
     """Static checks that need no state: positive amount, two distinct accounts, coherent flags."""
-    resolving = spec.flags & (TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING)
-    if spec.flags & TransferFlags.PENDING and resolving:
+    flags = int(spec.flags)
+    resolving = flags & _RESOLVING
+    if flags & _PENDING and resolving:
         raise DomainError(
             ErrorCode.INVALID_INPUT, "a transfer cannot both be pending and resolve one",
             field="flags",
         )
-    if resolving == TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING:
+    if resolving == _RESOLVING:
         raise DomainError(ErrorCode.INVALID_INPUT, "post and void are exclusive", field="flags")
     if resolving and not spec.pending_id:
         raise DomainError(ErrorCode.INVALID_INPUT, "pending_id is required", field="pending_id")
@@ -171,10 +181,11 @@ def check_shape(spec: TransferSpec) -> None:
 
 def apply_unit(
     specs: Iterable[TransferSpec],
-    balances: Mapping[AccountId, Balance],
+    balances: Callable[[AccountId], Balance | None],
     pending: Callable[[TransferId], PendingInfo | None],
 ) -> UnitOutcome:
-    """Apply a linked unit on scratch copies of `balances`; raise at the first failing transfer.
+    """Apply a linked unit on scratch copies of the balances `balances(id)` returns; raise at
+    the first failing transfer.
 
     The caller commits `outcome.balances` only when this returns, so a unit is all or none.
     Errors carry the index of the failing transfer inside the unit.
@@ -184,7 +195,7 @@ def apply_unit(
 
     def account(account_id: AccountId) -> Balance:
         if account_id not in scratch:
-            found = balances.get(account_id)
+            found = balances(account_id)
             if found is None:
                 raise DomainError(
                     ErrorCode.UNKNOWN_ACCOUNT, f"account {account_id} does not exist"
@@ -209,7 +220,7 @@ def _apply_one(
     pending: Callable[[TransferId], PendingInfo | None],
     resolved_here: set[TransferId],
 ) -> TransferSpec:
-    if spec.flags & (TransferFlags.POST_PENDING | TransferFlags.VOID_PENDING):
+    if int(spec.flags) & _RESOLVING:
         return _resolve_pending(spec, account, pending, resolved_here)
     debit, credit = account(spec.debit_account_id), account(spec.credit_account_id)
     for side, bal in (("debit", debit), ("credit", credit)):
@@ -220,7 +231,7 @@ def _apply_one(
                 f"{spec.currency}",
                 field="currency",
             )
-    if spec.flags & TransferFlags.PENDING:
+    if int(spec.flags) & _PENDING:
         debit.debits_pending += spec.amount_minor
         credit.credits_pending += spec.amount_minor
     else:
@@ -243,7 +254,7 @@ def _resolve_pending(
             ErrorCode.PENDING_NOT_FOUND, f"no transfer {spec.pending_id}", field="pending_id"
         )
     original = info.transfer
-    if not original.flags & TransferFlags.PENDING:
+    if not int(original.flags) & _PENDING:
         raise DomainError(
             ErrorCode.NOT_PENDING, f"transfer {original.id} is not pending", field="pending_id"
         )
@@ -253,7 +264,7 @@ def _resolve_pending(
             f"pending transfer {original.id} was already posted or voided",
             field="pending_id",
         )
-    posting = bool(spec.flags & TransferFlags.POST_PENDING)
+    posting = bool(int(spec.flags) & _POST)
     # Amount 0 on a post means "the full pending amount" (as in TigerBeetle).
     amount = (spec.amount_minor or original.amount_minor) if posting else original.amount_minor
     if amount > original.amount_minor:

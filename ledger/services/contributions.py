@@ -76,12 +76,13 @@ class ContributionService:
                 )
                 for i in sorted(missing)
             ]
-            ids = [c.id for c in valid]
-            errors += [
-                DomainError(ErrorCode.INVALID_INPUT, f"contribution id {cid} appears twice",
-                            field="id", index=i)
-                for i, cid in enumerate(ids) if cid in ids[:i]
-            ]
+            seen: set[str] = set()
+            for i, c in enumerate(valid):
+                if c.id in seen:
+                    errors.append(DomainError(ErrorCode.INVALID_INPUT,
+                                              f"contribution id {c.id} appears twice",
+                                              field="id", index=i))
+                seen.add(c.id)
         if errors:
             if len(inputs) == 1:
                 only = errors[0]

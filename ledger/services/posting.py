@@ -319,8 +319,9 @@ class _Layer:
         p.reversed.update(self.reversed)
         p.writes.absorb(self.writes)
 
-    def balance_view(self) -> dict[int, Balance]:
-        return {**self.p.balances, **self.balances}
+    def balance(self, account_id: int) -> Balance | None:
+        found = self.balances.get(account_id)
+        return found if found is not None else self.p.balances.get(account_id)
 
     def known(self, tid: str) -> TransferRecord | None:
         return self.created.get(tid) or self.p.existing.get(tid)
@@ -339,7 +340,7 @@ class _Layer:
                     ErrorCode.ALREADY_REVERSED, f"{t.reversal_of} was already reversed"
                 )
         specs = [self._spec(t) for t in unit.transfers]
-        outcome = apply_unit(specs, self.balance_view(), self._pending)
+        outcome = apply_unit(specs, self.balance, self._pending)
         self.balances.update(outcome.balances)
         self.writes.touched.update(outcome.balances)
         records = [TransferRecord(s, self.p.now) for s in outcome.transfers]

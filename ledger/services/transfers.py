@@ -82,12 +82,13 @@ class TransferService:
             raise DomainError(ErrorCode.BATCH_TOO_LARGE,
                               f"at most {TRANSFERS_PER_REQUEST_MAX} transfers per linked batch",
                               field="transfers")
-        ids = [t.id for t in transfers]
-        for index, tid in enumerate(ids):
+        seen: set[str] = set()
+        for index, tid in enumerate(t.id for t in transfers):
             check_id(tid, f"transfers[{index}].id")
-            if tid in ids[:index]:
+            if tid in seen:
                 raise DomainError(ErrorCode.INVALID_INPUT, f"transfer id {tid} appears twice",
                                   field=f"transfers[{index}].id", index=index)
+            seen.add(tid)
         return await self.committer.submit(Job([Unit(list(transfers))]))
 
     async def resolve(

@@ -1,0 +1,61 @@
+"""Shared bench helpers: a fresh PostgreSQL database, a bulk population, latency percentiles."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import statistics
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import asyncpg
+
+from ledger.db.engine import Database, open_database
+from ledger.db.migrate import upgrade
+
+ADMIN_URL = os.environ.get("CLMTV_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+@asynccontextmanager
+async def fresh_postgres(keep: bool = False) -> AsyncIterator[tuple[Database, str]]:
+    name = f"clmtv_bench_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(ADMIN_URL)
+    await admin.execute(f"CREATE DATABASE {name}")
+    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+    db = open_database(url, pool_size=4)
+    await upgrade(db)
+    try:
+        yield db, url
+    finally:
+        await db.dispose()
+        if not keep:
+            await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
+async def bulk_workers(db: Database, count: int, fund: str = "TH-SSO") -> list[str]:
+    """Workers and memberships inserted directly (the bench measures posting, not enrolment)."""
+    ids = [f"wkr_bench{i:08d}" for i in range(count)]
+    raw = await asyncpg.connect(db.url.replace("+asyncpg", ""))
+    try:
+        await raw.copy_records_to_table(
+            "workers", records=[(w, "MM", None, None, None, 0) for w in ids],
+            columns=["id", "nationality", "identity_kind", "identity_hmac",
+                     "identity_ciphertext", "created_at_us"])
+        await raw.copy_records_to_table(
+            "memberships", records=[(w, fund, f"h{w}", b"x", 0) for w in ids],
+            columns=["worker_id", "fund", "member_number_hmac", "member_number_ciphertext",
+                     "created_at_us"])
+    finally:
+        await raw.close()
+    return ids
+
+
+def percentiles(samples_s: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_s)
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+    return {"p50_ms": round(pick(0.50), 2), "p99_ms": round(pick(0.99), 2),
+            "mean_ms": round(statistics.fmean(ordered) * 1000, 2)}
