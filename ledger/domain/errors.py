@@ -44,6 +44,8 @@ class ErrorCode(StrEnum):
     PERIOD_WITHDRAWN = "period_withdrawn"
     DUPLICATE_PAYER = "duplicate_payer"
     OVERFLOW = "overflow"
+    # settlement
+    MESSAGE_REJECTED = "message_rejected"  # details.reason holds the precise RejectReason
     # requests
     MALFORMED_JSON = "malformed_json"
     BODY_TOO_LARGE = "body_too_large"

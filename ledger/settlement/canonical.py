@@ -1,7 +1,7 @@
 """RFC 8785 JSON Canonicalization Scheme (JCS): the one byte form of a JSON value that we sign.
 
 Owns `canonicalize` (Python JSON value -> canonical UTF-8 bytes), `parse_json` (strict I-JSON
-reader: no duplicate members, no NaN/Infinity, no lone surrogates, no BOM) and the ECMAScript
+reader: no duplicate members, no NaN/Infinity, no BOM, UTF-8 only) and the ECMAScript
 number serialisation JCS prescribes (`format_number`).
 
 The full RFC is implemented, floats included, so this module is a conformant building block and
@@ -16,20 +16,29 @@ rounding (a rounded amount in a signed ledger message is worse than an error).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
-from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any, TypeAlias
 
 JsonValue: TypeAlias = (
-    None | bool | int | float | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"]
+    bool | int | float | str | Sequence["JsonValue"] | Mapping[str, "JsonValue"] | None
 )
 
 # Every integer in [-2**53, 2**53] is an exact IEEE 754 double, and no shorter digit string reads
 # back as the same double, so `str(n)` is already the ECMAScript form for these.
 SAFE_INTEGER_MAX = 2**53
 
+# I-JSON (RFC 7493 §2.2): the integers every JSON reader holds exactly; the message profile's range.
+IJSON_INTEGER_MAX = 2**53 - 1
+
 # How deep a value may nest. Python recursion would fail far later; a ledger message needs < 10.
 DEPTH_MAX = 64
+
+
+# Lead bytes of 4-byte UTF-8 sequences: characters above U+FFFF, the only ones that sort
+# differently by UTF-16 code unit than by code point.
+_ABOVE_BMP = re.compile(b"[\xf0-\xf4]")
 
 
 class CanonicalizationError(ValueError):
@@ -38,6 +47,10 @@ class CanonicalizationError(ValueError):
 
 class JsonParseError(ValueError):
     """The bytes are not strict I-JSON (RFC 7493): bad UTF-8, syntax, duplicates, NaN, ..."""
+
+
+class NumberNotAllowedError(JsonParseError):
+    """With `integers_only`: a fraction/exponent number, or an integer beyond +-(2**53 - 1)."""
 
 
 def canonicalize(value: object) -> bytes:
@@ -49,6 +62,27 @@ def canonicalize(value: object) -> bytes:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
         # Only a lone surrogate (U+D800..U+DFFF) can get here; I-JSON forbids them.
+        raise CanonicalizationError("string contains a lone surrogate code unit") from exc
+
+
+def is_canonical_ijson(data: bytes, value: Any) -> bool:
+    """True iff `data` is the RFC 8785 form of `value`, where `value` came from
+    `parse_json(data, integers_only=True)`. Raises CanonicalizationError like `canonicalize`.
+
+    Fast path, for verifying many messages: such a value holds no floats and only integers that
+    print exactly, and when `data` holds no 4-byte UTF-8 sequence (nothing above U+FFFF) code
+    point order *is* UTF-16 order; in that case the C JSON encoder with sorted keys produces JCS
+    byte for byte (same escapes: the short ones, `\\u00xx` lowercase, nothing else). Anything
+    else takes the general path. (A character above U+FFFF written as an escaped surrogate pair
+    leaves no such byte, but then `data` is not canonical whatever the order, and the comparison
+    says so.)
+    """
+    if _ABOVE_BMP.search(data):
+        return canonicalize(value) == data
+    text = _SORTED_COMPACT.encode(value)
+    try:
+        return text.encode("utf-8") == data
+    except UnicodeEncodeError as exc:
         raise CanonicalizationError("string contains a lone surrogate code unit") from exc
 
 
@@ -120,7 +154,7 @@ def _utf16_sort_key(key: str) -> bytes:
 
 def _format_int(value: int) -> str:
     if -SAFE_INTEGER_MAX <= value <= SAFE_INTEGER_MAX:
-        return str(value)
+        return int.__repr__(value)  # not str(): an IntEnum member may print its name
     try:
         as_double = float(value)
     except OverflowError as exc:
@@ -151,7 +185,7 @@ def format_number(value: float) -> str:
 
 def _shortest_digits(value: float) -> tuple[str, int]:
     """(digits, n) with value = 0.digits * 10**n, digits without leading or trailing zeros."""
-    mantissa, _, exponent_text = repr(value).partition("e")
+    mantissa, _, exponent_text = float.__repr__(value).partition("e")
     whole, _, fraction = mantissa.partition(".")
     raw = whole + fraction
     stripped = raw.lstrip("0")
@@ -174,18 +208,19 @@ def _layout(digits: str, n: int) -> str:
     return digits[0] + "." + digits[1:] + exponent_text
 
 
-def parse_json(data: bytes | str) -> Any:
+def parse_json(data: bytes | str, *, integers_only: bool = False) -> Any:
     """Strict I-JSON reader for untrusted input: UTF-8 only, no duplicate member names, no
-    NaN/Infinity, no lone surrogates. Raises `JsonParseError`.
+    NaN/Infinity. Raises `JsonParseError`. (An escaped lone surrogate such as "\\ud800" parses,
+    and is refused by `canonicalize`, which every signed payload goes through.)
+    `integers_only` applies the message profile: any other number raises `NumberNotAllowedError`.
 
     Python's `json.loads` alone would accept UTF-16 input, NaN and duplicate members (keeping the
     last), each of which lets two readers of the same signed bytes see different documents.
     """
+    decoder = _INTEGERS_ONLY_DECODER if integers_only else _STRICT_DECODER
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
-        value = json.loads(
-            text, object_pairs_hook=_unique_members, parse_constant=_reject_constant
-        )
+        value = decoder.decode(text)
     except JsonParseError:
         raise
     except (ValueError, RecursionError) as exc:
@@ -206,3 +241,29 @@ def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 def _reject_constant(name: str) -> Any:
     raise JsonParseError(f"{name} is not JSON")
+
+
+def _reject_fraction(text: str) -> Any:
+    raise NumberNotAllowedError(f"number {text} is not an integer; send it as a string")
+
+
+def _ijson_int(text: str) -> int:
+    value = int(text)
+    if -IJSON_INTEGER_MAX <= value <= IJSON_INTEGER_MAX:
+        return value
+    raise NumberNotAllowedError(f"integer {text} is beyond +-(2**53 - 1); send it as a string")
+
+
+# Built once: `json.loads`/`json.dumps` with options construct a new codec on every call.
+_STRICT_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_members, parse_constant=_reject_constant
+)
+_INTEGERS_ONLY_DECODER = json.JSONDecoder(
+    object_pairs_hook=_unique_members,
+    parse_constant=_reject_constant,
+    parse_float=_reject_fraction,
+    parse_int=_ijson_int,
+)
+_SORTED_COMPACT = json.JSONEncoder(
+    ensure_ascii=False, separators=(",", ":"), sort_keys=True, allow_nan=False
+)
