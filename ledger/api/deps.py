@@ -30,7 +30,8 @@ class Services:
     statements: StatementService
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async on purpose: FastAPI runs plain `def` dependencies in a thread pool, per request.
     found: Services = request.app.state.services
     return found
 
@@ -46,7 +47,8 @@ async def principal(
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise DomainError(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
-    return await services(request).clients.authenticate(credentials.credentials)
+    svc: Services = request.app.state.services
+    return await svc.clients.authenticate(credentials.credentials)
 
 
 ServicesDep = Annotated[Services, Depends(services)]

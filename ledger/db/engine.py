@@ -40,6 +40,13 @@ def normalise_url(url: str) -> str:
     return url
 
 
+# Per-connection settings for short OLTP statements (docs/adr/0004):
+# - plan every execution: the ledger's tables grow from empty, and a generic plan cached while a
+#   table was small (a full scan) would stay for the connection's life and grow with the table;
+# - no JIT: compiling never pays off for statements of a millisecond.
+_PG_SESSION = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
+
+
 def open_database(url: str, pool_size: int = 10) -> Database:
     url = normalise_url(url)
     if url.startswith("sqlite"):
@@ -47,7 +54,8 @@ def open_database(url: str, pool_size: int = 10) -> Database:
         _configure_sqlite(engine)
     else:
         engine = create_async_engine(
-            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False
+            url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
+            connect_args={"server_settings": _PG_SESSION},
         )
     return Database(url, engine)
 

@@ -89,27 +89,48 @@ class StoredResponse:
     response: str
 
 
-class LedgerTx(Protocol):
-    """One open database transaction, as the posting engine uses it."""
+@dataclass(slots=True)
+class ReadRequest:
+    """Everything one pass needs to know before it locks anything."""
 
-    async def try_lock_keys(self, keys: Sequence[IdemKey]) -> set[IdemKey]: ...
-    async def stored_responses(self, keys: Sequence[IdemKey]) -> dict[IdemKey, StoredResponse]: ...
-    async def transfers_by_id(self, ids: Sequence[str]) -> dict[str, TransferRecord]: ...
-    async def resolved_pending(self, pending_ids: Sequence[str]) -> set[str]: ...
-    async def reversed_ids(self, ids: Sequence[str]) -> set[str]: ...
-    async def contributions_by_id(self, ids: Sequence[str]) -> dict[str, ContributionRow]: ...
+    transfer_ids: list[str]  # planned transfers and the pending ones they resolve
+    pending_ids: list[str]  # which of these pending transfers were already posted/voided
+    reversal_ids: list[str]  # which transfers were already reversed
+    contribution_ids: list[str]
+    period_keys: list[PeriodKey]
+    claim_keys: list[IdemKey]  # idempotency keys: stored responses, and in-flight locks
+
+
+@dataclass(slots=True)
+class ReadResult:
+    transfers: dict[str, TransferRecord]
+    resolved: set[str]
+    reversed: set[str]
+    contributions: dict[str, ContributionRow]
+    periods: dict[PeriodKey, str]
+    responses: dict[IdemKey, StoredResponse]
+    locked: set[IdemKey]  # claim keys no other transaction holds
+
+
+@dataclass(slots=True)
+class WriteSet:
+    transfers: Sequence[TransferSpec]
+    balances: Sequence[Balance]
+    contributions: Sequence[ContributionRow]
+    periods: Sequence[PeriodRow]
+    responses: Sequence[tuple[IdemKey, StoredResponse]]
+
+
+class LedgerTx(Protocol):
+    """One open database transaction, as the posting engine uses it: read everything, create
+    missing accounts, lock balances, write everything."""
+
+    async def read(self, request: ReadRequest) -> ReadResult: ...
     async def ensure_accounts(
         self, specs: Sequence[AccountSpec], now_us: int
     ) -> dict[str, int]: ...
     async def lock_balances(self, ids: Sequence[int]) -> dict[int, Balance]: ...
-    async def period_states(self, keys: Sequence[PeriodKey]) -> dict[PeriodKey, str]: ...
-    async def insert_transfers(self, specs: Sequence[TransferSpec], now_us: int) -> None: ...
-    async def update_balances(self, balances: Sequence[Balance]) -> None: ...
-    async def insert_contributions(self, rows: Sequence[ContributionRow]) -> None: ...
-    async def insert_periods(self, rows: Sequence[PeriodRow], now_us: int) -> None: ...
-    async def store_responses(
-        self, rows: Sequence[tuple[IdemKey, StoredResponse]], now_us: int
-    ) -> None: ...
+    async def write(self, writes: WriteSet, now_us: int) -> None: ...
 
 
 class RaceLostError(Exception):

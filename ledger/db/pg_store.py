@@ -1,9 +1,11 @@
 """PostgreSQL implementation of the ledger store: one statement per step, arrays via unnest().
 
-Runs on the asyncpg connection underneath SQLAlchemy's pool and manages its own transaction, so a
-batch of any size costs a fixed number of round trips. Account rows are locked in id order
-(deadlock-free between concurrent writers); balances are then written as absolute values computed
-from the locked rows.
+A pass costs five round trips whatever its size: BEGIN, one read (JSON aggregates), account
+creation when the cache misses, the lock, one write (data-modifying CTEs), COMMIT. Hot rows (a
+fund's collections account) stay locked only for the write and the commit. Rows are locked in id
+order (deadlock-free between concurrent writers); balances are written as absolute values
+computed from the locked rows. Runs on the asyncpg connection underneath SQLAlchemy's pool and
+manages its own transaction.
 """
 
 from __future__ import annotations
@@ -14,31 +16,23 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+import orjson
 
 from ledger.db.engine import Database
 from ledger.db.ledger_store import (
     TRANSFER_COLUMNS,
     ContributionRow,
     IdemKey,
-    PeriodKey,
-    PeriodRow,
     RaceLostError,
+    ReadRequest,
+    ReadResult,
     StoredResponse,
     TransferRecord,
-    transfer_from_row,
+    WriteSet,
 )
 from ledger.domain.accounts import AccountSpec
-from ledger.domain.ledger import Balance, TransferSpec
+from ledger.domain.ledger import Balance, TransferFlags, TransferSpec
 from ledger.domain.money import Currency
-
-_TRANSFER_INSERT_COLUMNS = [
-    "id", "debit_account_id", "credit_account_id", "amount_minor", "currency", "flags",
-    "pending_id", "reversal_of", "code", "contribution_id", "created_at_us",
-]
-_CONTRIBUTION_COLUMNS = [
-    "id", "worker_id", "fund", "scheme", "month", "kind", "wage_base_minor", "currency",
-    "shares", "created_at_us",
-]
 
 
 def _advisory_key(key: IdemKey) -> int:
@@ -50,79 +44,46 @@ class PgLedgerTx:
     def __init__(self, conn: asyncpg.Connection[Any]) -> None:
         self.conn = conn
 
-    async def try_lock_keys(self, keys: Sequence[IdemKey]) -> set[IdemKey]:
-        if not keys:
-            return set()
-        rows = await self.conn.fetch(
-            "SELECT k, pg_try_advisory_xact_lock(k) AS ok FROM unnest($1::bigint[]) AS t(k)",
-            [_advisory_key(k) for k in keys],
+    async def read(self, request: ReadRequest) -> ReadResult:
+        """Every read of a pass in one round trip: one JSON aggregate per question."""
+        keys = request.period_keys
+        claims = request.claim_keys
+        advisory = {_advisory_key(k): k for k in claims}
+        claim_set = set(claims)
+        row = await self.conn.fetchrow(
+            _READ_SQL,
+            request.transfer_ids, request.pending_ids, request.reversal_ids,
+            request.contribution_ids,
+            [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
+            [k[3] for k in keys],
+            [k[0] for k in claims], [k[1] for k in claims], list(advisory),
         )
-        granted = {row["k"] for row in rows if row["ok"]}
-        return {k for k in keys if _advisory_key(k) in granted}
-
-    async def stored_responses(self, keys: Sequence[IdemKey]) -> dict[IdemKey, StoredResponse]:
-        if not keys:
-            return {}
-        rows = await self.conn.fetch(
-            "SELECT i.principal, i.key, i.request_hash, i.status_code, i.response "
-            "FROM idempotency_keys i JOIN unnest($1::text[], $2::text[]) AS t(p, k) "
-            "ON i.principal = t.p AND i.key = t.k",
-            [k[0] for k in keys],
-            [k[1] for k in keys],
+        assert row is not None
+        return ReadResult(
+            transfers={t[0]: _transfer(t) for t in orjson.loads(row[0])},
+            resolved=set(orjson.loads(row[1])),
+            reversed=set(orjson.loads(row[2])),
+            contributions={c[0]: ContributionRow(*c) for c in orjson.loads(row[3])},
+            periods={(p[0], p[1], p[2], p[3]): p[4] for p in orjson.loads(row[4])},
+            responses={(r[0], r[1]): StoredResponse(r[2], r[3], r[4])
+                       for r in orjson.loads(row[5]) if (r[0], r[1]) in claim_set},
+            locked={advisory[k] for k in orjson.loads(row[6])},
         )
-        return {
-            (r["principal"], r["key"]): StoredResponse(
-                r["request_hash"], r["status_code"], r["response"]
-            )
-            for r in rows
-        }
-
-    async def transfers_by_id(self, ids: Sequence[str]) -> dict[str, TransferRecord]:
-        if not ids:
-            return {}
-        rows = await self.conn.fetch(
-            f"SELECT {TRANSFER_COLUMNS} FROM transfers WHERE id = ANY($1::text[])", list(ids)
-        )
-        return {row["id"]: transfer_from_row(row) for row in rows}
-
-    async def resolved_pending(self, pending_ids: Sequence[str]) -> set[str]:
-        if not pending_ids:
-            return set()
-        rows = await self.conn.fetch(
-            "SELECT pending_id FROM transfers WHERE pending_id = ANY($1::text[])",
-            list(pending_ids),
-        )
-        return {row["pending_id"] for row in rows}
-
-    async def reversed_ids(self, ids: Sequence[str]) -> set[str]:
-        if not ids:
-            return set()
-        rows = await self.conn.fetch(
-            "SELECT reversal_of FROM transfers WHERE reversal_of = ANY($1::text[])", list(ids)
-        )
-        return {row["reversal_of"] for row in rows}
-
-    async def contributions_by_id(self, ids: Sequence[str]) -> dict[str, ContributionRow]:
-        if not ids:
-            return {}
-        rows = await self.conn.fetch(
-            "SELECT id, worker_id, fund, scheme, month, kind, wage_base_minor, currency, shares, "
-            "created_at_us FROM contributions WHERE id = ANY($1::text[])",
-            list(ids),
-        )
-        return {row["id"]: ContributionRow(**dict(row)) for row in rows}
 
     async def ensure_accounts(self, specs: Sequence[AccountSpec], now_us: int) -> dict[str, int]:
         if not specs:
             return {}
         ordered = sorted({s.key: s for s in specs}.values(), key=lambda s: s.key)
         # Inserting in key order keeps concurrent batches from deadlocking on the unique index.
-        await self.conn.execute(
-            "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, payer, "
-            "debits_pending, debits_posted, credits_pending, credits_posted, created_at_us) "
-            "SELECT k, c, cu, f, fu, s, w, p, 0, 0, 0, 0, $9 FROM unnest($1::text[], $2::text[], "
-            "$3::text[], $4::int[], $5::text[], $6::text[], $7::text[], $8::text[]) "
-            "AS t(k, c, cu, f, fu, s, w, p) ON CONFLICT (key) DO NOTHING",
+        rows = await self.conn.fetch(
+            "WITH new AS (INSERT INTO accounts (key, code, currency, flags, fund, scheme, "
+            "worker_id, payer, debits_pending, debits_posted, credits_pending, credits_posted, "
+            "created_at_us) SELECT k, c, cu, f, fu, s, w, p, 0, 0, 0, 0, $9 FROM "
+            "unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], "
+            "$7::text[], $8::text[]) "
+            "AS t(k, c, cu, f, fu, s, w, p) ON CONFLICT (key) DO NOTHING RETURNING id, key) "
+            "SELECT id, key FROM new UNION ALL "
+            "SELECT id, key FROM accounts WHERE key = ANY($1::text[])",
             [s.key for s in ordered],
             [s.code.value for s in ordered],
             [s.currency.value for s in ordered],
@@ -133,10 +94,15 @@ class PgLedgerTx:
             [s.payer.value if s.payer else None for s in ordered],
             now_us,
         )
-        rows = await self.conn.fetch(
-            "SELECT id, key FROM accounts WHERE key = ANY($1::text[])", [s.key for s in ordered]
-        )
-        return {row["key"]: row["id"] for row in rows}
+        found = {row["key"]: row["id"] for row in rows}
+        late = [s.key for s in ordered if s.key not in found]
+        if late:
+            # Created by a transaction that committed after this statement's snapshot: it
+            # conflicted (so not in `new`) yet was invisible to the SELECT. A new statement sees it.
+            rows = await self.conn.fetch(
+                "SELECT id, key FROM accounts WHERE key = ANY($1::text[])", late)
+            found.update({row["key"]: row["id"] for row in rows})
+        return found
 
     async def lock_balances(self, ids: Sequence[int]) -> dict[int, Balance]:
         if not ids:
@@ -154,92 +120,128 @@ class PgLedgerTx:
             for r in rows
         }
 
-    async def period_states(self, keys: Sequence[PeriodKey]) -> dict[PeriodKey, str]:
-        if not keys:
-            return {}
-        rows = await self.conn.fetch(
-            "SELECT p.worker_id, p.fund, p.scheme, p.month, p.state FROM insurance_periods p "
-            "JOIN unnest($1::text[], $2::text[], $3::text[], $4::int[]) AS t(w, f, s, m) "
-            "ON p.worker_id = t.w AND p.fund = t.f AND p.scheme = t.s AND p.month = t.m",
-            [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
-            [k[3] for k in keys],
-        )
-        return {(r["worker_id"], r["fund"], r["scheme"], r["month"]): r["state"] for r in rows}
+    async def write(self, writes: WriteSet, now_us: int) -> None:
+        """Every write of a pass in one statement (data-modifying CTEs all run to completion).
 
-    async def insert_transfers(self, specs: Sequence[TransferSpec], now_us: int) -> None:
-        if not specs:
-            return
-        # Binary COPY: append-only rows need no ON CONFLICT, and COPY skips per-element array
-        # encoding. A duplicate id still raises UniqueViolationError (-> the batch is re-run).
-        await self._copy("transfers", _TRANSFER_INSERT_COLUMNS, [
-            (s.id, s.debit_account_id, s.credit_account_id, s.amount_minor, s.currency.value,
-             int(s.flags), s.pending_id, s.reversal_of, s.code, s.contribution_id, now_us)
-            for s in specs
-        ])
+        Large passes first COPY the append-only rows: binary COPY beats array parameters once a
+        pass carries hundreds of rows, while small passes are dominated by round trips.
+        """
+        t, b, c = writes.transfers, writes.balances, writes.contributions
+        p, r = writes.periods, writes.responses
+        try:
+            if len(t) >= COPY_THRESHOLD:
+                await self._copy(t, c, now_us)
+                t, c = [], []
+            await self.conn.execute(
+                _WRITE_SQL,
+                [x.id for x in t], [x.debit_account_id for x in t],
+                [x.credit_account_id for x in t], [x.amount_minor for x in t],
+                [x.currency.value for x in t], [int(x.flags) for x in t],
+                [x.pending_id for x in t], [x.reversal_of for x in t], [x.code for x in t],
+                [x.contribution_id for x in t],
+                [x.account_id for x in b], [x.debits_pending for x in b],
+                [x.debits_posted for x in b], [x.credits_pending for x in b],
+                [x.credits_posted for x in b],
+                [x.id for x in c], [x.worker_id for x in c], [x.fund for x in c],
+                [x.scheme for x in c], [x.month for x in c], [x.kind for x in c],
+                [x.wage_base_minor for x in c], [x.currency for x in c], [x.shares for x in c],
+                [x.worker_id for x in p], [x.fund for x in p], [x.scheme for x in p],
+                [x.month for x in p], [x.kind for x in p], [x.contribution_id for x in p],
+                [k[0] for k, _ in r], [k[1] for k, _ in r], [v.request_hash for _, v in r],
+                [v.status_code for _, v in r], [v.response for _, v in r],
+                now_us,
+            )
+        except asyncpg.UniqueViolationError as exc:
+            raise RaceLostError(str(exc)) from exc
 
-    async def update_balances(self, balances: Sequence[Balance]) -> None:
-        if not balances:
-            return
-        await self.conn.execute(
-            "UPDATE accounts a SET debits_pending = u.dpe, debits_posted = u.dpo, "
-            "credits_pending = u.cpe, credits_posted = u.cpo FROM unnest($1::bigint[], "
-            "$2::bigint[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(id, dpe, dpo, cpe, cpo) "
-            "WHERE a.id = u.id",
-            [b.account_id for b in balances],
-            [b.debits_pending for b in balances],
-            [b.debits_posted for b in balances],
-            [b.credits_pending for b in balances],
-            [b.credits_posted for b in balances],
-        )
 
-    async def insert_contributions(self, rows: Sequence[ContributionRow]) -> None:
-        if not rows:
-            return
-        await self._copy("contributions", _CONTRIBUTION_COLUMNS, [
-            (r.id, r.worker_id, r.fund, r.scheme, r.month, r.kind, r.wage_base_minor, r.currency,
-             r.shares, r.created_at_us)
-            for r in rows
-        ])
-
-    async def insert_periods(self, rows: Sequence[PeriodRow], now_us: int) -> None:
-        if not rows:
-            return
-        await self.conn.execute(
-            "INSERT INTO insurance_periods (worker_id, fund, scheme, month, kind, state, "
-            "contribution_id, created_at_us) SELECT w, f, s, m, k, 'active', c, $7 FROM "
-            "unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[]) "
-            "AS t(w, f, s, m, k, c) ON CONFLICT DO NOTHING",
-            [r.worker_id for r in rows], [r.fund for r in rows], [r.scheme for r in rows],
-            [r.month for r in rows], [r.kind for r in rows], [r.contribution_id for r in rows],
-            now_us,
-        )
-
-    async def store_responses(
-        self, rows: Sequence[tuple[IdemKey, StoredResponse]], now_us: int
+    async def _copy(
+        self, transfers: Sequence[TransferSpec], contributions: Sequence[ContributionRow],
+        now_us: int,
     ) -> None:
-        if not rows:
-            return
-        await self._guard(
-            "INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response, "
-            "created_at_us) SELECT p, k, h, s, r, $6 FROM unnest($1::text[], $2::text[], "
-            "$3::text[], $4::int[], $5::text[]) AS t(p, k, h, s, r)",
-            [k[0] for k, _ in rows], [k[1] for k, _ in rows],
-            [v.request_hash for _, v in rows], [v.status_code for _, v in rows],
-            [v.response for _, v in rows], now_us,
-        )
+        await self.conn.copy_records_to_table("transfers", columns=_TRANSFER_COPY, records=[
+            (x.id, x.debit_account_id, x.credit_account_id, x.amount_minor, x.currency.value,
+             int(x.flags), x.pending_id, x.reversal_of, x.code, x.contribution_id, now_us)
+            for x in transfers])
+        if contributions:
+            await self.conn.copy_records_to_table("contributions", columns=_CONTRIBUTION_COPY,
+                                                  records=[
+                (x.id, x.worker_id, x.fund, x.scheme, x.month, x.kind, x.wage_base_minor,
+                 x.currency, x.shares, now_us)
+                for x in contributions])
 
-    async def _copy(self, table: str, columns: list[str], records: list[tuple[Any, ...]]) -> None:
-        try:
-            await self.conn.copy_records_to_table(table, records=records, columns=columns)
-        except asyncpg.UniqueViolationError as exc:
-            raise RaceLostError(str(exc)) from exc
 
-    async def _guard(self, sql: str, *args: object) -> None:
-        try:
-            await self.conn.execute(sql, *args)
-        except asyncpg.UniqueViolationError as exc:
-            raise RaceLostError(str(exc)) from exc
+COPY_THRESHOLD = 256  # rows per pass from which COPY is faster (bench/bench_service.py)
+_TRANSFER_COPY = ["id", "debit_account_id", "credit_account_id", "amount_minor", "currency",
+                  "flags", "pending_id", "reversal_of", "code", "contribution_id", "created_at_us"]
+_CONTRIBUTION_COPY = ["id", "worker_id", "fund", "scheme", "month", "kind", "wage_base_minor",
+                      "currency", "shares", "created_at_us"]
 
+
+def _transfer(t: list[Any]) -> TransferRecord:
+    return TransferRecord(
+        TransferSpec(t[0], t[1], t[2], t[3], Currency(t[4]), TransferFlags(t[5]), t[6], t[7],
+                     t[8], t[9]),
+        t[10],
+    )
+
+
+def _agg(select: str, source: str) -> str:
+    return f"(SELECT coalesce(json_agg({select}), '[]'::json)::text FROM {source})"
+
+
+_READ_SQL = "SELECT " + ", ".join([
+    _agg("json_build_array(" + TRANSFER_COLUMNS + ")",
+         "transfers WHERE id = ANY($1::text[])"),
+    # "IS NOT NULL" lets a generic plan use the partial unique indexes (else: a full scan).
+    _agg("pending_id", "transfers WHERE pending_id = ANY($2::text[]) AND pending_id IS NOT NULL"),
+    _agg("reversal_of",
+         "transfers WHERE reversal_of = ANY($3::text[]) AND reversal_of IS NOT NULL"),
+    _agg("json_build_array(id, worker_id, fund, scheme, month, kind, wage_base_minor, currency, "
+         "shares, created_at_us)", "contributions WHERE id = ANY($4::text[])"),
+    _agg("json_build_array(p.worker_id, p.fund, p.scheme, p.month, p.state)",
+         "insurance_periods p JOIN unnest($5::text[], $6::text[], $7::text[], $8::int[]) "
+         "AS k(w, f, s, m) ON p.worker_id = k.w AND p.fund = k.f AND p.scheme = k.s "
+         "AND p.month = k.m"),
+    # ANY on both primary-key columns (pairs are re-checked in Python): an index scan whatever
+    # the statistics say; a join with unnest() planned a full scan on a never-analysed table.
+    _agg("json_build_array(principal, key, request_hash, status_code, response)",
+         "idempotency_keys WHERE principal = ANY($9::text[]) AND key = ANY($10::text[])"),
+    _agg("k", "unnest($11::bigint[]) AS k WHERE pg_try_advisory_xact_lock(k)"),
+])
+
+_WRITE_SQL = """
+WITH t AS (
+  INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, currency, flags,
+                         pending_id, reversal_of, code, contribution_id, created_at_us)
+  SELECT i, d, c, a, cu, f, p, r, co, ct, $36 FROM unnest($1::text[], $2::bigint[], $3::bigint[],
+    $4::bigint[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[])
+    WITH ORDINALITY AS x(i, d, c, a, cu, f, p, r, co, ct, n) ORDER BY n
+), b AS (
+  UPDATE accounts a SET debits_pending = u.dpe, debits_posted = u.dpo, credits_pending = u.cpe,
+                        credits_posted = u.cpo
+  FROM unnest($11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[])
+    AS u(id, dpe, dpo, cpe, cpo) WHERE a.id = u.id
+), c AS (
+  INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, wage_base_minor, currency,
+                             shares, created_at_us)
+  SELECT i, w, f, s, m, k, wb, cu, sh, $36 FROM unnest($16::text[], $17::text[], $18::text[],
+    $19::text[], $20::int[], $21::text[], $22::bigint[], $23::text[], $24::text[])
+    AS x(i, w, f, s, m, k, wb, cu, sh)
+), p AS (
+  INSERT INTO insurance_periods (worker_id, fund, scheme, month, kind, state, contribution_id,
+                                 created_at_us)
+  SELECT w, f, s, m, k, 'active', c, $36 FROM unnest($25::text[], $26::text[], $27::text[],
+    $28::int[], $29::text[], $30::text[]) AS x(w, f, s, m, k, c)
+  ON CONFLICT DO NOTHING
+), r AS (
+  INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response,
+                                created_at_us)
+  SELECT p, k, h, s, b, $36 FROM unnest($31::text[], $32::text[], $33::text[], $34::int[],
+    $35::text[]) AS x(p, k, h, s, b)
+)
+SELECT 1
+"""
 
 @asynccontextmanager
 async def pg_transaction(db: Database) -> AsyncIterator[PgLedgerTx]:

@@ -22,8 +22,11 @@ from ledger.db.ledger_store import (
     PeriodKey,
     PeriodRow,
     RaceLostError,
+    ReadRequest,
+    ReadResult,
     StoredResponse,
     TransferRecord,
+    WriteSet,
     transfer_from_row,
 )
 from ledger.domain.accounts import AccountSpec
@@ -47,6 +50,25 @@ class SqliteLedgerTx:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
+    async def read(self, request: ReadRequest) -> ReadResult:
+        # Embedded and local: several statements cost little here.
+        return ReadResult(
+            transfers=await self.transfers_by_id(request.transfer_ids),
+            resolved=await self.resolved_pending(request.pending_ids),
+            reversed=await self.reversed_ids(request.reversal_ids),
+            contributions=await self.contributions_by_id(request.contribution_ids),
+            periods=await self.period_states(request.period_keys),
+            responses=await self.stored_responses(request.claim_keys),
+            locked=set(request.claim_keys),  # BEGIN IMMEDIATE: no other writer is running
+        )
+
+    async def write(self, writes: WriteSet, now_us: int) -> None:
+        await self.insert_transfers(writes.transfers, now_us)
+        await self.update_balances(writes.balances)
+        await self.insert_contributions(writes.contributions)
+        await self.insert_periods(writes.periods, now_us)
+        await self.store_responses(writes.responses, now_us)
+
     async def _select_in(self, sql: str, values: Sequence[Any]) -> list[Any]:
         rows: list[Any] = []
         for chunk in _chunks(list(values)):
@@ -63,10 +85,6 @@ class SqliteLedgerTx:
             if isinstance(exc.orig, sqlite3.IntegrityError) and "UNIQUE" in str(exc.orig):
                 raise RaceLostError(str(exc.orig)) from exc
             raise
-
-    async def try_lock_keys(self, keys: Sequence[IdemKey]) -> set[IdemKey]:
-        # The write lock is already exclusive; in-process duplicates are caught by the committer.
-        return set(keys)
 
     async def stored_responses(self, keys: Sequence[IdemKey]) -> dict[IdemKey, StoredResponse]:
         out: dict[IdemKey, StoredResponse] = {}

@@ -2,8 +2,8 @@
 
 Each unit (a contribution, or a linked batch of transfers) succeeds or fails on its own, all or
 nothing, while the transaction is shared (group commit). One pass costs a fixed number of round
-trips: read idempotency records, existing transfers and contributions, create missing accounts,
-lock balances in id order, apply every unit in memory, write everything, commit.
+trips: one read (idempotency records, existing transfers, contributions, periods), create missing
+accounts, lock balances in id order, apply every unit in memory, one write, commit.
 
 A batch that loses a race on a unique key (another process created the same transfer first) is
 re-run from the start; on the second pass the other process's rows are simply "already exists".
@@ -25,8 +25,11 @@ from ledger.db.ledger_store import (
     PeriodKey,
     PeriodRow,
     RaceLostError,
+    ReadRequest,
+    ReadResult,
     StoredResponse,
     TransferRecord,
+    WriteSet,
     transaction,
 )
 from ledger.domain.accounts import AccountSpec
@@ -190,11 +193,12 @@ class _Pass:
 
     async def run(self) -> list[list[UnitResult]]:
         async with transaction(self.engine.db) as tx:
-            await self._claims(tx)
-            await self._read(tx)
+            read = await tx.read(self._request())
+            self._claims(read)
+            await self._prepare(tx, read)
             for index in self._active():
                 self.results[index] = self._apply_job(self.jobs[index])
-            await self._write(tx)
+            await tx.write(self._write_set(), self.now)
         self.engine.cache.remember(self.account_ids)
         return [r if r is not None else [] for r in self.results]
 
@@ -204,16 +208,27 @@ class _Pass:
     def _active_units(self) -> list[Unit]:
         return [u for i in self._active() for u in self.jobs[i].units]
 
-    async def _claims(self, tx: LedgerTx) -> None:
-        claimed = [(i, j.claim) for i, j in enumerate(self.jobs) if j.claim]
-        if not claimed:
-            return
-        keys = [c.ident for _, c in claimed]
-        locked = await tx.try_lock_keys(keys)
-        stored = await tx.stored_responses(keys)
-        for index, claim in claimed:
-            size = len(self.jobs[index].units)
-            previous = stored.get(claim.ident)
+    def _request(self) -> ReadRequest:
+        units = [u for job in self.jobs for u in job.units]
+        planned = [t for u in units for t in u.transfers]
+        pending = [t.pending_id for t in planned if t.pending_id]
+        contributions = [u.contribution for u in units if u.contribution]
+        return ReadRequest(
+            transfer_ids=[t.id for t in planned] + pending,
+            pending_ids=pending,
+            reversal_ids=[t.reversal_of for t in planned if t.reversal_of],
+            contribution_ids=[c.id for c in contributions],
+            period_keys=[_period_key(c) for c in contributions],
+            claim_keys=[j.claim.ident for j in self.jobs if j.claim],
+        )
+
+    def _claims(self, read: ReadResult) -> None:
+        for index, job in enumerate(self.jobs):
+            claim = job.claim
+            if claim is None:
+                continue
+            size = len(job.units)
+            previous = read.responses.get(claim.ident)
             if previous is not None:
                 if previous.request_hash == claim.request_hash:
                     self.results[index] = [UnitResult(Status.REPLAYED, stored=previous)] * size
@@ -222,28 +237,22 @@ class _Pass:
                         ErrorCode.IDEMPOTENCY_KEY_REUSED,
                         "this Idempotency-Key was already used with a different request body",
                     )] * size
-            elif claim.ident not in locked:
+            elif claim.ident not in read.locked:
                 self.results[index] = [_failed(
                     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT,
                     "a request with this Idempotency-Key is still being processed",
                 )] * size
 
-    async def _read(self, tx: LedgerTx) -> None:
-        active = self._active_units()
-        planned = [t for u in active for t in u.transfers]
-        self.existing = await tx.transfers_by_id([t.id for t in planned])
-        self.contributions = await tx.contributions_by_id(
-            [u.contribution.id for u in active if u.contribution]
-        )
+    async def _prepare(self, tx: LedgerTx, read: ReadResult) -> None:
+        """Split what was read, create missing accounts, lock every balance this pass touches."""
+        planned = [t for u in self._active_units() for t in u.transfers]
+        self.existing = {t.id: read.transfers[t.id] for t in planned if t.id in read.transfers}
+        self.pending_db = {t.pending_id: read.transfers[t.pending_id] for t in planned
+                           if t.pending_id and t.pending_id in read.transfers}
+        self.resolved, self.reversed = read.resolved, read.reversed
+        self.contributions, self.periods = read.contributions, read.periods
         fresh = [t for t in planned if t.id not in self.existing]
         await self._resolve_accounts(tx, fresh)
-        pending_ids = [t.pending_id for t in fresh if t.pending_id]
-        self.pending_db = await tx.transfers_by_id(pending_ids)
-        self.resolved = await tx.resolved_pending(pending_ids)
-        self.reversed = await tx.reversed_ids([t.reversal_of for t in fresh if t.reversal_of])
-        self.periods = await tx.period_states(
-            [_period_key(u.contribution) for u in active if u.contribution]
-        )
         lock_ids: set[int] = set(self.account_ids.values())
         lock_ids.update(a for t in fresh for a in (t.debit, t.credit) if isinstance(a, int))
         for record in self.pending_db.values():
@@ -282,12 +291,8 @@ class _Pass:
         layer.merge()
         return results
 
-    async def _write(self, tx: LedgerTx) -> None:
+    def _write_set(self) -> WriteSet:
         w = self.writes
-        await tx.insert_transfers(w.transfers, self.now)
-        await tx.update_balances([self.balances[i] for i in sorted(w.touched)])
-        await tx.insert_contributions(w.contributions)
-        await tx.insert_periods(w.periods, self.now)
         responses: list[tuple[IdemKey, StoredResponse]] = []
         for job, results in zip(self.jobs, self.results, strict=True):
             if job.claim and job.render and results and _keep_response(results):
@@ -295,7 +300,13 @@ class _Pass:
                 responses.append(
                     (job.claim.ident, StoredResponse(job.claim.request_hash, status, body))
                 )
-        await tx.store_responses(responses, self.now)
+        return WriteSet(
+            transfers=w.transfers,
+            balances=[self.balances[i] for i in sorted(w.touched)],
+            contributions=w.contributions,
+            periods=w.periods,
+            responses=responses,
+        )
 
 
 class _Layer:

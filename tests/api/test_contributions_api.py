@@ -1,4 +1,4 @@
-"""POST /v1/contributions and /batch: idempotency semantics, bad input, atomic and partial batches."""
+"""POST /v1/contributions and /batch: idempotency, bad input, atomic and partial batches."""
 
 from __future__ import annotations
 

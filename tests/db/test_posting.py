@@ -7,12 +7,15 @@ from sqlalchemy import text
 
 from ledger.db.engine import Database
 from ledger.domain.accounts import AccountCode, AccountSpec
-from ledger.domain.contributions import ContributionInput, plan_transfers, validate_contribution
+from ledger.domain.contributions import (
+    ContributionInput,
+    PlannedTransfer,
+    plan_transfers,
+    validate_contribution,
+)
 from ledger.domain.errors import ErrorCode
-from ledger.domain.funds import Payer
 from ledger.domain.ledger import AccountFlags, TransferFlags
 from ledger.domain.money import Currency, Money
-from ledger.domain.contributions import PlannedTransfer
 from ledger.services.posting import PostingEngine, Status, Unit
 
 pytestmark = pytest.mark.anyio
@@ -42,7 +45,8 @@ async def balances(db: Database, *specs: AccountSpec) -> list[tuple[int, int, in
 
 async def test_linked_unit_is_all_or_nothing(db: Database, uid: str) -> None:
     engine = PostingEngine(db)
-    cash, wallet = acct(uid, "cash"), acct(uid, "wallet", AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
+    cash = acct(uid, "cash")
+    wallet = acct(uid, "wallet", AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
     ok, bad = await engine.post([
         Unit([move(f"{uid}-1", cash, wallet, 500)]),
         # second transfer would overdraw the wallet: the first must not apply either
