@@ -136,7 +136,7 @@ class PgLedgerTx:
                 _WRITE_SQL,
                 [x.id for x in t], [x.debit_account_id for x in t],
                 [x.credit_account_id for x in t], [x.amount_minor for x in t],
-                [x.currency.value for x in t], [int(x.flags) for x in t],
+                [str(x.currency) for x in t], [int(x.flags) for x in t],
                 [x.pending_id for x in t], [x.reversal_of for x in t], [x.code for x in t],
                 [x.contribution_id for x in t],
                 [x.account_id for x in b], [x.debits_pending for x in b],
@@ -160,7 +160,7 @@ class PgLedgerTx:
         now_us: int,
     ) -> None:
         await self.conn.copy_records_to_table("transfers", columns=_TRANSFER_COPY, records=[
-            (x.id, x.debit_account_id, x.credit_account_id, x.amount_minor, x.currency.value,
+            (x.id, x.debit_account_id, x.credit_account_id, x.amount_minor, str(x.currency),
              int(x.flags), x.pending_id, x.reversal_of, x.code, x.contribution_id, now_us)
             for x in transfers])
         if contributions:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from ledger.db.engine import Database
@@ -76,14 +76,17 @@ async def worker_id_by_member(db: Database, fund: str, number_hmac: str) -> str 
 async def existing_memberships(
     db: Database, pairs: Sequence[tuple[str, str]]
 ) -> set[tuple[str, str]]:
+    # By the primary key's leading column, pairs filtered here: a row-value IN list planned as a
+    # scan of the whole table (48 ms for 400 pairs among 10,000 members).
+    wanted = set(pairs)
+    workers_ = sorted({w for w, _ in wanted})
     found: set[tuple[str, str]] = set()
     async with db.engine.connect() as conn:
-        for start in range(0, len(pairs), 400):
-            chunk = pairs[start : start + 400]
-            rows = await conn.execute(select(memberships.c.worker_id, memberships.c.fund).where(
-                or_(*(and_(memberships.c.worker_id == w, memberships.c.fund == f)
-                      for w, f in chunk))))
-            found.update((r.worker_id, r.fund) for r in rows)
+        for start in range(0, len(workers_), 500):
+            rows = await conn.execute(
+                select(memberships.c.worker_id, memberships.c.fund).where(
+                    memberships.c.worker_id.in_(workers_[start : start + 500])))
+            found.update(p for p in ((r.worker_id, r.fund) for r in rows) if p in wanted)
     return found
 
 

@@ -44,7 +44,7 @@ def member_account(
     worker_id: str, fund: str, scheme: str, payer: Payer, currency: Currency
 ) -> AccountSpec:
     return AccountSpec(
-        key=f"member/{worker_id}/{fund}/{scheme}/{payer.value}/{currency.value}",
+        key=f"member/{worker_id}/{fund}/{scheme}/{payer}/{currency}",
         code=AccountCode.MEMBER,
         currency=currency,
         flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
@@ -57,7 +57,7 @@ def member_account(
 
 def fund_collections_account(fund: str, currency: Currency) -> AccountSpec:
     return AccountSpec(
-        key=f"fund/{fund}/collections/{currency.value}",
+        key=f"fund/{fund}/collections/{currency}",
         code=AccountCode.FUND_COLLECTIONS,
         currency=currency,
         flags=AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS,
@@ -67,7 +67,7 @@ def fund_collections_account(fund: str, currency: Currency) -> AccountSpec:
 
 def government_receivable_account(fund: str, currency: Currency) -> AccountSpec:
     return AccountSpec(
-        key=f"fund/{fund}/government/{currency.value}",
+        key=f"fund/{fund}/government/{currency}",
         code=AccountCode.GOVERNMENT_RECEIVABLE,
         currency=currency,
         flags=AccountFlags.NONE,

@@ -48,7 +48,8 @@ class Contribution:
 
     def shares_minor(self) -> dict[str, str]:
         """The shares as stored and compared: payer -> amount string, in payer order."""
-        return {payer.value: str(money.amount_minor) for payer, money in self.shares}
+        # str(StrEnum) is its value, without the slower `.value` descriptor.
+        return {str(payer): str(money.amount_minor) for payer, money in self.shares}
 
     def identity(self) -> tuple[object, ...]:
         return (
@@ -151,8 +152,11 @@ def _validate_shares(
                 field=f"{where}.amount.amount_minor",
             )
         out.append((payer, money))
-    out.sort(key=lambda item: list(Payer).index(item[0]))
+    out.sort(key=lambda item: _PAYER_ORDER[item[0]])
     return tuple(out)
+
+
+_PAYER_ORDER = {payer: index for index, payer in enumerate(Payer)}
 
 
 def plan_transfers(contribution: Contribution) -> list[PlannedTransfer]:
@@ -160,7 +164,7 @@ def plan_transfers(contribution: Contribution) -> list[PlannedTransfer]:
     currency = contribution.wage_base.currency
     return [
         PlannedTransfer(
-            id=f"{contribution.id}/{payer.value}",
+            id=f"{contribution.id}/{payer}",
             debit=source_account(contribution.fund, payer, currency),
             credit=member_account(
                 contribution.worker_id, contribution.fund, contribution.scheme, payer, currency

@@ -76,9 +76,8 @@ class Balance:
         return None
 
     def overflowed(self) -> bool:
-        return max(
-            self.debits_pending + self.debits_posted, self.credits_pending + self.credits_posted
-        ) > AMOUNT_MINOR_MAX
+        return (self.debits_pending + self.debits_posted > AMOUNT_MINOR_MAX
+                or self.credits_pending + self.credits_posted > AMOUNT_MINOR_MAX)
 
 
 @dataclass(frozen=True, slots=True)

@@ -502,12 +502,12 @@ def _period_key(c: Contribution) -> PeriodKey:
 
 
 def _period_row(c: Contribution) -> PeriodRow:
-    return PeriodRow(c.worker_id, c.fund, c.scheme, c.month.to_int(), c.kind.value, c.id)
+    return PeriodRow(c.worker_id, c.fund, c.scheme, c.month.to_int(), str(c.kind), c.id)
 
 
 def _contribution_row(c: Contribution, now: int) -> ContributionRow:
     return ContributionRow(
-        c.id, c.worker_id, c.fund, c.scheme, c.month.to_int(), c.kind.value,
-        c.wage_base.amount_minor, c.wage_base.currency.value,
+        c.id, c.worker_id, c.fund, c.scheme, c.month.to_int(), str(c.kind),
+        c.wage_base.amount_minor, str(c.wage_base.currency),
         json.dumps(c.shares_minor(), sort_keys=True, separators=(",", ":")), now,
     )
