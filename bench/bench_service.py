@@ -18,6 +18,7 @@ import time
 
 from bench.common import bulk_workers, fresh_postgres, percentiles
 from ledger.config import DEV_PII_ENCRYPTION_KEY, DEV_PII_HMAC_KEY
+from ledger.db.engine import open_database
 from ledger.domain.accounts import AccountCode, AccountSpec
 from ledger.domain.contributions import ContributionInput, PlannedTransfer
 from ledger.domain.ledger import AccountFlags
@@ -75,25 +76,40 @@ def _plan(c: object) -> list[PlannedTransfer]:
     return plan_transfers(c)
 
 
-async def transfers(accounts: int, count: int, batch: int) -> dict[str, object]:
-    async with fresh_postgres() as (db, _):
-        engine = PostingEngine(db)
+async def transfers(accounts: int, count: int, batch: int, writers: int = 1
+                    ) -> dict[str, object]:
+    """`writers` engines with their own pools post alternate batches concurrently, as the
+    server's processes do; with one, a single writer."""
+    async with fresh_postgres() as (db, url):
+        engines = [PostingEngine(db)] + [PostingEngine(open_database(url, 4))
+                                         for _ in range(writers - 1)]
         specs = [AccountSpec(f"bench/{i}", AccountCode.OPERATING, THB, AccountFlags.NONE)
                  for i in range(accounts)]
+        # Built before the clock starts, like the contributions' inputs: requests arrive built.
+        batches = [
+            [Unit([PlannedTransfer(f"t{n}", specs[n % accounts], specs[(n * 7 + 1) % accounts],
+                                   100 + n % 900, THB)])
+             for n in range(start, min(count, start + batch))]
+            for start in range(0, count, batch)
+        ]
         latencies: list[float] = []
+
+        async def writer(engine: PostingEngine, mine: list[list[Unit]]) -> None:
+            for units in mine:
+                t0 = time.perf_counter()
+                results = await engine.post(units)
+                latencies.append(time.perf_counter() - t0)
+                assert all(r.ok for r in results)
+
         started = time.perf_counter()
-        for start in range(0, count, batch):
-            units = [Unit([PlannedTransfer(f"t{n}", specs[n % accounts],
-                                           specs[(n * 7 + 1) % accounts], 100 + n % 900, THB)])
-                     for n in range(start, min(count, start + batch))]
-            t0 = time.perf_counter()
-            results = await engine.post(units)
-            latencies.append(time.perf_counter() - t0)
-            assert all(r.ok for r in results)
+        await asyncio.gather(*(writer(e, batches[i::writers]) for i, e in enumerate(engines)))
         elapsed = time.perf_counter() - started
+        for engine in engines[1:]:
+            await engine.db.dispose()
     return {"workload": "service.transfers", "transfers": count, "accounts": accounts,
-            "seconds": round(elapsed, 2), "transfers_per_s": round(count / elapsed),
-            "batch": batch, "batch_latency": percentiles(latencies)}
+            "writers": writers, "seconds": round(elapsed, 2),
+            "transfers_per_s": round(count / elapsed), "batch": batch,
+            "batch_latency": percentiles(latencies)}
 
 
 async def main() -> None:
@@ -103,9 +119,14 @@ async def main() -> None:
     parser.add_argument("--transfers", type=int, default=200_000)
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1000)
+    parser.add_argument("--writers", type=int, default=1, help="concurrent engines (transfers)")
+    parser.add_argument("--only", choices=["contributions", "transfers"])
     args = parser.parse_args()
-    print(json.dumps(await contributions(args.workers, args.months, args.batch)), flush=True)
-    print(json.dumps(await transfers(args.accounts, args.transfers, args.batch)), flush=True)
+    if args.only != "transfers":
+        print(json.dumps(await contributions(args.workers, args.months, args.batch)), flush=True)
+    if args.only != "contributions":
+        print(json.dumps(await transfers(args.accounts, args.transfers, args.batch,
+                                         args.writers)), flush=True)
 
 
 if __name__ == "__main__":

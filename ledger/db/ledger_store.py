@@ -51,6 +51,18 @@ def transfer_from_row(row: Any) -> TransferRecord:
     return TransferRecord(spec, row["created_at_us"])
 
 
+def balance_from_row(r: Any) -> Balance:
+    """Map a row of (id, currency, flags, debits_pending, debits_posted, credits_pending,
+    credits_posted) to the state machine's Balance."""
+    return Balance(r["id"], Currency(r["currency"]), r["flags"], r["debits_pending"],
+                   r["debits_posted"], r["credits_pending"], r["credits_posted"])
+
+
+BALANCE_COLUMNS = (
+    "id, currency, flags, debits_pending, debits_posted, credits_pending, credits_posted"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class ContributionRow:
     id: str

@@ -20,6 +20,7 @@ import orjson
 
 from ledger.db.engine import Database
 from ledger.db.ledger_store import (
+    BALANCE_COLUMNS,
     TRANSFER_COLUMNS,
     ContributionRow,
     IdemKey,
@@ -29,6 +30,7 @@ from ledger.db.ledger_store import (
     StoredResponse,
     TransferRecord,
     WriteSet,
+    balance_from_row,
 )
 from ledger.domain.accounts import AccountSpec
 from ledger.domain.ledger import Balance, TransferFlags, TransferSpec
@@ -108,17 +110,11 @@ class PgLedgerTx:
         if not ids:
             return {}
         rows = await self.conn.fetch(
-            "SELECT id, currency, flags, debits_pending, debits_posted, credits_pending, "
-            "credits_posted FROM accounts WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE",
+            f"SELECT {BALANCE_COLUMNS} FROM accounts WHERE id = ANY($1::bigint[]) "
+            "ORDER BY id FOR UPDATE",
             sorted(set(ids)),
         )
-        return {
-            r["id"]: Balance(
-                r["id"], Currency(r["currency"]), r["flags"], r["debits_pending"],
-                r["debits_posted"], r["credits_pending"], r["credits_posted"],
-            )
-            for r in rows
-        }
+        return {r["id"]: balance_from_row(r) for r in rows}
 
     async def write(self, writes: WriteSet, now_us: int) -> None:
         """Every write of a pass in one statement (data-modifying CTEs all run to completion).
@@ -139,9 +135,10 @@ class PgLedgerTx:
                 [str(x.currency) for x in t], [int(x.flags) for x in t],
                 [x.pending_id for x in t], [x.reversal_of for x in t], [x.code for x in t],
                 [x.contribution_id for x in t],
-                [x.account_id for x in b], [x.debits_pending for x in b],
-                [x.debits_posted for x in b], [x.credits_pending for x in b],
-                [x.credits_posted for x in b],
+                # One JSON text instead of five bigint arrays: asyncpg encodes arrays element by
+                # element (an isinstance check each); orjson writes thousands of rows at once.
+                orjson.dumps([(x.account_id, x.debits_pending, x.debits_posted,
+                               x.credits_pending, x.credits_posted) for x in b]).decode(),
                 [x.id for x in c], [x.worker_id for x in c], [x.fund for x in c],
                 [x.scheme for x in c], [x.month for x in c], [x.kind for x in c],
                 [x.wage_base_minor for x in c], [x.currency for x in c], [x.shares for x in c],
@@ -214,31 +211,30 @@ _WRITE_SQL = """
 WITH t AS (
   INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, currency, flags,
                          pending_id, reversal_of, code, contribution_id, created_at_us)
-  SELECT i, d, c, a, cu, f, p, r, co, ct, $36 FROM unnest($1::text[], $2::bigint[], $3::bigint[],
+  SELECT i, d, c, a, cu, f, p, r, co, ct, $32 FROM unnest($1::text[], $2::bigint[], $3::bigint[],
     $4::bigint[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[])
     WITH ORDINALITY AS x(i, d, c, a, cu, f, p, r, co, ct, n) ORDER BY n
 ), b AS (
-  UPDATE accounts a SET debits_pending = u.dpe, debits_posted = u.dpo, credits_pending = u.cpe,
-                        credits_posted = u.cpo
-  FROM unnest($11::bigint[], $12::bigint[], $13::bigint[], $14::bigint[], $15::bigint[])
-    AS u(id, dpe, dpo, cpe, cpo) WHERE a.id = u.id
+  UPDATE accounts a SET debits_pending = (u.v->>1)::bigint, debits_posted = (u.v->>2)::bigint,
+                        credits_pending = (u.v->>3)::bigint, credits_posted = (u.v->>4)::bigint
+  FROM json_array_elements($11::json) AS u(v) WHERE a.id = (u.v->>0)::bigint
 ), c AS (
   INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, wage_base_minor, currency,
                              shares, created_at_us)
-  SELECT i, w, f, s, m, k, wb, cu, sh, $36 FROM unnest($16::text[], $17::text[], $18::text[],
-    $19::text[], $20::int[], $21::text[], $22::bigint[], $23::text[], $24::text[])
+  SELECT i, w, f, s, m, k, wb, cu, sh, $32 FROM unnest($12::text[], $13::text[], $14::text[],
+    $15::text[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::text[])
     AS x(i, w, f, s, m, k, wb, cu, sh)
 ), p AS (
   INSERT INTO insurance_periods (worker_id, fund, scheme, month, kind, state, contribution_id,
                                  created_at_us)
-  SELECT w, f, s, m, k, 'active', c, $36 FROM unnest($25::text[], $26::text[], $27::text[],
-    $28::int[], $29::text[], $30::text[]) AS x(w, f, s, m, k, c)
+  SELECT w, f, s, m, k, 'active', c, $32 FROM unnest($21::text[], $22::text[], $23::text[],
+    $24::int[], $25::text[], $26::text[]) AS x(w, f, s, m, k, c)
   ON CONFLICT DO NOTHING
 ), r AS (
   INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response,
                                 created_at_us)
-  SELECT p, k, h, s, b, $36 FROM unnest($31::text[], $32::text[], $33::text[], $34::int[],
-    $35::text[]) AS x(p, k, h, s, b)
+  SELECT p, k, h, s, b, $32 FROM unnest($27::text[], $28::text[], $29::text[], $30::int[],
+    $31::text[]) AS x(p, k, h, s, b)
 )
 SELECT 1
 """

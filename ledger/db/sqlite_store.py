@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.db.engine import Database
 from ledger.db.ledger_store import (
+    BALANCE_COLUMNS,
     TRANSFER_COLUMNS,
     ContributionRow,
     IdemKey,
@@ -27,11 +28,11 @@ from ledger.db.ledger_store import (
     StoredResponse,
     TransferRecord,
     WriteSet,
+    balance_from_row,
     transfer_from_row,
 )
 from ledger.domain.accounts import AccountSpec
 from ledger.domain.ledger import Balance, TransferSpec
-from ledger.domain.money import Currency
 
 _CHUNK = 500  # well under SQLite's bound on host parameters per statement
 T = TypeVar("T")
@@ -148,17 +149,9 @@ class SqliteLedgerTx:
 
     async def lock_balances(self, ids: Sequence[int]) -> dict[int, Balance]:
         rows = await self._select_in(
-            "SELECT id, currency, flags, debits_pending, debits_posted, credits_pending, "
-            "credits_posted FROM accounts WHERE id IN ({})",
-            sorted(set(ids)),
+            f"SELECT {BALANCE_COLUMNS} FROM accounts WHERE id IN ({{}})", sorted(set(ids))
         )
-        return {
-            r["id"]: Balance(
-                r["id"], Currency(r["currency"]), r["flags"], r["debits_pending"],
-                r["debits_posted"], r["credits_pending"], r["credits_posted"],
-            )
-            for r in rows
-        }
+        return {r["id"]: balance_from_row(r) for r in rows}
 
     async def period_states(self, keys: Sequence[PeriodKey]) -> dict[PeriodKey, str]:
         out: dict[PeriodKey, str] = {}

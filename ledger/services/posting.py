@@ -156,6 +156,8 @@ class PostingEngine:
         return (await self.post_jobs([Job(list(units), atomic=False)]))[0]
 
     async def post_jobs(self, jobs: Sequence[Job]) -> list[list[UnitResult]]:
+        if len(jobs) == 1:  # duplicates inside one job are handled by its layer
+            return await self._post_round(list(jobs))
         results: list[list[UnitResult]] = [[] for _ in jobs]
         for members in split_rounds(jobs):
             batch = [jobs[i] for i in members]

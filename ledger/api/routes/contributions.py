@@ -5,6 +5,7 @@ its first request is still running -> 409; no key -> 400."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import orjson
@@ -25,6 +26,7 @@ from ledger.services.posting import IdempotencyClaim, Status, UnitResult
 
 router = APIRouter(tags=["contributions"])
 JSON = "application/json"
+PROBLEM = "application/problem+json"
 
 IdempotencyKey = Annotated[
     str | None,
@@ -88,7 +90,7 @@ def _inputs(items: list[ContributionIn]) -> list[ContributionInput]:
 def _replayed(results: list[UnitResult]) -> Response | None:
     first = results[0]
     if first.status is Status.REPLAYED and first.stored is not None:
-        media = JSON if first.stored.status_code < 400 else "application/problem+json"
+        media = JSON if first.stored.status_code < 400 else PROBLEM
         return Response(
             first.stored.response,
             status_code=first.stored.status_code,
@@ -127,14 +129,21 @@ async def post_contribution(
         status, out = views.contribution_result(contribution, results[0])
         return status, orjson.dumps(out).decode()
 
-    results = await svc.contributions.post([contribution], claim=claim, render=render)
+    return await _post(svc, [contribution], claim, render, partial=False)
+
+
+async def _post(
+    svc: ServicesDep, contributions: list[Contribution], claim: IdempotencyClaim,
+    render: Callable[[list[UnitResult]], tuple[int, str]], partial: bool,
+) -> Response:
+    """Post, then answer with what is stored under the key: the same bytes a retry will get."""
+    results = await svc.contributions.post(contributions, claim=claim, render=render,
+                                           partial=partial)
     replay = _replayed(results)
     if replay is not None:
         return replay
-    if results[0].error is not None:
-        raise results[0].error
     status, text = render(results)
-    return Response(text, status_code=status, media_type=JSON)
+    return Response(text, status_code=status, media_type=JSON if status < 400 else PROBLEM)
 
 
 def _batch_body(contributions: list[Contribution], results: list[UnitResult]) -> tuple[int, str]:
@@ -174,11 +183,4 @@ async def post_batch(
     def render(results: list[UnitResult]) -> tuple[int, str]:
         return _batch_body(contributions, results)
 
-    results = await svc.contributions.post(
-        contributions, claim=claim, render=render, partial=body.partial
-    )
-    replay = _replayed(results)
-    if replay is not None:
-        return replay
-    status, text = render(results)
-    return Response(text, status_code=status, media_type=JSON)
+    return await _post(svc, contributions, claim, render, partial=body.partial)
