@@ -1,0 +1,52 @@
+"""The `clmtv` front door on a fresh SQLite file: upgrade, clients, demo (twice: idempotent)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from ledger import cli
+from ledger.config import get_settings
+from ledger.db import repositories as repo
+from ledger.db.engine import open_database
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
+    monkeypatch.setenv("CLMTV_DATABASE_URL", url)
+    get_settings.cache_clear()
+    yield url  # type: ignore[misc]
+    get_settings.cache_clear()
+
+
+def totals(url: str) -> dict[str, tuple[int, int]]:
+    async def read() -> dict[str, tuple[int, int]]:
+        db = open_database(url)
+        try:
+            return await repo.posted_totals_by_currency(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(read())
+
+
+def test_upgrade_then_client_prints_a_token(sqlite_url: str, capsys: pytest.CaptureFixture[str]
+                                            ) -> None:
+    assert cli.main(["db", "upgrade"]) == 0
+    assert cli.main(["clients", "add", "th", "--kind", "fund", "--scope", "TH-SSO"]) == 0
+    assert "clmtv_" in capsys.readouterr().out
+    assert cli.main(["clients", "add", "bad", "--kind", "fund", "--scope", "XX"]) == 2
+    assert "unknown_fund" in capsys.readouterr().err
+
+
+def test_demo_seeds_once_and_again_changes_nothing(sqlite_url: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["demo", "--no-serve"]) == 0
+    first = totals(sqlite_url)
+    assert first["THB"][0] == first["THB"][1] > 0
+    assert cli.main(["demo", "--no-serve"]) == 0
+    assert totals(sqlite_url) == first
+    assert "demo-worker-token" in capsys.readouterr().out
