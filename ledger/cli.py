@@ -1,4 +1,4 @@
-"""`clmtv`: the one front door. serve | db upgrade | demo | clients add.
+"""`clmtv`: the one front door. serve | db upgrade | demo | verify | clients add.
 
 The database comes from CLMTV_DATABASE_URL (default: the SQLite file clmtv.db).
 """
@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database administration")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the latest schema")
+
+    verify = sub.add_parser("verify", help="verify a signed message or statement offline")
+    verify.add_argument("file", help="a compact JWS (e.g. from /v1/workers/ID/statement.jws)")
+    verify.add_argument("--jwks", required=True,
+                        help="the issuer's JWKS: a file, or the hub's base URL")
+    verify.add_argument("--at", help="check as of this time (ISO 8601 or Unix seconds)")
 
     clients = sub.add_parser("clients", help="API clients (bearer tokens)")
     clients_sub = clients.add_subparsers(dest="clients_command", required=True)
@@ -103,6 +109,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "clients":
             token = asyncio.run(_add_client(settings, args))
             print(f"client {args.name} created; its token (shown once):\n{token}")
+        elif args.command == "verify":
+            return _verify(args)
         elif args.command == "demo":
             _demo(settings, args)
         elif args.command == "serve":
@@ -112,6 +120,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DomainError as exc:
         print(f"clmtv: {exc.code.value}: {exc.message}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from ledger.verify import MessageRejected, describe, verify_file
+
+    try:
+        print(describe(verify_file(args.file, args.jwks, args.at)))
+    except MessageRejected as exc:
+        print(f"invalid: {exc.reason.value}: {exc.message}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     pii_encryption_key: str = Field(
         DEV_PII_ENCRYPTION_KEY, description="base64 of a 32-byte AES-256-GCM key"
     )
+    hub_key_file: str = Field(
+        "clmtv-hub-key.jwk",
+        description="The hub's private signing key (JWK). Dev-only storage: created on first use",
+    )
     db_pool_size: int = Field(10, ge=1, le=200)
     group_commit_max: int = Field(
         512, ge=1, description="Most units one group-commit transaction takes"

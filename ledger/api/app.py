@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api import errors
 from ledger.api.deps import Services
-from ledger.api.routes import contributions, ledger, meta, workers
+from ledger.api.routes import contributions, keys, ledger, meta, workers
 from ledger.config import Settings
 from ledger.db.engine import Database, open_database
 from ledger.demo_data import DEMO_TOKENS
@@ -21,6 +22,7 @@ from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.posting import PostingEngine
+from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
 from ledger.services.transfers import TransferService
 from ledger.services.workers import WorkerService
@@ -71,7 +73,9 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-def build_services(settings: Settings, db: Database | None = None) -> Services:
+def build_services(
+    settings: Settings, db: Database | None = None, signer: HubSigner | None = None
+) -> Services:
     db = db or open_database(settings.database_url, settings.db_pool_size)
     vault = PiiVault(settings.pii_hmac_key, settings.pii_encryption_key)
     committer = GroupCommitter(PostingEngine(db), settings.group_commit_max)
@@ -84,6 +88,7 @@ def build_services(settings: Settings, db: Database | None = None) -> Services:
         contributions=ContributionService(committer, worker_service),
         transfers=TransferService(db, committer),
         statements=StatementService(db, worker_service),
+        signer=signer or HubSigner.from_file(Path(settings.hub_key_file)),
     )
 
 
@@ -105,6 +110,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     errors.install(app)
 
     app.add_middleware(BodyLimit)
-    for router in (meta.router, workers.router, contributions.router, ledger.router):
+    for router in (meta.router, workers.router, contributions.router, ledger.router,
+                   keys.router):
         app.include_router(router)
     return app

@@ -14,6 +14,7 @@ from ledger.domain.principals import Principal
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
+from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
 from ledger.services.transfers import TransferService
 from ledger.services.workers import WorkerService
@@ -28,6 +29,7 @@ class Services:
     contributions: ContributionService
     transfers: TransferService
     statements: StatementService
+    signer: HubSigner
 
 
 async def services(request: Request) -> Services:

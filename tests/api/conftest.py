@@ -13,6 +13,8 @@ from ledger.api.deps import Services
 from ledger.config import Settings
 from ledger.db.engine import Database
 from ledger.domain.principals import PrincipalKind
+from ledger.services.signing import HubSigner
+from ledger.settlement.keys import HUB, SigningKey
 
 
 @dataclass
@@ -27,7 +29,8 @@ class Api:
 
 @pytest.fixture
 async def api(db: Database, uid: str) -> AsyncIterator[Api]:
-    services = build_services(Settings(database_url=db.url), db=db)
+    services = build_services(Settings(database_url=db.url), db=db,
+                              signer=HubSigner(SigningKey.generate(HUB)))
     services.committer.start()
     tokens = {}
     for who, kind, scope in (

@@ -20,6 +20,8 @@ from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.demo_data import DEMO_TOKENS
 from ledger.services.demo import seed
+from ledger.services.signing import HubSigner
+from ledger.settlement.keys import HUB, SigningKey
 from tests.conftest import TEST_DB
 
 pytestmark = pytest.mark.anyio
@@ -50,7 +52,8 @@ async def demo_http(tmp_path: Any) -> AsyncIterator[httpx.AsyncClient]:
         url = TEST_DB.rsplit("/", 1)[0] + "/" + name
     db = open_database(url)
     await upgrade(db)
-    services = build_services(Settings(database_url=url), db=db)
+    services = build_services(Settings(database_url=url), db=db,
+                              signer=HubSigner(SigningKey.generate(HUB)))
     services.committer.start()
     await seed(services, say=lambda _: None)
     app = create_app(Settings(database_url=url), services)

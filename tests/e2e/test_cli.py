@@ -17,6 +17,7 @@ from ledger.db.engine import open_database
 def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     url = f"sqlite+aiosqlite:///{tmp_path}/cli.db"
     monkeypatch.setenv("CLMTV_DATABASE_URL", url)
+    monkeypatch.setenv("CLMTV_HUB_KEY_FILE", str(tmp_path / "hub.jwk"))
     get_settings.cache_clear()
     yield url  # type: ignore[misc]
     get_settings.cache_clear()

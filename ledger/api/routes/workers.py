@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
+from fastapi.responses import Response
 
 from ledger.api import views
 from ledger.api.deps import PrincipalDep, ServicesDep
@@ -79,3 +80,19 @@ async def statement(
     """Balances per fund, scheme, payer and currency; months per fund; contributions; totals.
     A fund sees only its part; the worker and the hub see every fund."""
     return await svc.statements.statement(principal, worker_id)
+
+
+@router.get(
+    "/v1/workers/{worker_id}/statement.jws",
+    summary="The same statement, signed by the hub (compact JWS, verifiable offline)",
+    response_class=Response,
+    responses={200: {"content": {"application/jose": {}},
+                     "description": "JWS compact serialisation, alg Ed25519"}},
+)
+async def signed_statement(worker_id: WorkerPath, principal: PrincipalDep, svc: ServicesDep
+                           ) -> Response:
+    """Verify with `clmtv verify FILE` or any JOSE library and the keys at
+    `/.well-known/jwks.json`. The payload is the RFC 8785 form of the statement claims."""
+    statement = await svc.statements.statement(principal, worker_id)
+    return Response(svc.signer.sign_statement(worker_id, statement),
+                    media_type="application/jose")
