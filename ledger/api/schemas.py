@@ -31,13 +31,20 @@ AmountMinor = Annotated[
 
 
 class MoneyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"amount_minor": "52500", "currency": "THB"}]},
+    )
     amount_minor: AmountMinor
     currency: Currency
 
 
 class ShareIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [
+            {"payer": "employee", "amount": {"amount_minor": "52500", "currency": "THB"}}]},
+    )
     payer: Payer
     amount: MoneyIn
 
@@ -110,7 +117,10 @@ class MembershipIn(BaseModel):
 
 
 class IdentityIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"kind": "passport", "number": "MB1234567"}]},
+    )
     kind: str = Field("national_id", max_length=32, examples=["passport"])
     number: str = Field(min_length=1, max_length=64)
 
@@ -148,7 +158,13 @@ class AccountIn(BaseModel):
 
 
 class TransferIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{
+            "id": "demo-move-3", "debit_account_id": 1, "credit_account_id": 2,
+            "amount": {"amount_minor": "10000", "currency": "THB"}, "pending": False,
+            "code": "transfer"}]},
+    )
     id: str = Field(description="Caller-chosen id: the same id and fields again is a no-op")
     debit_account_id: int
     credit_account_id: int

@@ -101,3 +101,28 @@ async def test_every_example_succeeds_on_the_demo(demo_http: httpx.AsyncClient) 
         if "get" in ops:
             response = await demo_http.get(_path(path, ops["get"]), headers=auth)
             assert response.status_code == 200, (path, response.text)
+
+
+async def test_every_request_model_publishes_an_example(demo_http: httpx.AsyncClient) -> None:
+    spec = (await demo_http.get("/openapi.json")).json()
+    schemas = spec["components"]["schemas"]
+
+    def refs(node: Any) -> set[str]:
+        if isinstance(node, dict):
+            found = {node["$ref"].rsplit("/", 1)[1]} if "$ref" in node else set()
+            return found.union(*(refs(v) for v in node.values()))
+        if isinstance(node, list):
+            return set().union(*(refs(v) for v in node))
+        return set()
+
+    pending = {name for ops in spec["paths"].values() for op in ops.values()
+               if "requestBody" in op for name in refs(op["requestBody"])}
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        seen.add(name)
+        pending |= refs(schemas[name]) - seen
+    models = {n for n in seen if schemas[n].get("type") == "object"}
+    assert models >= {"ContributionIn", "MoneyIn", "ShareIn", "TransferIn", "WorkerIn"}
+    assert [n for n in sorted(models) if not schemas[n].get("examples")] == []
+
