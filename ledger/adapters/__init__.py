@@ -1,0 +1,1 @@
+"""Fund adapters: one folder per fund (rules, parameters, native formats, samples)."""

@@ -1,0 +1,1 @@
+"""Thailand Social Security Office (SSO)."""
