@@ -21,6 +21,7 @@ from ledger.limits import REQUEST_BODY_MAX_BYTES
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
+from ledger.services.keys import KeyService
 from ledger.services.posting import PostingEngine
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
@@ -89,6 +90,7 @@ def build_services(
         transfers=TransferService(db, committer),
         statements=StatementService(db, worker_service),
         signer=signer or HubSigner.from_file(Path(settings.hub_key_file)),
+        keys=KeyService(db),
     )
 
 

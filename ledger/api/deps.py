@@ -14,6 +14,7 @@ from ledger.domain.principals import Principal
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
+from ledger.services.keys import KeyService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
 from ledger.services.transfers import TransferService
@@ -30,6 +31,7 @@ class Services:
     transfers: TransferService
     statements: StatementService
     signer: HubSigner
+    keys: KeyService
 
 
 async def services(request: Request) -> Services:

@@ -29,6 +29,17 @@ async def upgrade(db: Database, revision: str = "head") -> None:
         await conn.run_sync(_upgrade_sync, revision)
 
 
+def head_revision() -> str:
+    """The newest migration in the package: what `upgrade` brings a database to."""
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
 async def current_revision(db: Database) -> str | None:
     async with db.engine.connect() as conn:
         exists = await conn.run_sync(

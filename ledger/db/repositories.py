@@ -21,6 +21,7 @@ from ledger.db.tables import (
     insurance_periods,
     memberships,
     transfers,
+    trusted_keys,
     workers,
 )
 
@@ -198,6 +199,26 @@ async def worker_contributions(db: Database, worker_id: str) -> list[Row]:
             contributions.c.worker_id == worker_id).order_by(
             contributions.c.fund, contributions.c.month, contributions.c.scheme))).all()
     return [dict(r._mapping) for r in rows]
+
+
+async def trusted_key_rows(db: Database) -> list[tuple[str, str]]:
+    """(issuer, public JWK as JSON) for every published key."""
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(trusted_keys.c.issuer, trusted_keys.c.jwk)
+                                   .order_by(trusted_keys.c.kid))).all()
+    return [(r[0], r[1]) for r in rows]
+
+
+async def save_trusted_keys(db: Database, rows: Sequence[tuple[str, str, str]], now_us: int
+                            ) -> None:
+    """Insert or replace (kid, issuer, jwk) rows in one transaction."""
+    async with db.engine.begin() as conn:
+        for kid, issuer, jwk in rows:
+            updated = await conn.execute(trusted_keys.update().where(trusted_keys.c.kid == kid)
+                                         .values(issuer=issuer, jwk=jwk, updated_at_us=now_us))
+            if updated.rowcount == 0:
+                await conn.execute(insert(trusted_keys).values(
+                    kid=kid, issuer=issuer, jwk=jwk, updated_at_us=now_us))
 
 
 async def ping(db: Database) -> None:

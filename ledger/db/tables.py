@@ -136,3 +136,12 @@ api_clients = Table(
     Column("scope", String(64)),
     Column("created_at_us", BigInteger, nullable=False),
 )
+
+trusted_keys = Table(
+    "trusted_keys",
+    metadata,
+    Column("kid", String(128), primary_key=True),
+    Column("issuer", String(32), nullable=False, index=True),
+    Column("jwk", Text, nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+)

@@ -37,6 +37,8 @@ ORDER = [
     ("post", "/v1/transfers/{transfer_id}/post"),
     ("post", "/v1/transfers/{transfer_id}/void"),
     ("post", "/v1/transfers/{transfer_id}/reversal"),
+    ("put", "/v1/keys/{issuer}"),
+    ("post", "/v1/keys/{issuer}/{kid}/revocation"),
 ]
 
 

@@ -10,12 +10,11 @@ from fastapi.responses import JSONResponse
 from ledger.api import views
 from ledger.api.deps import ServicesDep
 from ledger.db import repositories as repo
-from ledger.db.migrate import current_revision
+from ledger.db.migrate import current_revision, head_revision
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import FUNDS, get_fund
 
 router = APIRouter(tags=["meta"])
-EXPECTED_REVISION = "0001"
 
 
 @router.get("/v1/health", summary="Liveness: the process answers")
@@ -34,7 +33,7 @@ async def ready(svc: ServicesDep) -> dict[str, Any] | JSONResponse:
         return JSONResponse(
             {"status": "unavailable", "reason": type(exc).__name__}, status_code=503
         )
-    if revision != EXPECTED_REVISION:
+    if revision != head_revision():
         return JSONResponse(
             {"status": "unavailable", "reason": f"schema at {revision}, run `clmtv db upgrade`"},
             status_code=503,
