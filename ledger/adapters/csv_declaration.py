@@ -143,8 +143,8 @@ def render(header: DeclaredHeader, rows: list[DeclaredRow], layout: Layout) -> b
     writer.writerow(layout.columns)
     for row in rows:
         writer.writerow([
-            row.member_number, row.last_name, row.first_name, row.wage_minor, row.employee_minor,
-            row.employer_minor if row.employer_minor is not None else 0,
+            row.member_number, row.last_name, row.first_name, row.wage_minor,
+            row.employee_minor or 0, row.employer_minor or 0,
             *(row.extra.get(name, "") for name in layout.extra_columns),
         ])
     return out.getvalue().encode("utf-8")

@@ -34,7 +34,7 @@ class DeclaredRow:
     member_number: str  # as written in the file (a Thai national ID, a basic pension number...)
     month: Month
     wage_minor: int
-    employee_minor: int  # the worker's share as declared
+    employee_minor: int | None  # the worker's share as declared; None: the fund's rules compute it
     employer_minor: int | None = None  # when the file carries it per row
     first_name: str = ""
     last_name: str = ""
@@ -53,6 +53,7 @@ class DeclaredHeader:
     total_employer_minor: int
     rate_basis_points: int | None = None
     employer_name: str = ""
+    has_totals: bool = True  # False for files that declare no counts or sums (e.g. SHFD0006)
 
 
 Parsed = DeclaredRow | RowError
@@ -81,12 +82,14 @@ class Totals:
     def add(self, row: DeclaredRow) -> None:
         self.count += 1
         self.wages_minor += row.wage_minor
-        self.employee_minor += row.employee_minor
+        self.employee_minor += row.employee_minor or 0
         self.employer_minor += row.employer_minor or 0
 
 
 def reconcile(header: DeclaredHeader, totals: Totals, employer_per_row: bool) -> list[RowError]:
     """The header's claims against the rows' sums; each mismatch is a file-level error."""
+    if not header.has_totals:
+        return []
     checks = [
         ("employee_count", header.employee_count, totals.count),
         ("total_wages", header.total_wages_minor, totals.wages_minor),

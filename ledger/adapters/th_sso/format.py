@@ -197,7 +197,7 @@ def render(header: DeclaredHeader, rows: list[DeclaredRow], pay_date: date | Non
     out.extend(_record([
         ("2", 1), (row.member_number, 13), (row.extra.get("title_code", "003"), 3),
         (row.first_name, -30), (row.last_name, -35), (_num(row.wage_minor, 14), 14),
-        (_num(row.employee_minor, 12), 12), ("", -27),
+        (_num(row.employee_minor or 0, 12), 12), ("", -27),
     ]) for row in rows)
     return b"".join(out)
 

@@ -1,0 +1,1 @@
+"""Japan Pension Service (JPS): employees' pension (EPI) and National Pension."""
