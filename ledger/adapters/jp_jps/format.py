@@ -99,7 +99,8 @@ def _applied_month(cells: list[str]) -> Month:
 
 def _data_record(cells: list[str], line: int) -> DeclaredRow:
     if cells[0] != ANNUAL_REPORT:
-        raise _FieldError("document_code", f"{cells[0]!r}: only {ANNUAL_REPORT} (算定基礎届) is read")
+        raise _FieldError("document_code",
+                          f"{cells[0]!r}: only {ANNUAL_REPORT} (算定基礎届) is read")
     if len(cells) != ANNUAL_REPORT_FIELDS:
         raise _FieldError("line", f"has {len(cells)} fields, {ANNUAL_REPORT} has "
                            f"{ANNUAL_REPORT_FIELDS}")
