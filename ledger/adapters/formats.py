@@ -8,7 +8,7 @@ constant memory on a million-row file. `reconcile` checks the header's totals ag
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -78,6 +78,15 @@ class Totals:
     wages_minor: int = 0
     employee_minor: int = 0
     employer_minor: int = 0
+
+    @classmethod
+    def of(cls, rows: Iterable[object]) -> Totals:
+        """Totals of the DeclaredRows among `rows` (headers and errors are skipped)."""
+        totals = cls()
+        for row in rows:
+            if isinstance(row, DeclaredRow):
+                totals.add(row)
+        return totals
 
     def add(self, row: DeclaredRow) -> None:
         self.count += 1

@@ -29,10 +29,8 @@ def test_samples_parse_reconcile_and_render_back(fund: str) -> None:
     header, *rows = parse(data, layout)
     assert isinstance(header, DeclaredHeader) and header.month == Month(2026, 10)
     assert all(isinstance(r, DeclaredRow) for r in rows)
-    totals = Totals()
-    for row in rows:
-        assert isinstance(row, DeclaredRow)
-        totals.add(row)
+    assert all(isinstance(row, DeclaredRow) for row in rows)
+    totals = Totals.of(rows)
     assert reconcile(header, totals, employer_per_row=True) == []
     assert csvd.render(header, [r for r in rows if isinstance(r, DeclaredRow)], layout) == data
 
@@ -92,9 +90,7 @@ def test_totals_that_do_not_add_up() -> None:
     data = KH.read_bytes().replace(b",2,350000000,", b",3,350000000,", 1)
     header, *rows = parse(data, csvd.KH_NSSF)
     assert isinstance(header, DeclaredHeader)
-    totals = Totals()
-    for row in rows:
-        assert isinstance(row, DeclaredRow)
-        totals.add(row)
+    assert all(isinstance(row, DeclaredRow) for row in rows)
+    totals = Totals.of(rows)
     (error,) = reconcile(header, totals, employer_per_row=True)
     assert error.field == "employee_count" and "3" in error.reason

@@ -32,10 +32,8 @@ def test_golden_sample_parses_to_known_values() -> None:
         ("1101700234568", 2_000_000, 87_500), ("0001234567890", 1_200_000, 60_000),
         ("1234567890121", 100_000, 8_250)]
     assert rows[0].first_name == "สมชาย"  # type: ignore[union-attr]
-    totals = Totals()
-    for row in rows:
-        assert isinstance(row, DeclaredRow)
-        totals.add(row)
+    assert all(isinstance(row, DeclaredRow) for row in rows)
+    totals = Totals.of(rows)
     assert reconcile(header, totals, employer_per_row=False) == []
 
 
@@ -83,10 +81,8 @@ def test_header_totals_that_do_not_add_up_are_file_errors() -> None:
     data = _replace(SAMPLE.read_bytes(), 1, 82, b"000000003300001")  # total wages off by 1 satang
     header, *rows = parse_all(data)
     assert isinstance(header, DeclaredHeader)
-    totals = Totals()
-    for row in rows:
-        assert isinstance(row, DeclaredRow)
-        totals.add(row)
+    assert all(isinstance(row, DeclaredRow) for row in rows)
+    totals = Totals.of(rows)
     (error,) = reconcile(header, totals, employer_per_row=False)
     assert (error.line, error.field) == (0, "total_wages")
 
