@@ -27,7 +27,11 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.ID_CONFLICT: 409,
     ErrorCode.MEMBERSHIP_EXISTS: 409,
     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: 409,
+    ErrorCode.WINDOW_NOT_OPEN: 409,
+    ErrorCode.ILLEGAL_WINDOW_TRANSITION: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
+    # A fund's shipped parameters.yaml is broken: the server's fault, not the caller's.
+    ErrorCode.INVALID_PARAMETERS: 500,
 }
 # Everything else is input the server understood but will not apply.
 DEFAULT_STATUS = 422
@@ -40,6 +44,7 @@ TITLES: dict[int, str] = {
     409: "Conflict",
     413: "Request body too large",
     422: "Unprocessable request",
+    500: "Server misconfigured",
 }
 
 

@@ -44,8 +44,15 @@ class ErrorCode(StrEnum):
     PERIOD_WITHDRAWN = "period_withdrawn"
     DUPLICATE_PAYER = "duplicate_payer"
     OVERFLOW = "overflow"
+    # fund rules (adapters)
+    INVALID_PARAMETERS = "invalid_parameters"  # a fund's parameters.yaml is malformed
+    PARAMETER_NOT_IN_FORCE = "parameter_not_in_force"  # no dated value covers the month
+    NOT_ELIGIBLE = "not_eligible"  # a refund/withdrawal rule's conditions are not met
     # settlement
     MESSAGE_REJECTED = "message_rejected"  # details.reason holds the precise RejectReason
+    INVALID_AGREEMENT = "invalid_agreement"  # field names the offending key of the agreement file
+    WINDOW_NOT_OPEN = "window_not_open"  # a transfer offered to a window that no longer takes any
+    ILLEGAL_WINDOW_TRANSITION = "illegal_window_transition"  # details: from_state, to_state
     # requests
     MALFORMED_JSON = "malformed_json"
     BODY_TOO_LARGE = "body_too_large"

@@ -1,0 +1,1 @@
+"""Cambodia National Social Security Fund (NSSF): occupational risk, health care, pension."""

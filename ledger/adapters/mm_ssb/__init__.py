@@ -1,0 +1,1 @@
+"""Myanmar Social Security Board (SSB): health and social care, employment injury."""

@@ -1,0 +1,60 @@
+"""Myanmar SSB contribution rules (funds.md §1.2): a percentage of the wage capped at 300,000 kyat.
+
+Health and social care 2% + 2% (2.5% + 2.5% for a worker 60 or over when registering), employment
+injury 1% employer. Together that is the "3% employer / 2% employee in practice" (at most 15,000
+kyat a month) that payroll vendors quote; the two readings differ only for workers registered at
+60 or over, and `rate_reading` picks one. The old-age, invalidity and survivors' branch and
+unemployment are not operating (the domain registry refuses them); the employment-injury
+surcharge to 1.5% is a sanction and is not modelled. No floor is applied (unverified).
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from ledger.adapters.arith import quantum_minor
+from ledger.adapters.base import FundAdapter, Plan, shares_from_percent
+from ledger.adapters.context import WorkerContext
+from ledger.adapters.mm_ssb import ids
+from ledger.adapters.mm_ssb.params import (
+    ALL,
+    CEILING,
+    FLOOR,
+    QUANTUM,
+    RATE_READING,
+    RATES,
+    RATES_60_PLUS,
+    ROUNDING,
+    RateReading,
+)
+from ledger.adapters.wagebase import Clamp
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.periods import Month
+
+
+class MmSsbAdapter(FundAdapter):
+    FUND_CODE = "MM-SSB"
+    SCHEMES = ("health-social-care", "employment-injury")
+    DECLARATION_SCHEMES = SCHEMES
+    PARAMS = ALL
+    GROUP_COLUMNS = ("registered_at_60_or_over",)
+    ID_KINDS = MappingProxyType({"member_number": ids.member_number})
+    MEMBER_ID_KINDS = ("member_number",)
+
+    def plan(self, scheme: str, month: Month, context: WorkerContext) -> Plan:
+        p = self.parameters
+        table = p.at(RATES, month)
+        uplift = p.at(RATE_READING, month) is RateReading.BRANCH_TABLE
+        if uplift and context.registered_at_60_or_over:
+            older = p.at(RATES_60_PLUS, month)
+            table = {**table, **older}
+        rates = table.get(scheme)
+        if rates is None:
+            raise DomainError(ErrorCode.PARAMETER_NOT_IN_FORCE,
+                              f"no rates for {scheme} at {month}", field="scheme")
+        clamp = Clamp(self.minor(p.at(FLOOR, month)), self.minor(p.at(CEILING, month)))
+        quantum = quantum_minor(p.at(QUANTUM, month), self.currency.exponent)
+        return Plan(clamp, shares_from_percent(rates), p.at(ROUNDING, month), quantum)
+
+
+ADAPTER = MmSsbAdapter

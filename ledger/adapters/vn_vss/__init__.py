@@ -1,0 +1,1 @@
+"""Vietnam Social Security (VSS): compulsory social, health and unemployment insurance."""

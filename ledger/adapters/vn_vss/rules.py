@@ -1,0 +1,103 @@
+"""Vietnam Social Security contribution rules (funds.md §1.3).
+
+Vietnamese employees: retirement & survivorship 14 / 8, sickness & maternity 3 / 0, occupational
+accident 0.5 / 0, health insurance 3 / 1.5, unemployment 1 / 1 (employer / employee, percent).
+The base is the declared wage, raised to the regional minimum wage of the worker's zone and
+capped at 20 × the base salary (social and health insurance) or 20 × the regional minimum wage
+(unemployment insurance). Foreign employees from July 2022: the same without unemployment.
+Contract workers abroad: 22% into retirement & survivorship, all paid by the worker
+(`Payer.EMPLOYEE`), on the last wage insured in Vietnam if any (context `prior_si_wage`), else
+2 × the base salary; their declared wage is not used. `WorkerContext.regime` selects the regime
+(default "employee"); employees need `zone`. Dong have no minor unit; amounts round half up.
+The one-time withdrawal is in `withdrawal.py`.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from types import MappingProxyType
+
+from ledger.adapters.base import FundAdapter, Plan, shares_from_percent
+from ledger.adapters.context import WorkerContext
+from ledger.adapters.refunds import Claim, History, RefundResult
+from ledger.adapters.vn_vss import ids, withdrawal
+from ledger.adapters.vn_vss.params import (
+    ABROAD_BASE_MULTIPLE,
+    ALL,
+    BASE_SALARY,
+    RATES,
+    REGIONAL_MIN_WAGE,
+    ROUNDING,
+    SI_CAP_MULTIPLE,
+    UI_CAP_MULTIPLE,
+    Regime,
+)
+from ledger.adapters.wagebase import Clamp, PriorOrFixed, WageBase
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.periods import Month
+
+
+class VnVssAdapter(FundAdapter):
+    FUND_CODE = "VN-VSS"
+    SCHEMES = ("retirement-survivorship", "sickness-maternity", "occupational-accident",
+               "health-insurance", "unemployment")
+    DECLARATION_SCHEMES = SCHEMES
+    PARAMS = ALL
+    GROUP_COLUMNS = ("zone",)
+    ID_KINDS = MappingProxyType({"si_code": ids.si_code, "cccd": ids.cccd})
+    MEMBER_ID_KINDS = ("si_code", "cccd")
+
+    def plan(self, scheme: str, month: Month, context: WorkerContext) -> Plan:
+        regime = _regime(context)
+        table = self.parameters.at(RATES, month)
+        if regime not in table:
+            raise DomainError(ErrorCode.PARAMETER_NOT_IN_FORCE,
+                              f"no {regime} rates at {month}", field="regime")
+        rates = table[regime].get(scheme, {})
+        return Plan(self._base(scheme, month, regime, context), shares_from_percent(rates),
+                    self.parameters.at(ROUNDING, month))
+
+    def _base(self, scheme: str, month: Month, regime: Regime, context: WorkerContext) -> WageBase:
+        p = self.parameters
+        base_salary = p.at(BASE_SALARY, month)
+        if regime is Regime.ABROAD:
+            prior = context.prior_si_wage
+            if prior is not None and prior.currency is not self.currency:
+                raise DomainError(ErrorCode.CURRENCY_MISMATCH,
+                                  "the prior insured wage must be in VND", field="prior_si_wage")
+            return PriorOrFixed(self._whole(base_salary * p.at(ABROAD_BASE_MULTIPLE, month)))
+        zones = p.at(REGIONAL_MIN_WAGE, month)
+        zone = context.require_zone()
+        if zone not in zones:
+            raise DomainError(ErrorCode.INVALID_INPUT,
+                              f"zone must be one of {sorted(zones)}, got {zone}", field="zone")
+        minimum = zones[zone]
+        if scheme == "unemployment":
+            cap = minimum * p.at(UI_CAP_MULTIPLE, month)
+        else:
+            cap = base_salary * p.at(SI_CAP_MULTIPLE, month)
+        return Clamp(self._whole(minimum), self._whole(cap))
+
+    def _whole(self, amount: Decimal) -> int:
+        # A multiple (20 ×, 2 ×) of a whole-dong amount is whole; a fractional multiple is not.
+        if amount != amount.to_integral_value():
+            raise DomainError(ErrorCode.INVALID_PARAMETERS,
+                              f"{amount} VND is not a whole amount (check the multiples)")
+        return self.minor(amount)
+
+    def withdrawal(self, history: History, claim: Claim) -> tuple[RefundResult, ...]:
+        return (withdrawal.one_time_withdrawal(self.parameters, history, claim),)
+
+
+def _regime(context: WorkerContext) -> Regime:
+    try:
+        return Regime(context.regime or Regime.EMPLOYEE)
+    except ValueError:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"regime must be one of {', '.join(Regime)}, got {context.regime!r}",
+            field="regime",
+        ) from None
+
+
+ADAPTER = VnVssAdapter

@@ -1,0 +1,170 @@
+"""Thai SSO rules: s33 worked examples by hand from funds.md §1.4, s39/s40, the old-age benefit."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.adapters.base import WorkerContext
+from ledger.adapters.refunds import BenefitKind, Claim, History, MonthRecord
+from ledger.adapters.registry import get_adapter
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import Payer
+from ledger.domain.money import Currency, Money
+from ledger.domain.periods import Month, PeriodState
+
+TH = get_adapter("TH-SSO")
+S33 = ("s33-sickness", "s33-old-age", "s33-unemployment")
+NONE = WorkerContext()
+
+
+def thb(satang: int) -> Money:
+    return Money(satang, Currency.THB)
+
+
+def s33_totals(wage_satang: int, month: Month) -> dict[Payer, int]:
+    totals: dict[Payer, int] = {}
+    for q in TH.declaration(NONE, month, thb(wage_satang)):
+        for payer, amount in q.shares:
+            totals[payer] = totals.get(payer, 0) + amount.amount_minor
+    return totals
+
+
+def test_wage_20000_pays_750_a_side_before_2026_and_875_from_2026() -> None:
+    # 20,000 > ceiling 15,000 (to Dec 2025): 15,000 × 5% = 750.00 per side;
+    # government 15,000 × 2.75% = 412.50.
+    assert s33_totals(2_000_000, Month(2025, 12)) == {
+        Payer.EMPLOYEE: 75_000, Payer.EMPLOYER: 75_000, Payer.GOVERNMENT: 41_250}
+    # From Jan 2026 the ceiling is 17,500: 17,500 × 5% = 875.00; × 2.75% = 481.25.
+    assert s33_totals(2_000_000, Month(2026, 1)) == {
+        Payer.EMPLOYEE: 87_500, Payer.EMPLOYER: 87_500, Payer.GOVERNMENT: 48_125}
+
+
+def test_branch_split_of_20000_in_2026() -> None:
+    # Base 17,500: sickness 1.5% = 262.50, old age 3% = 525.00, unemployment 0.5% = 87.50 per
+    # side; 262.50 + 525.00 + 87.50 = 875.00. Government 262.50 + 175.00 + 43.75 = 481.25.
+    quotes = {q.scheme: q for q in TH.declaration(NONE, Month(2026, 1), thb(2_000_000))}
+    assert [quotes[s].share(Payer.EMPLOYEE).amount_minor for s in S33] == [26_250, 52_500, 8_750]
+    assert [quotes[s].share(Payer.GOVERNMENT).amount_minor for s in S33] == [26_250, 17_500, 4_375]
+    assert all(q.wage_base == thb(1_750_000) for q in quotes.values())
+
+
+def test_floor_wage_1000_pays_82_50_a_side() -> None:
+    # 1,000 < floor 1,650: base 1,650 × 5% = 82.50 THB per side, kept in satang (8,250).
+    # funds.md quotes a "min contribution 83": the same 82.50 rounded to whole baht (half up).
+    # We keep satang (funds.md §6: "amounts are kept in satang"; the golden SSO 1-10 sample
+    # declares 82.50); `amount_quantum: 1` in parameters.yaml would give 83.00.
+    totals = s33_totals(100_000, Month(2025, 6))
+    assert totals[Payer.EMPLOYEE] == totals[Payer.EMPLOYER] == 8_250
+    # Branches: 1.5% = 24.75, 3% = 49.50, 0.5% = 8.25; 24.75 + 49.50 + 8.25 = 82.50.
+    quotes = TH.declaration(NONE, Month(2025, 6), thb(100_000))
+    assert [q.share(Payer.EMPLOYEE).amount_minor for q in quotes] == [2_475, 4_950, 825]
+
+
+def test_branches_always_add_up_to_the_declared_five_percent() -> None:
+    # 12,345.67 THB: 5% = 617.2835 -> 617.28 declared. Sickness 1.5% = 185.18505 -> 185.19,
+    # unemployment 0.5% = 61.72835 -> 61.73, old age takes the rest: 617.28 - 185.19 - 61.73
+    # = 370.36. Rounding old age on its own (3% = 370.3701 -> 370.37) would make the branches
+    # 617.29, a satang more than the employer declares.
+    quotes = {q.scheme: q for q in TH.declaration(NONE, Month(2025, 6), thb(1_234_567))}
+    employee = [quotes[s].share(Payer.EMPLOYEE).amount_minor for s in S33]
+    assert employee == [18_519, 37_036, 6_173]
+    assert sum(employee) == 61_728
+    for wage in range(165_000, 1_750_000, 997):  # every wage between floor and ceiling
+        totals = s33_totals(wage, Month(2026, 3))
+        five_percent = (wage * 5 * 2 + 100) // 200  # wage × 5% rounded half up, integers only
+        assert totals[Payer.EMPLOYEE] == totals[Payer.EMPLOYER] == five_percent
+
+
+@pytest.mark.parametrize(("month", "ceiling_thb"), [
+    (Month(2025, 12), 15_000), (Month(2026, 1), 17_500), (Month(2028, 12), 17_500),
+    (Month(2029, 1), 20_000), (Month(2031, 12), 20_000), (Month(2032, 1), 23_000)])
+def test_dated_ceiling(month: Month, ceiling_thb: int) -> None:
+    quote = TH.contribution(NONE, "s33-old-age", month, thb(10_000_000))
+    assert quote.wage_base == thb(ceiling_thb * 100)
+
+
+def test_s39_is_432_and_s40_options() -> None:
+    # s39: 9% × 4,800 = 432.00 THB, all voluntary, whatever the wage.
+    s39 = TH.contribution(NONE, "s39-voluntary", Month(2025, 1), thb(0))
+    assert s39.shares == ((Payer.VOLUNTARY, thb(43_200)),)
+    for option, baht in ((1, 70), (2, 100), (3, 300)):
+        s40 = TH.contribution(WorkerContext(s40_option=option), "s40-informal", Month(2025, 1),
+                              thb(0))
+        assert s40.shares == ((Payer.VOLUNTARY, thb(baht * 100)),)
+    with pytest.raises(DomainError) as err:
+        TH.contribution(NONE, "s40-informal", Month(2025, 1), thb(0))
+    assert err.value.field == "s40_option"
+
+
+def test_before_the_first_dated_rates_is_refused() -> None:
+    with pytest.raises(DomainError) as err:
+        TH.contribution(NONE, "s33-sickness", Month(2003, 12), thb(1_000_000))
+    assert err.value.code is ErrorCode.PARAMETER_NOT_IN_FORCE and err.value.field == "s33_rates"
+
+
+def test_wrong_currency_and_negative_wage() -> None:
+    with pytest.raises(DomainError) as err:
+        TH.contribution(NONE, "s33-sickness", Month(2025, 1), Money(100, Currency.JPY))
+    assert err.value.code is ErrorCode.CURRENCY_MISMATCH
+    with pytest.raises(DomainError) as err:
+        TH.contribution(NONE, "s33-sickness", Month(2025, 1), thb(-1))
+    assert err.value.code is ErrorCode.INVALID_AMOUNT
+
+
+# -- old-age benefit -----------------------------------------------------------------------------
+JANUARY_2010 = Month(2010, 1)
+
+
+def history(months: int, wage_satang: int = 1_500_000, start: Month = JANUARY_2010) -> History:
+    """`months` s33 old-age months at one wage: 3% a side (450.00 THB at 15,000)."""
+    share = wage_satang * 3 // 100
+    records = tuple(
+        MonthRecord(start.plus(i), "s33-old-age", wage_satang,
+                    {Payer.EMPLOYEE: share, Payer.EMPLOYER: share, Payer.GOVERNMENT: share // 3})
+        for i in range(months))
+    return History("TH-SSO", Currency.THB, records)
+
+
+AT_55 = Claim(Month(2030, 1), age_years=55, insured_status_ended=True)
+
+
+def test_lump_sum_under_12_months_is_own_share_only() -> None:
+    # 11 months × 450.00 (employee's 3%) = 4,950.00 THB; employer's share is not refunded.
+    result = TH.withdrawal(history(11), AT_55)[0]
+    assert result.kind is BenefitKind.LUMP_SUM
+    assert result.gross == thb(495_000)
+    assert result.months == tuple(Month(2010, 1).plus(i) for i in range(11))
+
+
+def test_lump_sum_from_12_months_adds_employer_share() -> None:
+    # 12 months × (450.00 + 450.00) = 10,800.00 THB; the return rate is a 0 placeholder.
+    result = TH.withdrawal(history(12), AT_55)[0]
+    assert result.gross == thb(1_080_000)
+    assert [p.label for p in result.payments] == ["contributions"]
+
+
+def test_pension_from_180_months() -> None:
+    # 240 months (20 years) at 15,000: 20% + 1.5% × (240 - 180) / 12 = 27.5% of 15,000
+    # = 4,125.00 THB a month (funds.md: "20 years -> 27.5%").
+    result = TH.withdrawal(history(240), AT_55)[0]
+    assert result.kind is BenefitKind.PENSION
+    assert result.gross == thb(412_500)
+    assert result.basis["rate"] == "27.5%"
+    # 180 months exactly: 20% of 15,000 = 3,000.00.
+    assert TH.withdrawal(history(180), AT_55)[0].gross == thb(300_000)
+
+
+def test_old_age_conditions() -> None:
+    with pytest.raises(DomainError) as err:
+        TH.withdrawal(history(24), Claim(Month(2030, 1), age_years=40))
+    assert err.value.code is ErrorCode.NOT_ELIGIBLE
+    assert err.value.details["reasons"] == [
+        "age 40 is under 55", "insured status under s33 has not ended"]
+    # Withdrawn months never pay twice: they are not counted.
+    used = history(24)
+    withdrawn = History("TH-SSO", Currency.THB, tuple(
+        MonthRecord(r.month, r.scheme, r.wage_base_minor, r.shares_minor,
+                    state=PeriodState.WITHDRAWN)
+        for r in used.records))
+    with pytest.raises(DomainError, match="no s33 old-age contributions"):
+        TH.withdrawal(withdrawn, AT_55)

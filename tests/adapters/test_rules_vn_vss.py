@@ -1,0 +1,160 @@
+"""Vietnamese rules: caps, floors, regimes, the one-time withdrawal (by hand, funds.md §1.3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from ledger.adapters.base import WorkerContext
+from ledger.adapters.refunds import Claim, History, MonthRecord
+from ledger.adapters.registry import get_adapter
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import Payer
+from ledger.domain.money import Currency, Money
+from ledger.domain.periods import Month
+
+VN = get_adapter("VN-VSS")
+ZONE_1 = WorkerContext(zone=1)
+ABROAD = WorkerContext(regime="abroad")
+
+
+def vnd(amount: int) -> Money:
+    return Money(amount, Currency.VND)
+
+
+def test_cap_20_base_salaries_from_july_2024() -> None:
+    # 20 × 2,340,000 = 46,800,000 for social and health insurance; unemployment's cap is
+    # 20 × 4,960,000 (zone I) = 99,200,000, so 60,000,000 is not capped there.
+    quotes = {q.scheme: q for q in VN.declaration(ZONE_1, Month(2024, 7), vnd(60_000_000))}
+    assert quotes["retirement-survivorship"].wage_base == vnd(46_800_000)
+    assert quotes["health-insurance"].wage_base == vnd(46_800_000)
+    assert quotes["unemployment"].wage_base == vnd(60_000_000)
+    # 46,800,000 × 8% = 3,744,000 employee; × 14% = 6,552,000 employer.
+    assert quotes["retirement-survivorship"].shares == (
+        (Payer.EMPLOYEE, vnd(3_744_000)), (Payer.EMPLOYER, vnd(6_552_000)))
+    # 120,000,000 in zone IV: unemployment capped at 20 × 3,450,000 = 69,000,000.
+    ui = VN.contribution(WorkerContext(zone=4), "unemployment", Month(2024, 7), vnd(120_000_000))
+    assert ui.wage_base == vnd(69_000_000)
+
+
+def test_employee_totals_10_5_and_21_5_percent() -> None:
+    # 10,000,000 in zone I (2026-10, the D02 sample): employee 8 + 1.5 + 1 = 10.5% = 1,050,000;
+    # employer 14 + 3 + 0.5 + 3 + 1 = 21.5% = 2,150,000.
+    quotes = VN.declaration(ZONE_1, Month(2026, 10), vnd(10_000_000))
+    assert sum(q.share(Payer.EMPLOYEE).amount_minor for q in quotes) == 1_050_000
+    assert sum(q.share(Payer.EMPLOYER).amount_minor for q in quotes) == 2_150_000
+
+
+def test_floor_is_the_regional_minimum_wage() -> None:
+    quote = VN.contribution(WorkerContext(zone=3), "retirement-survivorship", Month(2025, 1),
+                            vnd(3_000_000))
+    assert quote.wage_base == vnd(3_860_000)
+
+
+def test_abroad_worker_pays_22_percent_of_twice_the_base_salary() -> None:
+    # 2 × 2,340,000 = 4,680,000 × 22% = 1,029,600 VND a month, all self-paid (employee).
+    quote = VN.contribution(ABROAD, "retirement-survivorship", Month(2024, 7), vnd(0))
+    assert quote.wage_base == vnd(4_680_000)
+    assert quote.shares == ((Payer.EMPLOYEE, vnd(1_029_600)),)
+    # July 2023 - June 2024: 2 × 1,800,000 × 22% = 792,000.
+    earlier = VN.contribution(ABROAD, "retirement-survivorship", Month(2024, 6), vnd(0))
+    assert earlier.shares == ((Payer.EMPLOYEE, vnd(792_000)),)
+    # With a last Vietnamese insured wage of 7,000,000: × 22% = 1,540,000.
+    prior = WorkerContext(regime="abroad", prior_si_wage=vnd(7_000_000))
+    assert VN.contribution(prior, "retirement-survivorship", Month(2024, 7), vnd(0)).shares == (
+        (Payer.EMPLOYEE, vnd(1_540_000)),)
+    # No other branch is paid.
+    assert VN.contribution(ABROAD, "health-insurance", Month(2024, 7), vnd(0)).shares == ()
+
+
+def test_foreign_employees_pay_no_unemployment_insurance() -> None:
+    foreign = WorkerContext(regime="foreign", zone=1)
+    quotes = VN.declaration(foreign, Month(2024, 7), vnd(30_000_000))
+    assert sum(q.share(Payer.EMPLOYER).amount_minor for q in quotes) == 30_000_000 * 205 // 1000
+    assert sum(q.share(Payer.EMPLOYEE).amount_minor for q in quotes) == 30_000_000 * 95 // 1000
+    assert {q.scheme: q.shares for q in quotes}["unemployment"] == ()
+    with pytest.raises(DomainError) as err:  # the foreign regime is modelled from July 2022
+        VN.contribution(foreign, "health-insurance", Month(2022, 6), vnd(30_000_000))
+    assert err.value.code is ErrorCode.PARAMETER_NOT_IN_FORCE
+
+
+def test_context_errors() -> None:
+    with pytest.raises(DomainError) as err:
+        VN.contribution(WorkerContext(), "health-insurance", Month(2025, 1), vnd(1))
+    assert err.value.field == "zone"
+    with pytest.raises(DomainError) as err:
+        VN.contribution(WorkerContext(zone=5), "health-insurance", Month(2025, 1), vnd(1))
+    assert err.value.field == "zone"
+    with pytest.raises(DomainError) as err:
+        VN.contribution(WorkerContext(regime="tourist"), "health-insurance", Month(2025, 1),
+                        vnd(1))
+    assert err.value.field == "regime"
+
+
+# -- one-time withdrawal -------------------------------------------------------------------------
+def rs_history(first: Month, months: int, wage: int) -> History:
+    return History("VN-VSS", Currency.VND, tuple(
+        MonthRecord(first.plus(i), "retirement-survivorship", wage,
+                    {Payer.EMPLOYEE: wage * 8 // 100, Payer.EMPLOYER: wage * 14 // 100})
+        for i in range(months)))
+
+
+def test_ten_years_from_2016() -> None:
+    # 120 months from Jan 2016, all after 2014: 10 years × 2 months × 10,000,000 = 200,000,000.
+    (result,) = VN.withdrawal(rs_history(Month(2016, 1), 120, 10_000_000),
+                              Claim(Month(2026, 3), reason="emigrating"))
+    assert result.gross == vnd(200_000_000)
+    assert len(result.months) == 120
+
+
+def test_years_before_and_after_2014_with_odd_months() -> None:
+    # May 2010 - Dec 2015: 44 months before 2014 = 3 years + 8 odd months, carried into the
+    # later period: 24 + 8 = 32 months = 2 years + 8 months -> a full year (7-11) = 3 years.
+    # 3 × 1.5 + 3 × 2 = 10.5 months × 5,000,000 = 52,500,000.
+    (result,) = VN.withdrawal(rs_history(Month(2010, 5), 68, 5_000_000),
+                              Claim(Month(2017, 1), reason="one_year_after_leaving"))
+    assert result.basis["years_before_split"] == "3"
+    assert result.basis["years_from_split"] == "3"
+    assert result.gross == vnd(52_500_000)
+
+
+def test_half_year_band() -> None:
+    # 18 months from 2016 = 1 year + 6 odd months -> 1.5 years × 2 = 3 months × 8,000,000.
+    (result,) = VN.withdrawal(rs_history(Month(2016, 1), 18, 8_000_000),
+                              Claim(Month(2018, 1), reason="emigrating"))
+    assert result.gross == vnd(24_000_000)
+
+
+def test_under_one_year_pays_contributions_capped_at_two_months() -> None:
+    # 8 months × 22% × 6,000,000 = 10,560,000 < 2 × 6,000,000: paid in full.
+    (eight,) = VN.withdrawal(rs_history(Month(2020, 1), 8, 6_000_000),
+                             Claim(Month(2021, 1), reason="emigrating"))
+    assert eight.gross == vnd(10_560_000)
+    # 11 months × 1,320,000 = 14,520,000 > 12,000,000: capped.
+    (eleven,) = VN.withdrawal(rs_history(Month(2020, 1), 11, 6_000_000),
+                              Claim(Month(2021, 1), reason="emigrating"))
+    assert eleven.gross == vnd(12_000_000)
+
+
+def test_withdrawal_conditions_by_claim_month_and_first_month() -> None:
+    # One year after leaving: 6 months is not enough.
+    with pytest.raises(DomainError, match="only 6 months since the last contribution, 12"):
+        VN.withdrawal(rs_history(Month(2016, 1), 24, 5_000_000),
+                      Claim(Month(2018, 6), reason="one_year_after_leaving"))
+    # 20 years or more leads to a pension.
+    with pytest.raises(DomainError, match="240 months"):
+        VN.withdrawal(rs_history(Month(1996, 1), 240, 5_000_000),
+                      Claim(Month(2017, 1), reason="one_year_after_leaving"))
+    # First insured from July 2025: no "one year after leaving" ground.
+    with pytest.raises(DomainError) as err:
+        VN.withdrawal(rs_history(Month(2025, 8), 12, 5_000_000),
+                      Claim(Month(2027, 1), reason="one_year_after_leaving"))
+    assert err.value.code is ErrorCode.NOT_ELIGIBLE
+    assert "allowed: emigrating, incapacity_81, retirement_age, severe_illness" in str(err.value)
+    # ... but emigrating still is.
+    (ok,) = VN.withdrawal(rs_history(Month(2025, 8), 12, 5_000_000),
+                          Claim(Month(2027, 1), reason="emigrating"))
+    assert ok.gross == vnd(10_000_000)  # 1 year × 2 months × 5,000,000
+    # From July 2025, retirement age needs fewer than 15 years (was 20).
+    with pytest.raises(DomainError, match="15 years or more"):
+        VN.withdrawal(rs_history(Month(2008, 1), 192, 5_000_000),
+                      Claim(Month(2025, 7), reason="retirement_age"))
