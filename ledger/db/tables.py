@@ -145,3 +145,19 @@ trusted_keys = Table(
     Column("jwk", Text, nullable=False),
     Column("updated_at_us", BigInteger, nullable=False),
 )
+
+imports = Table(
+    "imports",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("fund", String(16), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("principal", String(128), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("rows_total", Integer, nullable=False),
+    Column("rows_accepted", Integer, nullable=False),
+    Column("rows_rejected", Integer, nullable=False),
+    Column("report", Text, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    UniqueConstraint("fund", "file_sha256", "status", name="uq_imports_file"),
+)
