@@ -161,3 +161,113 @@ imports = Table(
     Column("created_at_us", BigInteger, nullable=False),
     UniqueConstraint("fund", "file_sha256", "status", name="uq_imports_file"),
 )
+
+declared_months = Table(
+    "declared_months",
+    metadata,
+    Column("fund", String(16), primary_key=True),
+    Column("worker_id", String(64), primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("import_id", String(64), nullable=False),
+    Column("line", Integer, nullable=False),
+)
+
+# -- portability and settlement (migration 0004) -------------------------------------------------
+
+portability_transfers = Table(
+    "portability_transfers",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("worker_id", String(64), nullable=False, index=True),
+    Column("flow", String(16), nullable=False),
+    Column("reason", String(16), nullable=False),
+    Column("host_fund", String(16), nullable=False),
+    Column("scheme", String(64), nullable=False),
+    Column("home_fund", String(16), nullable=False),
+    Column("destination", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("agreement", String(64), nullable=False),
+    Column("source_minor", BigInteger),
+    Column("source_currency", String(3), nullable=False),
+    Column("settlement_minor", BigInteger),
+    Column("settlement_currency", String(3), nullable=False),
+    Column("target_minor", BigInteger),
+    Column("target_currency", String(3), nullable=False),
+    Column("months", Text, nullable=False),
+    Column("linked_id", String(128)),
+    Column("window_id", String(128), index=True),
+    Column("detail", Text, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+)
+
+fx_rates = Table(
+    "fx_rates",
+    metadata,
+    Column("base", String(3), primary_key=True),
+    Column("quote", String(3), primary_key=True),
+    Column("rate", String(48), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("set_at_us", BigInteger, nullable=False),
+)
+
+message_channels = Table(
+    "message_channels",
+    metadata,
+    Column("issuer", String(32), primary_key=True),
+    Column("audience", String(32), primary_key=True),
+    Column("next_seq", BigInteger, nullable=False),
+)
+
+inbox_messages = Table(
+    "inbox_messages",
+    metadata,
+    Column("audience", String(32), primary_key=True),
+    Column("issuer", String(32), primary_key=True),
+    Column("jti", String(128), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("typ", String(32), nullable=False),
+    Column("payload_sha256", String(64), nullable=False),
+    Column("token", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("result", Text),
+    Column("received_at_us", BigInteger, nullable=False),
+    Column("processed_at_us", BigInteger),
+    UniqueConstraint("audience", "issuer", "seq", name="uq_inbox_messages_seq"),
+)
+
+inbox_rejections = Table(
+    "inbox_rejections",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("audience", String(32), nullable=False),
+    Column("token", Text, nullable=False),
+    Column("token_sha256", String(64), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("received_at_us", BigInteger, nullable=False),
+)
+
+settlement_windows = Table(
+    "settlement_windows",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("currency", String(3), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("netting", Text),
+    Column("statement", Text),
+    Column("reconciliation", Text),
+    Column("abort_reason", Text),
+    Column("opened_at_us", BigInteger, nullable=False),
+    Column("updated_at_us", BigInteger, nullable=False),
+)
+
+window_confirmations = Table(
+    "window_confirmations",
+    metadata,
+    Column("window_id", String(128), primary_key=True),
+    Column("fund", String(16), primary_key=True),
+    Column("token", Text, nullable=False),
+    Column("position_minor", BigInteger, nullable=False),
+    Column("received_at_us", BigInteger, nullable=False),
+)
