@@ -7,6 +7,9 @@ TRANSFERS_PER_REQUEST_MAX = 1000  # transfers in one linked batch
 PAGE_SIZE_MAX = 500  # rows per page of any listing
 PAGE_SIZE_DEFAULT = 100
 REQUEST_BODY_MAX_BYTES = 4 * 1024 * 1024  # JSON bodies; file uploads have their own bound
+# A declaration file upload: a million-row Thai SSO 1-10 file is 137 MB.
+DECLARATION_FILE_MAX_BYTES = 512 * 1024 * 1024
+DECLARATION_UPLOAD_PATH = "/v1/funds/{fund}/declarations"
 IDEMPOTENCY_KEY_MAX_LENGTH = 256
 STATEMENT_MONTHS_MAX = 1200  # 100 years of months per fund in one statement
 GROUP_COMMIT_RETRIES = 5  # a batch that loses a race (unique violation) is re-run this often

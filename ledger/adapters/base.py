@@ -247,6 +247,28 @@ class FundAdapter(ABC):
                 out.setdefault(payer, np.zeros(wages.shape, dtype=np.int64))[mask] = amounts
         return out
 
+    def quote_arrays(
+        self, scheme: str, month: Month, wages_minor: IntArray, context: WorkerContext
+    ) -> tuple[IntArray, dict[Payer, IntArray]]:
+        """Bases and shares by payer for workers who share one `context` (an import chunk's
+        group): the same plan and arithmetic as `contribution`, with the base kept."""
+        self._check_scheme(scheme, month)
+        wages = _vector(wages_minor, "wages_minor")
+        cols = {
+            name: np.full(wages.shape, value, dtype=np.int64)
+            for name in COLUMNS
+            if (value := column_value(context, name)) is not None
+        }
+        plan = self.plan(scheme, month, context)
+        bases = plan.base.array(wages, cols)
+        return bases, {p: s.array(bases, plan.rounding, plan.quantum)
+                       for p, s in plan.shares.items()}
+
+    def context_from_fields(self, fields: Mapping[str, str]) -> WorkerContext:
+        """The worker facts a declaration row carries in its fund-specific columns
+        (`DeclaredRow.extra`); funds whose rules need none return the empty context."""
+        return EMPTY
+
     @staticmethod
     def _apply(plan: Plan, wages: IntArray, cols: Mapping[str, IntArray]) -> dict[Payer, IntArray]:
         bases = plan.base.array(wages, cols)

@@ -23,6 +23,7 @@ class AccountCode(StrEnum):
     CLEARING = "clearing"  # between two funds, for portability transfers
     FX = "fx"  # conversion differences, so that every currency balances
     TAX_WITHHELD = "tax_withheld"  # e.g. Japan's 20.42% on the lump-sum withdrawal payment
+    BRANCH_POOL = "branch_pool"  # a short-term branch's contributions, per file, not per worker
     OPERATING = "operating"  # anything else the hub operator opens
 
 
@@ -72,6 +73,19 @@ def government_receivable_account(fund: str, currency: Currency) -> AccountSpec:
         currency=currency,
         flags=AccountFlags.NONE,
         fund=fund,
+    )
+
+
+def branch_pool_account(fund: str, scheme: str, currency: Currency) -> AccountSpec:
+    """Short-term branches (sickness, injury, health, unemployment) are not portable: imports
+    book them per file into this pool rather than per worker (ADR 0008)."""
+    return AccountSpec(
+        key=f"fund/{fund}/pool/{scheme}/{currency}",
+        code=AccountCode.BRANCH_POOL,
+        currency=currency,
+        flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
+        fund=fund,
+        scheme=scheme,
     )
 
 

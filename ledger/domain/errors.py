@@ -48,11 +48,20 @@ class ErrorCode(StrEnum):
     INVALID_PARAMETERS = "invalid_parameters"  # a fund's parameters.yaml is malformed
     PARAMETER_NOT_IN_FORCE = "parameter_not_in_force"  # no dated value covers the month
     NOT_ELIGIBLE = "not_eligible"  # a refund/withdrawal rule's conditions are not met
+    IMPORT_REJECTED = "import_rejected"  # details.report lists every rejected row; nothing booked
     # settlement
     MESSAGE_REJECTED = "message_rejected"  # details.reason holds the precise RejectReason
     INVALID_AGREEMENT = "invalid_agreement"  # field names the offending key of the agreement file
     WINDOW_NOT_OPEN = "window_not_open"  # a transfer offered to a window that no longer takes any
     ILLEGAL_WINDOW_TRANSITION = "illegal_window_transition"  # details: from_state, to_state
+    UNKNOWN_FLOW = "unknown_flow"  # no portability transfer with this id (visible to the caller)
+    ILLEGAL_FLOW_TRANSITION = "illegal_flow_transition"  # details: from_state, to_state
+    NOT_PORTABLE = "not_portable"  # the agreement does not move this scheme (or there is none)
+    FLOW_OPEN = "flow_open"  # another flow for this worker, fund and scheme is under way
+    NOTHING_TO_TRANSFER = "nothing_to_transfer"  # the portable balance is zero
+    FX_RATE_MISSING = "fx_rate_missing"  # no reference rate for a currency pair
+    UNKNOWN_WINDOW = "unknown_window"
+    RECONCILIATION_FAILED = "reconciliation_failed"  # a fund's view differs from the hub's
     # requests
     MALFORMED_JSON = "malformed_json"
     BODY_TOO_LARGE = "body_too_large"

@@ -10,6 +10,7 @@ surcharge to 1.5% is a sanction and is not modelled. No floor is applied (unveri
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from types import MappingProxyType
 
 from ledger.adapters.arith import quantum_minor
@@ -55,6 +56,13 @@ class MmSsbAdapter(FundAdapter):
         clamp = Clamp(self.minor(p.at(FLOOR, month)), self.minor(p.at(CEILING, month)))
         quantum = quantum_minor(p.at(QUANTUM, month), self.currency.exponent)
         return Plan(clamp, shares_from_percent(rates), p.at(ROUNDING, month), quantum)
+
+    def context_from_fields(self, fields: Mapping[str, str]) -> WorkerContext:
+        flag = fields.get("registered_at_60_or_over", "no").strip().lower()
+        if flag not in ("yes", "no"):
+            raise DomainError(ErrorCode.INVALID_INPUT, f"must be yes or no, got {flag!r}",
+                              field="registered_at_60_or_over")
+        return WorkerContext(registered_at_60_or_over=flag == "yes")
 
 
 ADAPTER = MmSsbAdapter

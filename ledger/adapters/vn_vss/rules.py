@@ -14,6 +14,7 @@ The one-time withdrawal is in `withdrawal.py`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
 
@@ -84,6 +85,16 @@ class VnVssAdapter(FundAdapter):
             raise DomainError(ErrorCode.INVALID_PARAMETERS,
                               f"{amount} VND is not a whole amount (check the multiples)")
         return self.minor(amount)
+
+    def context_from_fields(self, fields: Mapping[str, str]) -> WorkerContext:
+        regime = fields.get("regime", "").strip() or None
+        zone_text = fields.get("zone", "").strip()
+        if not zone_text:
+            return WorkerContext(regime=regime)
+        if not zone_text.isdigit():
+            raise DomainError(ErrorCode.INVALID_INPUT, f"zone must be 01-04, got {zone_text!r}",
+                              field="zone")
+        return WorkerContext(regime=regime, zone=int(zone_text))
 
     def withdrawal(self, history: History, claim: Claim) -> tuple[RefundResult, ...]:
         return (withdrawal.one_time_withdrawal(self.parameters, history, claim),)

@@ -1,4 +1,6 @@
-"""Imports: one row per declaration file a fund or employer uploaded, with its report.
+"""Imports: one row per declaration file a fund or employer uploaded, with its report; and the
+(fund, worker, month) of every declaration row ever booked, so a row is booked once whatever file
+it arrives in (short-term branches are booked per file in aggregate, ADR 0008).
 
 The file's SHA-256 with the fund identifies it: uploading the same bytes again returns the stored
 report and posts nothing (the contributions' business keys would make it a no-op anyway; this
@@ -34,7 +36,16 @@ def upgrade() -> None:
         sa.Column("created_at_us", sa.BigInteger(), nullable=False),
         sa.UniqueConstraint("fund", "file_sha256", "status", name="uq_imports_file"),
     )
+    op.create_table(
+        "declared_months",
+        sa.Column("fund", sa.String(16), primary_key=True),
+        sa.Column("worker_id", sa.String(64), primary_key=True),
+        sa.Column("month", sa.Integer(), primary_key=True),
+        sa.Column("import_id", sa.String(64), nullable=False),
+        sa.Column("line", sa.Integer(), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("declared_months")
     op.drop_table("imports")
