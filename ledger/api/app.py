@@ -22,11 +22,13 @@ from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.keys import KeyService
+from ledger.services.portability import PortabilityService
 from ledger.services.posting import PostingEngine
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
 from ledger.services.transfers import TransferService
 from ledger.services.workers import WorkerService
+from ledger.settlement.agreement import bundled_agreement
 
 DESCRIPTION = f"""
 Cross-border social-security contribution ledger for migrant workers of the Mekong region.
@@ -74,6 +76,10 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+# The agreement the hub runs (a settings key once more than one is in force).
+PILOT_AGREEMENT = "clmtv-2019-pilot"
+
+
 def build_services(
     settings: Settings, db: Database | None = None, signer: HubSigner | None = None
 ) -> Services:
@@ -91,6 +97,7 @@ def build_services(
         statements=StatementService(db, worker_service),
         signer=signer or HubSigner.from_file(Path(settings.hub_key_file)),
         keys=KeyService(db),
+        portability=PortabilityService(db, committer, bundled_agreement(PILOT_AGREEMENT)),
     )
 
 

@@ -15,6 +15,7 @@ from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.keys import KeyService
+from ledger.services.portability import PortabilityService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
 from ledger.services.transfers import TransferService
@@ -32,6 +33,7 @@ class Services:
     statements: StatementService
     signer: HubSigner
     keys: KeyService
+    portability: PortabilityService
 
 
 async def services(request: Request) -> Services:

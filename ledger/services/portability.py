@@ -1,0 +1,556 @@
+"""The portability lifecycle: a worker's value moves from a host fund to the home fund.
+
+Owns each flow's states and who may move it (docs/adr/0015-portability-legs.md):
+
+    requested ──approve (host fund)──▶ pending ──acknowledge (home fund)──▶ posted
+        └──refuse (host fund)──▶ refused       └──reject (home fund)──▶ voided
+    receivable ──approve (refund granted)──▶ pending ...   (the tax refund of a lump sum)
+
+Approval computes the amounts (balances, or the fund's lump-sum rule), converts them at the
+reference rates with the agreement's rounding and posts the legs (`settlement/legs.py`) as one
+linked *pending* unit; acknowledgement posts them, rejection voids them. A Japanese lump sum
+opens its tax-refund flow at once, as `receivable`, so the second cash flow is on record from the
+first day and is listed until it is paid. Posting marks the months: `transferred` (they follow
+the value home) or `withdrawn` (paid out: never totalised again).
+
+Every step is safe to retry: leg ids derive from the flow id (the engine answers "exists"), and
+the state moves by compare-and-set after the ledger has accepted the unit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+from ledger.adapters.refunds import Claim, History, MonthRecord, RefundResult
+from ledger.adapters.registry import get_adapter
+from ledger.db import portability_repo as repo
+from ledger.db import windows_repo
+from ledger.db.engine import Database
+from ledger.domain.accounts import AccountCode, AccountSpec
+from ledger.domain.contributions import PlannedTransfer
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import FUNDS, FundCode, Payer, SchemeCode, get_fund
+from ledger.domain.ids import check_id, check_worker_id
+from ledger.domain.ledger import AccountFlags
+from ledger.domain.money import Currency, Money
+from ledger.domain.periods import Month, PeriodState
+from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.group_commit import GroupCommitter
+from ledger.services.posting import Job, Unit, UnitResult, now_us
+from ledger.settlement.agreement import Agreement, AgreementKind, TransferRule
+from ledger.settlement.legs import (
+    Destination,
+    Flow,
+    FlowPlan,
+    FxQuote,
+    Use,
+    clearing_account,
+    payout_leg,
+    plan_legs,
+    resolution,
+    retained_account,
+    tax_withheld_account,
+)
+from ledger.settlement.totalisation import PeriodRecord, Totalisation, totalise
+
+Sources = list[tuple[AccountSpec, int]]
+_LumpSumPlan = tuple[Sources, list[Use], list[int], dict[str, str]]
+
+
+class FlowState(StrEnum):
+    REQUESTED = "requested"
+    RECEIVABLE = "receivable"  # owed by someone else later (the withheld tax): not forgotten
+    PENDING = "pending"  # legs reserved in the ledger, awaiting the home fund
+    POSTED = "posted"
+    VOIDED = "voided"
+    REFUSED = "refused"
+
+
+class Reason(StrEnum):
+    RETURN_HOME = "return_home"
+    STATUS_CHANGE = "status_change"  # a change of immigration status ended coverage
+    CLAIM = "claim"
+
+
+OPEN_STATES = frozenset({FlowState.REQUESTED, FlowState.RECEIVABLE, FlowState.PENDING})
+
+
+@dataclass(frozen=True, slots=True)
+class FlowRequest:
+    worker_id: str
+    host_fund: str
+    scheme: str
+    reason: Reason
+    flow: Flow = Flow.TRANSFER
+    flow_id: str | None = None
+    claim: Claim | None = None  # the facts a lump-sum rule reads
+
+
+def _claim_json(claim: Claim | None) -> dict[str, Any] | None:
+    if claim is None:
+        return None
+    return {"claim_month": str(claim.claim_month), "age_years": claim.age_years,
+            "left_country_month": str(claim.left_country_month)
+            if claim.left_country_month else None}
+
+
+def _claim_of(data: dict[str, Any]) -> Claim:
+    left = data.get("left_country_month")
+    return Claim(claim_month=Month.parse(data["claim_month"]), age_years=data.get("age_years"),
+                 left_country_month=Month.parse(left) if left else None,
+                 insured_status_ended=True)
+
+
+class PortabilityService:
+    def __init__(self, db: Database, committer: GroupCommitter, agreement: Agreement) -> None:
+        self.db = db
+        self.committer = committer
+        self.agreement = agreement
+
+    # -- reference rates --------------------------------------------------------------------------
+    async def set_rate(self, principal: Principal, base: str, quote: str, rate: str,
+                       source: str) -> dict[str, Any]:
+        principal.require(principal.kind is PrincipalKind.HUB_OPERATOR, "set reference rates")
+        b, q = Currency.parse(base, "base"), Currency.parse(quote, "quote")
+        if b is q:
+            raise DomainError(ErrorCode.INVALID_INPUT, "base and quote must differ", field="quote")
+        value = _rate(rate)
+        if not source.strip():
+            raise DomainError(ErrorCode.INVALID_INPUT, "name the rate's source", field="source")
+        row = {"base": b.value, "quote": q.value, "rate": str(value), "source": source,
+               "set_at_us": now_us()}
+        await repo.save_fx_rate(self.db, row)
+        return row
+
+    async def rates(self) -> list[dict[str, Any]]:
+        return await repo.all_fx_rates(self.db)
+
+    async def _quote(self, host: Currency, home: Currency) -> FxQuote:
+        settings = self.agreement.settlement
+        assert settings is not None  # a baseline never reaches approval
+        to_s = await self._rate_between(host, settings.currency)
+        from_s = await self._rate_between(settings.currency, home)
+        return FxQuote(to_s, from_s, settings.fx.rounding, settings.fx.rate_source)
+
+    async def _rate_between(self, base: Currency, quote: Currency) -> Decimal:
+        if base is quote:
+            return Decimal(1)
+        row = await repo.fx_rate(self.db, base.value, quote.value)
+        if row is None:
+            raise DomainError(ErrorCode.FX_RATE_MISSING,
+                              f"no reference rate {base}/{quote}: PUT /v1/fx-rates/{base}/{quote}",
+                              details={"base": base.value, "quote": quote.value})
+        return Decimal(row["rate"])
+
+    # -- request ----------------------------------------------------------------------------------
+    async def request(self, principal: Principal, req: FlowRequest) -> dict[str, Any]:
+        worker = check_worker_id(req.worker_id)
+        host = get_fund(req.host_fund, field="host_fund")
+        host.scheme(req.scheme)
+        home = await self._home_fund(worker)
+        principal.require(
+            principal.kind is PrincipalKind.HUB_OPERATOR
+            or (principal.kind is PrincipalKind.WORKER and principal.scope == worker)
+            or (principal.kind is PrincipalKind.FUND and principal.scope in (host.code, home)),
+            f"request a transfer for {worker}")
+        if home == host.code:
+            raise DomainError(ErrorCode.NOT_PORTABLE,
+                              f"{host.code} is the worker's home fund: nothing crosses a border",
+                              field="host_fund")
+        destination = self._route(host.code, req.scheme, home, req.flow)
+        if req.flow is not Flow.TRANSFER and req.claim is None:
+            raise DomainError(ErrorCode.INVALID_INPUT, "a lump sum needs the claim's facts",
+                              field="claim")
+        await self._no_open_flow(worker, host.code, req.scheme)
+        flow_id = check_id(req.flow_id or f"pt-{worker}-{host.code}-{req.scheme}-{req.flow}",
+                           "id")
+        now = now_us()
+        row = {
+            "id": flow_id, "worker_id": worker, "flow": req.flow.value,
+            "reason": req.reason.value, "host_fund": host.code, "scheme": req.scheme,
+            "home_fund": home, "destination": destination.value,
+            "state": FlowState.REQUESTED.value, "agreement": self.agreement.name,
+            "source_currency": host.currency.value,
+            "settlement_currency": self._settlement_currency().value,
+            "target_currency": get_fund(home).currency.value, "months": "[]",
+            "detail": json.dumps({"claim": _claim_json(req.claim)}),
+            "created_at_us": now, "updated_at_us": now,
+        }
+        if not await repo.insert_flow(self.db, row):
+            raise DomainError(ErrorCode.ID_CONFLICT, f"flow {flow_id} exists", field="id")
+        return await self.get(principal, flow_id)
+
+    def _settlement_currency(self) -> Currency:
+        assert self.agreement.settlement is not None
+        return self.agreement.settlement.currency
+
+    def _route(self, host: str, scheme: str, home: str, flow: Flow) -> Destination:
+        """Where the value ends up under the agreement, or NOT_PORTABLE with the reason."""
+        agreement = self.agreement
+        if agreement.kind is AgreementKind.BASELINE:
+            raise DomainError(ErrorCode.NOT_PORTABLE,
+                              f"{agreement.name}: no agreement, nothing moves between funds; the "
+                              "worker is left with each fund's own exit route",
+                              details={"agreement": agreement.name})
+        for fund in (host, home):
+            if not agreement.is_member(fund):
+                raise DomainError(ErrorCode.NOT_PORTABLE,
+                                  f"{fund} is not a member of {agreement.name}")
+        portable = agreement.portable_scheme(host, scheme)
+        if portable is None:
+            raise DomainError(ErrorCode.NOT_PORTABLE,
+                              f"{host} {scheme} is not portable under {agreement.name}",
+                              field="scheme")
+        if flow is not Flow.TRANSFER:
+            # The fund's own lump sum, routed through the home fund: no agent, no lost refund.
+            return Destination.WORKER
+        rule = portable.transfer_rule
+        if rule is TransferRule.TRANSFER_TO_HOME_FUND and not _has_pension(home):
+            rule = portable.fallback_rule or rule
+        if rule is TransferRule.TRANSFER_TO_HOME_FUND:
+            return Destination.MEMBER
+        if rule is TransferRule.PAY_WORKER:
+            return Destination.WORKER
+        raise DomainError(ErrorCode.NOT_PORTABLE,
+                          f"{agreement.name} keeps {host} {scheme} where it is and totalises its "
+                          "months: a pro-rata pension is paid later", field="scheme")
+
+    async def _home_fund(self, worker: str) -> str:
+        country = await repo.nationality(self.db, worker)
+        if country is None:
+            raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no worker {worker}", field="worker_id")
+        for fund in FUNDS.values():
+            if fund.country == country:
+                return fund.code
+        raise DomainError(ErrorCode.NOT_PORTABLE, f"no member fund in the worker's country "
+                          f"{country}", field="worker_id")
+
+    async def _no_open_flow(self, worker: str, host: str, scheme: str) -> None:
+        for row in await repo.flows(self.db, worker_id=worker):
+            if (row["host_fund"], row["scheme"]) == (host, scheme) and row["state"] in OPEN_STATES:
+                raise DomainError(ErrorCode.FLOW_OPEN,
+                                  f"flow {row['id']} for {host} {scheme} is {row['state']}",
+                                  details={"flow_id": row["id"]})
+
+    # -- host fund: approve or refuse ---------------------------------------------------------
+    async def approve(self, principal: Principal, flow_id: str) -> dict[str, Any]:
+        row = await self._row(principal, flow_id)
+        _may(principal, row["host_fund"], "approve it (the host fund does)")
+        state = FlowState(row["state"])
+        _expect(row, state, (FlowState.REQUESTED, FlowState.RECEIVABLE), FlowState.PENDING)
+        plan, months, basis = await self._plan(row)
+        legs = plan_legs(plan)
+        result = (await self.committer.submit(Job([Unit(legs)])))[0]
+        _raise_failed(result)
+        detail = {**json.loads(row["detail"]), "legs": [leg.id for leg in legs], "basis": basis}
+        values = {"state": FlowState.PENDING.value, "source_minor": plan.travelling.amount_minor,
+                  "settlement_minor": plan.settlement.amount_minor,
+                  "target_minor": plan.target.amount_minor, "months": json.dumps(months),
+                  "detail": json.dumps(detail), "updated_at_us": now_us()}
+        if not await repo.move_flow(self.db, flow_id, state.value, values):
+            return await self._moved_meanwhile(principal, flow_id, FlowState.PENDING)
+        if row["flow"] == Flow.LUMP_SUM.value and basis.get("withheld_minor", "0") != "0":
+            await self._open_tax_refund(row, int(basis["withheld_minor"]))
+        return await self.get(principal, flow_id)
+
+    async def refuse(self, principal: Principal, flow_id: str, reason: str) -> dict[str, Any]:
+        row = await self._row(principal, flow_id)
+        _may(principal, row["host_fund"], "refuse it (the host fund does)")
+        _expect(row, FlowState(row["state"]), (FlowState.REQUESTED,), FlowState.REFUSED)
+        await self._finish(row, FlowState.REQUESTED, FlowState.REFUSED, reason)
+        return await self.get(principal, flow_id)
+
+    # -- home fund: acknowledge or reject -----------------------------------------------------
+    async def acknowledge(self, principal: Principal, flow_id: str) -> dict[str, Any]:
+        row = await self._row(principal, flow_id)
+        _may(principal, row["home_fund"], "acknowledge it (the home fund does)")
+        if row["state"] == FlowState.POSTED.value:
+            return await self.get(principal, flow_id)  # a retried acknowledgement
+        _expect(row, FlowState(row["state"]), (FlowState.PENDING,), FlowState.POSTED)
+        extra = []
+        if row["destination"] == Destination.WORKER.value:
+            extra = [payout_leg(row["id"], row["worker_id"], row["home_fund"],
+                                Money(row["target_minor"], Currency(row["target_currency"])))]
+        await self._resolve(row, post=True, extra=extra)
+        months = json.loads(row["months"])
+        state = (PeriodState.TRANSFERRED if row["destination"] == Destination.MEMBER.value
+                 else PeriodState.WITHDRAWN)
+        if row["flow"] != Flow.TAX_REFUND.value:
+            await repo.set_period_states(self.db, row["worker_id"], row["host_fund"],
+                                         row["scheme"], months, state.value)
+        window = await windows_repo.open_window(self.db, row["settlement_currency"], now_us())
+        values = {"state": FlowState.POSTED.value, "window_id": window, "updated_at_us": now_us()}
+        if not await repo.move_flow(self.db, flow_id, FlowState.PENDING.value, values):
+            return await self._moved_meanwhile(principal, flow_id, FlowState.POSTED)
+        return await self.get(principal, flow_id)
+
+    async def reject(self, principal: Principal, flow_id: str, reason: str) -> dict[str, Any]:
+        row = await self._row(principal, flow_id)
+        _may(principal, row["home_fund"], "reject it (the home fund does)")
+        if row["state"] == FlowState.VOIDED.value:
+            return await self.get(principal, flow_id)
+        _expect(row, FlowState(row["state"]), (FlowState.PENDING,), FlowState.VOIDED)
+        await self._resolve(row, post=False)
+        await self._finish(row, FlowState.PENDING, FlowState.VOIDED, reason)
+        return await self.get(principal, flow_id)
+
+    async def _resolve(self, row: dict[str, Any], post: bool,
+                       extra: Sequence[PlannedTransfer] = ()) -> None:
+        legs = json.loads(row["detail"])["legs"]
+        unit = Unit([*resolution(legs, post), *extra])
+        result = (await self.committer.submit(Job([unit])))[0]
+        _raise_failed(result)
+
+    async def _finish(self, row: dict[str, Any], expected: FlowState, to: FlowState,
+                      reason: str) -> None:
+        if not reason.strip():
+            raise DomainError(ErrorCode.INVALID_INPUT, "say why", field="reason")
+        detail = {**json.loads(row["detail"]), "reason": reason}
+        await repo.move_flow(self.db, row["id"], expected.value, {
+            "state": to.value, "detail": json.dumps(detail), "updated_at_us": now_us()})
+
+    async def _moved_meanwhile(self, principal: Principal, flow_id: str,
+                               wanted: FlowState) -> dict[str, Any]:
+        """Another caller moved the flow first; fine if it got where we were going."""
+        current = await self.get(principal, flow_id)
+        if current["state"] != wanted.value:
+            raise _illegal(current, wanted)
+        return current
+
+    # -- amounts ------------------------------------------------------------------------------
+    async def _plan(self, row: dict[str, Any]) -> tuple[FlowPlan, list[int], dict[str, str]]:
+        host, home = row["host_fund"], row["home_fund"]
+        host_cur, home_cur = Currency(row["source_currency"]), Currency(row["target_currency"])
+        clearing = clearing_account(host, home, host_cur)
+        flow = Flow(row["flow"])
+        if flow is Flow.TRANSFER:
+            sources, months = await self._portable_balance(row)
+            amount = sum(a for _, a in sources)
+            uses = [Use("transfer", amount, clearing)]
+            basis = {"portable_minor": str(amount)}
+        elif flow is Flow.TAX_REFUND:
+            amount = int(json.loads(row["detail"])["withheld_minor"])
+            sources = [(tax_withheld_account(host, host_cur), amount)]
+            uses, months = [Use("tax-refund", amount, clearing)], []
+            basis = {"refund_minor": str(amount)}
+        else:
+            sources, uses, months, basis = await self._lump_sum(row, clearing)
+        travelling = Money(uses[0].amount_minor, host_cur)
+        if travelling.amount_minor <= 0:
+            raise DomainError(ErrorCode.NOTHING_TO_TRANSFER,
+                              f"nothing to move from {host} {row['scheme']}")
+        quote = await self._quote(host_cur, home_cur)
+        settlement, target = quote.convert(travelling, Currency(row["settlement_currency"]),
+                                           home_cur)
+        basis.update({"rate_to_settlement": str(quote.to_settlement),
+                      "rate_from_settlement": str(quote.from_settlement),
+                      "rounding": quote.rounding.value, "rate_source": quote.source})
+        plan = FlowPlan(row["id"], row["worker_id"], host, home, Destination(row["destination"]),
+                        tuple(sources), tuple(uses), settlement, target)
+        return plan, months, basis
+
+    async def _portable_balance(self, row: dict[str, Any]
+                                ) -> tuple[Sources, list[int]]:
+        portable = self.agreement.portable_scheme(row["host_fund"], row["scheme"])
+        assert portable is not None  # checked at request
+        payers = {p.value for p in portable.portable_payers}
+        sources = []
+        for account in await repo.member_accounts(self.db, row["worker_id"], row["host_fund"],
+                                                  row["scheme"]):
+            if account["payer"] in payers:
+                free = (account["credits_posted"] - account["debits_posted"]
+                        - account["debits_pending"])
+                sources.append((_spec_of(account), free))
+        _, states = await repo.history_rows(self.db, row["worker_id"], row["host_fund"])
+        months = sorted(m for (s, m), st in states.items()
+                        if s == row["scheme"] and st == PeriodState.ACTIVE.value)
+        return sources, months
+
+    async def _lump_sum(self, row: dict[str, Any], clearing: AccountSpec) -> _LumpSumPlan:
+        host, scheme = row["host_fund"], row["scheme"]
+        currency = Currency(row["source_currency"])
+        result = await self._refund(row)
+        withheld = sum(p.amount.amount_minor for p in result.payments if p.receivable)
+        net = result.paid_now.amount_minor
+        sources = []
+        for account in await repo.member_accounts(self.db, row["worker_id"], host, scheme):
+            free = (account["credits_posted"] - account["debits_posted"]
+                    - account["debits_pending"])
+            sources.append((_spec_of(account), free))
+        balance = sum(a for _, a in sources)
+        gross = result.gross.amount_minor
+        uses = [Use("lump-sum", net, clearing)]
+        if withheld:
+            uses.append(Use("tax-withheld", withheld, tax_withheld_account(host, currency)))
+        retained = retained_account(host, currency)
+        if balance > gross:  # the rest of the paid-off balance stays with the fund
+            uses.append(Use("retained", balance - gross, retained))
+        elif gross > balance:  # the rule pays more than the member accounts hold
+            sources.append((retained, gross - balance))
+        basis = {**result.basis, "gross_minor": str(gross), "net_minor": str(net),
+                 "withheld_minor": str(withheld), "balance_minor": str(balance)}
+        return sources, uses, sorted(m.to_int() for m in result.months), basis
+
+    async def _refund(self, row: dict[str, Any]) -> RefundResult:
+        rows, states = await repo.history_rows(self.db, row["worker_id"], row["host_fund"])
+        fund = get_fund(row["host_fund"])
+        records = tuple(
+            MonthRecord(Month.from_int(r["month"]), r["scheme"], r["wage_base_minor"],
+                        {Payer(p): int(a) for p, a in json.loads(r["shares"]).items()},
+                        state=PeriodState(states.get((r["scheme"], r["month"]), "active")))
+            for r in rows)
+        claim = _claim_of(json.loads(row["detail"])["claim"])
+        results = get_adapter(fund.code).withdrawal(History(fund.code, fund.currency, records),
+                                                    claim)
+        for result in results:
+            if result.scheme == row["scheme"]:
+                return result
+        raise DomainError(ErrorCode.NOT_ELIGIBLE, f"{fund.code} pays no lump sum for "
+                          f"{row['scheme']}", field="scheme")
+
+    async def _open_tax_refund(self, row: dict[str, Any], withheld: int) -> None:
+        now = now_us()
+        await repo.insert_flow(self.db, {
+            **{k: row[k] for k in ("worker_id", "reason", "host_fund", "scheme", "home_fund",
+                                   "destination", "agreement", "source_currency",
+                                   "settlement_currency", "target_currency")},
+            "id": f"{row['id']}-tax-refund", "flow": Flow.TAX_REFUND.value,
+            "state": FlowState.RECEIVABLE.value, "months": "[]", "linked_id": row["id"],
+            "source_minor": withheld,
+            "detail": json.dumps({"withheld_minor": str(withheld)}),
+            "created_at_us": now, "updated_at_us": now,
+        })
+
+    # -- reading ------------------------------------------------------------------------------
+    async def _row(self, principal: Principal, flow_id: str) -> dict[str, Any]:
+        row = await repo.flow(self.db, flow_id)
+        if row is None or not _can_read(principal, row):
+            raise DomainError(ErrorCode.UNKNOWN_FLOW, f"no portability transfer {flow_id}",
+                              field="flow_id")
+        return row
+
+    async def get(self, principal: Principal, flow_id: str) -> dict[str, Any]:
+        return render(await self._row(principal, flow_id))
+
+    async def find(self, principal: Principal, worker_id: str | None = None,
+                   state: str | None = None) -> list[dict[str, Any]]:
+        fund = None
+        if principal.kind is PrincipalKind.WORKER:
+            worker_id = principal.scope
+        elif not principal.sees_everything:
+            principal.require(principal.kind is PrincipalKind.FUND, "list transfers")
+            fund = principal.scope
+        rows = await repo.flows(self.db, worker_id=worker_id, state=state, fund=fund)
+        return [render(r) for r in rows]
+
+    async def receivables(self, principal: Principal, worker_id: str) -> list[dict[str, Any]]:
+        """Money still owed to the worker by someone else (the Japanese tax refund)."""
+        return await self.find(principal, worker_id, FlowState.RECEIVABLE.value)
+
+    async def totalisation(self, principal: Principal, worker_id: str, as_of: Month,
+                           age_years: int | None) -> Totalisation:
+        """The worker's periods at every fund, counted under the agreement."""
+        worker = check_worker_id(worker_id)
+        principal.require(principal.sees_everything or (
+            principal.kind is PrincipalKind.WORKER and principal.scope == worker),
+            "see a worker's totalisation")
+        transferred_to = {}
+        for flow in await repo.flows(self.db, worker_id=worker, state=FlowState.POSTED.value):
+            for month in json.loads(flow["months"]):
+                transferred_to[(flow["host_fund"], flow["scheme"], month)] = flow["home_fund"]
+        records = []
+        for fund in FUNDS.values():
+            _, states = await repo.history_rows(self.db, worker, fund.code)
+            for (scheme, month), state in sorted(states.items()):
+                if not fund.scheme(scheme).long_term:
+                    continue
+                period_state = PeriodState(state)
+                to = (FundCode(transferred_to[(fund.code, scheme, month)])
+                      if period_state is PeriodState.TRANSFERRED else None)
+                records.append(PeriodRecord(fund.code, SchemeCode(scheme), Month.from_int(month),
+                                            period_state, to))
+        return totalise(records, self.agreement.totalisation_policy(), as_of=as_of,
+                        age_years=age_years)
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def render(row: dict[str, Any]) -> dict[str, Any]:
+    """A flow as the API shows it (amounts as wire money strings)."""
+    detail = json.loads(row["detail"])
+
+    def money(amount: int | None, currency: str) -> dict[str, str] | None:
+        return None if amount is None else Money(amount, Currency(currency)).to_wire()
+
+    return {
+        "id": row["id"], "worker_id": row["worker_id"], "flow": row["flow"],
+        "reason": row["reason"], "host_fund": row["host_fund"], "scheme": row["scheme"],
+        "home_fund": row["home_fund"], "destination": row["destination"],
+        "state": row["state"], "agreement": row["agreement"],
+        "source": money(row["source_minor"], row["source_currency"]),
+        "settlement": money(row["settlement_minor"], row["settlement_currency"]),
+        "target": money(row["target_minor"], row["target_currency"]),
+        "months": [str(Month.from_int(m)) for m in json.loads(row["months"])],
+        "linked_id": row["linked_id"], "window_id": row["window_id"],
+        "legs": detail.get("legs", []), "basis": detail.get("basis", {}),
+        "reason_given": detail.get("reason"),
+    }
+
+
+def _spec_of(account: dict[str, Any]) -> AccountSpec:
+    return AccountSpec(account["key"], AccountCode(account["code"]),
+                       Currency(account["currency"]), AccountFlags(account["flags"]),
+                       account["fund"], account["scheme"], account["worker_id"],
+                       Payer(account["payer"]) if account["payer"] else None)
+
+
+def _rate(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError):
+        raise DomainError(ErrorCode.INVALID_RATE, f"not a decimal rate: {text!r}",
+                          field="rate") from None
+    if not value.is_finite() or value <= 0:
+        raise DomainError(ErrorCode.INVALID_RATE, "a rate is a positive decimal", field="rate")
+    return value
+
+
+def _has_pension(fund: str) -> bool:
+    return any(s.long_term and s.operating for s in get_fund(fund).schemes.values())
+
+
+def _can_read(principal: Principal, row: dict[str, Any]) -> bool:
+    if principal.sees_everything:
+        return True
+    if principal.kind is PrincipalKind.WORKER:
+        return bool(principal.scope == row["worker_id"])
+    return principal.kind is PrincipalKind.FUND and bool(
+        principal.scope in (row["host_fund"], row["home_fund"]))
+
+
+def _may(principal: Principal, fund: str, what: str) -> None:
+    principal.require(principal.kind is PrincipalKind.HUB_OPERATOR or (
+        principal.kind is PrincipalKind.FUND and principal.scope == fund), what)
+
+
+def _illegal(row: dict[str, Any], to: FlowState) -> DomainError:
+    return DomainError(ErrorCode.ILLEGAL_FLOW_TRANSITION,
+                       f"flow {row['id']} is {row['state']}: it cannot become {to}",
+                       details={"from_state": row["state"], "to_state": to.value})
+
+
+def _expect(row: dict[str, Any], state: FlowState, allowed: Sequence[FlowState],
+            to: FlowState) -> None:
+    if state not in allowed:
+        raise _illegal(row, to)
+
+
+def _raise_failed(result: UnitResult) -> None:
+    if result.error is not None:
+        raise result.error

@@ -1,0 +1,87 @@
+"""The reference worker of issue 4, built through the real services on the test database.
+
+A Cambodian worker: 140 months of Thai s33 (2010-01 .. 2021-08), 36 months of Japanese EPI on a
+standard remuneration of 180,000 yen (2021-09 .. 2024-08), then 40 months of the NSSF pension at
+home (2024-09 .. 2027-12). Shares are the funds' published rates on those wages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from ledger.api.app import build_services
+from ledger.api.deps import Services
+from ledger.config import Settings
+from ledger.db.engine import Database
+from ledger.domain.contributions import ContributionInput
+from ledger.domain.funds import Payer, get_fund
+from ledger.domain.money import Money
+from ledger.domain.periods import Month
+from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.signing import HubSigner
+from ledger.services.workers import NewWorker
+from ledger.settlement.keys import HUB, SigningKey
+from tests.api.helpers import member_number
+
+OPERATOR = Principal("story-operator", PrincipalKind.HUB_OPERATOR)
+E, R, G = Payer.EMPLOYEE, Payer.EMPLOYER, Payer.GOVERNMENT
+CAREER = [
+    ("TH-SSO", "s33-old-age", Month(2010, 1), 140, 1_500_000, {E: 45_000, R: 45_000, G: 15_000}),
+    ("JP-JPS", "epi", Month(2021, 9), 36, 180_000, {E: 16_470, R: 16_470}),
+    ("KH-NSSF", "pension", Month(2024, 9), 40, 100_000_000, {E: 2_000_000, R: 2_000_000}),
+]
+RATES = [("JPY", "USD", "0.0067"), ("USD", "KHR", "4100"), ("THB", "USD", "0.028"),
+         ("USD", "VND", "25000")]
+
+
+def fund_principal(fund: str) -> Principal:
+    return Principal(f"story-{fund}", PrincipalKind.FUND, fund)
+
+
+@dataclass
+class Story:
+    services: Services
+    worker: str
+
+
+@pytest.fixture
+async def story_services(db: Database) -> AsyncIterator[Services]:
+    services = build_services(Settings(database_url=db.url), db=db,
+                              signer=HubSigner(SigningKey.generate(HUB)))
+    services.committer.start()
+    for base, quote, rate in RATES:
+        await services.portability.set_rate(OPERATOR, base, quote, rate, "test reference rate")
+    yield services
+    await services.committer.stop()
+
+
+async def enrol(services: Services, uid: str, nationality: str = "KH",
+                funds: tuple[str, ...] = ("TH-SSO", "JP-JPS", "KH-NSSF")) -> str:
+    worker = f"wkr_{uid}"
+    await services.workers.create(OPERATOR, NewWorker(
+        nationality, [(f, member_number(f, uid)) for f in funds], None, None, worker))
+    return worker
+
+
+async def contribute(services: Services, worker: str, fund: str, scheme: str, first: Month,
+                     months: int, wage: int, shares: dict[Payer, int]) -> None:
+    currency = get_fund(fund).currency
+    inputs = [
+        ContributionInput(worker_id=worker, fund=fund, scheme=scheme,
+                          month=str(first.plus(i)), wage_base=Money(wage, currency),
+                          shares=[(p.value, Money(a, currency)) for p, a in shares.items()])
+        for i in range(months)
+    ]
+    valid = await services.contributions.validate(OPERATOR, inputs)
+    results = await services.contributions.post(valid)
+    assert all(r.ok for r in results), [r.error for r in results if r.error][:1]
+
+
+async def reference_worker(services: Services, uid: str) -> str:
+    worker = await enrol(services, uid)
+    for fund, scheme, first, months, wage, shares in CAREER:
+        await contribute(services, worker, fund, scheme, first, months, wage, shares)
+    return worker
