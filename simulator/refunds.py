@@ -1,0 +1,153 @@
+"""The funds' refund rules over arrays of workers, equal to the adapters' scalar rules.
+
+Owns the vectorised Thai s33 old-age lump sum (`th_lump_sum`) and Japanese EPI lump-sum
+withdrawal (`jp_lswp`). They read the same dated parameters as `ledger/adapters/th_sso/old_age.py`
+and `ledger/adapters/jp_jps/lswp.py`, and take a worker's history as the sums those rules compute
+from it (shares, Σ share × month index, Σ standard remuneration, months), which the engine keeps
+instead of a month-by-month history. Scalar rule pieces that depend on a few values only (the
+payment rate for a months factor, the parameters at a month) are called once per distinct value.
+Eligibility is the engine's business (policy, claim behaviour); these compute amounts.
+`tests/simulator/test_refunds.py` checks them against the adapters on many random histories.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+
+import numpy as np
+
+from ledger.adapters.arith import IntArray, percent, quantum_minor
+from ledger.adapters.jp_jps import lswp
+from ledger.adapters.jp_jps.params import (
+    LSWP_AMOUNT_ROUNDING,
+    LSWP_FACTOR_STEP,
+    LSWP_MAX_MONTHS,
+    LSWP_MIN_MONTHS,
+    LSWP_WITHHOLDING,
+    LSWP_WITHHOLDING_ROUNDING,
+)
+from ledger.adapters.registry import get_adapter
+from ledger.adapters.th_sso.params import (
+    BOTH_SHARES_MONTHS,
+    QUANTUM,
+    RETURN_RATE,
+    ROUNDING,
+    SLICE_SHARE,
+)
+from ledger.domain.money import Rounding
+from ledger.domain.periods import Month
+
+
+def round_div(num: IntArray, den: IntArray, rounding: Rounding) -> IntArray:
+    """num / den rounded per element with the named mode (den > 0); the array twin of
+    `ledger.adapters.arith.round_fraction`, whose rules it repeats mode for mode."""
+    q, r = np.divmod(num, den)
+    if rounding is Rounding.FLOOR:
+        bump = np.zeros(q.shape, dtype=np.bool_)
+    elif rounding is Rounding.CEILING:
+        bump = r > 0
+    elif rounding is Rounding.DOWN:
+        bump = (r > 0) & (num < 0)
+    elif rounding is Rounding.UP:
+        bump = (r > 0) & (num > 0)
+    else:
+        twice = 2 * r
+        tie = twice == den
+        tie_bump = (num > 0) if rounding is Rounding.HALF_UP else (q % 2 == 1)
+        bump = (twice > den) | (tie & tie_bump)
+    out: IntArray = q + bump.astype(np.int64)
+    return out
+
+
+def _scaled(values: IntArray, value: Fraction, rounding: Rounding, quantum: int) -> IntArray:
+    """round(values × value) to `quantum` minor units, exactly."""
+    num = values * np.int64(value.numerator)
+    den = np.full(values.shape, value.denominator * quantum, dtype=np.int64)
+    out: IntArray = round_div(num, den, rounding) * np.int64(quantum)
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class ThLumpSum:
+    contributions: IntArray
+    investment_return: IntArray
+
+    @property
+    def gross(self) -> IntArray:
+        out: IntArray = self.contributions + self.investment_return
+        return out
+
+
+def th_lump_sum(employee: IntArray, employer: IntArray, employee_months_sum: IntArray,
+                employer_months_sum: IntArray, months: IntArray, claim: IntArray,
+                start: Month) -> ThLumpSum:
+    """The s33 old-age lump sum (fewer than 180 months) as `old_age._lump_sum` computes it.
+
+    `employee`/`employer`: Σ old-age shares; `*_months_sum`: Σ share × month index (month
+    indexes and `claim` count from `start`); `months`: the number of old-age months."""
+    params = get_adapter("TH-SSO").parameters
+    contributions = np.zeros(months.shape, dtype=np.int64)
+    interest = np.zeros(months.shape, dtype=np.int64)
+    for c in np.unique(claim).tolist():
+        month = start.plus(int(c))
+        rows = claim == c
+        share = Fraction(params.at(SLICE_SHARE, month))
+        rounding = params.at(ROUNDING, month)
+        quantum = quantum_minor(params.at(QUANTUM, month), 2)
+        both = months[rows] >= params.at(BOTH_SHARES_MONTHS, month)
+        total = np.where(both, employee[rows] + employer[rows], employee[rows])
+        contributions[rows] = _scaled(total, share, rounding, quantum)
+        annual = percent(params.at(RETURN_RATE, month))
+        if annual:
+            # Σ_r share_r × (claim - m_r) = claim × Σ share - Σ share × m, over both payers.
+            weighted = np.int64(c) * (employee[rows] + employer[rows]) - (
+                employee_months_sum[rows] + employer_months_sum[rows])
+            value = share * annual / 12
+            interest[rows] = np.where(both, _scaled(weighted, value, rounding, quantum), 0)
+    return ThLumpSum(contributions, interest)
+
+
+@dataclass(frozen=True, slots=True)
+class JpLswp:
+    eligible: IntArray  # 1 where the scheme has the minimum months, else 0
+    gross: IntArray
+    withheld: IntArray  # 20.42%: a receivable, reclaimed later through a tax agent (or lost)
+
+    @property
+    def paid_now(self) -> IntArray:
+        out: IntArray = self.gross - self.withheld
+        return out
+
+
+def jp_lswp(standard_sum: IntArray, months: IntArray, last: IntArray, claim: IntArray,
+            start: Month) -> JpLswp:
+    """The EPI lump-sum withdrawal as `lswp.epi_lswp` computes it.
+
+    `standard_sum`: Σ standard monthly remuneration (and bonuses); `last`: index of the last
+    insured month; `claim`: index of the claim month (tax law of the payment)."""
+    params = get_adapter("JP-JPS").parameters
+    gross = np.zeros(months.shape, dtype=np.int64)
+    withheld = np.zeros(months.shape, dtype=np.int64)
+    eligible = np.zeros(months.shape, dtype=np.int64)
+    for c in np.unique(claim).tolist():
+        eligible[claim == c] = months[claim == c] >= params.at(LSWP_MIN_MONTHS, start.plus(c))
+    for key in np.unique(np.stack([last, claim]), axis=1).T.tolist():
+        last_i, c = (int(k) for k in key)
+        rows = np.flatnonzero((last == last_i) & (claim == c) & (eligible == 1))
+        if rows.size == 0:
+            continue
+        last_month, paid = start.plus(last_i), start.plus(c)
+        step = params.at(LSWP_FACTOR_STEP, last_month)
+        factors = np.minimum(months[rows] // step * step, params.at(LSWP_MAX_MONTHS, last_month))
+        withholding = percent(params.at(LSWP_WITHHOLDING, paid))
+        for factor in np.unique(factors).tolist():
+            sub = rows[factors == factor]
+            rate = lswp.payment_rate(params, int(factor), last_month)
+            den = months[sub] * np.int64(rate.denominator)
+            g = round_div(standard_sum[sub] * np.int64(rate.numerator), den,
+                          params.at(LSWP_AMOUNT_ROUNDING, last_month))
+            gross[sub] = g
+            withheld[sub] = _scaled(g, withholding,
+                                    params.at(LSWP_WITHHOLDING_ROUNDING, paid), 1)
+    return JpLswp(eligible, gross, withheld)
