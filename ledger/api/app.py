@@ -21,7 +21,9 @@ from ledger.limits import REQUEST_BODY_MAX_BYTES
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
+from ledger.services.inbox import InboxService
 from ledger.services.keys import KeyService
+from ledger.services.message_handlers import portability_handlers
 from ledger.services.portability import PortabilityService
 from ledger.services.posting import PostingEngine
 from ledger.services.signing import HubSigner
@@ -87,6 +89,9 @@ def build_services(
     vault = PiiVault(settings.pii_hmac_key, settings.pii_encryption_key)
     committer = GroupCommitter(PostingEngine(db), settings.group_commit_max)
     worker_service = WorkerService(db, vault)
+    signer = signer or HubSigner.from_file(Path(settings.hub_key_file))
+    keys = KeyService(db)
+    portability = PortabilityService(db, committer, bundled_agreement(PILOT_AGREEMENT))
     return Services(
         db=db,
         committer=committer,
@@ -95,9 +100,10 @@ def build_services(
         contributions=ContributionService(committer, worker_service),
         transfers=TransferService(db, committer),
         statements=StatementService(db, worker_service),
-        signer=signer or HubSigner.from_file(Path(settings.hub_key_file)),
-        keys=KeyService(db),
-        portability=PortabilityService(db, committer, bundled_agreement(PILOT_AGREEMENT)),
+        signer=signer,
+        keys=keys,
+        portability=portability,
+        inbox=InboxService(db, keys, signer, portability_handlers(portability)),
     )
 
 

@@ -14,6 +14,7 @@ from ledger.domain.principals import Principal
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
+from ledger.services.inbox import InboxService
 from ledger.services.keys import KeyService
 from ledger.services.portability import PortabilityService
 from ledger.services.signing import HubSigner
@@ -34,6 +35,7 @@ class Services:
     signer: HubSigner
     keys: KeyService
     portability: PortabilityService
+    inbox: InboxService
 
 
 async def services(request: Request) -> Services:

@@ -14,7 +14,9 @@ Amounts worked by hand from the funds' rules (funds.md §1.5, nenkin.go.jp):
 from __future__ import annotations
 
 import json
+import time
 from fractions import Fraction
+from typing import Any
 
 import pytest
 
@@ -26,7 +28,9 @@ from ledger.domain.periods import Month
 from ledger.services.portability import FlowRequest, FlowState, PortabilityService, Reason
 from ledger.settlement.agreement import bundled_agreement
 from ledger.settlement.legs import Flow
+from ledger.settlement.messages import MessageType, verify_message
 from ledger.settlement.outcomes import lump_sum_outcome, thai_old_age_access
+from tests.e2e.messaging import Sender, hub_registry
 from tests.e2e.story_support import (
     OPERATOR,
     E,
@@ -43,6 +47,7 @@ pytestmark = pytest.mark.anyio
 __all__ = ["story_services"]
 
 JP, KH, TH = fund_principal("JP-JPS"), fund_principal("KH-NSSF"), fund_principal("TH-SSO")
+REQ, ACK = MessageType.TRANSFER_REQUEST, MessageType.TRANSFER_ACK
 CLAIM = Claim(claim_month=Month(2024, 10), age_years=35, left_country_month=Month(2024, 8))
 
 
@@ -108,9 +113,21 @@ async def test_pilot_routes_both_japanese_cash_flows_home_and_totalises_thai_mon
     worker = await reference_worker(story_services, uid)
     svc = story_services.portability
 
+    jp = await Sender(story_services, "JP-JPS").publish()
+    kh = await Sender(story_services, "KH-NSSF").publish()
+    acks: list[str] = []
+    sent: list[str] = []
+
+    async def send(sender: Sender, typ: MessageType, body: dict[str, object]) -> dict[str, Any]:
+        sent.append(await sender.sign(typ, body))
+        receipt = await story_services.inbox.receive(sent[-1])
+        assert receipt.outcome == "processed" and receipt.result, receipt
+        acks.append(receipt.ack or "")
+        return dict(receipt.result["value"])
+
     requested = await svc.request(OPERATOR, lswp_request(worker))
     assert requested["state"] == "requested" and requested["destination"] == "worker"
-    pending = await svc.approve(JP, requested["id"])
+    pending = await send(jp, REQ, {"action": "approve", "flow_id": requested["id"]})
     assert pending["state"] == "pending"
     assert pending["source"] == {"amount_minor": "472706", "currency": "JPY"}
     assert pending["settlement"] == {"amount_minor": "316713", "currency": "USD"}
@@ -130,13 +147,13 @@ async def test_pilot_routes_both_japanese_cash_flows_home_and_totalises_thai_mon
         await svc.acknowledge(JP, pending["id"])
     assert not_home.value.code is ErrorCode.FORBIDDEN
 
-    posted = await svc.acknowledge(KH, pending["id"])
+    posted = await send(kh, ACK, {"flow_id": pending["id"], "accepted": True})
     assert posted["state"] == "posted" and posted["window_id"]
     assert await svc.acknowledge(KH, pending["id"]) == posted  # a retry changes nothing
 
     refund_flow = receivable[0]["id"]
-    await svc.approve(JP, refund_flow)  # the tax office refunded: JP forwards it
-    refund_posted = await svc.acknowledge(KH, refund_flow)
+    await send(jp, REQ, {"action": "approve", "flow_id": refund_flow})  # tax office refunded
+    refund_posted = await send(kh, ACK, {"flow_id": refund_flow, "accepted": True})
     assert refund_posted["target"] == {"amount_minor": "333194700", "currency": "KHR"}
     assert await svc.receivables(OPERATOR, worker) == []
 
@@ -163,6 +180,17 @@ async def test_pilot_routes_both_japanese_cash_flows_home_and_totalises_thai_mon
     # Every currency balances.
     totals = await balances(story_services.db)
     assert all(debits == credits for debits, credits in totals.values()), totals
+    # Every message verifies: the funds' (as stored) and the hub's acknowledgements.
+    registry = await story_services.keys.registry()
+    now = int(time.time())
+    stored = {r["jti"]: r["token"] for r in await story_services.inbox.messages(
+        OPERATOR, None, "processed", 500)}
+    for token in sent:
+        message = verify_message(token, registry, "HUB", now)
+        assert stored[message.jti] == token  # kept exactly as sent
+    hub = hub_registry(story_services)
+    for ack, audience in zip(acks, ("JP-JPS", "KH-NSSF", "JP-JPS", "KH-NSSF"), strict=True):
+        assert verify_message(ack, hub, audience, now).body["outcome"] == "processed"
 
 
 async def test_thai_balance_moves_home_for_a_vietnamese_worker_and_a_rejection_voids(

@@ -1,0 +1,156 @@
+"""The inbox's tables: channels (next sequence numbers), messages, refused arrivals.
+
+`intake` runs one transaction that locks the channels a batch touches, reads what the inbox has
+already seen of it, lets the caller classify every arrival, and writes the outcome; `finish`
+stores each processed message's result (and the hub's signed acknowledgement) in another. Both
+take whole batches: a batch costs a fixed number of round trips however many messages it holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.db.engine import Database
+from ledger.db.tables import inbox_messages, inbox_rejections, message_channels
+
+Row = dict[str, Any]
+ChannelKey = tuple[str, str]  # issuer, audience
+
+
+@dataclass(slots=True)
+class Snapshot:
+    """What the inbox knows about the channels and jtis of one batch, as locked."""
+
+    next_seq: dict[ChannelKey, int]
+    seen: dict[tuple[str, str], Row]  # (issuer, jti) -> message row
+    held: dict[ChannelKey, dict[int, Row]]  # seq -> held message row
+
+
+@dataclass(slots=True)
+class Intake:
+    """What the caller decided: rows to insert, held rows now delivered, new channel positions."""
+
+    inserts: list[Row] = field(default_factory=list)
+    delivered: list[tuple[str, str]] = field(default_factory=list)  # (issuer, jti) held -> received
+    next_seq: dict[ChannelKey, int] = field(default_factory=dict)
+
+
+async def _lock_channels(conn: AsyncConnection, keys: Sequence[ChannelKey], postgres: bool
+                         ) -> dict[ChannelKey, int]:
+    if not keys:
+        return {}
+    where = or_(*(and_(message_channels.c.issuer == i, message_channels.c.audience == a)
+                  for i, a in keys))
+    query = select(message_channels).where(where).order_by(message_channels.c.issuer,
+                                                             message_channels.c.audience)
+    if postgres:
+        query = query.with_for_update()
+    rows = (await conn.execute(query)).all()
+    return {(r.issuer, r.audience): int(r.next_seq) for r in rows}
+
+
+async def _save_channels(conn: AsyncConnection, known: dict[ChannelKey, int],
+                         values: dict[ChannelKey, int]) -> None:
+    for (issuer, audience), next_seq in values.items():
+        if (issuer, audience) in known:
+            await conn.execute(update(message_channels).where(
+                message_channels.c.issuer == issuer, message_channels.c.audience == audience,
+            ).values(next_seq=next_seq))
+        else:  # a unique violation here means another process opened it: the batch re-runs
+            await conn.execute(insert(message_channels).values(
+                issuer=issuer, audience=audience, next_seq=next_seq))
+
+
+async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
+                 decide: Callable[[Snapshot], Intake]) -> Intake:
+    """Lock the channels of `keys` ((issuer, jti) pairs), read, let `decide` classify, write."""
+    issuers = sorted({issuer for issuer, _ in keys})
+    async with db.engine.begin() as conn:
+        next_seq = await _lock_channels(conn, [(i, audience) for i in issuers], db.is_postgres)
+        wanted = set(keys)
+        seen_rows = [r for r in (await conn.execute(select(inbox_messages).where(
+            inbox_messages.c.audience == audience,
+            inbox_messages.c.jti.in_(sorted({j for _, j in keys})),
+        ))).all() if (r.issuer, r.jti) in wanted] if keys else []
+        held_rows = (await conn.execute(select(inbox_messages).where(
+            inbox_messages.c.audience == audience, inbox_messages.c.issuer.in_(issuers),
+            inbox_messages.c.state == "held"))).all() if issuers else []
+        held: dict[ChannelKey, dict[int, Row]] = {}
+        for r in held_rows:
+            held.setdefault((r.issuer, audience), {})[int(r.seq)] = dict(r._mapping)
+        snapshot = Snapshot(next_seq, {(r.issuer, r.jti): dict(r._mapping) for r in seen_rows},
+                            held)
+        outcome = decide(snapshot)
+        if outcome.inserts:
+            await conn.execute(insert(inbox_messages), outcome.inserts)
+        for issuer, jti in outcome.delivered:
+            await conn.execute(update(inbox_messages).where(
+                inbox_messages.c.audience == audience, inbox_messages.c.issuer == issuer,
+                inbox_messages.c.jti == jti).values(state="received"))
+        await _save_channels(conn, next_seq, outcome.next_seq)
+    return outcome
+
+
+async def finish(db: Database, audience: str, results: Sequence[tuple[str, str, str, int]],
+                 sign: Callable[[str, int, int], str],
+                 render: Callable[[int, str], str], now_us: int) -> list[str]:
+    """Store each message's result with the hub's signed acknowledgement.
+
+    `results`: (issuer, jti, state, index). For each, `sign(issuer, ack_seq, index)` signs the
+    acknowledgement with the next sequence number of the channel hub → issuer, and
+    `render(index, ack)` gives the JSON result to keep. Returns the acknowledgements in order.
+    """
+    issuers = sorted({issuer for issuer, _, _, _ in results})
+    acks: list[str] = []
+    async with db.engine.begin() as conn:
+        known = await _lock_channels(conn, [(audience, i) for i in issuers], db.is_postgres)
+        position = {i: known.get((audience, i), 1) for i in issuers}
+        for issuer, jti, state, index in results:
+            ack = sign(issuer, position[issuer], index)
+            position[issuer] += 1
+            acks.append(ack)
+            await conn.execute(update(inbox_messages).where(
+                inbox_messages.c.audience == audience, inbox_messages.c.issuer == issuer,
+                inbox_messages.c.jti == jti,
+            ).values(state=state, result=render(index, ack), processed_at_us=now_us))
+        await _save_channels(conn, known, {(audience, i): n for i, n in position.items()})
+    return acks
+
+
+async def save_rejections(db: Database, rows: Sequence[Row]) -> None:
+    if rows:
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(inbox_rejections), list(rows))
+
+
+async def messages(db: Database, audience: str, issuer: str | None, state: str | None,
+                   limit: int) -> list[Row]:
+    query = select(inbox_messages).where(inbox_messages.c.audience == audience)
+    if issuer is not None:
+        query = query.where(inbox_messages.c.issuer == issuer)
+    if state is not None:
+        query = query.where(inbox_messages.c.state == state)
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(query.order_by(inbox_messages.c.received_at_us.desc())
+                                   .limit(limit))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def rejections(db: Database, audience: str, limit: int) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(inbox_rejections).where(
+            inbox_rejections.c.audience == audience).order_by(inbox_rejections.c.id.desc())
+            .limit(limit))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def channels(db: Database) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(message_channels).order_by(
+            message_channels.c.issuer, message_channels.c.audience))).all()
+    return [dict(r._mapping) for r in rows]

@@ -1,0 +1,327 @@
+"""The hub's inbox: signed messages from funds, stored exactly as received, applied exactly once.
+
+Owns intake and dispatch. For each arrival, in a batch:
+1. verify (`settlement.messages.verify_message`: signature, key registry, claims, audience,
+   clock); a refused token is kept byte for byte in `inbox_rejections` with its reason, and
+   nothing else happens;
+2. classify against what the inbox has seen, under the channel's row lock (the rules of the pure
+   model `settlement/inbox.py`): same `jti` and same payload bytes → the original result; same
+   `jti`, other bytes → refused (`replayed_jti`); a `seq` already consumed → refused
+   (`stale_seq`); a `seq` ahead of the next expected → stored and held (`sequence_gap`, with
+   the missing ranges), applied when the gap fills; two messages for one `seq` → `seq_conflict`;
+3. store the exact token, then apply in-order messages by type (a handler per `typ`) and keep
+   each result with the hub's signed acknowledgement (`transfer.ack`, on the hub → fund channel,
+   with its own sequence numbers). A message whose handler fails is still applied once: its
+   failure is its result.
+
+A crash between storing and applying leaves the message `received`: the sender's retry (same jti,
+same bytes) applies it then. Handlers are idempotent, so that is never twice in effect.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ledger.db import inbox_repo
+from ledger.db.engine import Database
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.keys import KeyService
+from ledger.services.posting import now_us
+from ledger.services.signing import HubSigner
+from ledger.settlement.canonical import parse_json
+from ledger.settlement.inbox import FIRST_SEQ
+from ledger.settlement.jws import parse_compact
+from ledger.settlement.keys import HUB, Party
+from ledger.settlement.messages import (
+    MessageRejected,
+    MessageType,
+    VerifiedMessage,
+    sign_message,
+    verify_message,
+)
+
+Handler = Callable[[Principal, VerifiedMessage], Awaitable[dict[str, Any]]]
+ACK_TTL_S = 7 * 24 * 3600
+
+# Inbox-level refusals (verification reasons are `messages.RejectReason`).
+REPLAYED_JTI = "replayed_jti"
+STALE_SEQ = "stale_seq"
+SEQ_CONFLICT = "seq_conflict"
+SEQUENCE_GAP = "sequence_gap"  # not a refusal: the message waits for the missing ones
+
+
+class InboxRejected(DomainError):  # noqa: N818 - reads as what happened, like MessageRejected
+    """A verified message the inbox refuses (replay, stale or conflicting sequence number)."""
+
+    def __init__(self, reason: str, message: str, **details: Any) -> None:
+        super().__init__(ErrorCode.MESSAGE_REJECTED, message, details={"reason": reason,
+                                                                        **details})
+        self.reason = reason
+
+
+@dataclass(slots=True)
+class Receipt:
+    """What became of one accepted arrival."""
+
+    outcome: str  # processed, failed, held, duplicate
+    issuer: str
+    jti: str
+    seq: int
+    result: dict[str, Any] | None = None
+    ack: str | None = None  # the hub's signed acknowledgement
+    missing: list[tuple[int, int]] = field(default_factory=list)  # held: inclusive seq ranges
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"outcome": self.outcome, "issuer": self.issuer, "jti": self.jti,
+                               "seq": self.seq, "result": self.result, "ack": self.ack}
+        if self.outcome == "held":
+            out["reason"] = SEQUENCE_GAP
+            out["missing"] = [list(r) for r in self.missing]
+        return out
+
+
+Outcome = Receipt | DomainError
+
+
+class InboxService:
+    def __init__(self, db: Database, keys: KeyService, signer: HubSigner,
+                 handlers: dict[MessageType, Handler] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.db = db
+        self.keys = keys
+        self.signer = signer
+        self.handlers: dict[MessageType, Handler] = dict(handlers or {})
+        self.clock = clock
+        self.audience = HUB
+
+    async def receive(self, token: str, now: int | None = None) -> Receipt:
+        outcome = (await self.receive_batch([token], now))[0]
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
+
+    async def receive_batch(self, tokens: Sequence[str], now: int | None = None
+                            ) -> list[Outcome]:
+        """Every token's outcome, in order: a Receipt, or the DomainError that refused it."""
+        at = int(self.clock()) if now is None else now
+        registry = await self.keys.registry()
+        outcomes: list[Outcome | None] = [None] * len(tokens)
+        verified: list[tuple[int, VerifiedMessage]] = []
+        refused: list[tuple[int, str, DomainError]] = []
+        for index, token in enumerate(tokens):
+            try:
+                verified.append((index, verify_message(token, registry, self.audience, at)))
+            except MessageRejected as exc:
+                refused.append((index, token, exc))
+        plan = _Plan(verified)
+        await inbox_repo.intake(self.db, self.audience,
+                                [(m.iss, m.jti) for _, m in verified], plan.decide)
+        for index, error in plan.refused:
+            refused.append((index, dict(verified)[index].token, error))
+        await self._keep_refusals(refused)
+        for index, _, error in refused:
+            outcomes[index] = error
+        for index, receipt in plan.receipts.items():
+            outcomes[index] = receipt
+        await self._apply(plan, outcomes)
+        return [o if o is not None else _lost() for o in outcomes]
+
+    async def _keep_refusals(self, refused: list[tuple[int, str, DomainError]]) -> None:
+        now = now_us()
+        await inbox_repo.save_rejections(self.db, [{
+            "audience": self.audience, "token": token,
+            "token_sha256": hashlib.sha256(token.encode()).hexdigest(),
+            "reason": str(error.details.get("reason", error.code.value)),
+            "detail": error.message, "received_at_us": now,
+        } for _, token, error in refused])
+
+    async def _apply(self, plan: _Plan, outcomes: list[Outcome | None]) -> None:
+        """Apply the deliverable messages in order, then store results with signed acks."""
+        done: list[tuple[str, str, str, int]] = []
+        results: list[tuple[VerifiedMessage, dict[str, Any]]] = []
+        for message in plan.deliver:
+            result = await self._dispatch(message)
+            state = "processed" if result.get("ok") else "failed"
+            done.append((message.iss, message.jti, state, len(results)))
+            results.append((message, result))
+        if not done:
+            return
+        at = int(self.clock())
+        acks = await inbox_repo.finish(
+            self.db, self.audience, done,
+            lambda iss, seq, i: self._ack(results[i][0], results[i][1], seq, at),
+            lambda i, ack: json.dumps({"result": results[i][1], "ack": ack}), now_us())
+        by_key = {(str(m.iss), m.jti): (r, ack, s) for (m, r), ack, (_, _, s, _)
+                  in zip(results, acks, done, strict=True)}
+        for index, receipt in plan.receipts.items():
+            found = by_key.get((receipt.issuer, receipt.jti))
+            if found is not None:
+                receipt.result, receipt.ack, receipt.outcome = found
+                outcomes[index] = receipt
+
+    async def _dispatch(self, message: VerifiedMessage) -> dict[str, Any]:
+        handler = self.handlers.get(message.typ)
+        if handler is None:
+            error = DomainError(ErrorCode.INVALID_INPUT, f"the hub takes no {message.typ} "
+                                "messages", field="typ")
+            return {"ok": False, "error": error.to_dict()}
+        principal = Principal(f"message:{message.iss}", PrincipalKind.FUND, message.iss)
+        try:
+            return {"ok": True, "value": await handler(principal, message)}
+        except DomainError as exc:
+            return {"ok": False, "error": exc.to_dict()}
+
+    def _ack(self, message: VerifiedMessage, result: dict[str, Any], seq: int, at: int) -> str:
+        body = {"in_reply_to": message.jti, "in_reply_to_seq": message.seq,
+                "outcome": "processed" if result.get("ok") else "failed",
+                "error_code": result.get("error", {}).get("code")}
+        return sign_message(self.signer.keyring.current(at), aud=message.iss,
+                            typ=MessageType.TRANSFER_ACK, seq=seq, body=body, iat=at,
+                            ttl_s=ACK_TTL_S)
+
+    # -- reading ------------------------------------------------------------------------------
+    async def messages(self, principal: Principal, issuer: str | None, state: str | None,
+                       limit: int) -> list[dict[str, Any]]:
+        if not principal.sees_everything:
+            principal.require(principal.kind is PrincipalKind.FUND, "read the inbox")
+            issuer = principal.scope
+        rows = await inbox_repo.messages(self.db, self.audience, issuer, state, limit)
+        return [_message_view(r) for r in rows]
+
+    async def rejections(self, principal: Principal, limit: int) -> list[dict[str, Any]]:
+        principal.require(principal.sees_everything, "read refused messages")
+        rows = await inbox_repo.rejections(self.db, self.audience, limit)
+        return [{k: r[k] for k in ("id", "token", "token_sha256", "reason", "detail",
+                                   "received_at_us")} for r in rows]
+
+    async def channels(self, principal: Principal) -> list[dict[str, Any]]:
+        principal.require(principal.sees_everything, "read channel positions")
+        return await inbox_repo.channels(self.db)
+
+
+def _message_view(row: dict[str, Any]) -> dict[str, Any]:
+    stored = json.loads(row["result"]) if row["result"] else {}
+    return {"issuer": row["issuer"], "jti": row["jti"], "seq": row["seq"], "typ": row["typ"],
+            "state": row["state"], "payload_sha256": row["payload_sha256"],
+            "token": row["token"], "result": stored.get("result"), "ack": stored.get("ack"),
+            "received_at_us": row["received_at_us"],
+            "processed_at_us": row["processed_at_us"]}
+
+
+def _lost() -> DomainError:
+    return DomainError(ErrorCode.INVALID_INPUT, "no outcome (internal error)")
+
+
+class _Plan:
+    """Classification of a batch against the locked snapshot, in arrival order."""
+
+    def __init__(self, verified: list[tuple[int, VerifiedMessage]]) -> None:
+        self.verified = verified
+        self.receipts: dict[int, Receipt] = {}
+        self.refused: list[tuple[int, DomainError]] = []
+        self.deliver: list[VerifiedMessage] = []
+        self.by_key: dict[tuple[str, str], VerifiedMessage] = {}
+
+    def decide(self, snap: inbox_repo.Snapshot) -> inbox_repo.Intake:
+        self.receipts, self.refused, self.deliver = {}, [], []  # the intake may be re-run
+        out = inbox_repo.Intake()
+        next_seq = dict(snap.next_seq)
+        held = {k: dict(v) for k, v in snap.held.items()}
+        seen = dict(snap.seen)
+        now = now_us()
+        for index, m in self.verified:
+            channel = (m.iss, HUB)
+            expected = next_seq.get(channel, FIRST_SEQ)
+            receipt = Receipt("held", m.iss, m.jti, m.seq)
+            original = seen.get((m.iss, m.jti))
+            if original is not None:
+                if original["payload_sha256"] != m.payload_sha256:
+                    self.refused.append((index, InboxRejected(
+                        REPLAYED_JTI, f"jti {m.jti} was already used for another message",
+                        jti=m.jti)))
+                    continue
+                self.receipts[index] = _duplicate(original, receipt, m)
+                if original["state"] == "received":  # stored, never applied: apply now
+                    self.deliver.append(m)
+                continue
+            if m.seq < expected:
+                self.refused.append((index, InboxRejected(
+                    STALE_SEQ, f"seq {m.seq} of {m.iss} was already used (next is {expected})",
+                    expected_seq=expected)))
+                continue
+            row = _row(m, now)
+            held_here = held.setdefault(channel, {})
+            if m.seq > expected:
+                if m.seq in held_here:
+                    self.refused.append((index, InboxRejected(
+                        SEQ_CONFLICT, f"seq {m.seq} of {m.iss} is held for another message")))
+                    continue
+                held_here[m.seq] = row
+                seen[(m.iss, m.jti)] = row
+                out.inserts.append(row)
+                receipt.missing = _missing(expected, m.seq, held_here)
+                self.receipts[index] = receipt
+                continue
+            row["state"] = "received"
+            out.inserts.append(row)
+            seen[(m.iss, m.jti)] = row
+            self.deliver.append(m)
+            receipt.outcome = "processed"
+            self.receipts[index] = receipt
+            after = m.seq + 1
+            while after in held_here:
+                released = held_here.pop(after)
+                if released in out.inserts:
+                    released["state"] = "received"
+                else:
+                    out.delivered.append((m.iss, released["jti"]))
+                self.deliver.append(_from_row(released))
+                after += 1
+            next_seq[channel] = after
+        out.next_seq = {k: v for k, v in next_seq.items() if v != snap.next_seq.get(k)}
+        return out
+
+
+def _row(m: VerifiedMessage, now: int) -> dict[str, Any]:
+    return {"audience": HUB, "issuer": m.iss, "jti": m.jti, "seq": m.seq, "typ": m.typ.value,
+            "payload_sha256": m.payload_sha256, "token": m.token, "state": "held",
+            "result": None, "received_at_us": now, "processed_at_us": None}
+
+
+def _from_row(row: dict[str, Any]) -> VerifiedMessage:
+    """A held message, re-read from the token stored when it arrived. It was verified then;
+    its key may have expired since, which does not undo a message received in good time."""
+    jws = parse_compact(row["token"])
+    claims = parse_json(jws.payload, integers_only=True)
+    return VerifiedMessage(
+        iss=Party(claims["iss"]), aud=Party(claims["aud"]), iat=claims["iat"],
+        exp=claims["exp"], jti=claims["jti"], seq=claims["seq"], typ=MessageType(claims["typ"]),
+        body=claims["body"], kid=str(jws.header["kid"]), alg=str(jws.header["alg"]),
+        token=row["token"], payload=jws.payload)
+
+
+def _duplicate(original: dict[str, Any], receipt: Receipt, m: VerifiedMessage) -> Receipt:
+    receipt.outcome = "duplicate" if original["state"] in ("processed", "failed") else (
+        "held" if original["state"] == "held" else "processed")
+    if original.get("result"):
+        stored = json.loads(original["result"])
+        receipt.result, receipt.ack = stored.get("result"), stored.get("ack")
+    return receipt
+
+
+def _missing(expected: int, seq: int, held: dict[int, Any]) -> list[tuple[int, int]]:
+    ranges: list[tuple[int, int]] = []
+    start = expected
+    for held_seq in sorted(s for s in held if expected <= s < seq):
+        if held_seq > start:
+            ranges.append((start, held_seq - 1))
+        start = held_seq + 1
+    if start < seq:
+        ranges.append((start, seq - 1))
+    return ranges

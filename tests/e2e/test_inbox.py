@@ -1,0 +1,186 @@
+"""The database-backed inbox: exact bytes kept, exactly-once, sequence gaps, signed acks, and every
+refusal reason through the service — with nothing posted for any refused message."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from ledger.api.deps import Services
+from ledger.db import repositories
+from ledger.db.tables import inbox_messages, inbox_rejections
+from ledger.domain.errors import DomainError
+from ledger.domain.periods import Month
+from ledger.services.portability import FlowRequest, Reason
+from ledger.settlement.jws import b64url_decode, b64url_encode
+from ledger.settlement.keys import HUB, Party, SigningKey, Validity
+from ledger.settlement.messages import MessageRejected, MessageType, verify_message
+from tests.e2e.messaging import Sender, hub_registry
+from tests.e2e.story_support import OPERATOR, E, G, R, contribute, enrol, story_services
+
+pytestmark = pytest.mark.anyio
+__all__ = ["story_services"]
+REQ, ACK = MessageType.TRANSFER_REQUEST, MessageType.TRANSFER_ACK
+
+
+async def vietnamese_worker(services: Services, uid: str) -> str:
+    worker = await enrol(services, uid, "VN", ("TH-SSO", "VN-VSS"))
+    await contribute(services, worker, "TH-SSO", "s33-old-age", Month(2024, 1), 12, 1_500_000,
+                     {E: 45_000, R: 45_000, G: 15_000})
+    return worker
+
+
+async def requested_flow(services: Services, uid: str) -> str:
+    worker = await vietnamese_worker(services, uid)
+    flow = await services.portability.request(OPERATOR, FlowRequest(
+        worker, "TH-SSO", "s33-old-age", Reason.RETURN_HOME))
+    return str(flow["id"])
+
+
+async def state(services: Services) -> tuple[Any, ...]:
+    totals = await repositories.posted_totals_by_currency(services.db)
+    async with services.db.engine.connect() as conn:
+        pending = (await conn.execute(select(inbox_messages.c.jti).where(
+            inbox_messages.c.state != "held"))).all()
+    return tuple(sorted(totals.items())), len(pending)
+
+
+async def test_messages_drive_a_flow_exactly_once_with_signed_acks(
+    story_services: Services, uid: str
+) -> None:
+    svc = story_services
+    flow_id = await requested_flow(svc, uid)
+    th, vn = await Sender(svc, "TH-SSO").publish(), await Sender(svc, "VN-VSS").publish()
+
+    approve = await th.sign(REQ, {"action": "approve", "flow_id": flow_id})
+    first = await svc.inbox.receive(approve)
+    assert first.outcome == "processed" and first.result is not None
+    assert first.result["value"]["state"] == "pending"
+    ack = verify_message(first.ack or "", hub_registry(svc), "TH-SSO", int(time.time()))
+    assert ack.iss == HUB and ack.body["in_reply_to"] == first.jti
+    assert ack.body["outcome"] == "processed"
+
+    before = await state(svc)
+    again = await svc.inbox.receive(approve)  # the sender retries: same jti, same bytes
+    assert again.outcome == "duplicate"
+    assert (again.result, again.ack) == (first.result, first.ack)
+    assert await state(svc) == before  # nothing applied twice
+
+    async with svc.db.engine.connect() as conn:
+        stored = (await conn.execute(select(inbox_messages.c.token).where(
+            inbox_messages.c.jti == first.jti))).scalar()
+    assert stored == approve  # the exact bytes
+
+    done = await svc.inbox.receive(await vn.sign(ACK, {"flow_id": flow_id, "accepted": True}))
+    assert done.result is not None and done.result["value"]["state"] == "posted"
+
+
+async def test_a_failing_message_is_applied_once_with_its_failure(
+    story_services: Services, uid: str
+) -> None:
+    th = await Sender(story_services, "TH-SSO").publish()
+    token = await th.sign(REQ, {"action": "approve", "flow_id": f"no-such-flow-{uid}"})
+    receipt = await story_services.inbox.receive(token)
+    assert receipt.outcome == "failed" and receipt.result is not None
+    assert receipt.result["error"]["code"] == "unknown_flow"
+    assert (await story_services.inbox.receive(token)).outcome == "duplicate"
+
+
+async def test_sequence_gap_holds_until_filled_then_applies_in_order(
+    story_services: Services, uid: str
+) -> None:
+    svc = story_services
+    flow_id = await requested_flow(svc, uid)
+    th = await Sender(svc, "TH-SSO").publish()
+    seq = await th.next_seq()
+    approve = await th.sign(REQ, {"action": "approve", "flow_id": flow_id}, seq=seq + 1)
+    before = await state(svc)
+
+    held = await svc.inbox.receive(approve)
+    assert held.outcome == "held" and held.to_dict()["reason"] == "sequence_gap"
+    assert held.missing == [(seq, seq)]
+    assert await state(svc) == before  # nothing posted
+    assert (await svc.portability.get(OPERATOR, flow_id))["state"] == "requested"
+
+    filler = await th.sign(REQ, {"action": "approve", "flow_id": f"nothing-{uid}"}, seq=seq)
+    receipts = await svc.inbox.receive_batch([filler])
+    assert not isinstance(receipts[0], DomainError) and receipts[0].outcome == "failed"
+    assert (await svc.portability.get(OPERATOR, flow_id))["state"] == "pending"  # released, applied
+    assert await th.next_seq() == seq + 2
+
+
+def _tamper_payload(token: str) -> str:
+    header, payload, signature = token.split(".")
+    claims = json.loads(b64url_decode(payload))
+    claims["body"]["flow_id"] = "someone-else"
+    forged = json.dumps(claims, separators=(",", ":"), sort_keys=True).encode()
+    return ".".join((header, b64url_encode(forged), signature))
+
+
+def _tamper_header(token: str, **changes: Any) -> str:
+    header, payload, signature = token.split(".")
+    data = json.loads(b64url_decode(header))
+    data.update(changes)
+    data = {k: v for k, v in data.items() if v is not None}
+    return ".".join((b64url_encode(json.dumps(data).encode()), payload, signature))
+
+
+async def test_every_refusal_reason_through_the_service_posts_nothing(
+    story_services: Services, uid: str
+) -> None:
+    svc = story_services
+    flow_id = await requested_flow(svc, uid)
+    th = await Sender(svc, "TH-SSO").publish()
+    now = int(time.time())
+    body = {"action": "approve", "flow_id": flow_id}
+    expired_key = SigningKey.generate(Party("TH-SSO"), validity=Validity(now - 7200, now - 3600))
+    revoked_key = SigningKey.generate(Party("TH-SSO"))
+    await svc.keys.publish(OPERATOR, "TH-SSO", {"keys": [expired_key.public_jwk(),
+                                                            revoked_key.public_jwk()]})
+    await svc.keys.revoke(OPERATOR, "TH-SSO", revoked_key.kid, now - 10)
+    stranger = SigningKey.generate(Party("TH-SSO"))  # never published
+    good = await th.sign(REQ, body)
+    cases: dict[str, str] = {
+        "signature_invalid": _tamper_payload(good),
+        "alg_not_allowed": _tamper_header(good, alg="HS256"),
+        "header_rejected": _tamper_header(good, jku="https://evil.example/jwks"),
+        "unknown_key": await th.sign(REQ, body, key=stranger),
+        "key_expired": await th.sign(REQ, body, key=expired_key, iat=now - 5000),
+        "key_revoked": await th.sign(REQ, body, key=revoked_key),
+        "wrong_audience": await th.sign(REQ, body, aud="KH-NSSF"),
+        "message_expired": await th.sign(REQ, body, iat=now - 4000),
+    }
+    _, payload, _ = good.split(".")
+    none_header = b64url_encode(json.dumps({"alg": "none", "kid": th.key.kid,
+                                            "typ": "clmtv-msg+jwt"}).encode())
+    cases["alg_not_allowed/none"] = f"{none_header}.{payload}."
+    before = await state(svc)
+    for expected, token in cases.items():
+        with pytest.raises(MessageRejected) as refused:
+            await svc.inbox.receive(token)
+        assert refused.value.reason.value == expected.split("/")[0], expected
+    assert await state(svc) == before
+    assert (await svc.portability.get(OPERATOR, flow_id))["state"] == "requested"
+    async with svc.db.engine.connect() as conn:
+        kept = {r[0] for r in (await conn.execute(select(inbox_rejections.c.token))).all()}
+    assert set(cases.values()) <= kept  # every refused token kept byte for byte
+
+    # Inbox-level refusals of authentic messages: a replayed jti with other bytes, a stale seq.
+    applied = await svc.inbox.receive(good)
+    assert applied.outcome == "processed"
+    after = await state(svc)
+    replay = await th.sign(REQ, {"action": "refuse", "flow_id": flow_id, "reason": "x"},
+                           jti=applied.jti)
+    stale = await th.sign(REQ, {"action": "refuse", "flow_id": flow_id, "reason": "x"},
+                          seq=applied.seq)
+    for token, reason in ((replay, "replayed_jti"), (stale, "stale_seq")):
+        with pytest.raises(DomainError) as refused_again:
+            await svc.inbox.receive(token)
+        assert refused_again.value.details["reason"] == reason
+    assert await state(svc) == after
+    assert (await svc.portability.get(OPERATOR, flow_id))["state"] == "pending"
+
