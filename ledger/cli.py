@@ -45,6 +45,10 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
     add.add_argument("--scope", help="fund code (fund/employer/channel) or worker id (worker)")
+
+    from simulator import cli as simulator_cli
+
+    simulator_cli.add_arguments(sub.add_parser("simulate", help="run the policy simulator"))
     return parser
 
 
@@ -109,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "clients":
             token = asyncio.run(_add_client(settings, args))
             print(f"client {args.name} created; its token (shown once):\n{token}")
+        elif args.command == "simulate":
+            from simulator import cli as simulator_cli
+
+            return simulator_cli.run(args)
         elif args.command == "verify":
             return _verify(args)
         elif args.command == "demo":

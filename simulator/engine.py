@@ -37,6 +37,7 @@ class Outcome:
     run: Run
     pop: Population
     coverage: Coverage
+    balances: Balances
     totals: Totals
     worker: WorkerOutcome
 
@@ -71,7 +72,7 @@ def simulate(run: Run, pop: Population, cache: PriceCache | None = None,
             progress(month + 1, h)
     _agreement_messages(run, pop, cov, totals, start)
     _rights(run, pop, cov, bal, ctx.host_state, totals)
-    return Outcome(run, pop, cov, totals, worker)
+    return Outcome(run, pop, cov, bal, totals, worker)
 
 
 def _jp_keeps(run: Run, pop: Population, cov: Coverage, bal: Balances) -> np.ndarray:

@@ -1,0 +1,78 @@
+"""`clmtv simulate`: run policies on one population and write the report.
+
+Owns the command's arguments and its flow: load each policy (a diff against the scenario), draw
+the population once, simulate every policy on it with a progress bar, measure, and write the CSV
+tables, `report.html` and a terminal summary into `--out`. `ledger/cli.py` only delegates here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+from ledger.domain.errors import DomainError
+from simulator.contributions import PriceCache
+from simulator.engine import simulate
+from simulator.metrics import PolicyMetrics, measure
+from simulator.policy import load_run
+from simulator.population import draw
+from simulator.report import html, summary, write_csv
+
+DEFAULT_POLICIES = ("no-agreement", "clmtv-pilot")
+WORKERS_MAX = 20_000_000  # memory: about 0.7 GB per million workers
+YEARS_MAX = 60
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("scenario", help="a scenario name in simulator/scenarios/ or a YAML path")
+    parser.add_argument("--policy", action="append", dest="policies",
+                        help="a policy (repeatable); default: no-agreement and clmtv-pilot")
+    parser.add_argument("--workers", type=int, default=100_000)
+    parser.add_argument("--years", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", type=Path, default=Path("simulation"))
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def run(args: argparse.Namespace, console: Console | None = None) -> int:
+    console = console or Console(stderr=True)
+    if not 1 <= args.workers <= WORKERS_MAX or not 1 <= args.years <= YEARS_MAX:
+        console.print(f"--workers must be 1..{WORKERS_MAX:,} and --years 1..{YEARS_MAX}")
+        return 2
+    policies = tuple(args.policies or DEFAULT_POLICIES)
+    try:
+        runs = [load_run(args.scenario, p) for p in policies]
+    except DomainError as exc:
+        console.print(f"[red]error[/red]: {exc.message}", markup=True, highlight=False)
+        return 2
+    started = time.perf_counter()
+    pop = draw(runs[0].scenario, args.workers, args.years, args.seed)
+    cache = PriceCache(pop.start, pop.horizon)
+    metrics: list[PolicyMetrics] = []
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
+                  "{task.total} months"), TimeElapsedColumn(), console=console,
+                  disable=args.no_progress) as bar:
+        for r in runs:
+            task = bar.add_task(r.policy, total=pop.horizon)
+
+            def tick(done: int, _total: int, task: TaskID = task) -> None:
+                bar.update(task, completed=done)
+
+            outcome = simulate(r, pop, cache, tick)
+            metrics.append(measure(outcome))
+    elapsed = time.perf_counter() - started
+    out: Path = args.out
+    written = write_csv(metrics, out)
+    command = "clmtv simulate " + shlex.join(sys.argv[2:] if len(sys.argv) > 2 else [])
+    report = out / "report.html"
+    report.write_text(html(metrics, runs[0].scenario, command), encoding="utf-8")
+    summary(metrics, Console())
+    console.print(f"{args.workers:,} workers x {args.years} years x {len(runs)} policies in "
+                  f"{elapsed:.2f} s; wrote {report} and {len(written)} CSV files to {out}")
+    return 0
