@@ -27,6 +27,7 @@ from ledger.adapters.jp_jps.params import (
     LSWP_WITHHOLDING,
     LSWP_WITHHOLDING_ROUNDING,
 )
+from ledger.adapters.parameters import Parameters
 from ledger.adapters.registry import get_adapter
 from ledger.adapters.th_sso.params import (
     BOTH_SHARES_MONTHS,
@@ -81,12 +82,12 @@ class ThLumpSum:
 
 def th_lump_sum(employee: IntArray, employer: IntArray, employee_months_sum: IntArray,
                 employer_months_sum: IntArray, months: IntArray, claim: IntArray,
-                start: Month) -> ThLumpSum:
+                start: Month, params: Parameters | None = None) -> ThLumpSum:
     """The s33 old-age lump sum (fewer than 180 months) as `old_age._lump_sum` computes it.
 
     `employee`/`employer`: Σ old-age shares; `*_months_sum`: Σ share × month index (month
     indexes and `claim` count from `start`); `months`: the number of old-age months."""
-    params = get_adapter("TH-SSO").parameters
+    params = params or get_adapter("TH-SSO").parameters
     contributions = np.zeros(months.shape, dtype=np.int64)
     interest = np.zeros(months.shape, dtype=np.int64)
     for c in np.unique(claim).tolist():
@@ -121,12 +122,12 @@ class JpLswp:
 
 
 def jp_lswp(standard_sum: IntArray, months: IntArray, last: IntArray, claim: IntArray,
-            start: Month) -> JpLswp:
+            start: Month, params: Parameters | None = None) -> JpLswp:
     """The EPI lump-sum withdrawal as `lswp.epi_lswp` computes it.
 
     `standard_sum`: Σ standard monthly remuneration (and bonuses); `last`: index of the last
     insured month; `claim`: index of the claim month (tax law of the payment)."""
-    params = get_adapter("JP-JPS").parameters
+    params = params or get_adapter("JP-JPS").parameters
     gross = np.zeros(months.shape, dtype=np.int64)
     withheld = np.zeros(months.shape, dtype=np.int64)
     eligible = np.zeros(months.shape, dtype=np.int64)
