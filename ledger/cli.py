@@ -39,6 +39,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="the issuer's JWKS: a file, or the hub's base URL")
     verify.add_argument("--at", help="check as of this time (ISO 8601 or Unix seconds)")
 
+    settle = sub.add_parser("settle", help="close, confirm and settle a settlement window")
+    settle.add_argument("--currency", default="USD", help="the window's settlement currency")
+    settle.add_argument("--fund-keys", help="dev only: a directory of the member funds' private "
+                        "JWKs; confirm on their behalf (created on first use)")
+
     clients = sub.add_parser("clients", help="API clients (bearer tokens)")
     clients_sub = clients.add_subparsers(dest="clients_command", required=True)
     add = clients_sub.add_parser("add", help="create a client and print its token once")
@@ -119,6 +124,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return simulator_cli.run(args)
         elif args.command == "verify":
             return _verify(args)
+        elif args.command == "settle":
+            from ledger.services.settle_run import settle_command
+
+            asyncio.run(settle_command(settings, args.currency, args.fund_keys))
         elif args.command == "demo":
             _demo(settings, args)
         elif args.command == "serve":

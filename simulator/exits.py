@@ -29,7 +29,6 @@ import numpy as np
 
 from ledger.adapters.arith import IntArray
 from ledger.domain.money import Rounding
-from ledger.domain.periods import Month
 from ledger.settlement.agreement import TransferRule
 from simulator.paying import Coverage
 from simulator.policy import Run
@@ -118,6 +117,8 @@ def _home_receives(ctx: Context, idx: IntArray) -> BoolArray:
 
 
 def _thai(ctx: Context, idx: IntArray, month: int) -> None:
+    # A worker whose every month was covered at home (certificate) has nothing here to settle.
+    idx = idx[(ctx.bal.months[idx] + ctx.bal.voluntary_months[idx]) > 0]
     if idx.size == 0:
         return
     rule = _portable_rule(ctx, "TH-SSO", "s33-old-age", month)
@@ -202,6 +203,7 @@ def _thai_lump_sum(ctx: Context, idx: IntArray, month: int) -> None:
 
 
 def _japan(ctx: Context, idx: IntArray, month: int) -> None:
+    idx = idx[ctx.bal.months[idx] > 0]
     if idx.size == 0:
         return
     rule = _portable_rule(ctx, "JP-JPS", "epi", month)
@@ -232,7 +234,7 @@ def _lswp(ctx: Context, idx: IntArray, month: int, via_hub: bool) -> None:
     routes = ctx.run.agreement.exit_routes.jp_lswp
     claims = s.claims.jp
     share = s.claims.transfer.pay_worker_claim_share.value if via_hub else claims.claim_share.value
-    claimed = _draw(pop.u_claim[idx], share) & (b.months[idx] > 0)
+    claimed = _draw(pop.u_claim[idx], share)
     c = idx[claimed]
     when = np.full(c.size, month + claims.delay_months.value, dtype=np.int64)
     last = np.maximum(ctx.cov.host_stop[c] - 1, 0)
@@ -248,8 +250,12 @@ def _lswp(ctx: Context, idx: IntArray, month: int, via_hub: bool) -> None:
     tax_when = when + claims.tax_refund_delay_months.value
     t.add_recovered("tax_refund", "JPY", tax_when[reclaim], result.withheld[reclaim])
     t.tax_unclaimed += int(result.withheld[ok & ~reclaim].sum())
-    paid_in = int((b.employee[idx] + b.employer[idx]).sum())
-    t.forfeited["JP-JPS"] += max(paid_in - int(result.gross[ok].sum()), 0)
+    # What the LSWP does not give back stays with the fund (it can give back more: the rate is
+    # half the premium times a months factor, and the factor counts whole 6-month steps).
+    refunded = zeros(idx.size)
+    refunded[np.flatnonzero(claimed)[ok]] = result.gross[ok]
+    kept = b.employee[idx] + b.employer[idx] - refunded
+    t.forfeited["JP-JPS"] += int(np.maximum(kept, 0).sum())
     ctx.outcome.recovered[c[ok]] += net[ok] + np.where(reclaim[ok], result.withheld[ok], 0)
     ctx.host_state[c[ok]] = HostState.WITHDRAWN
     if via_hub:
@@ -265,7 +271,3 @@ def _messages(ctx: Context, when: IntArray, per_event: int) -> None:
 
 def _currency(fund: str) -> str:
     return {"TH-SSO": "THB", "JP-JPS": "JPY"}[fund]
-
-
-def month_of(pop: Population, index: int) -> Month:
-    return pop.start.plus(index)

@@ -159,3 +159,17 @@ VN_VSS = Layout(
     # minimum-wage zone 01-04, and the regime (employee / foreign / abroad).
     ("plan_code", "zone", "regime", "date_of_birth", "gender", "nationality"),
 )
+
+
+class LayoutCodec:
+    """The CLMTV declaration CSV for one fund's layout, as a `Codec`."""
+
+    def __init__(self, layout: Layout, name: str) -> None:
+        self.layout = layout
+        self.name = name
+
+    def parse(self, lines: Iterator[bytes]) -> Iterator[DeclaredHeader | Parsed]:
+        return parse(lines, self.layout)
+
+    def render(self, header: DeclaredHeader, rows: list[DeclaredRow]) -> bytes:
+        return render(header, rows, self.layout)

@@ -54,6 +54,7 @@ class DeclaredHeader:
     rate_basis_points: int | None = None
     employer_name: str = ""
     has_totals: bool = True  # False for files that declare no counts or sums (e.g. SHFD0006)
+    preamble: tuple[tuple[str, ...], ...] = ()  # records before the rows, kept to render them
 
 
 Parsed = DeclaredRow | RowError
@@ -61,9 +62,11 @@ Parsed = DeclaredRow | RowError
 
 class Codec(Protocol):
     """Parse and render one native format. `parse` yields the header first (or a RowError for
-    it), then rows and errors in file order."""
+    it), then rows and errors in file order. Each fund folder's `format.py` exposes one as
+    `CODEC` (found by `registry.codec`)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def parse(self, lines: Iterator[bytes]) -> Iterator[DeclaredHeader | Parsed]: ...
 

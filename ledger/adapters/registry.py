@@ -16,6 +16,7 @@ from pathlib import Path
 from types import MappingProxyType
 
 from ledger.adapters.base import FundAdapter
+from ledger.adapters.formats import Codec
 from ledger.adapters.parameters import check_units, load_parameters
 from ledger.domain.errors import DomainError, ErrorCode
 
@@ -73,6 +74,22 @@ def get_adapter(fund_code: str, field: str = "fund") -> FundAdapter:
             field=field,
         )
     return found
+
+
+def codec(fund_code: str, field: str = "fund") -> Codec:
+    """The native declaration format of a fund: `CODEC` in its folder's `format.py`."""
+    adapter = get_adapter(fund_code, field)
+    package = type(adapter).__module__.rsplit(".", 1)[0]
+    try:
+        module = importlib.import_module(f"{package}.format")
+    except ModuleNotFoundError:
+        module = None
+    found = getattr(module, "CODEC", None)
+    if found is None:
+        raise DomainError(ErrorCode.UNKNOWN_FUND,
+                          f"{fund_code} has no declaration format ({package}/format.py: CODEC)",
+                          field=field)
+    return found  # type: ignore[no-any-return]
 
 
 def reload() -> None:

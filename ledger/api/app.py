@@ -23,9 +23,10 @@ from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.inbox import InboxService
 from ledger.services.keys import KeyService
-from ledger.services.message_handlers import portability_handlers
+from ledger.services.message_handlers import portability_handlers, settlement_handlers
 from ledger.services.portability import PortabilityService
 from ledger.services.posting import PostingEngine
+from ledger.services.settlement import SettlementService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
 from ledger.services.transfers import TransferService
@@ -91,7 +92,9 @@ def build_services(
     worker_service = WorkerService(db, vault)
     signer = signer or HubSigner.from_file(Path(settings.hub_key_file))
     keys = KeyService(db)
-    portability = PortabilityService(db, committer, bundled_agreement(PILOT_AGREEMENT))
+    agreement = bundled_agreement(PILOT_AGREEMENT)
+    portability = PortabilityService(db, committer, agreement)
+    settlement = SettlementService(db, committer, signer, agreement.member_funds)
     return Services(
         db=db,
         committer=committer,
@@ -103,7 +106,9 @@ def build_services(
         signer=signer,
         keys=keys,
         portability=portability,
-        inbox=InboxService(db, keys, signer, portability_handlers(portability)),
+        inbox=InboxService(db, keys, signer, {**portability_handlers(portability),
+                                              **settlement_handlers(settlement)}),
+        settlement=settlement,
     )
 
 

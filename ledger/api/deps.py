@@ -17,6 +17,7 @@ from ledger.services.group_commit import GroupCommitter
 from ledger.services.inbox import InboxService
 from ledger.services.keys import KeyService
 from ledger.services.portability import PortabilityService
+from ledger.services.settlement import SettlementService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
 from ledger.services.transfers import TransferService
@@ -36,6 +37,7 @@ class Services:
     keys: KeyService
     portability: PortabilityService
     inbox: InboxService
+    settlement: SettlementService
 
 
 async def services(request: Request) -> Services:

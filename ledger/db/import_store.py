@@ -33,6 +33,7 @@ ITEM_COLUMNS = ("line", "scheme", "long_term", "wage_base", "shares", "employee"
                 "government", "voluntary")
 PAYERS = tuple(str(p) for p in Payer)
 _EXECUTEMANY_CHUNK = 5_000
+IMPORT_WORK_MEM = "256MB"
 
 # `temp_suffix` is "ON COMMIT DROP" on PostgreSQL; SQLite drops its temp tables explicitly.
 _CREATE = (
@@ -90,6 +91,9 @@ class ImportTx:
 
     async def create_staging(self) -> None:
         suffix = "ON COMMIT DROP" if self.is_postgres else ""
+        if self.is_postgres:
+            # Sorts and hashes over a million staged rows stay in memory, this transaction only.
+            await self._run(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
         if not self.is_postgres:
             for table in _TEMP_TABLES:
                 await self._run(f"DROP TABLE IF EXISTS temp.{table}")
@@ -209,13 +213,15 @@ class ImportTx:
             f"WHERE r.is_new = 1 AND i.long_term = 1 AND i.present = 0 AND {_AMOUNT} > 0", **p)
         if self.is_postgres:
             await self._run("ANALYZE import_moves")
+        # Only keys not there yet: in the steady state every account exists, and a plain
+        # anti-join is much cheaper than a speculative insert per key.
         await self._run(
             "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, payer, "
             "debits_pending, debits_posted, credits_pending, credits_posted, created_at_us) "
             "SELECT DISTINCT key, 'member', CAST(:currency AS VARCHAR(3)), "
             "CAST(:flags AS INTEGER), CAST(:fund AS VARCHAR(16)), scheme, worker_id, payer, "
-            "0, 0, 0, 0, CAST(:now AS BIGINT) FROM import_moves WHERE true "
-            "ON CONFLICT (key) DO NOTHING",
+            "0, 0, 0, 0, CAST(:now AS BIGINT) FROM import_moves AS m WHERE NOT EXISTS "
+            "(SELECT 1 FROM accounts AS a WHERE a.key = m.key) ON CONFLICT (key) DO NOTHING",
             flags=member_flags, **p)
         contributions = await self._run(
             "INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, "
@@ -243,20 +249,30 @@ class ImportTx:
                              ) -> dict[str, int]:
         """One transfer per move (payer's source account -> member account), member balances
         raised by the sums. Returns the total per payer (what the source accounts owe)."""
-        await self._run(
+        params = {"government": source_ids["government"],
+                  "collections": source_ids["collections"], "currency": currency, "now": now_us}
+        insert = (
             "INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
             "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
             "SELECT m.cid || '/' || m.payer, CASE m.payer WHEN 'government' "
             "THEN CAST(:government AS BIGINT) ELSE CAST(:collections AS BIGINT) END, a.id, "
             "m.amount, CAST(:currency AS VARCHAR(3)), 0, NULL, NULL, 'contribution', m.cid, "
             "CAST(:now AS BIGINT) FROM import_moves AS m JOIN accounts AS a ON a.key = m.key "
-            "ORDER BY m.line, m.cid, m.payer",
-            government=source_ids["government"], collections=source_ids["collections"],
-            currency=currency, now=now_us)
-        await self._run(
-            "UPDATE accounts SET credits_posted = accounts.credits_posted + s.amount "
-            "FROM (SELECT key, sum(amount) AS amount FROM import_moves GROUP BY key) AS s "
-            "WHERE accounts.key = s.key")
+            "ORDER BY m.line, m.cid, m.payer")
+        if self.is_postgres:
+            # One pass: the inserted transfers' credit accounts (ids, not keys) feed the update.
+            await self._run(
+                f"WITH ins AS ({insert} RETURNING credit_account_id, amount_minor) "
+                "UPDATE accounts SET credits_posted = accounts.credits_posted + s.amount "
+                "FROM (SELECT credit_account_id, sum(amount_minor) AS amount FROM ins "
+                "GROUP BY credit_account_id) AS s WHERE accounts.id = s.credit_account_id",
+                **params)
+        else:
+            await self._run(insert, **params)
+            await self._run(
+                "UPDATE accounts SET credits_posted = accounts.credits_posted + s.amount "
+                "FROM (SELECT key, sum(amount) AS amount FROM import_moves GROUP BY key) AS s "
+                "WHERE accounts.key = s.key")
         return {r[0]: int(r[1]) for r in await self._all(
             "SELECT payer, sum(amount) FROM import_moves GROUP BY payer")}
 

@@ -1,18 +1,28 @@
 """Queries of settlement windows and the funds' confirmations.
 
 One window per currency is open at a time; `open_window` finds it or opens the next one
-(`USD-000001`, `USD-000002`, ...). State moves are compare-and-set on the stored state.
+(`USD-000001`, `USD-000002`, ...). Posted flows wait with no window until one closes and takes
+them all under its row lock. State moves are compare-and-set on the stored state.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ledger.db.engine import Database
-from ledger.db.tables import portability_transfers, settlement_windows, window_confirmations
+from ledger.db.tables import (
+    accounts,
+    portability_transfers,
+    settlement_windows,
+    transfers,
+    window_confirmations,
+)
+from ledger.domain.ledger import TransferFlags
 
 Row = dict[str, Any]
 
@@ -65,21 +75,60 @@ async def move_window(db: Database, window_id: str, expected: str, values: Row) 
     return bool(result.rowcount)
 
 
-async def obligations(db: Database, window_id: str) -> list[tuple[str, str, str, int]]:
+Obligation = tuple[str, str, str, int]  # flow id, host fund (pays), home fund (is paid), amount
+
+
+def _obligations_query(window_id: str) -> Any:
+    t = portability_transfers
+    return select(t.c.id, t.c.host_fund, t.c.home_fund, t.c.settlement_minor).where(
+        t.c.window_id == window_id, t.c.state == "posted").order_by(t.c.id)
+
+
+async def obligations(db: Database, window_id: str) -> list[Obligation]:
     """(flow id, host fund, home fund, settlement amount) of every posted flow in a window."""
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(_obligations_query(window_id))).all()
+    return [(str(r[0]), str(r[1]), str(r[2]), int(r[3] or 0)) for r in rows]
+
+
+async def unassigned(db: Database, currency: str) -> list[Obligation]:
+    """Posted flows no window holds yet: what closing the open window would take."""
     t = portability_transfers
     async with db.engine.connect() as conn:
         rows = (await conn.execute(select(t.c.id, t.c.host_fund, t.c.home_fund,
                                           t.c.settlement_minor).where(
-            t.c.window_id == window_id, t.c.state == "posted").order_by(t.c.id))).all()
+            t.c.window_id.is_(None), t.c.state == "posted",
+            t.c.settlement_currency == currency).order_by(t.c.id))).all()
     return [(str(r[0]), str(r[1]), str(r[2]), int(r[3] or 0)) for r in rows]
 
 
-async def release_flows(db: Database, window_id: str, to_window: str) -> None:
-    """An aborted window's flows go into another (open) window."""
+async def close(db: Database, window_id: str, currency: str,
+                decide: Callable[[list[Obligation]], Row]) -> Row:
+    """Under the window's row lock: take every posted flow no window holds, let `decide` net
+    them (returns the window's new values), store it. Flows posted meanwhile wait for the next
+    window; none can be in two."""
+    t = portability_transfers
+    async with db.engine.begin() as conn:
+        query = select(settlement_windows.c.state).where(settlement_windows.c.id == window_id)
+        state = (await conn.execute(query.with_for_update() if db.is_postgres else query)
+                 ).scalar()
+        if state != "open":
+            return {"state": state}
+        await conn.execute(update(t).where(
+            t.c.window_id.is_(None), t.c.state == "posted", t.c.settlement_currency == currency,
+        ).values(window_id=window_id))
+        rows = (await conn.execute(_obligations_query(window_id))).all()
+        values = decide([(str(r[0]), str(r[1]), str(r[2]), int(r[3] or 0)) for r in rows])
+        await conn.execute(update(settlement_windows).where(
+            settlement_windows.c.id == window_id).values(**values))
+    return values
+
+
+async def release_flows(db: Database, window_id: str) -> None:
+    """An aborted window's flows go back to wait for the next window."""
     async with db.engine.begin() as conn:
         await conn.execute(update(portability_transfers).where(
-            portability_transfers.c.window_id == window_id).values(window_id=to_window))
+            portability_transfers.c.window_id == window_id).values(window_id=None))
 
 
 async def save_confirmation(db: Database, row: Row) -> bool:
@@ -98,3 +147,24 @@ async def confirmations(db: Database, window_id: str) -> list[Row]:
             window_confirmations.c.window_id == window_id).order_by(
             window_confirmations.c.fund))).all()
     return [dict(r._mapping) for r in rows]
+
+
+async def ledger_obligations(db: Database, window_id: str) -> list[tuple[str, str, int]]:
+    """The ledger's own record of a window's obligations: every posted `obligation` leg of its
+    flows, as (fund debited, fund credited, amount) read from the position accounts."""
+    t = portability_transfers
+    async with db.engine.connect() as conn:
+        details = (await conn.execute(select(t.c.detail).where(t.c.window_id == window_id))
+                   ).scalars().all()
+        legs = [leg for detail in details for leg in json.loads(detail).get("legs", [])
+                if leg.endswith("-obligation")]
+        if not legs:
+            return []
+        debit, credit = accounts.alias("debit"), accounts.alias("credit")
+        rows = (await conn.execute(
+            select(transfers.c.amount_minor, debit.c.fund, credit.c.fund)
+            .join(debit, debit.c.id == transfers.c.debit_account_id)
+            .join(credit, credit.c.id == transfers.c.credit_account_id)
+            .where(transfers.c.pending_id.in_(legs),
+                   transfers.c.flags == int(TransferFlags.POST_PENDING)))).all()
+    return [(str(r[1]), str(r[2]), int(r[0])) for r in rows]

@@ -1,8 +1,9 @@
 """Seeds a small, realistic population so that a newcomer sees a working ledger at once.
 
 The story of the demo worker is the project's reference case: a Cambodian worker with 140 months
-under Thai SSO, then 36 months of Japanese EPI, then home to the NSSF pension scheme. Seeding is
-idempotent: running the demo twice changes nothing.
+under Thai SSO, then 36 months of Japanese EPI, then home to the NSSF pension scheme, taking
+Japan's lump sum home through the NSSF; a settled USD window follows (`demo_settlement.py`).
+Seeding is idempotent: running the demo twice changes nothing.
 """
 
 from __future__ import annotations
@@ -81,6 +82,9 @@ async def seed(svc: Services, say: Callable[[str], None] = print) -> None:
             if failed:
                 raise RuntimeError(f"demo seeding failed: {failed[0]}")
         say(f"  {career.worker}: {career.months} months at {career.fund}")
+    from ledger.services.demo_settlement import seed_settlement
+
+    await seed_settlement(svc, say)
 
 
 def _input(worker: str, fund: str, scheme: str, month: Month, wage: int,

@@ -24,6 +24,7 @@ from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal
 from ledger.services.portability import FlowRequest, PortabilityService, Reason
+from ledger.services.settlement import SettlementService
 from ledger.settlement.legs import Flow
 from ledger.settlement.messages import MessageType, VerifiedMessage
 
@@ -96,3 +97,10 @@ def portability_handlers(service: PortabilityService) -> dict[MessageType, Handl
         return await service.reject(principal, flow_id, _text(body, "reason"))
 
     return {MessageType.TRANSFER_REQUEST: request, MessageType.TRANSFER_ACK: ack}
+
+
+def settlement_handlers(service: SettlementService) -> dict[MessageType, Handler]:
+    async def confirmation(principal: Principal, message: VerifiedMessage) -> dict[str, Any]:
+        return await service.confirm(principal, message)
+
+    return {MessageType.SETTLEMENT_CONFIRMATION: confirmation}

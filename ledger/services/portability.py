@@ -29,7 +29,6 @@ from typing import Any
 from ledger.adapters.refunds import Claim, History, MonthRecord, RefundResult
 from ledger.adapters.registry import get_adapter
 from ledger.db import portability_repo as repo
-from ledger.db import windows_repo
 from ledger.db.engine import Database
 from ledger.domain.accounts import AccountCode, AccountSpec
 from ledger.domain.contributions import PlannedTransfer
@@ -283,8 +282,7 @@ class PortabilityService:
         if row["flow"] != Flow.TAX_REFUND.value:
             await repo.set_period_states(self.db, row["worker_id"], row["host_fund"],
                                          row["scheme"], months, state.value)
-        window = await windows_repo.open_window(self.db, row["settlement_currency"], now_us())
-        values = {"state": FlowState.POSTED.value, "window_id": window, "updated_at_us": now_us()}
+        values = {"state": FlowState.POSTED.value, "updated_at_us": now_us()}
         if not await repo.move_flow(self.db, flow_id, FlowState.PENDING.value, values):
             return await self._moved_meanwhile(principal, flow_id, FlowState.POSTED)
         return await self.get(principal, flow_id)

@@ -51,3 +51,29 @@ def test_demo_seeds_once_and_again_changes_nothing(sqlite_url: str,
     assert cli.main(["demo", "--no-serve"]) == 0
     assert totals(sqlite_url) == first
     assert "demo-worker-token" in capsys.readouterr().out
+
+
+def test_import_books_a_sample_reports_it_and_a_rerun_changes_nothing(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ledger.services.demo_imports import sample_files
+
+    # The demo registers the sample files' workers (and imports them); a fresh copy of the
+    # Thai sample with another employer name is a new file whose rows are all known.
+    assert cli.main(["demo", "--no-serve"]) == 0
+    capsys.readouterr()
+    sample = sample_files("TH-SSO")[0].read_bytes()
+    resubmitted = tmp_path / "resubmitted.txt"
+    resubmitted.write_bytes(sample.replace("ตัวอย่าง".encode("tis_620"), "ทดสอบๆ".encode(
+        "tis_620").ljust(len("ตัวอย่าง".encode("tis_620")))))
+    before = totals(sqlite_url)
+    assert cli.main(["import", "TH-SSO", str(resubmitted)]) == 0
+    out = capsys.readouterr().out
+    assert "posted" in out and "3 already booked" in out
+    assert totals(sqlite_url) == before
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(sample[: len(sample) - 40])  # truncated last record
+    assert cli.main(["import", "TH-SSO", str(broken)]) == 1
+    out = capsys.readouterr().out
+    assert "rejected: nothing was booked" in out and "line 4" in out
+    assert cli.main(["import", "TH-SSO", str(tmp_path / "missing.txt")]) == 2

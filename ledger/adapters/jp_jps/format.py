@@ -151,6 +151,7 @@ def _header(preamble: list[list[str]]) -> DeclaredHeader:
         month=Month(created // 10000, created // 100 % 100), currency=Currency.JPY,
         employee_count=0, total_wages_minor=0, total_employee_minor=0, total_employer_minor=0,
         employer_name=company[6], has_totals=False,
+        preamble=tuple(tuple(cells) for cells in preamble),
     )
 
 
@@ -160,3 +161,18 @@ def render(preamble: list[list[str]], rows: list[DeclaredRow]) -> bytes:
     lines.extend(",".join(row.extra[f"f{i:02d}"] for i in range(ANNUAL_REPORT_FIELDS))
                  for row in rows)
     return ("\r\n".join(lines) + "\r\n").encode(ENCODING)
+
+
+class _Shfd0006:
+    name = NAME
+
+    def parse(self, lines: Iterator[bytes]) -> Iterator[DeclaredHeader | Parsed]:
+        return parse(lines)
+
+    def render(self, header: DeclaredHeader, rows: list[DeclaredRow]) -> bytes:
+        if not header.preamble:
+            raise ValueError("an SHFD0006 header needs its five preamble records to render")
+        return render([list(cells) for cells in header.preamble], rows)
+
+
+CODEC = _Shfd0006()

@@ -221,3 +221,16 @@ def _record(fields: list[tuple[str, int]]) -> bytes:
     record = b"".join(parts)
     assert len(record) == RECORD_BYTES
     return record + b"\r\n"
+
+
+class _Sso110:
+    name = NAME
+
+    def parse(self, lines: Iterator[bytes]) -> Iterator[DeclaredHeader | Parsed]:
+        return parse(lines)
+
+    def render(self, header: DeclaredHeader, rows: list[DeclaredRow]) -> bytes:
+        return render(header, rows)
+
+
+CODEC = _Sso110()

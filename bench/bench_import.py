@@ -1,0 +1,158 @@
+"""Import throughput: a million-row Thai SSO 1-10 file through `clmtv import`, on PostgreSQL.
+
+    python -m bench.bench_import --rows 1000000
+
+On a fresh database: registers the file's workers in bulk (COPY; enrolment is not what is
+measured), writes two monthly files (January and February 2026, wages drawn between the s33 floor
+and twice the ceiling, contributions from the adapter's rules), then runs the real CLI in a
+subprocess for each and reports wall time (process start to exit, so parsing, checking, staging,
+booking and commit are all inside), rows/s and the subprocess's peak RSS:
+
+1. January: first file for these workers (member accounts are created);
+2. February: the steady state (accounts exist);
+3. February again, byte for byte: recognised by its hash;
+4. February with another header (a resubmitted file): every row recognised as already booked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import asyncpg
+import numpy as np
+
+from bench.common import fresh_postgres
+from ledger.adapters.formats import DeclaredHeader, DeclaredRow
+from ledger.adapters.registry import get_adapter
+from ledger.adapters.th_sso import format as sso
+from ledger.adapters.th_sso.ids import national_id_check_digit
+from ledger.config import get_settings
+from ledger.domain.funds import Payer
+from ledger.domain.money import Currency
+from ledger.domain.periods import Month
+from ledger.domain.pii import PiiVault
+
+RENDER_CHUNK = 50_000
+
+
+def national_ids(count: int) -> list[str]:
+    out = []
+    for i in range(count):
+        body = f"1{i:011d}"
+        out.append(body + str(national_id_check_digit(body)))
+    return out
+
+
+def write_file(path: Path, month: Month, members: list[str], wages: np.ndarray,
+               employer_name: str = "Bench Co") -> None:
+    adapter = get_adapter("TH-SSO")
+    employee = np.zeros(len(wages), dtype=np.int64)
+    for scheme in adapter.DECLARATION_SCHEMES:
+        employee += adapter.contribution_arrays(scheme, month, wages)[Payer.EMPLOYEE]
+    header = DeclaredHeader(
+        employer_account="1234567890", branch="000000", month=month, currency=Currency.THB,
+        employee_count=len(members), total_wages_minor=int(wages.sum()),
+        total_employee_minor=int(employee.sum()), total_employer_minor=int(employee.sum()),
+        rate_basis_points=500, employer_name=employer_name)
+    record = sso.RECORD_BYTES + 2
+    with path.open("wb") as out:
+        for start in range(0, len(members), RENDER_CHUNK):
+            rows = [DeclaredRow(line=start + k + 2, member_number=m, month=month,
+                                wage_minor=int(w), employee_minor=int(e),
+                                first_name="Aung", last_name="Kyaw")
+                    for k, (m, w, e) in enumerate(zip(
+                        members[start:start + RENDER_CHUNK],
+                        wages[start:start + RENDER_CHUNK].tolist(),
+                        employee[start:start + RENDER_CHUNK].tolist(), strict=True))]
+            data = sso.render(header, rows)
+            out.write(data if start == 0 else data[record:])
+
+
+async def register(url: str, members: list[str]) -> None:
+    settings = get_settings()
+    vault = PiiVault(settings.pii_hmac_key, settings.pii_encryption_key)
+    raw = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        ids = [f"wkr_imp{i:08d}" for i in range(len(members))]
+        await raw.copy_records_to_table(
+            "workers", records=[(w, "MM", 0) for w in ids],
+            columns=["id", "nationality", "created_at_us"])
+        # The ciphertext is a placeholder: sealing a million numbers is enrolment's cost.
+        await raw.copy_records_to_table(
+            "memberships",
+            records=[(w, "TH-SSO", vault.lookup_hash("TH-SSO", m), b"bench", 0)
+                     for w, m in zip(ids, members, strict=True)],
+            columns=["worker_id", "fund", "member_number_hmac", "member_number_ciphertext",
+                     "created_at_us"])
+    finally:
+        await raw.close()
+
+
+def run_cli(url: str, path: Path) -> dict[str, object]:
+    env = {**os.environ, "CLMTV_DATABASE_URL": url}
+    started = time.perf_counter()
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "ledger.cli", "import", "TH-SSO", str(path), "--json"],
+            env=env, stdout=out, stderr=err)
+        # wait4 gives this child's own peak RSS (RUSAGE_CHILDREN would be the max of all).
+        _, status, usage = os.wait4(child.pid, 0)
+        elapsed = time.perf_counter() - started
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(), err.read().decode()
+    if child.returncode != 0:
+        raise SystemExit(f"import failed ({child.returncode}):\n{stderr}\n{stdout[:2000]}")
+    report = json.loads(stdout)
+    return {"seconds": round(elapsed, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "status": report["status"], "replayed": report["replayed"],
+            "rows": report["rows_total"], "booked": report["contributions_booked"],
+            "already_booked": report["rows_already_booked"]}
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    args = parser.parse_args()
+    rng = np.random.default_rng(args.seed)
+    members = national_ids(args.rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {}
+        for month in (Month(2026, 1), Month(2026, 2)):
+            wages = rng.integers(165_000, 3_500_000, size=args.rows, dtype=np.int64)
+            path = Path(tmp) / f"sso-{month}.txt"
+            write_file(path, month, members, wages)
+            files[month] = (path, wages)
+        resubmitted = Path(tmp) / "sso-2026-02-resubmitted.txt"
+        write_file(resubmitted, Month(2026, 2), members, files[Month(2026, 2)][1],
+                   employer_name="Bench Co (resubmitted)")
+        size_mb = files[Month(2026, 1)][0].stat().st_size / 1e6
+        print(f"{args.rows:,} rows, {size_mb:.0f} MB per file", flush=True)
+        async with fresh_postgres(keep=args.keep) as (_, url):
+            await register(url, members)
+            runs = [
+                ("january (accounts created)", files[Month(2026, 1)][0]),
+                ("february (steady state)", files[Month(2026, 2)][0]),
+                ("february again (same bytes)", files[Month(2026, 2)][0]),
+                ("february resubmitted (all rows known)", resubmitted),
+            ]
+            for name, path in runs:
+                result = run_cli(url, path)
+                rate = args.rows / float(str(result["seconds"]))
+                print(f"{name}: {result} -> {rate:,.0f} rows/s", flush=True)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

@@ -1,0 +1,297 @@
+"""Declaration imports through the bulk path, on the test store (SQLite or PostgreSQL).
+
+Files are built with the Thai codec and amounts from the adapter's rules (or hand values where a
+test needs a wrong one); each test uses its own HMAC key, so its member numbers never meet
+another test's registrations in the shared database.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from ledger.adapters.formats import DeclaredHeader, DeclaredRow
+from ledger.adapters.registry import get_adapter
+from ledger.adapters.th_sso import format as sso
+from ledger.config import DEV_PII_ENCRYPTION_KEY
+from ledger.db.engine import Database
+from ledger.domain.funds import Payer
+from ledger.domain.money import Currency, Money
+from ledger.domain.periods import Month
+from ledger.domain.pii import PiiVault
+from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.imports import ImportService
+from tests.api.helpers import thai_id
+
+pytestmark = pytest.mark.anyio
+
+SSO = Principal("sso-import", PrincipalKind.FUND, "TH-SSO")
+JAN_2026 = Month(2026, 1)
+
+
+def thai_file(month: Month, rows: list[tuple[str, int]], *, employee: dict[int, int] | None = None,
+              header_wages_delta: int = 0) -> bytes:
+    """An SSO 1-10 file; each row (national id, wage in satang), contributions from the rules
+    unless `employee` overrides a row's (by index)."""
+    adapter = get_adapter("TH-SSO")
+    declared = []
+    for i, (member, wage) in enumerate(rows):
+        quotes = adapter.declaration(adapter.context_from_fields({}), month,
+                                     Money(wage, Currency.THB))
+        own = sum(q.share(Payer.EMPLOYEE).amount_minor for q in quotes)
+        declared.append(DeclaredRow(line=i + 2, member_number=member, month=month,
+                                    wage_minor=wage,
+                                    employee_minor=(employee or {}).get(i, own),
+                                    first_name=f"Worker{i}", last_name="Test"))
+    total_employee = sum(r.employee_minor or 0 for r in declared)
+    header = DeclaredHeader(
+        employer_account="1234567890", branch="000000", month=month, currency=Currency.THB,
+        employee_count=len(declared),
+        total_wages_minor=sum(r.wage_minor for r in declared) + header_wages_delta,
+        total_employee_minor=total_employee, total_employer_minor=total_employee,
+        rate_basis_points=500, employer_name="Test Co")
+    return sso.render(header, declared)
+
+
+class World:
+    """A per-test vault and import service, with helpers to register and inspect."""
+
+    def __init__(self, db: Database, uid: str) -> None:
+        self.db = db
+        self.uid = uid
+        self.vault = PiiVault(f"imports-{uid}", DEV_PII_ENCRYPTION_KEY)
+        self.service = ImportService(db, self.vault)
+
+    def member(self, n: int) -> str:
+        return thai_id(f"{self.uid}{n:04x}")
+
+    async def register(self, n: int, fund: str = "TH-SSO", number: str | None = None) -> str:
+        worker = f"wkr_{self.uid}{n:04d}"
+        number = number or self.member(n)
+        async with self.db.engine.begin() as conn:
+            await conn.execute(text(
+                "INSERT INTO workers (id, nationality, created_at_us) VALUES (:w, 'KH', 0)"),
+                {"w": worker})
+            await conn.execute(text(
+                "INSERT INTO memberships (worker_id, fund, member_number_hmac, "
+                "member_number_ciphertext, created_at_us) VALUES (:w, :f, :h, :c, 0)"),
+                {"w": worker, "f": fund, "h": self.vault.lookup_hash(fund, number), "c": b"x"})
+        return worker
+
+    async def run(self, data: bytes, **kw: Any) -> Any:
+        return await self.service.import_file(SSO, "TH-SSO", io.BytesIO(data), **kw)
+
+    async def rows(self, sql: str, **params: Any) -> list[Any]:
+        async with self.db.engine.connect() as conn:
+            return list((await conn.execute(text(sql), params)).all())
+
+    async def worker_state(self) -> dict[str, Any]:
+        """Everything booked for this test's workers: contributions, periods, transfers and
+        member balances."""
+        like = f"wkr_{self.uid}%"
+        return {
+            "contributions": await self.rows(
+                "SELECT id, wage_base_minor, shares FROM contributions WHERE worker_id LIKE :w "
+                "ORDER BY id", w=like),
+            "periods": await self.rows(
+                "SELECT worker_id, scheme, month, state FROM insurance_periods "
+                "WHERE worker_id LIKE :w ORDER BY 1, 2, 3", w=like),
+            "transfers": await self.rows(
+                "SELECT t.id, t.amount_minor FROM transfers t JOIN accounts a "
+                "ON a.id = t.credit_account_id WHERE a.worker_id LIKE :w ORDER BY t.id", w=like),
+            "balances": await self.rows(
+                "SELECT key, credits_posted, debits_posted FROM accounts WHERE worker_id LIKE :w "
+                "ORDER BY key", w=like),
+        }
+
+
+@pytest.fixture
+def world(db: Database, uid: str) -> World:
+    return World(db, uid)
+
+
+async def test_a_thai_file_books_old_age_per_worker_and_pools_the_short_term_branches(
+    world: World,
+) -> None:
+    workers = [await world.register(n) for n in range(3)]
+    # 20,000 THB is above the 2026 ceiling of 17,500: 5% of 17,500 = 875 a side.
+    data = thai_file(JAN_2026, [(world.member(0), 2_000_000), (world.member(1), 1_200_000),
+                                (world.member(2), 165_000)])
+    report = await world.run(data)
+    assert report.status == "posted", report.errors
+    assert (report.rows_total, report.rows_accepted, report.rows_rejected) == (3, 3, 0)
+    assert report.contributions_booked == 3
+    state = await world.worker_state()
+    # Old age: employee 3% and employer 3% of the clamped wage, government 1%; all per worker.
+    assert [c[0] for c in state["contributions"]] == sorted(
+        f"ctb:{w}:TH-SSO:s33-old-age:2026-01" for w in workers)
+    first = next(c for c in state["contributions"] if workers[0] in c[0])
+    assert first[1] == 1_750_000
+    assert first[2] == '{"employee":"52500","employer":"52500","government":"17500"}'
+    assert {(p[1], p[3]) for p in state["periods"]} == {("s33-old-age", "active")}
+    assert len(state["transfers"]) == 9
+    member0 = {k.split("/")[4]: c for k, c, _ in state["balances"] if workers[0] in k}
+    assert member0 == {"employee": 52_500, "employer": 52_500, "government": 17_500}
+    # Sickness 1.5% a side + 1.5% state, unemployment 0.5 / 0.5 / 0.25: per file, pooled.
+    sick = {p: int(a) for p, a in report.pooled_minor["s33-sickness"].items()}
+    assert sick == {"employee": 26_250 + 18_000 + 2_475, "employer": 26_250 + 18_000 + 2_475,
+                    "government": 26_250 + 18_000 + 2_475}
+    assert int(report.pooled_minor["s33-unemployment"]["government"]) == 4_375 + 3_000 + 413
+
+
+async def test_the_same_file_twice_is_its_original_report_and_changes_nothing(
+    world: World,
+) -> None:
+    for n in range(2):
+        await world.register(n)
+    data = thai_file(JAN_2026, [(world.member(0), 1_500_000), (world.member(1), 1_000_000)])
+    first = await world.run(data)
+    before = await world.worker_state()
+    pool = await world.rows("SELECT credits_posted FROM accounts WHERE key = :k",
+                            k="fund/TH-SSO/pool/s33-sickness/THB")
+    again = await world.run(data)
+    assert again.replayed and again.status == first.status == "posted"
+    assert again.import_id == first.import_id
+    assert await world.worker_state() == before
+    assert await world.rows("SELECT credits_posted FROM accounts WHERE key = :k",
+                            k="fund/TH-SSO/pool/s33-sickness/THB") == pool
+
+
+async def test_rows_already_booked_by_another_file_are_recognised_not_booked_twice(
+    world: World,
+) -> None:
+    for n in range(3):
+        await world.register(n)
+    await world.run(thai_file(JAN_2026, [(world.member(0), 1_500_000),
+                                         (world.member(1), 1_000_000)]))
+    before = await world.worker_state()
+    # A second file for the month repeats both rows and adds one worker.
+    report = await world.run(thai_file(JAN_2026, [(world.member(0), 1_500_000),
+                                                  (world.member(1), 1_000_000),
+                                                  (world.member(2), 900_000)]))
+    assert report.status == "posted"
+    assert (report.rows_accepted, report.rows_already_booked) == (3, 2)
+    assert report.contributions_booked == 1
+    # Only the new worker's short-term shares are pooled: 1.5% of 9,000 THB = 135.00.
+    assert report.pooled_minor["s33-sickness"]["employee"] == "13500"
+    after = await world.worker_state()
+    assert len(after["contributions"]) == len(before["contributions"]) + 1
+
+
+async def test_a_changed_amount_for_a_month_already_declared_is_a_conflict(world: World) -> None:
+    await world.register(0)
+    await world.run(thai_file(JAN_2026, [(world.member(0), 1_500_000)]))
+    before = await world.worker_state()
+    report = await world.run(thai_file(JAN_2026, [(world.member(0), 1_400_000)]))
+    assert report.status == "rejected"
+    assert [(e["line"], e["field"]) for e in report.errors] == [(2, "wage")]
+    assert "already recorded with other amounts" in report.errors[0]["reason"]
+    assert await world.worker_state() == before
+
+
+async def test_one_bad_row_posts_nothing_unless_partial_acceptance_is_asked(
+    world: World,
+) -> None:
+    for n in range(2):
+        await world.register(n)
+    good = world.member(0)
+    bad = good[:12] + str((int(good[12]) + 1) % 10)  # wrong check digit
+    data = thai_file(JAN_2026, [(good, 1_000_000), (bad, 1_000_000)])
+    report = await world.run(data)
+    assert report.status == "rejected" and report.rows_rejected == 1
+    assert report.errors == [{"line": 3, "field": "member_number",
+                              "reason": report.errors[0]["reason"]}]
+    assert "check digit" in report.errors[0]["reason"]
+    assert (await world.worker_state())["contributions"] == []
+    partial = await world.run(data, partial=True)
+    assert partial.status == "partial"
+    assert (partial.rows_accepted, partial.rows_rejected, partial.contributions_booked) == (1, 1, 1)
+
+
+async def test_unknown_members_duplicates_and_wrong_amounts_are_row_errors(world: World) -> None:
+    await world.register(0)
+    await world.register(1)
+    data = thai_file(JAN_2026, [(world.member(0), 1_000_000), (world.member(9), 1_000_000),
+                                (world.member(1), 1_000_000), (world.member(0), 1_000_000)],
+                     employee={2: 49_000})
+    report = await world.run(data)
+    assert report.status == "rejected"
+    by_line = {e["line"]: e for e in report.errors}
+    assert by_line[3]["field"] == "member_number" and "no worker is registered" in \
+        by_line[3]["reason"]
+    assert by_line[4]["field"] == "employee_contribution"
+    assert "declared 490.00 THB, the TH-SSO rules give 500.00 THB" in by_line[4]["reason"]
+    assert by_line[5]["field"] == "member_number" and "line 2" in by_line[5]["reason"]
+    assert (await world.worker_state())["contributions"] == []
+
+
+async def test_header_totals_that_do_not_add_up_reject_the_file_even_with_partial(
+    world: World,
+) -> None:
+    await world.register(0)
+    data = thai_file(JAN_2026, [(world.member(0), 1_000_000)], header_wages_delta=100)
+    report = await world.run(data, partial=True)
+    assert report.status == "rejected" and not report.header_reconciled
+    assert report.errors[0]["line"] == 0 and report.errors[0]["field"] == "total_wages"
+    assert (await world.worker_state())["contributions"] == []
+
+
+async def test_months_before_the_schemes_existed_are_rejected(world: World) -> None:
+    await world.register(0)
+    # s33 sickness starts 1991-03 in the registry: January 1990 has no scheme at all.
+    data = thai_file(Month(2026, 1), [(world.member(0), 1_000_000)])
+    old = data.replace(b"0169", b"0133", 1)  # wage period MMYY in Buddhist era: 01/2533 = 1990
+    report = await world.run(old)
+    assert report.status == "rejected"
+    assert report.errors[0]["field"] == "month" and "before any TH-SSO scheme" in \
+        report.errors[0]["reason"]
+
+
+async def test_a_utf8_file_is_called_out_not_decoded_to_mojibake(world: World) -> None:
+    await world.register(0)
+    data = thai_file(JAN_2026, [(world.member(0), 1_000_000)])
+    utf8 = data.decode("tis_620").replace("Test Co", "บริษัท").encode("utf-8")
+    report = await world.run(utf8)
+    assert report.status == "rejected" and report.errors
+    assert any("UTF-8" in e["reason"] or "TIS-620" in e["reason"] for e in report.errors)
+
+
+async def test_a_month_posted_through_the_api_is_recognised_by_its_business_key(
+    world: World,
+) -> None:
+    from ledger.domain.contributions import ContributionInput, plan_transfers, validate_contribution
+    from ledger.services.group_commit import GroupCommitter
+    from ledger.services.posting import Job, PostingEngine, Unit
+
+    worker = await world.register(0)
+    adapter = get_adapter("TH-SSO")
+    quote = adapter.contribution(adapter.context_from_fields({}), "s33-old-age", JAN_2026,
+                                 Money(1_000_000, Currency.THB))
+    contribution = validate_contribution(ContributionInput(
+        worker_id=worker, fund="TH-SSO", scheme="s33-old-age", month="2026-01",
+        wage_base=quote.wage_base, shares=[(p.value, m) for p, m in quote.shares]))
+    committer = GroupCommitter(PostingEngine(world.db))
+    committer.start()
+    try:
+        await committer.submit(Job([Unit(plan_transfers(contribution), contribution)]))
+    finally:
+        await committer.stop()
+    before = await world.worker_state()
+    report = await world.run(thai_file(JAN_2026, [(world.member(0), 1_000_000)]))
+    assert report.status == "posted" and report.contributions_booked == 0
+    assert await world.worker_state() == before
+    # ...but a different amount for that month is a conflict, naming the contribution.
+    report = await world.run(thai_file(JAN_2026, [(world.member(0), 1_100_000)]))
+    assert report.status == "rejected"
+    assert f"ctb:{worker}:TH-SSO:s33-old-age:2026-01" in report.errors[0]["reason"]
+
+
+def test_thai_file_helper_round_trips() -> None:
+    data = thai_file(JAN_2026, [(thai_id("ab"), 1_000_000)])
+    items = list(sso.parse(iter(data.splitlines(keepends=True))))
+    assert isinstance(items[0], DeclaredHeader) and isinstance(items[1], DeclaredRow)
+    assert replace(items[1], extra={}).employee_minor == 50_000
