@@ -11,7 +11,16 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api import errors
 from ledger.api.deps import Services
-from ledger.api.routes import contributions, keys, ledger, meta, workers
+from ledger.api.routes import (
+    contributions,
+    inbox,
+    keys,
+    ledger,
+    meta,
+    portability,
+    windows,
+    workers,
+)
 from ledger.config import Settings
 from ledger.db.engine import Database, open_database
 from ledger.demo_data import DEMO_TOKENS
@@ -131,6 +140,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit)
     for router in (meta.router, workers.router, contributions.router, ledger.router,
-                   keys.router):
+                   keys.router,
+                   portability.router, inbox.router, windows.router):
         app.include_router(router)
     return app

@@ -24,11 +24,18 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_WORKER: 404,
     ErrorCode.UNKNOWN_ACCOUNT: 404,
     ErrorCode.UNKNOWN_TRANSFER: 404,
+    ErrorCode.UNKNOWN_FLOW: 404,
+    ErrorCode.UNKNOWN_WINDOW: 404,
     ErrorCode.ID_CONFLICT: 409,
     ErrorCode.MEMBERSHIP_EXISTS: 409,
     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: 409,
     ErrorCode.WINDOW_NOT_OPEN: 409,
     ErrorCode.ILLEGAL_WINDOW_TRANSITION: 409,
+    ErrorCode.ILLEGAL_FLOW_TRANSITION: 409,
+    ErrorCode.FLOW_OPEN: 409,
+    # The operator has not set a reference rate: the request is fine, the hub is not ready.
+    ErrorCode.FX_RATE_MISSING: 409,
+    ErrorCode.RECONCILIATION_FAILED: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
     # A fund's shipped parameters.yaml is broken: the server's fault, not the caller's.
     ErrorCode.INVALID_PARAMETERS: 500,

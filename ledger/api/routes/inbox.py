@@ -1,0 +1,70 @@
+"""The hub's inbox: funds post signed messages (compact JWS); each gets its own outcome.
+
+`POST /v1/inbox/messages` takes a batch of tokens and answers 200 with one outcome per token, in
+order: `processed` or `failed` (applied once; a retry is a `duplicate` with the original result
+and acknowledgement), `held` (`sequence_gap`: waits for the missing sequence numbers), or
+`rejected` with the precise reason (bad signature, unknown/expired/revoked key, wrong audience,
+expired, replayed jti, stale seq...). Nothing of a rejected message is applied; its exact bytes
+are kept for audit (`GET /v1/inbox/rejections`).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from ledger.api.deps import PrincipalDep, ServicesDep
+from ledger.api.schemas import PROBLEM_RESPONSES
+from ledger.domain.errors import DomainError
+from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+
+router = APIRouter(tags=["inbox"], responses=PROBLEM_RESPONSES)
+Limit = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)]
+MESSAGES_PER_REQUEST_MAX = 1000
+# A well-formed token whose key no fund has published: "Try it out" shows a precise refusal.
+EXAMPLE_MESSAGE = (
+    "eyJhbGciOiJFZDI1NTE5Iiwia2lkIjoiZXhhbXBsZSIsInR5cCI6ImNsbXR2LW1zZytqd3QifQ"
+    ".eyJhdWQiOiJIVUIifQ"
+    ".c2lnbmF0dXJlLW9mLWFuLWV4YW1wbGUtb25seS1rZXktbm90LXB1Ymxpc2hlZC1hbnl3aGVyZQ"
+)
+
+
+class MessagesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid",
+                              json_schema_extra={"examples": [{"tokens": [EXAMPLE_MESSAGE]}]})
+    tokens: list[str] = Field(min_length=1, max_length=MESSAGES_PER_REQUEST_MAX,
+                              description="Compact JWS messages, in the order sent")
+
+
+@router.post("/v1/inbox/messages", summary="Deliver signed messages (one outcome per token)")
+async def deliver(body: MessagesIn, principal: PrincipalDep, svc: ServicesDep
+                  ) -> dict[str, Any]:
+    # Any authenticated client may carry messages: the signature, not the bearer, says who sent it.
+    outcomes = await svc.inbox.receive_batch(body.tokens)
+    out = []
+    for outcome in outcomes:
+        if isinstance(outcome, DomainError):
+            out.append({"outcome": "rejected", "reason": outcome.details.get("reason"),
+                        "detail": outcome.message})
+        else:
+            out.append(outcome.to_dict())
+    return {"outcomes": out}
+
+
+@router.get("/v1/inbox/messages", summary="Messages received (a fund sees its own)")
+async def messages(principal: PrincipalDep, svc: ServicesDep, issuer: str | None = None,
+                   state: str | None = None, limit: Limit = PAGE_SIZE_DEFAULT) -> dict[str, Any]:
+    return {"messages": await svc.inbox.messages(principal, issuer, state, limit)}
+
+
+@router.get("/v1/inbox/rejections", summary="Refused arrivals, byte for byte, with the reason")
+async def rejections(principal: PrincipalDep, svc: ServicesDep,
+                     limit: Limit = PAGE_SIZE_DEFAULT) -> dict[str, Any]:
+    return {"rejections": await svc.inbox.rejections(principal, limit)}
+
+
+@router.get("/v1/inbox/channels", summary="Next sequence number per channel")
+async def channels(principal: PrincipalDep, svc: ServicesDep) -> dict[str, Any]:
+    return {"channels": await svc.inbox.channels(principal)}
