@@ -36,7 +36,7 @@ from ledger.adapters.th_sso.params import (
     ROUNDING,
     SLICE_SHARE,
 )
-from ledger.domain.money import Rounding
+from ledger.domain.money import Currency, Rounding
 from ledger.domain.periods import Month
 
 
@@ -90,23 +90,29 @@ def th_lump_sum(employee: IntArray, employer: IntArray, employee_months_sum: Int
     params = params or get_adapter("TH-SSO").parameters
     contributions = np.zeros(months.shape, dtype=np.int64)
     interest = np.zeros(months.shape, dtype=np.int64)
-    for c in np.unique(claim).tolist():
-        month = start.plus(int(c))
-        rows = claim == c
-        share = Fraction(params.at(SLICE_SHARE, month))
-        rounding = params.at(ROUNDING, month)
-        quantum = quantum_minor(params.at(QUANTUM, month), 2)
-        both = months[rows] >= params.at(BOTH_SHARES_MONTHS, month)
+    # The parameters rarely change with the claim month: price each distinct set once.
+    months_, inverse = np.unique(claim, return_inverse=True)
+    keys = [_th_rule(params, start.plus(int(c))) for c in months_.tolist()]
+    distinct = sorted(set(keys), key=keys.index)
+    group = np.asarray([distinct.index(k) for k in keys], dtype=np.int64)[inverse.reshape(-1)]
+    for g, (share, rounding, quantum, both_min, annual) in enumerate(distinct):
+        rows = np.flatnonzero(group == g)
+        both = months[rows] >= both_min
         total = np.where(both, employee[rows] + employer[rows], employee[rows])
         contributions[rows] = _scaled(total, share, rounding, quantum)
-        annual = percent(params.at(RETURN_RATE, month))
         if annual:
             # Σ_r share_r × (claim - m_r) = claim × Σ share - Σ share × m, over both payers.
-            weighted = np.int64(c) * (employee[rows] + employer[rows]) - (
+            weighted = claim[rows] * (employee[rows] + employer[rows]) - (
                 employee_months_sum[rows] + employer_months_sum[rows])
-            value = share * annual / 12
-            interest[rows] = np.where(both, _scaled(weighted, value, rounding, quantum), 0)
+            interest[rows] = np.where(both, _scaled(weighted, share * annual / 12, rounding,
+                                                    quantum), 0)
     return ThLumpSum(contributions, interest)
+
+
+def _th_rule(params: Parameters, month: Month) -> tuple[Fraction, Rounding, int, int, Fraction]:
+    quantum = quantum_minor(params.at(QUANTUM, month), Currency.THB.exponent)
+    return (Fraction(params.at(SLICE_SHARE, month)), params.at(ROUNDING, month), quantum,
+            params.at(BOTH_SHARES_MONTHS, month), percent(params.at(RETURN_RATE, month)))
 
 
 @dataclass(frozen=True, slots=True)
