@@ -79,21 +79,33 @@ def sankey(flows: Sequence[tuple[str, str, float]], title: str) -> str:
                        sum(v for _, t, v in flows if t == node)) * scale
             pos[node] = (xs[c], y, max(size, 1.0))
             y += max(size, 1.0) + pad
-    out_used = dict.fromkeys(pos, 0.0)
-    in_used = dict.fromkeys(pos, 0.0)
+    middles = columns[1]
+    # Ribbons leave each node in the order of their targets and arrive in the order of their
+    # sources, so they do not cross inside a node; each is coloured by the fund it passes.
+    out_at: dict[tuple[str, str], float] = {}
+    in_at: dict[tuple[str, str], float] = {}
+    for node in pos:
+        used = 0.0
+        for s, t, v in sorted((f for f in flows if f[0] == node), key=lambda f: pos[f[1]][1]):
+            out_at[(s, t)] = used
+            used += v * scale
+        used = 0.0
+        for s, t, v in sorted((f for f in flows if f[1] == node), key=lambda f: pos[f[0]][1]):
+            in_at[(s, t)] = used
+            used += v * scale
     body = [_text(10, 18, title, size=13)]
-    for i, (s, t, v) in enumerate(flows):
+    for s, t, v in flows:
         sx, sy, _ = pos[s]
         tx, ty, _ = pos[t]
         h = v * scale
-        y0 = sy + out_used[s] + h / 2
-        y1 = ty + in_used[t] + h / 2
-        out_used[s] += h
-        in_used[t] += h
+        y0 = sy + out_at[(s, t)] + h / 2
+        y1 = ty + in_at[(s, t)] + h / 2
         x0, x1 = sx + node_w, tx
         mid = (x0 + x1) / 2
+        fund = t if t in middles else s
+        tint = colour(middles.index(fund)) if fund in middles else "#999"
         body.append(f'<path d="M{x0:.1f},{y0:.1f} C{mid:.1f},{y0:.1f} {mid:.1f},{y1:.1f} '
-                    f'{x1:.1f},{y1:.1f}" stroke="{colour(i)}" stroke-opacity="0.45" '
+                    f'{x1:.1f},{y1:.1f}" stroke="{tint}" stroke-opacity="0.45" '
                     f'stroke-width="{max(h, 0.5):.1f}" fill="none"><title>{escape(s)} → '
                     f"{escape(t)}: {v:,.0f}</title></path>")
     for node, (x, y, h) in pos.items():
