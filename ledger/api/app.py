@@ -32,7 +32,11 @@ from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.inbox import InboxService
 from ledger.services.keys import KeyService
-from ledger.services.message_handlers import portability_handlers, settlement_handlers
+from ledger.services.message_handlers import (
+    portability_bulk_handlers,
+    portability_handlers,
+    settlement_handlers,
+)
 from ledger.services.portability import PortabilityService
 from ledger.services.posting import PostingEngine
 from ledger.services.settlement import SettlementService
@@ -116,7 +120,8 @@ def build_services(
         keys=keys,
         portability=portability,
         inbox=InboxService(db, keys, signer, {**portability_handlers(portability),
-                                              **settlement_handlers(settlement)}),
+                                              **settlement_handlers(settlement)},
+                           bulk_handlers=portability_bulk_handlers(portability)),
         settlement=settlement,
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.db.engine import Database
@@ -97,28 +97,34 @@ async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
 
 
 async def finish(db: Database, audience: str, results: Sequence[tuple[str, str, str, int]],
-                 sign: Callable[[str, int, int], str],
-                 render: Callable[[int, str], str], now_us: int) -> list[str]:
+                 sign: Callable[[str, int, list[int]], str],
+                 render: Callable[[int, str], str], now_us: int) -> dict[str, str]:
     """Store each message's result with the hub's signed acknowledgement.
 
-    `results`: (issuer, jti, state, index). For each, `sign(issuer, ack_seq, index)` signs the
-    acknowledgement with the next sequence number of the channel hub → issuer, and
-    `render(index, ack)` gives the JSON result to keep. Returns the acknowledgements in order.
+    `results`: (issuer, jti, state, index). Each issuer gets one acknowledgement for its
+    messages of the batch: `sign(issuer, ack_seq, indexes)` signs it with the next sequence
+    number of the channel hub → issuer; `render(index, ack)` is the JSON result kept for the
+    message. Returns the acknowledgement per issuer.
     """
-    issuers = sorted({issuer for issuer, _, _, _ in results})
-    acks: list[str] = []
+    by_issuer: dict[str, list[int]] = {}
+    for issuer, _, _, index in results:
+        by_issuer.setdefault(issuer, []).append(index)
+    issuers = sorted(by_issuer)
+    acks: dict[str, str] = {}
     async with db.engine.begin() as conn:
         known = await _lock_channels(conn, [(audience, i) for i in issuers], db.is_postgres)
-        position = {i: known.get((audience, i), 1) for i in issuers}
-        for issuer, jti, state, index in results:
-            ack = sign(issuer, position[issuer], index)
-            position[issuer] += 1
-            acks.append(ack)
-            await conn.execute(update(inbox_messages).where(
-                inbox_messages.c.audience == audience, inbox_messages.c.issuer == issuer,
-                inbox_messages.c.jti == jti,
-            ).values(state=state, result=render(index, ack), processed_at_us=now_us))
-        await _save_channels(conn, known, {(audience, i): n for i, n in position.items()})
+        for issuer in issuers:
+            acks[issuer] = sign(issuer, known.get((audience, issuer), 1), by_issuer[issuer])
+        rows = [{"a": audience, "i": issuer, "j": jti, "s": state,
+                 "r": render(index, acks[issuer]), "t": now_us}
+                for issuer, jti, state, index in results]
+        m = inbox_messages.c
+        await conn.execute(update(inbox_messages).where(
+            m.audience == bindparam("a"), m.issuer == bindparam("i"), m.jti == bindparam("j"),
+        ).values(state=bindparam("s"), result=bindparam("r"), processed_at_us=bindparam("t")),
+            rows)
+        await _save_channels(conn, known, {(audience, i): known.get((audience, i), 1) + 1
+                                           for i in issuers})
     return acks
 
 

@@ -42,6 +42,36 @@ async def flow(db: Database, flow_id: str) -> Row | None:
     return dict(row._mapping) if row else None
 
 
+async def flows_by_ids(db: Database, ids: Sequence[str]) -> dict[str, Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(portability_transfers).where(
+            portability_transfers.c.id.in_(list(ids))))).all()
+    return {r.id: dict(r._mapping) for r in rows}
+
+
+async def mark_posted(db: Database, periods: Sequence[tuple[str, str, str, list[int], str]],
+                      flow_ids: Sequence[str], now_us: int) -> None:
+    """After the ledger posted them: mark the flows' months, then the flows, in one
+    transaction (a flow is `posted` only with its months marked)."""
+    if not flow_ids:
+        return
+    p = insurance_periods
+    # Workers with the same months at the same scheme (a batch of like flows) share a statement.
+    groups: dict[tuple[str, str, tuple[int, ...], str], list[str]] = {}
+    for worker, fund, scheme, months, state in periods:
+        if months:
+            groups.setdefault((fund, scheme, tuple(months), state), []).append(worker)
+    async with db.engine.begin() as conn:
+        for (fund, scheme, group_months, state), workers_ in groups.items():
+            await conn.execute(update(p).where(
+                p.c.worker_id.in_(workers_), p.c.fund == fund, p.c.scheme == scheme,
+                p.c.month.in_(list(group_months))).values(state=state))
+        await conn.execute(update(portability_transfers).where(
+            portability_transfers.c.id.in_(list(flow_ids)),
+            portability_transfers.c.state == "pending",
+        ).values(state="posted", updated_at_us=now_us))
+
+
 async def flows(db: Database, *, worker_id: str | None = None, state: str | None = None,
                 window_id: str | None = None, fund: str | None = None,
                 limit: int = 500) -> list[Row]:

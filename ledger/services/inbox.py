@@ -11,8 +11,8 @@ Owns intake and dispatch. For each arrival, in a batch:
    the missing ranges), applied when the gap fills; two messages for one `seq` → `seq_conflict`;
 3. store the exact token, then apply in-order messages by type (a handler per `typ`) and keep
    each result with the hub's signed acknowledgement (`transfer.ack`, on the hub → fund channel,
-   with its own sequence numbers). A message whose handler fails is still applied once: its
-   failure is its result.
+   with its own sequence numbers; one per issuer and batch, listing each message's outcome).
+   A message whose handler fails is still applied once: its failure is its result.
 
 A crash between storing and applying leaves the message `received`: the sender's retry (same jti,
 same bytes) applies it then. Handlers are idempotent, so that is never twice in effect.
@@ -47,6 +47,9 @@ from ledger.settlement.messages import (
 )
 
 Handler = Callable[[Principal, VerifiedMessage], Awaitable[dict[str, Any]]]
+# Applies a run of same-type messages at once; one {"ok": ...} result per message, in order.
+BulkHandler = Callable[[list[tuple[Principal, VerifiedMessage]]],
+                       Awaitable[list[dict[str, Any]]]]
 ACK_TTL_S = 7 * 24 * 3600
 
 # Inbox-level refusals (verification reasons are `messages.RejectReason`).
@@ -92,11 +95,13 @@ Outcome = Receipt | DomainError
 class InboxService:
     def __init__(self, db: Database, keys: KeyService, signer: HubSigner,
                  handlers: dict[MessageType, Handler] | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time,
+                 bulk_handlers: dict[MessageType, BulkHandler] | None = None) -> None:
         self.db = db
         self.keys = keys
         self.signer = signer
         self.handlers: dict[MessageType, Handler] = dict(handlers or {})
+        self.bulk_handlers: dict[MessageType, BulkHandler] = dict(bulk_handlers or {})
         self.clock = clock
         self.audience = HUB
 
@@ -145,8 +150,8 @@ class InboxService:
         """Apply the deliverable messages in order, then store results with signed acks."""
         done: list[tuple[str, str, str, int]] = []
         results: list[tuple[VerifiedMessage, dict[str, Any]]] = []
-        for message in plan.deliver:
-            result = await self._dispatch(message)
+        for message, result in zip(plan.deliver, await self._dispatch_all(plan.deliver),
+                                   strict=True):
             state = "processed" if result.get("ok") else "failed"
             done.append((message.iss, message.jti, state, len(results)))
             results.append((message, result))
@@ -155,15 +160,33 @@ class InboxService:
         at = int(self.clock())
         acks = await inbox_repo.finish(
             self.db, self.audience, done,
-            lambda iss, seq, i: self._ack(results[i][0], results[i][1], seq, at),
+            lambda iss, seq, indexes: self._ack(iss, [results[i] for i in indexes], seq, at),
             lambda i, ack: json.dumps({"result": results[i][1], "ack": ack}), now_us())
-        by_key = {(str(m.iss), m.jti): (r, ack, s) for (m, r), ack, (_, _, s, _)
-                  in zip(results, acks, done, strict=True)}
+        by_key = {(str(m.iss), m.jti): (r, acks[str(m.iss)], state)
+                  for (m, r), (_, _, state, _) in zip(results, done, strict=True)}
         for index, receipt in plan.receipts.items():
             found = by_key.get((receipt.issuer, receipt.jti))
             if found is not None:
                 receipt.result, receipt.ack, receipt.outcome = found
                 outcomes[index] = receipt
+
+    async def _dispatch_all(self, messages: list[VerifiedMessage]) -> list[dict[str, Any]]:
+        """In order; a run of messages of one type with a bulk handler is applied at once."""
+        out: list[dict[str, Any]] = []
+        start = 0
+        while start < len(messages):
+            typ = messages[start].typ
+            bulk = self.bulk_handlers.get(typ)
+            if bulk is None:
+                out.append(await self._dispatch(messages[start]))
+                start += 1
+                continue
+            end = start
+            while end < len(messages) and messages[end].typ is typ:
+                end += 1
+            out.extend(await bulk([(_principal(m), m) for m in messages[start:end]]))
+            start = end
+        return out
 
     async def _dispatch(self, message: VerifiedMessage) -> dict[str, Any]:
         handler = self.handlers.get(message.typ)
@@ -171,17 +194,19 @@ class InboxService:
             error = DomainError(ErrorCode.INVALID_INPUT, f"the hub takes no {message.typ} "
                                 "messages", field="typ")
             return {"ok": False, "error": error.to_dict()}
-        principal = Principal(f"message:{message.iss}", PrincipalKind.FUND, message.iss)
         try:
-            return {"ok": True, "value": await handler(principal, message)}
+            return {"ok": True, "value": await handler(_principal(message), message)}
         except DomainError as exc:
             return {"ok": False, "error": exc.to_dict()}
 
-    def _ack(self, message: VerifiedMessage, result: dict[str, Any], seq: int, at: int) -> str:
-        body = {"in_reply_to": message.jti, "in_reply_to_seq": message.seq,
-                "outcome": "processed" if result.get("ok") else "failed",
-                "error_code": result.get("error", {}).get("code")}
-        return sign_message(self.signer.keyring.current(at), aud=message.iss,
+    def _ack(self, issuer: str, results: list[tuple[VerifiedMessage, dict[str, Any]]],
+             seq: int, at: int) -> str:
+        """One signed acknowledgement per issuer and batch: every message's jti, seq and
+        outcome (a retry gets the same token back)."""
+        body = {"acks": [{"in_reply_to": m.jti, "in_reply_to_seq": m.seq,
+                          "outcome": "processed" if r.get("ok") else "failed",
+                          "error_code": r.get("error", {}).get("code")} for m, r in results]}
+        return sign_message(self.signer.keyring.current(at), aud=issuer,
                             typ=MessageType.TRANSFER_ACK, seq=seq, body=body, iat=at,
                             ttl_s=ACK_TTL_S)
 
@@ -203,6 +228,11 @@ class InboxService:
     async def channels(self, principal: Principal) -> list[dict[str, Any]]:
         principal.require(principal.sees_everything, "read channel positions")
         return await inbox_repo.channels(self.db)
+
+
+def _principal(message: VerifiedMessage) -> Principal:
+    """The verified issuer acts: a fund can do by message what its own token could do."""
+    return Principal(f"message:{message.iss}", PrincipalKind.FUND, message.iss)
 
 
 def _message_view(row: dict[str, Any]) -> dict[str, Any]:

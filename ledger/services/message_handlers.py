@@ -29,6 +29,8 @@ from ledger.settlement.legs import Flow
 from ledger.settlement.messages import MessageType, VerifiedMessage
 
 Handler = Callable[[Principal, VerifiedMessage], Awaitable[dict[str, Any]]]
+BulkHandler = Callable[[list[tuple[Principal, VerifiedMessage]]],
+                       Awaitable[list[dict[str, Any]]]]
 
 
 def _text(body: dict[str, Any], name: str, required: bool = True) -> str:
@@ -97,6 +99,42 @@ def portability_handlers(service: PortabilityService) -> dict[MessageType, Handl
         return await service.reject(principal, flow_id, _text(body, "reason"))
 
     return {MessageType.TRANSFER_REQUEST: request, MessageType.TRANSFER_ACK: ack}
+
+
+def portability_bulk_handlers(service: PortabilityService) -> dict[MessageType, BulkHandler]:
+    """Acknowledgements in bulk: every accepted one of a run posts in one posting job."""
+
+    async def acks(items: list[tuple[Principal, VerifiedMessage]]) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = [{} for _ in items]
+        accepted: list[tuple[int, Principal, str]] = []
+        for index, (principal, message) in enumerate(items):
+            body = message.body
+            try:
+                if body.get("accepted") is True:
+                    accepted.append((index, principal, _text(body, "flow_id")))
+                else:
+                    out[index] = _ok(await _single_ack(service, principal, body))
+            except DomainError as exc:
+                out[index] = {"ok": False, "error": exc.to_dict()}
+        outcomes = await service.acknowledge_many([(p, f) for _, p, f in accepted])
+        for (index, _, _), outcome in zip(accepted, outcomes, strict=True):
+            out[index] = ({"ok": False, "error": outcome.to_dict()}
+                          if isinstance(outcome, DomainError) else _ok(outcome))
+        return out
+
+    return {MessageType.TRANSFER_ACK: acks}
+
+
+def _ok(value: dict[str, Any]) -> dict[str, Any]:
+    return {"ok": True, "value": value}
+
+
+async def _single_ack(service: PortabilityService, principal: Principal,
+                      body: dict[str, Any]) -> dict[str, Any]:
+    if type(body.get("accepted")) is not bool:
+        raise DomainError(ErrorCode.INVALID_INPUT, "body.accepted is true or false",
+                          field="body.accepted")
+    return await service.reject(principal, _text(body, "flow_id"), _text(body, "reason"))
 
 
 def settlement_handlers(service: SettlementService) -> dict[MessageType, Handler]:

@@ -266,26 +266,46 @@ class PortabilityService:
 
     # -- home fund: acknowledge or reject -----------------------------------------------------
     async def acknowledge(self, principal: Principal, flow_id: str) -> dict[str, Any]:
-        row = await self._row(principal, flow_id)
-        _may(principal, row["home_fund"], "acknowledge it (the home fund does)")
-        if row["state"] == FlowState.POSTED.value:
-            return await self.get(principal, flow_id)  # a retried acknowledgement
-        _expect(row, FlowState(row["state"]), (FlowState.PENDING,), FlowState.POSTED)
-        extra = []
-        if row["destination"] == Destination.WORKER.value:
-            extra = [payout_leg(row["id"], row["worker_id"], row["home_fund"],
-                                Money(row["target_minor"], Currency(row["target_currency"])))]
-        await self._resolve(row, post=True, extra=extra)
-        months = json.loads(row["months"])
-        state = (PeriodState.TRANSFERRED if row["destination"] == Destination.MEMBER.value
-                 else PeriodState.WITHDRAWN)
-        if row["flow"] != Flow.TAX_REFUND.value:
-            await repo.set_period_states(self.db, row["worker_id"], row["host_fund"],
-                                         row["scheme"], months, state.value)
-        values = {"state": FlowState.POSTED.value, "updated_at_us": now_us()}
-        if not await repo.move_flow(self.db, flow_id, FlowState.PENDING.value, values):
-            return await self._moved_meanwhile(principal, flow_id, FlowState.POSTED)
-        return await self.get(principal, flow_id)
+        outcome = (await self.acknowledge_many([(principal, flow_id)]))[0]
+        if isinstance(outcome, DomainError):
+            raise outcome
+        return outcome
+
+    async def acknowledge_many(self, items: Sequence[tuple[Principal, str]]
+                               ) -> list[dict[str, Any] | DomainError]:
+        """Acknowledge many flows at once (the inbox's batch path): one read, one posting job
+        (a unit per flow: its legs posted, the worker paid), one period update per kind, one
+        state update. Each flow succeeds or fails on its own; a retry of a posted one is its
+        current view."""
+        rows = await repo.flows_by_ids(self.db, [flow_id for _, flow_id in items])
+        out: list[dict[str, Any] | DomainError] = []
+        units: list[Unit] = []
+        todo: list[tuple[int, dict[str, Any]]] = []
+        for index, (principal, flow_id) in enumerate(items):
+            try:
+                row = rows.get(flow_id)
+                if row is None or not _can_read(principal, row):
+                    raise DomainError(ErrorCode.UNKNOWN_FLOW,
+                                      f"no portability transfer {flow_id}", field="flow_id")
+                _may(principal, row["home_fund"], "acknowledge it (the home fund does)")
+                if row["state"] != FlowState.POSTED.value:
+                    _expect(row, FlowState(row["state"]), (FlowState.PENDING,), FlowState.POSTED)
+                    units.append(Unit(_posting(row)))
+                    todo.append((index, row))
+                out.append(render(row))
+            except DomainError as exc:
+                out.append(exc)
+        results = await self.committer.submit(Job(units, atomic=False)) if units else []
+        done = []
+        for (index, row), result in zip(todo, results, strict=True):
+            if result.error is not None:
+                out[index] = result.error
+                continue
+            done.append(row)
+            out[index] = render({**row, "state": FlowState.POSTED.value})
+        await repo.mark_posted(self.db, [_period_change(r) for r in done],
+                               [r["id"] for r in done], now_us())
+        return out
 
     async def reject(self, principal: Principal, flow_id: str, reason: str) -> dict[str, Any]:
         row = await self._row(principal, flow_id)
@@ -547,6 +567,23 @@ def _expect(row: dict[str, Any], state: FlowState, allowed: Sequence[FlowState],
             to: FlowState) -> None:
     if state not in allowed:
         raise _illegal(row, to)
+
+
+def _posting(row: dict[str, Any]) -> list[PlannedTransfer]:
+    """The acknowledgement's unit: every pending leg posted, then the worker paid if due."""
+    extra = []
+    if row["destination"] == Destination.WORKER.value:
+        extra = [payout_leg(row["id"], row["worker_id"], row["home_fund"],
+                            Money(row["target_minor"], Currency(row["target_currency"])))]
+    return [*resolution(json.loads(row["detail"])["legs"], True), *extra]
+
+
+def _period_change(row: dict[str, Any]) -> tuple[str, str, str, list[int], str]:
+    """(worker, fund, scheme, months, new state): transferred home, or paid out (withdrawn)."""
+    months = [] if row["flow"] == Flow.TAX_REFUND.value else json.loads(row["months"])
+    state = (PeriodState.TRANSFERRED if row["destination"] == Destination.MEMBER.value
+             else PeriodState.WITHDRAWN)
+    return row["worker_id"], row["host_fund"], row["scheme"], months, state.value
 
 
 def _raise_failed(result: UnitResult) -> None:

@@ -61,8 +61,8 @@ async def test_messages_drive_a_flow_exactly_once_with_signed_acks(
     assert first.outcome == "processed" and first.result is not None
     assert first.result["value"]["state"] == "pending"
     ack = verify_message(first.ack or "", hub_registry(svc), "TH-SSO", int(time.time()))
-    assert ack.iss == HUB and ack.body["in_reply_to"] == first.jti
-    assert ack.body["outcome"] == "processed"
+    assert ack.iss == HUB and ack.body["acks"][0]["in_reply_to"] == first.jti
+    assert ack.body["acks"][0]["outcome"] == "processed"
 
     before = await state(svc)
     again = await svc.inbox.receive(approve)  # the sender retries: same jti, same bytes

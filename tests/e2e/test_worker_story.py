@@ -190,7 +190,7 @@ async def test_pilot_routes_both_japanese_cash_flows_home_and_totalises_thai_mon
         assert stored[message.jti] == token  # kept exactly as sent
     hub = hub_registry(story_services)
     for ack, audience in zip(acks, ("JP-JPS", "KH-NSSF", "JP-JPS", "KH-NSSF"), strict=True):
-        assert verify_message(ack, hub, audience, now).body["outcome"] == "processed"
+        assert verify_message(ack, hub, audience, now).body["acks"][0]["outcome"] == "processed"
 
 
 async def test_thai_balance_moves_home_for_a_vietnamese_worker_and_a_rejection_voids(
