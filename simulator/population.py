@@ -134,9 +134,14 @@ def draw(scenario: Scenario, workers: int, years: int, seed: int) -> Population:
         _hazard_months(rng, per_corridor([float(getattr(c.hazards, h).value) for c in cs]))
         for h in ("status_change", "return_home", "death", "disability")
     ]
-    spans = np.stack([contract, *hazards])
-    reason = np.argmin(spans, axis=0).astype(np.int64)  # argmin keeps the first on ties
-    exit_ = arrival + spans.min(axis=0)
+    # The earliest event ends covered work; on a tie the earlier-listed reason wins.
+    span = contract
+    reason = np.full(workers, Exit.CONTRACT_END, dtype=np.int64)
+    for kind, months in zip(list(Exit)[1:], hazards, strict=True):
+        sooner = months < span
+        reason[sooner] = kind
+        span = np.minimum(span, months)
+    exit_ = arrival + span
     b_low = np.repeat(np.asarray([c.home_insured_months_before.value.low for c in cs],
                                  dtype=np.int64), counts)
     b_high = np.repeat(np.asarray([c.home_insured_months_before.value.high for c in cs],
