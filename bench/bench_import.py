@@ -1,6 +1,9 @@
 """Import throughput: a million-row Thai SSO 1-10 file through `clmtv import`, on PostgreSQL.
 
-    python -m bench.bench_import --rows 1000000
+    python -m bench.bench_import --rows 999999
+
+(999,999, not 1,000,000: the SSO 1-10 header's employee count is six digits, so one file holds
+at most 999,999 workers.)
 
 On a fresh database: registers the file's workers in bulk (COPY; enrolment is not what is
 measured), writes two monthly files (January and February 2026, wages drawn between the s33 floor
@@ -122,7 +125,8 @@ def run_cli(url: str, path: Path) -> dict[str, object]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=999_999,
+                        help="rows per file (at most 999,999: the header count is 6 digits)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""`clmtv`: the one front door. serve | db upgrade | demo | verify | clients add.
+"""`clmtv`: the one front door. serve | db upgrade | demo | import | verify | clients add.
 
 The database comes from CLMTV_DATABASE_URL (default: the SQLite file clmtv.db).
 """
@@ -32,6 +32,12 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database administration")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the latest schema")
+
+    from ledger import import_cli
+    from ledger.adapters.conformance import cli as adapters_cli
+
+    import_cli.add_parser(sub)
+    adapters_cli.add_parser(sub)
 
     verify = sub.add_parser("verify", help="verify a signed message or statement offline")
     verify.add_argument("file", help="a compact JWS (e.g. from /v1/workers/ID/statement.jws)")
@@ -124,6 +130,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return simulator_cli.run(args)
         elif args.command == "verify":
             return _verify(args)
+        elif args.command == "adapters":
+            from ledger.adapters.conformance import cli as adapters_cli
+
+            return adapters_cli.run(args)
+        elif args.command == "import":
+            from ledger import import_cli
+
+            return import_cli.run(settings, args)
         elif args.command == "settle":
             from ledger.services.settle_run import settle_command
 

@@ -77,3 +77,22 @@ def test_import_books_a_sample_reports_it_and_a_rerun_changes_nothing(
     out = capsys.readouterr().out
     assert "rejected: nothing was booked" in out and "line 4" in out
     assert cli.main(["import", "TH-SSO", str(tmp_path / "missing.txt")]) == 2
+
+
+def test_adapters_check_passes_a_sample_and_names_the_line_of_a_bad_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    from ledger.services.demo_imports import sample_files
+
+    sample = sample_files("KH-NSSF")[0]
+    assert cli.main(["adapters", "check", "KH-NSSF", str(sample)]) == 0
+    assert "all checks passed" in capsys.readouterr().out
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(sample.read_bytes().replace(b",2400000,6480000", b",2400001,6480000", 1))
+    assert cli.main(["adapters", "check", "KH-NSSF", str(bad)]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL  amounts match the rules" in out
+    assert "line 3: employee_contribution: declared" in out
+    assert "FAIL  header totals" in out
+    assert cli.main(["adapters", "list"]) == 0
+    assert "TH-SSO   sso-1-10" in capsys.readouterr().out

@@ -1,0 +1,6 @@
+"""The adapter conformance kit: checks any fund's declaration file against its adapter.
+
+`checks.py` holds the checks as plain functions returning results (no pytest, no printing), so
+the same checks run in the conformance test suite (`tests/adapters/conformance/`) and for a fund
+integrator on their own file (`clmtv adapters check FUND FILE`, `cli.py`).
+"""
