@@ -19,11 +19,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ledger.domain.periods import Month
-from ledger.settlement.agreement import AgreementKind, TransferRule
+from ledger.settlement.agreement import TransferRule
 from simulator.contributions import PriceCache
 from simulator.exits import Context, HostState, settle
-from simulator.paying import Coverage, accumulate, coverage
+from simulator.paying import Coverage, accumulate, agreement_from, coverage
 from simulator.policy import Run
 from simulator.population import Population
 from simulator.rights import months, rights
@@ -40,13 +39,6 @@ class Outcome:
     balances: Balances
     totals: Totals
     worker: WorkerOutcome
-
-
-def agreement_from(run: Run, pop: Population) -> int:
-    """Month index from which the agreement's rules apply (never, for a baseline)."""
-    if run.agreement.kind is not AgreementKind.AGREEMENT:
-        return pop.horizon
-    return max(0, pop.start.months_until(Month.of(run.agreement.effective)))
 
 
 def simulate(run: Run, pop: Population, cache: PriceCache | None = None,

@@ -28,9 +28,10 @@ from fractions import Fraction
 import numpy as np
 
 from ledger.adapters.arith import IntArray
+from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
 from ledger.settlement.agreement import TransferRule
-from simulator.paying import Coverage
+from simulator.paying import LONG_TERM, Coverage
 from simulator.policy import Run
 from simulator.population import BoolArray, Exit, Population
 from simulator.refunds import jp_lswp, round_div, th_lump_sum
@@ -132,26 +133,39 @@ def _thai(ctx: Context, idx: IntArray, month: int) -> None:
         _thai_lump_sum(ctx, idx, month)
 
 
-def _portable_value(ctx: Context, idx: IntArray) -> tuple[IntArray, IntArray]:
-    """(moved, retained): portable payers' shares plus s39; the government share stays."""
+def _portable_value(ctx: Context, fund: str, idx: IntArray) -> tuple[IntArray, IntArray]:
+    """(moved, retained): the agreement's portable payers' shares (plus s39 paid from home,
+    which continues the same old-age insurance); the other payers' shares stay."""
     b = ctx.bal
-    moved = b.employee[idx] + b.employer[idx] + b.voluntary[idx]
-    return moved, b.government[idx]
+    portable = ctx.run.agreement.portable_scheme(fund, LONG_TERM[fund])
+    payers = portable.portable_payers if portable is not None else ()
+    by_payer = {Payer.EMPLOYEE: b.employee, Payer.EMPLOYER: b.employer,
+                Payer.GOVERNMENT: b.government}
+    moved = b.voluntary[idx].copy()
+    retained = zeros(idx.size)
+    for payer, balance in by_payer.items():
+        if payer in payers:
+            moved += balance[idx]
+        else:
+            retained += balance[idx]
+    return moved, retained
 
 
 def _transfer(ctx: Context, idx: IntArray, month: int) -> None:
     if idx.size == 0:
         return
     s, t = ctx.run.scenario, ctx.totals
-    moved, retained = _portable_value(ctx, idx)
+    moved, retained = _portable_value(ctx, "TH-SSO", idx)
     when = np.full(idx.size, month + s.claims.transfer.delay_months.value, dtype=np.int64)
     t.add_recovered("transfer", "THB", when, moved)
     t.forfeited["TH-SSO"] += int(retained.sum())
     ctx.outcome.recovered[idx] += moved
     ctx.host_state[idx] = HostState.TRANSFERRED
     t.transfers += int(idx.size)
+    origins = np.asarray([ctx.pop.origin_of(i) for i in range(len(ctx.pop.corridors))])
+    worker_origin = origins[ctx.pop.corridor[idx]]
     for origin, fund in HOME_FUNDS.items():
-        rows = np.asarray([ctx.pop.origin_of(int(c)) == origin for c in ctx.pop.corridor[idx]])
+        rows = worker_origin == origin
         if not rows.any():
             continue
         series = t.settlement_monthly.setdefault(("TH-SSO", fund, "THB"), zeros(t.horizon + 1))
@@ -163,7 +177,7 @@ def _pay_worker(ctx: Context, fund: str, idx: IntArray, month: int) -> None:
     if idx.size == 0:
         return
     s, t = ctx.run.scenario, ctx.totals
-    moved, retained = _portable_value(ctx, idx)
+    moved, retained = _portable_value(ctx, fund, idx)
     paid = _draw(ctx.pop.u_claim[idx], s.claims.transfer.pay_worker_claim_share.value)
     when = np.full(idx.size, month + s.claims.transfer.delay_months.value, dtype=np.int64)
     t.add_recovered("refund", _currency(fund), when[paid], moved[paid])
@@ -219,8 +233,9 @@ def _keep(ctx: Context, idx: IntArray) -> None:
     """Periods stay and give a pension right by totalisation; valued at the shares paid in."""
     if idx.size == 0:
         return
-    pop, b = ctx.pop, ctx.bal
-    value = b.employee[idx] + b.employer[idx]
+    pop = ctx.pop
+    value, retained = _portable_value(ctx, "JP-JPS", idx)
+    ctx.totals.forfeited["JP-JPS"] += int(retained.sum())
     age = ctx.run.scenario.pension_age.value
     when = pop.arrival[idx] + (age - pop.age_at_arrival[idx]) * 12
     ctx.totals.add_recovered("pension_right", "JPY", when, value)

@@ -17,6 +17,8 @@ import numpy as np
 from ledger.adapters.arith import IntArray
 from ledger.adapters.context import WorkerContext
 from ledger.domain.funds import Payer
+from ledger.domain.periods import Month
+from ledger.settlement.agreement import AgreementKind
 from simulator.contributions import Epoch, PriceCache, Stream, month_index_sum, overlap
 from simulator.policy import Run
 from simulator.population import BoolArray, Exit, Population
@@ -43,6 +45,13 @@ class Coverage:
     settle: IntArray  # month the destination balance is settled (exit, or after s39)
 
 
+def agreement_from(run: Run, pop: Population) -> int:
+    """Month index from which the agreement's rules apply (never, for a baseline)."""
+    if run.agreement.kind is AgreementKind.BASELINE:
+        return pop.horizon
+    return max(0, pop.start.months_until(Month.of(run.agreement.effective)))
+
+
 def coverage(run: Run, pop: Population) -> Coverage:
     s = run.scenario
     names = pop.corridors
@@ -55,7 +64,8 @@ def coverage(run: Run, pop: Population) -> Coverage:
     rule = agreement.coverage
     host_member = np.asarray([agreement.is_member(pop.fund_of(i)) for i in range(len(names))])
     cert_ok = rule is not None and agreement.is_member("VN-VSS")
-    certificate = (abroad & host_member[pop.corridor] & cert_ok
+    effective = agreement_from(run, pop)
+    certificate = (abroad & host_member[pop.corridor] & cert_ok & (pop.arrival >= effective)
                    & (pop.u_cert < float(s.policy.certificate_share.value)))
     posting = rule.posting_months_max if rule is not None else 0
     host_first = np.minimum(pop.arrival + np.where(certificate, posting, 0), stop)
