@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pytest
 
 from simulator.contributions import PriceCache
 from simulator.engine import simulate
 from simulator.metrics import measure
-from simulator.policy import load_run
+from simulator.policy import Run, load_run
 from simulator.population import Exit, allocate, draw
 
 POLICIES = ("no-agreement", "bilateral-refund-assistance", "clmtv-pilot",
@@ -121,3 +123,35 @@ def test_recovered_share_distribution_counts_settled_workers(results: dict[str, 
     table = m.tables["recovered_share"]  # type: ignore[attr-defined]
     assert counted == sum(row[1] for row in table.rows)
     assert 0 < counted <= m.headline["workers_settled_count"]  # type: ignore[attr-defined]
+
+
+def test_the_agreement_applies_from_its_effective_month() -> None:
+    base = load_run("default", "clmtv-pilot")
+    later = Run(base.policy, base.scenario,
+                base.agreement.model_copy(update={"effective": date(2030, 1, 1)}))
+    pop = draw(base.scenario, 20_000, 12, seed=2)
+    now, then = simulate(base, pop), simulate(later, pop)
+    start = 36  # 2030-01 from 2027-01
+    assert (now.coverage.certificate & (pop.arrival < start)).any()
+    assert not (then.coverage.certificate & (pop.arrival < start)).any()
+    transfers = then.totals.settlement_monthly
+    assert transfers and all(not series[: start].any() for series in transfers.values())
+    assert not then.totals.messages_monthly[:start].any()
+    assert then.totals.messages_monthly[start:].all()
+
+
+def test_only_the_agreements_portable_payers_move() -> None:
+    base = load_run("default", "clmtv-pilot")
+    schemes = tuple(
+        p.model_copy(update={"portable_payers": ("employee",)}) if p.fund == "TH-SSO" else p
+        for p in base.agreement.portable_schemes)
+    narrow = Run(base.policy, base.scenario,
+                 base.agreement.model_copy(update={"portable_schemes": schemes}))
+    pop = draw(base.scenario, 20_000, 30, seed=2)
+    wide, small = simulate(base, pop), simulate(narrow, pop)
+    moved_wide = wide.totals.recovered[("transfer", "THB")]
+    moved_small = small.totals.recovered[("transfer", "THB")]
+    # Employee and employer old-age shares are equal (3% each), so half moves.
+    assert 0 < moved_small < moved_wide
+    assert abs(2 * moved_small - moved_wide) <= moved_wide // 1000
+    assert small.totals.forfeited["TH-SSO"] > wide.totals.forfeited["TH-SSO"]
