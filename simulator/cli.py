@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import shlex
-import sys
 import time
 from pathlib import Path
 
@@ -69,7 +68,10 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     elapsed = time.perf_counter() - started
     out: Path = args.out
     written = write_csv(metrics, out)
-    command = "clmtv simulate " + shlex.join(sys.argv[2:] if len(sys.argv) > 2 else [])
+    command = shlex.join(["clmtv", "simulate", args.scenario,
+                          *(a for p in policies for a in ("--policy", p)),
+                          "--workers", str(args.workers), "--years", str(args.years),
+                          "--seed", str(args.seed), "--out", str(out)])
     report = out / "report.html"
     report.write_text(html(metrics, runs[0].scenario, command), encoding="utf-8")
     summary(metrics, Console())
