@@ -205,6 +205,8 @@ class Scenario(_Model):
     def _known(self) -> Self:
         for key in self.corridors:
             _check_corridor(key)
+        if sum(c.population.value for c in self.corridors.values()) == 0:
+            raise _keyed("corridors", "every corridor has a population of 0")
         for currency, rate in self.fx_per_usd.items():
             if rate.value <= 0:
                 raise _keyed(f"fx_per_usd.{currency}.value", "an FX rate is positive")

@@ -123,3 +123,11 @@ def test_duplicate_yaml_keys_are_refused(tmp_path: Path) -> None:
     path.write_text("name: a\nkind: scenario\nname: b\n", encoding="utf-8")
     with pytest.raises(DomainError, match="duplicate key 'name'"):
         scenario_data(str(path))
+
+
+def test_a_world_without_workers_is_refused(base: dict[str, Any]) -> None:
+    data = copy.deepcopy(base)
+    for corridor in data["corridors"].values():
+        corridor["population"]["value"] = 0
+    error = fails(data)
+    assert error.field == "corridors" and "population of 0" in error.message
