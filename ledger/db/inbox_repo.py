@@ -8,15 +8,16 @@ take whole batches: a batch costs a fixed number of round trips however many mes
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.db.engine import Database
-from ledger.db.tables import inbox_messages, inbox_rejections, message_channels
+from ledger.db.tables import hub_acks, inbox_messages, inbox_rejections, message_channels
 
 Row = dict[str, Any]
 ChannelKey = tuple[str, str]  # issuer, audience
@@ -83,8 +84,8 @@ async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
         held: dict[ChannelKey, dict[int, Row]] = {}
         for r in held_rows:
             held.setdefault((r.issuer, audience), {})[int(r.seq)] = dict(r._mapping)
-        snapshot = Snapshot(next_seq, {(r.issuer, r.jti): dict(r._mapping) for r in seen_rows},
-                            held)
+        seen = await _attach_acks(conn, [dict(r._mapping) for r in seen_rows])
+        snapshot = Snapshot(next_seq, {(r["issuer"], r["jti"]): r for r in seen}, held)
         outcome = decide(snapshot)
         if outcome.inserts:
             await conn.execute(insert(inbox_messages), outcome.inserts)
@@ -98,13 +99,13 @@ async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
 
 async def finish(db: Database, audience: str, results: Sequence[tuple[str, str, str, int]],
                  sign: Callable[[str, int, list[int]], str],
-                 render: Callable[[int, str], str], now_us: int) -> dict[str, str]:
-    """Store each message's result with the hub's signed acknowledgement.
+                 render: Callable[[int, int], str], now_us: int) -> dict[str, str]:
+    """Store each message's result and the hub's signed acknowledgement.
 
     `results`: (issuer, jti, state, index). Each issuer gets one acknowledgement for its
     messages of the batch: `sign(issuer, ack_seq, indexes)` signs it with the next sequence
-    number of the channel hub → issuer; `render(index, ack)` is the JSON result kept for the
-    message. Returns the acknowledgement per issuer.
+    number of the channel hub → issuer, and it is stored once (`hub_acks`); `render(index,
+    ack_seq)` is the JSON result kept with the message. Returns the acknowledgement per issuer.
     """
     by_issuer: dict[str, list[int]] = {}
     for issuer, _, _, index in results:
@@ -113,19 +114,57 @@ async def finish(db: Database, audience: str, results: Sequence[tuple[str, str, 
     acks: dict[str, str] = {}
     async with db.engine.begin() as conn:
         known = await _lock_channels(conn, [(audience, i) for i in issuers], db.is_postgres)
+        seqs = {i: known.get((audience, i), 1) for i in issuers}
         for issuer in issuers:
-            acks[issuer] = sign(issuer, known.get((audience, issuer), 1), by_issuer[issuer])
-        rows = [{"a": audience, "i": issuer, "j": jti, "s": state,
-                 "r": render(index, acks[issuer]), "t": now_us}
-                for issuer, jti, state, index in results]
-        m = inbox_messages.c
-        await conn.execute(update(inbox_messages).where(
-            m.audience == bindparam("a"), m.issuer == bindparam("i"), m.jti == bindparam("j"),
-        ).values(state=bindparam("s"), result=bindparam("r"), processed_at_us=bindparam("t")),
-            rows)
-        await _save_channels(conn, known, {(audience, i): known.get((audience, i), 1) + 1
-                                           for i in issuers})
+            acks[issuer] = sign(issuer, seqs[issuer], by_issuer[issuer])
+        await conn.execute(insert(hub_acks), [
+            {"recipient": i, "seq": seqs[i], "token": acks[i], "created_at_us": now_us}
+            for i in issuers])
+        await _store_results(conn, db.is_postgres, audience, [
+            (issuer, jti, state, render(index, seqs[issuer]))
+            for issuer, jti, state, index in results], now_us)
+        await _save_channels(conn, known, {(audience, i): n + 1 for i, n in seqs.items()})
     return acks
+
+
+async def _store_results(conn: AsyncConnection, postgres: bool, audience: str,
+                         rows: Sequence[tuple[str, str, str, str]], now_us: int) -> None:
+    """(issuer, jti, state, result) per message. On PostgreSQL one statement over arrays: an
+    executemany would plan each row afresh (plan_cache_mode = force_custom_plan, ADR 0004)."""
+    if postgres:
+        await conn.execute(text(
+            "UPDATE inbox_messages AS m SET state = v.s, result = v.r, processed_at_us = :t "
+            "FROM unnest(CAST(:i AS text[]), CAST(:j AS text[]), CAST(:s AS text[]), "
+            "CAST(:r AS text[])) AS v(i, j, s, r) "
+            "WHERE m.audience = :a AND m.issuer = v.i AND m.jti = v.j"),
+            {"a": audience, "t": now_us, "i": [r[0] for r in rows], "j": [r[1] for r in rows],
+             "s": [r[2] for r in rows], "r": [r[3] for r in rows]})
+        return
+    m = inbox_messages.c
+    await conn.execute(update(inbox_messages).where(
+        m.audience == bindparam("a"), m.issuer == bindparam("i"), m.jti == bindparam("j"),
+    ).values(state=bindparam("s"), result=bindparam("r"), processed_at_us=bindparam("t")),
+        [{"a": audience, "i": i, "j": j, "s": st, "r": r, "t": now_us} for i, j, st, r in rows])
+
+
+async def _attach_acks(conn: AsyncConnection, rows: list[Row]) -> list[Row]:
+    """Each processed row's acknowledgement token, as `ack` (from `hub_acks`)."""
+    wanted: set[tuple[str, int]] = set()
+    for row in rows:
+        if row.get("result"):
+            seq = json.loads(row["result"]).get("ack_seq")
+            if seq is not None:
+                wanted.add((row["issuer"], int(seq)))
+    tokens: dict[tuple[str, int], str] = {}
+    if wanted:
+        found = (await conn.execute(select(hub_acks).where(
+            hub_acks.c.recipient.in_(sorted({r for r, _ in wanted})),
+            hub_acks.c.seq.in_(sorted({q for _, q in wanted}))))).all()
+        tokens = {(r.recipient, int(r.seq)): r.token for r in found}
+    for row in rows:
+        seq = json.loads(row["result"]).get("ack_seq") if row.get("result") else None
+        row["ack"] = tokens.get((row["issuer"], int(seq))) if seq is not None else None
+    return rows
 
 
 async def save_rejections(db: Database, rows: Sequence[Row]) -> None:
@@ -144,7 +183,7 @@ async def messages(db: Database, audience: str, issuer: str | None, state: str |
     async with db.engine.connect() as conn:
         rows = (await conn.execute(query.order_by(inbox_messages.c.received_at_us.desc())
                                    .limit(limit))).all()
-    return [dict(r._mapping) for r in rows]
+        return await _attach_acks(conn, [dict(r._mapping) for r in rows])
 
 
 async def rejections(db: Database, audience: str, limit: int) -> list[Row]:

@@ -271,3 +271,12 @@ window_confirmations = Table(
     Column("position_minor", BigInteger, nullable=False),
     Column("received_at_us", BigInteger, nullable=False),
 )
+
+hub_acks = Table(
+    "hub_acks",
+    metadata,
+    Column("recipient", String(32), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("token", Text, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+)

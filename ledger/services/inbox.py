@@ -161,7 +161,8 @@ class InboxService:
         acks = await inbox_repo.finish(
             self.db, self.audience, done,
             lambda iss, seq, indexes: self._ack(iss, [results[i] for i in indexes], seq, at),
-            lambda i, ack: json.dumps({"result": results[i][1], "ack": ack}), now_us())
+            lambda i, ack_seq: json.dumps({"result": results[i][1], "ack_seq": ack_seq}),
+            now_us())
         by_key = {(str(m.iss), m.jti): (r, acks[str(m.iss)], state)
                   for (m, r), (_, _, state, _) in zip(results, done, strict=True)}
         for index, receipt in plan.receipts.items():
@@ -239,7 +240,7 @@ def _message_view(row: dict[str, Any]) -> dict[str, Any]:
     stored = json.loads(row["result"]) if row["result"] else {}
     return {"issuer": row["issuer"], "jti": row["jti"], "seq": row["seq"], "typ": row["typ"],
             "state": row["state"], "payload_sha256": row["payload_sha256"],
-            "token": row["token"], "result": stored.get("result"), "ack": stored.get("ack"),
+            "token": row["token"], "result": stored.get("result"), "ack": row["ack"],
             "received_at_us": row["received_at_us"],
             "processed_at_us": row["processed_at_us"]}
 
@@ -340,8 +341,7 @@ def _duplicate(original: dict[str, Any], receipt: Receipt, m: VerifiedMessage) -
     receipt.outcome = "duplicate" if original["state"] in ("processed", "failed") else (
         "held" if original["state"] == "held" else "processed")
     if original.get("result"):
-        stored = json.loads(original["result"])
-        receipt.result, receipt.ack = stored.get("result"), stored.get("ack")
+        receipt.result, receipt.ack = json.loads(original["result"])["result"], original["ack"]
     return receipt
 
 
