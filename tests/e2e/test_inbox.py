@@ -8,6 +8,8 @@ import time
 from typing import Any
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import OKPKey
 from sqlalchemy import select
 
 from ledger.api.deps import Services
@@ -77,6 +79,26 @@ async def test_messages_drive_a_flow_exactly_once_with_signed_acks(
 
     done = await svc.inbox.receive(await vn.sign(ACK, {"flow_id": flow_id, "accepted": True}))
     assert done.result is not None and done.result["value"]["state"] == "posted"
+    # The hub's acknowledgement is a standard JWS: joserfc verifies it with the published JWKS.
+    decoded = jwt.decode(done.ack or "", OKPKey.import_key(svc.signer.jwks()["keys"][0]),
+                         algorithms=["Ed25519"])
+    assert decoded.claims["aud"] == "VN-VSS"
+
+
+async def test_one_signed_acknowledgement_answers_a_batch(
+    story_services: Services, uid: str
+) -> None:
+    th = await Sender(story_services, "TH-SSO").publish()
+    seq = await th.next_seq()
+    tokens = [await th.sign(REQ, {"action": "approve", "flow_id": f"none-{uid}-{i}"},
+                            seq=seq + i) for i in range(3)]
+    receipts = await story_services.inbox.receive_batch(tokens)
+    acks = {r.ack for r in receipts if not isinstance(r, DomainError)}
+    assert len(acks) == 1
+    body = verify_message(acks.pop() or "", hub_registry(story_services), "TH-SSO",
+                          int(time.time())).body
+    assert [a["in_reply_to_seq"] for a in body["acks"]] == [seq, seq + 1, seq + 2]
+    assert {a["outcome"] for a in body["acks"]} == {"failed"}  # unknown flows: applied once
 
 
 async def test_a_failing_message_is_applied_once_with_its_failure(

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from joserfc import jwt
+from joserfc.jwk import OKPKey
 
 from ledger.api.deps import Services
 from ledger.db import windows_repo
@@ -60,10 +62,14 @@ async def test_a_window_closes_nets_confirms_settles_and_reconciles(
     # Each participant's statement is the hub's, addressed to it.
     hub = TrustRegistry()
     hub.load_jwks(HUB, svc.signer.jwks())
+    hub_key = OKPKey.import_key(svc.signer.jwks()["keys"][0])
     for fund, statement in closed["statements"].items():
         message = verify_message(statement, hub, fund, int(time.time()))
         assert message.typ is MessageType.SETTLEMENT_STATEMENT
         assert message.body["netting"] == netting
+        # An independent JOSE library agrees (joserfc, as a fund's own stack might be).
+        decoded = jwt.decode(statement, hub_key, algorithms=["Ed25519"])
+        assert decoded.claims["aud"] == fund and decoded.claims["body"]["netting"] == netting
 
     # Not before every participant has confirmed.
     with pytest.raises(DomainError) as early:
