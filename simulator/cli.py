@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from ledger.domain.errors import DomainError
 from simulator.contributions import PriceCache
-from simulator.engine import simulate
+from simulator.engine import Outcome, simulate
 from simulator.metrics import PolicyMetrics, measure
 from simulator.policy import load_run
 from simulator.population import draw
@@ -37,6 +37,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=Path("simulation"))
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--replay", metavar="local|DATABASE_URL",
+                        help="replay the first policy's contributions into the real ledger "
+                        "(`local`: a new SQLite file in --out) and check its totals equal the "
+                        "simulator's to the minor unit")
 
 
 def run(args: argparse.Namespace, console: Console | None = None) -> int:
@@ -54,6 +58,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     pop = draw(runs[0].scenario, args.workers, args.years, args.seed)
     cache = PriceCache(pop.start, pop.horizon)
     metrics: list[PolicyMetrics] = []
+    first: Outcome | None = None
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total} months"), TimeElapsedColumn(), console=console,
                   disable=args.no_progress) as bar:
@@ -64,6 +69,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
                 bar.update(task, completed=done)
 
             outcome = simulate(r, pop, cache, tick)
+            first = first or outcome
             metrics.append(measure(outcome))
     elapsed = time.perf_counter() - started
     out: Path = args.out
@@ -77,4 +83,33 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     summary(metrics, Console())
     console.print(f"{args.workers:,} workers x {args.years} years x {len(runs)} policies in "
                   f"{elapsed:.2f} s; wrote {report} and {len(written)} CSV files to {out}")
+    if args.replay and first is not None:
+        return _replay(first, args.replay, out, console, args.no_progress)
     return 0
+
+
+def _replay(outcome: Outcome, target: str, out: Path, console: Console, quiet: bool) -> int:
+    from simulator.replay import run_replay
+
+    with Progress(TextColumn("replay {task.description}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), console=console,
+                  disable=quiet) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def tick(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done)
+
+        report = run_replay(outcome, target, out, tick)
+    console.print(f"replayed {report.workers:,} workers, {report.files} files "
+                  f"({report.file_rows:,} rows) and {report.api_contributions:,} API "
+                  f"contributions of policy {outcome.run.policy}")
+    if report.equal:
+        console.print(f"[green]ledger totals equal the simulator's[/green] for all "
+                      f"{len(report.ledger)} (fund, scheme, payer) totals, to the minor unit")
+        return 0
+    for key, (simulated, booked) in report.differences().items():
+        console.print(f"[red]differs[/red] {'/'.join(key)}: simulator {simulated}, "
+                      f"ledger {booked}")
+    return 1

@@ -1,0 +1,47 @@
+"""Replay into the real ledger: the ledger's booked totals equal the simulator's exactly, and a
+missing month is caught (the comparison is not vacuous)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import simulator.replay as replay
+from simulator.engine import simulate
+from simulator.population import draw
+from tests.simulator.conftest import even_run
+
+
+def outcome(workers: int = 400, years: int = 2, seed: int = 5):  # type: ignore[no-untyped-def]
+    run = even_run("no-agreement", digital_voluntary__uptake_share={
+        "value": "0.5", "source": "test", "verified": False})
+    return simulate(run, draw(run.scenario, workers, years, seed))
+
+
+def test_the_ledger_books_exactly_what_the_simulator_paid(tmp_path: Path) -> None:
+    result = outcome()
+    report = replay.run_replay(result, "local", tmp_path)
+    assert report.equal, report.differences()
+    funds = {fund for fund, _, _ in report.ledger}
+    assert {"TH-SSO", "JP-JPS", "VN-VSS"} <= funds
+    assert any(scheme == "s39-voluntary" for _, scheme, _ in report.ledger)
+    assert report.files > 0 and report.api_contributions > 0
+    assert sum(report.ledger.values()) == sum(report.simulator.values()) > 0
+
+
+def test_a_month_left_out_of_the_replay_is_a_difference(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    full_plan = replay.plan
+
+    def without_first_thai_file(result):  # type: ignore[no-untyped-def]
+        planned = full_plan(result)
+        first = next(i for i, (fund, _, _) in enumerate(planned.files) if fund == "TH-SSO")
+        del planned.files[first]
+        return planned
+
+    monkeypatch.setattr(replay, "plan", without_first_thai_file)
+    report = replay.run_replay(outcome(), "local", tmp_path)
+    assert not report.equal
+    assert {scheme for (_, scheme, _) in report.differences()} >= {"s33-old-age",
+                                                                   "s33-sickness"}
