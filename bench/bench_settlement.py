@@ -12,7 +12,8 @@ On the clock: `InboxService.receive_batch` over batches of BATCH tokens — veri
 key registry, claims, canonical payload), classify against the inbox under the channel lock,
 store the exact tokens, apply (every flow's 6 ledger transfers posted in one posting job, months
 marked withdrawn, flows posted), store results with a signed acknowledgement per batch.
-Checks afterwards: every outcome `processed`, every flow posted, every currency balances.
+Checks afterwards: every outcome `processed`, every flow posted, every currency balances. Then
+the USD window holding all those flows is closed, confirmed by both funds and settled (timed).
 Prints one JSON line; `--verify-only` also times verification alone (CPU, no database).
 """
 
@@ -39,6 +40,7 @@ from ledger.domain.money import Currency, Money, Rounding
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.posting import Job, PostingEngine, Unit, now_us
+from ledger.services.settle_run import run_window
 from ledger.services.signing import HubSigner
 from ledger.settlement.keys import HUB, Party, SigningKey
 from ledger.settlement.legs import Destination, FlowPlan, FxQuote, Use, clearing_account, plan_legs
@@ -143,6 +145,14 @@ async def _run(svc: Services, messages: int, batch: int, verify_only: bool
     out.update({"seconds": round(elapsed, 2), "messages_per_s": round(messages / elapsed),
                 "ledger_transfers_per_s": round(6 * messages / elapsed),
                 **percentiles(latencies)})
+    # Then the window holding every one of those flows: close (net, sign), both funds confirm
+    # by signed message, settle (post, reconcile).
+    keys = {"MM-SSB": key, "TH-SSO": SigningKey.generate(Party("TH-SSO"))}
+    t0 = time.perf_counter()
+    window = await run_window(svc, "USD", keys, say=lambda _: None)
+    out["window"] = {"flows": window["netting"]["transfer_count"], "state": window["state"],
+                     "close_confirm_settle_s": round(time.perf_counter() - t0, 2),
+                     "agrees": window["reconciliation"]["agrees"]}
     return out
 
 

@@ -72,6 +72,17 @@ async def mark_posted(db: Database, periods: Sequence[tuple[str, str, str, list[
         ).values(state="posted", updated_at_us=now_us))
 
 
+async def window_amounts(db: Database, fund: str, window_id: str) -> list[tuple[str, str, int]]:
+    """(host, home, settlement amount) of the window's flows the fund is part of, all of them."""
+    t = portability_transfers
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(t.c.host_fund, t.c.home_fund, t.c.settlement_minor)
+                                   .where(t.c.window_id == window_id,
+                                          (t.c.host_fund == fund) | (t.c.home_fund == fund)))
+                ).all()
+    return [(str(r[0]), str(r[1]), int(r[2] or 0)) for r in rows]
+
+
 async def flows(db: Database, *, worker_id: str | None = None, state: str | None = None,
                 window_id: str | None = None, fund: str | None = None,
                 limit: int = 500) -> list[Row]:

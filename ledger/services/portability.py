@@ -456,15 +456,23 @@ class PortabilityService:
         return render(await self._row(principal, flow_id))
 
     async def find(self, principal: Principal, worker_id: str | None = None,
-                   state: str | None = None) -> list[dict[str, Any]]:
+                   state: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
         fund = None
         if principal.kind is PrincipalKind.WORKER:
             worker_id = principal.scope
         elif not principal.sees_everything:
             principal.require(principal.kind is PrincipalKind.FUND, "list transfers")
             fund = principal.scope
-        rows = await repo.flows(self.db, worker_id=worker_id, state=state, fund=fund)
+        rows = await repo.flows(self.db, worker_id=worker_id, state=state, fund=fund,
+                                limit=limit)
         return [render(r) for r in rows]
+
+    async def window_position(self, principal: Principal, window_id: str) -> int:
+        """A fund's net in a window from the flows it took part in: received minus paid."""
+        principal.require(principal.kind is PrincipalKind.FUND, "compute a fund's position")
+        fund = principal.scope or ""
+        return sum(amount if home == fund else -amount
+                   for _, home, amount in await repo.window_amounts(self.db, fund, window_id))
 
     async def receivables(self, principal: Principal, worker_id: str) -> list[dict[str, Any]]:
         """Money still owed to the worker by someone else (the Japanese tax refund)."""

@@ -56,13 +56,7 @@ async def publish_fund_keys(svc: Services, keys: dict[str, SigningKey]) -> None:
 async def fund_position(svc: Services, fund: str, window_id: str) -> int:
     """What the fund computes from its own records: received minus paid in this window."""
     me = Principal(f"{fund}-settlement", PrincipalKind.FUND, fund)
-    position = 0
-    for flow in await svc.portability.find(me):
-        if flow["window_id"] != window_id or flow["settlement"] is None:
-            continue
-        amount = int(flow["settlement"]["amount_minor"])
-        position += amount if flow["home_fund"] == fund else -amount
-    return position
+    return await svc.portability.window_position(me, window_id)
 
 
 async def confirm_as(svc: Services, fund: str, key: SigningKey, window: dict[str, Any]) -> None:

@@ -21,6 +21,7 @@ from ledger.api.schemas import PROBLEM_RESPONSES
 from ledger.demo_data import DEMO_WORKER
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.periods import Month
+from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ledger.services.portability import FlowRequest, Reason
 from ledger.settlement.agreement import AGREEMENTS_DIR, bundled_agreement
 from ledger.settlement.legs import Flow
@@ -123,8 +124,11 @@ async def request_flow(body: FlowIn, principal: PrincipalDep, svc: ServicesDep
 
 @router.get("/v1/portability/transfers", summary="Flows visible to the caller")
 async def list_flows(principal: PrincipalDep, svc: ServicesDep, worker_id: str | None = None,
-                     state: str | None = None) -> dict[str, Any]:
-    return {"transfers": await svc.portability.find(principal, worker_id, state)}
+                     state: str | None = None,
+                     limit: Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
+                     ) -> dict[str, Any]:
+    """Oldest first, at most `limit`."""
+    return {"transfers": await svc.portability.find(principal, worker_id, state, limit)}
 
 
 @router.get("/v1/portability/transfers/{flow_id}", summary="One flow, its amounts and legs")
