@@ -91,7 +91,7 @@ async def test_baseline_locks_thai_money_and_loses_a_third_of_the_japanese_lump_
     thai = thai_old_age_access(baseline, age_years=35)
     assert not thai.claimable_now and thai.claim_age_min == 55 and thai.in_person_only
 
-    refund = await story_services.portability._refund(  # the fund's own rule, same figures
+    refund = await story_services.portability.amounts.refund(  # the fund's own rule
         {"worker_id": worker, "host_fund": "JP-JPS", "scheme": "epi",
          "detail": json.dumps({"claim": {"claim_month": "2024-10", "age_years": 35,
                                          "left_country_month": "2024-08"}})})

@@ -1,0 +1,199 @@
+"""What a flow moves: balances or a fund's lump-sum rule, and the reference rates to convert it.
+
+Owns the amounts of an approval (the `FlowPlan` that `settlement/legs.py` turns into legs): a
+transfer takes the portable payers' free balances at the host fund; a lump sum applies the fund's
+own rule (`get_adapter(fund).withdrawal`) to the worker's history there and drains the whole
+member balance into the net payment, the withheld tax and what the fund retains; a tax refund
+takes the withheld amount back. Conversion uses the reference rates in force (`fx_rates`, set by
+the hub operator) and the agreement's rounding, once per step.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from ledger.adapters.refunds import Claim, History, MonthRecord, RefundResult
+from ledger.adapters.registry import get_adapter
+from ledger.db import portability_repo as repo
+from ledger.db.engine import Database
+from ledger.domain.accounts import AccountCode, AccountSpec
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import Payer, get_fund
+from ledger.domain.ledger import AccountFlags
+from ledger.domain.money import Currency, Money
+from ledger.domain.periods import Month, PeriodState
+from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.posting import now_us
+from ledger.settlement.agreement import Agreement
+from ledger.settlement.legs import (
+    Destination,
+    Flow,
+    FlowPlan,
+    FxQuote,
+    Use,
+    clearing_account,
+    retained_account,
+    tax_withheld_account,
+)
+
+Sources = list[tuple[AccountSpec, int]]
+_LumpSumPlan = tuple[Sources, list[Use], list[int], dict[str, str]]
+
+
+class FlowAmounts:
+    def __init__(self, db: Database, agreement: Agreement) -> None:
+        self.db = db
+        self.agreement = agreement
+
+    # -- reference rates --------------------------------------------------------------------------
+    async def set_rate(self, principal: Principal, base: str, quote: str, rate: str,
+                       source: str) -> dict[str, Any]:
+        principal.require(principal.kind is PrincipalKind.HUB_OPERATOR, "set reference rates")
+        b, q = Currency.parse(base, "base"), Currency.parse(quote, "quote")
+        if b is q:
+            raise DomainError(ErrorCode.INVALID_INPUT, "base and quote must differ", field="quote")
+        value = _rate(rate)
+        if not source.strip():
+            raise DomainError(ErrorCode.INVALID_INPUT, "name the rate's source", field="source")
+        row = {"base": b.value, "quote": q.value, "rate": str(value), "source": source,
+               "set_at_us": now_us()}
+        await repo.save_fx_rate(self.db, row)
+        return row
+
+    async def rates(self) -> list[dict[str, Any]]:
+        return await repo.all_fx_rates(self.db)
+
+    async def quote(self, host: Currency, home: Currency) -> FxQuote:
+        settings = self.agreement.settlement
+        assert settings is not None  # a baseline never reaches approval
+        to_s = await self.rate_between(host, settings.currency)
+        from_s = await self.rate_between(settings.currency, home)
+        return FxQuote(to_s, from_s, settings.fx.rounding, settings.fx.rate_source)
+
+    async def rate_between(self, base: Currency, quote: Currency) -> Decimal:
+        if base is quote:
+            return Decimal(1)
+        row = await repo.fx_rate(self.db, base.value, quote.value)
+        if row is None:
+            raise DomainError(ErrorCode.FX_RATE_MISSING,
+                              f"no reference rate {base}/{quote}: PUT /v1/fx-rates/{base}/{quote}",
+                              details={"base": base.value, "quote": quote.value})
+        return Decimal(row["rate"])
+
+    # -- amounts ------------------------------------------------------------------------------
+    async def plan(self, row: dict[str, Any]) -> tuple[FlowPlan, list[int], dict[str, str]]:
+        host, home = row["host_fund"], row["home_fund"]
+        host_cur, home_cur = Currency(row["source_currency"]), Currency(row["target_currency"])
+        clearing = clearing_account(host, home, host_cur)
+        flow = Flow(row["flow"])
+        if flow is Flow.TRANSFER:
+            sources, months = await self._portable_balance(row)
+            amount = sum(a for _, a in sources)
+            uses = [Use("transfer", amount, clearing)]
+            basis = {"portable_minor": str(amount)}
+        elif flow is Flow.TAX_REFUND:
+            amount = int(json.loads(row["detail"])["withheld_minor"])
+            sources = [(tax_withheld_account(host, host_cur), amount)]
+            uses, months = [Use("tax-refund", amount, clearing)], []
+            basis = {"refund_minor": str(amount)}
+        else:
+            sources, uses, months, basis = await self._lump_sum(row, clearing)
+        travelling = Money(uses[0].amount_minor, host_cur)
+        if travelling.amount_minor <= 0:
+            raise DomainError(ErrorCode.NOTHING_TO_TRANSFER,
+                              f"nothing to move from {host} {row['scheme']}")
+        quote = await self.quote(host_cur, home_cur)
+        settlement, target = quote.convert(travelling, Currency(row["settlement_currency"]),
+                                           home_cur)
+        basis.update({"rate_to_settlement": str(quote.to_settlement),
+                      "rate_from_settlement": str(quote.from_settlement),
+                      "rounding": quote.rounding.value, "rate_source": quote.source})
+        plan = FlowPlan(row["id"], row["worker_id"], host, home, Destination(row["destination"]),
+                        tuple(sources), tuple(uses), settlement, target)
+        return plan, months, basis
+
+    async def _portable_balance(self, row: dict[str, Any]
+                                ) -> tuple[Sources, list[int]]:
+        portable = self.agreement.portable_scheme(row["host_fund"], row["scheme"])
+        assert portable is not None  # checked at request
+        payers = {p.value for p in portable.portable_payers}
+        sources = []
+        for account in await repo.member_accounts(self.db, row["worker_id"], row["host_fund"],
+                                                  row["scheme"]):
+            if account["payer"] in payers:
+                free = (account["credits_posted"] - account["debits_posted"]
+                        - account["debits_pending"])
+                sources.append((_spec_of(account), free))
+        _, states = await repo.history_rows(self.db, row["worker_id"], row["host_fund"])
+        months = sorted(m for (s, m), st in states.items()
+                        if s == row["scheme"] and st == PeriodState.ACTIVE.value)
+        return sources, months
+
+    async def _lump_sum(self, row: dict[str, Any], clearing: AccountSpec) -> _LumpSumPlan:
+        host, scheme = row["host_fund"], row["scheme"]
+        currency = Currency(row["source_currency"])
+        result = await self.refund(row)
+        withheld = sum(p.amount.amount_minor for p in result.payments if p.receivable)
+        net = result.paid_now.amount_minor
+        sources = []
+        for account in await repo.member_accounts(self.db, row["worker_id"], host, scheme):
+            free = (account["credits_posted"] - account["debits_posted"]
+                    - account["debits_pending"])
+            sources.append((_spec_of(account), free))
+        balance = sum(a for _, a in sources)
+        gross = result.gross.amount_minor
+        uses = [Use("lump-sum", net, clearing)]
+        if withheld:
+            uses.append(Use("tax-withheld", withheld, tax_withheld_account(host, currency)))
+        retained = retained_account(host, currency)
+        if balance > gross:  # the rest of the paid-off balance stays with the fund
+            uses.append(Use("retained", balance - gross, retained))
+        elif gross > balance:  # the rule pays more than the member accounts hold
+            sources.append((retained, gross - balance))
+        basis = {**result.basis, "gross_minor": str(gross), "net_minor": str(net),
+                 "withheld_minor": str(withheld), "balance_minor": str(balance)}
+        return sources, uses, sorted(m.to_int() for m in result.months), basis
+
+    async def refund(self, row: dict[str, Any]) -> RefundResult:
+        rows, states = await repo.history_rows(self.db, row["worker_id"], row["host_fund"])
+        fund = get_fund(row["host_fund"])
+        records = tuple(
+            MonthRecord(Month.from_int(r["month"]), r["scheme"], r["wage_base_minor"],
+                        {Payer(p): int(a) for p, a in json.loads(r["shares"]).items()},
+                        state=PeriodState(states.get((r["scheme"], r["month"]), "active")))
+            for r in rows)
+        claim = _claim_of(json.loads(row["detail"])["claim"])
+        results = get_adapter(fund.code).withdrawal(History(fund.code, fund.currency, records),
+                                                    claim)
+        for result in results:
+            if result.scheme == row["scheme"]:
+                return result
+        raise DomainError(ErrorCode.NOT_ELIGIBLE, f"{fund.code} pays no lump sum for "
+                          f"{row['scheme']}", field="scheme")
+
+
+def _spec_of(account: dict[str, Any]) -> AccountSpec:
+    return AccountSpec(account["key"], AccountCode(account["code"]),
+                       Currency(account["currency"]), AccountFlags(account["flags"]),
+                       account["fund"], account["scheme"], account["worker_id"],
+                       Payer(account["payer"]) if account["payer"] else None)
+
+
+def _rate(text: str) -> Decimal:
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError):
+        raise DomainError(ErrorCode.INVALID_RATE, f"not a decimal rate: {text!r}",
+                          field="rate") from None
+    if not value.is_finite() or value <= 0:
+        raise DomainError(ErrorCode.INVALID_RATE, "a rate is a positive decimal", field="rate")
+    return value
+
+
+def _claim_of(data: dict[str, Any]) -> Claim:
+    left = data.get("left_country_month")
+    return Claim(claim_month=Month.parse(data["claim_month"]), age_years=data.get("age_years"),
+                 left_country_month=Month.parse(left) if left else None,
+                 insured_status_ended=True)
