@@ -243,11 +243,13 @@ class PortabilityService:
                     raise DomainError(ErrorCode.UNKNOWN_FLOW,
                                       f"no portability transfer {flow_id}", field="flow_id")
                 _may(principal, row["home_fund"], "acknowledge it (the home fund does)")
-                if row["state"] != FlowState.POSTED.value:
-                    _expect(row, FlowState(row["state"]), (FlowState.PENDING,), FlowState.POSTED)
-                    units.append(Unit(_posting(row)))
-                    todo.append((index, row))
-                out.append(render(row))
+                if row["state"] == FlowState.POSTED.value:
+                    out.append(render(row))  # a retried acknowledgement: its current view
+                    continue
+                _expect(row, FlowState(row["state"]), (FlowState.PENDING,), FlowState.POSTED)
+                units.append(Unit(_posting(row)))
+                todo.append((index, row))
+                out.append({})  # filled in once the ledger has answered
             except DomainError as exc:
                 out.append(exc)
         results = await self.committer.submit(Job(units, atomic=False)) if units else []
