@@ -54,11 +54,19 @@ async def seed_settlement(svc: Services, say: Callable[[str], None],
 
 
 async def _flow(svc: Services, keys: dict[str, SigningKey], request: FlowRequest) -> None:
-    flow = await svc.portability.request(OPERATOR, request)
-    await _send(svc, keys[flow["host_fund"]], MessageType.TRANSFER_REQUEST,
-                {"action": "approve", "flow_id": flow["id"]})
-    await _send(svc, keys[flow["home_fund"]], MessageType.TRANSFER_ACK,
-                {"flow_id": flow["id"], "accepted": True})
+    """Request, approve (host fund) and acknowledge (home fund) by message, from wherever an
+    interrupted earlier seeding left the flow."""
+    assert request.flow_id is not None
+    found = await svc.portability.find(OPERATOR, request.worker_id)
+    flow = next((f for f in found if f["id"] == request.flow_id), None)
+    if flow is None:
+        flow = await svc.portability.request(OPERATOR, request)
+    if flow["state"] == "requested":
+        await _send(svc, keys[flow["host_fund"]], MessageType.TRANSFER_REQUEST,
+                    {"action": "approve", "flow_id": flow["id"]})
+    if flow["state"] in ("requested", "pending"):
+        await _send(svc, keys[flow["home_fund"]], MessageType.TRANSFER_ACK,
+                    {"flow_id": flow["id"], "accepted": True})
     done = await svc.portability.get(OPERATOR, flow["id"])
     if done["state"] != "posted":
         raise RuntimeError(f"demo flow {flow['id']} is {done['state']}")

@@ -90,16 +90,23 @@ async def _next_seq(svc: Services, fund: str) -> int:
 async def run_window(svc: Services, currency: str = "USD",
                      keys: dict[str, SigningKey] | None = None,
                      say: Callable[[str], None] = print) -> dict[str, Any]:
-    """Close the open window, confirm for the funds whose keys we hold, settle if complete."""
-    window = await svc.settlement.open_window(OPERATOR, currency)
-    closed = await svc.settlement.close(OPERATOR, window["id"])
-    netting = closed["netting"] or {}
-    say(f"window {closed['id']} closed: {netting.get('transfer_count', 0)} flows, gross "
-        f"{netting.get('gross_volume_minor')} net {netting.get('net_volume_minor')} "
-        f"{currency} minor units")
+    """Finish the oldest window still waiting for confirmations, or close the open one; confirm
+    for the funds whose keys we hold; settle once every participant has confirmed."""
+    unfinished = [w for w in await svc.settlement.find(OPERATOR, currency, 100)
+                  if w["state"] in ("closed", "settling")]
+    if unfinished:
+        closed = await svc.settlement.get(OPERATOR, unfinished[-1]["id"])  # newest first
+        say(f"window {closed['id']} is {closed['state']}: finishing it")
+    else:
+        window = await svc.settlement.open_window(OPERATOR, currency)
+        closed = await svc.settlement.close(OPERATOR, window["id"])
+        netting = closed["netting"] or {}
+        say(f"window {closed['id']} closed: {netting.get('transfer_count', 0)} flows, gross "
+            f"{netting.get('gross_volume_minor')} net {netting.get('net_volume_minor')} "
+            f"{currency} minor units")
     if keys is not None:
         await publish_fund_keys(svc, keys)
-        for fund in sorted(closed["statements"]):
+        for fund in sorted(set(closed["statements"]) - set(closed["confirmations"])):
             if fund in keys:
                 await confirm_as(svc, fund, keys[fund], closed)
                 say(f"  {fund} confirmed")

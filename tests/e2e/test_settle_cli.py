@@ -52,3 +52,38 @@ def test_demo_has_a_settled_window_and_settle_runs_the_next(
     assert printed["state"] == "settled" and printed["id"] != settled[0]["id"]
     assert cli.main(["settle", "--currency", "XYZ"]) == 2
     assert "unknown_currency" in capsys.readouterr().err
+
+
+def test_settle_without_fund_keys_waits_then_finishes_the_same_window(
+    sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert cli.main(["demo", "--no-serve"]) == 0
+    # A new flow after the demo's window: the Thai balance of the Cambodian demo worker.
+    from ledger.api.app import build_services
+    from ledger.demo_data import DEMO_WORKER
+    from ledger.domain.principals import Principal, PrincipalKind
+    from ledger.services.portability import FlowRequest, Reason
+
+    async def flow() -> None:
+        svc = build_services(get_settings())
+        svc.committer.start()
+        try:
+            operator = Principal("t", PrincipalKind.HUB_OPERATOR)
+            made = await svc.portability.request(operator, FlowRequest(
+                DEMO_WORKER, "TH-SSO", "s33-old-age", Reason.RETURN_HOME))
+            await svc.portability.approve(operator, made["id"])
+            await svc.portability.acknowledge(operator, made["id"])
+        finally:
+            await svc.committer.stop()
+            await svc.db.dispose()
+
+    asyncio.run(flow())
+    capsys.readouterr()
+    assert cli.main(["settle"]) == 0  # no fund keys: closed, waiting for TH-SSO and KH-NSSF
+    first = capsys.readouterr().out
+    closed = json.loads(first[first.index("{"):])
+    assert closed["state"] == "closed" and "waits for confirmations" in first
+    assert cli.main(["settle", "--fund-keys", str(tmp_path / "keys")]) == 0
+    second = capsys.readouterr().out
+    settled = json.loads(second[second.index("{"):])
+    assert settled["id"] == closed["id"] and settled["state"] == "settled"
