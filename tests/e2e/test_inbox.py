@@ -206,3 +206,29 @@ async def test_every_refusal_reason_through_the_service_posts_nothing(
     assert await state(svc) == after
     assert (await svc.portability.get(OPERATOR, flow_id))["state"] == "pending"
 
+
+
+async def test_a_crash_after_storing_applies_on_the_senders_retry(
+    story_services: Services, uid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    svc = story_services
+    flow_id = await requested_flow(svc, uid)
+    th = await Sender(svc, "TH-SSO").publish()
+    token = await th.sign(REQ, {"action": "approve", "flow_id": flow_id})
+    handler = svc.inbox.handlers[REQ]
+
+    async def crash(*_: Any) -> dict[str, Any]:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setitem(svc.inbox.handlers, REQ, crash)
+    with pytest.raises(RuntimeError):
+        await svc.inbox.receive(token)
+    stored = await svc.inbox.messages(OPERATOR, "TH-SSO", "received", 10)
+    assert [m["token"] for m in stored] == [token]  # kept before anything was applied
+    assert (await svc.portability.get(OPERATOR, flow_id))["state"] == "requested"
+
+    monkeypatch.setitem(svc.inbox.handlers, REQ, handler)
+    retried = await svc.inbox.receive(token)
+    assert retried.outcome == "processed"
+    assert (await svc.portability.get(OPERATOR, flow_id))["state"] == "pending"
+    assert (await svc.inbox.receive(token)).outcome == "duplicate"
