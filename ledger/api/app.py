@@ -13,6 +13,7 @@ from ledger.api import errors
 from ledger.api.deps import Services
 from ledger.api.routes import (
     contributions,
+    imports,
     inbox,
     keys,
     ledger,
@@ -26,10 +27,11 @@ from ledger.db.engine import Database, open_database
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.pii import PiiVault
-from ledger.limits import REQUEST_BODY_MAX_BYTES
+from ledger.limits import DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
+from ledger.services.imports import ImportService
 from ledger.services.inbox import InboxService
 from ledger.services.keys import KeyService
 from ledger.services.message_handlers import (
@@ -58,6 +60,14 @@ hub operator `{DEMO_TOKENS["operator"]}`, Thai fund `{DEMO_TOKENS["th-sso"]}`, w
 """
 
 
+def _body_limit(path: str) -> int:
+    """Declaration files are uploads of their own size class; everything else is JSON."""
+    parts = path.split("/")
+    if len(parts) == 5 and parts[1:3] == ["v1", "funds"] and parts[4] == "declarations":
+        return DECLARATION_FILE_MAX_BYTES
+    return REQUEST_BODY_MAX_BYTES
+
+
 class BodyLimit:
     """Refuses bodies over REQUEST_BODY_MAX_BYTES, declared or streamed (pure ASGI: no per-request
     task, unlike BaseHTTPMiddleware, which matters on the hot path)."""
@@ -69,9 +79,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = _body_limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > REQUEST_BODY_MAX_BYTES:
-            await self._refuse(scope, receive, send, f"{int(declared)} bytes")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, f"{int(declared)} bytes", limit)
             return
         seen = 0
 
@@ -79,16 +90,16 @@ class BodyLimit:
             nonlocal seen
             message = await receive()
             seen += len(message.get("body", b""))
-            if seen > REQUEST_BODY_MAX_BYTES:
-                raise DomainError(ErrorCode.BODY_TOO_LARGE,
-                                  f"body exceeds {REQUEST_BODY_MAX_BYTES} bytes")
+            if seen > limit:
+                raise DomainError(ErrorCode.BODY_TOO_LARGE, f"body exceeds {limit} bytes")
             return message
 
         await self.app(scope, counted, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str) -> None:
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str, limit: int
+                      ) -> None:
         response = errors.problem(DomainError(
-            ErrorCode.BODY_TOO_LARGE, f"body of {size} exceeds {REQUEST_BODY_MAX_BYTES} bytes"))
+            ErrorCode.BODY_TOO_LARGE, f"body of {size} exceeds {limit} bytes"))
         await response(scope, receive, send)
 
 
@@ -123,6 +134,7 @@ def build_services(
                                               **settlement_handlers(settlement)},
                            bulk_handlers=portability_bulk_handlers(portability)),
         settlement=settlement,
+        imports=ImportService(db, vault),
     )
 
 
@@ -145,7 +157,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit)
     for router in (meta.router, workers.router, contributions.router, ledger.router,
-                   keys.router,
+                   keys.router, imports.router,
                    portability.router, inbox.router, windows.router):
         app.include_router(router)
     return app

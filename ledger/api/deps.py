@@ -14,6 +14,7 @@ from ledger.domain.principals import Principal
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
+from ledger.services.imports import ImportService
 from ledger.services.inbox import InboxService
 from ledger.services.keys import KeyService
 from ledger.services.portability import PortabilityService
@@ -38,6 +39,7 @@ class Services:
     portability: PortabilityService
     inbox: InboxService
     settlement: SettlementService
+    imports: ImportService
 
 
 async def services(request: Request) -> Services:

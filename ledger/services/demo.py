@@ -29,6 +29,7 @@ from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.demo_imports import import_samples
 from ledger.services.workers import NewWorker
 
 OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
@@ -85,6 +86,7 @@ async def seed(svc: Services, say: Callable[[str], None] = print) -> None:
     from ledger.services.demo_settlement import seed_settlement
 
     await seed_settlement(svc, say)
+    await import_samples(svc, say)
 
 
 def _input(worker: str, fund: str, scheme: str, month: Month, wage: int,
