@@ -1,6 +1,6 @@
 """Signed messages verified and applied through the inbox, in batches, on PostgreSQL.
 
-    .venv/bin/python -m bench.bench_settlement --messages 20000 --batch 1000
+    .venv/bin/python -m bench.bench_settlement --messages 20000 --batch 1000 [--processes 2]
 
 Before the clock, on a fresh database: MESSAGES Myanmar workers in Thailand with one month of
 s33 old-age contributions each, and one *pending* portability flow per worker — its legs planned
@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import time
 from decimal import Decimal
 
@@ -50,6 +51,10 @@ OPERATOR = Principal("bench", PrincipalKind.HUB_OPERATOR)
 THB = Currency.THB
 MONTH = Month(2025, 1)
 QUOTE = FxQuote(Decimal("0.028"), Decimal("2100"), Rounding.HALF_EVEN, "bench")
+# With --processes P, flows go to P home funds and each process takes one fund's messages (its
+# own channel), as P server processes would. Every flow pays the worker: the same 6 transfers.
+HOMES = ("MM-SSB", "KH-NSSF", "VN-VSS")
+HOME_CURRENCY = {"MM-SSB": Currency.MMK, "KH-NSSF": Currency.KHR, "VN-VSS": Currency.VND}
 
 
 async def _contributions(svc: Services, workers: list[str], batch: int) -> None:
@@ -63,59 +68,67 @@ async def _contributions(svc: Services, workers: list[str], batch: int) -> None:
         assert all(r.ok for r in results)
 
 
-def _plan(worker: str) -> tuple[dict[str, object], list[PlannedTransfer]]:
+def _plan(worker: str, home: str) -> tuple[dict[str, object], list[PlannedTransfer]]:
     flow_id = f"pt-bench-{worker}"
     travelling = Money(90_000, THB)
-    settlement, target = QUOTE.convert(travelling, Currency.USD, Currency.MMK)
-    plan = FlowPlan(flow_id, worker, "TH-SSO", "MM-SSB", Destination.WORKER, tuple(
+    currency = HOME_CURRENCY[home]
+    settlement, target = QUOTE.convert(travelling, Currency.USD, currency)
+    plan = FlowPlan(flow_id, worker, "TH-SSO", home, Destination.WORKER, tuple(
         (member_account(worker, "TH-SSO", "s33-old-age", p, THB), 45_000)
         for p in (Payer.EMPLOYEE, Payer.EMPLOYER)),
-        (Use("transfer", 90_000, clearing_account("TH-SSO", "MM-SSB", THB)),),
+        (Use("transfer", 90_000, clearing_account("TH-SSO", home, THB)),),
         settlement, target)
     legs = plan_legs(plan)
     now = now_us()
     row = {"id": flow_id, "worker_id": worker, "flow": "transfer", "reason": "return_home",
-           "host_fund": "TH-SSO", "scheme": "s33-old-age", "home_fund": "MM-SSB",
+           "host_fund": "TH-SSO", "scheme": "s33-old-age", "home_fund": home,
            "destination": "worker", "state": "pending", "agreement": "clmtv-2019-pilot",
            "source_minor": 90_000, "source_currency": "THB",
            "settlement_minor": settlement.amount_minor, "settlement_currency": "USD",
-           "target_minor": target.amount_minor, "target_currency": "MMK",
+           "target_minor": target.amount_minor, "target_currency": currency.value,
            "months": json.dumps([MONTH.to_int()]), "linked_id": None, "window_id": None,
            "detail": json.dumps({"legs": [leg.id for leg in legs]}),
            "created_at_us": now, "updated_at_us": now}
     return row, list(legs)
 
 
-async def run(messages: int, batch: int, verify_only: bool) -> dict[str, object]:
+async def run(messages: int, batch: int, verify_only: bool, processes: int = 1
+              ) -> dict[str, object]:
     async with fresh_postgres() as (db, url):
-        svc = build_services(Settings(database_url=url), db=db,
-                             signer=HubSigner(SigningKey.generate(HUB)))
+        hub = SigningKey.generate(HUB)
+        svc = build_services(Settings(database_url=url), db=db, signer=HubSigner(hub))
         svc.committer.start()
         try:
-            return await _run(svc, messages, batch, verify_only)
+            return await _run(svc, messages, batch, verify_only, processes, url, hub)
         finally:
             await svc.committer.stop()
 
 
-async def _run(svc: Services, messages: int, batch: int, verify_only: bool
-               ) -> dict[str, object]:
+async def _run(svc: Services, messages: int, batch: int, verify_only: bool, processes: int,
+               url: str, hub: SigningKey) -> dict[str, object]:
     setup = time.perf_counter()
     workers = await bulk_workers(svc.db, messages)
+    homes = [HOMES[i % processes] for i in range(messages)]
     engine = PostingEngine(svc.db)
     await _contributions(svc, workers, batch)
     for start in range(0, messages, batch):
-        planned = [_plan(w) for w in workers[start:start + batch]]
+        planned = [_plan(w, h) for w, h in zip(workers[start:start + batch],
+                                                 homes[start:start + batch], strict=True)]
         results = await engine.post_jobs(
             [Job([Unit(legs) for _, legs in planned], atomic=False)])
         assert all(r.ok for r in results[0]), results[0][0].error
         async with svc.db.engine.begin() as conn:
             await conn.execute(portability_transfers.insert(), [row for row, _ in planned])
-    key = SigningKey.generate(Party("MM-SSB"))
-    await svc.keys.publish(OPERATOR, "MM-SSB", {"keys": [key.public_jwk()]})
+    keys = {h: SigningKey.generate(Party(h)) for h in HOMES[:processes]}
+    for home, key in keys.items():
+        await svc.keys.publish(OPERATOR, home, {"keys": [key.public_jwk()]})
     iat = int(time.time())
-    tokens = [sign_message(key, aud=HUB, typ=MessageType.TRANSFER_ACK, seq=i + 1, iat=iat,
-                           ttl_s=3600, body={"flow_id": f"pt-bench-{w}", "accepted": True})
-              for i, w in enumerate(workers)]
+    streams: dict[str, list[str]] = {h: [] for h in keys}
+    for worker, home in zip(workers, homes, strict=True):
+        streams[home].append(sign_message(
+            keys[home], aud=HUB, typ=MessageType.TRANSFER_ACK, seq=len(streams[home]) + 1,
+            iat=iat, ttl_s=3600, body={"flow_id": f"pt-bench-{worker}", "accepted": True}))
+    tokens = [t for stream in streams.values() for t in stream]
     setup_s = time.perf_counter() - setup
 
     out: dict[str, object] = {"workload": "inbox transfer.ack -> ledger post", "messages":
@@ -126,15 +139,14 @@ async def _run(svc: Services, messages: int, batch: int, verify_only: bool
         for token in tokens:
             verify_message(token, registry, HUB, iat)
         out["verify_only_per_s"] = round(messages / (time.perf_counter() - t0))
-    latencies: list[float] = []
-    started = time.perf_counter()
-    processed = 0
-    for start in range(0, messages, batch):
-        t0 = time.perf_counter()
-        outcomes = await svc.inbox.receive_batch(tokens[start:start + batch])
-        latencies.append(time.perf_counter() - t0)
-        processed += sum(1 for o in outcomes if getattr(o, "outcome", None) == "processed")
-    elapsed = time.perf_counter() - started
+    if processes == 1:
+        started = time.perf_counter()
+        processed, latencies = await _apply_stream(svc, tokens, batch)
+        elapsed = time.perf_counter() - started
+    else:
+        processed, latencies, elapsed = _apply_in_processes(url, hub, list(streams.values()),
+                                                            batch)
+    out["processes"] = processes
     totals = await repositories.posted_totals_by_currency(svc.db)
     async with svc.db.engine.connect() as conn:
         posted = (await conn.execute(select(func.count()).select_from(portability_transfers)
@@ -147,7 +159,7 @@ async def _run(svc: Services, messages: int, batch: int, verify_only: bool
                 **percentiles(latencies)})
     # Then the window holding every one of those flows: close (net, sign), both funds confirm
     # by signed message, settle (post, reconcile).
-    keys = {"MM-SSB": key, "TH-SSO": SigningKey.generate(Party("TH-SSO"))}
+    keys["TH-SSO"] = SigningKey.generate(Party("TH-SSO"))
     t0 = time.perf_counter()
     window = await run_window(svc, "USD", keys, say=lambda _: None)
     out["window"] = {"flows": window["netting"]["transfer_count"], "state": window["state"],
@@ -156,13 +168,58 @@ async def _run(svc: Services, messages: int, batch: int, verify_only: bool
     return out
 
 
+async def _apply_stream(svc: Services, tokens: list[str], batch: int
+                        ) -> tuple[int, list[float]]:
+    latencies: list[float] = []
+    processed = 0
+    for start in range(0, len(tokens), batch):
+        t0 = time.perf_counter()
+        outcomes = await svc.inbox.receive_batch(tokens[start:start + batch])
+        latencies.append(time.perf_counter() - t0)
+        processed += sum(1 for o in outcomes if getattr(o, "outcome", None) == "processed")
+    return processed, latencies
+
+
+def _process(url: str, hub_jwk: dict[str, object], tokens: list[str], batch: int,
+             start_at: float) -> tuple[int, list[float], float]:
+    """One server process's share: its own pool and committer, one fund's channel."""
+
+    async def go() -> tuple[int, list[float], float]:
+        svc = build_services(Settings(database_url=url),
+                             signer=HubSigner(SigningKey.from_private_jwk(HUB, hub_jwk)))
+        svc.committer.start()
+        try:
+            await asyncio.sleep(max(0.0, start_at - time.time()))
+            processed, latencies = await _apply_stream(svc, tokens, batch)
+            return processed, latencies, time.time()
+        finally:
+            await svc.committer.stop()
+            await svc.db.dispose()
+
+    return asyncio.run(go())
+
+
+def _apply_in_processes(url: str, hub: SigningKey, streams: list[list[str]], batch: int
+                        ) -> tuple[int, list[float], float]:
+    start_at = time.time() + 5  # every process imported and connected before the clock
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(len(streams)) as pool:
+        results = pool.starmap(_process, [(url, hub.private_jwk(), stream, batch, start_at)
+                                          for stream in streams])
+    latencies = [latency for _, found, _ in results for latency in found]
+    return (sum(n for n, _, _ in results), latencies,
+            max(end for _, _, end in results) - start_at)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--verify-only", action="store_true")
+    parser.add_argument("--processes", type=int, default=1, choices=(1, 2, 3))
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args.messages, args.batch, args.verify_only))))
+    print(json.dumps(asyncio.run(run(args.messages, args.batch, args.verify_only,
+                                     args.processes))))
 
 
 if __name__ == "__main__":
