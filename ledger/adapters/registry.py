@@ -1,5 +1,6 @@
 """Finds fund adapters by folder: any `ledger/adapters/<folder>/` holding a `parameters.yaml` and
-a `rules.py` whose module attribute `ADAPTER` is a `FundAdapter` subclass.
+a `rules.py` whose module attribute `ADAPTER` is a `FundAdapter` subclass; its `format.py`'s
+`CODEC` is the fund's native declaration format (`codec(fund)`).
 
 Adding a sixth fund (say `la_lsso/`) means adding that folder and nothing here. The fund's code
 comes from the adapter class and must equal the `fund:` of its parameters.yaml. Adapters are
@@ -14,6 +15,7 @@ from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
+from typing import cast
 
 from ledger.adapters.base import FundAdapter
 from ledger.adapters.formats import Codec
@@ -76,21 +78,40 @@ def get_adapter(fund_code: str, field: str = "fund") -> FundAdapter:
     return found
 
 
+def load_codec(folder: str, root: Path = _ROOT, package: str = PACKAGE) -> Codec:
+    """`CODEC` of `<package>.<folder>.format`: the fund's native declaration format.
+
+    Checked to have the protocol's name, parse and render, so a new folder's mistake is reported
+    when it is loaded, not as an AttributeError halfway through an import."""
+    if not (root / folder / "format.py").is_file():
+        raise DomainError(ErrorCode.UNKNOWN_FUND,
+                          f"{package}.{folder} has no declaration format (format.py: CODEC)")
+    module = importlib.import_module(f"{package}.{folder}.format")
+    found = getattr(module, "CODEC", None)
+    missing = [a for a in ("parse", "render") if not callable(getattr(found, a, None))]
+    if not isinstance(getattr(found, "name", None), str):
+        missing.insert(0, "name")
+    if missing:
+        raise DomainError(ErrorCode.INVALID_PARAMETERS,
+                          f"{package}.{folder}.format.CODEC must be a Codec; it lacks "
+                          + ", ".join(missing))
+    return cast(Codec, found)
+
+
 def codec(fund_code: str, field: str = "fund") -> Codec:
     """The native declaration format of a fund: `CODEC` in its folder's `format.py`."""
     adapter = get_adapter(fund_code, field)
-    package = type(adapter).__module__.rsplit(".", 1)[0]
-    try:
-        module = importlib.import_module(f"{package}.format")
-    except ModuleNotFoundError:
-        module = None
-    found = getattr(module, "CODEC", None)
-    if found is None:
-        raise DomainError(ErrorCode.UNKNOWN_FUND,
-                          f"{fund_code} has no declaration format ({package}/format.py: CODEC)",
-                          field=field)
-    return found  # type: ignore[no-any-return]
+    package, folder = type(adapter).__module__.rsplit(".", 2)[:2]
+    return _codec(package, folder)
+
+
+@cache
+def _codec(package: str, folder: str) -> Codec:
+    module = importlib.import_module(package)
+    root = Path(next(iter(module.__path__)))
+    return load_codec(folder, root, package)
 
 
 def reload() -> None:
     adapters.cache_clear()
+    _codec.cache_clear()

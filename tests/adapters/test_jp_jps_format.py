@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,25 @@ def test_not_shift_jis_and_broken_preamble() -> None:
     assert isinstance(error, RowError) and error.field == "line"
     (error,) = parse(SAMPLE.read_bytes().replace(b"[kanri]", b"[kanry]"))
     assert isinstance(error, RowError) and error.field == "identifiers"
+
+
+WRITTEN = {"f10", "f37", "f40", "f41"}  # applied year, average, pension number area + serial
+
+
+def test_render_writes_the_fields_the_hub_reads_from_the_row() -> None:
+    data = SAMPLE.read_bytes()
+    preamble = [line.decode("cp932").split(",") for line in data.splitlines()[:5]]
+    _, row = parse(data)
+    assert isinstance(row, DeclaredRow)
+    changed = replace(row, member_number="4321-098765", month=Month(2026, 9), wage_minor=250_000)
+    _, again = parse(shfd.render(preamble, [changed]))
+    assert isinstance(again, DeclaredRow)
+    # Reiwa 8 = 2026; the average goes where the sample had it (f37, no adjusted f38); every
+    # other field is as parsed.
+    assert (again.member_number, again.month, again.wage_minor) == (
+        "4321-098765", Month(2026, 9), 250_000)
+    assert (again.extra["f09"], again.extra["f10"]) == ("9", "08")
+    assert {k: v for k, v in again.extra.items() if k not in WRITTEN} == {
+        k: v for k, v in row.extra.items() if k not in WRITTEN}
+    with pytest.raises(ValueError, match="7 digits"):
+        shfd.render(preamble, [replace(row, wage_minor=10_000_000)])

@@ -20,7 +20,7 @@ basic pension number or My Number, the applied year (era-coded), and the average
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from ledger.adapters.formats import DeclaredHeader, DeclaredRow, Parsed, RowError
 from ledger.domain.money import Currency
@@ -156,11 +156,55 @@ def _header(preamble: list[list[str]]) -> DeclaredHeader:
 
 
 def render(preamble: list[list[str]], rows: list[DeclaredRow]) -> bytes:
-    """Write the five preamble lines and each row's original fields (kept in `extra`)."""
+    """Write the five preamble lines and one 2225700 record per row: the fields the hub reads
+    (member number, applied month, average remuneration, names) from the row, every other field
+    as parsed (kept in `extra`). Raises ValueError if a value does not fit its field."""
     lines = [",".join(cells) for cells in preamble]
-    lines.extend(",".join(row.extra[f"f{i:02d}"] for i in range(ANNUAL_REPORT_FIELDS))
-                 for row in rows)
+    lines.extend(",".join(_record_cells(row)) for row in rows)
     return ("\r\n".join(lines) + "\r\n").encode(ENCODING)
+
+
+def _record_cells(row: DeclaredRow) -> list[str]:
+    cells = [row.extra.get(f"f{i:02d}", "") for i in range(ANNUAL_REPORT_FIELDS)]
+    cells[0] = cells[0] or ANNUAL_REPORT
+    cells[F_NAME], cells[F_NAME_KANA] = row.last_name, row.first_name
+    # A field is rewritten only when the row differs from what it reads as, so an unchanged
+    # row renders byte for byte as it was parsed (zero padding, which of the two averages).
+    if _reads(_member_number, cells) != row.member_number:
+        _write_member_number(cells, row.member_number)
+    if _reads(_applied_month, cells) != row.month:
+        _write_applied_month(cells, row.month)
+    average = F_ADJUSTED_AVERAGE if cells[F_ADJUSTED_AVERAGE] else F_AVERAGE
+    if cells[average] != f"{row.wage_minor:07d}" or not cells[average].isdigit():
+        if not 0 <= row.wage_minor <= 9_999_999:
+            raise ValueError(f"average remuneration {row.wage_minor} does not fit 7 digits")
+        cells[average] = f"{row.wage_minor:07d}"
+    return cells
+
+
+def _reads(read: Callable[[list[str]], object], cells: list[str]) -> object:
+    try:
+        return read(cells)
+    except _FieldError:
+        return None
+
+
+def _write_member_number(cells: list[str], number: str) -> None:
+    if "-" not in number and len(number) == 12:
+        cells[F_MY_NUMBER], cells[F_BPN_AREA], cells[F_BPN_SERIAL] = number, "", ""
+        return
+    area, _, serial = number.partition("-") if "-" in number else (number[:4], "", number[4:])
+    cells[F_BPN_AREA], cells[F_BPN_SERIAL] = area, serial
+
+
+def _write_applied_month(cells: list[str], month: Month) -> None:
+    era, base = max(((e, b) for e, b in ERA_BASE.items() if b < month.year),
+                    key=lambda eb: eb[1], default=(None, 0))
+    if era is None:
+        raise ValueError(f"{month} is before the Meiji era")
+    cells[F_APPLIED_ERA] = era
+    cells[F_APPLIED_YEAR] = f"{month.year - base:02d}"
+    cells[F_APPLIED_MONTH] = f"{month.month:02d}"
 
 
 class _Shfd0006:

@@ -1,5 +1,6 @@
 """What the conformance suite is parametrised over: every adapter folder with its samples, and
-the golden files (the parsed samples as JSON).
+the golden files: each sample parsed (`<sample>.json`) and the findings on each broken variant
+of it (`<sample>.malformed.json`, see `ledger/adapters/conformance/malformed.py`).
 
 Regenerate the goldens after a deliberate format change, then review the diff:
 
@@ -13,8 +14,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ledger.adapters.conformance import malformed
 from ledger.adapters.formats import DeclaredHeader, DeclaredRow, RowError
-from ledger.adapters.registry import adapters, codec
+from ledger.adapters.registry import adapters, codec, get_adapter
 from ledger.services.demo_imports import sample_files
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -24,6 +26,20 @@ SAMPLES = [(fund, path) for fund in FUNDS for path in sample_files(fund)]
 
 def golden_path(fund: str, sample: Path) -> Path:
     return GOLDEN / fund / f"{sample.name}.json"
+
+
+def malformed_golden_path(fund: str, sample: Path) -> Path:
+    return GOLDEN / fund / f"{sample.name}.malformed.json"
+
+
+def malformed_as_json(fund: str, data: bytes) -> dict[str, list[str] | str]:
+    """Per kind of broken file: the findings of the checks, or why the kind does not apply."""
+    adapter, found = get_adapter(fund), codec(fund)
+    return {
+        v.kind: (malformed.findings(adapter, found, v) if isinstance(v, malformed.Variant)
+                 else f"not applicable: {v.reason}")
+        for v in malformed.variants(adapter, found, data)
+    }
 
 
 def parsed_as_json(fund: str, data: bytes) -> list[dict[str, Any]]:
@@ -42,6 +58,10 @@ def write_goldens() -> None:
         path = golden_path(fund, sample)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(parsed_as_json(fund, sample.read_bytes()), indent=1,
+                                   ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {path}")
+        path = malformed_golden_path(fund, sample)
+        path.write_text(json.dumps(malformed_as_json(fund, sample.read_bytes()), indent=1,
                                    ensure_ascii=False) + "\n", encoding="utf-8")
         print(f"wrote {path}")
 
