@@ -1,0 +1,169 @@
+"""The "Adding a fund" guide in docs/formats.md, done: a throwaway Lao LSSO folder in a tmp dir
+(rules, parameters, a format naming a scheme per row, a sample) is found by folder and passes the
+same conformance kit as the five funds, broken variants and dated rule changes included.
+
+The rates and the layout are a test fixture, not facts about the Lao LSSO.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+
+from ledger.adapters import declarations, registry
+from ledger.adapters.base import FundAdapter
+from ledger.adapters.conformance import checks, dated, malformed
+from ledger.adapters.formats import Codec
+from ledger.domain.funds import FUNDS, Fund, FundCode, Scheme, SchemeCode
+from ledger.domain.money import Currency
+from ledger.domain.periods import Month
+
+PACKAGE = "sixthfunds"
+
+RULES = '''
+from decimal import Decimal
+from types import MappingProxyType
+
+from ledger.adapters.base import FundAdapter, Plan, shares_from_percent
+from ledger.adapters.context import EMPTY
+from ledger.adapters.idformat import permissive_member_number
+from ledger.adapters.parameters import param
+from ledger.adapters.wagebase import Clamp
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import Payer
+from ledger.domain.money import Rounding
+
+RATES = param("rates", "percent", dict[Payer, Decimal])
+
+
+class LaLssoAdapter(FundAdapter):
+    FUND_CODE = "LA-LSSO"
+    SCHEMES = ("social-security",)
+    DECLARATION_SCHEMES = SCHEMES
+    PARAMS = (RATES,)
+    ID_KINDS = MappingProxyType({"member": lambda v: permissive_member_number(
+        v, "member", "LSSO member number")})
+    MEMBER_ID_KINDS = ("member",)
+
+    def plan(self, scheme, month, context):
+        return Plan(Clamp(0, None), shares_from_percent(self.parameters.at(RATES, month)),
+                    Rounding.HALF_UP)
+
+    def context_from_fields(self, fields):
+        # This format names the scheme on each row: one the fund does not have is refused.
+        if fields.get("scheme") not in self.SCHEMES:
+            raise DomainError(ErrorCode.UNKNOWN_SCHEME,
+                              f"LA-LSSO has no scheme {fields.get('scheme')!r}", field="scheme")
+        return EMPTY
+
+
+ADAPTER = LaLssoAdapter
+'''
+
+PARAMETERS = """\
+fund: LA-LSSO
+currency: LAK
+parameters:
+  rates:
+    unit: percent
+    description: Illustration only, not Lao law.
+    values:
+      - {from: "2020-01", value: {employee: 5.5, employer: 6}, source: "test", verified: false,
+         note: "a test fixture"}
+      - {from: "2025-01", value: {employee: 6, employer: 6}, source: "test", verified: false,
+         note: "a test fixture"}
+"""
+
+FORMAT = '''
+"""A test layout: the CLMTV declaration CSV with a scheme per row."""
+from ledger.adapters.csv_declaration import Layout, LayoutCodec
+from ledger.domain.money import Currency
+
+CODEC = LayoutCodec(Layout("LA-LSSO", Currency.LAK, ("scheme",)), "lsso-csv")
+'''
+
+# 2,000,000 kip = 200,000,000 minor; 5.5% employee = 11,000,000, 6% employer = 12,000,000.
+# 3,000,000 kip: 16,500,000 and 18,000,000.
+SAMPLE = (
+    b"HEADER,LA-LSSO,EMP-9,000,2024-12,LAK,2,500000000,27500000,30000000\r\n"
+    b"member_number,last_name,first_name,wage_minor,employee_minor,employer_minor,scheme\r\n"
+    b"LSSO-001,Phommachanh,Souk,200000000,11000000,12000000,social-security\r\n"
+    b"LSSO-002,Vongsa,Noy,300000000,16500000,18000000,social-security\r\n"
+)
+
+
+@pytest.fixture
+def sixth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FundAdapter, Codec]]:
+    root = tmp_path / PACKAGE
+    folder = root / "la_lsso"
+    (folder / "samples").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (folder / "__init__.py").write_text("")
+    (folder / "rules.py").write_text(textwrap.dedent(RULES))
+    (folder / "parameters.yaml").write_text(PARAMETERS)
+    (folder / "format.py").write_text(textwrap.dedent(FORMAT))
+    (folder / "samples" / "declaration-2024-12.csv").write_bytes(SAMPLE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    # The domain registry says which funds and schemes exist (the ledger refuses others); a new
+    # fund is added there too (docs/formats.md, "Adding a fund").
+    fund = Fund(FundCode("LA-LSSO"), "Lao Social Security Organisation", "LA", Currency.LAK,
+                MappingProxyType({"social-security": Scheme(
+                    SchemeCode("social-security"), "Social security", Month(2001, 1), True)}))
+    monkeypatch.setattr(declarations, "FUNDS", MappingProxyType({**FUNDS, "LA-LSSO": fund}))
+    monkeypatch.setattr(malformed, "FUNDS", MappingProxyType({**FUNDS, "LA-LSSO": fund}))
+    try:
+        assert registry.discover(root) == ("la_lsso",)
+        yield (registry.load_adapter("la_lsso", root, PACKAGE),
+               registry.load_codec("la_lsso", root, PACKAGE))
+    finally:
+        for name in [m for m in sys.modules if m.startswith(PACKAGE)]:
+            del sys.modules[name]
+
+
+def test_the_sixth_funds_sample_passes_every_check(sixth: tuple[FundAdapter, Codec]) -> None:
+    adapter, codec = sixth
+    result = checks.check_file(adapter, codec, SAMPLE.splitlines(keepends=True))
+    assert result.passed, checks.describe(result, "sixth")
+    assert result.rows == 2
+
+
+def test_every_kind_of_broken_file_is_refused_for_the_sixth_fund(
+    sixth: tuple[FundAdapter, Codec],
+) -> None:
+    adapter, codec = sixth
+    made = malformed.variants(adapter, codec, SAMPLE)
+    assert [v.kind for v in made if isinstance(v, malformed.NotApplicable)] == []
+    for variant in made:
+        assert isinstance(variant, malformed.Variant)
+        assert malformed.verify(adapter, codec, variant) == [], variant.kind
+
+
+def test_the_sixth_funds_dated_rate_change_is_followed(sixth: tuple[FundAdapter, Codec]) -> None:
+    adapter, codec = sixth
+    (change,) = dated.check_changes(adapter, codec, SAMPLE)
+    # From 2025-01 the employee pays 6%: both rows' amounts move.
+    assert (change.month, change.moved, change.problems) == (Month(2025, 1), {3, 4}, ())
+
+
+def test_a_folder_without_a_codec_is_named(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    root = tmp_path / "nocodec"
+    (root / "la_lsso").mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (root / "la_lsso" / "__init__.py").write_text("")
+    (root / "la_lsso" / "format.py").write_text("CODEC = object()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with pytest.raises(Exception, match="lacks name, parse, render"):
+            registry.load_codec("la_lsso", root, "nocodec")
+        (root / "la_lsso" / "format.py").unlink()
+        with pytest.raises(Exception, match="no declaration format"):
+            registry.load_codec("la_lsso", root, "nocodec")
+    finally:
+        for name in [m for m in sys.modules if m.startswith("nocodec")]:
+            del sys.modules[name]
