@@ -15,6 +15,7 @@ file into pool accounts (ADR 0008).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Callable, Iterator
@@ -161,61 +162,30 @@ class ImportService:
             errors.add(RowError(1, "currency", f"{adapter.FUND_CODE} books {adapter.currency}, "
                                                f"the header says {header.currency}"))
             return None
-        checker = DeclarationChecker(adapter, header)
-        totals = Totals()
-        chunk: list[DeclaredRow] = []
-        employer_per_row = False
-        for item in parsed:
-            if isinstance(item, RowError):
-                report.rows_total += 1
-                errors.add(item)
-                continue
-            if not isinstance(item, DeclaredRow):
-                continue
-            report.rows_total += 1
-            totals.add(item)
-            employer_per_row = employer_per_row or item.employer_minor is not None
-            chunk.append(item)
-            if len(chunk) >= CHUNK_ROWS:
-                await self._stage_chunk(store, adapter, checker.check(chunk), errors)
-                chunk = []
-        if chunk:
-            await self._stage_chunk(store, adapter, checker.check(chunk), errors)
+        reader = _ChunkReader(adapter, DeclarationChecker(adapter, header), parsed,
+                              self.vault)
+        # Parsing, checking and hashing run in a worker thread, a chunk ahead of the database:
+        # the event loop stays free for other requests, and COPY overlaps the next chunk's work.
+        pending = asyncio.ensure_future(asyncio.to_thread(reader.next_chunk))
+        try:
+            while (staged := await pending) is not None:
+                pending = asyncio.ensure_future(asyncio.to_thread(reader.next_chunk))
+                for error in staged.errors:
+                    errors.add(error)
+                await store.stage(staged.rows, staged.items)
+        except BaseException:
+            pending.cancel()  # the thread finishes its chunk; nobody waits for it
+            raise
+        report.rows_total = reader.rows_total
         if report.rows_total == 0:
             errors.add(RowError(0, "file", "has a header but no rows"))
-        mismatches = reconcile(header, totals, employer_per_row)
+        mismatches = reconcile(header, reader.totals, reader.employer_per_row)
         for mismatch in mismatches:
             errors.add(mismatch)
         report.header_reconciled = not mismatches
         report.rows_accepted = report.rows_total - len(errors.lines - {0})
         return header
 
-    async def _stage_chunk(self, store: ImportTx, adapter: FundAdapter, checked: CheckedChunk,
-                           errors: _Errors) -> None:
-        for error in checked.errors:
-            errors.add(error)
-        fund = FUNDS[adapter.FUND_CODE]
-        lookup = self.vault.lookup_hash
-        rows = [
-            (row.line, lookup(adapter.FUND_CODE, member), row.month.to_int(), str(row.month))
-            for row, member in zip(checked.rows, checked.members, strict=True)
-        ]
-        items: list[tuple[Any, ...]] = []
-        lines = [r.line for r in checked.rows]
-        for scheme in checked.schemes:
-            long_term = fund.scheme(scheme).long_term
-            by_payer = checked.shares[scheme]
-            zero = [0] * len(lines)
-            columns = [by_payer[p].tolist() if p in by_payer else zero for p in Payer]
-            bases = checked.bases[scheme].tolist()
-            in_force = checked.in_force[scheme].tolist()
-            for k, line in enumerate(lines):
-                e, r, g, v = columns[0][k], columns[1][k], columns[2][k], columns[3][k]
-                if not in_force[k] or e + r + g + v == 0:
-                    continue  # nothing owed: no contribution, no period (e.g. VN abroad)
-                items.append((line, scheme, int(long_term), bases[k],
-                              _shares_json(e, r, g, v) if long_term else "", e, r, g, v))
-        await store.stage(rows, items)
 
     # -- what the ledger already holds -------------------------------------------------------
     async def _check_against_ledger(self, store: ImportTx, fund: str, report: ImportReport,
@@ -283,6 +253,76 @@ class ImportService:
             await store.move_balances(sources["collections"], debits=collections)
         if owed.get(Payer.GOVERNMENT):
             await store.move_balances(sources["government"], debits=owed[Payer.GOVERNMENT])
+
+
+@dataclass(slots=True)
+class _Staged:
+    """One chunk, checked and ready to stage: the records for the staging tables, the errors."""
+
+    rows: list[tuple[Any, ...]]
+    items: list[tuple[Any, ...]]
+    errors: list[RowError]
+
+
+class _ChunkReader:
+    """Pulls the next chunk of rows off the codec's stream, checks it against the fund's rules
+    and builds its staging records. Plain CPU work, run in a worker thread (one at a time)."""
+
+    def __init__(self, adapter: FundAdapter, checker: DeclarationChecker,
+                 parsed: Iterator[object], vault: PiiVault) -> None:
+        self.adapter = adapter
+        self.checker = checker
+        self.parsed = parsed
+        self.vault = vault
+        self.fund = FUNDS[adapter.FUND_CODE]
+        self.totals = Totals()
+        self.rows_total = 0
+        self.employer_per_row = False
+
+    def next_chunk(self) -> _Staged | None:
+        chunk: list[DeclaredRow] = []
+        parse_errors: list[RowError] = []
+        for item in self.parsed:
+            if isinstance(item, RowError):
+                self.rows_total += 1
+                parse_errors.append(item)
+            elif isinstance(item, DeclaredRow):
+                self.rows_total += 1
+                self.totals.add(item)
+                self.employer_per_row = self.employer_per_row or item.employer_minor is not None
+                chunk.append(item)
+                if len(chunk) >= CHUNK_ROWS:
+                    break
+        if not chunk and not parse_errors:
+            return None
+        checked = self.checker.check(chunk)
+        rows, items = self._records(checked)
+        return _Staged(rows, items, parse_errors + checked.errors)
+
+    def _records(self, checked: CheckedChunk) -> tuple[list[tuple[Any, ...]],
+                                                         list[tuple[Any, ...]]]:
+        code = self.adapter.FUND_CODE
+        lookup = self.vault.lookup_hash
+        rows = [
+            (row.line, lookup(code, member), row.month.to_int(), str(row.month))
+            for row, member in zip(checked.rows, checked.members, strict=True)
+        ]
+        items: list[tuple[Any, ...]] = []
+        lines = [r.line for r in checked.rows]
+        for scheme in checked.schemes:
+            long_term = self.fund.scheme(scheme).long_term
+            by_payer = checked.shares[scheme]
+            zero = [0] * len(lines)
+            columns = [by_payer[p].tolist() if p in by_payer else zero for p in Payer]
+            bases = checked.bases[scheme].tolist()
+            in_force = checked.in_force[scheme].tolist()
+            for k, line in enumerate(lines):
+                e, r, g, v = columns[0][k], columns[1][k], columns[2][k], columns[3][k]
+                if not in_force[k] or e + r + g + v == 0:
+                    continue  # nothing owed: no contribution, no period (e.g. VN abroad)
+                items.append((line, scheme, int(long_term), bases[k],
+                              _shares_json(e, r, g, v) if long_term else "", e, r, g, v))
+        return rows, items
 
 
 def _shares_json(employee: int, employer: int, government: int, voluntary: int) -> str:
