@@ -89,11 +89,45 @@ class ParameterSpec(BaseModel):
         return values
 
 
+class SchemeSpec(BaseModel):
+    """A scheme of a fund the built-in registry does not know (`fund_registry` below)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1)
+    starts: str  # first contribution month, YYYY-MM
+    long_term: bool  # old age / long term: booked per worker and portable
+    verified_start: bool
+    operating: bool = True
+
+    @field_validator("starts")
+    @classmethod
+    def _month(cls, v: str) -> str:
+        try:
+            Month.parse(v)
+        except DomainError as exc:
+            raise ValueError(exc.message) from None
+        return v
+
+
+class FundRegistryEntry(BaseModel):
+    """What the ledger must know of a fund that is not built in: its name, country and schemes.
+    With it, a new fund is only a new adapter folder (ledger/domain/funds.py is not edited)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    country: str = Field(min_length=2, max_length=2)
+    schemes: list[SchemeSpec] = Field(min_length=1)
+
+
 class ParameterFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     fund: str
     currency: Currency
+    fund_registry: FundRegistryEntry | None = None
     parameters: dict[str, ParameterSpec]
 
 
@@ -113,9 +147,11 @@ class Entry:
 class Parameters:
     """A fund's validated parameters; `at(param, month)` is the value in force at that month."""
 
-    def __init__(self, fund: str, currency: Currency, entries: Mapping[str, list[Entry]]) -> None:
+    def __init__(self, fund: str, currency: Currency, entries: Mapping[str, list[Entry]],
+                 registry: FundRegistryEntry | None = None) -> None:
         self.fund = fund
         self.currency = currency
+        self.registry = registry  # set only for funds the built-in registry does not know
         self._entries = dict(entries)
         self._starts = {k: [e.starts.to_int() for e in v] for k, v in self._entries.items()}
 
@@ -246,7 +282,7 @@ def parse_parameters(
     entries: dict[str, list[Entry]] = {}
     for key, param in wanted.items():
         entries[key] = _entries(path, model, key, param)
-    return Parameters(fund, model.currency, entries)
+    return Parameters(fund, model.currency, entries, model.fund_registry)
 
 
 def _entries(path: Path | str, model: ParameterFile, key: str, param: Param[Any]) -> list[Entry]:

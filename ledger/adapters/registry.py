@@ -19,8 +19,10 @@ from typing import cast
 
 from ledger.adapters.base import FundAdapter
 from ledger.adapters.formats import Codec
-from ledger.adapters.parameters import check_units, load_parameters
+from ledger.adapters.parameters import Parameters, check_units, load_parameters
 from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import FUNDS, Fund, FundCode, Scheme, SchemeCode, register_fund
+from ledger.domain.periods import Month
 
 PACKAGE = "ledger.adapters"
 _ROOT = Path(__file__).parent
@@ -50,7 +52,27 @@ def load_adapter(folder: str, root: Path = _ROOT, package: str = PACKAGE) -> Fun
         )
     check_units(cls.PARAMS)
     parameters = load_parameters(root / folder / "parameters.yaml", cls.PARAMS, fund=cls.FUND_CODE)
+    _declare_fund(parameters)
     return cls(parameters)
+
+
+def _declare_fund(parameters: Parameters) -> None:
+    """A fund the built-in registry lacks is declared by its folder's `fund_registry:`."""
+    entry = parameters.registry
+    if parameters.fund in FUNDS and entry is None:
+        return
+    if entry is None:
+        raise DomainError(
+            ErrorCode.INVALID_PARAMETERS,
+            f"{parameters.fund} is not a built-in fund: its parameters.yaml needs a "
+            "fund_registry: section (name, country, schemes)",
+            field="fund_registry",
+        )
+    schemes = {s.code: Scheme(SchemeCode(s.code), s.name, Month.parse(s.starts), s.long_term,
+                              operating=s.operating, verified_start=s.verified_start)
+               for s in entry.schemes}
+    register_fund(Fund(FundCode(parameters.fund), entry.name, entry.country.upper(),
+                       parameters.currency, MappingProxyType(schemes)))
 
 
 @cache

@@ -84,62 +84,82 @@ def _scheme(code: str, name: str, starts: str, long_term: bool, **kw: bool) -> S
     return Scheme(SchemeCode(code), name, Month.parse(starts), long_term, **kw)
 
 
-FUNDS: MappingProxyType[str, Fund] = MappingProxyType(
-    {
-        f.code: f
-        for f in (
-            _fund(
-                "KH-NSSF", "Cambodia National Social Security Fund", "KH", Currency.KHR,
-                _scheme("occupational-risk", "Occupational risk", "2008-01", False,
-                        verified_start=False),
-                _scheme("health-care", "Health care", "2016-01", False, verified_start=False),
-                # First pension contributions were due for October 2022 (Prakas 168/170).
-                _scheme("pension", "Social Security Scheme on Pension", "2022-10", True),
-            ),
-            _fund(
-                "MM-SSB", "Myanmar Social Security Board", "MM", Currency.MMK,
-                # Social Security Law 2012 implemented from 1 April 2014.
-                _scheme("health-social-care", "Health and social care", "2014-04", False),
-                _scheme("employment-injury", "Employment injury", "2014-04", False),
-                _scheme("old-age", "Invalidity, superannuation and survivors", "2014-04", True,
-                        operating=False),
-            ),
-            _fund(
-                "VN-VSS", "Vietnam Social Security", "VN", Currency.VND,
-                _scheme("retirement-survivorship", "Retirement and survivorship", "1995-01", True,
-                        verified_start=False),
-                _scheme("sickness-maternity", "Sickness and maternity", "1995-01", False,
-                        verified_start=False),
-                _scheme("occupational-accident", "Occupational accident and disease", "2016-01",
-                        False, verified_start=False),
-                _scheme("health-insurance", "Health insurance (BHYT)", "1995-01", False,
-                        verified_start=False),
-                _scheme("unemployment", "Unemployment insurance (BHTN)", "2009-01", False,
-                        verified_start=False),
-            ),
-            _fund(
-                "TH-SSO", "Thailand Social Security Office", "TH", Currency.THB,
-                _scheme("s33-sickness", "s33 sickness, maternity, invalidity, death", "1991-03",
-                        False, verified_start=False),
-                _scheme("s33-old-age", "s33 old age and child allowance", "1998-12", True,
-                        verified_start=False),
-                _scheme("s33-unemployment", "s33 unemployment", "2004-01", False,
-                        verified_start=False),
-                _scheme("s39-voluntary", "s39 voluntary continuation", "1994-01", True,
-                        verified_start=False),
-                _scheme("s40-informal", "s40 informal workers", "2011-05", True,
-                        verified_start=False),
-            ),
-            _fund(
-                "JP-JPS", "Japan Pension Service", "JP", Currency.JPY,
-                _scheme("epi", "Employees' Pension Insurance", "1986-04", True,
-                        verified_start=False),
-                _scheme("np", "National Pension (category 1)", "1986-04", True,
-                        verified_start=False),
-            ),
+_REGISTRY: dict[str, Fund] = {
+    f.code: f
+    for f in (
+        _fund(
+            "KH-NSSF", "Cambodia National Social Security Fund", "KH", Currency.KHR,
+            _scheme("occupational-risk", "Occupational risk", "2008-01", False,
+                    verified_start=False),
+            _scheme("health-care", "Health care", "2016-01", False, verified_start=False),
+            # First pension contributions were due for October 2022 (Prakas 168/170).
+            _scheme("pension", "Social Security Scheme on Pension", "2022-10", True),
+        ),
+        _fund(
+            "MM-SSB", "Myanmar Social Security Board", "MM", Currency.MMK,
+            # Social Security Law 2012 implemented from 1 April 2014.
+            _scheme("health-social-care", "Health and social care", "2014-04", False),
+            _scheme("employment-injury", "Employment injury", "2014-04", False),
+            _scheme("old-age", "Invalidity, superannuation and survivors", "2014-04", True,
+                    operating=False),
+        ),
+        _fund(
+            "VN-VSS", "Vietnam Social Security", "VN", Currency.VND,
+            _scheme("retirement-survivorship", "Retirement and survivorship", "1995-01", True,
+                    verified_start=False),
+            _scheme("sickness-maternity", "Sickness and maternity", "1995-01", False,
+                    verified_start=False),
+            _scheme("occupational-accident", "Occupational accident and disease", "2016-01",
+                    False, verified_start=False),
+            _scheme("health-insurance", "Health insurance (BHYT)", "1995-01", False,
+                    verified_start=False),
+            _scheme("unemployment", "Unemployment insurance (BHTN)", "2009-01", False,
+                    verified_start=False),
+        ),
+        _fund(
+            "TH-SSO", "Thailand Social Security Office", "TH", Currency.THB,
+            _scheme("s33-sickness", "s33 sickness, maternity, invalidity, death", "1991-03",
+                    False, verified_start=False),
+            _scheme("s33-old-age", "s33 old age and child allowance", "1998-12", True,
+                    verified_start=False),
+            _scheme("s33-unemployment", "s33 unemployment", "2004-01", False,
+                    verified_start=False),
+            _scheme("s39-voluntary", "s39 voluntary continuation", "1994-01", True,
+                    verified_start=False),
+            _scheme("s40-informal", "s40 informal workers", "2011-05", True,
+                    verified_start=False),
+        ),
+        _fund(
+            "JP-JPS", "Japan Pension Service", "JP", Currency.JPY,
+            _scheme("epi", "Employees' Pension Insurance", "1986-04", True,
+                    verified_start=False),
+            _scheme("np", "National Pension (category 1)", "1986-04", True,
+                    verified_start=False),
+        ),
+    )
+}
+
+# Read-only view; a fund that is not built in joins through `register_fund` (its adapter folder
+# declares it), and every `from ledger.domain.funds import FUNDS` sees it.
+FUNDS: MappingProxyType[str, Fund] = MappingProxyType(_REGISTRY)
+
+
+def register_fund(fund: Fund) -> None:
+    """Add a fund declared by an adapter folder (e.g. a sixth fund, Lao LSSO). A built-in fund
+    cannot be redefined; declaring the same fund twice identically is a no-op."""
+    known = _REGISTRY.get(fund.code)
+    if known is not None and known != fund:
+        raise DomainError(
+            ErrorCode.INVALID_INPUT,
+            f"fund {fund.code} is already defined differently",
+            field="fund",
         )
-    }
-)
+    _REGISTRY[fund.code] = fund
+
+
+def forget_fund(code: str) -> None:
+    """Remove a registered fund (tests that load a throwaway adapter folder)."""
+    _REGISTRY.pop(code, None)
 
 
 def get_fund(code: str, field: str = "fund") -> Fund:

@@ -14,7 +14,7 @@ from ledger.adapters.base import WorkerContext
 from ledger.adapters.parameters import Parameters, param, parse_parameters
 from ledger.adapters.th_sso.params import ALL as TH_PARAMS
 from ledger.domain.errors import DomainError, ErrorCode
-from ledger.domain.funds import FUNDS, Payer
+from ledger.domain.funds import FUNDS, Payer, forget_fund
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 
@@ -167,6 +167,12 @@ ADAPTER = LaLssoAdapter
 SIXTH_PARAMETERS = """\
 fund: LA-LSSO
 currency: LAK
+fund_registry:
+  name: Lao Social Security Organisation
+  country: LA
+  schemes:
+    - {code: social-security, name: Social security, starts: "2001-01", long_term: true,
+       verified_start: false}
 parameters:
   rates:
     unit: percent
@@ -195,5 +201,6 @@ def test_a_sixth_fund_needs_only_a_folder(tmp_path: Path, monkeypatch: pytest.Mo
                                      Money(100_000_00, Currency.LAK))
         assert quote.shares_minor() == {Payer.EMPLOYEE: 550_000, Payer.EMPLOYER: 600_000}
     finally:
+        forget_fund("LA-LSSO")
         for name in [m for m in sys.modules if m.startswith("otherfunds")]:
             del sys.modules[name]

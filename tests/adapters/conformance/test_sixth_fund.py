@@ -11,16 +11,14 @@ import sys
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
-from types import MappingProxyType
 
 import pytest
 
-from ledger.adapters import declarations, registry
+from ledger.adapters import registry
 from ledger.adapters.base import FundAdapter
 from ledger.adapters.conformance import checks, dated, malformed
 from ledger.adapters.formats import Codec
-from ledger.domain.funds import FUNDS, Fund, FundCode, Scheme, SchemeCode
-from ledger.domain.money import Currency
+from ledger.domain.funds import FUNDS, forget_fund, get_fund
 from ledger.domain.periods import Month
 
 PACKAGE = "sixthfunds"
@@ -68,6 +66,12 @@ ADAPTER = LaLssoAdapter
 PARAMETERS = """\
 fund: LA-LSSO
 currency: LAK
+fund_registry:
+  name: Lao Social Security Organisation
+  country: LA
+  schemes:
+    - {code: social-security, name: Social security, starts: "2001-01", long_term: true,
+       verified_start: false}
 parameters:
   rates:
     unit: percent
@@ -109,18 +113,14 @@ def sixth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fun
     (folder / "format.py").write_text(textwrap.dedent(FORMAT))
     (folder / "samples" / "declaration-2024-12.csv").write_bytes(SAMPLE)
     monkeypatch.syspath_prepend(str(tmp_path))
-    # The domain registry says which funds and schemes exist (the ledger refuses others); a new
-    # fund is added there too (docs/formats.md, "Adding a fund").
-    fund = Fund(FundCode("LA-LSSO"), "Lao Social Security Organisation", "LA", Currency.LAK,
-                MappingProxyType({"social-security": Scheme(
-                    SchemeCode("social-security"), "Social security", Month(2001, 1), True)}))
-    monkeypatch.setattr(declarations, "FUNDS", MappingProxyType({**FUNDS, "LA-LSSO": fund}))
-    monkeypatch.setattr(malformed, "FUNDS", MappingProxyType({**FUNDS, "LA-LSSO": fund}))
+    # The folder declares the fund itself (parameters.yaml `fund_registry:`): nothing outside
+    # the folder is edited or patched.
     try:
         assert registry.discover(root) == ("la_lsso",)
         yield (registry.load_adapter("la_lsso", root, PACKAGE),
                registry.load_codec("la_lsso", root, PACKAGE))
     finally:
+        forget_fund("LA-LSSO")
         for name in [m for m in sys.modules if m.startswith(PACKAGE)]:
             del sys.modules[name]
 
@@ -166,4 +166,37 @@ def test_a_folder_without_a_codec_is_named(tmp_path: Path,
             registry.load_codec("la_lsso", root, "nocodec")
     finally:
         for name in [m for m in sys.modules if m.startswith("nocodec")]:
+            del sys.modules[name]
+
+
+def test_the_folder_alone_declares_the_fund_to_the_ledger(
+    sixth: tuple[FundAdapter, Codec],
+) -> None:
+    fund = get_fund("LA-LSSO")
+    assert (fund.country, fund.currency.value) == ("LA", "LAK")
+    assert fund.scheme("social-security").long_term
+    assert "LA-LSSO" in FUNDS
+
+
+def test_a_new_fund_without_a_registry_entry_is_refused_with_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from ledger.domain.errors import DomainError
+
+    root = tmp_path / "nofund"
+    folder = root / "la_lsso"
+    folder.mkdir(parents=True)
+    (root / "__init__.py").write_text("")
+    (folder / "__init__.py").write_text("")
+    (folder / "rules.py").write_text(textwrap.dedent(RULES))
+    text = PARAMETERS[:PARAMETERS.index("fund_registry:")] + PARAMETERS[
+        PARAMETERS.index("parameters:"):]
+    (folder / "parameters.yaml").write_text(text)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        with pytest.raises(DomainError, match="fund_registry"):
+            registry.load_adapter("la_lsso", root, "nofund")
+        assert "LA-LSSO" not in FUNDS
+    finally:
+        for name in [m for m in sys.modules if m.startswith("nofund")]:
             del sys.modules[name]
