@@ -105,11 +105,26 @@ def _replay(outcome: Outcome, target: str, out: Path, console: Console, quiet: b
     console.print(f"replayed {report.workers:,} workers, {report.files} files "
                   f"({report.file_rows:,} rows) and {report.api_contributions:,} API "
                   f"contributions of policy {outcome.run.policy}")
-    if report.equal:
+    if report.simulator == report.ledger:
         console.print(f"[green]ledger totals equal the simulator's[/green] for all "
                       f"{len(report.ledger)} (fund, scheme, payer) totals, to the minor unit")
-        return 0
     for key, (simulated, booked) in report.differences().items():
         console.print(f"[red]differs[/red] {'/'.join(key)}: simulator {simulated}, "
                       f"ledger {booked}")
-    return 1
+    exits = report.exits
+    if exits is not None and (exits.flows or exits.not_replayed):
+        window = exits.window or {}
+        console.print(f"exits: {exits.flows:,} Thai flows by signed message, window "
+                      f"{window.get('id')} {window.get('state')}; not replayed: "
+                      + (", ".join(f"{n:,} {why}" for why, n in exits.not_replayed.items())
+                         or "none"))
+        for destination in sorted(set(exits.simulator) | set(exits.ledger)):
+            simulated, moved = exits.simulator.get(destination, 0), exits.ledger.get(
+                destination, 0)
+            verdict = "[green]equal[/green]" if simulated == moved else "[red]differs[/red]"
+            console.print(f"  THB moved to the {destination.replace('_', ' ')}: simulator "
+                          f"{simulated}, ledger {moved} minor units: {verdict}")
+        if exits.mismatched:
+            console.print(f"  [red]{len(exits.mismatched)} flow(s) differ[/red] from the "
+                          f"simulation: {', '.join(exits.mismatched[:10])}")
+    return 0 if report.equal else 1

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ledger.adapters.arith import IntArray
 from ledger.settlement.agreement import TransferRule
 from simulator.contributions import PriceCache
 from simulator.exits import Context, HostState, settle
@@ -39,6 +40,7 @@ class Outcome:
     balances: Balances
     totals: Totals
     worker: WorkerOutcome
+    host_state: IntArray  # exits.HostState per worker: where the destination periods ended up
 
 
 def simulate(run: Run, pop: Population, cache: PriceCache | None = None,
@@ -64,7 +66,7 @@ def simulate(run: Run, pop: Population, cache: PriceCache | None = None,
             progress(month + 1, h)
     _agreement_messages(run, pop, cov, totals, start)
     _rights(run, pop, cov, bal, ctx.host_state, totals)
-    return Outcome(run, pop, cov, bal, totals, worker)
+    return Outcome(run, pop, cov, bal, totals, worker, ctx.host_state)
 
 
 def _jp_keeps(run: Run, pop: Population, cov: Coverage, bal: Balances) -> np.ndarray:

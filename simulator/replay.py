@@ -9,7 +9,12 @@ database URL the caller provides — through the same endpoints a fund would use
 booked contributions per (fund, scheme, payer) are read back and compared with the simulator's
 totals, which must be equal exactly.
 
-Only contributions are replayed: exits (refunds, transfers under an agreement) are not.
+Under an agreement, the Thai exits are replayed too (`local` only): each worker whose old-age
+balance the simulation moved home, or paid out through the hub, gets a portability flow by
+signed messages (requested, approved by TH-SSO, acknowledged by the home fund), and the flows are
+settled in a USD window; the THB each flow drained must equal what the simulation moved. Japanese
+exits (kept and totalised, or lump sums through the hub) and exits of workers without a member
+fund at home (Lao PDR) are not replayed; the report counts them.
 """
 
 from __future__ import annotations
@@ -47,6 +52,28 @@ class ReplayPlan:
     contributions: list[dict[str, Any]] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class ExitFlow:
+    worker: int  # row in the population
+    destination: str  # "home_fund" or "worker"
+    moved_minor: int  # THB the simulation moved out of TH-SSO
+
+
+@dataclass(slots=True)
+class ExitsReport:
+    flows: int = 0
+    not_replayed: dict[str, int] = field(default_factory=dict)  # why -> workers
+    simulator: dict[str, int] = field(default_factory=dict)  # destination -> THB minor
+    ledger: dict[str, int] = field(default_factory=dict)
+    window: dict[str, Any] = field(default_factory=dict)
+    mismatched: list[str] = field(default_factory=list)  # flows whose THB differs, by id
+
+    @property
+    def equal(self) -> bool:
+        return (self.simulator == self.ledger and not self.mismatched
+                and self.window.get("state") in (None, "settled"))
+
+
 @dataclass(slots=True)
 class ReplayReport:
     workers: int
@@ -55,10 +82,11 @@ class ReplayReport:
     api_contributions: int
     simulator: dict[Key, int]
     ledger: dict[Key, int]
+    exits: ExitsReport | None = None
 
     @property
     def equal(self) -> bool:
-        return self.simulator == self.ledger
+        return self.simulator == self.ledger and (self.exits is None or self.exits.equal)
 
     def differences(self) -> dict[Key, tuple[int, int]]:
         keys = set(self.simulator) | set(self.ledger)
@@ -203,6 +231,104 @@ async def send(http: httpx.AsyncClient, token: str, replay: ReplayPlan,
     return rows
 
 
+def exit_flows(outcome: Outcome) -> tuple[list[ExitFlow], dict[str, int]]:
+    """The Thai exits the simulation settled under the agreement, and the exits not replayed."""
+    from ledger.settlement.agreement import AgreementKind
+    from simulator.exits import HostState
+
+    skipped: dict[str, int] = defaultdict(int)
+    if outcome.run.agreement.kind is AgreementKind.BASELINE:
+        return [], dict(skipped)
+    pop, bal, agreement = outcome.pop, outcome.balances, outcome.run.agreement
+    portable = agreement.portable_scheme("TH-SSO", "s33-old-age")
+    payers = set(portable.portable_payers) if portable is not None else set()
+    by_payer = {Payer.EMPLOYEE: bal.employee, Payer.EMPLOYER: bal.employer,
+                Payer.GOVERNMENT: bal.government}
+    flows: list[ExitFlow] = []
+    th = pop.slices.get("TH-SSO", slice(0, 0))
+    jp = pop.slices.get("JP-JPS", slice(0, 0))
+    settled = outcome.host_state
+    skipped["JP-JPS exits (kept or lump sum)"] = int(
+        (settled[jp] != HostState.ACTIVE).sum()) if jp.stop > jp.start else 0
+    for i in range(th.start, th.stop):
+        state = settled[i]
+        if state not in (HostState.TRANSFERRED, HostState.WITHDRAWN):
+            continue
+        origin = pop.origin_of(int(pop.corridor[i]))
+        if not any(f.country == origin for f in _member_funds(agreement)):
+            skipped[f"no member fund in {origin}"] += 1
+            continue
+        moved = int(bal.voluntary[i]) + sum(int(b[i]) for p, b in by_payer.items()
+                                            if p in payers)
+        flows.append(ExitFlow(i, "home_fund" if state == HostState.TRANSFERRED else "worker",
+                              moved))
+    return flows, {k: v for k, v in skipped.items() if v}
+
+
+def _member_funds(agreement: Any) -> list[Any]:
+    from ledger.domain.funds import FUNDS
+
+    return [FUNDS[f] for f in agreement.member_funds if f in FUNDS]
+
+
+async def replay_exits(services: Any, outcome: Outcome) -> ExitsReport:
+    """Request, approve and acknowledge each exit flow by signed message; settle the window."""
+    from ledger.services.demo_settlement import DEMO_RATES
+    from ledger.services.portability import FlowRequest, Reason
+    from ledger.services.settle_run import OPERATOR, publish_fund_keys, run_window
+    from ledger.settlement.keys import Party, SigningKey
+    from ledger.settlement.messages import MessageType
+
+    flows, skipped = exit_flows(outcome)
+    report = ExitsReport(len(flows), skipped)
+    if not flows:
+        return report
+    funds = tuple(outcome.run.agreement.member_funds)
+    keys = {f: SigningKey.generate(Party(f)) for f in funds}
+    await publish_fund_keys(services, keys)
+    for base, quote, rate in DEMO_RATES:
+        await services.portability.set_rate(OPERATOR, base, quote, rate, "replay reference rate")
+    sequence: dict[str, int] = defaultdict(lambda: 1)
+    for flow in flows:
+        report.simulator[flow.destination] = (report.simulator.get(flow.destination, 0)
+                                              + flow.moved_minor)
+        if flow.moved_minor == 0:
+            continue
+        requested = await services.portability.request(OPERATOR, FlowRequest(
+            _worker(flow.worker), "TH-SSO", "s33-old-age", Reason.RETURN_HOME,
+            flow_id=f"pt-sim-{flow.worker}"))
+        await _message(services, keys["TH-SSO"], sequence, MessageType.TRANSFER_REQUEST,
+                       {"action": "approve", "flow_id": requested["id"]})
+        await _message(services, keys[requested["home_fund"]], sequence,
+                       MessageType.TRANSFER_ACK, {"flow_id": requested["id"], "accepted": True})
+        done = await services.portability.get(OPERATOR, requested["id"])
+        if done["state"] != "posted":
+            raise RuntimeError(f"flow {done['id']} is {done['state']}")
+        destination = "home_fund" if done["destination"] == "member" else "worker"
+        drained = int(done["source"]["amount_minor"])
+        report.ledger[destination] = report.ledger.get(destination, 0) + drained
+        if drained != flow.moved_minor or destination != flow.destination:
+            report.mismatched.append(done["id"])
+    window = await run_window(services, "USD", keys, lambda _line: None)
+    report.window = {k: window.get(k) for k in ("id", "state", "netting", "reconciliation")}
+    return report
+
+
+async def _message(services: Any, key: Any, sequence: dict[str, int], typ: Any,
+                   body: dict[str, Any]) -> None:
+    import time
+
+    from ledger.settlement.keys import HUB
+    from ledger.settlement.messages import sign_message
+
+    token = sign_message(key, aud=HUB, typ=typ, seq=sequence[key.issuer], body=body,
+                         iat=int(time.time()))
+    sequence[key.issuer] += 1
+    receipt = await services.inbox.receive(token)
+    if receipt.result is None or not receipt.result.get("ok"):
+        raise RuntimeError(f"message refused: {receipt.result}")
+
+
 def simulator_totals(outcome: Outcome) -> dict[Key, int]:
     return {k: v for k, v in outcome.totals.contributions.items() if v}
 
@@ -247,11 +373,12 @@ async def replay_local(outcome: Outcome, database_url: str,
             rows = await send(http, token, replay, progress)
         async with db.engine.connect() as conn:
             booked = await ledger_totals(conn)
+        exits = await replay_exits(services, outcome)
     finally:
         await services.committer.stop()
         await db.dispose()
     return ReplayReport(len(replay.workers), len(replay.files), rows,
-                        len(replay.contributions), simulator_totals(outcome), booked)
+                        len(replay.contributions), simulator_totals(outcome), booked, exits)
 
 
 def run_replay(outcome: Outcome, target: str, out: Path,

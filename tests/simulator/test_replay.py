@@ -13,7 +13,7 @@ from simulator.population import draw
 from tests.simulator.conftest import even_run
 
 
-def outcome(workers: int = 400, years: int = 2, seed: int = 5):  # type: ignore[no-untyped-def]
+def outcome(workers: int = 160, years: int = 2, seed: int = 5):  # type: ignore[no-untyped-def]
     run = even_run("no-agreement", digital_voluntary__uptake_share={
         "value": "0.5", "source": "test", "verified": False})
     return simulate(run, draw(run.scenario, workers, years, seed))
@@ -45,3 +45,37 @@ def test_a_month_left_out_of_the_replay_is_a_difference(tmp_path: Path,
     assert not report.equal
     assert {scheme for (_, scheme, _) in report.differences()} >= {"s33-old-age",
                                                                    "s33-sickness"}
+
+
+def pilot_outcome():  # type: ignore[no-untyped-def]
+    run = even_run("clmtv-pilot")
+    return simulate(run, draw(run.scenario, 160, 2, 7))
+
+
+def test_under_the_pilot_thai_exits_become_flows_that_drain_what_the_simulation_moved(
+    tmp_path: Path,
+) -> None:
+    report = replay.run_replay(pilot_outcome(), "local", tmp_path)
+    assert report.exits is not None
+    exits = report.exits
+    assert exits.flows > 0 and exits.window["state"] == "settled"
+    assert exits.window["reconciliation"]
+    assert set(exits.simulator) == {"home_fund", "worker"}
+    assert exits.simulator == exits.ledger and exits.mismatched == []
+    assert report.equal
+
+
+def test_a_flow_that_moves_another_amount_is_named(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    real = replay.exit_flows
+
+    def one_off(result):  # type: ignore[no-untyped-def]
+        flows, skipped = real(result)
+        flows[0] = replay.ExitFlow(flows[0].worker, flows[0].destination,
+                                   flows[0].moved_minor + 1)
+        return flows, skipped
+
+    monkeypatch.setattr(replay, "exit_flows", one_off)
+    report = replay.run_replay(pilot_outcome(), "local", tmp_path)
+    assert report.exits is not None and len(report.exits.mismatched) == 1
+    assert not report.equal
