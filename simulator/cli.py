@@ -114,7 +114,7 @@ def _replay(outcome: Outcome, target: str, out: Path, console: Console, quiet: b
     exits = report.exits
     if exits is not None and (exits.flows or exits.not_replayed):
         window = exits.window or {}
-        console.print(f"exits: {exits.flows:,} Thai flows by signed message, window "
+        console.print(f"exits: {exits.flows:,} flows by signed message, window "
                       f"{window.get('id')} {window.get('state')}; not replayed: "
                       + (", ".join(f"{n:,} {why}" for why, n in exits.not_replayed.items())
                          or "none"))
@@ -122,8 +122,13 @@ def _replay(outcome: Outcome, target: str, out: Path, console: Console, quiet: b
             simulated, moved = exits.simulator.get(destination, 0), exits.ledger.get(
                 destination, 0)
             verdict = "[green]equal[/green]" if simulated == moved else "[red]differs[/red]"
-            console.print(f"  THB moved to the {destination.replace('_', ' ')}: simulator "
-                          f"{simulated}, ledger {moved} minor units: {verdict}")
+            label = {"home_fund": "THB moved to the home fund",
+                     "worker": "THB paid to workers through the home fund",
+                     "jp_lump_sum": "JPY lump sums (gross) through the home fund",
+                     "jp_tax_refund": "JPY withheld, owed back as the tax refund"}.get(
+                         destination, destination)
+            console.print(f"  {label}: simulator {simulated}, ledger {moved} minor units: "
+                          f"{verdict}")
         if exits.mismatched:
             console.print(f"  [red]{len(exits.mismatched)} flow(s) differ[/red] from the "
                           f"simulation: {', '.join(exits.mismatched[:10])}")

@@ -13,8 +13,9 @@ Under an agreement, the Thai exits are replayed too (`local` only): each worker 
 balance the simulation moved home, or paid out through the hub, gets a portability flow by
 signed messages (requested, approved by TH-SSO, acknowledged by the home fund), and the flows are
 settled in a USD window; the THB each flow drained must equal what the simulation moved. Japanese
-exits (kept and totalised, or lump sums through the hub) and exits of workers without a member
-fund at home (Lao PDR) are not replayed; the report counts them.
+lump sums the simulation paid through the hub become lump-sum flows whose gross must equal the
+simulation's. Exits of workers without a member fund at home (Lao PDR) cannot be flows and are
+counted, as are Japanese periods kept for totalisation (nothing moves).
 """
 
 from __future__ import annotations
@@ -55,8 +56,11 @@ class ReplayPlan:
 @dataclass(frozen=True, slots=True)
 class ExitFlow:
     worker: int  # row in the population
-    destination: str  # "home_fund" or "worker"
-    moved_minor: int  # THB the simulation moved out of TH-SSO
+    destination: str  # "home_fund", "worker" (Thai balance) or "jp_lump_sum"
+    moved_minor: int  # THB moved out of TH-SSO, or the JPY gross lump sum
+    claim_index: int = 0  # JP: month index of the claim
+    last_index: int = 0  # JP: month index of the last insured month
+    withheld_minor: int = 0  # JP: the 20.42% kept back (the tax refund the worker is owed)
 
 
 @dataclass(slots=True)
@@ -248,8 +252,7 @@ def exit_flows(outcome: Outcome) -> tuple[list[ExitFlow], dict[str, int]]:
     th = pop.slices.get("TH-SSO", slice(0, 0))
     jp = pop.slices.get("JP-JPS", slice(0, 0))
     settled = outcome.host_state
-    skipped["JP-JPS exits (kept or lump sum)"] = int(
-        (settled[jp] != HostState.ACTIVE).sum()) if jp.stop > jp.start else 0
+    flows.extend(_japanese_lump_sums(outcome, jp, skipped))
     for i in range(th.start, th.stop):
         state = settled[i]
         if state not in (HostState.TRANSFERRED, HostState.WITHDRAWN):
@@ -265,6 +268,36 @@ def exit_flows(outcome: Outcome) -> tuple[list[ExitFlow], dict[str, int]]:
     return flows, {k: v for k, v in skipped.items() if v}
 
 
+def _japanese_lump_sums(outcome: Outcome, rows: slice, skipped: dict[str, int]
+                        ) -> list[ExitFlow]:
+    """JP workers whose lump sum the simulation paid through the hub (under the agreement's
+    keep-and-totalise rule, those whose periods give no right): the gross it computed."""
+    from simulator.exits import HostState
+    from simulator.refunds import jp_lswp
+
+    pop, cov, bal = outcome.pop, outcome.coverage, outcome.balances
+    if rows.stop <= rows.start:
+        return []
+    idx = np.arange(rows.start, rows.stop)
+    idx = idx[outcome.host_state[idx] == HostState.WITHDRAWN]
+    delay = outcome.run.scenario.claims.jp.delay_months.value
+    claim = cov.settle[idx] + delay
+    last = np.maximum(cov.host_stop[idx] - 1, 0)
+    result = jp_lswp(bal.standard_sum[idx], bal.months[idx], last, claim, pop.start)
+    out = []
+    members = {f.country for f in _member_funds(outcome.run.agreement)}
+    for k, i in enumerate(idx.tolist()):
+        origin = pop.origin_of(int(pop.corridor[i]))
+        if origin not in members:
+            skipped[f"no member fund in {origin}"] += 1
+            continue
+        out.append(ExitFlow(i, "jp_lump_sum", int(result.gross[k]), int(claim[k]),
+                            int(last[k]), int(result.withheld[k])))
+    kept = int((outcome.host_state[rows] == HostState.ACTIVE).sum())
+    skipped["JP-JPS periods kept (nothing moves)"] = kept
+    return out
+
+
 def _member_funds(agreement: Any) -> list[Any]:
     from ledger.domain.funds import FUNDS
 
@@ -274,7 +307,6 @@ def _member_funds(agreement: Any) -> list[Any]:
 async def replay_exits(services: Any, outcome: Outcome) -> ExitsReport:
     """Request, approve and acknowledge each exit flow by signed message; settle the window."""
     from ledger.services.demo_settlement import DEMO_RATES
-    from ledger.services.portability import FlowRequest, Reason
     from ledger.services.settle_run import OPERATOR, publish_fund_keys, run_window
     from ledger.settlement.keys import Party, SigningKey
     from ledger.settlement.messages import MessageType
@@ -294,24 +326,54 @@ async def replay_exits(services: Any, outcome: Outcome) -> ExitsReport:
                                               + flow.moved_minor)
         if flow.moved_minor == 0:
             continue
-        requested = await services.portability.request(OPERATOR, FlowRequest(
-            _worker(flow.worker), "TH-SSO", "s33-old-age", Reason.RETURN_HOME,
-            flow_id=f"pt-sim-{flow.worker}"))
-        await _message(services, keys["TH-SSO"], sequence, MessageType.TRANSFER_REQUEST,
+        requested = await services.portability.request(OPERATOR, _request(outcome, flow))
+        await _message(services, keys[requested["host_fund"]], sequence,
+                       MessageType.TRANSFER_REQUEST,
                        {"action": "approve", "flow_id": requested["id"]})
         await _message(services, keys[requested["home_fund"]], sequence,
                        MessageType.TRANSFER_ACK, {"flow_id": requested["id"], "accepted": True})
         done = await services.portability.get(OPERATOR, requested["id"])
         if done["state"] != "posted":
             raise RuntimeError(f"flow {done['id']} is {done['state']}")
-        destination = "home_fund" if done["destination"] == "member" else "worker"
-        drained = int(done["source"]["amount_minor"])
+        if flow.destination == "jp_lump_sum":
+            destination = flow.destination
+            drained = int(done["basis"]["gross_minor"])
+            withheld = int(done["basis"]["withheld_minor"])
+            report.simulator["jp_tax_refund"] = (report.simulator.get("jp_tax_refund", 0)
+                                                 + flow.withheld_minor)
+            report.ledger["jp_tax_refund"] = report.ledger.get("jp_tax_refund", 0) + withheld
+            if withheld != flow.withheld_minor:
+                report.mismatched.append(done["id"])
+        else:
+            destination = "home_fund" if done["destination"] == "member" else "worker"
+            drained = int(done["source"]["amount_minor"])
         report.ledger[destination] = report.ledger.get(destination, 0) + drained
         if drained != flow.moved_minor or destination != flow.destination:
             report.mismatched.append(done["id"])
     window = await run_window(services, "USD", keys, lambda _line: None)
     report.window = {k: window.get(k) for k in ("id", "state", "netting", "reconciliation")}
     return report
+
+
+def _request(outcome: Outcome, flow: ExitFlow) -> Any:
+    from ledger.adapters.refunds import Claim
+    from ledger.services.portability import FlowRequest, Reason
+    from ledger.settlement.legs import Flow
+
+    worker = _worker(flow.worker)
+    if flow.destination != "jp_lump_sum":
+        return FlowRequest(worker, "TH-SSO", "s33-old-age", Reason.RETURN_HOME,
+                           flow_id=f"pt-sim-{flow.worker}")
+    pop = outcome.pop
+    years = (flow.claim_index - int(pop.arrival[flow.worker])) // 12
+    claim = Claim(pop.start.plus(flow.claim_index),
+                  age_years=int(pop.age_at_arrival[flow.worker]) + years,
+                  insured_status_ended=True,
+                  # The simulation pays on leaving; the rule wants the claim after leaving.
+                  left_country_month=pop.start.plus(min(flow.last_index + 1,
+                                                        flow.claim_index)))
+    return FlowRequest(worker, "JP-JPS", "epi", Reason.CLAIM, Flow.LUMP_SUM,
+                       f"pt-sim-jp-{flow.worker}", claim)
 
 
 async def _message(services: Any, key: Any, sequence: dict[str, int], typ: Any,

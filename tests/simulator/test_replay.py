@@ -3,6 +3,7 @@ missing month is caught (the comparison is not vacuous)."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -60,7 +61,7 @@ def test_under_the_pilot_thai_exits_become_flows_that_drain_what_the_simulation_
     exits = report.exits
     assert exits.flows > 0 and exits.window["state"] == "settled"
     assert exits.window["reconciliation"]
-    assert set(exits.simulator) == {"home_fund", "worker"}
+    assert set(exits.simulator) >= {"home_fund", "worker"}
     assert exits.simulator == exits.ledger and exits.mismatched == []
     assert report.equal
 
@@ -71,8 +72,7 @@ def test_a_flow_that_moves_another_amount_is_named(tmp_path: Path,
 
     def one_off(result):  # type: ignore[no-untyped-def]
         flows, skipped = real(result)
-        flows[0] = replay.ExitFlow(flows[0].worker, flows[0].destination,
-                                   flows[0].moved_minor + 1)
+        flows[0] = dataclasses.replace(flows[0], moved_minor=flows[0].moved_minor + 1)
         return flows, skipped
 
     monkeypatch.setattr(replay, "exit_flows", one_off)
