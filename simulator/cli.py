@@ -21,7 +21,7 @@ from simulator.engine import Outcome, simulate
 from simulator.metrics import PolicyMetrics, measure
 from simulator.policy import load_run
 from simulator.population import draw
-from simulator.report import html, summary, write_csv
+from simulator.report import html, summary, write_csv, write_parquet
 
 DEFAULT_POLICIES = ("no-agreement", "clmtv-pilot")
 WORKERS_MAX = 20_000_000  # memory: about 0.7 GB per million workers
@@ -74,6 +74,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     elapsed = time.perf_counter() - started
     out: Path = args.out
     written = write_csv(metrics, out)
+    written += write_parquet(written)
     command = shlex.join(["clmtv", "simulate", args.scenario,
                           *(a for p in policies for a in ("--policy", p)),
                           "--workers", str(args.workers), "--years", str(args.years),
@@ -82,7 +83,8 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     report.write_text(html(metrics, runs[0].scenario, command), encoding="utf-8")
     summary(metrics, Console())
     console.print(f"{args.workers:,} workers x {args.years} years x {len(runs)} policies in "
-                  f"{elapsed:.2f} s; wrote {report} and {len(written)} CSV files to {out}")
+                  f"{elapsed:.2f} s; wrote {report} and {len(written)} CSV and Parquet files to "
+                  f"{out}")
     if args.replay and first is not None:
         return _replay(first, args.replay, out, console, args.no_progress)
     return 0

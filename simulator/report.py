@@ -87,6 +87,25 @@ def write_csv(metrics: Sequence[PolicyMetrics], out: Path) -> list[Path]:
     return written
 
 
+def write_parquet(csv_paths: Sequence[Path]) -> list[Path]:
+    """A Parquet copy of each CSV table, for dataframe tools (pandas, polars, DuckDB). Column
+    types come from the CSV: amounts are int64 minor units, never floats (checked)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+    import pyarrow.types as pat
+
+    written = []
+    for path in csv_paths:
+        table = pacsv.read_csv(path)
+        floats = [f.name for f in table.schema if pat.is_floating(f.type)]
+        if floats:
+            raise ValueError(f"{path.name}: columns {floats} read as floats; money is integer")
+        target = path.with_suffix(".parquet")
+        pq.write_table(table, target)
+        written.append(target)
+    return written
+
+
 def _outcome_parts(m: PolicyMetrics) -> list[float]:
     totals = dict.fromkeys(OUTCOME_PARTS, 0)
     for source, target, usd in m.flows:

@@ -84,3 +84,25 @@ def test_a_bad_scenario_is_reported_with_its_key(tmp_path: Path) -> None:
 
 def test_workers_and_years_are_bounded(tmp_path: Path) -> None:
     assert cli.run(_args(tmp_path, workers=0), Console(file=io.StringIO())) == 2
+
+
+def test_every_csv_table_has_a_parquet_twin_with_the_same_rows(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from simulator.engine import simulate
+    from simulator.metrics import measure
+    from simulator.population import draw
+    from simulator.report import write_csv, write_parquet
+    from tests.simulator.conftest import even_run
+
+    run = even_run("no-agreement")
+    metrics = [measure(simulate(run, draw(run.scenario, 500, 3, 1)))]
+    written = write_csv(metrics, tmp_path)
+    twins = write_parquet(written)
+    assert [p.with_suffix(".csv") for p in twins] == written
+    for path, twin in zip(written, twins, strict=True):
+        with path.open(encoding="utf-8") as f:
+            rows = list(csv.reader(f))
+        table = pq.read_table(twin)
+        assert table.column_names == rows[0]
+        assert [[str(v) for v in r.values()] for r in table.to_pylist()] == rows[1:]
