@@ -9,13 +9,14 @@ database URL the caller provides — through the same endpoints a fund would use
 booked contributions per (fund, scheme, payer) are read back and compared with the simulator's
 totals, which must be equal exactly.
 
-Under an agreement, the Thai exits are replayed too (`local` only): each worker whose old-age
-balance the simulation moved home, or paid out through the hub, gets a portability flow by
-signed messages (requested, approved by TH-SSO, acknowledged by the home fund), and the flows are
-settled in a USD window; the THB each flow drained must equal what the simulation moved. Japanese
-lump sums the simulation paid through the hub become lump-sum flows whose gross must equal the
-simulation's. Exits of workers without a member fund at home (Lao PDR) cannot be flows and are
-counted, as are Japanese periods kept for totalisation (nothing moves).
+Under an agreement the exits are replayed too, as signed messages to the inbox: each worker
+whose Thai old-age balance the simulation moved home, or paid out through the hub, gets a
+portability flow (requested, approved by TH-SSO, acknowledged by the home fund), and the flows
+are settled in a USD window; the THB each flow drained must equal what the simulation moved.
+Japanese lump sums the simulation paid through the hub become lump-sum flows whose gross and
+withheld tax must equal the simulation's. Exits of workers without a member fund at home (Lao
+PDR) cannot be flows and are counted, as are Japanese periods kept for totalisation (nothing
+moves).
 """
 
 from __future__ import annotations
