@@ -12,6 +12,7 @@ import shlex
 import time
 from pathlib import Path
 
+import httpx
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
@@ -103,7 +104,12 @@ def _replay(outcome: Outcome, target: str, out: Path, console: Console, quiet: b
                 tasks[stage] = bar.add_task(stage, total=total)
             bar.update(tasks[stage], completed=done)
 
-        report = run_replay(outcome, target, out, tick)
+        try:
+            report = run_replay(outcome, target, out, tick)
+        except (httpx.HTTPError, RuntimeError, ValueError) as exc:
+            console.print(f"[red]replay failed[/red]: {type(exc).__name__}: {exc}",
+                          highlight=False)
+            return 2
     console.print(f"replayed {report.workers:,} workers, {report.files} files "
                   f"({report.file_rows:,} rows) and {report.api_contributions:,} API "
                   f"contributions of policy {outcome.run.policy}")
@@ -116,8 +122,9 @@ def _replay(outcome: Outcome, target: str, out: Path, console: Console, quiet: b
     exits = report.exits
     if exits is not None and (exits.flows or exits.not_replayed):
         window = exits.window or {}
-        console.print(f"exits: {exits.flows:,} flows by signed message, window "
-                      f"{window.get('id')} {window.get('state')}; not replayed: "
+        settled = (f"window {window.get('id')} {window.get('state')}" if window else
+                   "no window settled (each fund confirms with its own key)")
+        console.print(f"exits: {exits.flows:,} flows by {exits.via}, {settled}; not replayed: "
                       + (", ".join(f"{n:,} {why}" for why, n in exits.not_replayed.items())
                          or "none"))
         for destination in sorted(set(exits.simulator) | set(exits.ledger)):

@@ -30,7 +30,6 @@ from typing import Any
 
 import httpx
 import numpy as np
-from sqlalchemy import text
 
 from ledger.adapters.context import WorkerContext
 from ledger.adapters.formats import DeclaredHeader, DeclaredRow
@@ -72,6 +71,7 @@ class ExitsReport:
     ledger: dict[str, int] = field(default_factory=dict)
     window: dict[str, Any] = field(default_factory=dict)
     mismatched: list[str] = field(default_factory=list)  # flows whose THB differs, by id
+    via: str = "signed messages"  # or "API transitions" (replay to a URL)
 
     @property
     def equal(self) -> bool:
@@ -336,21 +336,7 @@ async def replay_exits(services: Any, outcome: Outcome) -> ExitsReport:
         done = await services.portability.get(OPERATOR, requested["id"])
         if done["state"] != "posted":
             raise RuntimeError(f"flow {done['id']} is {done['state']}")
-        if flow.destination == "jp_lump_sum":
-            destination = flow.destination
-            drained = int(done["basis"]["gross_minor"])
-            withheld = int(done["basis"]["withheld_minor"])
-            report.simulator["jp_tax_refund"] = (report.simulator.get("jp_tax_refund", 0)
-                                                 + flow.withheld_minor)
-            report.ledger["jp_tax_refund"] = report.ledger.get("jp_tax_refund", 0) + withheld
-            if withheld != flow.withheld_minor:
-                report.mismatched.append(done["id"])
-        else:
-            destination = "home_fund" if done["destination"] == "member" else "worker"
-            drained = int(done["source"]["amount_minor"])
-        report.ledger[destination] = report.ledger.get(destination, 0) + drained
-        if drained != flow.moved_minor or destination != flow.destination:
-            report.mismatched.append(done["id"])
+        _tally(report, flow, done)
     window = await run_window(services, "USD", keys, lambda _line: None)
     report.window = {k: window.get(k) for k in ("id", "state", "netting", "reconciliation")}
     return report
@@ -392,21 +378,86 @@ async def _message(services: Any, key: Any, sequence: dict[str, int], typ: Any,
         raise RuntimeError(f"message refused: {receipt.result}")
 
 
+async def _http_totals(http: httpx.AsyncClient, token: str) -> dict[Key, int]:
+    response = await http.get("/v1/ledger/contribution-totals",
+                              headers={"Authorization": f"Bearer {token}"})
+    response.raise_for_status()
+    return {(t["fund"], t["scheme"], t["payer"]): int(t["amount_minor"])
+            for t in response.json()["totals"]}
+
+
+async def replay_http(outcome: Outcome, base_url: str, token: str,
+                      progress: Progress | None = None,
+                      transport: httpx.AsyncBaseTransport | None = None) -> ReplayReport:
+    """Replay into a running ledger at `base_url` (its database empty of other contributions)
+    as a hub operator: contributions, then the exits as flows moved through the API's
+    transitions. Windows are not settled here: each fund confirms with its own key."""
+    replay = plan(outcome)
+    async with httpx.AsyncClient(base_url=base_url, timeout=600, transport=transport) as http:
+        rows = await send(http, token, replay, progress)
+        booked = await _http_totals(http, token)
+        exits = await _exits_http(http, token, outcome)
+    return ReplayReport(len(replay.workers), len(replay.files), rows,
+                        len(replay.contributions), simulator_totals(outcome), booked, exits)
+
+
+async def _exits_http(http: httpx.AsyncClient, token: str, outcome: Outcome) -> ExitsReport:
+    from ledger.services.demo_settlement import DEMO_RATES
+
+    flows, skipped = exit_flows(outcome)
+    report = ExitsReport(len(flows), skipped, via="API transitions")
+    auth = {"Authorization": f"Bearer {token}"}
+    if flows:
+        for base, quote, rate in DEMO_RATES:
+            response = await http.put(f"/v1/fx-rates/{base}/{quote}", headers=auth,
+                                      json={"rate": rate, "source": "replay reference rate"})
+            response.raise_for_status()
+    for flow in flows:
+        report.simulator[flow.destination] = (report.simulator.get(flow.destination, 0)
+                                              + flow.moved_minor)
+        if flow.moved_minor == 0:
+            continue
+        request = _request(outcome, flow)
+        body: dict[str, Any] = {"id": request.flow_id, "worker_id": request.worker_id,
+                                "host_fund": request.host_fund, "scheme": request.scheme,
+                                "reason": str(request.reason), "flow": str(request.flow)}
+        if request.claim is not None:
+            claim = request.claim
+            body["claim"] = {"claim_month": str(claim.claim_month), "age_years": claim.age_years,
+                             "left_country_month": str(claim.left_country_month)}
+        response = await http.post("/v1/portability/transfers", headers=auth, json=body)
+        if response.status_code != 201:
+            raise RuntimeError(f"flow {request.flow_id}: {response.text[:1000]}")
+        for to in ("pending", "posted"):
+            moved = await http.post(f"/v1/portability/transfers/{request.flow_id}/transitions",
+                                    headers=auth, json={"to": to})
+            if moved.status_code not in (200, 201):
+                raise RuntimeError(f"flow {request.flow_id} to {to}: {moved.text[:1000]}")
+        _tally(report, flow, moved.json())
+    return report
+
+
+def _tally(report: ExitsReport, flow: ExitFlow, done: dict[str, Any]) -> None:
+    """Add a posted flow's amounts to the ledger side; name it if it differs from the plan."""
+    if flow.destination == "jp_lump_sum":
+        destination = flow.destination
+        drained = int(done["basis"]["gross_minor"])
+        withheld = int(done["basis"]["withheld_minor"])
+        report.simulator["jp_tax_refund"] = (report.simulator.get("jp_tax_refund", 0)
+                                             + flow.withheld_minor)
+        report.ledger["jp_tax_refund"] = report.ledger.get("jp_tax_refund", 0) + withheld
+        if withheld != flow.withheld_minor:
+            report.mismatched.append(done["id"])
+    else:
+        destination = "home_fund" if done["destination"] == "member" else "worker"
+        drained = int(done["source"]["amount_minor"])
+    report.ledger[destination] = report.ledger.get(destination, 0) + drained
+    if drained != flow.moved_minor or destination != flow.destination:
+        report.mismatched.append(done["id"])
+
+
 def simulator_totals(outcome: Outcome) -> dict[Key, int]:
     return {k: v for k, v in outcome.totals.contributions.items() if v}
-
-
-async def ledger_totals(conn: Any) -> dict[Key, int]:
-    """Booked contributions by (fund, scheme, payer): member and pool accounts' credits by the
-    transfers that are contributions (per worker) or per-file pools (the payer ends the id)."""
-    found: dict[Key, int] = defaultdict(int)
-    rows = await conn.execute(text(
-        "SELECT a.fund, a.scheme, a.payer, t.id, t.amount_minor FROM transfers t "
-        "JOIN accounts a ON a.id = t.credit_account_id "
-        "WHERE a.code IN ('member', 'branch_pool') AND t.code IN ('contribution', 'import_pool')"))
-    for fund, scheme, payer, transfer_id, amount in rows.all():
-        found[(fund, scheme, payer or transfer_id.rsplit("/", 1)[1])] += int(amount)
-    return dict(found)
 
 
 async def replay_local(outcome: Outcome, database_url: str,
@@ -434,8 +485,7 @@ async def replay_local(outcome: Outcome, database_url: str,
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
                                      base_url="http://replay", timeout=600) as http:
             rows = await send(http, token, replay, progress)
-        async with db.engine.connect() as conn:
-            booked = await ledger_totals(conn)
+            booked = await _http_totals(http, token)
         exits = await replay_exits(services, outcome)
     finally:
         await services.committer.stop()
@@ -446,7 +496,16 @@ async def replay_local(outcome: Outcome, database_url: str,
 
 def run_replay(outcome: Outcome, target: str, out: Path,
                progress: Progress | None = None) -> ReplayReport:
-    """`target` is `local` (a new SQLite file in `out`) or the URL of an empty database."""
+    """`target` is `local` (a new SQLite file in `out`), the URL of an empty database, or the
+    base URL (http://...) of a running ledger, with an operator token in CLMTV_REPLAY_TOKEN."""
+    if target.startswith(("http://", "https://")):
+        import os
+
+        token = os.environ.get("CLMTV_REPLAY_TOKEN", "")
+        if not token:
+            raise ValueError("replaying to a URL needs a hub operator's bearer token in "
+                             "CLMTV_REPLAY_TOKEN")
+        return asyncio.run(replay_http(outcome, target, token, progress))
     if target == "local":
         path = out / "replay.db"
         out.mkdir(parents=True, exist_ok=True)

@@ -176,6 +176,24 @@ async def posted_totals_by_currency(db: Database) -> dict[str, tuple[int, int]]:
     return {r[0]: (int(r[1] or 0), int(r[2] or 0)) for r in rows}
 
 
+async def contribution_totals(db: Database) -> dict[tuple[str, str, str], int]:
+    """Booked contributions by (fund, scheme, payer): credits to member accounts (per worker)
+    and to branch pools (per import file; the payer ends the pooled transfer's id)."""
+    from sqlalchemy import text
+
+    found: dict[tuple[str, str, str], int] = {}
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(text(
+            "SELECT a.fund, a.scheme, a.payer, t.id, t.amount_minor FROM transfers t "
+            "JOIN accounts a ON a.id = t.credit_account_id "
+            "WHERE a.code IN ('member', 'branch_pool') "
+            "AND t.code IN ('contribution', 'import_pool')"))
+        for fund, scheme, payer, transfer_id, amount in rows.all():
+            key = (fund, scheme, payer or transfer_id.rsplit("/", 1)[1])
+            found[key] = found.get(key, 0) + int(amount)
+    return found
+
+
 async def worker_accounts(db: Database, worker_id: str) -> list[Row]:
     async with db.engine.connect() as conn:
         rows = (await conn.execute(select(accounts).where(accounts.c.worker_id == worker_id)

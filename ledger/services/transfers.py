@@ -159,3 +159,7 @@ class TransferService:
     async def totals(self) -> dict[str, tuple[int, int]]:
         """(debits, credits) posted per currency: equal in a sound ledger."""
         return await repo.posted_totals_by_currency(self.db)
+
+    async def contribution_totals(self) -> dict[tuple[str, str, str], int]:
+        """Contributions booked, by (fund, scheme, payer), whichever channel brought them."""
+        return await repo.contribution_totals(self.db)

@@ -79,3 +79,40 @@ def test_a_flow_that_moves_another_amount_is_named(tmp_path: Path,
     report = replay.run_replay(pilot_outcome(), "local", tmp_path)
     assert report.exits is not None and len(report.exits.mismatched) == 1
     assert not report.equal
+
+
+async def _served_replay(tmp_path: Path):  # type: ignore[no-untyped-def]
+    import httpx
+
+    from ledger.api.app import build_services, create_app
+    from ledger.config import Settings
+    from ledger.db.engine import open_database
+    from ledger.db.migrate import upgrade
+    from ledger.domain.principals import PrincipalKind
+    from ledger.services.signing import HubSigner
+    from ledger.settlement.keys import HUB, SigningKey
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/served.db"
+    db = open_database(url, 4)
+    await upgrade(db)
+    settings = Settings(database_url=url)
+    services = build_services(settings, db=db, signer=HubSigner(SigningKey.generate(HUB)))
+    services.committer.start()
+    try:
+        token = await services.clients.register("op", PrincipalKind.HUB_OPERATOR, None)
+        app = create_app(settings, services)
+        app.state.services = services
+        return await replay.replay_http(pilot_outcome(), "http://ledger", token,
+                                        transport=httpx.ASGITransport(app=app))
+    finally:
+        await services.committer.stop()
+        await db.dispose()
+
+
+def test_a_replay_to_a_running_ledger_goes_through_its_api_only(tmp_path: Path) -> None:
+    import asyncio
+
+    report = asyncio.run(_served_replay(tmp_path))
+    assert report.equal, report.differences()
+    assert report.exits is not None and report.exits.via == "API transitions"
+    assert report.exits.flows > 0 and report.exits.simulator == report.exits.ledger

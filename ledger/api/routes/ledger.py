@@ -187,6 +187,20 @@ async def reverse(
     return _outcome([await svc.transfers.reverse(principal, transfer_id, body.id)])
 
 
+@router.get("/v1/ledger/contribution-totals",
+            summary="Contributions booked by fund, scheme and payer (files and API alike)")
+async def contribution_totals(principal: PrincipalDep, svc: ServicesDep) -> dict[str, Any]:
+    principal.require(
+        principal.kind in (PrincipalKind.HUB_OPERATOR, PrincipalKind.AUDITOR),
+        "read contribution totals",
+    )
+    rows = await svc.transfers.contribution_totals()
+    return {"totals": [
+        {"fund": f, "scheme": s, "payer": p, "amount_minor": str(v)}
+        for (f, s, p), v in sorted(rows.items())
+    ]}
+
+
 @router.get("/v1/ledger/totals", summary="Posted debits and credits per currency (must match)")
 async def totals(principal: PrincipalDep, svc: ServicesDep) -> dict[str, Any]:
     principal.require(
