@@ -9,6 +9,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ledger.adapters.registry import adapters
 from ledger.api import errors
 from ledger.api.deps import Services
 from ledger.api.routes import (
@@ -110,6 +111,9 @@ PILOT_AGREEMENT = "clmtv-2019-pilot"
 def build_services(
     settings: Settings, db: Database | None = None, signer: HubSigner | None = None
 ) -> Services:
+    # Every adapter folder loads now: a fund a folder declares (e.g. MY-SOCSO) is known to the
+    # API from the first request, not from the first import that happens to load its rules.
+    adapters()
     db = db or open_database(settings.database_url, settings.db_pool_size)
     vault = PiiVault(settings.pii_hmac_key, settings.pii_encryption_key)
     committer = GroupCommitter(PostingEngine(db), settings.group_commit_max)

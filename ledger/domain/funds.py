@@ -140,8 +140,9 @@ _REGISTRY: dict[str, Fund] = {
 }
 
 # Read-only view; a fund that is not built in joins through `register_fund` (its adapter folder
-# declares it), and every `from ledger.domain.funds import FUNDS` sees it.
+# declares it; the API loads every adapter at start), and every `FUNDS` importer sees it.
 FUNDS: MappingProxyType[str, Fund] = MappingProxyType(_REGISTRY)
+BUILT_IN_FUNDS: tuple[str, ...] = tuple(_REGISTRY)
 
 
 def register_fund(fund: Fund) -> None:

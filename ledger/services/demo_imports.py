@@ -20,7 +20,8 @@ from ledger.services.workers import NewWorker
 
 OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
 # Who the sample files' workers are: migrants at the host funds, nationals at home.
-NATIONALITY = {"TH-SSO": "MM", "JP-JPS": "VN", "KH-NSSF": "KH", "MM-SSB": "MM", "VN-VSS": "VN"}
+NATIONALITY = {"TH-SSO": "MM", "JP-JPS": "VN", "KH-NSSF": "KH", "MM-SSB": "MM", "VN-VSS": "VN",
+               "MY-SOCSO": "MM"}
 
 
 def sample_files(fund: str) -> list[Path]:

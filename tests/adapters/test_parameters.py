@@ -108,7 +108,7 @@ def test_message_reads_well() -> None:
 def test_every_fund_file_loads_and_every_unverified_value_says_why() -> None:
     registry.reload()
     adapters = registry.adapters()
-    assert sorted(adapters) == ["JP-JPS", "KH-NSSF", "MM-SSB", "TH-SSO", "VN-VSS"]
+    assert sorted(adapters) == ["JP-JPS", "KH-NSSF", "MM-SSB", "MY-SOCSO", "TH-SSO", "VN-VSS"]
     for code, adapter in adapters.items():
         assert adapter.parameters.unverified(), code  # every fund has open questions
         for entry in adapter.parameters.unverified():

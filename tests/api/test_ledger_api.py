@@ -170,5 +170,7 @@ async def test_health_ready_funds(api: Api) -> None:
     ready = (await api.http.get("/v1/ready")).json()
     assert ready["status"] == "ready" and ready["schema"] == head_revision() == "0005"
     funds = (await api.http.get("/v1/funds")).json()
-    assert [f["code"] for f in funds] == ["KH-NSSF", "MM-SSB", "VN-VSS", "TH-SSO", "JP-JPS"]
+    # The built-in five, then the funds adapter folders declare (Malaysia's SOCSO).
+    assert [f["code"] for f in funds] == ["KH-NSSF", "MM-SSB", "VN-VSS", "TH-SSO", "JP-JPS",
+                                          "MY-SOCSO"]
     assert (await api.http.get("/v1/funds/XX")).status_code == 404

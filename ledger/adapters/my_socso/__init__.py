@@ -1,0 +1,1 @@
+"""Malaysia SOCSO (PERKESO): employment injury for foreign workers."""
