@@ -87,8 +87,10 @@ def settle(ctx: Context, idx: IntArray, month: int) -> None:
             mine = mine[~lost]
         if fund == "TH-SSO":
             _thai(ctx, mine, month)
-        else:
+        elif fund == "JP-JPS":
             _japan(ctx, mine, month)
+        # MY-SOCSO: foreign workers have employment-injury cover only (funds.md §1.6): insurance
+        # consumed month by month, nothing to refund, move or forfeit on leaving.
 
 
 def _lose(ctx: Context, fund: str, idx: IntArray) -> None:

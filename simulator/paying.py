@@ -29,7 +29,8 @@ TH_STREAMS = (Stream("TH-SSO", "s33-sickness"), Stream("TH-SSO", "s33-old-age"),
 S39 = Stream("TH-SSO", "s39-voluntary")
 EPI = Stream("JP-JPS", "epi")
 VN_ABROAD = Stream("VN-VSS", "retirement-survivorship", WorkerContext(regime="abroad"))
-HOST_STREAMS = {"TH-SSO": TH_STREAMS, "JP-JPS": (EPI,)}
+MY_STREAMS = (Stream("MY-SOCSO", "employment-injury"),)  # foreign workers: injury cover only
+HOST_STREAMS = {"TH-SSO": TH_STREAMS, "JP-JPS": (EPI,), "MY-SOCSO": MY_STREAMS}
 LONG_TERM = {"TH-SSO": "s33-old-age", "JP-JPS": "epi"}
 S39_MIN_S33_MONTHS = 12  # funds.md §1.4: s39 is open after 12 months under s33
 
@@ -128,7 +129,7 @@ def _stream(stream: Stream, rows: slice, wages: IntArray, first: IntArray, stop:
             both = overlap(np.maximum(first, double[0]), np.minimum(stop, double[1]), epoch)
             bal.double_months[rows] += both
             totals.double_value += int((per_month * both).sum())
-        elif stream.scheme == LONG_TERM[stream.fund]:
+        elif stream.scheme == LONG_TERM.get(stream.fund):
             bal.months[rows] += months
             if stream.fund == "JP-JPS" and epoch.plan is not None:
                 base = epoch.plan.base.array(wages, {})

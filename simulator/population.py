@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ledger.adapters.arith import IntArray
-from ledger.domain.funds import FUNDS
+from ledger.adapters.registry import get_adapter
 from ledger.domain.periods import Month
 from simulator.scenario import DESTINATIONS, Corridor, Scenario
 
@@ -126,7 +126,8 @@ def draw(scenario: Scenario, workers: int, years: int, seed: int) -> Population:
     median = per_corridor([float(c.wage_median.value) for c in cs])
     sigma = per_corridor([float(c.wage_dispersion.value) for c in cs])
     wage_major = np.rint(median * np.exp(sigma * rng.standard_normal(workers))).astype(np.int64)
-    exponents = [FUNDS[DESTINATIONS[n.split("-")[1]]].currency.exponent for n in names]
+    # The adapter, not the built-in registry: a destination may be a folder-declared fund (MY).
+    exponents = [get_adapter(DESTINATIONS[n.split("-")[1]]).currency.exponent for n in names]
     scale = np.repeat(np.asarray([10**e for e in exponents], dtype=np.int64), counts)
     wage_minor = np.maximum(wage_major, 0) * scale
     contract = _contract_months(rng, cs, counts, workers)

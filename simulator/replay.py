@@ -1,13 +1,13 @@
 """Replay a simulated population into the real ledger and prove both agree to the minor unit.
 
 From one policy's `Outcome` this rebuilds, month by month, what the funds and channels would
-send: each Thai month as an SSO 1-10 file, each month of Vietnam's 22% abroad regime as a D02
-list, and the months no native monthly file carries (Japanese EPI, whose SHFD0006 is an annual
-report; Thai s39 paid from home) as contribution API calls. Workers are registered through the
-API first. Everything goes over HTTP — to an in-process app on a fresh database (`local`) or to a
-database URL the caller provides — through the same endpoints a fund would use. Then the ledger's
-booked contributions per (fund, scheme, payer) are read back and compared with the simulator's
-totals, which must be equal exactly.
+send: each Thai month as an SSO 1-10 file, each Malaysian month as a CLMTV declaration CSV, each
+month of Vietnam's 22% abroad regime as a D02 list, and the months no native monthly file carries
+(Japanese EPI, whose SHFD0006 is an annual report; Thai s39 paid from home) as contribution API
+calls. Workers are registered through the API first. Everything goes over HTTP, to an in-process
+app on a fresh database (`local`, or a database URL) or to a running ledger's base URL, through
+the same endpoints a fund would use. Then the ledger's booked contributions per (fund, scheme,
+payer) are read back and compared with the simulator's totals, which must be equal exactly.
 
 Under an agreement the exits are replayed too, as signed messages to the inbox: each worker
 whose Thai old-age balance the simulation moved home, or paid out through the hub, gets a
@@ -124,6 +124,9 @@ def plan(outcome: Outcome) -> ReplayPlan:
         th = np.flatnonzero(paying & (fund_of_row == "TH-SSO"))
         if th.size:
             out.files.append(("TH-SSO", f"sso-1-10-{month}.txt", _thai_file(month, th, pop)))
+        my = np.flatnonzero(paying & (fund_of_row == "MY-SOCSO"))
+        if my.size:
+            out.files.append(("MY-SOCSO", f"socso-{month}.csv", _socso_file(month, my, pop)))
         abroad = np.flatnonzero(cov.abroad & (pop.arrival <= m) & (m < cov.host_stop))
         if abroad.size:
             out.files.append(("VN-VSS", f"d02-{month}.csv", _vietnam_file(month, abroad)))
@@ -143,6 +146,8 @@ def _member(fund: str, i: int) -> str:
         return _thai_id(i)
     if fund == "JP-JPS":
         return f"{8000 + i // 1_000_000:04d}-{i % 1_000_000:06d}"
+    if fund == "MY-SOCSO":
+        return f"MB{i:08d}"  # SOCSO knows foreign workers by passport number
     return f"{9_000_000_000 + i:010d}"  # VN-VSS social-insurance code
 
 
@@ -163,6 +168,25 @@ def _thai_file(month: Month, rows: np.ndarray, pop: Any) -> bytes:
                             last_name=f"Worker {int(i)}")
                 for k, (i, w, e) in enumerate(zip(rows, wages, employee, strict=True))]
     return codec("TH-SSO").render(header, declared)
+
+
+def _socso_file(month: Month, rows: np.ndarray, pop: Any) -> bytes:
+    """Malaysia: employment injury, employer-only, in the CLMTV declaration CSV."""
+    adapter = get_adapter("MY-SOCSO")
+    wages = pop.wage_minor[rows]
+    employer = np.zeros(rows.size, dtype=np.int64)
+    for scheme in adapter.DECLARATION_SCHEMES:
+        employer += adapter.contribution_arrays(scheme, month, wages).get(
+            Payer.EMPLOYER, np.zeros(rows.size, dtype=np.int64))
+    declared = [DeclaredRow(line=k + 3, member_number=_member("MY-SOCSO", int(i)), month=month,
+                            wage_minor=int(w), employee_minor=0, employer_minor=int(e),
+                            first_name="Sim", last_name=f"Worker {int(i)}")
+                for k, (i, w, e) in enumerate(zip(rows, wages, employer, strict=True))]
+    header = DeclaredHeader(
+        employer_account="SIMULATED", branch="000", month=month, currency=adapter.currency,
+        employee_count=len(declared), total_wages_minor=int(wages.sum()),
+        total_employee_minor=0, total_employer_minor=int(employer.sum()))
+    return codec("MY-SOCSO").render(header, declared)
 
 
 def _vietnam_file(month: Month, rows: np.ndarray) -> bytes:

@@ -37,6 +37,10 @@ def _per_corridor(pop: Population, values: list[object]) -> np.ndarray:
     return np.asarray(values)[pop.corridor]
 
 
+def _has_rule(agreement: Agreement, fund: str) -> bool:
+    return any(r.fund == FundCode(fund) for r in agreement.eligibility_rules())
+
+
 def threshold(agreement: Agreement, fund: str, pop: Population) -> int:
     rule = next(r for r in agreement.eligibility_rules() if r.fund == FundCode(fund))
     return rule.threshold_at(pop.start.plus(pop.horizon - 1)).months_min
@@ -84,7 +88,10 @@ def rights(agreement: Agreement, pop: Population, m: Months) -> Rights:
     for index, name in enumerate(pop.corridors):
         rows = pop.corridor == index
         origin, dest = name.split("-")
-        pairs = [(DESTINATIONS[dest], m.host_own, host)]
+        # A destination without a pension (Malaysia's foreign workers have injury cover only)
+        # has no eligibility rule and gives no right.
+        pairs = [(DESTINATIONS[dest], m.host_own, host)] if _has_rule(
+            agreement, DESTINATIONS[dest]) else []
         if origin in HOME_FUNDS:
             pairs.append((HOME_FUNDS[origin], m.home_own, home))
         for fund, own, out in pairs:

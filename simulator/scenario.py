@@ -5,7 +5,7 @@ Owns the schema of `simulator/scenarios/*.yaml` (`kind: scenario`) and of policy
 with the `source` it was taken from and `verified: false` when it is an assumption (funds.md ⚠,
 or no source at all). Rates are quoted decimal strings between 0 and 1 (YAML floats are refused:
 a rate must be the exact decimal the source printed). A corridor is `ORIGIN-DEST`; the
-destination must have a fund adapter (TH, JP): Malaysia's SOCSO is not modelled, so `MM-MY` is
+destination must have a fund adapter (TH, JP, MY); a corridor to anywhere else (say `MM-SG`) is
 refused rather than simulated with made-up rules.
 
 Errors are `DomainError(INVALID_INPUT)` whose `field` is the dotted key (`corridors.MM-TH.
@@ -36,7 +36,7 @@ from ledger.domain.periods import Month
 
 ORIGINS = ("KH", "LA", "MM", "VN")
 # Destination country -> the fund whose adapter prices contributions there.
-DESTINATIONS = {"TH": "TH-SSO", "JP": "JP-JPS"}
+DESTINATIONS = {"TH": "TH-SSO", "JP": "JP-JPS", "MY": "MY-SOCSO"}
 # Origin country -> home fund with an operating long-term (old-age) scheme, if any.
 HOME_FUNDS = {"KH": "KH-NSSF", "VN": "VN-VSS"}
 HOME_LONG_TERM = {"KH-NSSF": "pension", "VN-VSS": "retirement-survivorship"}

@@ -14,7 +14,7 @@ from ledger.domain.money import Money
 from ledger.domain.periods import Month
 from simulator.contributions import Stream, epochs
 from simulator.engine import Outcome, simulate
-from simulator.paying import EPI, S39, TH_STREAMS, VN_ABROAD
+from simulator.paying import EPI, MY_STREAMS, S39, TH_STREAMS, VN_ABROAD
 from simulator.population import draw
 from tests.simulator.conftest import even_run
 
@@ -36,11 +36,12 @@ def _brute_force(outcome: Outcome) -> tuple[dict[tuple[str, str, str], int],
     """Price every covered month with the scalar adapter path."""
     pop, cov = outcome.pop, outcome.coverage
     totals: dict[tuple[str, str, str], int] = defaultdict(int)
-    monthly = {f: np.zeros(pop.horizon, dtype=np.int64) for f in ("TH-SSO", "JP-JPS", "VN-VSS")}
+    monthly = {f: np.zeros(pop.horizon, dtype=np.int64)
+               for f in ("TH-SSO", "JP-JPS", "VN-VSS", "MY-SOCSO")}
     employee = np.zeros(pop.size, dtype=np.int64)
     for i in range(pop.size):
         fund = pop.fund_of(int(pop.corridor[i]))
-        host = TH_STREAMS if fund == "TH-SSO" else (EPI,)
+        host = {"TH-SSO": TH_STREAMS, "JP-JPS": (EPI,), "MY-SOCSO": MY_STREAMS}[fund]
         plan: list[tuple[Stream, int, int]] = [(s, int(cov.host_first[i]), int(cov.host_stop[i]))
                                                for s in host]
         if fund == "TH-SSO":
@@ -78,7 +79,7 @@ def test_engine_contributions_equal_the_scalar_adapter(policy: str) -> None:
         assert engine.tolist() == series.tolist(), fund
     assert outcome.balances.employee.tolist() == employee.tolist()
     # The population exercises every path this test is about.
-    assert {"TH-SSO", "JP-JPS", "VN-VSS"} <= {k[0] for k in got}
+    assert {"TH-SSO", "JP-JPS", "VN-VSS", "MY-SOCSO"} <= {k[0] for k in got}
     if policy != "no-agreement":
         assert outcome.coverage.certificate.any()
         assert ("TH-SSO", "s39-voluntary", "voluntary") in got

@@ -47,10 +47,10 @@ def test_policies_are_diffs_and_extend(base: dict[str, Any]) -> None:
 
 def test_unknown_corridor_names_the_key(base: dict[str, Any]) -> None:
     data = copy.deepcopy(base)
-    data["corridors"]["MM-MY"] = data["corridors"]["MM-TH"]
+    data["corridors"]["MM-SG"] = data["corridors"]["MM-TH"]  # Singapore: no fund adapter
     error = fails(data)
-    assert error.field == "corridors.MM-MY"
-    assert "unknown corridor 'MM-MY'" in error.message and "MY" in error.message
+    assert error.field == "corridors.MM-SG"
+    assert "unknown corridor 'MM-SG'" in error.message and "SG" in error.message
     data = copy.deepcopy(base)
     data["corridors"]["XX-TH"] = data["corridors"]["MM-TH"]
     assert fails(data).field == "corridors.XX-TH"
