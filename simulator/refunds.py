@@ -17,7 +17,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from ledger.adapters.arith import IntArray, percent, quantum_minor
+from ledger.adapters.arith import IntArray, percent, quantum_minor, round_div_array
 from ledger.adapters.jp_jps import lswp
 from ledger.adapters.jp_jps.params import (
     LSWP_AMOUNT_ROUNDING,
@@ -39,26 +39,8 @@ from ledger.adapters.th_sso.params import (
 from ledger.domain.money import Currency, Rounding
 from ledger.domain.periods import Month
 
-
-def round_div(num: IntArray, den: IntArray, rounding: Rounding) -> IntArray:
-    """num / den rounded per element with the named mode (den > 0); the array twin of
-    `ledger.adapters.arith.round_fraction`, whose rules it repeats mode for mode."""
-    q, r = np.divmod(num, den)
-    if rounding is Rounding.FLOOR:
-        bump = np.zeros(q.shape, dtype=np.bool_)
-    elif rounding is Rounding.CEILING:
-        bump = r > 0
-    elif rounding is Rounding.DOWN:
-        bump = (r > 0) & (num < 0)
-    elif rounding is Rounding.UP:
-        bump = (r > 0) & (num > 0)
-    else:
-        twice = 2 * r
-        tie = twice == den
-        tie_bump = (num > 0) if rounding is Rounding.HALF_UP else (q % 2 == 1)
-        bump = (twice > den) | (tie & tie_bump)
-    out: IntArray = q + bump.astype(np.int64)
-    return out
+# One implementation of the rounding modes over arrays, shared with the adapters' rules.
+round_div = round_div_array
 
 
 def _scaled(values: IntArray, value: Fraction, rounding: Rounding, quantum: int) -> IntArray:

@@ -81,23 +81,30 @@ def apply_rate_array(
     if amounts.size and int(np.max(np.abs(amounts))) > limit:
         raise DomainError(ErrorCode.OVERFLOW, "amount too large for an exact int64 rate product")
     p = amounts * np.int64(rate.numerator)
-    d = rate.denominator * quantum
-    q, r = np.divmod(p, np.int64(d))
+    d = np.int64(rate.denominator * quantum)
+    result: IntArray = round_div_array(p, d, rounding) * np.int64(quantum)
+    return result
+
+
+def round_div_array(num: IntArray, den: IntArray | np.int64, rounding: Rounding) -> IntArray:
+    """num / den per element (den > 0, an array or one value), rounded with the named mode:
+    the array twin of `round_fraction`, integers only."""
+    q, r = np.divmod(num, den)
     if rounding is Rounding.FLOOR:
-        bump = np.zeros_like(q, dtype=np.bool_)
+        bump = np.zeros(q.shape, dtype=np.bool_)
     elif rounding is Rounding.CEILING:
         bump = r > 0
     elif rounding is Rounding.DOWN:
-        bump = (r > 0) & (p < 0)
+        bump = (r > 0) & (num < 0)
     elif rounding is Rounding.UP:
-        bump = (r > 0) & (p > 0)
+        bump = (r > 0) & (num > 0)
     else:
         twice = 2 * r
-        tie = twice == d
-        tie_bump = (p > 0) if rounding is Rounding.HALF_UP else (q % 2 == 1)
-        bump = (twice > d) | (tie & tie_bump)
-    result: IntArray = (q + bump.astype(np.int64)) * np.int64(quantum)
-    return result
+        tie = twice == den
+        tie_bump = (num > 0) if rounding is Rounding.HALF_UP else (q % 2 == 1)
+        bump = (twice > den) | (tie & tie_bump)
+    out: IntArray = q + bump.astype(np.int64)
+    return out
 
 
 def quantum_minor(quantum_major: Decimal, exponent: int) -> int:
