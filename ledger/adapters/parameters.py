@@ -18,10 +18,18 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from itertools import pairwise
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+)
 
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.money import Currency
@@ -50,23 +58,27 @@ def param(key: str, unit: str, tp: type[T]) -> Param[T]:
 
 
 # -- the file schema ----------------------------------------------------------------------------
+def _month_text(value: str) -> str:
+    """A YYYY-MM field: checked, kept as written (pydantic reports the ValueError at its key)."""
+    try:
+        Month.parse(value)
+    except DomainError as exc:
+        raise ValueError(exc.message) from None
+    return value
+
+
+MonthText = Annotated[str, AfterValidator(_month_text)]
+
+
 class DatedValue(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
-    from_: str = Field(alias="from")  # first month (YYYY-MM) the value is in force
+    from_: MonthText = Field(alias="from")  # first month (YYYY-MM) the value is in force
     value: Any
     source: str = Field(min_length=1)
     verified: bool
     note: str | None = None
 
-    @field_validator("from_")
-    @classmethod
-    def _month(cls, v: str) -> str:
-        try:
-            Month.parse(v)
-        except DomainError as exc:
-            raise ValueError(exc.message) from None
-        return v
 
 
 class ParameterSpec(BaseModel):
@@ -96,19 +108,11 @@ class SchemeSpec(BaseModel):
 
     code: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1)
-    starts: str  # first contribution month, YYYY-MM
+    starts: MonthText  # first contribution month, YYYY-MM
     long_term: bool  # old age / long term: booked per worker and portable
     verified_start: bool
     operating: bool = True
 
-    @field_validator("starts")
-    @classmethod
-    def _month(cls, v: str) -> str:
-        try:
-            Month.parse(v)
-        except DomainError as exc:
-            raise ValueError(exc.message) from None
-        return v
 
 
 class FundRegistryEntry(BaseModel):
