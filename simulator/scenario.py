@@ -30,7 +30,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.errors import DomainError, ErrorCode, keyed_problems
 from ledger.domain.money import Currency
 from ledger.domain.periods import Month
 
@@ -255,14 +255,7 @@ def parse_scenario(data: object, source: str = "scenario") -> Scenario:
 
 def validation_error(exc: ValidationError, source: str) -> DomainError:
     problems = [{"field": _key_path(e), "message": _message(e)} for e in exc.errors()]
-    first = problems[0]
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-    return DomainError(
-        ErrorCode.INVALID_INPUT,
-        f"{source}: {first['field']}: {first['message']}{more}",
-        field=first["field"],
-        details={"errors": problems},
-    )
+    return keyed_problems(ErrorCode.INVALID_INPUT, source, problems)
 
 
 def _key_path(error: Any) -> str:

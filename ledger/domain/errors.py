@@ -113,3 +113,16 @@ class DomainError(Exception):
 
     def __repr__(self) -> str:
         return f"DomainError({self.code.value!r}, {self.message!r}, field={self.field!r})"
+
+
+def keyed_problems(code: ErrorCode, source: str, problems: list[dict[str, str]]) -> DomainError:
+    """One error for a file with problems [{"field", "message"}, ...]: the first names its key,
+    `details.errors` lists them all (agreement files, scenario files, expert cases)."""
+    first = problems[0]
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return DomainError(
+        code,
+        f"{source}: {first['field']}: {first['message']}{more}",
+        field=first["field"],
+        details={"errors": problems},
+    )
