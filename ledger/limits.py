@@ -13,3 +13,7 @@ DECLARATION_UPLOAD_PATH = "/v1/funds/{fund}/declarations"
 IDEMPOTENCY_KEY_MAX_LENGTH = 256
 STATEMENT_MONTHS_MAX = 1200  # 100 years of months per fund in one statement
 GROUP_COMMIT_RETRIES = 5  # a batch that loses a race (unique violation) is re-run this often
+# Signed-message batches: up to this many tokens are verified inline on the event loop; a larger
+# batch is split over at most VERIFY_THREADS_MAX worker threads (Ed25519 releases the GIL).
+VERIFY_INLINE_MAX = 32
+VERIFY_THREADS_MAX = 4

@@ -34,6 +34,7 @@ from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.keys import KeyService
 from ledger.services.posting import now_us
 from ledger.services.signing import HubSigner
+from ledger.services.verify_batch import verify_all
 from ledger.settlement.canonical import parse_json
 from ledger.settlement.inbox import FIRST_SEQ
 from ledger.settlement.jws import parse_compact
@@ -43,7 +44,6 @@ from ledger.settlement.messages import (
     MessageType,
     VerifiedMessage,
     sign_message,
-    verify_message,
 )
 
 Handler = Callable[[Principal, VerifiedMessage], Awaitable[dict[str, Any]]]
@@ -119,11 +119,12 @@ class InboxService:
         outcomes: list[Outcome | None] = [None] * len(tokens)
         verified: list[tuple[int, VerifiedMessage]] = []
         refused: list[tuple[int, str, DomainError]] = []
-        for index, token in enumerate(tokens):
-            try:
-                verified.append((index, verify_message(token, registry, self.audience, at)))
-            except MessageRejected as exc:
-                refused.append((index, token, exc))
+        verdicts = await verify_all(tokens, registry, self.audience, at)
+        for index, (token, verdict) in enumerate(zip(tokens, verdicts, strict=True)):
+            if isinstance(verdict, MessageRejected):
+                refused.append((index, token, verdict))
+            else:
+                verified.append((index, verdict))
         plan = _Plan(verified)
         await inbox_repo.intake(self.db, self.audience,
                                 [(m.iss, m.jti) for _, m in verified], plan.decide)
