@@ -139,6 +139,21 @@ def test_signature_malleated_by_adding_the_group_order_is_refused(
     assert not verify_signature(forged, rfc8037_key.trusted().public_key)
 
 
+def test_a_small_order_key_cannot_validate_a_universal_forgery() -> None:
+    """The identity point is a valid encoding of a public key. With it, R = identity and S = 0
+    satisfy [S]B = R + [k]A for every message, so a verifier that does not refuse small-order
+    keys (OpenSSL's, as RFC 8032 permits) accepts this "signature" on anything. libsodium's
+    refuses it: a careless or hostile key publication cannot forge messages for an issuer."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    identity = bytes([1]) + bytes(31)
+    key = Ed25519PublicKey.from_public_bytes(identity)
+    header = b64url_encode(b'{"alg":"Ed25519"}')
+    payload = b64url_encode(b'{"any":"message"}')
+    forged = parse_compact(f"{header}.{payload}.{b64url_encode(identity + bytes(32))}")
+    assert not verify_signature(forged, key)
+
+
 def test_wrong_length_signature_is_refused(rfc8037_key: SigningKey) -> None:
     jws = parse_compact(RFC8037_JWS)
     short = CompactJws(jws.header, jws.payload, jws.signature[:63], jws.signing_input)
