@@ -37,6 +37,7 @@ from ledger.domain.periods import Month, PeriodState
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.flow_amounts import FlowAmounts
 from ledger.services.group_commit import GroupCommitter
+from ledger.services.pending_posting import Resolution, resolve_all
 from ledger.services.posting import Job, Unit, UnitResult, now_us
 from ledger.settlement.agreement import Agreement, AgreementKind, TransferRule
 from ledger.settlement.legs import (
@@ -234,7 +235,6 @@ class PortabilityService:
         current view."""
         rows = await repo.flows_by_ids(self.db, [flow_id for _, flow_id in items])
         out: list[dict[str, Any] | DomainError] = []
-        units: list[Unit] = []
         todo: list[tuple[int, dict[str, Any]]] = []
         for index, (principal, flow_id) in enumerate(items):
             try:
@@ -247,22 +247,32 @@ class PortabilityService:
                     out.append(render(row))  # a retried acknowledgement: its current view
                     continue
                 _expect(row, FlowState(row["state"]), (FlowState.PENDING,), FlowState.POSTED)
-                units.append(Unit(_posting(row)))
                 todo.append((index, row))
                 out.append({})  # filled in once the ledger has answered
             except DomainError as exc:
                 out.append(exc)
-        results = await self.committer.submit(Job(units, atomic=False)) if units else []
+        errors = await self._post_acknowledged([row for _, row in todo])
         done = []
-        for (index, row), result in zip(todo, results, strict=True):
-            if result.error is not None:
-                out[index] = result.error
+        for (index, row), error in zip(todo, errors, strict=True):
+            if error is not None:
+                out[index] = error
                 continue
             done.append(row)
             out[index] = render({**row, "state": FlowState.POSTED.value})
         await repo.mark_posted(self.db, [_period_change(r) for r in done],
                                [r["id"] for r in done], now_us())
         return out
+
+    async def _post_acknowledged(self, rows: list[dict[str, Any]]) -> list[DomainError | None]:
+        """Each flow's legs posted and its worker paid: in the ordinary case all at once
+        (`pending_posting`), else through the engine, which gives each flow its own result."""
+        if not rows:
+            return []
+        if await resolve_all(self.committer.engine, [_resolution(row) for row in rows]):
+            return [None] * len(rows)
+        results = await self.committer.submit(Job([Unit(_posting(r)) for r in rows],
+                                                  atomic=False))
+        return [result.error for result in results]
 
     async def reject(self, principal: Principal, flow_id: str, reason: str) -> dict[str, Any]:
         row = await self._row(principal, flow_id)
@@ -427,11 +437,17 @@ def _expect(row: dict[str, Any], state: FlowState, allowed: Sequence[FlowState],
 
 def _posting(row: dict[str, Any]) -> list[PlannedTransfer]:
     """The acknowledgement's unit: every pending leg posted, then the worker paid if due."""
-    extra = []
+    unit = _resolution(row)
+    return [*resolution(unit.legs, True), *unit.then]
+
+
+def _resolution(row: dict[str, Any]) -> Resolution:
+    """The same unit for the fast path: the legs to post, then the payout if due."""
+    then = []
     if row["destination"] == Destination.WORKER.value:
-        extra = [payout_leg(row["id"], row["worker_id"], row["home_fund"],
-                            Money(row["target_minor"], Currency(row["target_currency"])))]
-    return [*resolution(json.loads(row["detail"])["legs"], True), *extra]
+        then = [payout_leg(row["id"], row["worker_id"], row["home_fund"],
+                           Money(row["target_minor"], Currency(row["target_currency"])))]
+    return Resolution(json.loads(row["detail"])["legs"], True, then)
 
 
 def _period_change(row: dict[str, Any]) -> tuple[str, str, str, list[int], str]:

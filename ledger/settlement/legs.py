@@ -188,15 +188,21 @@ def _leg(flow_id: str, index: int, label: str, debit: AccountSpec, credit: Accou
                            TransferFlags.PENDING, code=f"portability.{label}")
 
 
+def resolution_id(leg_id: str, post: bool) -> str:
+    """The id of the transfer that posts (or voids) a pending leg."""
+    return f"{leg_id}/post" if post else f"{leg_id}/void"
+
+
+def resolution_code(post: bool) -> str:
+    return "portability.post" if post else "portability.void"
+
+
 def resolution(leg_ids: Sequence[str], post: bool) -> list[PlannedTransfer]:
     """Post (or void) every pending leg of a flow: one linked unit, all or none."""
     flags = TransferFlags.POST_PENDING if post else TransferFlags.VOID_PENDING
-    suffix = "post" if post else "void"
-    return [
-        PlannedTransfer(f"{leg}/{suffix}", 0, 0, 0, Currency.USD, flags, leg,
-                        code=f"portability.{suffix}")
-        for leg in leg_ids
-    ]
+    code = resolution_code(post)
+    return [PlannedTransfer(resolution_id(leg, post), 0, 0, 0, Currency.USD, flags, leg,
+                            code=code) for leg in leg_ids]
 
 
 def payout_leg(flow_id: str, worker_id: str, home: str, target: Money) -> PlannedTransfer:

@@ -1,0 +1,160 @@
+"""Resolving many flows' pending legs at once: the inbox's fast path for acknowledgements.
+
+Owns one optimisation and nothing else. A batch of 1,000 `transfer.ack` messages posts 5,000
+pending legs and pays 1,000 workers; through the general posting engine every one of those
+6,000 transfers is planned, checked and applied as an object of its own (most of a batch's
+Python time). Here a batch whose every unit is the ordinary case — each leg exists, is pending,
+is not yet resolved, and nothing of the unit was written before — is applied with plain integer
+arithmetic over the locked balances, and written with the engine's own store calls (same rows,
+same ids, same balances, same lock order: accounts locked in id order).
+
+Anything else — a leg missing or already resolved, a transfer already there, a balance flag
+that would break, a race lost to another transaction — writes nothing here and returns False:
+the caller then submits the same units to the engine, which gives each its exact result. So the
+fast path can only be faster, never different (tests/e2e/test_pending_posting.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ledger.db.ledger_store import (
+    LedgerTx,
+    RaceLostError,
+    ReadRequest,
+    TransferRecord,
+    WriteSet,
+    transaction,
+)
+from ledger.domain.accounts import AccountSpec
+from ledger.domain.contributions import PlannedTransfer
+from ledger.domain.ledger import Balance, TransferFlags, TransferSpec
+from ledger.domain.money import Currency
+from ledger.services.posting import PostingEngine, now_us
+from ledger.settlement.legs import resolution_code, resolution_id
+
+_PENDING = int(TransferFlags.PENDING)
+# (debit account, credit account, pending amount released, amount posted, currency)
+_Move = tuple[int, int, int, int, Currency]
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """One all-or-none unit: resolve these pending legs in full, then make the plain transfers
+    (no pending or reversal; accounts given as specs), in this order."""
+
+    legs: Sequence[str]
+    post: bool
+    then: Sequence[PlannedTransfer] = ()
+
+
+async def resolve_all(engine: PostingEngine, units: Sequence[Resolution]) -> bool:
+    """Apply every unit in one transaction and return True, or write nothing and return False
+    (the general engine must then take them)."""
+    if not units or any(t.pending_id or t.reversal_of or t.flags for u in units for t in u.then):
+        return False
+    try:
+        return await _Resolve(engine, units).run()
+    except RaceLostError:
+        return False
+
+
+class _DeclinedError(Exception):
+    """Not the ordinary case: roll back, let the engine decide."""
+
+
+class _Resolve:
+    def __init__(self, engine: PostingEngine, units: Sequence[Resolution]) -> None:
+        self.engine = engine
+        self.units = units
+        self.now = now_us()
+        self.created: dict[str, int] = {}
+
+    async def run(self) -> bool:
+        try:
+            async with transaction(self.engine.db) as tx:
+                legs = [leg for u in self.units for leg in u.legs]
+                own_ids = [resolution_id(leg, u.post) for u in self.units for leg in u.legs]
+                own_ids += [t.id for u in self.units for t in u.then]
+                read = await tx.read(ReadRequest(
+                    transfer_ids=legs + own_ids, pending_ids=legs, reversal_ids=[],
+                    contribution_ids=[], period_keys=[], claim_keys=[]))
+                if read.resolved or any(i in read.transfers for i in own_ids):
+                    raise _DeclinedError
+                if len(set(legs)) != len(legs):
+                    raise _DeclinedError
+                ids = await self._account_ids(tx, [a for u in self.units for t in u.then
+                                                   for a in (t.debit, t.credit)])
+                specs: list[TransferSpec] = []
+                moves: list[_Move] = []
+                for unit in self.units:
+                    self._plan(unit, read.transfers, ids, specs, moves)
+                balances = await tx.lock_balances(
+                    sorted({a for m in moves for a in (m[0], m[1])}))
+                touched = _apply(balances, moves)
+                await tx.write(WriteSet(specs, touched, [], [], []), self.now)
+        except _DeclinedError:
+            return False
+        self.engine.cache.remember(self.created)
+        return True
+
+    async def _account_ids(self, tx: LedgerTx, refs: list[AccountSpec | int]
+                           ) -> dict[str, int]:
+        cached = self.engine.cache.ids
+        specs = {r.key: r for r in refs if isinstance(r, AccountSpec)}
+        found = {k: cached[k] for k in specs if k in cached}
+        missing = [s for k, s in specs.items() if k not in found]
+        if missing:
+            # Remembered only once committed: a declined pass rolls these accounts back.
+            self.created = await tx.ensure_accounts(missing, self.now)
+            found.update(self.created)
+        return found
+
+    def _plan(self, unit: Resolution, known: dict[str, TransferRecord], ids: dict[str, int],
+              specs: list[TransferSpec], moves: list[_Move]) -> None:
+        code = resolution_code(unit.post)
+        flags = TransferFlags.POST_PENDING if unit.post else TransferFlags.VOID_PENDING
+        for leg in unit.legs:
+            record = known.get(leg)
+            if record is None:
+                raise _DeclinedError
+            original = record.spec
+            if not int(original.flags) & _PENDING:
+                raise _DeclinedError
+            amount = original.amount_minor
+            specs.append(TransferSpec(resolution_id(leg, unit.post), original.debit_account_id,
+                                      original.credit_account_id, amount, original.currency,
+                                      flags, leg, None, code))
+            # The pending amount is released on both sides; it is posted only when posting.
+            moves.append((original.debit_account_id, original.credit_account_id, amount,
+                          amount if unit.post else 0, original.currency))
+        for t in unit.then:
+            debit = t.debit if isinstance(t.debit, int) else ids[t.debit.key]
+            credit = t.credit if isinstance(t.credit, int) else ids[t.credit.key]
+            if debit == credit or t.amount_minor <= 0:
+                raise _DeclinedError
+            specs.append(TransferSpec(t.id, debit, credit, t.amount_minor, t.currency,
+                                      TransferFlags.NONE, None, None, t.code, t.contribution_id))
+            moves.append((debit, credit, 0, t.amount_minor, t.currency))
+
+
+def _apply(balances: dict[int, Balance], moves: list[_Move]) -> list[Balance]:
+    """Every move on the locked balances, in order; refuses (declines) any broken flag, any
+    negative balance or overflow, and any currency mismatch the store would not catch."""
+    for debit_id, credit_id, released, posted, currency in moves:
+        debit, credit = balances.get(debit_id), balances.get(credit_id)
+        if (debit is None or credit is None or debit.currency is not currency
+                or credit.currency is not currency):
+            raise _DeclinedError
+        debit.debits_pending -= released
+        credit.credits_pending -= released
+        debit.debits_posted += posted
+        credit.credits_posted += posted
+    touched = sorted({a for m in moves for a in (m[0], m[1])})
+    out = [balances[a] for a in touched]
+    for bal in out:
+        if (bal.debits_pending < 0 or bal.credits_pending < 0 or bal.violation() is not None
+                or bal.overflowed()):
+            raise _DeclinedError
+    return out
