@@ -19,6 +19,7 @@ rates, and posts these as one linked pending unit (posted on acknowledgement, vo
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -84,6 +85,7 @@ def portability_account(worker_id: str, fund: str, currency: Currency) -> Accoun
                        scheme="portability-in", worker_id=worker_id)
 
 
+@functools.cache  # an immutable spec per (fund, currency): one per acknowledged flow otherwise
 def payouts_account(fund: str, currency: Currency) -> AccountSpec:
     return AccountSpec(f"fund/{fund}/payouts/{currency}", AccountCode.OPERATING, currency,
                        AccountFlags.NONE, fund=fund)
