@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import String, and_, any_, bindparam, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.db.engine import Database
@@ -67,6 +68,22 @@ async def _save_channels(conn: AsyncConnection, known: dict[ChannelKey, int],
                 issuer=issuer, audience=audience, next_seq=next_seq))
 
 
+_MESSAGE_COLUMNS = [c.name for c in inbox_messages.columns]
+COPY_FROM = 64  # rows from which COPY beats an executemany (one bind + execute per row)
+
+
+async def _insert_messages(conn: AsyncConnection, postgres: bool, rows: Sequence[Row]) -> None:
+    if not rows:
+        return
+    if postgres and len(rows) >= COPY_FROM:
+        raw = await conn.get_raw_connection()
+        await raw.driver_connection.copy_records_to_table(  # type: ignore[union-attr]
+            "inbox_messages", columns=_MESSAGE_COLUMNS,
+            records=[tuple(r[c] for c in _MESSAGE_COLUMNS) for r in rows])
+        return
+    await conn.execute(insert(inbox_messages), list(rows))
+
+
 async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
                  decide: Callable[[Snapshot], Intake]) -> Intake:
     """Lock the channels of `keys` ((issuer, jti) pairs), read, let `decide` classify, write."""
@@ -74,9 +91,12 @@ async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
     async with db.engine.begin() as conn:
         next_seq = await _lock_channels(conn, [(i, audience) for i in issuers], db.is_postgres)
         wanted = set(keys)
+        jtis = sorted({j for _, j in keys})
+        # On PostgreSQL one array parameter: a thousand IN binds cost more than the lookup.
+        among = (inbox_messages.c.jti == any_(bindparam("jtis", jtis, type_=ARRAY(String())))
+                 if db.is_postgres else inbox_messages.c.jti.in_(jtis))
         seen_rows = [r for r in (await conn.execute(select(inbox_messages).where(
-            inbox_messages.c.audience == audience,
-            inbox_messages.c.jti.in_(sorted({j for _, j in keys})),
+            inbox_messages.c.audience == audience, among,
         ))).all() if (r.issuer, r.jti) in wanted] if keys else []
         held_rows = (await conn.execute(select(inbox_messages).where(
             inbox_messages.c.audience == audience, inbox_messages.c.issuer.in_(issuers),
@@ -87,8 +107,7 @@ async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
         seen = await _attach_acks(conn, [dict(r._mapping) for r in seen_rows])
         snapshot = Snapshot(next_seq, {(r["issuer"], r["jti"]): r for r in seen}, held)
         outcome = decide(snapshot)
-        if outcome.inserts:
-            await conn.execute(insert(inbox_messages), outcome.inserts)
+        await _insert_messages(conn, db.is_postgres, outcome.inserts)
         for issuer, jti in outcome.delivered:
             await conn.execute(update(inbox_messages).where(
                 inbox_messages.c.audience == audience, inbox_messages.c.issuer == issuer,

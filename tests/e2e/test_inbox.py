@@ -232,3 +232,25 @@ async def test_a_crash_after_storing_applies_on_the_senders_retry(
     assert retried.outcome == "processed"
     assert (await svc.portability.get(OPERATOR, flow_id))["state"] == "pending"
     assert (await svc.inbox.receive(token)).outcome == "duplicate"
+
+
+async def test_a_large_batch_is_stored_byte_for_byte_and_answered_once(
+    story_services: Services, uid: str
+) -> None:
+    """Enough messages for the bulk store path (COPY on PostgreSQL): each kept exactly as sent,
+    each with its result, one acknowledgement for the batch."""
+    from ledger.db.inbox_repo import COPY_FROM
+
+    th = await Sender(story_services, "TH-SSO").publish()
+    seq = await th.next_seq()
+    count = COPY_FROM + 6
+    tokens = [await th.sign(REQ, {"action": "approve", "flow_id": f"none-{uid}-{i}"},
+                            seq=seq + i) for i in range(count)]
+    receipts = await story_services.inbox.receive_batch(tokens)
+    assert [getattr(r, "outcome", r) for r in receipts] == ["failed"] * count
+    async with story_services.db.engine.connect() as conn:
+        stored = dict((await conn.execute(select(inbox_messages.c.seq, inbox_messages.c.token)
+                                          .where(inbox_messages.c.issuer == "TH-SSO",
+                                                 inbox_messages.c.seq >= seq))).all())
+    assert [stored[seq + i] for i in range(count)] == tokens
+    assert len({getattr(r, "ack", None) for r in receipts}) == 1
