@@ -34,6 +34,25 @@ TRANSFER_COLUMNS = (
 )
 
 
+_CURRENCIES: dict[str, Currency] = {c.value: c for c in Currency}
+_TRANSFER_FLAGS: dict[int, TransferFlags] = {}
+
+
+def currency_of(code: str) -> Currency:
+    """`Currency(code)` for codes read back from the store, without the enum call (~0.3 µs,
+    five times per acknowledged flow); an unknown code still raises ValueError."""
+    found = _CURRENCIES.get(code)
+    return found if found is not None else Currency(code)
+
+
+def transfer_flags(value: int) -> TransferFlags:
+    """`TransferFlags(value)`, memoised: flag combinations are few."""
+    found = _TRANSFER_FLAGS.get(value)
+    if found is None:
+        found = _TRANSFER_FLAGS[value] = TransferFlags(value)
+    return found
+
+
 def transfer_from_row(row: Any) -> TransferRecord:
     """Map a row holding TRANSFER_COLUMNS (any mapping-like row) to a record."""
     spec = TransferSpec(
@@ -41,8 +60,8 @@ def transfer_from_row(row: Any) -> TransferRecord:
         debit_account_id=row["debit_account_id"],
         credit_account_id=row["credit_account_id"],
         amount_minor=row["amount_minor"],
-        currency=Currency(row["currency"]),
-        flags=TransferFlags(row["flags"]),
+        currency=currency_of(row["currency"]),
+        flags=transfer_flags(row["flags"]),
         pending_id=row["pending_id"],
         reversal_of=row["reversal_of"],
         code=row["code"],
@@ -54,7 +73,7 @@ def transfer_from_row(row: Any) -> TransferRecord:
 def balance_from_row(r: Any) -> Balance:
     """Map a row of (id, currency, flags, debits_pending, debits_posted, credits_pending,
     credits_posted) to the state machine's Balance."""
-    return Balance(r["id"], Currency(r["currency"]), r["flags"], r["debits_pending"],
+    return Balance(r["id"], currency_of(r["currency"]), r["flags"], r["debits_pending"],
                    r["debits_posted"], r["credits_pending"], r["credits_posted"])
 
 

@@ -31,10 +31,11 @@ from ledger.db.ledger_store import (
     TransferRecord,
     WriteSet,
     balance_from_row,
+    currency_of,
+    transfer_flags,
 )
 from ledger.domain.accounts import AccountSpec
-from ledger.domain.ledger import Balance, TransferFlags, TransferSpec
-from ledger.domain.money import Currency
+from ledger.domain.ledger import Balance, TransferSpec
 
 
 def _advisory_key(key: IdemKey) -> int:
@@ -177,7 +178,7 @@ _CONTRIBUTION_COPY = ["id", "worker_id", "fund", "scheme", "month", "kind", "wag
 
 def _transfer(t: list[Any]) -> TransferRecord:
     return TransferRecord(
-        TransferSpec(t[0], t[1], t[2], t[3], Currency(t[4]), TransferFlags(t[5]), t[6], t[7],
+        TransferSpec(t[0], t[1], t[2], t[3], currency_of(t[4]), transfer_flags(t[5]), t[6], t[7],
                      t[8], t[9]),
         t[10],
     )

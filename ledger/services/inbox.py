@@ -20,12 +20,15 @@ same bytes) applies it then. Handlers are idempotent, so that is never twice in 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 from ledger.db import inbox_repo
 from ledger.db.engine import Database
@@ -162,7 +165,7 @@ class InboxService:
         acks = await inbox_repo.finish(
             self.db, self.audience, done,
             lambda iss, seq, indexes: self._ack(iss, [results[i] for i in indexes], seq, at),
-            lambda i, ack_seq: json.dumps({"result": results[i][1], "ack_seq": ack_seq}),
+            lambda i, ack_seq: orjson.dumps({"result": results[i][1], "ack_seq": ack_seq}).decode(),
             now_us())
         by_key = {(str(m.iss), m.jti): (r, acks[str(m.iss)], state)
                   for (m, r), (_, _, state, _) in zip(results, done, strict=True)}
@@ -234,7 +237,12 @@ class InboxService:
 
 def _principal(message: VerifiedMessage) -> Principal:
     """The verified issuer acts: a fund can do by message what its own token could do."""
-    return Principal(f"message:{message.iss}", PrincipalKind.FUND, message.iss)
+    return _issuer_principal(message.iss)
+
+
+@functools.cache  # immutable, one per issuing fund: not one object per message
+def _issuer_principal(issuer: str) -> Principal:
+    return Principal(f"message:{issuer}", PrincipalKind.FUND, issuer)
 
 
 def _message_view(row: dict[str, Any]) -> dict[str, Any]:
