@@ -75,14 +75,13 @@ class _Resolve:
         try:
             async with transaction(self.engine.db) as tx:
                 legs = [leg for u in self.units for leg in u.legs]
-                own_ids = [resolution_id(leg, u.post) for u in self.units for leg in u.legs]
-                own_ids += [t.id for u in self.units for t in u.then]
+                # Only the legs are read. A transfer already written under one of the ids this
+                # pass writes is caught by the unique index instead: the write then fails,
+                # nothing is kept, and the engine takes the batch (RaceLostError).
                 read = await tx.read(ReadRequest(
-                    transfer_ids=legs + own_ids, pending_ids=legs, reversal_ids=[],
+                    transfer_ids=legs, pending_ids=legs, reversal_ids=[],
                     contribution_ids=[], period_keys=[], claim_keys=[]))
-                if read.resolved or any(i in read.transfers for i in own_ids):
-                    raise _DeclinedError
-                if len(set(legs)) != len(legs):
+                if read.resolved or len(set(legs)) != len(legs):
                     raise _DeclinedError
                 ids = await self._account_ids(tx, [a for u in self.units for t in u.then
                                                    for a in (t.debit, t.credit)])

@@ -18,20 +18,43 @@ from ledger.domain.contributions import PlannedTransfer
 from ledger.domain.errors import DomainError
 from ledger.domain.ledger import TransferFlags
 from ledger.domain.money import Currency, Money
+from ledger.domain.periods import Month
 from ledger.services.pending_posting import Resolution, resolve_all
+from ledger.services.portability import FlowRequest, Reason
 from ledger.services.posting import Job, Unit
 from ledger.settlement.legs import payout_leg, resolution
-from tests.e2e.story_support import fund_principal, story_services
+from tests.e2e.story_support import (
+    OPERATOR,
+    E,
+    G,
+    R,
+    contribute,
+    enrol,
+    fund_principal,
+    story_services,
+)
 from tests.e2e.test_inbox import requested_flow
 
 pytestmark = pytest.mark.anyio
 __all__ = ["story_services"]
 
 
-async def _pending_flows(svc: Services, uid: str, count: int) -> list[dict[str, Any]]:
+async def _pending_flows(svc: Services, uid: str, count: int, home: str = "VN-VSS"
+                         ) -> list[dict[str, Any]]:
+    """Approved flows out of Thailand: to Vietnam the money goes to the home fund's member
+    account; to Myanmar (no pension branch at SSB) it is paid out to the worker."""
     flows = []
     for i in range(count):
-        flow_id = await requested_flow(svc, f"{uid}{i}")
+        if home == "VN-VSS":
+            flow_id = await requested_flow(svc, f"{uid}{i}")
+        else:
+            if i == 0:  # the story's rates stop at the CLMTV funds it visits
+                await svc.portability.set_rate(OPERATOR, "USD", "MMK", "2100", "test rate")
+            worker = await enrol(svc, f"{uid}{i}", "MM", ("TH-SSO", home))
+            await contribute(svc, worker, "TH-SSO", "s33-old-age", Month(2024, 1), 12,
+                             1_500_000, {E: 45_000, R: 45_000, G: 15_000})
+            flow_id = str((await svc.portability.request(OPERATOR, FlowRequest(
+                worker, "TH-SSO", "s33-old-age", Reason.RETURN_HOME)))["id"])
         flows.append(await svc.portability.approve(fund_principal("TH-SSO"), flow_id))
     assert {f["state"] for f in flows} == {"pending"}
     return flows
@@ -76,12 +99,15 @@ async def _footprint(svc: Services, flow: dict[str, Any]) -> list[tuple[Any, ...
     return sorted(out)
 
 
+@pytest.mark.parametrize("home", ["VN-VSS", "MM-SSB"])
 async def test_fast_path_writes_what_the_engine_writes(
-    story_services: Services, uid: str, monkeypatch: pytest.MonkeyPatch,
+    story_services: Services, uid: str, monkeypatch: pytest.MonkeyPatch, home: str,
 ) -> None:
     svc = story_services
-    fast_flows = await _pending_flows(svc, f"{uid}a", 3)
-    slow_flows = await _pending_flows(svc, f"{uid}b", 3)
+    fast_flows = await _pending_flows(svc, f"{uid}a", 3, home)
+    slow_flows = await _pending_flows(svc, f"{uid}b", 3, home)
+    paid_out = home == "MM-SSB"
+    assert {f["destination"] for f in fast_flows} == {"worker" if paid_out else "member"}
     used: list[bool] = []
     real = portability.resolve_all
 
@@ -103,6 +129,7 @@ async def test_fast_path_writes_what_the_engine_writes(
     assert [r["state"] for r in slow if isinstance(r, dict)] == ["posted"] * 3
     prints = [await _footprint(svc, f) for f in fast_flows + slow_flows]
     assert len(prints[0]) >= 5 and any(p[7] == "portability.post" for p in prints[0])
+    assert any(p[7] == "portability.payout" for p in prints[0]) is paid_out
     assert all(p == prints[0] for p in prints), "the fast path wrote other rows or balances"
     totals = await repositories.posted_totals_by_currency(svc.db)
     assert all(d == c for d, c in totals.values()), totals
@@ -112,7 +139,7 @@ async def test_the_ordinary_batch_never_reaches_the_engine(
     story_services: Services, uid: str, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     svc = story_services
-    flows = await _pending_flows(svc, uid, 2)
+    flows = await _pending_flows(svc, uid, 2, "MM-SSB")
 
     async def no_engine(*_: Any) -> Any:
         raise AssertionError("the engine was asked to post an ordinary acknowledgement")
@@ -147,7 +174,7 @@ async def test_a_broken_balance_flag_declines(story_services: Services, uid: str
     """A payout larger than what the worker's account received would overdraw it: declined,
     nothing written (the engine then reports exceeds_credits for that unit)."""
     svc = story_services
-    flow = (await _pending_flows(svc, uid, 1))[0]
+    flow = (await _pending_flows(svc, uid, 1, "MM-SSB"))[0]
     target = Money.from_wire(flow["target"])
     too_much = payout_leg(str(flow["id"]), str(flow["worker_id"]), str(flow["home_fund"]),
                           Money(target.amount_minor * 2, target.currency))
@@ -173,3 +200,42 @@ async def _legs(svc: Services, flow: dict[str, Any]) -> list[str]:
     row = (await portability_repo.flows_by_ids(svc.db, [str(flow["id"])]))[str(flow["id"])]
     assert json.loads(row["detail"])["legs"] == flow["legs"]
     return list(flow["legs"])
+
+
+async def test_an_id_already_taken_rolls_the_pass_back_and_the_engine_answers(
+    story_services: Services, uid: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fast path does not read its own ids: a transfer already stored under one of them
+    (here the payout's) fails its write on the unique index; the pass keeps nothing and the
+    engine gives that flow its exact error while the others post."""
+    svc = story_services
+    flows = await _pending_flows(svc, uid, 3, "MM-SSB")
+    home, currency = str(flows[0]["home_fund"]), Money.from_wire(flows[0]["target"]).currency
+    squatter = PlannedTransfer(
+        f"{flows[0]['id']}/payout",
+        AccountSpec(f"fund/{home}/test-a/{currency}", AccountCode.OPERATING, currency,
+                    AccountFlags.NONE),
+        AccountSpec(f"fund/{home}/test-b/{currency}", AccountCode.OPERATING, currency,
+                    AccountFlags.NONE), 1, currency)
+    assert (await svc.committer.submit(Job([Unit([squatter])])))[0].error is None
+    used: list[bool] = []
+    real = portability.resolve_all
+
+    async def spy(*args: Any) -> bool:
+        used.append(await real(*args))
+        return used[-1]
+
+    monkeypatch.setattr(portability, "resolve_all", spy)
+    results = await _acknowledge(svc, flows)
+    assert flows[0]["destination"] == "worker", flows[0]
+    assert used == [False]
+    assert isinstance(results[0], DomainError), results[0]
+    assert [r["state"] for r in results[1:] if isinstance(r, dict)] == ["posted", "posted"]
+    first = (await portability_repo.flows_by_ids(svc.db, [str(flows[0]["id"])]))
+    assert first[str(flows[0]["id"])]["state"] == "pending"  # nothing of it was kept
+    async with svc.db.engine.connect() as conn:
+        resolved = (await conn.execute(select(transfers.c.id).where(
+            transfers.c.pending_id.in_(flows[0]["legs"])))).all()
+    assert resolved == []
+    totals = await repositories.posted_totals_by_currency(svc.db)
+    assert all(d == c for d, c in totals.values()), totals
