@@ -161,7 +161,15 @@ class LedgerTx(Protocol):
         self, specs: Sequence[AccountSpec], now_us: int
     ) -> dict[str, int]: ...
     async def lock_balances(self, ids: Sequence[int]) -> dict[int, Balance]: ...
+    async def unresolved_pending(self, ids: Sequence[str]) -> dict[str, PendingLeg]: ...
     async def write(self, writes: WriteSet, now_us: int) -> None: ...
+
+
+# A pending transfer not yet posted or voided: (debit account, credit account, amount, currency).
+PendingLeg = tuple[int, int, int, str]
+UNRESOLVED_PENDING_WHERE = (
+    "(flags & 1) = 1 AND NOT EXISTS (SELECT 1 FROM transfers AS r "
+    "WHERE r.pending_id = transfers.id AND r.pending_id IS NOT NULL)")
 
 
 class RaceLostError(Exception):

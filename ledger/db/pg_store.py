@@ -22,8 +22,10 @@ from ledger.db.engine import Database
 from ledger.db.ledger_store import (
     BALANCE_COLUMNS,
     TRANSFER_COLUMNS,
+    UNRESOLVED_PENDING_WHERE,
     ContributionRow,
     IdemKey,
+    PendingLeg,
     RaceLostError,
     ReadRequest,
     ReadResult,
@@ -116,6 +118,14 @@ class PgLedgerTx:
             sorted(set(ids)),
         )
         return {r["id"]: balance_from_row(r) for r in rows}
+
+    async def unresolved_pending(self, ids: Sequence[str]) -> dict[str, PendingLeg]:
+        """Those of `ids` that are pending transfers not yet posted or voided (plain rows,
+        no JSON: the acknowledgement fast path reads five per flow)."""
+        rows = await self.conn.fetch(
+            "SELECT id, debit_account_id, credit_account_id, amount_minor, currency "
+            f"FROM transfers WHERE id = ANY($1::text[]) AND {UNRESOLVED_PENDING_WHERE}", ids)
+        return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
     async def write(self, writes: WriteSet, now_us: int) -> None:
         """Every write of a pass in one statement (data-modifying CTEs all run to completion).

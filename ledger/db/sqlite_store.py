@@ -18,8 +18,10 @@ from ledger.db.engine import Database
 from ledger.db.ledger_store import (
     BALANCE_COLUMNS,
     TRANSFER_COLUMNS,
+    UNRESOLVED_PENDING_WHERE,
     ContributionRow,
     IdemKey,
+    PendingLeg,
     PeriodKey,
     PeriodRow,
     RaceLostError,
@@ -62,6 +64,13 @@ class SqliteLedgerTx:
             responses=await self.stored_responses(request.claim_keys),
             locked=set(request.claim_keys),  # BEGIN IMMEDIATE: no other writer is running
         )
+
+    async def unresolved_pending(self, ids: Sequence[str]) -> dict[str, PendingLeg]:
+        rows = await self._select_in(
+            "SELECT id, debit_account_id, credit_account_id, amount_minor, currency "
+            f"FROM transfers WHERE id IN ({{}}) AND {UNRESOLVED_PENDING_WHERE}", ids)
+        return {r["id"]: (r["debit_account_id"], r["credit_account_id"], r["amount_minor"],
+                          r["currency"]) for r in rows}
 
     async def write(self, writes: WriteSet, now_us: int) -> None:
         await self.insert_transfers(writes.transfers, now_us)

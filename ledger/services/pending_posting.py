@@ -21,10 +21,10 @@ from dataclasses import dataclass
 
 from ledger.db.ledger_store import (
     LedgerTx,
+    PendingLeg,
     RaceLostError,
-    ReadRequest,
-    TransferRecord,
     WriteSet,
+    currency_of,
     transaction,
 )
 from ledger.domain.accounts import AccountSpec
@@ -34,7 +34,6 @@ from ledger.domain.money import Currency
 from ledger.services.posting import PostingEngine, now_us
 from ledger.settlement.legs import resolution_code, resolution_id
 
-_PENDING = int(TransferFlags.PENDING)
 # (debit account, credit account, pending amount released, amount posted, currency)
 _Move = tuple[int, int, int, int, Currency]
 
@@ -78,17 +77,15 @@ class _Resolve:
                 # Only the legs are read. A transfer already written under one of the ids this
                 # pass writes is caught by the unique index instead: the write then fails,
                 # nothing is kept, and the engine takes the batch (RaceLostError).
-                read = await tx.read(ReadRequest(
-                    transfer_ids=legs, pending_ids=legs, reversal_ids=[],
-                    contribution_ids=[], period_keys=[], claim_keys=[]))
-                if read.resolved or len(set(legs)) != len(legs):
+                pending = await tx.unresolved_pending(legs)
+                if len(pending) != len(legs):  # a leg missing, resolved, not pending, twice
                     raise _DeclinedError
                 ids = await self._account_ids(tx, [a for u in self.units for t in u.then
                                                    for a in (t.debit, t.credit)])
                 specs: list[TransferSpec] = []
                 moves: list[_Move] = []
                 for unit in self.units:
-                    self._plan(unit, read.transfers, ids, specs, moves)
+                    self._plan(unit, pending, ids, specs, moves)
                 balances = await tx.lock_balances(
                     sorted({a for m in moves for a in (m[0], m[1])}))
                 touched = _apply(balances, moves)
@@ -110,24 +107,17 @@ class _Resolve:
             found.update(self.created)
         return found
 
-    def _plan(self, unit: Resolution, known: dict[str, TransferRecord], ids: dict[str, int],
+    def _plan(self, unit: Resolution, pending: dict[str, PendingLeg], ids: dict[str, int],
               specs: list[TransferSpec], moves: list[_Move]) -> None:
         code = resolution_code(unit.post)
         flags = TransferFlags.POST_PENDING if unit.post else TransferFlags.VOID_PENDING
         for leg in unit.legs:
-            record = known.get(leg)
-            if record is None:
-                raise _DeclinedError
-            original = record.spec
-            if not int(original.flags) & _PENDING:
-                raise _DeclinedError
-            amount = original.amount_minor
-            specs.append(TransferSpec(resolution_id(leg, unit.post), original.debit_account_id,
-                                      original.credit_account_id, amount, original.currency,
-                                      flags, leg, None, code))
+            debit, credit, amount, code_of_currency = pending[leg]
+            currency = currency_of(code_of_currency)
+            specs.append(TransferSpec(resolution_id(leg, unit.post), debit, credit, amount,
+                                      currency, flags, leg, None, code))
             # The pending amount is released on both sides; it is posted only when posting.
-            moves.append((original.debit_account_id, original.credit_account_id, amount,
-                          amount if unit.post else 0, original.currency))
+            moves.append((debit, credit, amount, amount if unit.post else 0, currency))
         for t in unit.then:
             debit = t.debit if isinstance(t.debit, int) else ids[t.debit.key]
             credit = t.credit if isinstance(t.credit, int) else ids[t.credit.key]
