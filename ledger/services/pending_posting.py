@@ -86,10 +86,13 @@ class _Resolve:
                 moves: list[_Move] = []
                 for unit in self.units:
                     self._plan(unit, pending, ids, specs, moves)
+                # Transfers first, balances last: the fund-wide accounts every flow touches
+                # (clearing, FX, positions) stay locked only for the balance update and the
+                # commit, so another process's batch waits less for them.
+                await tx.write(WriteSet(specs, [], [], [], []), self.now)
                 balances = await tx.lock_balances(
                     sorted({a for m in moves for a in (m[0], m[1])}))
-                touched = _apply(balances, moves)
-                await tx.write(WriteSet(specs, touched, [], [], []), self.now)
+                await tx.write(WriteSet([], _apply(balances, moves), [], [], []), self.now)
         except _DeclinedError:
             return False
         self.engine.cache.remember(self.created)
