@@ -127,6 +127,12 @@ class PgLedgerTx:
             f"FROM transfers WHERE id = ANY($1::text[]) AND {UNRESOLVED_PENDING_WHERE}", ids)
         return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
+    async def find_accounts(self, keys: Sequence[str]) -> dict[str, int]:
+        """Ids of the accounts that exist among `keys` (a read: nothing is created)."""
+        rows = await self.conn.fetch("SELECT key, id FROM accounts WHERE key = ANY($1::text[])",
+                                     keys)
+        return {r[0]: r[1] for r in rows}
+
     async def write(self, writes: WriteSet, now_us: int) -> None:
         """Every write of a pass in one statement (data-modifying CTEs all run to completion).
 

@@ -72,6 +72,10 @@ class SqliteLedgerTx:
         return {r["id"]: (r["debit_account_id"], r["credit_account_id"], r["amount_minor"],
                           r["currency"]) for r in rows}
 
+    async def find_accounts(self, keys: Sequence[str]) -> dict[str, int]:
+        rows = await self._select_in("SELECT key, id FROM accounts WHERE key IN ({})", keys)
+        return {r["key"]: r["id"] for r in rows}
+
     async def write(self, writes: WriteSet, now_us: int) -> None:
         await self.insert_transfers(writes.transfers, now_us)
         await self.update_balances(writes.balances)

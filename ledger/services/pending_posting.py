@@ -8,10 +8,11 @@ is not yet resolved, and nothing of the unit was written before — is applied w
 arithmetic over the locked balances, and written with the engine's own store calls (same rows,
 same ids, same balances, same lock order: accounts locked in id order).
 
-Anything else — a leg missing or already resolved, a transfer already there, a balance flag
-that would break, a race lost to another transaction — writes nothing here and returns False:
-the caller then submits the same units to the engine, which gives each its exact result. So the
-fast path can only be faster, never different (tests/e2e/test_pending_posting.py).
+Anything else — a leg missing or already resolved, an account not created yet, a transfer
+already there, a balance flag that would break, a race lost to another transaction — writes
+nothing here and returns False: the caller then submits the same units to the engine, which
+gives each its exact result. So the fast path can only be faster, never different
+(tests/e2e/test_pending_posting.py).
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class _Resolve:
         self.engine = engine
         self.units = units
         self.now = now_us()
-        self.created: dict[str, int] = {}
+        self.looked_up: dict[str, int] = {}
 
     async def run(self) -> bool:
         try:
@@ -95,19 +96,22 @@ class _Resolve:
                 await tx.write(WriteSet([], _apply(balances, moves), [], [], []), self.now)
         except _DeclinedError:
             return False
-        self.engine.cache.remember(self.created)
+        self.engine.cache.remember(self.looked_up)
         return True
 
     async def _account_ids(self, tx: LedgerTx, refs: list[AccountSpec | int]
                            ) -> dict[str, int]:
+        """Ids of the accounts the plain transfers name. Looked up, never created: an account
+        that does not exist yet (a fund's first payout) is the engine's to create."""
         cached = self.engine.cache.ids
-        specs = {r.key: r for r in refs if isinstance(r, AccountSpec)}
-        found = {k: cached[k] for k in specs if k in cached}
-        missing = [s for k, s in specs.items() if k not in found]
+        keys = {r.key for r in refs if isinstance(r, AccountSpec)}
+        found = {k: cached[k] for k in keys if k in cached}
+        missing = [k for k in keys if k not in found]
         if missing:
-            # Remembered only once committed: a declined pass rolls these accounts back.
-            self.created = await tx.ensure_accounts(missing, self.now)
-            found.update(self.created)
+            self.looked_up = await tx.find_accounts(missing)
+            if len(self.looked_up) != len(missing):
+                raise _DeclinedError
+            found.update(self.looked_up)
         return found
 
     def _plan(self, unit: Resolution, pending: dict[str, PendingLeg], ids: dict[str, int],
