@@ -23,12 +23,13 @@ import argparse
 import asyncio
 import json
 import multiprocessing
+import resource
 import time
 from decimal import Decimal
 
 from sqlalchemy import func, select
 
-from bench.common import bulk_workers, fresh_postgres, percentiles
+from bench.common import bulk_workers, fresh_postgres, percentiles, postgres_cpu_s
 from ledger.api.app import build_services
 from ledger.api.deps import Services
 from ledger.config import Settings
@@ -140,9 +141,18 @@ async def _run(svc: Services, messages: int, batch: int, verify_only: bool, proc
             verify_message(token, registry, HUB, iat)
         out["verify_only_per_s"] = round(messages / (time.perf_counter() - t0))
     if processes == 1:
+        # CPU per message, the figure that does not move with the machine's other load: this
+        # process (verification threads included) and its PostgreSQL backends.
+        database = url.rsplit("/", 1)[1]
+        own, pg = resource.getrusage(resource.RUSAGE_SELF), postgres_cpu_s(database)
         started = time.perf_counter()
         processed, latencies = await _apply_stream(svc, tokens, batch)
         elapsed = time.perf_counter() - started
+        after, pg_after = resource.getrusage(resource.RUSAGE_SELF), postgres_cpu_s(database)
+        spent = after.ru_utime + after.ru_stime - own.ru_utime - own.ru_stime
+        out["python_cpu_us_per_message"] = round(spent / messages * 1e6)
+        if pg is not None and pg_after is not None:
+            out["postgres_cpu_us_per_message"] = round((pg_after - pg) / messages * 1e6)
     else:
         processed, latencies, elapsed = _apply_in_processes(url, hub, list(streams.values()),
                                                             batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
 import statistics
@@ -31,6 +32,27 @@ async def fresh_postgres(keep: bool = False) -> AsyncIterator[tuple[Database, st
         if not keep:
             await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
         await admin.close()
+
+
+def postgres_cpu_s(database: str) -> float | None:
+    """CPU seconds used so far by the PostgreSQL backends connected to `database`, read from
+    /proc (Linux; None elsewhere). Backends that have exited are not counted: read it while the
+    connection pool is open, before and after the work."""
+    if not os.path.isdir("/proc"):
+        return None
+    ticks = 0
+    for path in glob.glob("/proc/[0-9]*/cmdline"):
+        try:
+            with open(path, "rb") as f:
+                cmdline = f.read()
+            if not cmdline.startswith(b"postgres:") or f" {database} ".encode() not in cmdline:
+                continue
+            with open(path.replace("cmdline", "stat")) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])  # utime + stime
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 async def bulk_workers(db: Database, count: int, fund: str = "TH-SSO") -> list[str]:
