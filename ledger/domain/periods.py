@@ -6,6 +6,7 @@ Period kinds and states live here too: a period is in exactly one state at any t
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -65,6 +66,13 @@ class Month:
 
     def __str__(self) -> str:
         return f"{self.year:04d}-{self.month:02d}"
+
+
+@functools.lru_cache(maxsize=4096)
+def month_text(yyyymm: int) -> str:
+    """`str(Month.from_int(yyyymm))`, checked the same way, memoised: views render the same few
+    hundred months over and over (every acknowledged flow lists its months)."""
+    return str(Month.from_int(yyyymm))
 
 
 class PeriodKind(StrEnum):

@@ -33,7 +33,7 @@ from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import FUNDS, FundCode, SchemeCode, get_fund
 from ledger.domain.ids import check_id, check_worker_id
 from ledger.domain.money import Currency, Money
-from ledger.domain.periods import Month, PeriodState
+from ledger.domain.periods import Month, PeriodState, month_text
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.flow_amounts import FlowAmounts
 from ledger.services.group_commit import GroupCommitter
@@ -398,7 +398,7 @@ def render(row: dict[str, Any]) -> dict[str, Any]:
         "source": money(row["source_minor"], row["source_currency"]),
         "settlement": money(row["settlement_minor"], row["settlement_currency"]),
         "target": money(row["target_minor"], row["target_currency"]),
-        "months": [str(Month.from_int(m)) for m in json.loads(row["months"])],
+        "months": [month_text(m) for m in json.loads(row["months"])],
         "linked_id": row["linked_id"], "window_id": row["window_id"],
         "legs": detail.get("legs", []), "basis": detail.get("basis", {}),
         "reason_given": detail.get("reason"),
