@@ -31,6 +31,7 @@ from ledger.db.ledger_store import (
     ReadResult,
     StoredResponse,
     TransferRecord,
+    TransferRow,
     WriteSet,
     balance_from_row,
     currency_of,
@@ -132,6 +133,13 @@ class PgLedgerTx:
         rows = await self.conn.fetch("SELECT key, id FROM accounts WHERE key = ANY($1::text[])",
                                      keys)
         return {r[0]: r[1] for r in rows}
+
+    async def insert_transfer_rows(self, rows: Sequence[TransferRow]) -> None:
+        try:
+            await self.conn.copy_records_to_table("transfers", columns=_TRANSFER_COPY,
+                                                  records=rows)
+        except asyncpg.UniqueViolationError as exc:
+            raise RaceLostError(str(exc)) from exc
 
     async def write(self, writes: WriteSet, now_us: int) -> None:
         """Every write of a pass in one statement (data-modifying CTEs all run to completion).

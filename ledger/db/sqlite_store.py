@@ -29,6 +29,7 @@ from ledger.db.ledger_store import (
     ReadResult,
     StoredResponse,
     TransferRecord,
+    TransferRow,
     WriteSet,
     balance_from_row,
     transfer_from_row,
@@ -180,16 +181,17 @@ class SqliteLedgerTx:
         return out
 
     async def insert_transfers(self, specs: Sequence[TransferSpec], now_us: int) -> None:
+        await self.insert_transfer_rows([
+            (s.id, s.debit_account_id, s.credit_account_id, s.amount_minor, s.currency.value,
+             int(s.flags), s.pending_id, s.reversal_of, s.code, s.contribution_id, now_us)
+            for s in specs
+        ])
+
+    async def insert_transfer_rows(self, rows: Sequence[TransferRow]) -> None:
         await self._write(
             "INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
             "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (s.id, s.debit_account_id, s.credit_account_id, s.amount_minor, s.currency.value,
-                 int(s.flags), s.pending_id, s.reversal_of, s.code, s.contribution_id, now_us)
-                for s in specs
-            ],
-        )
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", list(rows))
 
     async def update_balances(self, balances: Sequence[Balance]) -> None:
         await self._write(

@@ -24,17 +24,20 @@ from ledger.db.ledger_store import (
     LedgerTx,
     PendingLeg,
     RaceLostError,
+    TransferRow,
     WriteSet,
     currency_of,
     transaction,
 )
 from ledger.domain.accounts import AccountSpec
 from ledger.domain.contributions import PlannedTransfer
-from ledger.domain.ledger import Balance, TransferFlags, TransferSpec
+from ledger.domain.ledger import Balance, TransferFlags
 from ledger.domain.money import Currency
 from ledger.services.posting import PostingEngine, now_us
 from ledger.settlement.legs import resolution_code, resolution_id
 
+_POST = int(TransferFlags.POST_PENDING)
+_VOID = int(TransferFlags.VOID_PENDING)
 # (debit account, credit account, pending amount released, amount posted, currency)
 _Move = tuple[int, int, int, int, Currency]
 
@@ -83,14 +86,14 @@ class _Resolve:
                     raise _DeclinedError
                 ids = await self._account_ids(tx, [a for u in self.units for t in u.then
                                                    for a in (t.debit, t.credit)])
-                specs: list[TransferSpec] = []
+                rows: list[TransferRow] = []
                 moves: list[_Move] = []
                 for unit in self.units:
-                    self._plan(unit, pending, ids, specs, moves)
+                    self._plan(unit, pending, ids, rows, moves)
                 # Transfers first, balances last: the fund-wide accounts every flow touches
                 # (clearing, FX, positions) stay locked only for the balance update and the
                 # commit, so another process's batch waits less for them.
-                await tx.write(WriteSet(specs, [], [], [], []), self.now)
+                await tx.insert_transfer_rows(rows)
                 balances = await tx.lock_balances(
                     sorted({a for m in moves for a in (m[0], m[1])}))
                 await tx.write(WriteSet([], _apply(balances, moves), [], [], []), self.now)
@@ -115,23 +118,26 @@ class _Resolve:
         return found
 
     def _plan(self, unit: Resolution, pending: dict[str, PendingLeg], ids: dict[str, int],
-              specs: list[TransferSpec], moves: list[_Move]) -> None:
+              rows: list[TransferRow], moves: list[_Move]) -> None:
+        """The unit's transfers as stored rows (the engine's ids, codes, amounts and accounts)
+        and its balance moves."""
         code = resolution_code(unit.post)
-        flags = TransferFlags.POST_PENDING if unit.post else TransferFlags.VOID_PENDING
+        flags = _POST if unit.post else _VOID
+        now = self.now
         for leg in unit.legs:
-            debit, credit, amount, code_of_currency = pending[leg]
-            currency = currency_of(code_of_currency)
-            specs.append(TransferSpec(resolution_id(leg, unit.post), debit, credit, amount,
-                                      currency, flags, leg, None, code))
+            debit, credit, amount, currency_code = pending[leg]
+            rows.append((resolution_id(leg, unit.post), debit, credit, amount, currency_code,
+                         flags, leg, None, code, None, now))
             # The pending amount is released on both sides; it is posted only when posting.
-            moves.append((debit, credit, amount, amount if unit.post else 0, currency))
+            moves.append((debit, credit, amount, amount if unit.post else 0,
+                          currency_of(currency_code)))
         for t in unit.then:
             debit = t.debit if isinstance(t.debit, int) else ids[t.debit.key]
             credit = t.credit if isinstance(t.credit, int) else ids[t.credit.key]
             if debit == credit or t.amount_minor <= 0:
                 raise _DeclinedError
-            specs.append(TransferSpec(t.id, debit, credit, t.amount_minor, t.currency,
-                                      TransferFlags.NONE, None, None, t.code, t.contribution_id))
+            rows.append((t.id, debit, credit, t.amount_minor, t.currency.value, 0, None, None,
+                         t.code, t.contribution_id, now))
             moves.append((debit, credit, 0, t.amount_minor, t.currency))
 
 
