@@ -202,6 +202,8 @@ portability_transfers = Table(
     Column("detail", Text, nullable=False),
     Column("created_at_us", BigInteger, nullable=False),
     Column("updated_at_us", BigInteger, nullable=False),
+    # Room for a state change in place (HOT). Migration 0007.
+    postgresql_with={"fillfactor": 50},
 )
 
 fx_rates = Table(
@@ -237,6 +239,8 @@ inbox_messages = Table(
     Column("received_at_us", BigInteger, nullable=False),
     Column("processed_at_us", BigInteger),
     UniqueConstraint("audience", "issuer", "seq", name="uq_inbox_messages_seq"),
+    # Room for each row's result to be written in place (HOT). Migration 0007.
+    postgresql_with={"fillfactor": 40},
 )
 
 inbox_rejections = Table(

@@ -63,3 +63,37 @@ async def test_accounts_leave_room_for_one_hot_balance_update_per_account(
     assert len(before) == 600
     moved = sum(1 for b, a in zip(before, after, strict=True) if b != a)
     assert moved == 0, f"{moved} of 600 balance updates left their page"
+
+
+@pytest.mark.postgres_only
+async def test_inbox_results_are_written_in_place(db: Database, uid: str) -> None:
+    """Migration 0007 (ADR 0024): the settlement tables' fillfactors are the metadata's, and a
+    batch of inbox messages inserted then given their results keeps every row on its page."""
+    from sqlalchemy import text
+
+    from ledger.db.tables import inbox_messages, portability_transfers
+
+    async with db.engine.connect() as conn:
+        transaction = await conn.begin()
+        for table in (inbox_messages, portability_transfers):
+            options = (await conn.execute(text(
+                "SELECT reloptions FROM pg_class WHERE relname = :t "
+                "AND relnamespace = 'public'::regnamespace"), {"t": table.name})).scalar_one()
+            declared = table.dialect_options["postgresql"]["with"]["fillfactor"]
+            assert options == [f"fillfactor={declared}"], table.name
+        await conn.execute(text(
+            "INSERT INTO inbox_messages (audience, issuer, jti, seq, typ, payload_sha256, token, "
+            "state, result, received_at_us, processed_at_us) SELECT 'HUB', 'T' || :u, "
+            "'jti-' || g, g, 'transfer.ack', md5(g::text) || md5(g::text), repeat('x', 780), "
+            "'received', NULL, 0, NULL FROM generate_series(1, 400) AS g"), {"u": uid})
+        where = "issuer = 'T' || :u"
+        block = f"SELECT seq, (ctid::text::point)[0] FROM inbox_messages WHERE {where} ORDER BY seq"
+        before = (await conn.execute(text(block), {"u": uid})).all()
+        await conn.execute(text(
+            f"UPDATE inbox_messages SET state = 'processed', result = repeat('r', 600), "
+            f"processed_at_us = 1 WHERE {where}"), {"u": uid})
+        after = (await conn.execute(text(block), {"u": uid})).all()
+        await transaction.rollback()
+    assert len(before) == 400
+    moved = sum(1 for b, a in zip(before, after, strict=True) if b != a)
+    assert moved == 0, f"{moved} of 400 results left their page"
