@@ -143,7 +143,12 @@ class _Resolve:
 
 def _apply(balances: dict[int, Balance], moves: list[_Move]) -> list[Balance]:
     """Every move on the locked balances, in order; refuses (declines) any broken flag, any
-    negative balance or overflow, and any currency mismatch the store would not catch."""
+    negative balance or overflow, and any currency mismatch the store would not catch.
+
+    The engine checks both accounts after every transfer. Resolving a pending leg can break no
+    flag (posting moves an amount from pending to posted on both sides; voiding only releases
+    it), so only a plain transfer (`released == 0`) is checked as it is applied: a later credit
+    in the batch must not excuse an overdraft the engine would have refused."""
     for debit_id, credit_id, released, posted, currency in moves:
         debit, credit = balances.get(debit_id), balances.get(credit_id)
         if (debit is None or credit is None or debit.currency is not currency
@@ -153,6 +158,8 @@ def _apply(balances: dict[int, Balance], moves: list[_Move]) -> list[Balance]:
         credit.credits_pending -= released
         debit.debits_posted += posted
         credit.credits_posted += posted
+        if not released and (debit.violation() is not None or credit.violation() is not None):
+            raise _DeclinedError
     touched = sorted({a for m in moves for a in (m[0], m[1])})
     out = [balances[a] for a in touched]
     for bal in out:

@@ -243,3 +243,27 @@ async def test_an_id_already_taken_rolls_the_pass_back_and_the_engine_answers(
     assert resolved == []
     totals = await repositories.posted_totals_by_currency(svc.db)
     assert all(d == c for d, c in totals.values()), totals
+
+
+async def test_an_overdraft_healed_later_in_the_batch_still_declines(
+    story_services: Services, uid: str,
+) -> None:
+    """The engine refuses a transfer that overdraws an account even if a later one would cover
+    it: checking only the batch's final balances would let it through."""
+    svc = story_services
+    *flows, warm_up = await _pending_flows(svc, uid, 2, "MM-SSB")
+    await _acknowledge(svc, [warm_up])
+    flow = flows[0]
+    target = Money.from_wire(flow["target"])
+    worker, home = str(flow["worker_id"]), str(flow["home_fund"])
+    overdraw = payout_leg(str(flow["id"]), worker, home,
+                          Money(target.amount_minor + 1, target.currency))
+    refill = PlannedTransfer(
+        f"{flow['id']}/refill", AccountSpec(f"fund/{home}/payouts/{target.currency}",
+                                            AccountCode.OPERATING, target.currency,
+                                            AccountFlags.NONE),
+        overdraw.debit, 1, target.currency)
+    before = await repositories.posted_totals_by_currency(svc.db)
+    assert await resolve_all(svc.committer.engine, [
+        Resolution(await _legs(svc, flow), True, [overdraw, refill])]) is False
+    assert await repositories.posted_totals_by_currency(svc.db) == before
