@@ -41,6 +41,7 @@ from ledger.domain.funds import Payer
 from ledger.domain.money import Currency, Money, Rounding
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
+from ledger.runtime import tune_gc
 from ledger.services.posting import Job, PostingEngine, Unit, now_us
 from ledger.services.settle_run import run_window
 from ledger.services.signing import HubSigner
@@ -194,6 +195,8 @@ def _process(url: str, hub_jwk: dict[str, object], tokens: list[str], batch: int
              start_at: float) -> tuple[int, list[float], float]:
     """One server process's share: its own pool and committer, one fund's channel."""
 
+    tune_gc()
+
     async def go() -> tuple[int, list[float], float]:
         svc = build_services(Settings(database_url=url),
                              signer=HubSigner(SigningKey.from_private_jwk(HUB, hub_jwk)))
@@ -228,6 +231,7 @@ def main() -> None:
     parser.add_argument("--verify-only", action="store_true")
     parser.add_argument("--processes", type=int, default=1, choices=(1, 2, 3))
     args = parser.parse_args()
+    tune_gc()  # as every clmtv server process does at start-up (ADR 0025)
     print(json.dumps(asyncio.run(run(args.messages, args.batch, args.verify_only,
                                      args.processes))))
 

@@ -15,6 +15,7 @@ from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
 from ledger.domain.principals import PrincipalKind
+from ledger.runtime import tune_gc
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -181,5 +182,13 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
         _serve(settings, args)
 
 
+def run() -> int:
+    """The `clmtv` program: every command is a process of its own (serve, import, settle,
+    simulate), so the process-wide collector settings are made here, not in `main`, which
+    tests call in-process (ADR 0025)."""
+    tune_gc()
+    return main()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run())
