@@ -161,10 +161,17 @@ async def ledger_obligations(db: Database, window_id: str) -> list[tuple[str, st
         if not legs:
             return []
         debit, credit = accounts.alias("debit"), accounts.alias("credit")
-        rows = (await conn.execute(
-            select(transfers.c.amount_minor, debit.c.fund, credit.c.fund)
-            .join(debit, debit.c.id == transfers.c.debit_account_id)
-            .join(credit, credit.c.id == transfers.c.credit_account_id)
-            .where(transfers.c.pending_id.in_(legs),
-                   transfers.c.flags == int(TransferFlags.POST_PENDING)))).all()
+        rows: list[Any] = []
+        # In parts: a window of 50,000 flows has 50,000 obligation legs, more bind parameters
+        # than one statement may carry (32,767 on PostgreSQL, 32,766 on SQLite).
+        for start in range(0, len(legs), _LEGS_PER_QUERY):
+            rows += (await conn.execute(
+                select(transfers.c.amount_minor, debit.c.fund, credit.c.fund)
+                .join(debit, debit.c.id == transfers.c.debit_account_id)
+                .join(credit, credit.c.id == transfers.c.credit_account_id)
+                .where(transfers.c.pending_id.in_(legs[start:start + _LEGS_PER_QUERY]),
+                       transfers.c.flags == int(TransferFlags.POST_PENDING)))).all()
     return [(str(r[1]), str(r[2]), int(r[0])) for r in rows]
+
+
+_LEGS_PER_QUERY = 10_000

@@ -120,3 +120,20 @@ async def test_abort_releases_flows_to_the_next_window(
     assert result["state"] == "settled" and result["id"] != window["id"]
     assert (await svc.portability.get(OPERATOR, flow))["window_id"] == result["id"]
     assert any("settled" in line for line in said)
+
+
+async def test_the_ledgers_obligations_are_read_in_parts(
+    story_services: Services, uid: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A window of tens of thousands of flows has more obligation legs than one statement may
+    carry bind parameters; they are read in parts, and the parts add up to the whole."""
+    svc = story_services
+    await thai_flow(svc, uid + "0", "VN", "VN-VSS", 12)
+    await thai_flow(svc, uid + "1", "KH", "KH-NSSF", 24)
+    await thai_flow(svc, uid + "2", "VN", "VN-VSS", 6)
+    window = await svc.settlement.open_window(OPERATOR, "USD")
+    await svc.settlement.close(OPERATOR, window["id"])
+    whole = sorted(await windows_repo.ledger_obligations(svc.db, window["id"]))
+    monkeypatch.setattr(windows_repo, "_LEGS_PER_QUERY", 1)
+    assert sorted(await windows_repo.ledger_obligations(svc.db, window["id"])) == whole
+    assert len(whole) >= 3
