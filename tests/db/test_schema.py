@@ -22,3 +22,41 @@ async def test_migration_and_tables_agree(db: Database) -> None:
     async with db.engine.connect() as conn:
         differences = await conn.run_sync(diff)
     assert differences == []
+
+
+@pytest.mark.postgres_only
+async def test_accounts_leave_room_for_one_hot_balance_update_per_account(
+    db: Database, uid: str,
+) -> None:
+    """Migration 0006 (ADR 0022): the accounts table's fillfactor, as declared in the
+    metadata, and its effect: raising every account's balance once keeps each row on its page
+    (a HOT update; with fillfactor 70 most rows had to move to another page)."""
+    from sqlalchemy import text
+
+    from ledger.db.tables import accounts
+
+    declared = accounts.dialect_options["postgresql"]["with"]["fillfactor"]
+    async with db.engine.begin() as conn:
+        options = (await conn.execute(text(
+            "SELECT reloptions FROM pg_class WHERE relname = 'accounts' "
+            "AND relnamespace = 'public'::regnamespace"))).scalar_one()
+        assert options == [f"fillfactor={declared}"]
+        # Member accounts as an import creates them: 600 rows fill a few dozen fresh pages.
+        await conn.execute(text(
+            "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, payer, "
+            "debits_pending, debits_posted, credits_pending, credits_posted, created_at_us) "
+            "SELECT 'member/wkr_' || :u || lpad(g::text, 8, '0') || '/TH-SSO/s33-old-age/"
+            "government/THB', 'member', 'THB', 1, 'TH-SSO', 's33-old-age', "
+            "'wkr_' || :u || lpad(g::text, 8, '0'), 'government', 0, 0, 0, 0, 0 "
+            "FROM generate_series(1, 600) AS g"), {"u": uid})
+    where = "worker_id LIKE 'wkr_' || :u || '%'"
+    block = f"SELECT key, (ctid::text::point)[0] FROM accounts WHERE {where} ORDER BY key"
+    async with db.engine.begin() as conn:
+        before = (await conn.execute(text(block), {"u": uid})).all()
+        await conn.execute(text(
+            f"UPDATE accounts SET credits_posted = credits_posted + 100 WHERE {where}"),
+            {"u": uid})
+        after = (await conn.execute(text(block), {"u": uid})).all()
+    assert len(before) == 600
+    moved = sum(1 for b, a in zip(before, after, strict=True) if b != a)
+    assert moved == 0, f"{moved} of 600 balance updates left their page"
