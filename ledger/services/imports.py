@@ -391,33 +391,33 @@ class _Staged:
 
 class _SeenMonths:
     """Every (member number, month) of the rows staged so far, with its first line: finds a row
-    declared again in a later chunk, in numpy arrays (36 bytes and 8 a row, no Python object
-    per row). The member number is its lookup HMAC: the same number, the same worker."""
+    declared again in a later chunk. Kept as one sorted numpy array per chunk (40 bytes a row,
+    no Python object per row, nothing copied as the file grows). The member number is its
+    lookup HMAC: the same number, the same worker."""
 
     def __init__(self) -> None:
-        self.keys = np.empty(0, dtype="S36")
-        self.lines = np.empty(0, dtype=np.int64)
+        self.chunks: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
 
     def add(self, keys: list[bytes], lines: list[int]) -> list[tuple[int, int]]:
         """Record a chunk's rows (lines ascending); (line, first line) of each repeat."""
         if not keys:
             return []
         key = np.array(keys, dtype="S36")
-        line = np.array(lines, dtype=np.int64)
+        line = np.array(lines, dtype=np.int32)
         order = np.argsort(key, kind="stable")  # equal keys stay in line order
         key, line = key[order], line[order]
         starts = np.ones(len(key), dtype=np.bool_)
         starts[1:] = key[1:] != key[:-1]
         first = line[np.maximum.accumulate(np.where(starts, np.arange(len(key)), 0))]
-        at = np.searchsorted(self.keys, key)
-        if len(self.keys):
-            earlier = self.keys[np.minimum(at, len(self.keys) - 1)] == key
-            first = np.where(earlier, self.lines[np.minimum(at, len(self.keys) - 1)], first)
-        else:
-            earlier = np.zeros(len(key), dtype=np.bool_)
-        new = starts & ~earlier
-        self.keys = np.insert(self.keys, at[new], key[new])
-        self.lines = np.insert(self.lines, at[new], line[new])
+        seen = np.zeros(len(key), dtype=np.bool_)
+        for earlier_keys, earlier_lines in self.chunks:  # each key is kept in one chunk only
+            at = np.minimum(np.searchsorted(earlier_keys, key), len(earlier_keys) - 1)
+            found = earlier_keys[at] == key
+            first = np.where(found, earlier_lines[at], first)
+            seen |= found
+        new = starts & ~seen
+        if new.any():
+            self.chunks.append((key[new], line[new]))
         repeat = first != line
         return sorted(zip(line[repeat].tolist(), first[repeat].tolist(), strict=True))
 

@@ -486,3 +486,15 @@ async def test_a_repeat_of_a_month_posted_by_api_still_names_the_conflict_across
     line5 = [e for e in report.errors if e["line"] == 5]
     assert [e["field"] for e in line5] == ["member_number", "wage"]
     assert f"ctb:{worker}:TH-SSO:s33-old-age:2026-01" in line5[1]["reason"]
+
+
+def test_repeats_across_chunks_name_the_first_line_of_the_file() -> None:
+    from ledger.services.imports import _SeenMonths
+
+    seen = _SeenMonths()
+    key = {name: name.encode().ljust(36, b".") for name in "abcd"}
+    assert seen.add([key["a"], key["b"], key["a"]], [2, 3, 4]) == [(4, 2)]
+    assert seen.add([key["b"], key["c"], key["c"]], [5, 6, 7]) == [(5, 3), (7, 6)]
+    assert seen.add([key["a"], key["b"]], [8, 9]) == [(8, 2), (9, 3)]  # nothing new kept
+    assert seen.add([key["c"], key["d"], key["a"]], [10, 11, 12]) == [(10, 6), (12, 2)]
+    assert seen.add([], []) == []
