@@ -36,7 +36,10 @@ async def test_accounts_leave_room_for_one_hot_balance_update_per_account(
     from ledger.db.tables import accounts
 
     declared = accounts.dialect_options["postgresql"]["with"]["fillfactor"]
-    async with db.engine.begin() as conn:
+    where = "worker_id LIKE 'wkr_' || :u || '%'"
+    block = f"SELECT key, (ctid::text::point)[0] FROM accounts WHERE {where} ORDER BY key"
+    async with db.engine.connect() as conn:
+        tx = await conn.begin()
         options = (await conn.execute(text(
             "SELECT reloptions FROM pg_class WHERE relname = 'accounts' "
             "AND relnamespace = 'public'::regnamespace"))).scalar_one()
@@ -49,14 +52,13 @@ async def test_accounts_leave_room_for_one_hot_balance_update_per_account(
             "government/THB', 'member', 'THB', 1, 'TH-SSO', 's33-old-age', "
             "'wkr_' || :u || lpad(g::text, 8, '0'), 'government', 0, 0, 0, 0, 0 "
             "FROM generate_series(1, 600) AS g"), {"u": uid})
-    where = "worker_id LIKE 'wkr_' || :u || '%'"
-    block = f"SELECT key, (ctid::text::point)[0] FROM accounts WHERE {where} ORDER BY key"
-    async with db.engine.begin() as conn:
         before = (await conn.execute(text(block), {"u": uid})).all()
         await conn.execute(text(
             f"UPDATE accounts SET credits_posted = credits_posted + 100 WHERE {where}"),
             {"u": uid})
         after = (await conn.execute(text(block), {"u": uid})).all()
+        # Rolled back: a credit with no debit would unbalance the shared test database.
+        await tx.rollback()
     assert len(before) == 600
     moved = sum(1 for b, a in zip(before, after, strict=True) if b != a)
     assert moved == 0, f"{moved} of 600 balance updates left their page"
