@@ -1,25 +1,33 @@
 """The bulk path of declaration imports: staging tables and set-based SQL, in one transaction.
 
 A million-row file cannot go through the per-request posting engine (one Python object per
-transfer). Instead the checked rows are loaded into temporary tables (COPY on PostgreSQL,
-executemany on SQLite) and booked with a handful of INSERT ... SELECT statements that produce
-exactly the rows the engine would have written for the same contributions: the same
-contribution ids (business keys), transfer ids, account keys, period rows and balances. So a
-month posted through the API and then imported by file is recognised, and re-importing changes
-nothing. Balances are raised by the sums of the new transfers; imports only ever credit member
-and pool accounts and debit fund collections / government receivable, which can never break
-those accounts' balance flags, so no per-transfer limit check is needed (ADR 0008).
+transfer). Instead each chunk of checked rows is loaded into temporary tables (COPY on
+PostgreSQL, executemany on SQLite), checked against the ledger and booked with a handful of
+INSERT ... SELECT statements that produce exactly the rows the engine would have written for the
+same contributions: the same contribution ids (business keys), transfer ids, account keys,
+period rows and balances. So a month posted through the API and then imported by file is
+recognised, and re-importing changes nothing. Balances are raised by the sums of the new
+transfers; imports only ever credit member and pool accounts and debit fund collections /
+government receivable, which can never break those accounts' balance flags, so no per-transfer
+limit check is needed (ADR 0008).
 
-The SQL is written once for both stores (PostgreSQL 15 and SQLite >= 3.33: UPDATE ... FROM and
-ON CONFLICT DO NOTHING are common to both; SQLite needs a WHERE before an upsert's ON CONFLICT
-to parse INSERT ... SELECT).
+Chunks are booked as they arrive, all in the import's one transaction: the service rolls it
+back if the file turns out to be bad. Checks therefore ignore what this import itself booked
+(`declared_months.import_id`), so that a later chunk is judged against the ledger as it was
+before the import. Lookups into the ledger's large tables are correlated subqueries, which
+both stores run as one index probe per staged row: a chunk is small, the tables are not, and a
+hash join would read a whole table per chunk.
+
+The SQL is written once for both stores (PostgreSQL 15 and SQLite >= 3.35: UPDATE ... FROM, row
+values, MATERIALIZED and ON CONFLICT DO NOTHING are common to both; SQLite needs a WHERE before
+an upsert's ON CONFLICT to parse INSERT ... SELECT).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
@@ -35,26 +43,33 @@ PAYERS = tuple(str(p) for p in Payer)
 _EXECUTEMANY_CHUNK = 5_000
 IMPORT_WORK_MEM = "256MB"
 
-# `temp_suffix` is "ON COMMIT DROP" on PostgreSQL; SQLite drops its temp tables explicitly.
+# One chunk at a time: emptied before each chunk is loaded. `{suffix}` is "ON COMMIT DROP" on
+# PostgreSQL (SQLite drops its temp tables explicitly); `{line}` makes the line SQLite's rowid
+# (its joins by line are then lookups; PostgreSQL hashes a chunk cheaper than it indexes it).
 _CREATE = (
-    "CREATE TEMP TABLE import_rows (line INTEGER NOT NULL, member_hmac VARCHAR(64) NOT NULL, "
+    "CREATE TEMP TABLE chunk_rows (line INTEGER {line}, member_hmac VARCHAR(64) NOT NULL, "
     "month INTEGER NOT NULL, month_text VARCHAR(7) NOT NULL, worker_id VARCHAR(64), "
-    "is_new INTEGER NOT NULL DEFAULT 1) {suffix}",
-    "CREATE TEMP TABLE import_items (line INTEGER NOT NULL, scheme VARCHAR(64) NOT NULL, "
+    "is_new INTEGER) {suffix}",
+    "CREATE TEMP TABLE chunk_items (line INTEGER NOT NULL, scheme VARCHAR(64) NOT NULL, "
     "long_term INTEGER NOT NULL, wage_base BIGINT NOT NULL, shares TEXT NOT NULL, "
     "employee BIGINT NOT NULL, employer BIGINT NOT NULL, government BIGINT NOT NULL, "
     "voluntary BIGINT NOT NULL, present INTEGER NOT NULL DEFAULT 0) {suffix}",
-    "CREATE TEMP TABLE import_payers (payer VARCHAR(16) NOT NULL) {suffix}",
-    "CREATE TEMP TABLE import_moves (line INTEGER NOT NULL, cid VARCHAR(128) NOT NULL, "
+    "CREATE TEMP TABLE chunk_moves (line INTEGER NOT NULL, cid VARCHAR(128) NOT NULL, "
     "payer VARCHAR(16) NOT NULL, worker_id VARCHAR(64) NOT NULL, scheme VARCHAR(64) NOT NULL, "
-    "key VARCHAR(256) NOT NULL, amount BIGINT NOT NULL) {suffix}",
+    "key VARCHAR(256) NOT NULL, amount BIGINT NOT NULL, account_id BIGINT) {suffix}",
+    "CREATE TEMP TABLE chunk_dropped (line INTEGER NOT NULL) {suffix}",
+    "CREATE TEMP TABLE import_payers (payer VARCHAR(16) NOT NULL) {suffix}",
 )
-_TEMP_TABLES = ("import_rows", "import_items", "import_payers", "import_moves")
+_CHUNK_TABLES = ("chunk_rows", "chunk_items", "chunk_moves", "chunk_dropped")
+_TEMP_TABLES = (*_CHUNK_TABLES, "import_payers")
 
 _CID = "('ctb:' || r.worker_id || ':' || :fund || ':' || i.scheme || ':' || r.month_text)"
+_KEY = ("('member/' || r.worker_id || '/' || :fund || '/' || i.scheme || '/' || p.payer "
+        "|| '/' || :currency)")
 _AMOUNT = ("CASE p.payer WHEN 'employee' THEN i.employee WHEN 'employer' THEN i.employer "
            "WHEN 'government' THEN i.government ELSE i.voluntary END")
 _SAME = "(c.wage_base_minor = i.wage_base AND c.shares = i.shares AND c.kind = 'compulsory')"
+_NEW_LONG_TERM = "r.is_new = 1 AND i.long_term = 1 AND i.present = 0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,12 +90,25 @@ class PeriodClash:
     state: str
 
 
+@dataclass(slots=True)
+class ChunkBooked:
+    """What booking one chunk wrote: counts, per payer what the source accounts owe for the
+    member transfers, and the chunk's short-term shares per scheme (employee, employer,
+    government, voluntary), to be pooled per file."""
+
+    contributions: int = 0
+    declared_months: int = 0
+    owed: dict[str, int] = field(default_factory=dict)
+    pooled: dict[str, list[int]] = field(default_factory=dict)
+
+
 class ImportTx:
-    """One import's transaction: stage, resolve, check, book. Commit happens on exit."""
+    """One import's transaction: per chunk stage, resolve, check, book. Commit on exit."""
 
     def __init__(self, conn: AsyncConnection, is_postgres: bool) -> None:
         self.conn = conn
         self.is_postgres = is_postgres
+        self.analysed = False
 
     async def _all(self, sql: str, **params: Any) -> list[Any]:
         return list((await self.conn.execute(text(sql), params)).all())
@@ -90,15 +118,17 @@ class ImportTx:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def create_staging(self) -> None:
-        suffix = "ON COMMIT DROP" if self.is_postgres else ""
         if self.is_postgres:
-            # Sorts and hashes over a million staged rows stay in memory, this transaction only.
+            # Sorts and hashes over a chunk stay in memory, this transaction only.
             await self._run(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
-        if not self.is_postgres:
-            for table in _TEMP_TABLES:
-                await self._run(f"DROP TABLE IF EXISTS temp.{table}")
+        else:
+            await self.drop_staging()
+        suffix = "ON COMMIT DROP" if self.is_postgres else ""
+        line = "NOT NULL" if self.is_postgres else "PRIMARY KEY"
         for statement in _CREATE:
-            await self._run(statement.format(suffix=suffix))
+            await self._run(statement.format(suffix=suffix, line=line))
+        if not self.is_postgres:
+            await self._run("CREATE INDEX temp.chunk_items_line ON chunk_items (line)")
         await self.conn.execute(text("INSERT INTO import_payers (payer) VALUES (:p)"),
                                 [{"p": p} for p in PAYERS])
 
@@ -109,8 +139,24 @@ class ImportTx:
 
     async def stage(self, rows: Sequence[tuple[Any, ...]], items: Sequence[tuple[Any, ...]]
                     ) -> None:
-        await self._load("import_rows", ROW_COLUMNS, rows)
-        await self._load("import_items", ITEM_COLUMNS, items)
+        """Replace the chunk tables' contents with one chunk's records."""
+        if self.is_postgres:
+            await self._run(f"TRUNCATE {', '.join(_CHUNK_TABLES)}")
+        else:
+            for table in _CHUNK_TABLES:
+                await self._run(f"DELETE FROM temp.{table}")
+        await self._load("chunk_rows", ROW_COLUMNS, rows)
+        await self._load("chunk_items", ITEM_COLUMNS, items)
+        if self.is_postgres and rows and not self.analysed:
+            # Temporary tables are never analysed automatically; without statistics the
+            # planner joins items to rows by line with a nested loop (quadratic). Once is
+            # enough: the statistics survive TRUNCATE, and each chunk's size is read from its
+            # pages at planning time. `chunk_moves` stays unanalysed on purpose: its default
+            # estimate (200 accounts) keeps the balance update an index probe per account
+            # rather than a hash join over the whole accounts table.
+            await self._run("ANALYZE chunk_rows")
+            await self._run("ANALYZE chunk_items")
+            self.analysed = True
 
     async def _load(self, table: str, columns: Sequence[str], records: Sequence[tuple[Any, ...]]
                     ) -> None:
@@ -127,163 +173,157 @@ class ImportTx:
             chunk = records[start:start + _EXECUTEMANY_CHUNK]
             await self.conn.execute(sql, [dict(zip(columns, r, strict=True)) for r in chunk])
 
-    async def index_staging(self) -> None:
-        """Indexes after loading (cheaper than maintaining them row by row), then statistics:
-        temporary tables are never analysed automatically."""
-        await self._run("CREATE INDEX import_rows_line ON import_rows (line)")
-        await self._run("CREATE INDEX import_items_line ON import_items (line)")
-        await self._run("ANALYZE import_rows")
-        await self._run("ANALYZE import_items")
-
     # -- resolve and check ---------------------------------------------------------------------
-    async def resolve_workers(self, fund: str) -> list[int]:
-        """Fill worker ids from memberships; the lines whose member number is not registered."""
+    async def resolve(self, fund: str, import_id: str) -> list[int]:
+        """Fill the chunk's worker ids from memberships, and mark each row new unless its
+        (fund, worker, month) was booked by an earlier import; the lines whose member number is
+        not registered. One probe of each primary key per row."""
         await self._run(
-            "UPDATE import_rows SET worker_id = m.worker_id FROM memberships AS m "
-            "WHERE m.fund = :fund AND m.member_number_hmac = import_rows.member_hmac", fund=fund)
+            # A scalar subquery, not EXISTS: PostgreSQL turns that EXISTS into an IN over all
+            # the month's declared rows (the worker condition left out), once per row.
+            "UPDATE chunk_rows SET (worker_id, is_new) = (SELECT m.worker_id, CASE WHEN "
+            "(SELECT d.import_id FROM declared_months AS d WHERE d.fund = :fund "
+            "AND d.worker_id = m.worker_id AND d.month = chunk_rows.month) <> :import_id "
+            "THEN 0 ELSE 1 END FROM memberships AS m "
+            "WHERE m.fund = :fund AND m.member_number_hmac = chunk_rows.member_hmac)",
+            fund=fund, import_id=import_id)
         return [r[0] for r in await self._all(
-            "SELECT line FROM import_rows WHERE worker_id IS NULL ORDER BY line")]
+            "SELECT line FROM chunk_rows WHERE worker_id IS NULL ORDER BY line")]
 
-    async def duplicate_lines(self) -> list[tuple[int, int]]:
-        """(line, first line) for every later row of a worker and month declared twice."""
-        return [(r[0], r[1]) for r in await self._all(
-            "SELECT r.line, d.first FROM import_rows AS r JOIN ("
-            " SELECT worker_id, month, min(line) AS first FROM import_rows"
-            " WHERE worker_id IS NOT NULL GROUP BY worker_id, month HAVING count(*) > 1"
-            ") AS d ON d.worker_id = r.worker_id AND d.month = r.month "
-            "WHERE r.line <> d.first ORDER BY r.line")]
-
-    async def mark_new(self, fund: str) -> None:
-        """A row is new unless its (fund, worker, month) was booked by an earlier import."""
-        await self._run(
-            "UPDATE import_rows SET is_new = 0 FROM declared_months AS d "
-            "WHERE d.fund = :fund AND d.worker_id = import_rows.worker_id "
-            "AND d.month = import_rows.month", fund=fund)
-
-    async def contribution_clashes(self, fund: str) -> list[ContributionClash]:
-        """Existing contributions under the rows' business keys: for new rows all of them, for
-        rows booked before only those whose amounts differ."""
+    async def clashes(self, fund: str) -> tuple[list[ContributionClash], list[PeriodClash]]:
+        """Existing contributions under the chunk's business keys (for new rows all of them,
+        for rows booked before only those whose amounts differ), and periods of new rows'
+        long-term schemes held by another contribution. One pass, one probe per key."""
         rows = await self._all(
-            f"SELECT i.line, i.scheme, i.long_term, r.is_new, {_SAME}, c.id "
-            "FROM import_items AS i JOIN import_rows AS r ON r.line = i.line "
-            f"JOIN contributions AS c ON c.id = {_CID} "
-            f"WHERE r.is_new = 1 OR NOT {_SAME} ORDER BY i.line", fund=fund)
-        return [ContributionClash(r[0], r[1], bool(r[2]), bool(r[3]), bool(r[4]), r[5])
-                for r in rows]
+            "WITH x AS MATERIALIZED (SELECT i.line AS line, i.scheme AS scheme, "
+            f"i.long_term AS long_term, r.is_new AS is_new, {_CID} AS cid, "
+            f"(SELECT CASE WHEN {_SAME} THEN 1 ELSE 0 END FROM contributions AS c "
+            f"WHERE c.id = {_CID}) AS same, "
+            "CASE WHEN r.is_new = 1 AND i.long_term = 1 THEN (SELECT p.contribution_id "
+            "|| ' ' || p.state FROM insurance_periods AS p WHERE p.worker_id = r.worker_id "
+            "AND p.fund = :fund AND p.scheme = i.scheme AND p.month = r.month "
+            f"AND p.contribution_id <> {_CID}) END AS held "
+            "FROM chunk_items AS i JOIN chunk_rows AS r ON r.line = i.line "
+            "WHERE r.worker_id IS NOT NULL) "
+            "SELECT line, scheme, long_term, is_new, same, cid, held FROM x "
+            "WHERE (same IS NOT NULL AND (is_new = 1 OR same = 0)) OR held IS NOT NULL "
+            "ORDER BY line, scheme", fund=fund)
+        contributions = [ContributionClash(r[0], r[1], bool(r[2]), bool(r[3]), bool(r[4]), r[5])
+                         for r in rows if r[4] is not None and (r[3] == 1 or r[4] == 0)]
+        periods = [PeriodClash(r[0], r[1], *str(r[6]).rsplit(" ", 1))
+                   for r in rows if r[6] is not None]
+        return contributions, periods
 
-    async def period_clashes(self, fund: str) -> list[PeriodClash]:
-        """Periods of new rows' long-term schemes already held by another contribution."""
-        rows = await self._all(
-            "SELECT i.line, i.scheme, p.contribution_id, p.state "
-            "FROM import_items AS i JOIN import_rows AS r ON r.line = i.line "
-            "JOIN insurance_periods AS p ON p.worker_id = r.worker_id AND p.fund = :fund "
-            "AND p.scheme = i.scheme AND p.month = r.month "
-            f"WHERE r.is_new = 1 AND i.long_term = 1 AND p.contribution_id <> {_CID} "
-            "ORDER BY i.line", fund=fund)
-        return [PeriodClash(r[0], r[1], r[2], r[3]) for r in rows]
+    async def declared_here(self, fund: str, import_id: str,
+                            keys: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        """Of these (worker, month), the ones this import has booked, with the line."""
+        found: dict[tuple[str, int], int] = {}
+        for worker, month in set(keys):
+            for (line,) in await self._all(
+                    "SELECT line FROM declared_months WHERE fund = :fund AND worker_id = :w "
+                    "AND month = :m AND import_id = :import_id",
+                    fund=fund, w=worker, m=month, import_id=import_id):
+                found[(worker, month)] = int(line)
+        return found
+
+    async def workers_of(self, lines: Iterable[int]) -> dict[int, tuple[str, int]]:
+        params = [{"line": line} for line in sorted(set(lines))]
+        out: dict[int, tuple[str, int]] = {}
+        for p in params:
+            for line, worker, month in await self._all(
+                    "SELECT line, worker_id, month FROM chunk_rows WHERE line = :line", **p):
+                out[int(line)] = (str(worker), int(month))
+        return out
 
     async def mark_present(self, items: Iterable[tuple[int, str]]) -> None:
         """Items whose identical contribution is already booked (e.g. posted via the API)."""
         params = [{"line": line, "scheme": scheme} for line, scheme in items]
         if params:
             await self.conn.execute(text(
-                "UPDATE import_items SET present = 1 WHERE line = :line AND scheme = :scheme"),
+                "UPDATE chunk_items SET present = 1 WHERE line = :line AND scheme = :scheme"),
                 params)
 
     async def drop_lines(self, lines: Iterable[int]) -> None:
-        params = [{"line": line} for line in sorted(set(lines))]
-        if params:
-            for table in ("import_items", "import_rows"):
-                await self.conn.execute(text(f"DELETE FROM {table} WHERE line = :line"),
-                                        params)
+        """Leave these lines of the chunk out of its booking."""
+        records = [(line,) for line in sorted(set(lines))]
+        if records:
+            await self._load("chunk_dropped", ("line",), records)
+            for table in ("chunk_items", "chunk_rows"):
+                await self._run(
+                    f"DELETE FROM {table} WHERE line IN (SELECT line FROM chunk_dropped)")
 
     # -- book --------------------------------------------------------------------------------
-    async def book(self, fund: str, currency: str, import_id: str, member_flags: int,
-                   now_us: int) -> dict[str, int]:
-        """Contributions, periods, member accounts and transfers for the new long-term items;
-        the declared months of new rows. Returns counts and per-payer totals."""
+    async def book_chunk(self, fund: str, currency: str, import_id: str, member_flags: int,
+                         sources: dict[str, int], now_us: int) -> ChunkBooked:
+        """Contributions, periods, member accounts, transfers and balances for the chunk's new
+        long-term items; the declared months of its new rows; its short-term totals."""
         p = {"fund": fund, "currency": currency, "now": now_us}
+        booked = ChunkBooked()
+        # Each move with its member account's id (one probe of the key index each).
         await self._run(
-            "INSERT INTO import_moves (line, cid, payer, worker_id, scheme, key, amount) "
-            f"SELECT i.line, {_CID}, p.payer, r.worker_id, i.scheme, "
-            "'member/' || r.worker_id || '/' || :fund || '/' || i.scheme || '/' || p.payer "
-            f"|| '/' || :currency, {_AMOUNT} "
-            "FROM import_items AS i JOIN import_rows AS r ON r.line = i.line "
-            "CROSS JOIN import_payers AS p "
-            f"WHERE r.is_new = 1 AND i.long_term = 1 AND i.present = 0 AND {_AMOUNT} > 0", **p)
-        if self.is_postgres:
-            await self._run("ANALYZE import_moves")
-        # Only keys not there yet: in the steady state every account exists, and a plain
-        # anti-join is much cheaper than a speculative insert per key.
-        await self._run(
-            "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, payer, "
-            "debits_pending, debits_posted, credits_pending, credits_posted, created_at_us) "
-            "SELECT DISTINCT key, 'member', CAST(:currency AS VARCHAR(3)), "
-            "CAST(:flags AS INTEGER), CAST(:fund AS VARCHAR(16)), scheme, worker_id, payer, "
-            "0, 0, 0, 0, CAST(:now AS BIGINT) FROM import_moves AS m WHERE NOT EXISTS "
-            "(SELECT 1 FROM accounts AS a WHERE a.key = m.key) ON CONFLICT (key) DO NOTHING",
-            flags=member_flags, **p)
-        contributions = await self._run(
+            "INSERT INTO chunk_moves (line, cid, payer, worker_id, scheme, key, amount, "
+            "account_id) SELECT x.line, x.cid, x.payer, x.worker_id, x.scheme, x.key, x.amount, "
+            "(SELECT a.id FROM accounts AS a WHERE a.key = x.key) FROM ("
+            f"SELECT i.line AS line, {_CID} AS cid, p.payer AS payer, r.worker_id AS worker_id, "
+            f"i.scheme AS scheme, {_KEY} AS key, {_AMOUNT} AS amount "
+            "FROM chunk_items AS i JOIN chunk_rows AS r ON r.line = i.line "
+            f"CROSS JOIN import_payers AS p WHERE {_NEW_LONG_TERM} AND {_AMOUNT} > 0) AS x",
+            **p)
+        # New member accounts: the first file for a worker. In the steady state all exist.
+        if (await self._all("SELECT count(*) FROM chunk_moves WHERE account_id IS NULL"))[0][0]:
+            await self._run(
+                "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, "
+                "payer, debits_pending, debits_posted, credits_pending, credits_posted, "
+                "created_at_us) SELECT DISTINCT key, 'member', CAST(:currency AS VARCHAR(3)), "
+                "CAST(:flags AS INTEGER), CAST(:fund AS VARCHAR(16)), scheme, worker_id, payer, "
+                "0, 0, 0, 0, CAST(:now AS BIGINT) FROM chunk_moves WHERE account_id IS NULL "
+                "ORDER BY key ON CONFLICT (key) DO NOTHING", flags=member_flags, **p)
+            await self._run(
+                "UPDATE chunk_moves SET account_id = (SELECT a.id FROM accounts AS a "
+                "WHERE a.key = chunk_moves.key) WHERE account_id IS NULL")
+        booked.contributions = await self._run(
             "INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, "
             "wage_base_minor, currency, shares, created_at_us) "
             f"SELECT {_CID}, r.worker_id, CAST(:fund AS VARCHAR(16)), i.scheme, r.month, "
             "'compulsory', i.wage_base, CAST(:currency AS VARCHAR(3)), i.shares, "
-            "CAST(:now AS BIGINT) FROM import_items AS i "
-            "JOIN import_rows AS r ON r.line = i.line "
-            "WHERE r.is_new = 1 AND i.long_term = 1 AND i.present = 0 ORDER BY i.line", **p)
+            "CAST(:now AS BIGINT) FROM chunk_items AS i "
+            "JOIN chunk_rows AS r ON r.line = i.line "
+            f"WHERE {_NEW_LONG_TERM} ORDER BY i.line", **p)
         await self._run(
             "INSERT INTO insurance_periods (worker_id, fund, scheme, month, kind, state, "
             "contribution_id, created_at_us) "
             f"SELECT r.worker_id, CAST(:fund AS VARCHAR(16)), i.scheme, r.month, 'compulsory', "
             f"'active', {_CID}, CAST(:now AS BIGINT) "
-            "FROM import_items AS i JOIN import_rows AS r ON r.line = i.line "
-            "WHERE r.is_new = 1 AND i.long_term = 1 AND i.present = 0", **p)
-        declared = await self._run(
+            "FROM chunk_items AS i JOIN chunk_rows AS r ON r.line = i.line "
+            f"WHERE {_NEW_LONG_TERM}", **p)
+        booked.declared_months = await self._run(
             "INSERT INTO declared_months (fund, worker_id, month, import_id, line) "
             "SELECT CAST(:fund AS VARCHAR(16)), worker_id, month, CAST(:import_id AS VARCHAR(64)), "
-            "line FROM import_rows WHERE is_new = 1",
+            "line FROM chunk_rows WHERE is_new = 1",
             fund=fund, import_id=import_id)
-        return {"contributions": contributions, "declared_months": declared}
-
-    async def book_transfers(self, source_ids: dict[str, int], currency: str, now_us: int
-                             ) -> dict[str, int]:
-        """One transfer per move (payer's source account -> member account), member balances
-        raised by the sums. Returns the total per payer (what the source accounts owe)."""
-        params = {"government": source_ids["government"],
-                  "collections": source_ids["collections"], "currency": currency, "now": now_us}
-        insert = (
+        await self._run(
             "INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
             "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
             "SELECT m.cid || '/' || m.payer, CASE m.payer WHEN 'government' "
-            "THEN CAST(:government AS BIGINT) ELSE CAST(:collections AS BIGINT) END, a.id, "
-            "m.amount, CAST(:currency AS VARCHAR(3)), 0, NULL, NULL, 'contribution', m.cid, "
-            "CAST(:now AS BIGINT) FROM import_moves AS m JOIN accounts AS a ON a.key = m.key "
-            "ORDER BY m.line, m.cid, m.payer")
-        if self.is_postgres:
-            # One pass: the inserted transfers' credit accounts (ids, not keys) feed the update.
-            await self._run(
-                f"WITH ins AS ({insert} RETURNING credit_account_id, amount_minor) "
-                "UPDATE accounts SET credits_posted = accounts.credits_posted + s.amount "
-                "FROM (SELECT credit_account_id, sum(amount_minor) AS amount FROM ins "
-                "GROUP BY credit_account_id) AS s WHERE accounts.id = s.credit_account_id",
-                **params)
-        else:
-            await self._run(insert, **params)
-            await self._run(
-                "UPDATE accounts SET credits_posted = accounts.credits_posted + s.amount "
-                "FROM (SELECT key, sum(amount) AS amount FROM import_moves GROUP BY key) AS s "
-                "WHERE accounts.key = s.key")
-        return {r[0]: int(r[1]) for r in await self._all(
-            "SELECT payer, sum(amount) FROM import_moves GROUP BY payer")}
-
-    async def pooled_totals(self) -> dict[str, dict[str, int]]:
-        """Short-term items of new rows, summed per scheme and payer (booked per file)."""
-        rows = await self._all(
+            "THEN CAST(:government AS BIGINT) ELSE CAST(:collections AS BIGINT) END, "
+            "m.account_id, m.amount, CAST(:currency AS VARCHAR(3)), 0, NULL, NULL, "
+            "'contribution', m.cid, CAST(:now AS BIGINT) FROM chunk_moves AS m "
+            "ORDER BY m.line, m.cid, m.payer",
+            government=sources["government"], collections=sources["collections"],
+            currency=currency, now=now_us)
+        # Balances raised in account id order: the order the rows lie in the table, so the
+        # updates walk its pages once instead of jumping between them.
+        await self._run(
+            "UPDATE accounts SET credits_posted = accounts.credits_posted + s.amount "
+            "FROM (SELECT account_id, sum(amount) AS amount FROM chunk_moves "
+            "GROUP BY account_id ORDER BY account_id) AS s WHERE accounts.id = s.account_id")
+        booked.owed = {r[0]: int(r[1]) for r in await self._all(
+            "SELECT payer, sum(amount) FROM chunk_moves GROUP BY payer")}
+        booked.pooled = {r[0]: [int(v) for v in r[1:]] for r in await self._all(
             "SELECT i.scheme, sum(i.employee), sum(i.employer), sum(i.government), "
-            "sum(i.voluntary) FROM import_items AS i JOIN import_rows AS r ON r.line = i.line "
-            "WHERE r.is_new = 1 AND i.long_term = 0 GROUP BY i.scheme ORDER BY i.scheme")
-        return {r[0]: {payer: int(v) for payer, v in zip(PAYERS, r[1:], strict=True) if v}
-                for r in rows}
+            "sum(i.voluntary) FROM chunk_items AS i JOIN chunk_rows AS r ON r.line = i.line "
+            "WHERE r.is_new = 1 AND i.long_term = 0 GROUP BY i.scheme")}
+        return booked
 
     async def ensure_account(self, key: str, code: str, currency: str, flags: int, fund: str,
                              scheme: str | None, now_us: int) -> int:

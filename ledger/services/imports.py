@@ -1,13 +1,14 @@
 """Importing a fund's declaration file: parse, check every row, book idempotently, report.
 
 `ImportService.import_file` streams the file through the fund's codec in chunks, checks each
-chunk against the fund's rules (`adapters/declarations.py`), stages the accepted rows in the
-database and, once the whole file has been read, books them with set-based SQL
-(`db/import_store.py`) in the same transaction. Nothing is booked if any row is rejected,
-unless the caller asked for partial acceptance; nothing is ever booked if the header's totals do
-not match the rows (the file itself is inconsistent). Re-importing a file changes nothing: the
-same bytes are recognised by their SHA-256, and any row already booked (by an earlier file or
-through the API) is recognised by its business key (worker, fund, scheme, month).
+chunk against the fund's rules (`adapters/declarations.py`) in a worker thread, and stages,
+checks against the ledger and books each chunk with set-based SQL (`db/import_store.py`) as soon
+as it is ready, while the thread works on the next one: all in one transaction, rolled back at
+the end if the file is not bookable. Nothing is booked if any row is rejected, unless the caller
+asked for partial acceptance; nothing is ever booked if the header's totals do not match the
+rows (the file itself is inconsistent). Re-importing a file changes nothing: the same bytes are
+recognised by their SHA-256, and any row already booked (by an earlier file or through the API)
+is recognised by its business key (worker, fund, scheme, month).
 
 Per-worker money is booked for long-term (portable) schemes; short-term branches are booked per
 file into pool accounts (ADR 0008).
@@ -18,16 +19,24 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
+
+import numpy as np
 
 from ledger.adapters.base import FundAdapter
 from ledger.adapters.declarations import CheckedChunk, DeclarationChecker
 from ledger.adapters.formats import DeclaredHeader, DeclaredRow, RowError, Totals, reconcile
 from ledger.adapters.registry import codec, get_adapter
 from ledger.db.engine import Database
-from ledger.db.import_store import ImportTx, import_transaction, lookup_import
+from ledger.db.import_store import (
+    PAYERS,
+    ContributionClash,
+    ImportTx,
+    import_transaction,
+    lookup_import,
+)
 from ledger.domain.accounts import AccountCode, branch_pool_account, source_account
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import FUNDS, Payer
@@ -72,7 +81,7 @@ class ImportReport:
 
 
 class _Errors:
-    """Row errors, in line order per source; the first ERRORS_KEPT kept, all counted."""
+    """Row errors of one kind, in line order; the first ERRORS_KEPT kept, all counted."""
 
     def __init__(self) -> None:
         self.kept: list[RowError] = []
@@ -85,9 +94,21 @@ class _Errors:
         if len(self.kept) < ERRORS_KEPT:
             self.kept.append(error)
 
-    def as_dicts(self) -> list[dict[str, Any]]:
-        ordered = sorted(self.kept, key=lambda e: e.line)
-        return [{"line": e.line, "field": e.field, "reason": e.reason} for e in ordered]
+
+def _merged(kinds: list[_Errors]) -> _Errors:
+    """One list of the errors of every kind, kinds in order: the report lists the first
+    ERRORS_KEPT of them (file errors first, then each check against the ledger in turn)."""
+    out = _Errors()
+    for kind in kinds:
+        out.lines |= kind.lines
+        out.count += kind.count
+        out.kept.extend(kind.kept[:ERRORS_KEPT - len(out.kept)])
+    return out
+
+
+def _as_dicts(errors: _Errors) -> list[dict[str, Any]]:
+    ordered = sorted(errors.kept, key=lambda e: e.line)
+    return [{"line": e.line, "field": e.field, "reason": e.reason} for e in ordered]
 
 
 class ImportService:
@@ -112,24 +133,27 @@ class ImportService:
         async with import_transaction(self.db) as (store, tx):
             await store.create_staging()
             errors = _Errors()
+            booking = _Booking(store, adapter, import_id, partial, errors)
             header = await self._stage_file(store, adapter, fmt.parse(_lines(source, size,
-                                            progress)), report, errors)
-            if header is not None and report.header_reconciled and report.rows_accepted:
-                await store.index_staging()
-                await self._check_against_ledger(store, fund, report, errors)
-            report.rows_rejected = len(errors.lines - {0})
+                                            progress)), report, errors, booking.chunk)
+            # The ledger's checks count only for a file whose header holds: a file refused
+            # whole lists what is wrong with the file itself.
+            checked = header is not None and report.header_reconciled and report.rows_accepted
+            log = _merged([errors, *booking.kinds()] if checked else [errors])
+            if checked:
+                report.rows_already_booked = booking.already
+            report.rows_rejected = len(log.lines - {0})
             report.rows_accepted = report.rows_total - report.rows_rejected
-            report.errors = errors.as_dicts()
-            report.errors_not_listed = errors.count - len(report.errors)
+            report.errors = _as_dicts(log)
+            report.errors_not_listed = log.count - len(report.errors)
             bookable = (header is not None and report.header_reconciled
-                        and report.rows_accepted > 0 and (partial or errors.count == 0))
+                        and report.rows_accepted > 0 and (partial or log.count == 0))
             if not bookable:
                 report.status = "rejected"
-                await tx.rollback()
+                await tx.rollback()  # whatever the chunks booked so far
                 return report
-            await store.drop_lines(errors.lines)
-            await self._book(store, adapter, import_id, report)
-            report.status = "partial" if errors.count else "posted"
+            await booking.finish(report)
+            report.status = "partial" if log.count else "posted"
             await store.record_import({
                 "id": import_id, "fund": fund, "sha": sha, "principal": principal.name,
                 "status": report.status, "total": report.rows_total,
@@ -142,6 +166,7 @@ class ImportService:
     async def _stage_file(
         self, store: ImportTx, adapter: FundAdapter, parsed: Iterator[object],
         report: ImportReport, errors: _Errors,
+        on_chunk: Callable[[_Staged], Awaitable[None]] | None = None,
     ) -> DeclaredHeader | None:
         first = next(parsed, None)
         if first is None:
@@ -165,7 +190,8 @@ class ImportService:
         reader = _ChunkReader(adapter, DeclarationChecker(adapter, header), parsed,
                               self.vault)
         # Parsing, checking and hashing run in a worker thread, a chunk ahead of the database:
-        # the event loop stays free for other requests, and COPY overlaps the next chunk's work.
+        # the event loop stays free for other requests, and the database stages, checks and
+        # books chunk k while the thread works on chunk k + 1.
         pending = asyncio.ensure_future(asyncio.to_thread(reader.next_chunk))
         try:
             while (staged := await pending) is not None:
@@ -173,6 +199,8 @@ class ImportService:
                 for error in staged.errors:
                     errors.add(error)
                 await store.stage(staged.rows, staged.items)
+                if on_chunk is not None and staged.rows:
+                    await on_chunk(staged)
         except BaseException:
             pending.cancel()  # the thread finishes its chunk; nobody waits for it
             raise
@@ -187,64 +215,158 @@ class ImportService:
         return header
 
 
-    # -- what the ledger already holds -------------------------------------------------------
-    async def _check_against_ledger(self, store: ImportTx, fund: str, report: ImportReport,
-                                    errors: _Errors) -> None:
-        for line in await store.resolve_workers(fund):
-            errors.add(RowError(line, "member_number",
-                                f"no worker is registered with this {fund} member number; "
-                                "register the worker first (POST /v1/workers)"))
-        for line, first in await store.duplicate_lines():
-            errors.add(RowError(line, "member_number",
-                                f"the same worker and month are declared on line {first}"))
-        await store.mark_new(fund)
+class _Booking:
+    """One import's checks against the ledger and its booking, chunk by chunk.
+
+    Each staged chunk is checked against the ledger as it was before the import (the store's
+    checks ignore what this import booked) and booked at once, unless the file already has an
+    error and partial acceptance was not asked (the transaction will be rolled back then; the
+    remaining chunks are still checked, for the report). The file's pooled short-term totals,
+    the source accounts' debits and the counts add up across chunks; `finish` books them.
+    """
+
+    def __init__(self, store: ImportTx, adapter: FundAdapter, import_id: str, partial: bool,
+                 file_errors: _Errors) -> None:
+        self.store = store
+        self.adapter = adapter
+        self.fund = adapter.FUND_CODE
+        self.currency = str(adapter.currency)
+        self.import_id = import_id
+        self.partial = partial
+        self.file_errors = file_errors
+        # The ledger's checks, each its own kind (the report lists them in this order).
+        self.unregistered = _Errors()
+        self.duplicates = _Errors()
+        self.contribution_clashes = _Errors()
+        self.period_clashes = _Errors()
+        self.already = 0
+        self.booking = True
+        self.now = now_us()
+        self.sources: dict[str, int] = {}
+        self.contributions = 0
+        self.declared_months = 0
+        self.owed: dict[str, int] = {}
+        self.pooled: dict[str, list[int]] = {}
+        # Per scheme, the lines whose identical contribution was already booked (a byte per
+        # line, allocated only for a scheme that has one): see `_own_bookings`.
+        self.present: dict[str, bytearray] = {}
+
+    def kinds(self) -> list[_Errors]:
+        return [self.unregistered, self.duplicates, self.contribution_clashes,
+                self.period_clashes]
+
+    async def chunk(self, staged: _Staged) -> None:
+        store, fund = self.store, self.fund
+        bad: set[int] = set()
+        unresolved = set(await store.resolve(fund, self.import_id))
+        for line in sorted(unresolved):
+            self.unregistered.add(RowError(
+                line, "member_number", f"no worker is registered with this {fund} member "
+                "number; register the worker first (POST /v1/workers)"))
+        duplicates = {line: first for line, first in staged.duplicates
+                      if line not in unresolved}
+        for line, first in sorted(duplicates.items()):
+            self.duplicates.add(RowError(
+                line, "member_number", f"the same worker and month are declared on line {first}"))
+        contributions, periods = await store.clashes(fund)
+        contributions = await self._own_bookings(contributions, duplicates, staged.first_line)
         present: list[tuple[int, str]] = []
         already: set[int] = set()
-        for c in await store.contribution_clashes(fund):
+        for c in contributions:
             if c.is_new and c.long_term and c.same:
                 present.append((c.line, c.scheme))
             elif not c.long_term:
-                errors.add(RowError(c.line, "member_number",
-                                    f"{c.scheme} for this month was already posted per worker "
-                                    f"({c.contribution_id}); it cannot be booked again"))
+                self.contribution_clashes.add(RowError(
+                    c.line, "member_number", f"{c.scheme} for this month was already posted per "
+                    f"worker ({c.contribution_id}); it cannot be booked again"))
+                bad.add(c.line)
             else:
-                errors.add(RowError(c.line, "wage",
-                                    f"{c.contribution_id} is already recorded with other amounts;"
-                                    " a correction must reverse it, not re-declare it"))
+                self.contribution_clashes.add(RowError(
+                    c.line, "wage", f"{c.contribution_id} is already recorded with other "
+                    "amounts; a correction must reverse it, not re-declare it"))
+                bad.add(c.line)
             if not c.is_new:
                 already.add(c.line)
-        for p in await store.period_clashes(fund):
-            errors.add(RowError(p.line, "month",
-                                f"{p.scheme} for this month is already covered ({p.state}) by "
-                                f"{p.contribution_id}"))
+        for p in periods:
+            self.period_clashes.add(RowError(
+                p.line, "month", f"{p.scheme} for this month is already covered ({p.state}) by "
+                f"{p.contribution_id}"))
+            bad.add(p.line)
+        self.already += len(already)
         await store.mark_present(present)
-        report.rows_already_booked = len(already)
+        for line, scheme in present:
+            bits = self.present.setdefault(scheme, bytearray())
+            if len(bits) <= line:
+                bits.extend(bytes(line + 1 - len(bits)))
+            bits[line] = 1
+        bad |= unresolved | set(duplicates)
+        if self.file_errors.count or bad:
+            self.booking = self.booking and self.partial
+        if self.booking:
+            await store.drop_lines(bad)
+            booked = await store.book_chunk(fund, self.currency, self.import_id,
+                                            int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS),
+                                            await self._sources(), self.now)
+            self.contributions += booked.contributions
+            self.declared_months += booked.declared_months
+            for payer, amount in booked.owed.items():
+                self.owed[payer] = self.owed.get(payer, 0) + amount
+            for scheme, amounts in booked.pooled.items():
+                total = self.pooled.setdefault(scheme, [0] * len(amounts))
+                for k, amount in enumerate(amounts):
+                    total[k] += amount
 
-    # -- book --------------------------------------------------------------------------------
-    async def _book(self, store: ImportTx, adapter: FundAdapter, import_id: str,
-                    report: ImportReport) -> None:
-        fund, currency = adapter.FUND_CODE, adapter.currency
-        now = now_us()
-        counts = await store.book(fund, str(currency), import_id,
-                                  int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS), now)
-        report.contributions_booked = counts["contributions"]
-        report.rows_already_booked = report.rows_accepted - counts["declared_months"]
-        sources: dict[str, int] = {}
-        for name, source_payer in (("collections", Payer.EMPLOYEE),
-                                   ("government", Payer.GOVERNMENT)):
-            spec = source_account(fund, source_payer, currency)
-            sources[name] = await store.ensure_account(spec.key, str(spec.code), str(currency),
-                                                       int(spec.flags), fund, None, now)
-        owed = await store.book_transfers(sources, str(currency), now)
-        pooled = await store.pooled_totals()
+    async def _own_bookings(self, clashes: list[ContributionClash], duplicates: dict[int, int],
+                            chunk_first: int) -> list[ContributionClash]:
+        """Leave out the contributions this import booked itself: a row declaring a worker and
+        month again (a duplicate, already an error) meets the contribution booked for the first
+        row in an earlier chunk, which the ledger did not hold before the import."""
+        suspects = [c for c in clashes if duplicates.get(c.line, chunk_first) < chunk_first]
+        if not suspects:
+            return clashes
+        where = await self.store.workers_of(c.line for c in suspects)
+        booked = await self.store.declared_here(self.fund, self.import_id, where.values())
+        own = set()
+        for c in suspects:
+            first = duplicates[c.line]
+            bits = self.present.get(c.scheme, b"")
+            if (booked.get(where[c.line]) == first and c.long_term
+                    and not (first < len(bits) and bits[first])):
+                own.add((c.line, c.scheme))
+        return [c for c in clashes if (c.line, c.scheme) not in own]
+
+    async def _sources(self) -> dict[str, int]:
+        """The accounts the payers' shares come from (created the first time)."""
+        if not self.sources:
+            for name, source_payer in (("collections", Payer.EMPLOYEE),
+                                       ("government", Payer.GOVERNMENT)):
+                spec = source_account(self.fund, source_payer, self.adapter.currency)
+                self.sources[name] = await self.store.ensure_account(
+                    spec.key, str(spec.code), self.currency, int(spec.flags), self.fund, None,
+                    self.now)
+        return self.sources
+
+    async def finish(self, report: ImportReport) -> None:
+        """Per file: the pooled short-term transfers, then the source accounts' debits (the hot
+        system accounts are locked only for the end of the import transaction)."""
+        assert self.booking, "every chunk of a bookable file has been booked"
+        store, fund, currency = self.store, self.fund, self.currency
+        report.contributions_booked = self.contributions
+        report.rows_already_booked = report.rows_accepted - self.declared_months
+        sources = await self._sources()
+        owed = dict(self.owed)
+        pooled: dict[str, dict[str, int]] = {}
+        for scheme in sorted(self.pooled):
+            pooled[scheme] = {payer: amount for payer, amount in
+                              zip(PAYERS, self.pooled[scheme], strict=True) if amount}
         for scheme, by_payer in pooled.items():
-            spec = branch_pool_account(fund, scheme, currency)
-            pool = await store.ensure_account(spec.key, str(AccountCode.BRANCH_POOL),
-                                              str(currency), int(spec.flags), fund, scheme, now)
+            spec = branch_pool_account(fund, scheme, self.adapter.currency)
+            pool = await store.ensure_account(spec.key, str(AccountCode.BRANCH_POOL), currency,
+                                              int(spec.flags), fund, scheme, self.now)
             for payer, amount in by_payer.items():
                 source = sources["government" if payer == Payer.GOVERNMENT else "collections"]
-                await store.insert_transfer(f"{import_id}/{scheme}/{payer}", source, pool,
-                                            amount, str(currency), now)
+                await store.insert_transfer(f"{self.import_id}/{scheme}/{payer}", source, pool,
+                                            amount, currency, self.now)
                 owed[payer] = owed.get(payer, 0) + amount
             await store.move_balances(pool, credits=sum(by_payer.values()))
         report.pooled_minor = {s: {p: str(a) for p, a in by.items()} for s, by in pooled.items()}
@@ -257,11 +379,47 @@ class ImportService:
 
 @dataclass(slots=True)
 class _Staged:
-    """One chunk, checked and ready to stage: the records for the staging tables, the errors."""
+    """One chunk, checked and ready to stage: the records for the staging tables, the errors,
+    and (line, first line) for each row whose member and month came earlier in the file."""
 
     rows: list[tuple[Any, ...]]
     items: list[tuple[Any, ...]]
     errors: list[RowError]
+    duplicates: list[tuple[int, int]] = field(default_factory=list)
+    first_line: int = 0  # the chunk's first staged line
+
+
+class _SeenMonths:
+    """Every (member number, month) of the rows staged so far, with its first line: finds a row
+    declared again in a later chunk. Kept as one sorted numpy array per chunk (40 bytes a row,
+    no Python object per row, nothing copied as the file grows). The member number is its
+    lookup HMAC: the same number, the same worker."""
+
+    def __init__(self) -> None:
+        self.chunks: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
+
+    def add(self, keys: list[bytes], lines: list[int]) -> list[tuple[int, int]]:
+        """Record a chunk's rows (lines ascending); (line, first line) of each repeat."""
+        if not keys:
+            return []
+        key = np.array(keys, dtype="S36")
+        line = np.array(lines, dtype=np.int32)
+        order = np.argsort(key, kind="stable")  # equal keys stay in line order
+        key, line = key[order], line[order]
+        starts = np.ones(len(key), dtype=np.bool_)
+        starts[1:] = key[1:] != key[:-1]
+        first = line[np.maximum.accumulate(np.where(starts, np.arange(len(key)), 0))]
+        seen = np.zeros(len(key), dtype=np.bool_)
+        for earlier_keys, earlier_lines in self.chunks:  # each key is kept in one chunk only
+            at = np.minimum(np.searchsorted(earlier_keys, key), len(earlier_keys) - 1)
+            found = earlier_keys[at] == key
+            first = np.where(found, earlier_lines[at], first)
+            seen |= found
+        new = starts & ~seen
+        if new.any():
+            self.chunks.append((key[new], line[new]))
+        repeat = first != line
+        return sorted(zip(line[repeat].tolist(), first[repeat].tolist(), strict=True))
 
 
 class _ChunkReader:
@@ -278,6 +436,7 @@ class _ChunkReader:
         self.totals = Totals()
         self.rows_total = 0
         self.employer_per_row = False
+        self.seen = _SeenMonths()
 
     def next_chunk(self) -> _Staged | None:
         chunk: list[DeclaredRow] = []
@@ -297,7 +456,11 @@ class _ChunkReader:
             return None
         checked = self.checker.check(chunk)
         rows, items = self._records(checked)
-        return _Staged(rows, items, parse_errors + checked.errors)
+        duplicates = self.seen.add(
+            [bytes.fromhex(r[1]) + r[2].to_bytes(4, "big", signed=True) for r in rows],
+            [r[0] for r in rows])
+        return _Staged(rows, items, parse_errors + checked.errors, duplicates,
+                       rows[0][0] if rows else 0)
 
     def _records(self, checked: CheckedChunk) -> tuple[list[tuple[Any, ...]],
                                                          list[tuple[Any, ...]]]:

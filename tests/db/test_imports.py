@@ -338,3 +338,163 @@ async def test_checking_a_file_does_not_block_the_event_loop(
     await task
     assert report.rows_total == 300 and report.status == "rejected"  # 299 unknown members
     assert len(gaps) > 50 and max(gaps) < 0.3, max(gaps)
+
+
+# -- chunk by chunk: each chunk is booked as soon as it is checked, in the one transaction ------
+
+async def _pool_balance(world: World) -> list[Any]:
+    return await world.rows("SELECT credits_posted FROM accounts WHERE key = :k",
+                            k="fund/TH-SSO/pool/s33-sickness/THB")
+
+
+async def test_chunks_are_booked_while_the_next_ones_are_still_being_read(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ledger.services.imports as imports
+    from ledger.adapters.declarations import DeclarationChecker
+    from ledger.db.import_store import ImportTx
+
+    booked: list[int] = []
+    seen_when_checked: list[int] = []
+    real_book, real_check = ImportTx.book_chunk, DeclarationChecker.check
+
+    async def book_chunk(self: ImportTx, *args: Any) -> Any:
+        booked.append(1)
+        return await real_book(self, *args)
+
+    def check(self: DeclarationChecker, rows: Any) -> Any:
+        seen_when_checked.append(len(booked))
+        return real_check(self, rows)
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(ImportTx, "book_chunk", book_chunk)
+    monkeypatch.setattr(DeclarationChecker, "check", check)
+    for n in range(6):
+        await world.register(n)
+    report = await world.run(thai_file(JAN_2026, [(world.member(n), 1_000_000 + n)
+                                                  for n in range(6)]))
+    assert report.status == "posted" and report.contributions_booked == 6
+    assert len(booked) == 3
+    # The third chunk is checked only after the first was booked (the thread reads one ahead).
+    assert seen_when_checked[2] >= 1
+
+
+async def test_a_bad_row_in_the_last_chunk_books_nothing_of_the_chunks_before(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import ledger.services.imports as imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    for n in range(5):
+        await world.register(n)
+    pool = await _pool_balance(world)
+    # Line 6 (the last chunk) declares a member nobody registered.
+    data = thai_file(JAN_2026, [(world.member(n), 1_000_000) for n in range(4)]
+                     + [(world.member(9), 1_000_000)])
+    report = await world.run(data)
+    assert report.status == "rejected" and report.rows_rejected == 1
+    assert [e["line"] for e in report.errors] == [6]
+    state = await world.worker_state()
+    assert state["contributions"] == state["transfers"] == state["periods"] == []
+    assert state["balances"] == []
+    assert await _pool_balance(world) == pool
+    assert await world.rows("SELECT count(*) FROM declared_months WHERE import_id = :i",
+                            i=report.import_id) == [(0,)]
+    partial = await world.run(data, partial=True)
+    assert partial.status == "partial" and partial.contributions_booked == 4
+    assert len((await world.worker_state())["contributions"]) == 4
+
+
+async def test_a_header_that_does_not_add_up_books_nothing_of_the_chunks_booked(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The header is reconciled after the last chunk: the chunks booked by then are undone,
+    even with partial acceptance, and the report lists the file's errors only (the ledger's
+    checks do not count for a file refused whole)."""
+    import ledger.services.imports as imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    for n in range(4):
+        await world.register(n)
+    pool = await _pool_balance(world)
+    data = thai_file(JAN_2026, [(world.member(n), 1_000_000) for n in range(4)]
+                     + [(world.member(9), 1_000_000)], header_wages_delta=100)
+    report = await world.run(data, partial=True)
+    assert report.status == "rejected" and not report.header_reconciled
+    assert [(e["line"], e["field"]) for e in report.errors] == [(0, "total_wages")]
+    assert report.rows_rejected == 0 and report.rows_already_booked == 0
+    assert (await world.worker_state())["contributions"] == []
+    assert await _pool_balance(world) == pool
+
+
+async def test_a_row_repeated_in_a_later_chunk_is_a_duplicate_not_a_conflict(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Line 5 repeats line 2's worker and month with another wage. By the time line 5 is
+    checked, line 2's chunk is booked: its contribution is this import's own, not one the
+    ledger held, so line 5 is a duplicate only — as if the file had been checked whole."""
+    import ledger.services.imports as imports
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    workers = [await world.register(n) for n in range(3)]
+    rows = [(world.member(0), 1_000_000), (world.member(1), 1_000_000),
+            (world.member(2), 1_000_000), (world.member(0), 1_200_000)]
+    report = await world.run(thai_file(JAN_2026, rows))
+    assert report.status == "rejected"
+    assert report.errors == [{"line": 5, "field": "member_number",
+                              "reason": "the same worker and month are declared on line 2"}]
+    partial = await world.run(thai_file(JAN_2026, rows), partial=True)
+    assert (partial.status, partial.rows_accepted, partial.contributions_booked) == (
+        "partial", 3, 3)
+    assert [e["line"] for e in partial.errors] == [5]
+    state = await world.worker_state()
+    first = next(c for c in state["contributions"] if workers[0] in c[0])
+    assert first[1] == 1_000_000  # line 2's wage, not line 5's
+
+
+async def test_a_repeat_of_a_month_posted_by_api_still_names_the_conflict_across_chunks(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The other side of the rule above: a contribution the ledger held before the import
+    (posted through the API, same amounts as line 2) is still a conflict for line 5, which
+    declares other amounts, even though line 2 was booked in an earlier chunk."""
+    import ledger.services.imports as imports
+    from ledger.domain.contributions import ContributionInput, plan_transfers, validate_contribution
+    from ledger.services.group_commit import GroupCommitter
+    from ledger.services.posting import Job, PostingEngine, Unit
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    worker = await world.register(0)
+    for n in (1, 2):
+        await world.register(n)
+    adapter = get_adapter("TH-SSO")
+    quote = adapter.contribution(adapter.context_from_fields({}), "s33-old-age", JAN_2026,
+                                 Money(1_000_000, Currency.THB))
+    contribution = validate_contribution(ContributionInput(
+        worker_id=worker, fund="TH-SSO", scheme="s33-old-age", month="2026-01",
+        wage_base=quote.wage_base, shares=[(p.value, m) for p, m in quote.shares]))
+    committer = GroupCommitter(PostingEngine(world.db))
+    committer.start()
+    try:
+        await committer.submit(Job([Unit(plan_transfers(contribution), contribution)]))
+    finally:
+        await committer.stop()
+    rows = [(world.member(0), 1_000_000), (world.member(1), 1_000_000),
+            (world.member(2), 1_000_000), (world.member(0), 1_200_000)]
+    report = await world.run(thai_file(JAN_2026, rows), partial=True)
+    assert report.status == "partial" and report.contributions_booked == 2
+    line5 = [e for e in report.errors if e["line"] == 5]
+    assert [e["field"] for e in line5] == ["member_number", "wage"]
+    assert f"ctb:{worker}:TH-SSO:s33-old-age:2026-01" in line5[1]["reason"]
+
+
+def test_repeats_across_chunks_name_the_first_line_of_the_file() -> None:
+    from ledger.services.imports import _SeenMonths
+
+    seen = _SeenMonths()
+    key = {name: name.encode().ljust(36, b".") for name in "abcd"}
+    assert seen.add([key["a"], key["b"], key["a"]], [2, 3, 4]) == [(4, 2)]
+    assert seen.add([key["b"], key["c"], key["c"]], [5, 6, 7]) == [(5, 3), (7, 6)]
+    assert seen.add([key["a"], key["b"]], [8, 9]) == [(8, 2), (9, 3)]  # nothing new kept
+    assert seen.add([key["c"], key["d"], key["a"]], [10, 11, 12]) == [(10, 6), (12, 2)]
+    assert seen.add([], []) == []
