@@ -243,6 +243,12 @@ inbox_messages = Table(
     postgresql_with={"fillfactor": 40},
 )
 
+# Held messages (waiting for a sequence gap to fill) are looked up at every intake; they are
+# few among many processed ones. Migration 0007.
+Index("ix_inbox_messages_held", inbox_messages.c.audience, inbox_messages.c.issuer,
+      inbox_messages.c.seq, postgresql_where=inbox_messages.c.state == "held",
+      sqlite_where=inbox_messages.c.state == "held")
+
 inbox_rejections = Table(
     "inbox_rejections",
     metadata,
