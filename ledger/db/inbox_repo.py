@@ -13,7 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, bindparam, insert, or_, select, text, update
+from sqlalchemy import String, and_, any_, bindparam, insert, or_, select, text, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.db.engine import Database
@@ -89,15 +90,18 @@ async def _seen(conn: AsyncConnection, postgres: bool, audience: str,
     if not keys:
         return []
     if postgres:
-        # A join on the whole primary key from arrays: one index probe per message whatever
-        # the statistics (filtering on the audience, or on jti alone, let PostgreSQL walk
-        # every message of the channel: 2.3 s a batch at 50,000 messages, unanalysed).
-        return list((await conn.execute(text(
-            "SELECT m.* FROM unnest(CAST(:a AS text[]), CAST(:i AS text[]), "
-            "CAST(:j AS text[])) AS k(a, i, j) JOIN inbox_messages AS m "
-            "ON m.audience = k.a AND m.issuer = k.i AND m.jti = k.j"),
-            {"a": [audience] * len(keys), "i": [i for i, _ in keys],
-             "j": [j for _, j in keys]})).all())
+        # The issuers as well as the jtis: on an unanalysed table PostgreSQL otherwise walked
+        # the audience's whole primary key testing each entry against the batch's jtis. It still
+        # reads the issuers' messages once per batch where statistics are missing (autovacuum
+        # off): a join probing the primary key per message was worse there, as the planner
+        # probed the (audience, issuer, seq) index instead (docs/benchmarks.md).
+        wanted = set(keys)
+        jtis = sorted({j for _, j in keys})
+        return [r for r in (await conn.execute(select(inbox_messages).where(
+            inbox_messages.c.audience == audience,
+            inbox_messages.c.issuer.in_(sorted({i for i, _ in keys})),
+            inbox_messages.c.jti == any_(bindparam("jtis", jtis, type_=ARRAY(String())))))).all()
+            if (r.issuer, r.jti) in wanted]
     wanted = set(keys)
     return [r for r in (await conn.execute(select(inbox_messages).where(
         inbox_messages.c.audience == audience,
@@ -169,17 +173,13 @@ async def _store_results(conn: AsyncConnection, postgres: bool, audience: str,
     """(issuer, jti, state, result) per message. On PostgreSQL one statement over arrays: an
     executemany would plan each row afresh (plan_cache_mode = force_custom_plan, ADR 0004)."""
     if postgres:
-        # Every key column comes from the arrays, none is a separate filter on `m`: then the
-        # plan is a primary-key probe per message whatever the table's statistics say (a
-        # separate `m.audience = :a` let an unanalysed table look small, and PostgreSQL
-        # hashed every message of the audience instead: 85 ms a batch at 50,000 messages).
         await conn.execute(text(
             "UPDATE inbox_messages AS m SET state = v.s, result = v.r, processed_at_us = :t "
-            "FROM unnest(CAST(:a AS text[]), CAST(:i AS text[]), CAST(:j AS text[]), "
-            "CAST(:s AS text[]), CAST(:r AS text[])) AS v(a, i, j, s, r) "
-            "WHERE m.audience = v.a AND m.issuer = v.i AND m.jti = v.j"),
-            {"a": [audience] * len(rows), "t": now_us, "i": [r[0] for r in rows],
-             "j": [r[1] for r in rows], "s": [r[2] for r in rows], "r": [r[3] for r in rows]})
+            "FROM unnest(CAST(:i AS text[]), CAST(:j AS text[]), CAST(:s AS text[]), "
+            "CAST(:r AS text[])) AS v(i, j, s, r) "
+            "WHERE m.audience = :a AND m.issuer = v.i AND m.jti = v.j"),
+            {"a": audience, "t": now_us, "i": [r[0] for r in rows], "j": [r[1] for r in rows],
+             "s": [r[2] for r in rows], "r": [r[3] for r in rows]})
         return
     m = inbox_messages.c
     await conn.execute(update(inbox_messages).where(
