@@ -26,6 +26,7 @@ from ledger.domain.pii import PiiVault
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.imports import ImportService
 from tests.api.helpers import thai_id
+from tests.event_loop import with_tick_gaps
 
 pytestmark = pytest.mark.anyio
 
@@ -263,23 +264,8 @@ async def test_a_utf8_file_is_called_out_not_decoded_to_mojibake(world: World) -
 async def test_a_month_posted_through_the_api_is_recognised_by_its_business_key(
     world: World,
 ) -> None:
-    from ledger.domain.contributions import ContributionInput, plan_transfers, validate_contribution
-    from ledger.services.group_commit import GroupCommitter
-    from ledger.services.posting import Job, PostingEngine, Unit
-
     worker = await world.register(0)
-    adapter = get_adapter("TH-SSO")
-    quote = adapter.contribution(adapter.context_from_fields({}), "s33-old-age", JAN_2026,
-                                 Money(1_000_000, Currency.THB))
-    contribution = validate_contribution(ContributionInput(
-        worker_id=worker, fund="TH-SSO", scheme="s33-old-age", month="2026-01",
-        wage_base=quote.wage_base, shares=[(p.value, m) for p, m in quote.shares]))
-    committer = GroupCommitter(PostingEngine(world.db))
-    committer.start()
-    try:
-        await committer.submit(Job([Unit(plan_transfers(contribution), contribution)]))
-    finally:
-        await committer.stop()
+    await _post_january_through_the_engine(world, worker)
     before = await world.worker_state()
     report = await world.run(thai_file(JAN_2026, [(world.member(0), 1_000_000)]))
     assert report.status == "posted" and report.contributions_booked == 0
@@ -302,7 +288,6 @@ async def test_checking_a_file_does_not_block_the_event_loop(
 ) -> None:
     """Parsing and checking run in a worker thread: other requests keep being served. Each
     chunk's check is made to burn 0.6 s of CPU; on the event loop a tick would wait that long."""
-    import asyncio
     import time
 
     import ledger.services.imports as imports
@@ -321,21 +306,7 @@ async def test_checking_a_file_does_not_block_the_event_loop(
     await world.register(0)
     data = thai_file(JAN_2026, [(world.member(0), 1_000_000)] + [
         (thai_id(f"{world.uid}{i:05x}"), 1_000_000) for i in range(1, 300)])
-    gaps: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    task = asyncio.create_task(ticker())
-    report = await world.run(data)
-    done.set()
-    await task
+    report, gaps = await with_tick_gaps(world.run(data))
     assert report.rows_total == 300 and report.status == "rejected"  # 299 unknown members
     assert len(gaps) > 50 and max(gaps) < 0.3, max(gaps)
 
@@ -459,26 +430,11 @@ async def test_a_repeat_of_a_month_posted_by_api_still_names_the_conflict_across
     (posted through the API, same amounts as line 2) is still a conflict for line 5, which
     declares other amounts, even though line 2 was booked in an earlier chunk."""
     import ledger.services.imports as imports
-    from ledger.domain.contributions import ContributionInput, plan_transfers, validate_contribution
-    from ledger.services.group_commit import GroupCommitter
-    from ledger.services.posting import Job, PostingEngine, Unit
-
     monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
     worker = await world.register(0)
     for n in (1, 2):
         await world.register(n)
-    adapter = get_adapter("TH-SSO")
-    quote = adapter.contribution(adapter.context_from_fields({}), "s33-old-age", JAN_2026,
-                                 Money(1_000_000, Currency.THB))
-    contribution = validate_contribution(ContributionInput(
-        worker_id=worker, fund="TH-SSO", scheme="s33-old-age", month="2026-01",
-        wage_base=quote.wage_base, shares=[(p.value, m) for p, m in quote.shares]))
-    committer = GroupCommitter(PostingEngine(world.db))
-    committer.start()
-    try:
-        await committer.submit(Job([Unit(plan_transfers(contribution), contribution)]))
-    finally:
-        await committer.stop()
+    await _post_january_through_the_engine(world, worker)
     rows = [(world.member(0), 1_000_000), (world.member(1), 1_000_000),
             (world.member(2), 1_000_000), (world.member(0), 1_200_000)]
     report = await world.run(thai_file(JAN_2026, rows), partial=True)
@@ -498,3 +454,23 @@ def test_repeats_across_chunks_name_the_first_line_of_the_file() -> None:
     assert seen.add([key["a"], key["b"]], [8, 9]) == [(8, 2), (9, 3)]  # nothing new kept
     assert seen.add([key["c"], key["d"], key["a"]], [10, 11, 12]) == [(10, 6), (12, 2)]
     assert seen.add([], []) == []
+
+
+async def _post_january_through_the_engine(world: World, worker: str) -> None:
+    """January 2026 at a 10,000 THB wage for `worker`, posted as the API posts it."""
+    from ledger.domain.contributions import ContributionInput, plan_transfers, validate_contribution
+    from ledger.services.group_commit import GroupCommitter
+    from ledger.services.posting import Job, PostingEngine, Unit
+
+    adapter = get_adapter("TH-SSO")
+    quote = adapter.contribution(adapter.context_from_fields({}), "s33-old-age", JAN_2026,
+                                 Money(1_000_000, Currency.THB))
+    contribution = validate_contribution(ContributionInput(
+        worker_id=worker, fund="TH-SSO", scheme="s33-old-age", month="2026-01",
+        wage_base=quote.wage_base, shares=[(p.value, m) for p, m in quote.shares]))
+    committer = GroupCommitter(PostingEngine(world.db))
+    committer.start()
+    try:
+        await committer.submit(Job([Unit(plan_transfers(contribution), contribution)]))
+    finally:
+        await committer.stop()

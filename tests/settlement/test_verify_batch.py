@@ -3,7 +3,6 @@ in order, and leaves the event loop free while it runs."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 
 import pytest
@@ -18,6 +17,7 @@ from ledger.settlement.messages import (
     VerifiedMessage,
     sign_message,
 )
+from tests.event_loop import with_tick_gaps
 
 pytestmark = pytest.mark.anyio
 
@@ -68,20 +68,7 @@ async def test_a_large_batch_does_not_block_the_event_loop(
 
     monkeypatch.setattr(verify_batch, "verify_message", slow)
     tokens = _tokens(parties, 100)
-    gaps: list[float] = []
-    done = asyncio.Event()
-
-    async def ticker() -> None:
-        last = time.perf_counter()
-        while not done.is_set():
-            await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
-
-    task = asyncio.create_task(ticker())
-    verdicts = await verify_batch.verify_all(tokens, parties.registry, HUB, NOW)
-    done.set()
-    await task
+    verdicts, gaps = await with_tick_gaps(
+        verify_batch.verify_all(tokens, parties.registry, HUB, NOW))
     assert len(verdicts) == 100
     assert len(gaps) > 20 and max(gaps) < 0.5, max(gaps)
