@@ -13,11 +13,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import String, and_, any_, bindparam, insert, or_, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import and_, bindparam, insert, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.db.engine import Database
+from ledger.db.sql import among
 from ledger.db.tables import hub_acks, inbox_messages, inbox_rejections, message_channels
 
 Row = dict[str, Any]
@@ -89,24 +89,16 @@ async def _seen(conn: AsyncConnection, postgres: bool, audience: str,
     """The stored messages among (issuer, jti) `keys`."""
     if not keys:
         return []
-    if postgres:
-        # The issuers as well as the jtis: on an unanalysed table PostgreSQL otherwise walked
-        # the audience's whole primary key testing each entry against the batch's jtis. It still
-        # reads the issuers' messages once per batch where statistics are missing (autovacuum
-        # off): a join probing the primary key per message was worse there, as the planner
-        # probed the (audience, issuer, seq) index instead (docs/benchmarks.md).
-        wanted = set(keys)
-        jtis = sorted({j for _, j in keys})
-        return [r for r in (await conn.execute(select(inbox_messages).where(
-            inbox_messages.c.audience == audience,
-            inbox_messages.c.issuer.in_(sorted({i for i, _ in keys})),
-            inbox_messages.c.jti == any_(bindparam("jtis", jtis, type_=ARRAY(String())))))).all()
-            if (r.issuer, r.jti) in wanted]
+    # The issuers as well as the jtis: on an unanalysed table PostgreSQL otherwise walked the
+    # audience's whole primary key testing each entry against the batch's jtis. It still reads
+    # the issuers' messages once per batch where statistics are missing (autovacuum off): a join
+    # probing the primary key per message was worse there, as the planner probed the
+    # (audience, issuer, seq) index instead (docs/benchmarks.md).
     wanted = set(keys)
     return [r for r in (await conn.execute(select(inbox_messages).where(
         inbox_messages.c.audience == audience,
         inbox_messages.c.issuer.in_(sorted({i for i, _ in keys})),
-        inbox_messages.c.jti.in_(sorted({j for _, j in keys}))))).all()
+        among(postgres, inbox_messages.c.jti, sorted({j for _, j in keys}), "jtis")))).all()
         if (r.issuer, r.jti) in wanted]
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, any_, bindparam, insert, select, update
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.types import Integer, String
+from sqlalchemy import and_, insert, select, update
+from sqlalchemy.types import Integer
 
 from ledger.db.engine import Database
+from ledger.db.sql import among
 from ledger.db.tables import (
     accounts,
     contributions,
@@ -44,19 +44,10 @@ async def flow(db: Database, flow_id: str) -> Row | None:
     return dict(row._mapping) if row else None
 
 
-def _among(db: Database, column: Any, values: Sequence[Any], name: str,
-           item: type[String] | type[Integer] = String) -> ColumnElement[bool]:
-    """`column IN values`. On PostgreSQL one array parameter (`= ANY`): a batch's thousand ids
-    as a thousand bind parameters cost more to render, send and plan than the query itself."""
-    if db.is_postgres:
-        return column == any_(bindparam(name, list(values), type_=ARRAY(item())))  # type: ignore[no-any-return]
-    return column.in_(list(values))  # type: ignore[no-any-return]
-
-
 async def flows_by_ids(db: Database, ids: Sequence[str]) -> dict[str, Row]:
     async with db.engine.connect() as conn:
         rows = (await conn.execute(select(portability_transfers).where(
-            _among(db, portability_transfers.c.id, ids, "flow_ids")))).all()
+            among(db.is_postgres, portability_transfers.c.id, ids, "flow_ids")))).all()
     return {r.id: dict(r._mapping) for r in rows}
 
 
@@ -75,11 +66,12 @@ async def mark_posted(db: Database, periods: Sequence[tuple[str, str, str, list[
     async with db.engine.begin() as conn:
         for (fund, scheme, group_months, state), workers_ in groups.items():
             await conn.execute(update(p).where(
-                _among(db, p.c.worker_id, workers_, "workers"), p.c.fund == fund,
-                p.c.scheme == scheme, _among(db, p.c.month, group_months, "months", Integer),
+                among(db.is_postgres, p.c.worker_id, workers_, "workers"), p.c.fund == fund,
+                p.c.scheme == scheme,
+                among(db.is_postgres, p.c.month, group_months, "months", Integer),
             ).values(state=state))
         await conn.execute(update(portability_transfers).where(
-            _among(db, portability_transfers.c.id, flow_ids, "flow_ids"),
+            among(db.is_postgres, portability_transfers.c.id, flow_ids, "flow_ids"),
             portability_transfers.c.state == "pending",
         ).values(state="posted", updated_at_us=now_us))
 
