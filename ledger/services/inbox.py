@@ -39,7 +39,7 @@ from ledger.services.posting import now_us
 from ledger.services.signing import HubSigner
 from ledger.services.verify_batch import verify_all
 from ledger.settlement.canonical import parse_json
-from ledger.settlement.inbox import FIRST_SEQ
+from ledger.settlement.inbox import FIRST_SEQ, missing_ranges
 from ledger.settlement.jws import parse_compact
 from ledger.settlement.keys import HUB, Party
 from ledger.settlement.messages import (
@@ -305,7 +305,7 @@ class _Plan:
                 held_here[m.seq] = row
                 seen[(m.iss, m.jti)] = row
                 out.inserts.append(row)
-                receipt.missing = _missing(expected, m.seq, held_here)
+                receipt.missing = list(missing_ranges(expected, m.seq, held_here))
                 self.receipts[index] = receipt
                 continue
             row["state"] = "received"
@@ -352,15 +352,3 @@ def _duplicate(original: dict[str, Any], receipt: Receipt, m: VerifiedMessage) -
     if original.get("result"):
         receipt.result, receipt.ack = json.loads(original["result"])["result"], original["ack"]
     return receipt
-
-
-def _missing(expected: int, seq: int, held: dict[int, Any]) -> list[tuple[int, int]]:
-    ranges: list[tuple[int, int]] = []
-    start = expected
-    for held_seq in sorted(s for s in held if expected <= s < seq):
-        if held_seq > start:
-            ranges.append((start, held_seq - 1))
-        start = held_seq + 1
-    if start < seq:
-        ranges.append((start, seq - 1))
-    return ranges

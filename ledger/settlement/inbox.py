@@ -20,6 +20,7 @@ key rotation are a retry, not a conflict.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any
@@ -106,7 +107,7 @@ class InboxState:
         held = self._held.get(channel, {})
         if seq in held:
             return decide(InboxOutcome.SEQ_CONFLICT, original=held[seq])
-        return decide(InboxOutcome.GAP, missing=_missing(expected, seq, held))
+        return decide(InboxOutcome.GAP, missing=missing_ranges(expected, seq, held))
 
     def apply(self, decision: InboxDecision) -> list[SeenMessage]:
         """Record an accepted decision; return the messages now deliverable, in seq order.
@@ -156,7 +157,8 @@ class InboxState:
         self._seen[key] = replace(self._seen[key], result=result)
 
 
-def _missing(expected: int, seq: int, held: dict[int, SeenMessage]) -> tuple[tuple[int, int], ...]:
+def missing_ranges(expected: int, seq: int, held: Collection[int]
+                   ) -> tuple[tuple[int, int], ...]:
     """Inclusive ranges of [expected, seq) not already held. Walks held seqs, not the whole gap,
     so a sender jumping far ahead costs nothing."""
     ranges: list[tuple[int, int]] = []
