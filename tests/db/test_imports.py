@@ -26,6 +26,7 @@ from ledger.domain.pii import PiiVault
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.imports import ImportService
 from tests.api.helpers import thai_id
+from tests.db.helpers import make_worker
 from tests.event_loop import with_tick_gaps
 
 pytestmark = pytest.mark.anyio
@@ -71,17 +72,9 @@ class World:
         return thai_id(f"{self.uid}{n:04x}")
 
     async def register(self, n: int, fund: str = "TH-SSO", number: str | None = None) -> str:
-        worker = f"wkr_{self.uid}{n:04d}"
         number = number or self.member(n)
-        async with self.db.engine.begin() as conn:
-            await conn.execute(text(
-                "INSERT INTO workers (id, nationality, created_at_us) VALUES (:w, 'KH', 0)"),
-                {"w": worker})
-            await conn.execute(text(
-                "INSERT INTO memberships (worker_id, fund, member_number_hmac, "
-                "member_number_ciphertext, created_at_us) VALUES (:w, :f, :h, :c, 0)"),
-                {"w": worker, "f": fund, "h": self.vault.lookup_hash(fund, number), "c": b"x"})
-        return worker
+        return await make_worker(self.db, f"{self.uid}{n:04d}", fund,
+                                 self.vault.lookup_hash(fund, number))
 
     async def run(self, data: bytes, **kw: Any) -> Any:
         return await self.service.import_file(SSO, "TH-SSO", io.BytesIO(data), **kw)
