@@ -50,7 +50,6 @@ from ledger.settlement.legs import Destination, FlowPlan, FxQuote, Use, clearing
 from ledger.settlement.messages import MessageType, sign_message, verify_message
 
 OPERATOR = Principal("bench", PrincipalKind.HUB_OPERATOR)
-KEEP = False
 THB = Currency.THB
 MONTH = Month(2025, 1)
 QUOTE = FxQuote(Decimal("0.028"), Decimal("2100"), Rounding.HALF_EVEN, "bench")
@@ -95,10 +94,10 @@ def _plan(worker: str, home: str) -> tuple[dict[str, object], list[PlannedTransf
     return row, list(legs)
 
 
-async def run(messages: int, batch: int, verify_only: bool, processes: int = 1
-              ) -> dict[str, object]:
-    async with fresh_postgres(keep=KEEP) as (db, url):
-        if KEEP:
+async def run(messages: int, batch: int, verify_only: bool, processes: int = 1,
+              keep: bool = False) -> dict[str, object]:
+    async with fresh_postgres(keep=keep) as (db, url):
+        if keep:
             print(f"database kept: {url.rsplit('/', 1)[1]}")
         hub = SigningKey.generate(HUB)
         svc = build_services(Settings(database_url=url), db=db, signer=HubSigner(hub))
@@ -236,11 +235,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true",
                         help="keep the database afterwards (to EXPLAIN its queries)")
     args = parser.parse_args()
-    global KEEP
-    KEEP = args.keep
     tune_gc()  # as every clmtv server process does at start-up (ADR 0025)
     print(json.dumps(asyncio.run(run(args.messages, args.batch, args.verify_only,
-                                     args.processes))))
+                                     args.processes, args.keep))))
 
 
 if __name__ == "__main__":
