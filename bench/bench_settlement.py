@@ -37,7 +37,6 @@ from ledger.db import repositories
 from ledger.db.tables import portability_transfers
 from ledger.domain.accounts import member_account
 from ledger.domain.contributions import ContributionInput, PlannedTransfer
-from ledger.domain.funds import Payer
 from ledger.domain.money import Currency, Money, Rounding
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
@@ -75,9 +74,9 @@ def _plan(worker: str, home: str) -> tuple[dict[str, object], list[PlannedTransf
     travelling = Money(90_000, THB)
     currency = HOME_CURRENCY[home]
     settlement, target = QUOTE.convert(travelling, Currency.USD, currency)
-    plan = FlowPlan(flow_id, worker, "TH-SSO", home, Destination.WORKER, tuple(
-        (member_account(worker, "TH-SSO", "s33-old-age", p, THB), 45_000)
-        for p in (Payer.EMPLOYEE, Payer.EMPLOYER)),
+    # The employee's and employer's shares, from the worker's one member account (ADR 0026).
+    plan = FlowPlan(flow_id, worker, "TH-SSO", home, Destination.WORKER,
+        ((member_account(worker, "TH-SSO", "s33-old-age", THB), 90_000),),
         (Use("transfer", 90_000, clearing_account("TH-SSO", home, THB)),),
         settlement, target)
     legs = plan_legs(plan)

@@ -6,6 +6,7 @@ Services call these functions and never see SQLAlchemy. Unique-key violations co
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from typing import Any
 
@@ -177,19 +178,27 @@ async def posted_totals_by_currency(db: Database) -> dict[str, tuple[int, int]]:
 
 
 async def contribution_totals(db: Database) -> dict[tuple[str, str, str], int]:
-    """Booked contributions by (fund, scheme, payer): credits to member accounts (per worker)
-    and to branch pools (per import file; the payer ends the pooled transfer's id)."""
+    """Booked contributions by (fund, scheme, payer): every contribution's shares (API and
+    files alike; one member account holds all payers', ADR 0026) and the branch pools' per-file
+    transfers (the payer ends the pooled transfer's id)."""
     from sqlalchemy import text
 
     found: dict[tuple[str, str, str], int] = {}
     async with db.engine.connect() as conn:
-        rows = await conn.execute(text(
-            "SELECT a.fund, a.scheme, a.payer, t.id, t.amount_minor FROM transfers t "
+        # Shares repeat (one wage, one split): parse each distinct text once.
+        grouped = await conn.execute(text(
+            "SELECT fund, scheme, shares, count(*) FROM contributions "
+            "GROUP BY fund, scheme, shares"))
+        for fund, scheme, shares, times in grouped.all():
+            for payer, amount in json.loads(shares).items():
+                key = (fund, scheme, payer)
+                found[key] = found.get(key, 0) + int(amount) * int(times)
+        pooled = await conn.execute(text(
+            "SELECT a.fund, a.scheme, t.id, t.amount_minor FROM transfers t "
             "JOIN accounts a ON a.id = t.credit_account_id "
-            "WHERE a.code IN ('member', 'branch_pool') "
-            "AND t.code IN ('contribution', 'import_pool')"))
-        for fund, scheme, payer, transfer_id, amount in rows.all():
-            key = (fund, scheme, payer or transfer_id.rsplit("/", 1)[1])
+            "WHERE a.code = 'branch_pool' AND t.code = 'import_pool'"))
+        for fund, scheme, transfer_id, amount in pooled.all():
+            key = (fund, scheme, transfer_id.rsplit("/", 1)[1])
             found[key] = found.get(key, 0) + int(amount)
     return found
 

@@ -16,7 +16,7 @@ from ledger.domain.money import Currency
 
 
 class AccountCode(StrEnum):
-    MEMBER = "member"  # what a worker is owed at a fund, per scheme and payer
+    MEMBER = "member"  # what a worker is owed at a fund, per scheme (payers: the contributions)
     FUND_COLLECTIONS = "fund_collections"  # contributions a fund has received (its cash)
     GOVERNMENT_RECEIVABLE = "government_receivable"  # co-contributions the state owes the fund
     CHANNEL = "channel"  # a payment channel's settlement account (digital voluntary payments)
@@ -24,6 +24,7 @@ class AccountCode(StrEnum):
     FX = "fx"  # conversion differences, so that every currency balances
     TAX_WITHHELD = "tax_withheld"  # e.g. Japan's 20.42% on the lump-sum withdrawal payment
     BRANCH_POOL = "branch_pool"  # a short-term branch's contributions, per file, not per worker
+    DECLARATIONS = "declarations"  # a file's money in transit: in per payer, out per row
     OPERATING = "operating"  # anything else the hub operator opens
 
 
@@ -41,18 +42,30 @@ class AccountSpec:
     payer: Payer | None = None
 
 
-def member_account(
-    worker_id: str, fund: str, scheme: str, payer: Payer, currency: Currency
-) -> AccountSpec:
+def member_account(worker_id: str, fund: str, scheme: str, currency: Currency) -> AccountSpec:
+    """One account per worker, fund, scheme and currency, whoever paid (ADR 0026): who paid
+    which share is kept by each contribution (`shares`), not by separate accounts."""
     return AccountSpec(
-        key=f"member/{worker_id}/{fund}/{scheme}/{payer}/{currency}",
+        key=f"member/{worker_id}/{fund}/{scheme}/{currency}",
         code=AccountCode.MEMBER,
         currency=currency,
         flags=AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS,
         fund=fund,
         scheme=scheme,
         worker_id=worker_id,
-        payer=payer,
+    )
+
+
+def declarations_account(fund: str, currency: Currency) -> AccountSpec:
+    """Where a declaration file's long-term money passes through (ADR 0026): per file, one
+    transfer per payer from its source account in; per row, one transfer out to the member
+    account. Empty again once the file is booked."""
+    return AccountSpec(
+        key=f"fund/{fund}/declarations/{currency}",
+        code=AccountCode.DECLARATIONS,
+        currency=currency,
+        flags=AccountFlags.NONE,
+        fund=fund,
     )
 
 

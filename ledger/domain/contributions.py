@@ -160,14 +160,15 @@ _PAYER_ORDER = {payer: index for index, payer in enumerate(Payer)}
 
 
 def plan_transfers(contribution: Contribution) -> list[PlannedTransfer]:
-    """One transfer per share: payer's source account -> the worker's member account."""
+    """One transfer per share: payer's source account -> the worker's member account (one
+    account for all the payers' shares, ADR 0026)."""
     currency = contribution.wage_base.currency
     return [
         PlannedTransfer(
             id=f"{contribution.id}/{payer}",
             debit=source_account(contribution.fund, payer, currency),
             credit=member_account(
-                contribution.worker_id, contribution.fund, contribution.scheme, payer, currency
+                contribution.worker_id, contribution.fund, contribution.scheme, currency
             ),
             amount_minor=money.amount_minor,
             currency=currency,

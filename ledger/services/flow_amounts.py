@@ -1,7 +1,8 @@
 """What a flow moves: balances or a fund's lump-sum rule, and the reference rates to convert it.
 
 Owns the amounts of an approval (the `FlowPlan` that `settlement/legs.py` turns into legs): a
-transfer takes the portable payers' free balances at the host fund; a lump sum applies the fund's
+transfer takes the portable payers' shares of the still-active months from the worker's member
+account at the host fund (capped at what it holds); a lump sum applies the fund's
 own rule (`get_adapter(fund).withdrawal`) to the worker's history there and drains the whole
 member balance into the net payment, the withheld tax and what the fund retains; a tax refund
 takes the withheld amount back. Conversion uses the reference rates in force (`fx_rates`, set by
@@ -116,19 +117,23 @@ class FlowAmounts:
 
     async def _portable_balance(self, row: dict[str, Any]
                                 ) -> tuple[Sources, list[int]]:
-        portable = self.agreement.portable_scheme(row["host_fund"], row["scheme"])
+        """The portable payers' shares of the months still active at the host fund, taken from
+        the worker's one member account there (ADR 0026) and never more than it can give."""
+        host, scheme = row["host_fund"], row["scheme"]
+        portable = self.agreement.portable_scheme(host, scheme)
         assert portable is not None  # checked at request
         payers = {p.value for p in portable.portable_payers}
-        sources = []
-        for account in await repo.member_accounts(self.db, row["worker_id"], row["host_fund"],
-                                                  row["scheme"]):
-            if account["payer"] in payers:
-                free = (account["credits_posted"] - account["debits_posted"]
-                        - account["debits_pending"])
-                sources.append((_spec_of(account), free))
-        _, states = await repo.history_rows(self.db, row["worker_id"], row["host_fund"])
-        months = sorted(m for (s, m), st in states.items()
-                        if s == row["scheme"] and st == PeriodState.ACTIVE.value)
+        rows, states = await repo.history_rows(self.db, row["worker_id"], host)
+        active = PeriodState.ACTIVE.value
+        months = sorted(m for (s, m), st in states.items() if s == scheme and st == active)
+        owed = sum(int(amount) for r in rows
+                   if r["scheme"] == scheme and states.get((scheme, r["month"])) == active
+                   for payer, amount in json.loads(r["shares"]).items() if payer in payers)
+        currency = row["source_currency"]
+        sources = [(_spec_of(account), min(owed, _free(account)))
+                   for account in await repo.member_accounts(self.db, row["worker_id"], host,
+                                                             scheme)
+                   if account["currency"] == currency]
         return sources, months
 
     async def _lump_sum(self, row: dict[str, Any], clearing: AccountSpec) -> _LumpSumPlan:
@@ -137,11 +142,8 @@ class FlowAmounts:
         result = await self.refund(row)
         withheld = sum(p.amount.amount_minor for p in result.payments if p.receivable)
         net = result.paid_now.amount_minor
-        sources = []
-        for account in await repo.member_accounts(self.db, row["worker_id"], host, scheme):
-            free = (account["credits_posted"] - account["debits_posted"]
-                    - account["debits_pending"])
-            sources.append((_spec_of(account), free))
+        sources = [(_spec_of(account), _free(account)) for account
+                   in await repo.member_accounts(self.db, row["worker_id"], host, scheme)]
         balance = sum(a for _, a in sources)
         gross = result.gross.amount_minor
         uses = [Use("lump-sum", net, clearing)]
@@ -172,6 +174,11 @@ class FlowAmounts:
                 return result
         raise DomainError(ErrorCode.NOT_ELIGIBLE, f"{fund.code} pays no lump sum for "
                           f"{row['scheme']}", field="scheme")
+
+
+def _free(account: dict[str, Any]) -> int:
+    """What a member account can still give: posted credits less posted and pending debits."""
+    return int(account["credits_posted"] - account["debits_posted"] - account["debits_pending"])
 
 
 def _spec_of(account: dict[str, Any]) -> AccountSpec:

@@ -1,7 +1,8 @@
 """A worker's statement: what was paid for them, by whom, at every fund, and which months count.
 
-Balances come from the worker's member accounts (one per fund, scheme, payer and currency), so the
-statement always equals the ledger. A fund sees only its own part; the worker and the hub see all.
+Each scheme's balance is its member account (one per worker, fund, scheme and currency, ADR
+0026), so the statement always equals the ledger; who paid is the sum of the contributions'
+shares by payer. A fund sees only its own part; the worker and the hub see all.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from ledger.services.workers import WorkerService
 class SchemeLine:
     scheme: str
     currency: Currency
-    by_payer: dict[str, Money] = field(default_factory=dict)  # posted balance per payer
+    balance: int = 0  # the member account's posted balance
     pending: Money | None = None
+    paid_by_payer: dict[str, int] = field(default_factory=dict)  # Σ contributions' shares
     months: list[int] = field(default_factory=list)
     states: dict[str, int] = field(default_factory=dict)
 
@@ -52,7 +54,7 @@ class StatementService:
             line = _line(parts[row["fund"]], row["scheme"], Currency(row["currency"]))
             posted = row["credits_posted"] - row["debits_posted"]
             pending = row["credits_pending"] - row["debits_pending"]
-            line.by_payer[row["payer"]] = Money(posted, line.currency)
+            line.balance += posted
             if pending:
                 base = line.pending or Money.zero(line.currency)
                 line.pending = base + Money(pending, line.currency)
@@ -64,7 +66,11 @@ class StatementService:
                     scheme.states[row["state"]] = scheme.states.get(row["state"], 0) + 1
         for row in await repo.worker_contributions(self.db, worker_id):
             if row["fund"] in parts:
-                parts[row["fund"]].contributions.append(_contribution(row))
+                part = parts[row["fund"]]
+                part.contributions.append(_contribution(row))
+                paid = _line(part, row["scheme"], Currency(row["currency"])).paid_by_payer
+                for payer, amount in json.loads(row["shares"]).items():
+                    paid[payer] = paid.get(payer, 0) + int(amount)
         return _render(worker_id, worker.nationality, list(parts.values()))
 
 
@@ -98,15 +104,15 @@ def _render(worker_id: str, nationality: str, parts: list[FundPart]) -> dict[str
         fund_total: dict[Currency, int] = defaultdict(int)
         months: set[int] = set()
         for line in sorted(part.schemes.values(), key=lambda s: s.scheme):
-            total = sum(m.amount_minor for m in line.by_payer.values())
-            fund_total[line.currency] += total
+            fund_total[line.currency] += line.balance
             months.update(line.months)
             schemes_out.append({
                 "scheme": line.scheme,
-                "balances": [{"payer": payer, "amount": money.to_wire()}
-                             for payer, money in sorted(line.by_payer.items())],
+                "balance": Money(line.balance, line.currency).to_wire(),
                 "pending": line.pending.to_wire() if line.pending else None,
-                "total": Money(total, line.currency).to_wire(),
+                "paid_by_payer": [
+                    {"payer": payer, "amount": Money(amount, line.currency).to_wire()}
+                    for payer, amount in sorted(line.paid_by_payer.items())],
                 "months": len(line.months),
                 "first_month": str(Month.from_int(min(line.months))) if line.months else None,
                 "last_month": str(Month.from_int(max(line.months))) if line.months else None,

@@ -50,9 +50,9 @@ async def test_accounts_leave_room_for_one_hot_balance_update_per_account(
         await conn.execute(text(
             "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, payer, "
             "debits_pending, debits_posted, credits_pending, credits_posted, created_at_us) "
-            "SELECT 'member/wkr_' || :u || lpad(g::text, 8, '0') || '/TH-SSO/s33-old-age/"
-            "government/THB', 'member', 'THB', 1, 'TH-SSO', 's33-old-age', "
-            "'wkr_' || :u || lpad(g::text, 8, '0'), 'government', 0, 0, 0, 0, 0 "
+            "SELECT 'member/wkr_' || :u || lpad(g::text, 8, '0') || '/TH-SSO/s33-old-age/THB', "
+            "'member', 'THB', 1, 'TH-SSO', 's33-old-age', "
+            "'wkr_' || :u || lpad(g::text, 8, '0'), NULL, 0, 0, 0, 0, 0 "
             "FROM generate_series(1, 600) AS g"), {"u": uid})
         before = (await conn.execute(text(block), {"u": uid})).all()
         await conn.execute(text(

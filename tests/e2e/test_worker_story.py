@@ -141,8 +141,8 @@ async def test_pilot_routes_both_japanese_cash_flows_home_and_totalises_thai_mon
         ("tax_refund", {"amount_minor": "121294", "currency": "JPY"})]
 
     # Nothing is posted until the home fund acknowledges; the worker's JP balance is reserved.
-    jp_employee = await account(story_services, f"member/{worker}/JP-JPS/epi/employee/JPY")
-    assert jp_employee["debits_posted"] == 0 and jp_employee["debits_pending"] > 0
+    jp_member = await account(story_services, f"member/{worker}/JP-JPS/epi/JPY")
+    assert jp_member["debits_posted"] == 0 and jp_member["debits_pending"] == 1_185_840
     with pytest.raises(DomainError) as not_home:
         await svc.acknowledge(JP, pending["id"])
     assert not_home.value.code is ErrorCode.FORBIDDEN
@@ -162,9 +162,9 @@ async def test_pilot_routes_both_japanese_cash_flows_home_and_totalises_thai_mon
     assert payouts["credits_posted"] == 1_298_523_300 + 333_194_700
     assert payouts["debits_posted"] == payouts["credits_posted"]  # paid out to the worker
     # Japan's whole EPI balance is settled: paid, withheld-then-refunded, or retained.
-    for payer in ("employee", "employer"):
-        row = await account(story_services, f"member/{worker}/JP-JPS/epi/{payer}/JPY")
-        assert row["credits_posted"] == row["debits_posted"] and row["debits_pending"] == 0
+    row = await account(story_services, f"member/{worker}/JP-JPS/epi/JPY")
+    assert row["credits_posted"] == row["debits_posted"] == 1_185_840
+    assert row["debits_pending"] == 0
 
     # Japanese months are withdrawn; Thai and Cambodian ones totalise to 180.
     result = await svc.totalisation(OPERATOR, worker, as_of=Month(2028, 1), age_years=55)
@@ -221,6 +221,9 @@ async def test_thai_balance_moves_home_for_a_vietnamese_worker_and_a_rejection_v
     # 21,600 THB → 604.80 USD → 15,120,000 dong (VND has no minor unit).
     assert done["settlement"] == {"amount_minor": "60480", "currency": "USD"}
     assert done["target"] == {"amount_minor": "15120000", "currency": "VND"}
+    # The one member account gave the portable payers' shares; the state's stay (24 × 150 THB).
+    member = await account(story_services, f"member/{worker}/TH-SSO/s33-old-age/THB")
+    assert member["credits_posted"] - member["debits_posted"] == 360_000
     result = await svc.totalisation(OPERATOR, worker, as_of=Month(2026, 1), age_years=40)
     assert result.fund("TH-SSO").own_months == 0  # transferred: counted at the receiving fund
     assert result.fund("VN-VSS").own_months == 24

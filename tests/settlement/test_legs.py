@@ -9,7 +9,6 @@ import pytest
 
 from ledger.domain.accounts import member_account
 from ledger.domain.errors import DomainError
-from ledger.domain.funds import Payer
 from ledger.domain.ledger import TransferFlags
 from ledger.domain.money import Currency, Money, Rounding
 from ledger.settlement.legs import (
@@ -34,8 +33,7 @@ def lswp_plan() -> FlowPlan:
     121,294, paid 472,706; 472,706 × 0.0067 = 3,167.1302 → 3,167.13 USD (half even) → × 4,100 =
     12,985,233 riel = 1,298,523,300 minor units."""
     settlement, target = QUOTE.convert(Money(472_706, JPY), USD, KHR)
-    sources = tuple((member_account("wkr_story01", "JP-JPS", "epi", p, JPY), 592_920)
-                    for p in (Payer.EMPLOYEE, Payer.EMPLOYER))
+    sources = ((member_account("wkr_story01", "JP-JPS", "epi", JPY), 1_185_840),)
     uses = (Use("lump-sum", 472_706, clearing_account("JP-JPS", "KH-NSSF", JPY)),
             Use("tax-withheld", 121_294, tax_withheld_account("JP-JPS", JPY)),
             Use("retained", 1_185_840 - 594_000, retained_account("JP-JPS", JPY)))
@@ -49,15 +47,31 @@ def test_fx_rounds_once_per_step_with_the_named_mode() -> None:
     assert plan.target == Money(1_298_523_300, KHR)
 
 
-def test_legs_drain_sources_in_order_and_every_currency_balances() -> None:
+def test_legs_drain_sources_in_order() -> None:
+    """A rule that pays more than the member account holds: the account goes first, the
+    fund's retained account gives the rest (flow_amounts._lump_sum)."""
+    member = member_account("wkr_story01", "JP-JPS", "epi", JPY)
+    settlement, target = QUOTE.convert(Money(472_706, JPY), USD, KHR)
+    plan = FlowPlan("pt-2", "wkr_story01", "JP-JPS", "KH-NSSF", Destination.WORKER,
+                    ((member, 500_000), (retained_account("JP-JPS", JPY), 94_000)),
+                    (Use("lump-sum", 472_706, clearing_account("JP-JPS", "KH-NSSF", JPY)),
+                     Use("tax-withheld", 121_294, tax_withheld_account("JP-JPS", JPY))),
+                    settlement, target)
+    legs = plan_legs(plan)
+    # The member's 500,000 covers the 472,706 paid and 27,294 of the tax; the retained
+    # account the remaining 94,000 of tax.
+    assert [(leg.id.split("/")[1], leg.amount_minor) for leg in legs[:3]] == [
+        ("0-lump-sum", 472_706), ("1-tax-withheld", 27_294), ("2-tax-withheld", 94_000)]
+    assert [leg.debit for leg in legs[:3]] == [member, member, retained_account("JP-JPS", JPY)]
+
+
+def test_legs_of_one_member_account_and_every_currency_balances() -> None:
     legs = plan_legs(lswp_plan())
     assert all(leg.flags is TransferFlags.PENDING for leg in legs)
     labels = [leg.id.split("/")[1] for leg in legs]
-    assert labels == ["0-lump-sum", "1-tax-withheld", "2-tax-withheld", "3-retained",
-                      "4-fx-out", "5-obligation", "6-fx-in"]
-    # The employee's 592,920 covers the 472,706 paid and 120,214 of the tax; the employer's
-    # account the remaining 1,080 of tax and the 591,840 retained.
-    assert [leg.amount_minor for leg in legs[:4]] == [472_706, 120_214, 1_080, 591_840]
+    assert labels == ["0-lump-sum", "1-tax-withheld", "2-retained",
+                      "3-fx-out", "4-obligation", "5-fx-in"]
+    assert [leg.amount_minor for leg in legs[:3]] == [472_706, 121_294, 591_840]
     by_currency: defaultdict[Currency, tuple[int, int]] = defaultdict(lambda: (0, 0))
     for leg in legs:  # every leg stays in one currency: both its accounts are in it
         assert not isinstance(leg.debit, int) and not isinstance(leg.credit, int)
@@ -81,7 +95,7 @@ def test_payout_and_resolution() -> None:
 def test_sources_and_uses_must_agree() -> None:
     plan = lswp_plan()
     short = FlowPlan(plan.flow_id, plan.worker_id, plan.host, plan.home, plan.destination,
-                     plan.sources[:1], plan.uses, plan.settlement, plan.target)
+                     plan.sources, plan.uses[:2], plan.settlement, plan.target)
     with pytest.raises(DomainError) as refused:
         plan_legs(short)
     assert refused.value.field == "sources"
