@@ -168,9 +168,10 @@ imports = Table(
 declared_months = Table(
     "declared_months",
     metadata,
+    # Month before worker: a file's rows are appended together (migration 0008).
     Column("fund", String(16), primary_key=True),
-    Column("worker_id", String(64), primary_key=True),
     Column("month", Integer, primary_key=True),
+    Column("worker_id", String(64), primary_key=True),
     Column("import_id", String(64), nullable=False),
     Column("line", Integer, nullable=False),
 )
