@@ -140,9 +140,10 @@ class _DiscardingStore:
     """Takes staged records and drops them: measures the Python side alone."""
 
     rows = 0
+    copy_text = True  # build the COPY text as the PostgreSQL import does
 
-    async def stage(self, rows: list[tuple[object, ...]], items: list[tuple[object, ...]]
-                    ) -> None:
+    async def stage(self, rows: list[tuple[object, ...]], items: list[tuple[object, ...]],
+                    copy_text: tuple[bytes, bytes] | None = None) -> None:
         self.rows += len(rows)
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.db.engine import Database
@@ -55,21 +56,74 @@ _CREATE = (
     "employee BIGINT NOT NULL, employer BIGINT NOT NULL, government BIGINT NOT NULL, "
     "voluntary BIGINT NOT NULL, present INTEGER NOT NULL DEFAULT 0) {suffix}",
     "CREATE TEMP TABLE chunk_moves (line INTEGER NOT NULL, cid VARCHAR(128) NOT NULL, "
-    "payer VARCHAR(16) NOT NULL, worker_id VARCHAR(64) NOT NULL, scheme VARCHAR(64) NOT NULL, "
+    "worker_id VARCHAR(64) NOT NULL, scheme VARCHAR(64) NOT NULL, "
     "key VARCHAR(256) NOT NULL, amount BIGINT NOT NULL, account_id BIGINT) {suffix}",
     "CREATE TEMP TABLE chunk_dropped (line INTEGER NOT NULL) {suffix}",
-    "CREATE TEMP TABLE import_payers (payer VARCHAR(16) NOT NULL) {suffix}",
 )
 _CHUNK_TABLES = ("chunk_rows", "chunk_items", "chunk_moves", "chunk_dropped")
-_TEMP_TABLES = (*_CHUNK_TABLES, "import_payers")
+_TEMP_TABLES = _CHUNK_TABLES
 
 _CID = "('ctb:' || r.worker_id || ':' || :fund || ':' || i.scheme || ':' || r.month_text)"
-_KEY = ("('member/' || r.worker_id || '/' || :fund || '/' || i.scheme || '/' || p.payer "
-        "|| '/' || :currency)")
-_AMOUNT = ("CASE p.payer WHEN 'employee' THEN i.employee WHEN 'employer' THEN i.employer "
-           "WHEN 'government' THEN i.government ELSE i.voluntary END")
+_KEY = "('member/' || r.worker_id || '/' || :fund || '/' || i.scheme || '/' || :currency)"
+_AMOUNT = "(i.employee + i.employer + i.government + i.voluntary)"
 _SAME = "(c.wage_base_minor = i.wage_base AND c.shares = i.shares AND c.kind = 'compulsory')"
 _NEW_LONG_TERM = "r.is_new = 1 AND i.long_term = 1 AND i.present = 0"
+DECLARED_SUFFIX = "/declared"  # a file's long-term contribution: `{contribution id}/declared`
+
+# The whole of a plain chunk in one statement (PostgreSQL: data-modifying CTEs). All its parts
+# see the ledger as it was before the statement; the counts tell the caller whether every row
+# went in (see `book_chunk_at_once`). Member accounts are created or raised by one upsert, one
+# row per (worker, scheme): a worker declared for two months in one chunk is raised once.
+_AT_ONCE = (
+    "WITH r AS MATERIALIZED (SELECT c.line AS line, c.month AS month, "
+    "c.month_text AS month_text, (SELECT m.worker_id FROM memberships AS m "
+    "WHERE m.fund = :fund AND m.member_number_hmac = c.member_hmac) AS worker_id "
+    "FROM chunk_rows AS c), "
+    "x AS MATERIALIZED (SELECT i.line AS line, i.scheme AS scheme, i.long_term AS long_term, "
+    "i.wage_base AS wage_base, i.shares AS shares, i.employee AS employee, "
+    "i.employer AS employer, i.government AS government, i.voluntary AS voluntary, "
+    "r.worker_id AS worker_id, r.month AS month, "
+    f"{_CID} AS cid FROM chunk_items AS i JOIN r ON r.line = i.line "
+    "WHERE r.worker_id IS NOT NULL), "
+    "d AS (INSERT INTO declared_months (fund, worker_id, month, import_id, line) "
+    "SELECT CAST(:fund AS VARCHAR(16)), worker_id, month, CAST(:import_id AS VARCHAR(64)), line "
+    "FROM r WHERE worker_id IS NOT NULL ON CONFLICT DO NOTHING RETURNING 1), "
+    "c AS (INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, wage_base_minor, "
+    "currency, shares, created_at_us) SELECT cid, worker_id, CAST(:fund AS VARCHAR(16)), scheme, "
+    "month, 'compulsory', wage_base, CAST(:currency AS VARCHAR(3)), shares, "
+    "CAST(:now AS BIGINT) FROM x WHERE long_term = 1 ORDER BY line "
+    "ON CONFLICT DO NOTHING RETURNING 1), "
+    "p AS (INSERT INTO insurance_periods (worker_id, fund, scheme, month, kind, state, "
+    "contribution_id, created_at_us) SELECT worker_id, CAST(:fund AS VARCHAR(16)), scheme, month, "
+    "'compulsory', 'active', cid, CAST(:now AS BIGINT) FROM x WHERE long_term = 1 "
+    "ON CONFLICT DO NOTHING RETURNING 1), "
+    "a AS (INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, payer, "
+    "debits_pending, debits_posted, credits_pending, credits_posted, created_at_us) "
+    "SELECT 'member/' || worker_id || '/' || :fund || '/' || scheme || '/' || :currency, "
+    "'member', CAST(:currency AS VARCHAR(3)), CAST(:flags AS INTEGER), "
+    "CAST(:fund AS VARCHAR(16)), scheme, worker_id, NULL, 0, 0, 0, "
+    "sum(employee + employer + government + voluntary), CAST(:now AS BIGINT) "
+    "FROM x WHERE long_term = 1 GROUP BY worker_id, scheme ORDER BY 1 "
+    "ON CONFLICT (key) DO UPDATE SET credits_posted = accounts.credits_posted "
+    "+ excluded.credits_posted RETURNING id, worker_id, scheme), "
+    "t AS (INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
+    "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
+    f"SELECT x.cid || '{DECLARED_SUFFIX}', CAST(:declarations AS BIGINT), a.id, "
+    "x.employee + x.employer + x.government + x.voluntary, CAST(:currency AS VARCHAR(3)), 0, "
+    "NULL, NULL, 'contribution', x.cid, CAST(:now AS BIGINT) FROM x "
+    "JOIN a ON a.worker_id = x.worker_id AND a.scheme = x.scheme WHERE x.long_term = 1 "
+    "ORDER BY x.line RETURNING 1) "
+    "SELECT (SELECT count(*) FROM r WHERE worker_id IS NULL), (SELECT count(*) FROM d), "
+    "(SELECT count(*) FROM r), (SELECT count(*) FROM x WHERE long_term = 1), "
+    "(SELECT count(*) FROM c), (SELECT count(*) FROM p), (SELECT count(*) FROM t), "
+    # A short-term branch posted per worker through the API: the careful path refuses it.
+    "(SELECT count(*) FROM x WHERE long_term = 0 AND EXISTS (SELECT 1 FROM contributions AS k "
+    "WHERE k.id = x.cid)), "
+    "(SELECT coalesce(sum(employee), 0) FROM x WHERE long_term = 1), "
+    "(SELECT coalesce(sum(employer), 0) FROM x WHERE long_term = 1), "
+    "(SELECT coalesce(sum(government), 0) FROM x WHERE long_term = 1), "
+    "(SELECT coalesce(sum(voluntary), 0) FROM x WHERE long_term = 1)"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +162,7 @@ class ImportTx:
     def __init__(self, conn: AsyncConnection, is_postgres: bool) -> None:
         self.conn = conn
         self.is_postgres = is_postgres
+        self.copy_text = is_postgres  # chunks can be staged as COPY text (see `stage`)
         self.analysed = False
 
     async def _all(self, sql: str, **params: Any) -> list[Any]:
@@ -121,6 +176,7 @@ class ImportTx:
         if self.is_postgres:
             # Sorts and hashes over a chunk stay in memory, this transaction only.
             await self._run(f"SET LOCAL work_mem = '{IMPORT_WORK_MEM}'")
+            await self._run("SET LOCAL jit = off")
         else:
             await self.drop_staging()
         suffix = "ON COMMIT DROP" if self.is_postgres else ""
@@ -129,24 +185,31 @@ class ImportTx:
             await self._run(statement.format(suffix=suffix, line=line))
         if not self.is_postgres:
             await self._run("CREATE INDEX temp.chunk_items_line ON chunk_items (line)")
-        await self.conn.execute(text("INSERT INTO import_payers (payer) VALUES (:p)"),
-                                [{"p": p} for p in PAYERS])
 
     async def drop_staging(self) -> None:
         if not self.is_postgres:
             for table in _TEMP_TABLES:
                 await self._run(f"DROP TABLE IF EXISTS temp.{table}")
 
-    async def stage(self, rows: Sequence[tuple[Any, ...]], items: Sequence[tuple[Any, ...]]
-                    ) -> None:
-        """Replace the chunk tables' contents with one chunk's records."""
+    async def stage(self, rows: Sequence[tuple[Any, ...]], items: Sequence[tuple[Any, ...]],
+                    copy_text: tuple[bytes, bytes] | None = None) -> None:
+        """Replace the chunk tables' contents with one chunk's records, given as tuples or
+        (PostgreSQL) as the rows' and the items' COPY text."""
         if self.is_postgres:
             await self._run(f"TRUNCATE {', '.join(_CHUNK_TABLES)}")
         else:
             for table in _CHUNK_TABLES:
                 await self._run(f"DELETE FROM temp.{table}")
-        await self._load("chunk_rows", ROW_COLUMNS, rows)
-        await self._load("chunk_items", ITEM_COLUMNS, items)
+        if copy_text is not None:
+            raw = (await self.conn.get_raw_connection()).driver_connection
+            for table, columns, payload in (("chunk_rows", ROW_COLUMNS, copy_text[0]),
+                                            ("chunk_items", ITEM_COLUMNS, copy_text[1])):
+                if payload:
+                    await raw.copy_to_table(  # type: ignore[union-attr]
+                        table, source=_as_async(payload), columns=list(columns))
+        else:
+            await self._load("chunk_rows", ROW_COLUMNS, rows)
+            await self._load("chunk_items", ITEM_COLUMNS, items)
         if self.is_postgres and rows and not self.analysed:
             # Temporary tables are never analysed automatically; without statistics the
             # planner joins items to rows by line with a nested loop (quadratic). Once is
@@ -254,28 +317,28 @@ class ImportTx:
 
     # -- book --------------------------------------------------------------------------------
     async def book_chunk(self, fund: str, currency: str, import_id: str, member_flags: int,
-                         sources: dict[str, int], now_us: int) -> ChunkBooked:
+                         declarations: int, now_us: int) -> ChunkBooked:
         """Contributions, periods, member accounts, transfers and balances for the chunk's new
-        long-term items; the declared months of its new rows; its short-term totals."""
+        long-term items; the declared months of its new rows; its short-term totals. Each
+        long-term item is one transfer from the fund's declarations account (ADR 0026)."""
         p = {"fund": fund, "currency": currency, "now": now_us}
         booked = ChunkBooked()
         # Each move with its member account's id (one probe of the key index each).
         await self._run(
-            "INSERT INTO chunk_moves (line, cid, payer, worker_id, scheme, key, amount, "
-            "account_id) SELECT x.line, x.cid, x.payer, x.worker_id, x.scheme, x.key, x.amount, "
+            "INSERT INTO chunk_moves (line, cid, worker_id, scheme, key, amount, account_id) "
+            "SELECT x.line, x.cid, x.worker_id, x.scheme, x.key, x.amount, "
             "(SELECT a.id FROM accounts AS a WHERE a.key = x.key) FROM ("
-            f"SELECT i.line AS line, {_CID} AS cid, p.payer AS payer, r.worker_id AS worker_id, "
+            f"SELECT i.line AS line, {_CID} AS cid, r.worker_id AS worker_id, "
             f"i.scheme AS scheme, {_KEY} AS key, {_AMOUNT} AS amount "
             "FROM chunk_items AS i JOIN chunk_rows AS r ON r.line = i.line "
-            f"CROSS JOIN import_payers AS p WHERE {_NEW_LONG_TERM} AND {_AMOUNT} > 0) AS x",
-            **p)
+            f"WHERE {_NEW_LONG_TERM}) AS x", **p)
         # New member accounts: the first file for a worker. In the steady state all exist.
         if (await self._all("SELECT count(*) FROM chunk_moves WHERE account_id IS NULL"))[0][0]:
             await self._run(
                 "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, "
                 "payer, debits_pending, debits_posted, credits_pending, credits_posted, "
                 "created_at_us) SELECT DISTINCT key, 'member', CAST(:currency AS VARCHAR(3)), "
-                "CAST(:flags AS INTEGER), CAST(:fund AS VARCHAR(16)), scheme, worker_id, payer, "
+                "CAST(:flags AS INTEGER), CAST(:fund AS VARCHAR(16)), scheme, worker_id, NULL, "
                 "0, 0, 0, 0, CAST(:now AS BIGINT) FROM chunk_moves WHERE account_id IS NULL "
                 "ORDER BY key ON CONFLICT (key) DO NOTHING", flags=member_flags, **p)
             await self._run(
@@ -304,25 +367,60 @@ class ImportTx:
         await self._run(
             "INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
             "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
-            "SELECT m.cid || '/' || m.payer, CASE m.payer WHEN 'government' "
-            "THEN CAST(:government AS BIGINT) ELSE CAST(:collections AS BIGINT) END, "
-            "m.account_id, m.amount, CAST(:currency AS VARCHAR(3)), 0, NULL, NULL, "
-            "'contribution', m.cid, CAST(:now AS BIGINT) FROM chunk_moves AS m "
-            "ORDER BY m.line, m.cid, m.payer",
-            government=sources["government"], collections=sources["collections"],
-            currency=currency, now=now_us)
+            f"SELECT m.cid || '{DECLARED_SUFFIX}', CAST(:declarations AS BIGINT), m.account_id, "
+            "m.amount, CAST(:currency AS VARCHAR(3)), 0, NULL, NULL, 'contribution', m.cid, "
+            "CAST(:now AS BIGINT) FROM chunk_moves AS m ORDER BY m.line, m.cid",
+            declarations=declarations, currency=currency, now=now_us)
         # Balances raised in account id order: the order the rows lie in the table, so the
         # updates walk its pages once instead of jumping between them.
         await self._run(
             "UPDATE accounts SET credits_posted = accounts.credits_posted + s.amount "
             "FROM (SELECT account_id, sum(amount) AS amount FROM chunk_moves "
             "GROUP BY account_id ORDER BY account_id) AS s WHERE accounts.id = s.account_id")
-        booked.owed = {r[0]: int(r[1]) for r in await self._all(
-            "SELECT payer, sum(amount) FROM chunk_moves GROUP BY payer")}
+        owed = (await self._all(
+            "SELECT coalesce(sum(i.employee), 0), coalesce(sum(i.employer), 0), "
+            "coalesce(sum(i.government), 0), coalesce(sum(i.voluntary), 0) "
+            "FROM chunk_items AS i JOIN chunk_rows AS r ON r.line = i.line "
+            f"WHERE {_NEW_LONG_TERM}"))[0]
+        booked.owed = {payer: int(amount) for payer, amount in zip(PAYERS, owed, strict=True)
+                       if amount}
         booked.pooled = {r[0]: [int(v) for v in r[1:]] for r in await self._all(
             "SELECT i.scheme, sum(i.employee), sum(i.employer), sum(i.government), "
             "sum(i.voluntary) FROM chunk_items AS i JOIN chunk_rows AS r ON r.line = i.line "
             "WHERE r.is_new = 1 AND i.long_term = 0 GROUP BY i.scheme")}
+        return booked
+
+    async def book_chunk_at_once(self, fund: str, currency: str, import_id: str,
+                                 member_flags: int, declarations: int, now_us: int
+                                 ) -> ChunkBooked | None:
+        """PostgreSQL: book a chunk in one statement, betting that every row is registered and
+        new (the steady state of a monthly file): the inserts' unique keys do the checks that
+        `resolve` and `clashes` make beforehand, member accounts are created or raised by one
+        upsert. Inside a savepoint: if any row is not plain (unregistered, declared before,
+        already booked, a period held, a short-term branch posted per worker), everything the
+        statement wrote is rolled back and None returned: the caller takes the careful path,
+        which finds and reports exactly what is wrong."""
+        params = {"fund": fund, "currency": currency, "import_id": import_id,
+                  "flags": member_flags, "declarations": declarations, "now": now_us}
+        savepoint = await self.conn.begin_nested()
+        try:
+            counts = (await self._all(_AT_ONCE, **params))[0]
+        except DBAPIError:
+            await savepoint.rollback()
+            return None
+        unresolved, declared, rows, items, contributions, periods, transfers, short_clash = (
+            int(v) for v in counts[:8])
+        if (unresolved or short_clash or declared != rows
+                or not contributions == periods == transfers == items):
+            await savepoint.rollback()
+            return None
+        await savepoint.commit()
+        booked = ChunkBooked(contributions=contributions, declared_months=declared)
+        booked.owed = {payer: int(amount) for payer, amount in zip(PAYERS, counts[8:12],
+                                                                   strict=True) if amount}
+        booked.pooled = {r[0]: [int(v) for v in r[1:]] for r in await self._all(
+            "SELECT scheme, sum(employee), sum(employer), sum(government), sum(voluntary) "
+            "FROM chunk_items WHERE long_term = 0 GROUP BY scheme")}
         return booked
 
     async def ensure_account(self, key: str, code: str, currency: str, flags: int, fund: str,
@@ -337,14 +435,13 @@ class ImportTx:
         return int((await self._all("SELECT id FROM accounts WHERE key = :key", key=key))[0][0])
 
     async def insert_transfer(self, transfer_id: str, debit: int, credit: int, amount: int,
-                              currency: str, now_us: int) -> None:
+                              currency: str, now_us: int, code: str = "import_pool") -> None:
         await self._run(
             "INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
             "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
-            "VALUES (:id, :debit, :credit, :amount, :currency, 0, NULL, NULL, 'import_pool', "
-            "NULL, :now)",
+            "VALUES (:id, :debit, :credit, :amount, :currency, 0, NULL, NULL, :code, NULL, :now)",
             id=transfer_id, debit=debit, credit=credit, amount=amount, currency=currency,
-            now=now_us)
+            now=now_us, code=code)
 
     async def move_balances(self, account_id: int, debits: int = 0, credits: int = 0) -> None:
         """Raise one account's posted balances: done last, so the hot system accounts are
@@ -367,6 +464,12 @@ class ImportTx:
             "rows_accepted, rows_rejected, report, created_at_us) VALUES (:id, :fund, :sha, "
             ":principal, :status, :total, :accepted, :rejected, :report, :now) "
             "ON CONFLICT DO NOTHING", **row)
+
+
+async def _as_async(payload: bytes) -> AsyncIterator[bytes]:
+    """A payload for asyncpg's COPY as one piece: given a file object instead, asyncpg reads it
+    in the default thread pool, 512 kB at a time (a thread hop per piece)."""
+    yield payload
 
 
 @asynccontextmanager

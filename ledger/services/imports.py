@@ -32,12 +32,18 @@ from ledger.adapters.registry import codec, get_adapter
 from ledger.db.engine import Database
 from ledger.db.import_store import (
     PAYERS,
+    ChunkBooked,
     ContributionClash,
     ImportTx,
     import_transaction,
     lookup_import,
 )
-from ledger.domain.accounts import AccountCode, branch_pool_account, source_account
+from ledger.domain.accounts import (
+    AccountCode,
+    branch_pool_account,
+    declarations_account,
+    source_account,
+)
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import FUNDS, Payer
 from ledger.domain.ledger import AccountFlags
@@ -188,7 +194,7 @@ class ImportService:
                                                f"the header says {header.currency}"))
             return None
         reader = _ChunkReader(adapter, DeclarationChecker(adapter, header), parsed,
-                              self.vault)
+                              self.vault, copy_text=getattr(store, "copy_text", False))
         # Parsing, checking and hashing run in a worker thread, a chunk ahead of the database:
         # the event loop stays free for other requests, and the database stages, checks and
         # books chunk k while the thread works on chunk k + 1.
@@ -198,7 +204,7 @@ class ImportService:
                 pending = asyncio.ensure_future(asyncio.to_thread(reader.next_chunk))
                 for error in staged.errors:
                     errors.add(error)
-                await store.stage(staged.rows, staged.items)
+                await store.stage(staged.rows, staged.items, staged.copy_text)
                 if on_chunk is not None and staged.rows:
                     await on_chunk(staged)
         except BaseException:
@@ -245,7 +251,11 @@ class _Booking:
         self.sources: dict[str, int] = {}
         self.contributions = 0
         self.declared_months = 0
-        self.owed: dict[str, int] = {}
+        self.member_flags = int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
+        self.at_once = True  # PostgreSQL: try booking the next chunk in one statement
+        # Per payer, the long-term shares booked to member accounts (through the declarations
+        # account); per short-term scheme, the shares pooled.
+        self.declared: dict[str, int] = {}
         self.pooled: dict[str, list[int]] = {}
         # Per scheme, the lines whose identical contribution was already booked (a byte per
         # line, allocated only for a scheme that has one): see `_own_bookings`.
@@ -257,6 +267,19 @@ class _Booking:
 
     async def chunk(self, staged: _Staged) -> None:
         store, fund = self.store, self.fund
+        if (store.is_postgres and self.at_once and self.booking and not staged.duplicates
+                and (self.partial or not self.file_errors.count)):
+            # The steady state: every row registered and new. One statement books the chunk;
+            # if any row is not plain it writes nothing and the checks below run instead.
+            booked = await store.book_chunk_at_once(
+                fund, self.currency, self.import_id, self.member_flags,
+                (await self._sources())["declarations"], self.now)
+            if booked is not None:
+                self._add(booked)
+                return
+            # Chunks of one file tend to look alike (e.g. a file sent again): try the one
+            # statement again only after a chunk that the checks find plain.
+            self.at_once = False
         bad: set[int] = set()
         unresolved = set(await store.resolve(fund, self.import_id))
         for line in sorted(unresolved):
@@ -305,16 +328,21 @@ class _Booking:
         if self.booking:
             await store.drop_lines(bad)
             booked = await store.book_chunk(fund, self.currency, self.import_id,
-                                            int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS),
-                                            await self._sources(), self.now)
-            self.contributions += booked.contributions
-            self.declared_months += booked.declared_months
-            for payer, amount in booked.owed.items():
-                self.owed[payer] = self.owed.get(payer, 0) + amount
-            for scheme, amounts in booked.pooled.items():
-                total = self.pooled.setdefault(scheme, [0] * len(amounts))
-                for k, amount in enumerate(amounts):
-                    total[k] += amount
+                                            self.member_flags,
+                                            (await self._sources())["declarations"], self.now)
+            self._add(booked)
+            self.at_once = not (bad or contributions or periods
+                                or booked.declared_months < len(staged.rows))
+
+    def _add(self, booked: ChunkBooked) -> None:
+        self.contributions += booked.contributions
+        self.declared_months += booked.declared_months
+        for payer, amount in booked.owed.items():
+            self.declared[payer] = self.declared.get(payer, 0) + amount
+        for scheme, amounts in booked.pooled.items():
+            total = self.pooled.setdefault(scheme, [0] * len(amounts))
+            for k, amount in enumerate(amounts):
+                total[k] += amount
 
     async def _own_bookings(self, clashes: list[ContributionClash], duplicates: dict[int, int],
                             chunk_first: int) -> list[ContributionClash]:
@@ -336,25 +364,38 @@ class _Booking:
         return [c for c in clashes if (c.line, c.scheme) not in own]
 
     async def _sources(self) -> dict[str, int]:
-        """The accounts the payers' shares come from (created the first time)."""
+        """The accounts the payers' shares come from, and the declarations account the file's
+        long-term money passes through (created the first time)."""
         if not self.sources:
-            for name, source_payer in (("collections", Payer.EMPLOYEE),
-                                       ("government", Payer.GOVERNMENT)):
-                spec = source_account(self.fund, source_payer, self.adapter.currency)
+            currency = self.adapter.currency
+            for name, spec in (
+                    ("collections", source_account(self.fund, Payer.EMPLOYEE, currency)),
+                    ("government", source_account(self.fund, Payer.GOVERNMENT, currency)),
+                    ("declarations", declarations_account(self.fund, currency))):
                 self.sources[name] = await self.store.ensure_account(
                     spec.key, str(spec.code), self.currency, int(spec.flags), self.fund, None,
                     self.now)
         return self.sources
 
     async def finish(self, report: ImportReport) -> None:
-        """Per file: the pooled short-term transfers, then the source accounts' debits (the hot
-        system accounts are locked only for the end of the import transaction)."""
+        """Per file: one transfer per payer into the declarations account (the rows' transfers
+        took the same sums out of it, ADR 0026), the pooled short-term transfers, then the
+        source accounts' debits (the hot system accounts are locked only for the end of the
+        import transaction)."""
         assert self.booking, "every chunk of a bookable file has been booked"
         store, fund, currency = self.store, self.fund, self.currency
         report.contributions_booked = self.contributions
         report.rows_already_booked = report.rows_accepted - self.declared_months
         sources = await self._sources()
-        owed = dict(self.owed)
+        owed = dict(self.declared)
+        for payer, amount in self.declared.items():
+            source = sources["government" if payer == Payer.GOVERNMENT else "collections"]
+            await store.insert_transfer(f"{self.import_id}/{payer}", source,
+                                        sources["declarations"], amount, currency, self.now,
+                                        code="import_source")
+        if self.declared:
+            total = sum(self.declared.values())
+            await store.move_balances(sources["declarations"], debits=total, credits=total)
         pooled: dict[str, dict[str, int]] = {}
         for scheme in sorted(self.pooled):
             pooled[scheme] = {payer: amount for payer, amount in
@@ -383,10 +424,13 @@ class _Staged:
     and (line, first line) for each row whose member and month came earlier in the file."""
 
     rows: list[tuple[Any, ...]]
-    items: list[tuple[Any, ...]]
+    items: list[tuple[Any, ...]]  # empty when the items come as `copy_text`
     errors: list[RowError]
     duplicates: list[tuple[int, int]] = field(default_factory=list)
     first_line: int = 0  # the chunk's first staged line
+    # PostgreSQL: the rows and the items already in COPY text format, built in the worker
+    # thread, so that the event loop only sends bytes while the thread reads on.
+    copy_text: tuple[bytes, bytes] | None = None
 
 
 class _SeenMonths:
@@ -427,8 +471,9 @@ class _ChunkReader:
     and builds its staging records. Plain CPU work, run in a worker thread (one at a time)."""
 
     def __init__(self, adapter: FundAdapter, checker: DeclarationChecker,
-                 parsed: Iterator[object], vault: PiiVault) -> None:
+                 parsed: Iterator[object], vault: PiiVault, copy_text: bool = False) -> None:
         self.adapter = adapter
+        self.copy_text = copy_text
         self.checker = checker
         self.parsed = parsed
         self.vault = vault
@@ -459,8 +504,12 @@ class _ChunkReader:
         duplicates = self.seen.add(
             [bytes.fromhex(r[1]) + r[2].to_bytes(4, "big", signed=True) for r in rows],
             [r[0] for r in rows])
+        copy_text = None
+        if self.copy_text:
+            copy_text = (_copy_text(rows), _copy_text(items))
+            items = []
         return _Staged(rows, items, parse_errors + checked.errors, duplicates,
-                       rows[0][0] if rows else 0)
+                       rows[0][0] if rows else 0, copy_text)
 
     def _records(self, checked: CheckedChunk) -> tuple[list[tuple[Any, ...]],
                                                          list[tuple[Any, ...]]]:
@@ -486,6 +535,17 @@ class _ChunkReader:
                 items.append((line, scheme, int(long_term), bases[k],
                               _shares_json(e, r, g, v) if long_term else "", e, r, g, v))
         return rows, items
+
+
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_text(records: list[tuple[Any, ...]]) -> bytes:
+    """Records in PostgreSQL's COPY text format: tab-separated, one line each. Only text is
+    escaped (numbers cannot hold a tab or a backslash); no field is ever NULL here."""
+    return "".join([
+        "\t".join([v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v) for v in r])
+        + "\n" for r in records]).encode()
 
 
 def _shares_json(employee: int, employer: int, government: int, voluntary: int) -> str:

@@ -127,9 +127,22 @@ async def test_a_thai_file_books_old_age_per_worker_and_pools_the_short_term_bra
     assert first[1] == 1_750_000
     assert first[2] == '{"employee":"52500","employer":"52500","government":"17500"}'
     assert {(p[1], p[3]) for p in state["periods"]} == {("s33-old-age", "active")}
-    assert len(state["transfers"]) == 9
-    member0 = {k.split("/")[4]: c for k, c, _ in state["balances"] if workers[0] in k}
-    assert member0 == {"employee": 52_500, "employer": 52_500, "government": 17_500}
+    # One member account per worker and scheme, one transfer per row (ADR 0026): from the
+    # declarations account, which the file's payers fill with one transfer each.
+    assert [t[0].rsplit("/", 1)[1] for t in state["transfers"]] == ["declared"] * 3
+    member0 = [(k, c) for k, c, _ in state["balances"] if workers[0] in k]
+    assert member0 == [(f"member/{workers[0]}/TH-SSO/s33-old-age/THB", 122_500)]
+    legs = dict(await world.rows(
+        "SELECT t.id, t.amount_minor FROM transfers t WHERE t.id LIKE :i",
+        i=f"{report.import_id}/%"))
+    old_age = {"employee": 52_500 + 36_000 + 4_950, "employer": 52_500 + 36_000 + 4_950,
+               "government": 17_500 + 12_000 + 1_650}
+    assert {k.rsplit("/", 1)[1]: v for k, v in legs.items()
+            if k.count("/") == 1} == old_age
+    declarations = await world.rows(
+        "SELECT credits_posted - debits_posted FROM accounts WHERE key = :k",
+        k="fund/TH-SSO/declarations/THB")
+    assert declarations == [(0,)]
     # Sickness 1.5% a side + 1.5% state, unemployment 0.5 / 0.5 / 0.25: per file, pooled.
     sick = {p: int(a) for p, a in report.pooled_minor["s33-sickness"].items()}
     assert sick == {"employee": 26_250 + 18_000 + 2_475, "employer": 26_250 + 18_000 + 2_475,
@@ -321,10 +334,17 @@ async def test_chunks_are_booked_while_the_next_ones_are_still_being_read(
     booked: list[int] = []
     seen_when_checked: list[int] = []
     real_book, real_check = ImportTx.book_chunk, DeclarationChecker.check
+    real_at_once = ImportTx.book_chunk_at_once
 
     async def book_chunk(self: ImportTx, *args: Any) -> Any:
         booked.append(1)
         return await real_book(self, *args)
+
+    async def book_chunk_at_once(self: ImportTx, *args: Any) -> Any:
+        result = await real_at_once(self, *args)
+        if result is not None:
+            booked.append(1)
+        return result
 
     def check(self: DeclarationChecker, rows: Any) -> Any:
         seen_when_checked.append(len(booked))
@@ -332,6 +352,7 @@ async def test_chunks_are_booked_while_the_next_ones_are_still_being_read(
 
     monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
     monkeypatch.setattr(ImportTx, "book_chunk", book_chunk)
+    monkeypatch.setattr(ImportTx, "book_chunk_at_once", book_chunk_at_once)
     monkeypatch.setattr(DeclarationChecker, "check", check)
     for n in range(6):
         await world.register(n)
@@ -467,3 +488,55 @@ async def _post_january_through_the_engine(world: World, worker: str) -> None:
         await committer.submit(Job([Unit(plan_transfers(contribution), contribution)]))
     finally:
         await committer.stop()
+
+
+async def test_plain_chunks_are_booked_in_one_statement_and_the_others_checked_first(
+    world: World, db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL books a chunk of registered, new rows in one statement; a chunk with one row
+    that is not plain (here: declared by an earlier file) is rolled back to its savepoint and
+    booked by the careful path, with the same result as on SQLite. After such a chunk the next
+    one is checked first; one statement is tried again after a chunk the checks find plain."""
+    import ledger.services.imports as imports
+    from ledger.db.import_store import ImportTx
+
+    paths: list[str] = []
+    real_book, real_at_once = ImportTx.book_chunk, ImportTx.book_chunk_at_once
+
+    async def book_chunk(self: ImportTx, *args: Any) -> Any:
+        paths.append("careful")
+        return await real_book(self, *args)
+
+    async def book_chunk_at_once(self: ImportTx, *args: Any) -> Any:
+        result = await real_at_once(self, *args)
+        paths.append("at once" if result is not None else "rolled back")
+        return result
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(ImportTx, "book_chunk", book_chunk)
+    monkeypatch.setattr(ImportTx, "book_chunk_at_once", book_chunk_at_once)
+    for n in range(8):
+        await world.register(n)
+    await world.run(thai_file(JAN_2026, [(world.member(2), 1_000_000)]))
+    before = await world.worker_state()
+    paths.clear()
+    report = await world.run(thai_file(JAN_2026, [(world.member(n), 1_000_000)
+                                                  for n in range(8)]))
+    assert report.status == "posted"
+    assert (report.contributions_booked, report.rows_already_booked) == (7, 1)
+    if db.is_postgres:
+        assert paths == ["at once", "rolled back", "careful", "careful", "at once"]
+    else:
+        assert paths == ["careful"] * 4
+    after = await world.worker_state()
+    assert len(after["contributions"]) == len(before["contributions"]) + 7
+    assert len(after["transfers"]) == len(before["transfers"]) + 7
+    balances = {k: c for k, c, _ in after["balances"]}
+    assert set(balances.values()) == {70_000}  # 3% + 3% + 1% of 10,000.00 THB, once each
+
+
+def test_copy_text_escapes_what_postgres_would_read_as_a_separator() -> None:
+    from ledger.services.imports import _copy_text
+
+    assert _copy_text([(2, "a\tb\\c\nd", -5)]) == b"2\ta\\tb\\\\c\\nd\t-5\n"
+    assert _copy_text([]) == b""
