@@ -143,7 +143,8 @@ class _DiscardingStore:
     copy_text = True  # build the COPY text as the PostgreSQL import does
 
     async def stage(self, rows: list[tuple[object, ...]], items: list[tuple[object, ...]],
-                    copy_text: tuple[bytes, bytes] | None = None) -> None:
+                    copy_text: tuple[bytes, bytes, bytes] | None = None,
+                    short_term: bool = True) -> None:
         self.rows += len(rows)
 
 

@@ -172,7 +172,7 @@ class ImportService:
     async def _stage_file(
         self, store: ImportTx, adapter: FundAdapter, parsed: Iterator[object],
         report: ImportReport, errors: _Errors,
-        on_chunk: Callable[[_Staged], Awaitable[None]] | None = None,
+        on_chunk: Callable[[_Staged, Callable[[], None]], Awaitable[None]] | None = None,
     ) -> DeclaredHeader | None:
         first = next(parsed, None)
         if first is None:
@@ -196,19 +196,31 @@ class ImportService:
         reader = _ChunkReader(adapter, DeclarationChecker(adapter, header), parsed,
                               self.vault, copy_text=getattr(store, "copy_text", False))
         # Parsing, checking and hashing run in a worker thread, a chunk ahead of the database:
-        # the event loop stays free for other requests, and the database stages, checks and
-        # books chunk k while the thread works on chunk k + 1.
-        pending = asyncio.ensure_future(asyncio.to_thread(reader.next_chunk))
-        try:
-            while (staged := await pending) is not None:
+        # the event loop stays free for other requests, and the database checks and books
+        # chunk k while the thread works on chunk k + 1. The thread starts on k + 1 once chunk
+        # k is staged, not before: while both want the interpreter lock, staging's round trips
+        # each waited for it (COPY of a chunk took 3-4 times what the server spent on it).
+        pending: asyncio.Future[_Staged | None] | None = None
+
+        def read_next() -> None:
+            nonlocal pending
+            if pending is None:
                 pending = asyncio.ensure_future(asyncio.to_thread(reader.next_chunk))
+
+        read_next()
+        try:
+            while pending is not None and (staged := await pending) is not None:
+                pending = None
                 for error in staged.errors:
                     errors.add(error)
-                await store.stage(staged.rows, staged.items, staged.copy_text)
-                if on_chunk is not None and staged.rows:
-                    await on_chunk(staged)
+                if on_chunk is None:
+                    await store.stage(staged.rows, staged.items, staged.copy_text)
+                elif staged.rows:
+                    await on_chunk(staged, read_next)  # stages as its booking needs, then reads
+                read_next()
         except BaseException:
-            pending.cancel()  # the thread finishes its chunk; nobody waits for it
+            if pending is not None:
+                pending.cancel()  # the thread finishes its chunk; nobody waits for it
             raise
         report.rows_total = reader.rows_total
         if report.rows_total == 0:
@@ -265,21 +277,33 @@ class _Booking:
         return [self.unregistered, self.duplicates, self.contribution_clashes,
                 self.period_clashes]
 
-    async def chunk(self, staged: _Staged) -> None:
+    async def chunk(self, staged: _Staged, staged_hook: Callable[[], None]) -> None:
+        """Stage, check and book one chunk; `staged_hook` is called once it is staged (the
+        next chunk is read from then on)."""
         store, fund = self.store, self.fund
         if (store.is_postgres and self.at_once and self.booking and not staged.duplicates
+                and staged.copy_text is not None
                 and (self.partial or not self.file_errors.count)):
             # The steady state: every row registered and new. One statement books the chunk;
-            # if any row is not plain it writes nothing and the checks below run instead.
+            # if any row is not plain it writes nothing and the checks below run instead. The
+            # short-term items are pooled per file: their sums come from the worker thread,
+            # and they are staged only if the checks need them.
+            await store.stage(staged.rows, staged.items, staged.copy_text, short_term=False)
+            staged_hook()
             booked = await store.book_chunk_at_once(
                 fund, self.currency, self.import_id, self.member_flags,
-                (await self._sources())["declarations"], self.now)
+                (await self._sources())["declarations"], self.now, sorted(staged.pooled))
             if booked is not None:
+                booked.pooled = staged.pooled
                 self._add(booked)
                 return
             # Chunks of one file tend to look alike (e.g. a file sent again): try the one
             # statement again only after a chunk that the checks find plain.
             self.at_once = False
+            await store.stage_short_term(staged.copy_text)
+        else:
+            await store.stage(staged.rows, staged.items, staged.copy_text)
+            staged_hook()
         bad: set[int] = set()
         unresolved = set(await store.resolve(fund, self.import_id))
         for line in sorted(unresolved):
@@ -428,9 +452,12 @@ class _Staged:
     errors: list[RowError]
     duplicates: list[tuple[int, int]] = field(default_factory=list)
     first_line: int = 0  # the chunk's first staged line
-    # PostgreSQL: the rows and the items already in COPY text format, built in the worker
-    # thread, so that the event loop only sends bytes while the thread reads on.
-    copy_text: tuple[bytes, bytes] | None = None
+    # PostgreSQL: the rows, the long-term items and the short-term items already in COPY text
+    # format, built in the worker thread, so that the event loop only sends bytes while the
+    # thread reads on; and per short-term scheme the chunk's shares (employee, employer,
+    # government, voluntary), pooled per file.
+    copy_text: tuple[bytes, bytes, bytes] | None = None
+    pooled: dict[str, list[int]] = field(default_factory=dict)
 
 
 class _SeenMonths:
@@ -505,11 +532,18 @@ class _ChunkReader:
             [bytes.fromhex(r[1]) + r[2].to_bytes(4, "big", signed=True) for r in rows],
             [r[0] for r in rows])
         copy_text = None
+        pooled: dict[str, list[int]] = {}
         if self.copy_text:
-            copy_text = (_copy_text(rows), _copy_text(items))
+            long_term = [i for i in items if i[2]]
+            short_term = [i for i in items if not i[2]]
+            for item in short_term:
+                sums = pooled.setdefault(item[1], [0, 0, 0, 0])
+                for k in range(4):
+                    sums[k] += item[5 + k]
+            copy_text = (_copy_text(rows), _copy_text(long_term), _copy_text(short_term))
             items = []
         return _Staged(rows, items, parse_errors + checked.errors, duplicates,
-                       rows[0][0] if rows else 0, copy_text)
+                       rows[0][0] if rows else 0, copy_text, pooled)
 
     def _records(self, checked: CheckedChunk) -> tuple[list[tuple[Any, ...]],
                                                          list[tuple[Any, ...]]]:

@@ -282,6 +282,23 @@ async def test_a_month_posted_through_the_api_is_recognised_by_its_business_key(
     assert f"ctb:{worker}:TH-SSO:s33-old-age:2026-01" in report.errors[0]["reason"]
 
 
+async def test_a_short_term_branch_posted_per_worker_is_refused_not_pooled_twice(
+    world: World,
+) -> None:
+    """Sickness for one worker's January came through the API (per worker); the file pools
+    sickness per file, so booking the row would count that month twice. Both booking paths
+    (PostgreSQL tries one statement first) refuse the row, naming the contribution."""
+    workers = [await world.register(n) for n in range(3)]
+    await _post_january_through_the_engine(world, workers[1], "s33-sickness")
+    before = await world.worker_state()
+    report = await world.run(thai_file(JAN_2026, [(world.member(n), 1_000_000)
+                                                  for n in range(3)]))
+    assert report.status == "rejected" and report.contributions_booked == 0
+    assert [(e["line"], e["field"]) for e in report.errors] == [(3, "member_number")]
+    assert f"ctb:{workers[1]}:TH-SSO:s33-sickness:2026-01" in report.errors[0]["reason"]
+    assert await world.worker_state() == before
+
+
 def test_thai_file_helper_round_trips() -> None:
     data = thai_file(JAN_2026, [(thai_id("ab"), 1_000_000)])
     items = list(sso.parse(iter(data.splitlines(keepends=True))))
@@ -470,17 +487,18 @@ def test_repeats_across_chunks_name_the_first_line_of_the_file() -> None:
     assert seen.add([], []) == []
 
 
-async def _post_january_through_the_engine(world: World, worker: str) -> None:
+async def _post_january_through_the_engine(world: World, worker: str,
+                                           scheme: str = "s33-old-age") -> None:
     """January 2026 at a 10,000 THB wage for `worker`, posted as the API posts it."""
     from ledger.domain.contributions import ContributionInput, plan_transfers, validate_contribution
     from ledger.services.group_commit import GroupCommitter
     from ledger.services.posting import Job, PostingEngine, Unit
 
     adapter = get_adapter("TH-SSO")
-    quote = adapter.contribution(adapter.context_from_fields({}), "s33-old-age", JAN_2026,
+    quote = adapter.contribution(adapter.context_from_fields({}), scheme, JAN_2026,
                                  Money(1_000_000, Currency.THB))
     contribution = validate_contribution(ContributionInput(
-        worker_id=worker, fund="TH-SSO", scheme="s33-old-age", month="2026-01",
+        worker_id=worker, fund="TH-SSO", scheme=scheme, month="2026-01",
         wage_base=quote.wage_base, shares=[(p.value, m) for p, m in quote.shares]))
     committer = GroupCommitter(PostingEngine(world.db))
     committer.start()
