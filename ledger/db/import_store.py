@@ -168,7 +168,8 @@ class ImportTx:
         self.conn = conn
         self.is_postgres = is_postgres
         self.copy_text = is_postgres  # chunks can be staged as COPY text (see `stage`)
-        self.analysed = False
+        self.analysed = False  # the chunk tables have statistics
+        self.analysed_with_short_term = False  # ...taken with short-term items staged
 
     async def _all(self, sql: str, **params: Any) -> list[Any]:
         return list((await self.conn.execute(text(sql), params)).all())
@@ -217,20 +218,32 @@ class ImportTx:
         else:
             await self._load("chunk_rows", ROW_COLUMNS, rows)
             await self._load("chunk_items", ITEM_COLUMNS, items)
-        if self.is_postgres and rows and not self.analysed:
-            # Temporary tables are never analysed automatically; without statistics the
-            # planner joins items to rows by line with a nested loop (quadratic). Once is
-            # enough: the statistics survive TRUNCATE, and each chunk's size is read from its
-            # pages at planning time. `chunk_moves` stays unanalysed on purpose: its default
-            # estimate (200 accounts) keeps the balance update an index probe per account
-            # rather than a hash join over the whole accounts table.
-            await self._run("ANALYZE chunk_rows")
-            await self._run("ANALYZE chunk_items")
-            self.analysed = True
+        if rows:
+            await self._analyse(with_short_term=short_term)
+
+    async def _analyse(self, with_short_term: bool) -> None:
+        """Temporary tables are never analysed automatically; without statistics the planner
+        joins items to rows by line with a nested loop (quadratic). Once is enough (the
+        statistics survive TRUNCATE, and each chunk's size is read from its pages at planning
+        time) -- and once more when short-term items are first staged: statistics taken
+        without them say no item is short-term, and the careful path's pooled sums then
+        joined items to rows with a nested loop (measured: minutes for one chunk). The
+        reverse is harmless: the one-statement path plans for fewer long-term items than it
+        gets. `chunk_moves` stays unanalysed on purpose: its default estimate (200 accounts)
+        keeps the balance update an index probe per account rather than a hash join over the
+        whole accounts table."""
+        if not self.is_postgres or (self.analysed and (self.analysed_with_short_term
+                                                       or not with_short_term)):
+            return
+        await self._run("ANALYZE chunk_rows")
+        await self._run("ANALYZE chunk_items")
+        self.analysed = True
+        self.analysed_with_short_term = with_short_term
 
     async def stage_short_term(self, copy_text: tuple[bytes, bytes, bytes]) -> None:
         """Add a chunk's short-term items, left out by `stage(short_term=False)`."""
         await self._copy("chunk_items", ITEM_COLUMNS, copy_text[2])
+        await self._analyse(with_short_term=True)
 
     async def _copy(self, table: str, columns: Sequence[str], *payloads: bytes) -> None:
         if not any(payloads):
