@@ -68,28 +68,31 @@ async def test_0008_keeps_every_declared_month_under_the_new_key(empty_db: Datab
                 "('TH-SSO', 'wkr_b', 202501, 'imp-9', 7)"))
 
 
+async def _accounts_at_0008(db: Database, *rows: tuple[str, str, str | None, str | None]
+                            ) -> None:
+    """Migrate to 0008 and open accounts given as (key, code, worker, payer), all TH-SSO THB."""
+    await upgrade(db, "0008")
+    async with db.engine.begin() as conn:
+        for key, code, worker, payer in rows:
+            await conn.execute(text(
+                "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, "
+                "payer, debits_pending, debits_posted, credits_pending, credits_posted, "
+                "created_at_us) VALUES (:key, :code, 'THB', 0, 'TH-SSO', 's33-old-age', "
+                ":worker, :payer, 0, 0, 0, 0, 0)"),
+                {"key": key, "code": code, "worker": worker, "payer": payer})
+
+
 async def test_0009_refuses_a_ledger_with_per_payer_member_accounts(empty_db: Database) -> None:
-    await upgrade(empty_db, "0008")
     old_key = "member/wkr_a/TH-SSO/s33-old-age/employee/THB"
-    async with empty_db.engine.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, payer, "
-            "debits_pending, debits_posted, credits_pending, credits_posted, created_at_us) "
-            f"VALUES ('{old_key}', 'member', 'THB', 1, 'TH-SSO', 's33-old-age', 'wkr_a', "
-            "'employee', 0, 0, 0, 0, 0)"))
+    await _accounts_at_0008(empty_db, (old_key, "member", "wkr_a", "employee"))
     with pytest.raises(RuntimeError, match=f"1 per-payer member account.*{old_key}"):
         await upgrade(empty_db)
     assert await current_revision(empty_db) == "0008"  # nothing half done
 
 
 async def test_0009_upgrades_a_ledger_of_one_member_account_each(empty_db: Database) -> None:
-    await upgrade(empty_db, "0008")
-    async with empty_db.engine.begin() as conn:
-        await conn.execute(text(
-            "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, payer, "
-            "debits_pending, debits_posted, credits_pending, credits_posted, created_at_us) "
-            "VALUES ('member/wkr_a/TH-SSO/s33-old-age/THB', 'member', 'THB', 1, 'TH-SSO', "
-            "'s33-old-age', 'wkr_a', NULL, 0, 0, 0, 0, 0), ('fund/TH-SSO/source/employee/THB', "
-            "'fund_collections', 'THB', 0, 'TH-SSO', NULL, NULL, 'employee', 0, 0, 0, 0, 0)"))
+    await _accounts_at_0008(
+        empty_db, ("member/wkr_a/TH-SSO/s33-old-age/THB", "member", "wkr_a", None),
+        ("fund/TH-SSO/source/employee/THB", "fund_collections", None, "employee"))
     await upgrade(empty_db)
     assert await current_revision(empty_db) == "0009"
