@@ -61,7 +61,6 @@ _CREATE = (
     "CREATE TEMP TABLE chunk_dropped (line INTEGER NOT NULL) {suffix}",
 )
 _CHUNK_TABLES = ("chunk_rows", "chunk_items", "chunk_moves", "chunk_dropped")
-_TEMP_TABLES = _CHUNK_TABLES
 
 _CID = "('ctb:' || r.worker_id || ':' || :fund || ':' || i.scheme || ':' || r.month_text)"
 _KEY = "('member/' || r.worker_id || '/' || :fund || '/' || i.scheme || '/' || :currency)"
@@ -83,7 +82,8 @@ _AT_ONCE = (
     "i.wage_base AS wage_base, i.shares AS shares, i.employee AS employee, "
     "i.employer AS employer, i.government AS government, i.voluntary AS voluntary, "
     "r.worker_id AS worker_id, r.month AS month, "
-    f"{_CID} AS cid FROM chunk_items AS i JOIN r ON r.line = i.line "
+    f"{_CID} AS cid, {_KEY} AS key, {_AMOUNT} AS amount FROM chunk_items AS i "
+    "JOIN r ON r.line = i.line "
     "WHERE r.worker_id IS NOT NULL), "
     "d AS (INSERT INTO declared_months (fund, worker_id, month, import_id, line) "
     "SELECT CAST(:fund AS VARCHAR(16)), worker_id, month, CAST(:import_id AS VARCHAR(64)), line "
@@ -99,17 +99,16 @@ _AT_ONCE = (
     "ON CONFLICT DO NOTHING RETURNING 1), "
     "a AS (INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, payer, "
     "debits_pending, debits_posted, credits_pending, credits_posted, created_at_us) "
-    "SELECT 'member/' || worker_id || '/' || :fund || '/' || scheme || '/' || :currency, "
-    "'member', CAST(:currency AS VARCHAR(3)), CAST(:flags AS INTEGER), "
-    "CAST(:fund AS VARCHAR(16)), scheme, worker_id, NULL, 0, 0, 0, "
-    "sum(employee + employer + government + voluntary), CAST(:now AS BIGINT) "
-    "FROM x WHERE long_term = 1 GROUP BY worker_id, scheme ORDER BY 1 "
+    "SELECT key, 'member', CAST(:currency AS VARCHAR(3)), CAST(:flags AS INTEGER), "
+    "CAST(:fund AS VARCHAR(16)), scheme, worker_id, NULL, 0, 0, 0, sum(amount), "
+    "CAST(:now AS BIGINT) FROM x WHERE long_term = 1 GROUP BY key, worker_id, scheme "
+    "ORDER BY key "
     "ON CONFLICT (key) DO UPDATE SET credits_posted = accounts.credits_posted "
     "+ excluded.credits_posted RETURNING id, worker_id, scheme), "
     "t AS (INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
     "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
     f"SELECT x.cid || '{DECLARED_SUFFIX}', CAST(:declarations AS BIGINT), a.id, "
-    "x.employee + x.employer + x.government + x.voluntary, CAST(:currency AS VARCHAR(3)), 0, "
+    "x.amount, CAST(:currency AS VARCHAR(3)), 0, "
     "NULL, NULL, 'contribution', x.cid, CAST(:now AS BIGINT) FROM x "
     "JOIN a ON a.worker_id = x.worker_id AND a.scheme = x.scheme WHERE x.long_term = 1 "
     "ORDER BY x.line RETURNING 1), "
@@ -197,7 +196,7 @@ class ImportTx:
 
     async def drop_staging(self) -> None:
         if not self.is_postgres:
-            for table in _TEMP_TABLES:
+            for table in _CHUNK_TABLES:
                 await self._run(f"DROP TABLE IF EXISTS temp.{table}")
 
     async def stage(self, rows: Sequence[tuple[Any, ...]], items: Sequence[tuple[Any, ...]],

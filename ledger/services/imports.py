@@ -194,7 +194,7 @@ class ImportService:
                                                f"the header says {header.currency}"))
             return None
         reader = _ChunkReader(adapter, DeclarationChecker(adapter, header), parsed,
-                              self.vault, copy_text=getattr(store, "copy_text", False))
+                              self.vault, copy_text=store.copy_text)
         # Parsing, checking and hashing run in a worker thread, a chunk ahead of the database:
         # the event loop stays free for other requests, and the database checks and books
         # chunk k while the thread works on chunk k + 1. The thread starts on k + 1 once chunk
@@ -413,7 +413,7 @@ class _Booking:
         sources = await self._sources()
         owed = dict(self.declared)
         for payer, amount in self.declared.items():
-            source = sources["government" if payer == Payer.GOVERNMENT else "collections"]
+            source = sources[_source_name(payer)]
             await store.insert_transfer(f"{self.import_id}/{payer}", source,
                                         sources["declarations"], amount, currency, self.now,
                                         code="import_source")
@@ -429,7 +429,7 @@ class _Booking:
             pool = await store.ensure_account(spec.key, str(AccountCode.BRANCH_POOL), currency,
                                               int(spec.flags), fund, scheme, self.now)
             for payer, amount in by_payer.items():
-                source = sources["government" if payer == Payer.GOVERNMENT else "collections"]
+                source = sources[_source_name(payer)]
                 await store.insert_transfer(f"{self.import_id}/{scheme}/{payer}", source, pool,
                                             amount, currency, self.now)
                 owed[payer] = owed.get(payer, 0) + amount
@@ -569,6 +569,11 @@ class _ChunkReader:
                 items.append((line, scheme, int(long_term), bases[k],
                               _shares_json(e, r, g, v) if long_term else "", e, r, g, v))
         return rows, items
+
+
+def _source_name(payer: str) -> str:
+    """Which of `_Booking._sources` a payer's share comes from."""
+    return "government" if payer == Payer.GOVERNMENT else "collections"
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
