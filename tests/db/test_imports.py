@@ -553,6 +553,43 @@ async def test_plain_chunks_are_booked_in_one_statement_and_the_others_checked_f
     assert set(balances.values()) == {70_000}  # 3% + 3% + 1% of 10,000.00 THB, once each
 
 
+async def test_one_statement_raises_member_accounts_that_exist_and_opens_the_others(
+    world: World, db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A chunk mixing workers who already have a member account (booked for an earlier month)
+    with workers declared for the first time is plain: on PostgreSQL one statement raises the
+    existing accounts and opens the missing ones, each credited with its own row only."""
+    import ledger.services.imports as imports
+    from ledger.db.import_store import ImportTx
+
+    paths: list[str] = []
+    real_at_once = ImportTx.book_chunk_at_once
+
+    async def book_chunk_at_once(self: ImportTx, *args: Any) -> Any:
+        result = await real_at_once(self, *args)
+        paths.append("at once" if result is not None else "rolled back")
+        return result
+
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(ImportTx, "book_chunk_at_once", book_chunk_at_once)
+    workers = [await world.register(n) for n in range(4)]
+    await world.run(thai_file(JAN_2026, [(world.member(n), 1_000_000) for n in (0, 1)]))
+    paths.clear()
+    report = await world.run(thai_file(Month(2026, 2), [(world.member(n), 1_000_000 + 100 * n)
+                                                        for n in range(4)]))
+    assert report.status == "posted" and report.contributions_booked == 4
+    assert paths == (["at once"] if db.is_postgres else [])
+    credited = await world.rows(
+        "SELECT a.worker_id, a.credits_posted, count(t.id), sum(t.amount_minor) FROM accounts a "
+        "JOIN transfers t ON t.credit_account_id = a.id WHERE a.worker_id LIKE :w "
+        "GROUP BY a.id, a.worker_id, a.credits_posted ORDER BY a.worker_id", w=f"wkr_{world.uid}%")
+    # One account each; January's and February's rows on the first two, February's only on
+    # the others, and every balance the sum of its transfers.
+    assert [(w, n) for w, _, n, _ in credited] == [(w, 2 - (k > 1)) for k, w in enumerate(workers)]
+    assert all(balance == total for _, balance, _, total in credited)
+    assert credited[0][1] == 2 * 70_000 and credited[2][1] == 70_000 + 14  # 7% of the wage
+
+
 def test_copy_text_escapes_what_postgres_would_read_as_a_separator() -> None:
     from ledger.services.imports import _copy_text
 
