@@ -527,48 +527,52 @@ class _ChunkReader:
         if not chunk and not parse_errors:
             return None
         checked = self.checker.check(chunk)
-        rows, items = self._records(checked)
+        rows = self._rows(checked)
         duplicates = self.seen.add(
             [bytes.fromhex(r[1]) + r[2].to_bytes(4, "big", signed=True) for r in rows],
             [r[0] for r in rows])
+        items: list[tuple[Any, ...]] = []
         copy_text = None
         pooled: dict[str, list[int]] = {}
         if self.copy_text:
-            long_term = [i for i in items if i[2]]
-            short_term = [i for i in items if not i[2]]
-            for item in short_term:
-                sums = pooled.setdefault(item[1], [0, 0, 0, 0])
-                for k in range(4):
-                    sums[k] += item[5 + k]
-            copy_text = (_copy_text(rows), _copy_text(long_term), _copy_text(short_term))
-            items = []
+            # Straight to COPY text, no tuple per item; the short-term shares summed here.
+            long_term: list[str] = []
+            short_term: list[str] = []
+            for scheme, is_long_term, columns in self._owed(checked):
+                (long_term if is_long_term else short_term).append(
+                    _items_text(scheme, is_long_term, columns))
+                if not is_long_term:
+                    pooled[scheme] = [sum(c) for c in columns[2:]]
+            copy_text = (_rows_text(rows), "".join(long_term).encode(),
+                         "".join(short_term).encode())
+        else:
+            for scheme, is_long_term, (lines, bases, *shares) in self._owed(checked):
+                for line, base, e, r, g, v in zip(lines, bases, *shares, strict=True):
+                    items.append((line, scheme, int(is_long_term), base,
+                                  _shares_json(e, r, g, v) if is_long_term else "", e, r, g, v))
         return _Staged(rows, items, parse_errors + checked.errors, duplicates,
                        rows[0][0] if rows else 0, copy_text, pooled)
 
-    def _records(self, checked: CheckedChunk) -> tuple[list[tuple[Any, ...]],
-                                                         list[tuple[Any, ...]]]:
+    def _rows(self, checked: CheckedChunk) -> list[tuple[int, str, int, str]]:
         code = self.adapter.FUND_CODE
         lookup = self.vault.lookup_hash
-        rows = [
-            (row.line, lookup(code, member), row.month.to_int(), str(row.month))
-            for row, member in zip(checked.rows, checked.members, strict=True)
-        ]
-        items: list[tuple[Any, ...]] = []
-        lines = [r.line for r in checked.rows]
+        return [(row.line, lookup(code, member), row.month.to_int(), str(row.month))
+                for row, member in zip(checked.rows, checked.members, strict=True)]
+
+    def _owed(self, checked: CheckedChunk) -> Iterator[tuple[str, bool, list[list[int]]]]:
+        """Per scheme of the chunk: whether it is long-term, and the columns of what its rows
+        owe (line, base, then the shares in `Payer` order), rows that owe nothing left out
+        (the scheme not in force that month, or nothing due, e.g. VN abroad): no
+        contribution, no period for them."""
+        lines = np.array([r.line for r in checked.rows], dtype=np.int64)
+        zero = np.zeros(len(lines), dtype=np.int64)
         for scheme in checked.schemes:
-            long_term = self.fund.scheme(scheme).long_term
             by_payer = checked.shares[scheme]
-            zero = [0] * len(lines)
-            columns = [by_payer[p].tolist() if p in by_payer else zero for p in Payer]
-            bases = checked.bases[scheme].tolist()
-            in_force = checked.in_force[scheme].tolist()
-            for k, line in enumerate(lines):
-                e, r, g, v = columns[0][k], columns[1][k], columns[2][k], columns[3][k]
-                if not in_force[k] or e + r + g + v == 0:
-                    continue  # nothing owed: no contribution, no period (e.g. VN abroad)
-                items.append((line, scheme, int(long_term), bases[k],
-                              _shares_json(e, r, g, v) if long_term else "", e, r, g, v))
-        return rows, items
+            shares = [by_payer.get(p, zero) for p in Payer]
+            owes = checked.in_force[scheme] & (sum(shares) != 0)
+            if owes.any():
+                yield scheme, self.fund.scheme(scheme).long_term, [
+                    column[owes].tolist() for column in (lines, checked.bases[scheme], *shares)]
 
 
 def _source_name(payer: str) -> str:
@@ -585,6 +589,28 @@ def _copy_text(records: list[tuple[Any, ...]]) -> bytes:
     return "".join([
         "\t".join([v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v) for v in r])
         + "\n" for r in records]).encode()
+
+
+def _rows_text(rows: list[tuple[int, str, int, str]]) -> bytes:
+    """Staged rows as COPY text: numbers, hex and YYYY-MM, nothing to escape."""
+    return "".join([f"{line}\t{member}\t{month}\t{text}\n"
+                    for line, member, month, text in rows]).encode()
+
+
+def _items_text(scheme: str, long_term: bool, columns: list[list[int]]) -> str:
+    """One scheme's staged items as COPY text (the columns of `ITEM_COLUMNS`), written as
+    `_copy_text` writes their tuples: the scheme escaped once, shares JSON (digits and
+    names) and numbers need nothing."""
+    head = f"\t{scheme.translate(_COPY_ESCAPES)}\t{int(long_term)}\t"
+    lines, bases, employee, employer, government, voluntary = columns
+    if long_term:
+        return "".join([
+            f"{line}{head}{base}\t{_shares_json(e, r, g, v)}\t{e}\t{r}\t{g}\t{v}\n"
+            for line, base, e, r, g, v in zip(lines, bases, employee, employer, government,
+                                               voluntary, strict=True)])
+    return "".join([f"{line}{head}{base}\t\t{e}\t{r}\t{g}\t{v}\n"
+                    for line, base, e, r, g, v in zip(lines, bases, employee, employer,
+                                                       government, voluntary, strict=True)])
 
 
 def _shares_json(employee: int, employer: int, government: int, voluntary: int) -> str:

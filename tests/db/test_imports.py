@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from ledger.domain.periods import Month
 from ledger.domain.pii import PiiVault
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.imports import ImportService
+from tests.adapters.conformance.support import SAMPLES
 from tests.api.helpers import thai_id
 from tests.db.helpers import make_worker
 from tests.event_loop import with_tick_gaps
@@ -595,6 +597,38 @@ def test_copy_text_escapes_what_postgres_would_read_as_a_separator() -> None:
 
     assert _copy_text([(2, "a\tb\\c\nd", -5)]) == b"2\ta\\tb\\\\c\\nd\t-5\n"
     assert _copy_text([]) == b""
+
+
+@pytest.mark.parametrize(("fund", "sample"), SAMPLES, ids=[f"{f}-{p.name}" for f, p in SAMPLES])
+def test_both_stores_stage_the_same_records_of_every_sample(fund: str, sample: Path) -> None:
+    """PostgreSQL stages COPY text written straight from the checked columns, SQLite the
+    records as tuples: the text must be exactly `_copy_text` of the tuples (long-term items,
+    then short-term), and the pooled sums those of the short-term tuples."""
+    from ledger.adapters.declarations import DeclarationChecker
+    from ledger.adapters.registry import codec
+    from ledger.services.imports import _ChunkReader, _copy_text
+
+    vault = PiiVault("staging-encodings", DEV_PII_ENCRYPTION_KEY)
+
+    def first_chunk(copy_text: bool) -> Any:
+        parsed = codec(fund).parse(iter(sample.read_bytes().splitlines(keepends=True)))
+        header = next(parsed)
+        assert isinstance(header, DeclaredHeader)
+        adapter = get_adapter(fund)
+        return _ChunkReader(adapter, DeclarationChecker(adapter, header), parsed, vault,
+                            copy_text=copy_text).next_chunk()
+
+    as_text, as_tuples = first_chunk(True), first_chunk(False)
+    long_term = [i for i in as_tuples.items if i[2]]
+    short_term = [i for i in as_tuples.items if not i[2]]
+    assert as_tuples.items and as_text.rows == as_tuples.rows
+    assert as_text.copy_text == (_copy_text(as_tuples.rows), _copy_text(long_term),
+                                 _copy_text(short_term))
+    pooled: dict[str, list[int]] = {}
+    for item in short_term:
+        pooled[item[1]] = [a + b for a, b in zip(pooled.get(item[1], [0] * 4), item[5:],
+                                                  strict=True)]
+    assert as_text.pooled == pooled
 
 
 @pytest.mark.postgres_only
