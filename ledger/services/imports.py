@@ -17,6 +17,7 @@ file into pool accounts (ADR 0008).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Iterator
@@ -35,8 +36,10 @@ from ledger.db.import_store import (
     ChunkBooked,
     ContributionClash,
     ImportTx,
+    MemberLookup,
     import_transaction,
     lookup_import,
+    member_lookup,
 )
 from ledger.domain.accounts import (
     AccountCode,
@@ -136,12 +139,13 @@ class ImportService:
             return _replayed(stored)
         fmt = codec(fund)
         report = ImportReport(import_id, fund, sha, fmt.name, "rejected")
-        async with import_transaction(self.db) as (store, tx):
+        async with import_transaction(self.db) as (store, tx), member_lookup(self.db) as lookup:
             await store.create_staging()
             errors = _Errors()
-            booking = _Booking(store, adapter, import_id, partial, errors)
+            booking = _Booking(store, adapter, import_id, partial, errors, lookup)
             header = await self._stage_file(store, adapter, fmt.parse(_lines(source, size,
-                                            progress)), report, errors, booking.chunk)
+                                            progress)), report, errors, booking.chunk,
+                                            booking.look_ahead)
             # The ledger's checks count only for a file whose header holds: a file refused
             # whole lists what is wrong with the file itself.
             checked = header is not None and report.header_reconciled and report.rows_accepted
@@ -173,6 +177,7 @@ class ImportService:
         self, store: ImportTx, adapter: FundAdapter, parsed: Iterator[object],
         report: ImportReport, errors: _Errors,
         on_chunk: Callable[[_Staged, Callable[[], None]], Awaitable[None]] | None = None,
+        look_ahead: Callable[[_Staged], Awaitable[None]] | None = None,
     ) -> DeclaredHeader | None:
         first = next(parsed, None)
         if first is None:
@@ -200,12 +205,20 @@ class ImportService:
         # chunk k while the thread works on chunk k + 1. The thread starts on k + 1 once chunk
         # k is staged, not before: while both want the interpreter lock, staging's round trips
         # each waited for it (COPY of a chunk took 3-4 times what the server spent on it).
+        # `look_ahead` prepares a chunk once read (PostgreSQL: finds its workers on a second
+        # connection), still while the chunk before is being booked.
         pending: asyncio.Future[_Staged | None] | None = None
+
+        async def read() -> _Staged | None:
+            staged = await asyncio.to_thread(reader.next_chunk)
+            if staged is not None and look_ahead is not None:
+                await look_ahead(staged)
+            return staged
 
         def read_next() -> None:
             nonlocal pending
             if pending is None:
-                pending = asyncio.ensure_future(asyncio.to_thread(reader.next_chunk))
+                pending = asyncio.ensure_future(read())
 
         read_next()
         try:
@@ -220,7 +233,9 @@ class ImportService:
                 read_next()
         except BaseException:
             if pending is not None:
-                pending.cancel()  # the thread finishes its chunk; nobody waits for it
+                pending.cancel()  # the thread finishes its chunk; nobody waits for it...
+                with contextlib.suppress(BaseException):
+                    await pending  # ...but a lookup ends before its connection is released
             raise
         report.rows_total = reader.rows_total
         if report.rows_total == 0:
@@ -244,8 +259,9 @@ class _Booking:
     """
 
     def __init__(self, store: ImportTx, adapter: FundAdapter, import_id: str, partial: bool,
-                 file_errors: _Errors) -> None:
+                 file_errors: _Errors, lookup: MemberLookup | None = None) -> None:
         self.store = store
+        self.lookup = lookup  # PostgreSQL: chunks to book in one statement are looked up ahead
         self.adapter = adapter
         self.fund = adapter.FUND_CODE
         self.currency = str(adapter.currency)
@@ -277,18 +293,33 @@ class _Booking:
         return [self.unregistered, self.duplicates, self.contribution_clashes,
                 self.period_clashes]
 
+    def _at_once(self, staged: _Staged) -> bool:
+        """Whether booking this chunk in one statement is worth trying (PostgreSQL)."""
+        return (self.lookup is not None and self.at_once and self.booking
+                and not staged.duplicates and staged.copy_text is not None
+                and (self.partial or not self.file_errors.count))
+
+    async def look_ahead(self, staged: _Staged) -> None:
+        """Find the workers of a chunk that will be tried in one statement, on the lookup's
+        own connection, while the import's connection books the chunk before."""
+        if self.lookup is not None and self._at_once(staged):  # (`lookup` narrowed for mypy)
+            staged.workers = await self.lookup.workers(self.fund, staged.rows)
+
     async def chunk(self, staged: _Staged, staged_hook: Callable[[], None]) -> None:
         """Stage, check and book one chunk; `staged_hook` is called once it is staged (the
         next chunk is read from then on)."""
         store, fund = self.store, self.fund
-        if (store.is_postgres and self.at_once and self.booking and not staged.duplicates
-                and staged.copy_text is not None
-                and (self.partial or not self.file_errors.count)):
+        if self._at_once(staged):
             # The steady state: every row registered and new. One statement books the chunk;
             # if any row is not plain it writes nothing and the checks below run instead. The
             # short-term items are pooled per file: their sums come from the worker thread,
             # and they are staged only if the checks need them.
-            await store.stage(staged.rows, staged.items, staged.copy_text, short_term=False)
+            assert self.lookup is not None  # by `_at_once`
+            assert staged.copy_text is not None
+            if staged.workers is None:  # the state changed since the chunk was read
+                staged.workers = await self.lookup.workers(fund, staged.rows)
+            await store.stage(staged.rows, staged.items, staged.copy_text, short_term=False,
+                              workers=staged.workers)
             staged_hook()
             booked = await store.book_chunk_at_once(
                 fund, self.currency, self.import_id, self.member_flags,
@@ -458,6 +489,7 @@ class _Staged:
     # government, voluntary), pooled per file.
     copy_text: tuple[bytes, bytes, bytes] | None = None
     pooled: dict[str, list[int]] = field(default_factory=dict)
+    workers: bytes | None = None  # (line, worker) looked up ahead, as COPY text (PostgreSQL)
 
 
 class _SeenMonths:
