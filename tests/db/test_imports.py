@@ -592,6 +592,47 @@ async def test_one_statement_raises_member_accounts_that_exist_and_opens_the_oth
     assert credited[0][1] == 2 * 70_000 and credited[2][1] == 70_000 + 14  # 7% of the wage
 
 
+@pytest.mark.postgres_only
+async def test_a_member_registered_after_the_look_ahead_is_found_by_the_careful_path(
+    world: World, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL looks a chunk's workers up on a second connection, outside the import's
+    transaction and ahead of booking it. A member number registered after that lookup is
+    not in it: the one statement rolls back and the careful path, which looks up again
+    inside the transaction, books the row. The lookup ran on another backend."""
+    from ledger.db.import_store import ImportTx, MemberLookup
+
+    paths: list[str] = []
+    backends: dict[str, set[int]] = {"lookup": set(), "import": set()}
+    real_workers, real_at_once = MemberLookup.workers, ImportTx.book_chunk_at_once
+
+    async def pid(conn: Any) -> int:
+        raw = (await conn.get_raw_connection()).driver_connection
+        return int(await raw.fetchval("SELECT pg_backend_pid()"))
+
+    async def workers(self: MemberLookup, fund: str, rows: Any) -> bytes:
+        found = await real_workers(self, fund, rows)
+        backends["lookup"].add(await pid(self.conn))
+        await world.register(1)  # registered between the lookup and the booking
+        return found
+
+    async def book_chunk_at_once(self: ImportTx, *args: Any) -> Any:
+        backends["import"].add(await pid(self.conn))
+        result = await real_at_once(self, *args)
+        paths.append("at once" if result is not None else "rolled back")
+        return result
+
+    monkeypatch.setattr(MemberLookup, "workers", workers)
+    monkeypatch.setattr(ImportTx, "book_chunk_at_once", book_chunk_at_once)
+    await world.register(0)
+    report = await world.run(thai_file(JAN_2026, [(world.member(n), 1_000_000)
+                                                  for n in (0, 1)]))
+    assert report.status == "posted" and report.contributions_booked == 2, report.errors
+    assert paths == ["rolled back"]
+    assert len(backends["lookup"]) == len(backends["import"]) == 1
+    assert backends["lookup"] != backends["import"]
+
+
 def test_copy_text_escapes_what_postgres_would_read_as_a_separator() -> None:
     from ledger.services.imports import _copy_text
 
