@@ -38,9 +38,16 @@ def postgres_cpu_s(database: str) -> float | None:
     """CPU seconds used so far by the PostgreSQL backends connected to `database`, read from
     /proc (Linux; None elsewhere). Backends that have exited are not counted: read it while the
     connection pool is open, before and after the work."""
+    ticks = postgres_backend_ticks(database)
+    return None if ticks is None else sum(ticks.values()) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_backend_ticks(database: str) -> dict[int, int] | None:
+    """Per PostgreSQL backend connected to `database` (by pid): its CPU so far, in clock ticks
+    (utime + stime, /proc; None where there is no /proc)."""
     if not os.path.isdir("/proc"):
         return None
-    ticks = 0
+    found: dict[int, int] = {}
     for path in glob.glob("/proc/[0-9]*/cmdline"):
         try:
             with open(path, "rb") as f:
@@ -51,8 +58,8 @@ def postgres_cpu_s(database: str) -> float | None:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:  # the process ended meanwhile
             continue
-        ticks += int(fields[11]) + int(fields[12])  # utime + stime
-    return ticks / os.sysconf("SC_CLK_TCK")
+        found[int(path.split("/")[2])] = int(fields[11]) + int(fields[12])  # utime + stime
+    return found
 
 
 async def bulk_workers(db: Database, count: int, fund: str = "TH-SSO") -> list[str]:

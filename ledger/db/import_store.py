@@ -74,18 +74,18 @@ DECLARED_SUFFIX = "/declared"  # a file's long-term contribution: `{contribution
 
 # The whole of a plain chunk in one statement (PostgreSQL: data-modifying CTEs). All its parts
 # see the ledger as it was before the statement; the counts tell the caller whether every row
-# went in (see `book_chunk_at_once`). Its workers were looked up ahead, on another connection
-# (`MemberLookup`): a row whose member number was not found has none and makes it roll back. The
-# inserts are plain, not ON CONFLICT DO NOTHING: a row
-# already declared or booked is a unique violation that aborts the statement (the caller then
-# takes the careful path), so no row pays for speculative insertion (a confirmation record in
-# the WAL for each insert) or an upsert's row lock (another record): 15% fewer WAL records and
-# ~9% less time a chunk (EXPLAIN ANALYZE, 20,000 rows at 1,000,000 workers). Member accounts
-# are raised by one UPDATE, one row per (worker, scheme) -- a worker declared for two months in
-# one chunk is raised once -- and the ones it did not find are created by an INSERT (the first
-# file for a worker). The UPDATE probes the key index once per account because the planner
-# sizes a CTE's filtered rows by its default selectivity (~100 rows), as `chunk_moves` does
-# for the careful path; a hash join would read the whole accounts table per chunk.
+# went in (see `book_chunk_at_once`). Its workers were looked up ahead on another connection
+# (`MemberLookup`, ADR 0027): a row whose member was not found has none and makes it roll back.
+# The inserts are plain, not ON CONFLICT DO NOTHING: a row already declared or booked is a
+# unique violation that aborts the statement (the caller then takes the careful path), so no
+# row pays for speculative insertion (a confirmation record in the WAL for each insert) or an
+# upsert's row lock (another record): 15% fewer WAL records and ~9% less time a chunk (EXPLAIN
+# ANALYZE, 20,000 rows at 1,000,000 workers). Member accounts are raised by one UPDATE, one row
+# per (worker, scheme) -- a worker declared for two months in one chunk is raised once -- and
+# the ones it did not find are created by an INSERT (the first file for a worker). The UPDATE
+# probes the key index once per account because the planner sizes a CTE's filtered rows by its
+# default selectivity (~100 rows), as `chunk_moves` does for the careful path; a hash join
+# would read the whole accounts table per chunk.
 _AT_ONCE = (
     "WITH r AS MATERIALIZED (SELECT c.line AS line, c.month AS month, "
     "c.month_text AS month_text, w.worker_id AS worker_id "
