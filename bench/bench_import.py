@@ -213,6 +213,9 @@ async def main() -> None:
             await python_only(files[Month(2026, 2)][0])
             return
         async with fresh_postgres(keep=args.keep) as (_, url):
+            if args.keep:
+                print(f"database kept: {url.rsplit('/', 1)[1]} (bench.explain_import_chunk "
+                      "explains a chunk in it)", flush=True)
             await register(url, members)
             runs = [
                 ("january (accounts created)", files[Month(2026, 1)][0]),
