@@ -510,14 +510,9 @@ async def _post_january_through_the_engine(world: World, worker: str,
         await committer.stop()
 
 
-async def test_plain_chunks_are_booked_in_one_statement_and_the_others_checked_first(
-    world: World, db: Database, monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """PostgreSQL books a chunk of registered, new rows in one statement; a chunk with one row
-    that is not plain (here: declared by an earlier file) is rolled back to its savepoint and
-    booked by the careful path, with the same result as on SQLite. After such a chunk the next
-    one is checked first; one statement is tried again after a chunk the checks find plain."""
-    import ledger.services.imports as imports
+def _booking_paths(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record how each chunk is booked: "at once" (one statement), "rolled back" (that
+    statement found a row that is not plain) or "careful" (a statement per check)."""
     from ledger.db.import_store import ImportTx
 
     paths: list[str] = []
@@ -532,9 +527,22 @@ async def test_plain_chunks_are_booked_in_one_statement_and_the_others_checked_f
         paths.append("at once" if result is not None else "rolled back")
         return result
 
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
     monkeypatch.setattr(ImportTx, "book_chunk", book_chunk)
     monkeypatch.setattr(ImportTx, "book_chunk_at_once", book_chunk_at_once)
+    return paths
+
+
+async def test_plain_chunks_are_booked_in_one_statement_and_the_others_checked_first(
+    world: World, db: Database, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL books a chunk of registered, new rows in one statement; a chunk with one row
+    that is not plain (here: declared by an earlier file) is rolled back to its savepoint and
+    booked by the careful path, with the same result as on SQLite. After such a chunk the next
+    one is checked first; one statement is tried again after a chunk the checks find plain."""
+    import ledger.services.imports as imports
+
+    paths = _booking_paths(monkeypatch)
+    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
     for n in range(8):
         await world.register(n)
     await world.run(thai_file(JAN_2026, [(world.member(2), 1_000_000)]))
@@ -562,25 +570,16 @@ async def test_one_statement_raises_member_accounts_that_exist_and_opens_the_oth
     with workers declared for the first time is plain: on PostgreSQL one statement raises the
     existing accounts and opens the missing ones, each credited with its own row only."""
     import ledger.services.imports as imports
-    from ledger.db.import_store import ImportTx
 
-    paths: list[str] = []
-    real_at_once = ImportTx.book_chunk_at_once
-
-    async def book_chunk_at_once(self: ImportTx, *args: Any) -> Any:
-        result = await real_at_once(self, *args)
-        paths.append("at once" if result is not None else "rolled back")
-        return result
-
+    paths = _booking_paths(monkeypatch)
     monkeypatch.setattr(imports, "CHUNK_ROWS", 4)
-    monkeypatch.setattr(ImportTx, "book_chunk_at_once", book_chunk_at_once)
     workers = [await world.register(n) for n in range(4)]
     await world.run(thai_file(JAN_2026, [(world.member(n), 1_000_000) for n in (0, 1)]))
     paths.clear()
     report = await world.run(thai_file(Month(2026, 2), [(world.member(n), 1_000_000 + 100 * n)
                                                         for n in range(4)]))
     assert report.status == "posted" and report.contributions_booked == 4
-    assert paths == (["at once"] if db.is_postgres else [])
+    assert paths == (["at once"] if db.is_postgres else ["careful"])
     credited = await world.rows(
         "SELECT a.worker_id, a.credits_posted, count(t.id), sum(t.amount_minor) FROM accounts a "
         "JOIN transfers t ON t.credit_account_id = a.id WHERE a.worker_id LIKE :w "
