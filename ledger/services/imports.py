@@ -293,29 +293,29 @@ class _Booking:
         return [self.unregistered, self.duplicates, self.contribution_clashes,
                 self.period_clashes]
 
-    def _at_once(self, staged: _Staged) -> bool:
-        """Whether booking this chunk in one statement is worth trying (PostgreSQL)."""
-        return (self.lookup is not None and self.at_once and self.booking
-                and not staged.duplicates and staged.copy_text is not None
+    def _try_at_once(self, staged: _Staged) -> bool:
+        """Whether booking this chunk in one statement is worth trying (PostgreSQL, where
+        there is a `lookup`)."""
+        return (self.at_once and self.booking and not staged.duplicates
+                and staged.copy_text is not None
                 and (self.partial or not self.file_errors.count))
 
     async def look_ahead(self, staged: _Staged) -> None:
         """Find the workers of a chunk that will be tried in one statement, on the lookup's
         own connection, while the import's connection books the chunk before."""
-        if self.lookup is not None and self._at_once(staged):  # (`lookup` narrowed for mypy)
+        if self.lookup is not None and self._try_at_once(staged):
             staged.workers = await self.lookup.workers(self.fund, staged.rows)
 
     async def chunk(self, staged: _Staged, staged_hook: Callable[[], None]) -> None:
         """Stage, check and book one chunk; `staged_hook` is called once it is staged (the
         next chunk is read from then on)."""
         store, fund = self.store, self.fund
-        if self._at_once(staged):
+        if self.lookup is not None and self._try_at_once(staged):
             # The steady state: every row registered and new. One statement books the chunk;
             # if any row is not plain it writes nothing and the checks below run instead. The
             # short-term items are pooled per file: their sums come from the worker thread,
             # and they are staged only if the checks need them.
-            assert self.lookup is not None  # by `_at_once`
-            assert staged.copy_text is not None
+            assert staged.copy_text is not None  # by `_try_at_once`
             if staged.workers is None:  # the state changed since the chunk was read
                 staged.workers = await self.lookup.workers(fund, staged.rows)
             await store.stage(staged.rows, staged.items, staged.copy_text, short_term=False,
