@@ -33,7 +33,8 @@ from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency
 from ledger.domain.periods import Month
 from ledger.domain.pii import PiiVault
-from ledger.services.imports import CHUNK_ROWS, _ChunkReader, _lines
+from ledger.services.import_chunks import CHUNK_ROWS, ChunkReader
+from ledger.services.imports import _lines
 
 
 async def main() -> None:
@@ -54,7 +55,7 @@ async def main() -> None:
         with path.open("rb") as source:
             parsed = codec("TH-SSO").parse(_lines(source, 0, None))
             header = next(parsed)
-            reader = _ChunkReader(adapter, DeclarationChecker(adapter, header),  # type: ignore[arg-type]
+            reader = ChunkReader(adapter, DeclarationChecker(adapter, header),  # type: ignore[arg-type]
                                   parsed, vault, copy_text=True)
             staged = reader.next_chunk()
     assert staged is not None

@@ -1,7 +1,7 @@
 """Importing a fund's declaration file: parse, check every row, book idempotently, report.
 
 `ImportService.import_file` streams the file through the fund's codec in chunks, checks each
-chunk against the fund's rules (`adapters/declarations.py`) in a worker thread, and stages,
+chunk against the fund's rules in a worker thread (`services/import_chunks.py`), and stages,
 checks against the ledger and books each chunk with set-based SQL (`db/import_store.py`) as soon
 as it is ready, while the thread works on the next one: all in one transaction, rolled back at
 the end if the file is not bookable. Nothing is booked if any row is rejected, unless the caller
@@ -24,11 +24,9 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
-import numpy as np
-
 from ledger.adapters.base import FundAdapter
-from ledger.adapters.declarations import CheckedChunk, DeclarationChecker
-from ledger.adapters.formats import DeclaredHeader, DeclaredRow, RowError, Totals, reconcile
+from ledger.adapters.declarations import DeclarationChecker
+from ledger.adapters.formats import DeclaredHeader, RowError, reconcile
 from ledger.adapters.registry import codec, get_adapter
 from ledger.db.engine import Database
 from ledger.db.import_store import (
@@ -48,13 +46,13 @@ from ledger.domain.accounts import (
     source_account,
 )
 from ledger.domain.errors import DomainError, ErrorCode
-from ledger.domain.funds import FUNDS, Payer
+from ledger.domain.funds import Payer
 from ledger.domain.ledger import AccountFlags
 from ledger.domain.pii import PiiVault
 from ledger.domain.principals import Principal
+from ledger.services.import_chunks import ChunkReader, StagedChunk
 from ledger.services.posting import now_us
 
-CHUNK_ROWS = 20_000  # rows checked and staged at a time: bounds memory, amortises numpy calls
 ERRORS_KEPT = 1_000  # row errors listed in a report (all are counted)
 _HASH_BLOCK = 1 << 20
 
@@ -176,8 +174,8 @@ class ImportService:
     async def _stage_file(
         self, store: ImportTx, adapter: FundAdapter, parsed: Iterator[object],
         report: ImportReport, errors: _Errors,
-        on_chunk: Callable[[_Staged, Callable[[], None]], Awaitable[None]] | None = None,
-        look_ahead: Callable[[_Staged], Awaitable[None]] | None = None,
+        on_chunk: Callable[[StagedChunk, Callable[[], None]], Awaitable[None]] | None = None,
+        look_ahead: Callable[[StagedChunk], Awaitable[None]] | None = None,
     ) -> DeclaredHeader | None:
         first = next(parsed, None)
         if first is None:
@@ -198,7 +196,7 @@ class ImportService:
             errors.add(RowError(1, "currency", f"{adapter.FUND_CODE} books {adapter.currency}, "
                                                f"the header says {header.currency}"))
             return None
-        reader = _ChunkReader(adapter, DeclarationChecker(adapter, header), parsed,
+        reader = ChunkReader(adapter, DeclarationChecker(adapter, header), parsed,
                               self.vault, copy_text=store.copy_text)
         # Parsing, checking and hashing run in a worker thread, a chunk ahead of the database:
         # the event loop stays free for other requests, and the database checks and books
@@ -207,9 +205,9 @@ class ImportService:
         # each waited for it (COPY of a chunk took 3-4 times what the server spent on it).
         # `look_ahead` prepares a chunk once read (PostgreSQL: finds its workers on a second
         # connection), still while the chunk before is being booked.
-        pending: asyncio.Future[_Staged | None] | None = None
+        pending: asyncio.Future[StagedChunk | None] | None = None
 
-        async def read() -> _Staged | None:
+        async def read() -> StagedChunk | None:
             staged = await asyncio.to_thread(reader.next_chunk)
             if staged is not None and look_ahead is not None:
                 await look_ahead(staged)
@@ -293,20 +291,20 @@ class _Booking:
         return [self.unregistered, self.duplicates, self.contribution_clashes,
                 self.period_clashes]
 
-    def _try_at_once(self, staged: _Staged) -> bool:
+    def _try_at_once(self, staged: StagedChunk) -> bool:
         """Whether booking this chunk in one statement is worth trying (PostgreSQL, where
         there is a `lookup`)."""
         return (self.at_once and self.booking and not staged.duplicates
                 and staged.copy_text is not None
                 and (self.partial or not self.file_errors.count))
 
-    async def look_ahead(self, staged: _Staged) -> None:
+    async def look_ahead(self, staged: StagedChunk) -> None:
         """Find the workers of a chunk that will be tried in one statement, on the lookup's
         own connection, while the import's connection books the chunk before."""
         if self.lookup is not None and self._try_at_once(staged):
             staged.workers = await self.lookup.workers(self.fund, staged.rows)
 
-    async def chunk(self, staged: _Staged, staged_hook: Callable[[], None]) -> None:
+    async def chunk(self, staged: StagedChunk, staged_hook: Callable[[], None]) -> None:
         """Stage, check and book one chunk; `staged_hook` is called once it is staged (the
         next chunk is read from then on)."""
         store, fund = self.store, self.fund
@@ -473,185 +471,9 @@ class _Booking:
             await store.move_balances(sources["government"], debits=owed[Payer.GOVERNMENT])
 
 
-@dataclass(slots=True)
-class _Staged:
-    """One chunk, checked and ready to stage: the records for the staging tables, the errors,
-    and (line, first line) for each row whose member and month came earlier in the file."""
-
-    rows: list[tuple[Any, ...]]
-    items: list[tuple[Any, ...]]  # empty when the items come as `copy_text`
-    errors: list[RowError]
-    duplicates: list[tuple[int, int]] = field(default_factory=list)
-    first_line: int = 0  # the chunk's first staged line
-    # PostgreSQL: the rows, the long-term items and the short-term items already in COPY text
-    # format, built in the worker thread, so that the event loop only sends bytes while the
-    # thread reads on; and per short-term scheme the chunk's shares (employee, employer,
-    # government, voluntary), pooled per file.
-    copy_text: tuple[bytes, bytes, bytes] | None = None
-    pooled: dict[str, list[int]] = field(default_factory=dict)
-    workers: bytes | None = None  # (line, worker) looked up ahead, as COPY text (PostgreSQL)
-
-
-class _SeenMonths:
-    """Every (member number, month) of the rows staged so far, with its first line: finds a row
-    declared again in a later chunk. Kept as one sorted numpy array per chunk (40 bytes a row,
-    no Python object per row, nothing copied as the file grows). The member number is its
-    lookup HMAC: the same number, the same worker."""
-
-    def __init__(self) -> None:
-        self.chunks: list[tuple[np.ndarray[Any, Any], np.ndarray[Any, Any]]] = []
-
-    def add(self, keys: list[bytes], lines: list[int]) -> list[tuple[int, int]]:
-        """Record a chunk's rows (lines ascending); (line, first line) of each repeat."""
-        if not keys:
-            return []
-        key = np.array(keys, dtype="S36")
-        line = np.array(lines, dtype=np.int32)
-        order = np.argsort(key, kind="stable")  # equal keys stay in line order
-        key, line = key[order], line[order]
-        starts = np.ones(len(key), dtype=np.bool_)
-        starts[1:] = key[1:] != key[:-1]
-        first = line[np.maximum.accumulate(np.where(starts, np.arange(len(key)), 0))]
-        seen = np.zeros(len(key), dtype=np.bool_)
-        for earlier_keys, earlier_lines in self.chunks:  # each key is kept in one chunk only
-            at = np.minimum(np.searchsorted(earlier_keys, key), len(earlier_keys) - 1)
-            found = earlier_keys[at] == key
-            first = np.where(found, earlier_lines[at], first)
-            seen |= found
-        new = starts & ~seen
-        if new.any():
-            self.chunks.append((key[new], line[new]))
-        repeat = first != line
-        return sorted(zip(line[repeat].tolist(), first[repeat].tolist(), strict=True))
-
-
-class _ChunkReader:
-    """Pulls the next chunk of rows off the codec's stream, checks it against the fund's rules
-    and builds its staging records. Plain CPU work, run in a worker thread (one at a time)."""
-
-    def __init__(self, adapter: FundAdapter, checker: DeclarationChecker,
-                 parsed: Iterator[object], vault: PiiVault, copy_text: bool = False) -> None:
-        self.adapter = adapter
-        self.copy_text = copy_text
-        self.checker = checker
-        self.parsed = parsed
-        self.vault = vault
-        self.fund = FUNDS[adapter.FUND_CODE]
-        self.totals = Totals()
-        self.rows_total = 0
-        self.employer_per_row = False
-        self.seen = _SeenMonths()
-
-    def next_chunk(self) -> _Staged | None:
-        chunk: list[DeclaredRow] = []
-        parse_errors: list[RowError] = []
-        for item in self.parsed:
-            if isinstance(item, RowError):
-                self.rows_total += 1
-                parse_errors.append(item)
-            elif isinstance(item, DeclaredRow):
-                self.rows_total += 1
-                self.totals.add(item)
-                self.employer_per_row = self.employer_per_row or item.employer_minor is not None
-                chunk.append(item)
-                if len(chunk) >= CHUNK_ROWS:
-                    break
-        if not chunk and not parse_errors:
-            return None
-        checked = self.checker.check(chunk)
-        rows = self._rows(checked)
-        duplicates = self.seen.add(
-            [bytes.fromhex(r[1]) + r[2].to_bytes(4, "big", signed=True) for r in rows],
-            [r[0] for r in rows])
-        items: list[tuple[Any, ...]] = []
-        copy_text = None
-        pooled: dict[str, list[int]] = {}
-        if self.copy_text:
-            # Straight to COPY text, no tuple per item; the short-term shares summed here.
-            long_term: list[str] = []
-            short_term: list[str] = []
-            for scheme, is_long_term, columns in self._owed(checked):
-                (long_term if is_long_term else short_term).append(
-                    _items_text(scheme, is_long_term, columns))
-                if not is_long_term:
-                    pooled[scheme] = [sum(c) for c in columns[2:]]
-            copy_text = (_rows_text(rows), "".join(long_term).encode(),
-                         "".join(short_term).encode())
-        else:
-            for scheme, is_long_term, (lines, bases, *shares) in self._owed(checked):
-                for line, base, e, r, g, v in zip(lines, bases, *shares, strict=True):
-                    items.append((line, scheme, int(is_long_term), base,
-                                  _shares_json(e, r, g, v) if is_long_term else "", e, r, g, v))
-        return _Staged(rows, items, parse_errors + checked.errors, duplicates,
-                       rows[0][0] if rows else 0, copy_text, pooled)
-
-    def _rows(self, checked: CheckedChunk) -> list[tuple[int, str, int, str]]:
-        code = self.adapter.FUND_CODE
-        lookup = self.vault.lookup_hash
-        return [(row.line, lookup(code, member), row.month.to_int(), str(row.month))
-                for row, member in zip(checked.rows, checked.members, strict=True)]
-
-    def _owed(self, checked: CheckedChunk) -> Iterator[tuple[str, bool, list[list[int]]]]:
-        """Per scheme of the chunk: whether it is long-term, and the columns of what its rows
-        owe (line, base, then the shares in `Payer` order), rows that owe nothing left out
-        (the scheme not in force that month, or nothing due, e.g. VN abroad): no
-        contribution, no period for them."""
-        lines = np.array([r.line for r in checked.rows], dtype=np.int64)
-        zero = np.zeros(len(lines), dtype=np.int64)
-        for scheme in checked.schemes:
-            by_payer = checked.shares[scheme]
-            shares = [by_payer.get(p, zero) for p in Payer]
-            owes = checked.in_force[scheme] & (sum(shares) != 0)
-            if owes.any():
-                yield scheme, self.fund.scheme(scheme).long_term, [
-                    column[owes].tolist() for column in (lines, checked.bases[scheme], *shares)]
-
-
 def _source_name(payer: str) -> str:
     """Which of `_Booking._sources` a payer's share comes from."""
     return "government" if payer == Payer.GOVERNMENT else "collections"
-
-
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def _copy_text(records: list[tuple[Any, ...]]) -> bytes:
-    """Records in PostgreSQL's COPY text format: tab-separated, one line each. Only text is
-    escaped (numbers cannot hold a tab or a backslash); no field is ever NULL here."""
-    return "".join([
-        "\t".join([v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v) for v in r])
-        + "\n" for r in records]).encode()
-
-
-def _rows_text(rows: list[tuple[int, str, int, str]]) -> bytes:
-    """Staged rows as COPY text: numbers, hex and YYYY-MM, nothing to escape."""
-    return "".join([f"{line}\t{member}\t{month}\t{text}\n"
-                    for line, member, month, text in rows]).encode()
-
-
-def _items_text(scheme: str, long_term: bool, columns: list[list[int]]) -> str:
-    """One scheme's staged items as COPY text (the columns of `ITEM_COLUMNS`), written as
-    `_copy_text` writes their tuples: the scheme escaped once, shares JSON (digits and
-    names) and numbers need nothing."""
-    head = f"\t{scheme.translate(_COPY_ESCAPES)}\t{int(long_term)}\t"
-    lines, bases, employee, employer, government, voluntary = columns
-    if long_term:
-        return "".join([
-            f"{line}{head}{base}\t{_shares_json(e, r, g, v)}\t{e}\t{r}\t{g}\t{v}\n"
-            for line, base, e, r, g, v in zip(lines, bases, employee, employer, government,
-                                               voluntary, strict=True)])
-    return "".join([f"{line}{head}{base}\t\t{e}\t{r}\t{g}\t{v}\n"
-                    for line, base, e, r, g, v in zip(lines, bases, employee, employer,
-                                                       government, voluntary, strict=True)])
-
-
-def _shares_json(employee: int, employer: int, government: int, voluntary: int) -> str:
-    """The contribution's shares exactly as the posting engine stores them (sorted keys, amount
-    strings, zero shares left out), so a month posted by API and by file compare equal."""
-    parts = [f'"{name}":"{amount}"' for name, amount in (
-        ("employee", employee), ("employer", employer), ("government", government),
-        ("voluntary", voluntary)) if amount]
-    return "{" + ",".join(parts) + "}"
 
 
 def _sha256(source: IO[bytes]) -> tuple[str, int]:

@@ -315,7 +315,7 @@ async def test_checking_a_file_does_not_block_the_event_loop(
     chunk's check is made to burn 0.6 s of CPU; on the event loop a tick would wait that long."""
     import time
 
-    import ledger.services.imports as imports
+    import ledger.services.import_chunks as import_chunks
     from ledger.adapters.declarations import DeclarationChecker
 
     real_check = DeclarationChecker.check
@@ -326,7 +326,7 @@ async def test_checking_a_file_does_not_block_the_event_loop(
             pass
         return real_check(self, rows)
 
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 100)
+    monkeypatch.setattr(import_chunks, "CHUNK_ROWS", 100)
     monkeypatch.setattr(DeclarationChecker, "check", slow_check)
     await world.register(0)
     data = thai_file(JAN_2026, [(world.member(0), 1_000_000)] + [
@@ -346,7 +346,7 @@ async def _pool_balance(world: World) -> list[Any]:
 async def test_chunks_are_booked_while_the_next_ones_are_still_being_read(
     world: World, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import ledger.services.imports as imports
+    import ledger.services.import_chunks as import_chunks
     from ledger.adapters.declarations import DeclarationChecker
     from ledger.db.import_store import ImportTx
 
@@ -369,7 +369,7 @@ async def test_chunks_are_booked_while_the_next_ones_are_still_being_read(
         seen_when_checked.append(len(booked))
         return real_check(self, rows)
 
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(import_chunks, "CHUNK_ROWS", 2)
     monkeypatch.setattr(ImportTx, "book_chunk", book_chunk)
     monkeypatch.setattr(ImportTx, "book_chunk_at_once", book_chunk_at_once)
     monkeypatch.setattr(DeclarationChecker, "check", check)
@@ -386,9 +386,9 @@ async def test_chunks_are_booked_while_the_next_ones_are_still_being_read(
 async def test_a_bad_row_in_the_last_chunk_books_nothing_of_the_chunks_before(
     world: World, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import ledger.services.imports as imports
+    import ledger.services.import_chunks as import_chunks
 
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(import_chunks, "CHUNK_ROWS", 2)
     for n in range(5):
         await world.register(n)
     pool = await _pool_balance(world)
@@ -415,9 +415,9 @@ async def test_a_header_that_does_not_add_up_books_nothing_of_the_chunks_booked(
     """The header is reconciled after the last chunk: the chunks booked by then are undone,
     even with partial acceptance, and the report lists the file's errors only (the ledger's
     checks do not count for a file refused whole)."""
-    import ledger.services.imports as imports
+    import ledger.services.import_chunks as import_chunks
 
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(import_chunks, "CHUNK_ROWS", 2)
     for n in range(4):
         await world.register(n)
     pool = await _pool_balance(world)
@@ -437,9 +437,9 @@ async def test_a_row_repeated_in_a_later_chunk_is_a_duplicate_not_a_conflict(
     """Line 5 repeats line 2's worker and month with another wage. By the time line 5 is
     checked, line 2's chunk is booked: its contribution is this import's own, not one the
     ledger held, so line 5 is a duplicate only — as if the file had been checked whole."""
-    import ledger.services.imports as imports
+    import ledger.services.import_chunks as import_chunks
 
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(import_chunks, "CHUNK_ROWS", 2)
     workers = [await world.register(n) for n in range(3)]
     rows = [(world.member(0), 1_000_000), (world.member(1), 1_000_000),
             (world.member(2), 1_000_000), (world.member(0), 1_200_000)]
@@ -462,8 +462,8 @@ async def test_a_repeat_of_a_month_posted_by_api_still_names_the_conflict_across
     """The other side of the rule above: a contribution the ledger held before the import
     (posted through the API, same amounts as line 2) is still a conflict for line 5, which
     declares other amounts, even though line 2 was booked in an earlier chunk."""
-    import ledger.services.imports as imports
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    import ledger.services.import_chunks as import_chunks
+    monkeypatch.setattr(import_chunks, "CHUNK_ROWS", 2)
     worker = await world.register(0)
     for n in (1, 2):
         await world.register(n)
@@ -478,9 +478,9 @@ async def test_a_repeat_of_a_month_posted_by_api_still_names_the_conflict_across
 
 
 def test_repeats_across_chunks_name_the_first_line_of_the_file() -> None:
-    from ledger.services.imports import _SeenMonths
+    from ledger.services.import_chunks import SeenMonths
 
-    seen = _SeenMonths()
+    seen = SeenMonths()
     key = {name: name.encode().ljust(36, b".") for name in "abcd"}
     assert seen.add([key["a"], key["b"], key["a"]], [2, 3, 4]) == [(4, 2)]
     assert seen.add([key["b"], key["c"], key["c"]], [5, 6, 7]) == [(5, 3), (7, 6)]
@@ -539,10 +539,10 @@ async def test_plain_chunks_are_booked_in_one_statement_and_the_others_checked_f
     that is not plain (here: declared by an earlier file) is rolled back to its savepoint and
     booked by the careful path, with the same result as on SQLite. After such a chunk the next
     one is checked first; one statement is tried again after a chunk the checks find plain."""
-    import ledger.services.imports as imports
+    import ledger.services.import_chunks as import_chunks
 
     paths = _booking_paths(monkeypatch)
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
+    monkeypatch.setattr(import_chunks, "CHUNK_ROWS", 2)
     for n in range(8):
         await world.register(n)
     await world.run(thai_file(JAN_2026, [(world.member(2), 1_000_000)]))
@@ -569,10 +569,10 @@ async def test_one_statement_raises_member_accounts_that_exist_and_opens_the_oth
     """A chunk mixing workers who already have a member account (booked for an earlier month)
     with workers declared for the first time is plain: on PostgreSQL one statement raises the
     existing accounts and opens the missing ones, each credited with its own row only."""
-    import ledger.services.imports as imports
+    import ledger.services.import_chunks as import_chunks
 
     paths = _booking_paths(monkeypatch)
-    monkeypatch.setattr(imports, "CHUNK_ROWS", 4)
+    monkeypatch.setattr(import_chunks, "CHUNK_ROWS", 4)
     workers = [await world.register(n) for n in range(4)]
     await world.run(thai_file(JAN_2026, [(world.member(n), 1_000_000) for n in (0, 1)]))
     paths.clear()
@@ -633,20 +633,20 @@ async def test_a_member_registered_after_the_look_ahead_is_found_by_the_careful_
 
 
 def test_copy_text_escapes_what_postgres_would_read_as_a_separator() -> None:
-    from ledger.services.imports import _copy_text
+    from ledger.services.import_chunks import copy_text_of
 
-    assert _copy_text([(2, "a\tb\\c\nd", -5)]) == b"2\ta\\tb\\\\c\\nd\t-5\n"
-    assert _copy_text([]) == b""
+    assert copy_text_of([(2, "a\tb\\c\nd", -5)]) == b"2\ta\\tb\\\\c\\nd\t-5\n"
+    assert copy_text_of([]) == b""
 
 
 @pytest.mark.parametrize(("fund", "sample"), SAMPLES, ids=[f"{f}-{p.name}" for f, p in SAMPLES])
 def test_both_stores_stage_the_same_records_of_every_sample(fund: str, sample: Path) -> None:
     """PostgreSQL stages COPY text written straight from the checked columns, SQLite the
-    records as tuples: the text must be exactly `_copy_text` of the tuples (long-term items,
+    records as tuples: the text must be exactly `copy_text_of` of the tuples (long-term items,
     then short-term), and the pooled sums those of the short-term tuples."""
     from ledger.adapters.declarations import DeclarationChecker
     from ledger.adapters.registry import codec
-    from ledger.services.imports import _ChunkReader, _copy_text
+    from ledger.services.import_chunks import ChunkReader, copy_text_of
 
     vault = PiiVault("staging-encodings", DEV_PII_ENCRYPTION_KEY)
 
@@ -655,15 +655,15 @@ def test_both_stores_stage_the_same_records_of_every_sample(fund: str, sample: P
         header = next(parsed)
         assert isinstance(header, DeclaredHeader)
         adapter = get_adapter(fund)
-        return _ChunkReader(adapter, DeclarationChecker(adapter, header), parsed, vault,
+        return ChunkReader(adapter, DeclarationChecker(adapter, header), parsed, vault,
                             copy_text=copy_text).next_chunk()
 
     as_text, as_tuples = first_chunk(True), first_chunk(False)
     long_term = [i for i in as_tuples.items if i[2]]
     short_term = [i for i in as_tuples.items if not i[2]]
     assert as_tuples.items and as_text.rows == as_tuples.rows
-    assert as_text.copy_text == (_copy_text(as_tuples.rows), _copy_text(long_term),
-                                 _copy_text(short_term))
+    assert as_text.copy_text == (copy_text_of(as_tuples.rows), copy_text_of(long_term),
+                                 copy_text_of(short_term))
     pooled: dict[str, list[int]] = {}
     for item in short_term:
         pooled[item[1]] = [a + b for a, b in zip(pooled.get(item[1], [0] * 4), item[5:],
@@ -682,14 +682,14 @@ async def test_short_term_items_staged_after_a_fallback_are_in_the_planners_stat
     from sqlalchemy import text as sql
 
     from ledger.db.import_store import import_transaction
-    from ledger.services.imports import _copy_text
+    from ledger.services.import_chunks import copy_text_of
 
     rows = [(line, "ab" * 32, 202601, "2026-01") for line in range(2, 202)]
     long_term = [(line, "s33-old-age", 1, 1_000_000, "{}", 30_000, 30_000, 10_000, 0)
                  for line in range(2, 202)]
     short_term = [(line, scheme, 0, 1_000_000, "", 1, 1, 1, 0) for line in range(2, 202)
                   for scheme in ("s33-sickness", "s33-unemployment")]
-    copy_text = (_copy_text(rows), _copy_text(long_term), _copy_text(short_term))
+    copy_text = (copy_text_of(rows), copy_text_of(long_term), copy_text_of(short_term))
 
     async def short_term_fraction(store: Any) -> float:
         found = (await store.conn.execute(sql(
