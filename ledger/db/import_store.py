@@ -108,8 +108,10 @@ _AT_ONCE = (
     "contribution_id, created_at_us) SELECT worker_id, CAST(:fund AS VARCHAR(16)), scheme, month, "
     "'compulsory', 'active', cid, CAST(:now AS BIGINT) FROM x WHERE long_term = 1 "
     "RETURNING 1), "
+    # In key order (as the upsert before it): two imports raising the same accounts this way
+    # lock them in one order, where a hash aggregate would hand them over in any.
     "g AS MATERIALIZED (SELECT key, worker_id, scheme, sum(amount) AS amount FROM x "
-    "WHERE long_term = 1 GROUP BY key, worker_id, scheme), "
+    "WHERE long_term = 1 GROUP BY key, worker_id, scheme ORDER BY key), "
     "u AS (UPDATE accounts SET credits_posted = accounts.credits_posted + g.amount FROM g "
     "WHERE accounts.key = g.key RETURNING accounts.id AS id, accounts.key AS key, "
     "accounts.worker_id AS worker_id, accounts.scheme AS scheme), "
