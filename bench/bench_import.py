@@ -102,6 +102,21 @@ async def register(url: str, members: list[str]) -> None:
         await raw.close()
 
 
+async def server_counters(url: str) -> tuple[int, int]:
+    """The server's WAL position (kB) and its checkpoints so far: an import's WAL volume, and
+    how often the stock `max_wal_size` made PostgreSQL checkpoint during it (each checkpoint
+    makes the next change to every page write the whole page to the WAL again)."""
+    raw = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        row = await raw.fetchrow(
+            "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint / 1024, "
+            "checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter")
+        assert row is not None
+        return int(row[0]), int(row[1])
+    finally:
+        await raw.close()
+
+
 def run_cli(url: str, path: Path) -> dict[str, object]:
     env = {**os.environ, "CLMTV_DATABASE_URL": url}
     database = url.rsplit("/", 1)[1]
@@ -224,12 +239,17 @@ async def main() -> None:
                 ("february resubmitted (all rows known)", resubmitted),
             ]
             for name, path in runs:
+                before = await server_counters(url)
                 result = run_cli(url, path)
+                after = await server_counters(url)
                 rate = args.rows / float(str(result["seconds"]))
                 cpu = [float(str(result[k])) * 1e6 / args.rows
                        for k in ("client_cpu_s", "backend_cpu_s")]
+                wal_kb, checkpoints = ((a - b) for a, b in zip(after, before, strict=True))
                 print(f"{name}: {result} -> {rate:,.0f} rows/s; CPU a row: "
-                      f"{cpu[0]:.1f} us client, {cpu[1]:.1f} us backends", flush=True)
+                      f"{cpu[0]:.1f} us client, {cpu[1]:.1f} us backends; WAL "
+                      f"{wal_kb * 1024 / args.rows:,.0f} bytes a row, {checkpoints} "
+                      "checkpoints (the whole server's)", flush=True)
 
 
 if __name__ == "__main__":
