@@ -133,7 +133,7 @@ class ChunkReader:
             for scheme, is_long_term, (lines, bases, *shares) in self._owed(checked):
                 for line, base, e, r, g, v in zip(lines, bases, *shares, strict=True):
                     items.append((line, scheme, int(is_long_term), base,
-                                  shares_json(e, r, g, v) if is_long_term else "", e, r, g, v))
+                                  _shares_json(e, r, g, v) if is_long_term else "", e, r, g, v))
         return StagedChunk(rows, items, parse_errors + checked.errors, duplicates,
                        rows[0][0] if rows else 0, copy_text, pooled)
 
@@ -159,15 +159,8 @@ class ChunkReader:
                     column[owes].tolist() for column in (lines, checked.bases[scheme], *shares)]
 
 
+# What COPY text must escape in a text field.
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_text_of(records: list[tuple[Any, ...]]) -> bytes:
-    """Records in PostgreSQL's COPY text format: tab-separated, one line each. Only text is
-    escaped (numbers cannot hold a tab or a backslash); no field is ever NULL here."""
-    return "".join([
-        "\t".join([v.translate(_COPY_ESCAPES) if isinstance(v, str) else str(v) for v in r])
-        + "\n" for r in records]).encode()
 
 
 def _rows_text(rows: list[tuple[int, str, int, str]]) -> bytes:
@@ -177,14 +170,14 @@ def _rows_text(rows: list[tuple[int, str, int, str]]) -> bytes:
 
 
 def _items_text(scheme: str, long_term: bool, columns: list[list[int]]) -> str:
-    """One scheme's staged items as COPY text (the columns of `ITEM_COLUMNS`), written as
-    `copy_text_of` writes their tuples: the scheme escaped once, shares JSON (digits and
-    names) and numbers need nothing."""
+    """One scheme's staged items in PostgreSQL's COPY text format (the columns of
+    `ITEM_COLUMNS`, tab-separated, a line each, never NULL): the scheme escaped once; shares
+    JSON (digits and names) and numbers need nothing."""
     head = f"\t{scheme.translate(_COPY_ESCAPES)}\t{int(long_term)}\t"
     lines, bases, employee, employer, government, voluntary = columns
     if long_term:
         return "".join([
-            f"{line}{head}{base}\t{shares_json(e, r, g, v)}\t{e}\t{r}\t{g}\t{v}\n"
+            f"{line}{head}{base}\t{_shares_json(e, r, g, v)}\t{e}\t{r}\t{g}\t{v}\n"
             for line, base, e, r, g, v in zip(lines, bases, employee, employer, government,
                                                voluntary, strict=True)])
     return "".join([f"{line}{head}{base}\t\t{e}\t{r}\t{g}\t{v}\n"
@@ -192,7 +185,7 @@ def _items_text(scheme: str, long_term: bool, columns: list[list[int]]) -> str:
                                                        government, voluntary, strict=True)])
 
 
-def shares_json(employee: int, employer: int, government: int, voluntary: int) -> str:
+def _shares_json(employee: int, employer: int, government: int, voluntary: int) -> str:
     """The contribution's shares exactly as the posting engine stores them (sorted keys, amount
     strings, zero shares left out), so a month posted by API and by file compare equal."""
     parts = [f'"{name}":"{amount}"' for name, amount in (

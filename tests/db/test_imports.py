@@ -632,11 +632,23 @@ async def test_a_member_registered_after_the_look_ahead_is_found_by_the_careful_
     assert backends["lookup"] != backends["import"]
 
 
+def copy_text_of(records: list[tuple[Any, ...]]) -> bytes:
+    """Records in PostgreSQL's COPY text format, the plain way (the reference the import's own
+    encoders are held to): tab-separated, a line each, text fields escaped."""
+    escapes = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+    return "".join(["\t".join([v.translate(escapes) if isinstance(v, str) else str(v)
+                                for v in r]) + "\n" for r in records]).encode()
+
+
 def test_copy_text_escapes_what_postgres_would_read_as_a_separator() -> None:
-    from ledger.services.import_chunks import copy_text_of
+    from ledger.services.import_chunks import _items_text
 
     assert copy_text_of([(2, "a\tb\\c\nd", -5)]) == b"2\ta\\tb\\\\c\\nd\t-5\n"
     assert copy_text_of([]) == b""
+    columns = [[2], [100], [1], [2], [3], [0]]
+    assert _items_text("a\tb\\c", False, columns) == "2\ta\\tb\\\\c\t0\t100\t\t1\t2\t3\t0\n"
+    assert _items_text("s", True, columns) == (
+        '2\ts\t1\t100\t{"employee":"1","employer":"2","government":"3"}\t1\t2\t3\t0\n')
 
 
 @pytest.mark.parametrize(("fund", "sample"), SAMPLES, ids=[f"{f}-{p.name}" for f, p in SAMPLES])
@@ -646,7 +658,7 @@ def test_both_stores_stage_the_same_records_of_every_sample(fund: str, sample: P
     then short-term), and the pooled sums those of the short-term tuples."""
     from ledger.adapters.declarations import DeclarationChecker
     from ledger.adapters.registry import codec
-    from ledger.services.import_chunks import ChunkReader, copy_text_of
+    from ledger.services.import_chunks import ChunkReader
 
     vault = PiiVault("staging-encodings", DEV_PII_ENCRYPTION_KEY)
 
@@ -682,7 +694,6 @@ async def test_short_term_items_staged_after_a_fallback_are_in_the_planners_stat
     from sqlalchemy import text as sql
 
     from ledger.db.import_store import import_transaction
-    from ledger.services.import_chunks import copy_text_of
 
     rows = [(line, "ab" * 32, 202601, "2026-01") for line in range(2, 202)]
     long_term = [(line, "s33-old-age", 1, 1_000_000, "{}", 30_000, 30_000, 10_000, 0)
