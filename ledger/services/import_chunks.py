@@ -135,7 +135,7 @@ class ChunkReader:
                     items.append((line, scheme, int(is_long_term), base,
                                   _shares_json(e, r, g, v) if is_long_term else "", e, r, g, v))
         return StagedChunk(rows, items, parse_errors + checked.errors, duplicates,
-                       rows[0][0] if rows else 0, copy_text, pooled)
+                           rows[0][0] if rows else 0, copy_text, pooled)
 
     def _rows(self, checked: CheckedChunk) -> list[tuple[int, str, int, str]]:
         code = self.adapter.FUND_CODE
