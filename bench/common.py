@@ -17,12 +17,18 @@ from ledger.db.migrate import upgrade
 ADMIN_URL = os.environ.get("CLMTV_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
+def database_url(name: str) -> str:
+    """The asyncpg URL of database `name` on the bench's server."""
+    server = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
+    return f"{server}/{name}"
+
+
 @asynccontextmanager
 async def fresh_postgres(keep: bool = False) -> AsyncIterator[tuple[Database, str]]:
     name = f"clmtv_bench_{secrets.token_hex(4)}"
     admin = await asyncpg.connect(ADMIN_URL)
     await admin.execute(f"CREATE DATABASE {name}")
-    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://") + "/" + name
+    url = database_url(name)
     db = open_database(url, pool_size=4)
     await upgrade(db)
     try:

@@ -21,13 +21,13 @@ import numpy as np
 from sqlalchemy import text
 
 from bench.bench_import import national_ids, write_file
-from bench.common import ADMIN_URL
+from bench.common import database_url
 from ledger.adapters.declarations import DeclarationChecker
 from ledger.adapters.registry import codec, get_adapter
 from ledger.config import get_settings
 from ledger.db import import_store
 from ledger.db.engine import open_database
-from ledger.db.import_store import ImportTx, MemberLookup
+from ledger.db.import_store import ImportTx, MemberLookup, at_once_params
 from ledger.domain.accounts import declarations_account
 from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency
@@ -60,8 +60,7 @@ async def main() -> None:
             staged = reader.next_chunk()
     assert staged is not None
     assert staged.copy_text is not None
-    url = ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://")
-    db = open_database(f"{url}/{args.database}", pool_size=2)
+    db = open_database(database_url(args.database), pool_size=2)
     try:
         async with db.engine.connect() as lookup_conn:
             workers = await MemberLookup(lookup_conn).workers("TH-SSO", staged.rows)
@@ -74,10 +73,9 @@ async def main() -> None:
             key = declarations_account("TH-SSO", Currency.THB).key
             declarations = (await conn.execute(text("SELECT id FROM accounts WHERE key = :k"),
                                                {"k": key})).scalar_one()
-            params = {"fund": "TH-SSO", "currency": "THB", "import_id": "imp_explain",
-                      "flags": int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS),
-                      "declarations": declarations, "now": 0,
-                      "short_schemes": sorted(staged.pooled)}
+            params = at_once_params("TH-SSO", "THB", "imp_explain",
+                                    int(AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS),
+                                    declarations, 0, sorted(staged.pooled))
             await conn.execute(text("SET LOCAL track_io_timing = on"))
             plan = await conn.execute(
                 text("EXPLAIN (ANALYZE, BUFFERS, WAL) " + import_store._AT_ONCE), params)

@@ -147,6 +147,14 @@ _AT_ONCE = (
 )
 
 
+def at_once_params(fund: str, currency: str, import_id: str, member_flags: int,
+                   declarations: int, now_us: int, short_schemes: Sequence[str]
+                   ) -> dict[str, Any]:
+    """The bind parameters of `_AT_ONCE` (also for `bench.explain_import_chunk`)."""
+    return {"fund": fund, "currency": currency, "import_id": import_id, "flags": member_flags,
+            "declarations": declarations, "now": now_us, "short_schemes": list(short_schemes)}
+
+
 @dataclass(frozen=True, slots=True)
 class ContributionClash:
     line: int
@@ -445,16 +453,15 @@ class ImportTx:
                                  short_schemes: Sequence[str] = ()) -> ChunkBooked | None:
         """PostgreSQL: book a chunk in one statement, betting that every row is registered and
         new (the steady state of a monthly file): the inserts' unique keys do the checks that
-        `resolve` and `clashes` make beforehand, member accounts are created or raised by one
-        upsert. Inside a savepoint: if any row is not plain (unregistered, declared before,
-        already booked, a period held, a short-term branch posted per worker), everything the
-        statement wrote is rolled back and None returned: the caller takes the careful path,
-        which finds and reports exactly what is wrong. Only the long-term items are staged:
-        `short_schemes` are the chunk's short-term schemes, whose pooled sums the caller
-        has."""
-        params = {"fund": fund, "currency": currency, "import_id": import_id,
-                  "flags": member_flags, "declarations": declarations, "now": now_us,
-                  "short_schemes": list(short_schemes)}
+        `resolve` and `clashes` make beforehand, member accounts are raised by one update (and
+        the missing ones created). Inside a savepoint: if any row is not plain (unregistered,
+        declared before, already booked, a period held, a short-term branch posted per
+        worker), everything the statement wrote is rolled back and None returned: the caller
+        takes the careful path, which finds and reports exactly what is wrong. Only the
+        long-term items are staged: `short_schemes` are the chunk's short-term schemes, whose
+        pooled sums the caller has."""
+        params = at_once_params(fund, currency, import_id, member_flags, declarations, now_us,
+                                short_schemes)
         savepoint = await self.conn.begin_nested()
         try:
             counts = (await self._all(_AT_ONCE, **params))[0]
