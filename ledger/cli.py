@@ -18,6 +18,9 @@ from ledger.domain.principals import PrincipalKind
 from ledger.runtime import tune_gc
 
 
+WORKER_STARTUP_S = 120
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clmtv", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -76,7 +79,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     common = {"host": args.host, "port": args.port, "access_log": not args.no_access_log,
               "log_level": settings.log_level}
     if getattr(args, "workers", 1) > 1:
-        uvicorn.run("ledger.api.main:app", workers=args.workers, **common)
+        # A worker process imports the whole app before it answers uvicorn's health check; on a
+        # busy machine that takes longer than uvicorn's 5 s, and it would kill and restart them
+        # forever.
+        uvicorn.run("ledger.api.main:app", workers=args.workers,
+                    timeout_worker_healthcheck=WORKER_STARTUP_S, **common)
         return
     from ledger.api.app import create_app
 

@@ -51,6 +51,20 @@ async def insert_worker(db: Database, worker: Row, member_rows: Sequence[Row]) -
         raise _duplicate(exc) from None
 
 
+async def insert_workers_bulk(db: Database, worker_rows: Sequence[Row],
+                              member_rows: Sequence[Row]) -> None:
+    """Many workers and their memberships in one transaction (all or none): the bulk
+    registration path, which must not pay a round trip per worker."""
+    try:
+        async with db.engine.begin() as conn:
+            if worker_rows:
+                await conn.execute(insert(workers), list(worker_rows))
+            if member_rows:
+                await conn.execute(insert(memberships), list(member_rows))
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+
+
 async def insert_membership(db: Database, row: Row) -> None:
     try:
         async with db.engine.begin() as conn:
@@ -96,6 +110,14 @@ async def insert_client(db: Database, row: Row) -> None:
     try:
         async with db.engine.begin() as conn:
             await conn.execute(insert(api_clients).values(**row))
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+
+
+async def insert_clients_bulk(db: Database, rows: Sequence[Row]) -> None:
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(api_clients), list(rows))
     except IntegrityError as exc:
         raise _duplicate(exc) from None
 

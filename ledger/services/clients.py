@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Sequence
 
 from ledger.db import repositories as repo
 from ledger.db.engine import Database
@@ -21,6 +22,19 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def _client_row(name: str, kind: PrincipalKind, scope: str | None, token: str | None
+                ) -> tuple[dict[str, object], str]:
+    if kind in FUND_SCOPED:
+        get_fund(scope or "", field="scope")
+    elif kind is PrincipalKind.WORKER:
+        check_worker_id(scope, "scope")
+    elif scope is not None:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"{kind} takes no scope", field="scope")
+    token = token or "clmtv_" + secrets.token_urlsafe(32)
+    return {"token_hash": token_hash(token), "name": name, "kind": kind.value, "scope": scope,
+            "created_at_us": now_us()}, token
+
+
 class ClientService:
     def __init__(self, db: Database) -> None:
         self.db = db
@@ -31,21 +45,33 @@ class ClientService:
         self, name: str, kind: PrincipalKind, scope: str | None, token: str | None = None
     ) -> str:
         """Create a client and return its token (shown once; only its hash is kept)."""
-        if kind in FUND_SCOPED:
-            get_fund(scope or "", field="scope")
-        elif kind is PrincipalKind.WORKER:
-            check_worker_id(scope, "scope")
-        elif scope is not None:
-            raise DomainError(ErrorCode.INVALID_INPUT, f"{kind} takes no scope", field="scope")
-        token = token or "clmtv_" + secrets.token_urlsafe(32)
+        row, token = _client_row(name, kind, scope, token)
         try:
-            await repo.insert_client(self.db, {
-                "token_hash": token_hash(token), "name": name, "kind": kind.value,
-                "scope": scope, "created_at_us": now_us()})
+            await repo.insert_client(self.db, row)
         except repo.DuplicateKeyError:
             raise DomainError(ErrorCode.ID_CONFLICT, f"a client named {name} exists",
                               field="name") from None
         return token
+
+    async def register_many(self, clients: Sequence[tuple[str, PrincipalKind, str | None]]
+                            ) -> list[str]:
+        """Create many clients in one transaction (all or none); their tokens, in order. For
+        bulk enrolment, e.g. one token per worker of a load-test population."""
+        rows: list[dict[str, object]] = []
+        tokens: list[str] = []
+        for index, (name, kind, scope) in enumerate(clients):
+            try:
+                row, token = _client_row(name, kind, scope, None)
+            except DomainError as exc:
+                raise exc.at(index, f"clients[{index}]") from None
+            rows.append(row)
+            tokens.append(token)
+        try:
+            await repo.insert_clients_bulk(self.db, rows)
+        except repo.DuplicateKeyError:
+            raise DomainError(ErrorCode.ID_CONFLICT, "a client with one of these names exists",
+                              field="name") from None
+        return tokens
 
     async def authenticate(self, token: str) -> Principal:
         digest = token_hash(token)

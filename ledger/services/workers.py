@@ -67,6 +67,36 @@ class WorkerService:
         self._known_members: set[tuple[str, str]] = set()  # (worker, fund); never removed
 
     async def create(self, principal: Principal, new: NewWorker) -> WorkerView:
+        worker, rows = self._rows(principal, new, now_us())
+        try:
+            await repo.insert_worker(self.db, worker, rows)
+        except repo.DuplicateKeyError as exc:
+            raise _conflict(exc.detail) from None
+        return await self.get(principal, str(worker["id"]))
+
+    async def register_many(self, principal: Principal, new: Sequence[NewWorker]) -> list[str]:
+        """Register many workers at once, all or none: the same checks, hashing and
+        encryption as `create`, one transaction and no read-back. For bulk enrolment (a
+        population loaded before a load test); a bad worker names its index."""
+        now = now_us()
+        workers: list[dict[str, object]] = []
+        members: list[dict[str, object]] = []
+        for index, item in enumerate(new):
+            try:
+                worker, rows = self._rows(principal, item, now)
+            except DomainError as exc:
+                raise exc.at(index, f"workers[{index}]") from None
+            workers.append(worker)
+            members.extend(rows)
+        try:
+            await repo.insert_workers_bulk(self.db, workers, members)
+        except repo.DuplicateKeyError as exc:
+            raise _conflict(exc.detail) from None
+        return [str(w["id"]) for w in workers]
+
+    def _rows(self, principal: Principal, new: NewWorker, now: int
+              ) -> tuple[dict[str, object], list[dict[str, object]]]:
+        """The worker's row and its membership rows, checked, hashed and sealed."""
         principal.require(principal.is_writer and principal.kind in (
             PrincipalKind.HUB_OPERATOR, PrincipalKind.FUND), "register workers")
         if not new.memberships and principal.kind is not PrincipalKind.HUB_OPERATOR:
@@ -79,9 +109,8 @@ class WorkerService:
         if len(nationality) != 2 or not nationality.isalpha():
             raise DomainError(ErrorCode.INVALID_INPUT, "nationality is ISO 3166-1 alpha-2",
                               field="nationality")
-        rows = [self._membership_row(principal, worker_id, f, n, i)
+        rows = [{**self._membership_row(principal, worker_id, f, n, i), "created_at_us": now}
                 for i, (f, n) in enumerate(new.memberships)]
-        now = now_us()
         identity: dict[str, object] = {}
         if new.identity_number:
             kind = new.identity_kind or "national_id"
@@ -92,11 +121,7 @@ class WorkerService:
                                                        new.identity_number),
             }
         worker = {"id": worker_id, "nationality": nationality, "created_at_us": now, **identity}
-        try:
-            await repo.insert_worker(self.db, worker, [{**r, "created_at_us": now} for r in rows])
-        except repo.DuplicateKeyError as exc:
-            raise _conflict(exc.detail) from None
-        return await self.get(principal, worker_id)
+        return worker, rows
 
     async def add_membership(
         self, principal: Principal, worker_id: str, fund: str, number: str

@@ -1,0 +1,314 @@
+"""`clmtv loadtest prepare`: register a simulated population in bulk and write what Locust reads.
+
+Owns the preparation of a load test, which happens before the load and never through it:
+
+1. simulate the population (`simulator`): ids, funds, wages and currencies come from its draw;
+2. register every worker and membership, and one bearer token per employer, fund, operator and
+   reading worker, through the services layer in batches (`WorkerService.register_many`,
+   `ClientService.register_many`: one transaction per batch, not a request per worker);
+3. publish a signing key per member fund and the reference FX rates, and book the Thai old-age
+   history of the workers whose exit the funds will message during the run;
+4. render the month's uploads in each fund's native format (`declarations.py`) and write the
+   data directory: `manifest.json` (tokens, the funds' private keys: dev only), `workers.csv`,
+   `readers.csv`, `uploads.csv` and the files, `exits.csv`, `shape.json` (`traffic.py`).
+
+`loadtests/` reads that directory and nothing else of the ledger.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import numpy as np
+
+from ledger.adapters.context import WorkerContext
+from ledger.adapters.registry import get_adapter
+from ledger.api.deps import Services
+from ledger.domain.contributions import ContributionInput
+from ledger.domain.funds import FUNDS
+from ledger.domain.money import Money
+from ledger.domain.periods import Month
+from ledger.domain.principals import Principal, PrincipalKind
+from ledger.limits import BATCH_SIZE_MAX
+from ledger.loadtest.declarations import Numbering, Upload, uploads
+from ledger.loadtest.traffic import Assumptions, busiest_month, month_counts, month_shape
+from ledger.services.workers import NewWorker
+from ledger.settlement.keys import Party, SigningKey
+
+OPERATOR = Principal("loadtest-prepare", PrincipalKind.HUB_OPERATOR)
+REGISTER_BATCH = 5_000  # workers (or clients) per transaction
+HISTORY_MONTHS = 12  # Thai old-age months booked for each worker who exits during the run
+FORMAT_VERSION = 1
+# Reference rates for the portability flows the funds message during a run (the demo's).
+REFERENCE_RATES = (("JPY", "USD", "0.0067"), ("THB", "USD", "0.028"), ("USD", "KHR", "4100"),
+                   ("USD", "MMK", "2100"), ("USD", "VND", "25000"))
+
+Say = Callable[[str], None]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PrepareOptions:
+    scenario: str = "default"
+    policy: str = "clmtv-pilot+digital-voluntary"
+    workers: int = 10_000
+    years: int = 12
+    seed: int = 1
+    month: str | None = None  # YYYY-MM of the simulated month; default: the busiest
+    months: int = 1  # months of uploads rendered, from `month` on
+    exits: int = 200  # workers whose exit the funds message during the run (at most)
+    readers: int | None = None  # workers given a token to read their statement; None: all active
+    prefix: str = "lt"  # worker ids wkr_<prefix>NNNNNNNN, client names <prefix>-...
+    member_base: int = 0
+    assumptions: Assumptions = field(default_factory=Assumptions)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    directory: Path
+    workers: int
+    readers: int
+    uploads: int
+    upload_rows: int
+    exits: int
+    month: str
+    seconds: float
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def simulate(options: PrepareOptions) -> Any:
+    """The simulator's outcome for the options' population (the first and only policy)."""
+    from simulator.engine import simulate as run_policy
+    from simulator.policy import load_run
+    from simulator.population import draw
+
+    run = load_run(options.scenario, options.policy)
+    pop = draw(run.scenario, options.workers, options.years, options.seed)
+    return run_policy(run, pop)
+
+
+def month_index(outcome: Any, month: str | None) -> int:
+    if month is None:
+        return busiest_month(outcome)
+    index = outcome.pop.start.months_until(Month.parse(month))
+    if not 0 <= index < outcome.pop.horizon:
+        raise ValueError(f"month {month} is outside the simulated horizon "
+                         f"{outcome.pop.start}..{outcome.pop.start.plus(outcome.pop.horizon - 1)}")
+    return int(index)
+
+
+async def prepare(services: Services, options: PrepareOptions, out: Path,
+                  say: Say = print) -> Prepared:
+    """Register the population in the ledger behind `services` and write `out`."""
+    started = time.perf_counter()
+    out.mkdir(parents=True, exist_ok=True)
+    say(f"simulating {options.workers:,} workers, {options.policy}")
+    outcome = simulate(options)
+    index = month_index(outcome, options.month)
+    numbering = Numbering(options.prefix, options.member_base)
+    month = outcome.pop.start.plus(index)
+    say(f"registering workers and memberships (month {month})")
+    await _register_workers(services, outcome, numbering, say)
+    tokens = await _register_principals(services, options.prefix)
+    keys = {f: SigningKey.generate(Party(f)) for f in services.portability.agreement.member_funds}
+    await _publish_keys(services, keys)
+    for base, quote, rate in REFERENCE_RATES:
+        await services.portability.set_rate(OPERATOR, base, quote, rate, "load test reference")
+    readers = _active(outcome, index)
+    if options.readers is not None:
+        readers = readers[:options.readers]
+    reader_tokens = await _register_many(services, [
+        (f"{options.prefix}-reader-{i}", PrincipalKind.WORKER, numbering.worker(int(i)))
+        for i in readers])
+    say(f"{len(readers):,} statement readers; rendering {options.months} month(s) of uploads")
+    written = await _write_uploads(services, outcome, index, options, numbering, out,
+                                   tokens["funds"])
+    exits = _exits(outcome, index, options.exits)
+    say(f"booking the Thai old-age history of {len(exits):,} workers who exit during the run")
+    await _book_history(services, outcome, exits, numbering)
+    _write_csv(out / "workers.csv", ("worker_id", "nationality", "fund", "currency",
+                                     "wage_minor", "active"),
+               _worker_rows(outcome, index, numbering))
+    _write_csv(out / "readers.csv", ("worker_id", "token"),
+               ((numbering.worker(int(i)), t) for i, t in zip(readers, reader_tokens,
+                                                               strict=True)))
+    _write_csv(out / "exits.csv", ("flow_id", "worker_id", "host_fund", "scheme", "home_fund"),
+               ((f"pt-{options.prefix}-{i}", numbering.worker(i), "TH-SSO", "s33-old-age", home)
+                for i, home in exits))
+    shape = month_shape(month_counts(outcome, index, options.assumptions), options.assumptions)
+    (out / "shape.json").write_text(json.dumps(shape.to_json()))
+    manifest = {
+        "version": FORMAT_VERSION, "prefix": options.prefix, "month": str(month),
+        "population": {k: v for k, v in asdict(options).items() if k != "assumptions"},
+        "tokens": tokens,
+        "member_funds": list(services.portability.agreement.member_funds),
+        "settlement_currency": "USD",
+        "payments": {"status": "pending",
+                     "reason": "POST /v1/channels/{channel}/payments is not in this build"},
+    }
+    _write_private(out / "manifest.json", json.dumps(manifest, indent=1))
+    _write_private(out / "fund-keys.json", json.dumps(
+        {fund: key.private_jwk() for fund, key in keys.items()}, indent=1))
+    rows = sum(r for _, r in written)
+    return Prepared(out, outcome.pop.size, len(readers), len(written), rows, len(exits),
+                    str(month), time.perf_counter() - started)
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Bearer tokens and private keys: readable by the owner only."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+
+
+def _write_csv(path: Path, header: Sequence[str], rows: Any) -> None:
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+async def _register_workers(services: Services, outcome: Any, numbering: Numbering,
+                            say: Say) -> None:
+    pop, cov = outcome.pop, outcome.coverage
+    fund_of = _fund_of_rows(pop)
+    new = []
+    for i in range(pop.size):
+        fund = fund_of[i]
+        memberships = [(fund, numbering.member(fund, i))]
+        if cov.abroad[i]:
+            memberships.append(("VN-VSS", numbering.member("VN-VSS", i)))
+        new.append(NewWorker(pop.origin_of(int(pop.corridor[i])), memberships,
+                             id=numbering.worker(i)))
+    done = 0
+    for chunk in _chunks(new, REGISTER_BATCH):
+        await services.workers.register_many(OPERATOR, chunk)
+        done += len(chunk)
+        say(f"  {done:,} / {len(new):,} workers")
+
+
+def _fund_of_rows(pop: Any) -> list[str]:
+    out = [""] * pop.size
+    for fund, rows in pop.slices.items():
+        for i in range(rows.start or 0, rows.stop):
+            out[i] = fund
+    return out
+
+
+async def _register_many(services: Services,
+                         clients: Sequence[tuple[str, PrincipalKind, str | None]]) -> list[str]:
+    tokens: list[str] = []
+    for chunk in _chunks(clients, REGISTER_BATCH):
+        tokens += await services.clients.register_many(chunk)
+    return tokens
+
+
+async def _register_principals(services: Services, prefix: str) -> dict[str, Any]:
+    funds = sorted({*services.portability.agreement.member_funds, "MY-SOCSO"})
+    wanted: list[tuple[str, PrincipalKind, str | None]] = [
+        (f"{prefix}-operator", PrincipalKind.HUB_OPERATOR, None),
+        (f"{prefix}-auditor", PrincipalKind.AUDITOR, None),
+        *((f"{prefix}-fund-{f}", PrincipalKind.FUND, f) for f in funds)]
+    tokens = await _register_many(services, wanted)
+    return {"operator": tokens[0], "auditor": tokens[1],
+            "funds": dict(zip(funds, tokens[2:], strict=True))}
+
+
+async def _publish_keys(services: Services, keys: dict[str, SigningKey]) -> None:
+    for fund, key in keys.items():
+        await services.keys.publish(OPERATOR, fund, {"keys": [key.public_jwk()]})
+
+
+def _active(outcome: Any, index: int) -> list[int]:
+    cov = outcome.coverage
+    paying = (cov.host_first <= index) & (index < cov.host_stop)
+    voluntary = (cov.digital_first <= index) & (index < cov.digital_stop)
+    return [int(i) for i in np.flatnonzero(paying | voluntary)]
+
+
+def _worker_rows(outcome: Any, index: int, numbering: Numbering) -> Iterator[tuple[Any, ...]]:
+    pop = outcome.pop
+    active = set(_active(outcome, index))
+    fund_of = _fund_of_rows(pop)
+    for i in range(pop.size):
+        fund = fund_of[i]
+        yield (numbering.worker(i), pop.origin_of(int(pop.corridor[i])), fund,
+               FUNDS[fund].currency.value if fund in FUNDS else get_adapter(fund).currency.value,
+               int(pop.wage_minor[i]), int(i in active))
+
+
+async def _write_uploads(services: Services, outcome: Any, index: int, options: PrepareOptions,
+                         numbering: Numbering, out: Path, funds: dict[str, str]
+                         ) -> list[tuple[str, int]]:
+    """Render every upload, give each employer group its own token, write `uploads.csv`. The
+    funds send their own lists (VSS's abroad regime) and batches (JPS) with their token."""
+    files = out / "files"
+    files.mkdir(exist_ok=True)
+    a = options.assumptions
+    rendered: list[Upload] = []
+    for k in range(options.months):
+        if index + k >= outcome.pop.horizon:
+            break
+        rendered += uploads(outcome, index + k, numbering, a.employer_size, a.jp_batch_size)
+    employers = sorted({(u.fund, u.employer) for u in rendered if u.kind == "declaration_upload"
+                        and u.fund != "VN-VSS"})
+    tokens = dict(zip(employers, await _register_many(services, [
+        (f"{options.prefix}-employer-{f}-{g}", PrincipalKind.EMPLOYER, f)
+        for f, g in employers]), strict=True))
+    rows = []
+    for u in rendered:
+        (files / u.name).write_bytes(u.data)
+        token = tokens.get((u.fund, u.employer)) or funds[u.fund]
+        rows.append((u.kind, u.fund, str(u.month), f"files/{u.name}", u.rows, token))
+    _write_csv(out / "uploads.csv", ("kind", "fund", "month", "path", "rows", "token"), rows)
+    return [(u.name, u.rows) for u in rendered]
+
+
+def _exits(outcome: Any, index: int, limit: int) -> list[tuple[int, str]]:
+    """Thai workers whose old-age balance the agreement moves (to the home fund or to the
+    worker through it), most recent exits up to the month first: (row, home fund)."""
+    from simulator.replay import exit_flows
+
+    flows, _ = exit_flows(outcome)
+    settle = outcome.coverage.settle
+    candidates = [f for f in flows if f.destination in ("home_fund", "worker")
+                  and f.moved_minor > 0 and settle[f.worker] <= index]
+    candidates.sort(key=lambda f: (-int(settle[f.worker]), f.worker))
+    pop = outcome.pop
+    by_country = {fund.country: code for code, fund in FUNDS.items()}
+    return [(f.worker, by_country[pop.origin_of(int(pop.corridor[f.worker]))])
+            for f in candidates[:limit]]
+
+
+async def _book_history(services: Services, outcome: Any, exits: list[tuple[int, str]],
+                        numbering: Numbering) -> None:
+    """The last months of s33 old-age each exiting worker paid, so that there is a balance
+    to move; booked through the contribution service like any other contribution."""
+    pop, cov = outcome.pop, outcome.coverage
+    adapter = get_adapter("TH-SSO")
+    inputs: list[ContributionInput] = []
+    for i, _home in exits:
+        stop = int(cov.host_stop[i])
+        wage = Money(int(pop.wage_minor[i]), adapter.currency)
+        for m in range(max(int(cov.host_first[i]), stop - HISTORY_MONTHS), stop):
+            month = pop.start.plus(m)
+            quote = adapter.contribution(WorkerContext(), "s33-old-age", month, wage)
+            inputs.append(ContributionInput(numbering.worker(i), "TH-SSO", "s33-old-age",
+                                            str(month), quote.wage_base,
+                                            [(p.value, a) for p, a in quote.shares]))
+    for chunk in _chunks(inputs, BATCH_SIZE_MAX):
+        valid = await services.contributions.validate(OPERATOR, chunk)
+        for result in await services.contributions.post(valid):
+            if result.error is not None:
+                raise result.error
