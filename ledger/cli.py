@@ -1,4 +1,5 @@
-"""`clmtv`: the one front door. serve | db upgrade | demo | import | verify | clients add.
+"""`clmtv`: the one front door. serve | db upgrade | demo | import | verify | clients add |
+settle | simulate | loadtest.
 
 The database comes from CLMTV_DATABASE_URL (default: the SQLite file clmtv.db).
 """
@@ -39,9 +40,11 @@ def _parser() -> argparse.ArgumentParser:
 
     from ledger import import_cli
     from ledger.adapters.conformance import cli as adapters_cli
+    from ledger.loadtest import cli as loadtest_cli
 
     import_cli.add_parser(sub)
     adapters_cli.add_parser(sub)
+    loadtest_cli.add_parser(sub)
 
     verify = sub.add_parser("verify", help="verify a signed message or statement offline")
     verify.add_argument("file", help="a compact JWS (e.g. from /v1/workers/ID/statement.jws)")
@@ -142,6 +145,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ledger.adapters.conformance import cli as adapters_cli
 
             return adapters_cli.run(args)
+        elif args.command == "loadtest":
+            from ledger.loadtest import cli as loadtest_cli
+
+            return loadtest_cli.run(settings, args)
         elif args.command == "import":
             from ledger import import_cli
 

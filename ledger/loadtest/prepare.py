@@ -62,7 +62,9 @@ class PrepareOptions:
     years: int = 12
     seed: int = 1
     month: str | None = None  # YYYY-MM of the simulated month; default: the busiest
-    months: int = 1  # months of uploads rendered, from `month` on
+    months: int = 1  # months of uploads rendered, from `month` on (at least)
+    min_uploads: int = 0  # render further months until there are this many files ...
+    min_batches: int = 0  # ... and this many Japanese batches (or the horizon ends)
     exits: int = 200  # workers whose exit the funds message during the run (at most)
     readers: int | None = None  # workers given a token to read their statement; None: all active
     prefix: str = "lt"  # worker ids wkr_<prefix>NNNNNNNN, client names <prefix>-...
@@ -109,12 +111,14 @@ def month_index(outcome: Any, month: str | None) -> int:
 
 
 async def prepare(services: Services, options: PrepareOptions, out: Path,
-                  say: Say = print) -> Prepared:
-    """Register the population in the ledger behind `services` and write `out`."""
+                  say: Say = print, outcome: Any = None) -> Prepared:
+    """Register the population in the ledger behind `services` and write `out`. `outcome` is
+    the simulation of `options` when the caller has run it already."""
     started = time.perf_counter()
     out.mkdir(parents=True, exist_ok=True)
-    say(f"simulating {options.workers:,} workers, {options.policy}")
-    outcome = simulate(options)
+    if outcome is None:
+        say(f"simulating {options.workers:,} workers, {options.policy}")
+        outcome = simulate(options)
     index = month_index(outcome, options.month)
     numbering = Numbering(options.prefix, options.member_base)
     month = outcome.pop.start.plus(index)
@@ -253,14 +257,18 @@ async def _write_uploads(services: Services, outcome: Any, index: int, options: 
                          ) -> list[tuple[str, int]]:
     """Render every upload, give each employer group its own token, write `uploads.csv`. The
     funds send their own lists (VSS's abroad regime) and batches (JPS) with their token."""
-    files = out / "files"
-    files.mkdir(exist_ok=True)
+    directory = out / "files"
+    directory.mkdir(exist_ok=True)
     a = options.assumptions
     rendered: list[Upload] = []
-    for k in range(options.months):
-        if index + k >= outcome.pop.horizon:
-            break
-        rendered += uploads(outcome, index + k, numbering, a.employer_size, a.jp_batch_size)
+    files = batches = k = 0
+    while index + k < outcome.pop.horizon and (
+            k < options.months or files < options.min_uploads or batches < options.min_batches):
+        for upload in uploads(outcome, index + k, numbering, a.employer_size, a.jp_batch_size):
+            rendered.append(upload)
+            files += upload.kind == "declaration_upload"
+            batches += upload.kind == "fund_batch"
+        k += 1
     employers = sorted({(u.fund, u.employer) for u in rendered if u.kind == "declaration_upload"
                         and u.fund != "VN-VSS"})
     tokens = dict(zip(employers, await _register_many(services, [
@@ -268,7 +276,7 @@ async def _write_uploads(services: Services, outcome: Any, index: int, options: 
         for f, g in employers]), strict=True))
     rows = []
     for u in rendered:
-        (files / u.name).write_bytes(u.data)
+        (directory / u.name).write_bytes(u.data)
         token = tokens.get((u.fund, u.employer)) or funds[u.fund]
         rows.append((u.kind, u.fund, str(u.month), f"files/{u.name}", u.rows, token))
     _write_csv(out / "uploads.csv", ("kind", "fund", "month", "path", "rows", "token"), rows)

@@ -37,6 +37,10 @@ from ledger.domain.periods import Month
 KINDS = ("voluntary_payment", "declaration_upload", "fund_batch", "statement_read",
          "fund_message", "window_close", "day_file")
 HOURS = 24
+# What this build's Locust users send at a rate; the window closes are events. Voluntary payments
+# through a channel and the channel's day file wait for the payment channels (issue 15).
+SENT_KINDS = ("statement_read", "declaration_upload", "fund_batch", "fund_message")
+PENDING_KINDS = ("voluntary_payment", "day_file")
 
 # Share of a day's traffic in each hour (local time), before normalising. Assumptions.
 EVENING = (1, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 4, 5, 4, 3, 3, 3, 4, 6, 8, 9, 8, 5, 2)
