@@ -18,7 +18,6 @@ from ledger.domain.errors import DomainError
 from ledger.domain.principals import PrincipalKind
 from ledger.runtime import tune_gc
 
-
 WORKER_STARTUP_S = 120
 
 

@@ -33,8 +33,16 @@ from locust.runners import WorkerRunner
 from loadtests import shapes
 from loadtests.data import Data
 from loadtests.pacing import EVENT_KINDS, PACE
+from loadtests.plans import (
+    MonthConfig,
+    MonthPlan,
+    Progress,
+    SteppedPlan,
+    StepsConfig,
+    users_for,
+)
 from loadtests.recorder import AckLog, Recorder
-from loadtests.shapes import MESSAGE, MonthConfig, Progress, StepsConfig, users_for
+from loadtests.shapes import MESSAGE, PacedShape
 from loadtests.users import Context, Employer, FundOps, FundUploader, StatementReader
 
 # Kinds this build sends, and the user class that sends each.
@@ -73,6 +81,7 @@ def _mix(shape: dict[str, Any], given: dict[str, float] | None) -> dict[str, flo
 
 
 MODE = os.environ.get("CLMTV_LT_SHAPE", "steps")
+PROGRESS = Progress(OUT / "progress.ndjson")
 if MODE == "steps":
     _steps = json.loads(os.environ.get("CLMTV_LT_STEPS", '{"rates": [20], "seconds": 20}'))
     _config = StepsConfig(
@@ -80,38 +89,23 @@ if MODE == "steps":
         mix=_mix(Context.data.shape, _steps.get("mix")),
         p99_ms=float(_steps.get("p99_ms", 50)), error_pct=float(_steps.get("error_pct", 0.1)),
         stop_on_fail=bool(_steps.get("stop_on_fail", True)))
-    _peak_rates = _config.step_rates(len(_config.rates) - 1)
-    _needs = users_for(_peak_rates)
-
-    class Shape(shapes.SteppedShape):
-        abstract = False
-        config = _config
-        recorder = RECORDER
-        progress = Progress(OUT / "progress.ndjson")
-
+    PLANNER: SteppedPlan | MonthPlan = SteppedPlan(_config, RECORDER, PROGRESS)
+    _needs = users_for(_config.step_rates(len(_config.rates) - 1))
 elif MODE == "month":
     _month = json.loads(os.environ.get("CLMTV_LT_MONTH", '{"minutes": 10}'))
     _shape = Context.data.shape
-    _scale = float(_month.get("workers", _shape["population"]["workers"])) / float(
-        _shape["population"]["workers"])
-    _mconfig = MonthConfig(minutes=float(_month["minutes"]), scale=_scale, shape=_shape,
-                           kinds=tuple(k for k in KINDS))
-    _needs = {}
-    for _d in range(_mconfig.days):
-        for _h in range(24):
-            for _k, _n in users_for(_mconfig.rates(_d, _h)).items():
-                _needs[_k] = max(_needs.get(_k, 0), _n)
-
-    class Shape(shapes.MonthShape):  # type: ignore[no-redef]
-        abstract = False
-        config = _mconfig
-        recorder = RECORDER
-        progress = Progress(OUT / "progress.ndjson")
-        users = sum(_needs.values()) + 1
-
+    _simulated = float(_shape["population"]["workers"])
+    _mconfig = MonthConfig(minutes=float(_month["minutes"]),
+                           scale=float(_month.get("workers", _simulated)) / _simulated,
+                           shape=_shape, kinds=KINDS)
+    _needs = _mconfig.needs()
+    PLANNER = MonthPlan(_mconfig, PROGRESS, sum(_needs.values()) + 1)
 else:
     raise SystemExit(f"CLMTV_LT_SHAPE is steps or month, not {MODE!r}")
 
+
+class Shape(PacedShape):
+    planner = PLANNER
 
 
 def _weigh(needs: dict[str, int]) -> None:
@@ -142,18 +136,16 @@ shapes.on_pace = _apply
 _ROLE = {"worker": False}
 
 
-@events.init.add_listener
 def _init(environment: Environment, **_: Any) -> None:
     runner = environment.runner
     _ROLE["worker"] = isinstance(runner, WorkerRunner)
     if isinstance(runner, WorkerRunner):
         runner.register_message(MESSAGE, _on_pace)
     else:
-        Shape.progress.write(event="start", mode=MODE, kinds=list(KINDS),
+        PROGRESS.write(event="start", mode=MODE, kinds=list(KINDS),
                              pending=list(PENDING_KINDS))
 
 
-@events.request.add_listener
 def _request(request_type: str, name: str, response_time: float, exception: Any,
              context: dict[str, Any] | None = None, **_: Any) -> None:
     step = (context or {}).get("step", PACE.step)
@@ -161,29 +153,32 @@ def _request(request_type: str, name: str, response_time: float, exception: Any,
                  None if exception is None else str(exception))
 
 
-@events.report_to_master.add_listener
 def _report(client_id: str, data: dict[str, Any], **_: Any) -> None:
     RECORDER.add_pacing(PACE.step, PACE.counters())
     data["clmtv"] = RECORDER.drain()
 
 
-@events.worker_report.add_listener
 def _worker_report(client_id: str, data: dict[str, Any], **_: Any) -> None:
     if "clmtv" in data:
         RECORDER.merge(data["clmtv"])
 
 
-@events.test_start.add_listener
 def _start(environment: Environment, **_: Any) -> None:
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         PACE.index = runner.worker_index
 
 
-@events.quit.add_listener
 def _quit(exit_code: int, **_: Any) -> None:
     Context.acks.close()
     if not _ROLE["worker"]:  # the master, or a lone local process: it has every report
         RECORDER.add_pacing(PACE.step, PACE.counters())
         (OUT / "latency.json").write_text(json.dumps(RECORDER.to_json()))
-        Shape.progress.write(event="quit", exit_code=exit_code)
+        PROGRESS.write(event="quit", exit_code=exit_code)
+
+
+for _event, _listener in ((events.init, _init), (events.request, _request),
+                          (events.report_to_master, _report),
+                          (events.worker_report, _worker_report),
+                          (events.test_start, _start), (events.quit, _quit)):
+    _event.add_listener(_listener)  # type: ignore[no-untyped-call]

@@ -16,8 +16,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-import gevent
-
 # Kinds sent by a single user for the whole test (the funds' message channels are sequenced:
 # one sender per channel), so their rate is never split between processes.
 SINGLETON_KINDS = frozenset({"fund_message", "window_close", "day_file"})
@@ -98,6 +96,9 @@ class Pace:
 
     def wait(self, kind: str) -> bool:
         """Sleep until this user's next slot of `kind`; False when there is none yet."""
+        # Locust's event loop, imported here so that the arithmetic above needs none.
+        import gevent  # type: ignore[import-untyped]
+
         delay = self.pacer(kind).claim(time.monotonic())
         if delay is None:
             gevent.sleep(random.uniform(0.3, 0.6))  # noqa: S311 - spreading wake-ups, not a secret

@@ -32,7 +32,7 @@ def bucket(ms: float) -> int:
 
 def bucket_ms(index: int) -> float:
     """The middle of a bucket (geometric)."""
-    return FLOOR_MS * BUCKET_RATIO ** (index + 0.5)
+    return float(FLOOR_MS * BUCKET_RATIO ** (index + 0.5))
 
 
 def percentile(histogram: Mapping[int, int], q: float) -> float | None:

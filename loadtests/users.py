@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-import gevent
+import gevent  # type: ignore[import-untyped]
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
@@ -116,7 +116,8 @@ def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
     boundary = uuid.uuid4().hex
     head = (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"'
             "\r\nContent-Type: application/octet-stream\r\n\r\n").encode()
-    return head + data + f"\r\n--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+    tail = f"\r\n--{boundary}--\r\n".encode()
+    return head + data + tail, f"multipart/form-data; boundary={boundary}"
 
 
 def _exhausted(user: Paced, name: str) -> None:
@@ -141,7 +142,9 @@ class Employer(Paced):
             return
         body, content_type = _multipart(upload.path.name, upload.path.read_bytes())
         headers = {**_auth(upload.token), "Content-Type": content_type}
-        with self.client.post(f"/v1/funds/{upload.fund}/declarations", data=body,
+        # Bytes as they are (a TIS-620 file is no str); Locust's annotation says str or dict.
+        with self.client.post(f"/v1/funds/{upload.fund}/declarations",
+                              data=body,  # type: ignore[arg-type]
                               headers=headers, name=f"{name} {upload.fund}",
                               context=self.context(), catch_response=True) as response:
             if response.status_code != 201:
@@ -169,7 +172,8 @@ class FundUploader(Paced):
         key = "lt-" + upload.path.stem
         headers = {**_auth(upload.token), "Content-Type": "application/json",
                    "Idempotency-Key": key}
-        with self.client.post("/v1/contributions/batch", data=upload.path.read_bytes(),
+        with self.client.post("/v1/contributions/batch",
+                              data=upload.path.read_bytes(),  # type: ignore[arg-type]
                               headers=headers, name=f"{name} {upload.fund}",
                               context=self.context(), catch_response=True) as response:
             if response.status_code != 200:
@@ -200,7 +204,7 @@ class FundOps(FastHttpUser):
     def _sequences(self) -> dict[str, int]:
         response = self.client.get("/v1/inbox/channels", headers=_auth(
             Context.data.operator_token), name="GET /v1/inbox/channels")
-        seq = {f: 1 for f in self.signers}
+        seq = dict.fromkeys(self.signers, 1)
         if response.status_code == 200:
             for row in response.json()["channels"]:
                 if row["audience"] == HUB and row["issuer"] in seq:

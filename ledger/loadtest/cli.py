@@ -118,7 +118,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return _prepare(settings, args)
     if args.loadtest_command == "shape":
         return _shape(args)
-    from ledger.loadtest.runner import EXIT_USAGE, RunOptions, UsageError, run as capacity_run
+    from ledger.loadtest.runner import EXIT_USAGE, RunOptions, UsageError
+    from ledger.loadtest.runner import run as capacity_run
 
     def say(line: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)

@@ -115,7 +115,7 @@ async def prepare(services: Services, options: PrepareOptions, out: Path,
     """Register the population in the ledger behind `services` and write `out`. `outcome` is
     the simulation of `options` when the caller has run it already."""
     started = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
+    os.makedirs(out, exist_ok=True)  # a batch tool: blocking file work is fine here
     if outcome is None:
         say(f"simulating {options.workers:,} workers, {options.policy}")
         outcome = simulate(options)

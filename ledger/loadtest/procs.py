@@ -10,6 +10,7 @@ the meter reads nothing and the report says so.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -66,10 +67,8 @@ class Service:
 
 def _signal_group(pid: int, sig: int) -> None:
     """The process was started in its own session: its group id is its pid."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, sig)
-    except ProcessLookupError:
-        pass
 
 
 def _stat(pid: int) -> list[str] | None:

@@ -264,7 +264,8 @@ def _html(summary: dict[str, Any], requests: list[dict[str, Any]]) -> str:
                      f"({pop['prepare_s']} s), month {escape(pop['month'])}; "
                      f"{pop['readers']:,} statement readers, {pop['uploads']:,} uploads "
                      f"({pop['upload_rows']:,} rows), {pop['exits']:,} exits to message.</p>")
-    parts.append(f"<p>Mix of each step: {escape(', '.join(f'{k} {v:.1%}' for k, v in s['mix'].items()))}"
+    mix = ", ".join(f"{k} {v:.1%}" for k, v in s["mix"].items())
+    parts.append(f"<p>Mix of each step: {escape(mix)}"
                  f"; a settlement window closes in each step. Not sent in this build: "
                  f"{escape(', '.join(s['pending_kinds']))} (payment channels pending): the "
                  "workers-served figure leaves them out.</p>")

@@ -37,7 +37,7 @@ from typing import Any
 import asyncpg
 
 from ledger.loadtest.audit import Audit, audit
-from ledger.loadtest.prepare import PrepareOptions, Prepared, month_index, prepare, simulate
+from ledger.loadtest.prepare import Prepared, PrepareOptions, month_index, prepare, simulate
 from ledger.loadtest.procs import CpuMeter, Service, descendants, postgres_backends
 from ledger.loadtest.traffic import SENT_KINDS, month_counts, month_shape
 
@@ -300,20 +300,17 @@ def _start_locust(options: RunOptions, base: str, env: dict[str, str], out: Path
     common = [python, "-m", "locust", "-f", str(_locustfile())]
     master_args = [*common, "--headless", "--host", base, "--only-summary",
                    "--stop-timeout", "10", "--exit-code-on-error", "0"]
-    workers: list[Service] = []
     if options.locust_workers == 0:
-        master = Service.start("locust", master_args, env, out, out / "locust.log")
-        return master, workers
+        return Service.start("locust", master_args, env, out, out / "locust.log"), []
     port = _free_port()
     master = Service.start("locust master", [
         *master_args, "--master", "--expect-workers", str(options.locust_workers),
         "--expect-workers-max-wait", str(int(LOCUST_START_S)),
         "--master-bind-host", "127.0.0.1", "--master-bind-port", str(port)],
         env, out, out / "locust-master.log")
-    for n in range(options.locust_workers):
-        workers.append(Service.start(f"locust worker {n}", [
-            *common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
-            env, out, out / f"locust-worker-{n}.log"))
+    workers = [Service.start(f"locust worker {n}", [
+        *common, "--worker", "--master-host", "127.0.0.1", "--master-port", str(port)],
+        env, out, out / f"locust-worker-{n}.log") for n in range(options.locust_workers)]
     return master, workers
 
 

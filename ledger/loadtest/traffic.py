@@ -143,13 +143,13 @@ def _day_shares(days: int, spikes: Mapping[int, float], spike_share: float) -> l
 def day_profiles(days: int, a: Assumptions) -> dict[str, list[float]]:
     """Share of the month's actions of each kind on each day (each list sums to 1)."""
     paydays = sorted({min(d, days) for d in a.paydays})
-    after = {}
+    after: dict[int, float] = {}
     for d in paydays:
         after[d] = after.get(d, 0) + 1.0
         following = d + 1 if d < days else 1  # the day after the last is next month's 1st
         after[following] = after.get(following, 0) + 1.0
     deadline = min(a.deadline_day, days)
-    files = {d: a.deadline_share / 5 for d in range(max(1, deadline - 4), deadline + 1)}
+    files = dict.fromkeys(range(max(1, deadline - 4), deadline + 1), a.deadline_share / 5)
     for d in (days - 1, days):
         files[d] = files.get(d, 0) + a.month_end_share / 2
     mobile = _day_shares(days, after, a.payday_share)
