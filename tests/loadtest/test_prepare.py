@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ledger.loadtest.audit import audit
-from ledger.loadtest.prepare import PrepareOptions, Prepared, prepare
+from ledger.loadtest.prepare import Prepared, PrepareOptions, prepare
 from loadtests.data import Data
 from loadtests.signing import FundSigner
 from tests.api.conftest import Api
@@ -109,7 +109,7 @@ async def test_the_funds_keys_move_an_exit_by_signed_messages(
     signers = {f: FundSigner(f, jwk) for f, jwk in data.fund_keys.items()}
     operator = {"Authorization": f"Bearer {data.operator_token}"}
     channels = (await api.http.get("/v1/inbox/channels", headers=operator)).json()["channels"]
-    seq = {f: 1 for f in signers}
+    seq = dict.fromkeys(signers, 1)
     for row in channels:
         if row["audience"] == "HUB" and row["issuer"] in seq:
             seq[row["issuer"]] = int(row["next_seq"])
