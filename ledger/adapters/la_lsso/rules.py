@@ -11,6 +11,7 @@ agreement may open it). No withdrawal is modelled.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from types import MappingProxyType
 
 from ledger.adapters.arith import percent, quantum_minor
@@ -54,7 +55,8 @@ class LaLssoAdapter(FundAdapter):
         if scheme == VOLUNTARY:
             shares = {Payer.VOLUNTARY: Share(percent(p.at(VOLUNTARY_RATE, month)))}
         else:
-            shares = shares_from_percent(p.at(RATES, month))
+            rates: dict[Payer, Decimal] = p.at(RATES, month)
+            shares = shares_from_percent(rates)
         return Plan(self.clamp(month), shares, rounding, quantum)
 
     def clamp(self, month: Month) -> Clamp:

@@ -129,12 +129,13 @@ class VnVssAdapter(FundAdapter):
     def voluntary_terms(self, scheme: str, month: Month) -> VoluntaryTerms | None:
         if scheme == VOLUNTARY_SI:
             p = self.parameters
+            groups: dict[str, Decimal] = p.at(SUPPORT_RATES, month)
             return VoluntaryTerms(
                 payment_rule(self, scheme, month),
                 income_floor_minor=self.minor(p.at(VOLUNTARY_FLOOR, month)),
                 income_ceiling_minor=self._voluntary_ceiling(month),
                 support_months_max=p.at(SUPPORT_MONTHS, month),
-                support_groups=tuple(p.at(SUPPORT_RATES, month)),
+                support_groups=tuple(groups),
             )
         if scheme == WELFARE_SCHEME:
             return VoluntaryTerms(payment_rule(self, scheme, month), insurance_periods=False)
