@@ -68,7 +68,7 @@ def channel_position_account(channel: str, currency: Currency) -> AccountSpec:
                        AccountFlags.NONE)
 
 
-# -- ids --------------------------------------------------------------------------------------------
+# -- ids ------------------------------------------------------------------------------------------
 
 
 def payment_id(channel: str, channel_ref: str) -> str:
@@ -86,7 +86,7 @@ def unit_leg(contribution: Contribution, payer: Payer) -> str:
     return f"{contribution.month.to_int()}-{payer}"
 
 
-# -- a payment --------------------------------------------------------------------------------------
+# -- a payment ------------------------------------------------------------------------------------
 
 
 def money_legs(payment: str, channel: str, fund: str, fee: Money, principal: Money,
@@ -128,7 +128,7 @@ def unit_legs(payment: str, channel: str, contribution: Contribution) -> list[Pl
     return legs
 
 
-# -- reversal and refund ----------------------------------------------------------------------------
+# -- reversal and refund --------------------------------------------------------------------------
 
 
 def undo_legs(originals: Sequence[TransferSpec], refund: bool) -> list[PlannedTransfer]:

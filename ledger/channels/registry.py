@@ -228,10 +228,6 @@ def parse_channel(data: object, agreement: Agreement, source: str = "channel") -
             raise _invalid(source, f"fees.{currency}.rate",
                            f"{schedule.rate} is above the agreement's cap "
                            f"{terms.fee_rate_max.value}")
-    for index, item in enumerate(channel.collects):
-        if item.fund not in agreement.member_funds:
-            raise _invalid(source, f"collects[{index}].fund",
-                           f"{item.fund} is not a member fund of {agreement.name}")
     return channel
 
 

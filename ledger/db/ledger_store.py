@@ -146,7 +146,7 @@ class ReadResult:
 # A row of another table written in a pass's transaction beside the ledger rows it belongs to
 # (a channel payment's record): (table name, column values). Tables must be in SIDE_TABLES.
 SideRow = tuple[str, dict[str, Any]]
-SIDE_TABLES = frozenset({"channel_payments", "channel_payment_events"})
+SIDE_TABLES = frozenset({"channel_payments", "channel_payment_events", "channel_obligations"})
 
 
 @dataclass(slots=True)

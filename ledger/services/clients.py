@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Collection
 
 from ledger.db import repositories as repo
 from ledger.db.engine import Database
@@ -22,8 +23,9 @@ def token_hash(token: str) -> str:
 
 
 class ClientService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, channels: Collection[str] = ()) -> None:
         self.db = db
+        self.channels = frozenset(channels)  # the registry's codes: a channel client's scope
         # token hash -> (principal, expiry); a revoked token lives at most _CACHE_TTL_S here.
         self._cache: dict[str, tuple[Principal, float]] = {}
 
@@ -33,6 +35,11 @@ class ClientService:
         """Create a client and return its token (shown once; only its hash is kept)."""
         if kind in FUND_SCOPED:
             get_fund(scope or "", field="scope")
+        elif kind is PrincipalKind.CHANNEL:
+            if scope not in self.channels:
+                raise DomainError(ErrorCode.UNKNOWN_CHANNEL,
+                                  f"unknown channel {scope!r}; known: "
+                                  f"{', '.join(sorted(self.channels))}", field="scope")
         elif kind is PrincipalKind.WORKER:
             check_worker_id(scope, "scope")
         elif scope is not None:

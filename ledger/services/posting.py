@@ -105,13 +105,16 @@ class Unit:
 class Job:
     """What one request asks for: its units, its idempotency claim, and whether the units are
     linked to each other (atomic: one failure fails them all, nothing is written). `rows` are
-    written beside the units when the job creates them (not when they already existed)."""
+    written beside the units when the job creates them (not when they already existed).
+    `store_when_exists=False`: a job whose units all existed already keeps no response under
+    its key (its caller answers from the original's record, and so will every retry)."""
 
     units: list[Unit]
     claim: IdempotencyClaim | None = None
     render: Renderer | None = None
     atomic: bool = True
     rows: tuple[SideRow, ...] = ()
+    store_when_exists: bool = True
 
     def keys(self) -> set[str]:
         """Ids that must not appear twice in one pass (see `split_rounds`)."""
@@ -318,7 +321,9 @@ class _Pass:
         responses: list[tuple[IdemKey, StoredResponse]] = []
         rows: list[SideRow] = []
         for job, results in zip(self.jobs, self.results, strict=True):
-            if job.claim and job.render and results and _keep_response(results):
+            if (job.claim and job.render and results and _keep_response(results)
+                    and (job.store_when_exists or not all(r.status is Status.EXISTS
+                                                          for r in results))):
                 status, body = job.render(results)
                 responses.append(
                     (job.claim.ident, StoredResponse(job.claim.request_hash, status, body))
