@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import MappingProxyType
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -151,7 +151,7 @@ class Channel(_Model):
                            Rounding.DOWN)
         return Money(min(fee, cap), principal.currency)
 
-    def fee_schedule(self, currency: Currency, terms: ChannelTerms) -> dict[str, object]:
+    def fee_schedule(self, currency: Currency, terms: ChannelTerms) -> dict[str, Any]:
         """What the worker is shown before paying."""
         schedule = self.fees[currency]
         return {"rate": str(schedule.rate),
@@ -179,7 +179,7 @@ class Channel(_Model):
         begin = (start - _EPOCH) // timedelta(microseconds=1)
         return begin, begin + 86_400 * 1_000_000
 
-    def public(self, terms: ChannelTerms) -> dict[str, object]:
+    def public(self, terms: ChannelTerms) -> dict[str, Any]:
         return {
             "code": self.code, "operator": self.operator, "status": self.status,
             "country": self.country, "agreement": self.agreement,
