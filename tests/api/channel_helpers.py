@@ -38,7 +38,8 @@ def own_day() -> date:
 
 def at(day: date, hour: int = 10, offset_hours: int = 7) -> int:
     """µs since the epoch of a local time on `day` at a channel with this UTC offset."""
-    moment = datetime.combine(day, time(hour), tzinfo=UTC) - timedelta(hours=offset_hours)
+    moment = (datetime.combine(day, time(0), tzinfo=UTC)
+              + timedelta(hours=hour - offset_hours))
     return (moment - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(microseconds=1)
 
 
