@@ -1,5 +1,5 @@
 """`clmtv`: the one front door. serve | db upgrade | demo | import | verify | clients add |
-settle | simulate | loadtest.
+channels | settle | simulate | loadtest.
 
 The database comes from CLMTV_DATABASE_URL (default: the SQLite file clmtv.db).
 """
@@ -37,12 +37,13 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the latest schema")
 
-    from ledger import import_cli
+    from ledger import channels_cli, import_cli
     from ledger.adapters.conformance import cli as adapters_cli
     from ledger.loadtest import cli as loadtest_cli
 
     import_cli.add_parser(sub)
     adapters_cli.add_parser(sub)
+    channels_cli.add_parser(sub)
     loadtest_cli.add_parser(sub)
 
     verify = sub.add_parser("verify", help="verify a signed message or statement offline")
@@ -61,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     add = clients_sub.add_parser("add", help="create a client and print its token once")
     add.add_argument("name")
     add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
-    add.add_argument("--scope", help="fund code (fund/employer/channel) or worker id (worker)")
+    add.add_argument("--scope", help="fund code (fund, employer), channel code (channel, as in "
+                     "channels/*.yaml) or worker id (worker)")
 
     from simulator import cli as simulator_cli
 
@@ -115,11 +117,18 @@ async def _seed_demo(settings: Settings) -> None:
 
 
 async def _add_client(settings: Settings, args: argparse.Namespace) -> str:
+    from ledger.adapters.registry import adapters
+    from ledger.api.app import PILOT_AGREEMENT
+    from ledger.channels.registry import load_registry
     from ledger.services.clients import ClientService
+    from ledger.settlement.agreement import bundled_agreement
 
+    adapters()  # a channel may collect for a fund its adapter folder declares
+    channels = load_registry(bundled_agreement(PILOT_AGREEMENT)).channels
     db = open_database(settings.database_url, 1)
     try:
-        return await ClientService(db).register(args.name, PrincipalKind(args.kind), args.scope)
+        return await ClientService(db, channels).register(args.name, PrincipalKind(args.kind),
+                                                          args.scope)
     finally:
         await db.dispose()
 
@@ -148,6 +157,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ledger.loadtest import cli as loadtest_cli
 
             return loadtest_cli.run(settings, args)
+        elif args.command == "channels":
+            from ledger import channels_cli
+
+            return channels_cli.run(settings, args)
         elif args.command == "import":
             from ledger import import_cli
 

@@ -17,3 +17,10 @@ GROUP_COMMIT_RETRIES = 5  # a batch that loses a race (unique violation) is re-r
 # batch is split over at most VERIFY_THREADS_MAX worker threads (Ed25519 releases the GIL).
 VERIFY_INLINE_MAX = 32
 VERIFY_THREADS_MAX = 4
+# Sub-accounts of each hot account (a fund's collections, a channel's wallet): more than the API
+# processes that post at once, so each committer has its own (ADR 0036).
+HOT_ACCOUNT_SHARDS = 16
+# A channel's day file is accepted once its business day has ended and this long has passed, so
+# that a payment acknowledged in the day's last second is in the hub's view of it.
+DAY_FILE_GRACE_S = 300
+DAY_FILE_MAX_BYTES = 64 * 1024 * 1024  # ~400,000 lines of a channel's day

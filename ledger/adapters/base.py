@@ -23,6 +23,7 @@ from ledger.adapters.arith import IntArray, apply_rate, apply_rate_array, percen
 from ledger.adapters.context import COLUMNS, EMPTY, WorkerContext, column_value, with_column_value
 from ledger.adapters.parameters import Param, Parameters
 from ledger.adapters.refunds import Claim, History, RefundResult, not_eligible
+from ledger.adapters.voluntary_terms import VoluntaryTerms
 from ledger.adapters.wagebase import WageBase
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import FUNDS, FundCode, Payer, SchemeCode
@@ -40,25 +41,29 @@ class Share:
 
     With `residual_of`, the share is instead `round(base × residual_of)` minus the rounded
     `others`: the branches of one declared amount (Thai s33 5%) then add up to it exactly.
+    `fixed` is added to the rounded amount: a flat state support is `Share(0, fixed=s)` and the
+    worker's 22% less it `Share(22%, fixed=-s)` (Vietnamese voluntary SI).
     """
 
     rate: Fraction
     residual_of: Fraction | None = None
     others: tuple[Fraction, ...] = ()
+    fixed: int = 0  # minor units added after rounding: a flat state support, or minus it
 
     def scalar(self, base: int, rounding: Rounding, quantum: int) -> int:
         if self.residual_of is None:
-            return apply_rate(base, self.rate, rounding, quantum)
+            return apply_rate(base, self.rate, rounding, quantum) + self.fixed
         total = apply_rate(base, self.residual_of, rounding, quantum)
-        return total - sum(apply_rate(base, o, rounding, quantum) for o in self.others)
+        return total - sum(apply_rate(base, o, rounding, quantum) for o in self.others) + self.fixed
 
     def array(self, bases: IntArray, rounding: Rounding, quantum: int) -> IntArray:
         if self.residual_of is None:
-            return apply_rate_array(bases, self.rate, rounding, quantum)
-        out = apply_rate_array(bases, self.residual_of, rounding, quantum)
-        for other in self.others:
-            out = out - apply_rate_array(bases, other, rounding, quantum)
-        return out
+            out = apply_rate_array(bases, self.rate, rounding, quantum)
+        else:
+            out = apply_rate_array(bases, self.residual_of, rounding, quantum)
+            for other in self.others:
+                out = out - apply_rate_array(bases, other, rounding, quantum)
+        return out + np.int64(self.fixed) if self.fixed else out
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +161,18 @@ class FundAdapter(ABC):
         """The lump sums (or pension right) `claim` opens; funds without one refuse."""
         raise not_eligible(self.FUND_CODE, ["no lump-sum withdrawal is modelled for this fund"])
 
+    def voluntary_terms(self, scheme: str, month: Month) -> VoluntaryTerms | None:
+        """How a voluntary scheme may be paid at `month` (None: not a voluntary scheme of this
+        fund). `ledger/adapters/voluntary.py` prices payments with it."""
+        return None
+
     # -- one worker ------------------------------------------------------------------------------
     def contribution(
-        self, context: WorkerContext, scheme: str, month: Month, wage: Money
+        self, context: WorkerContext, scheme: str, month: Month, wage: Money, *,
+        opened: bool = False,
     ) -> ContributionQuote:
-        self._check_scheme(scheme, month)
+        """`opened`: an agreement in force opens this scheme, which no product operates."""
+        self._check_scheme(scheme, month, opened)
         if wage.currency is not self.currency:
             raise DomainError(
                 ErrorCode.CURRENCY_MISMATCH,
@@ -298,10 +310,10 @@ class FundAdapter(ABC):
         raise first
 
     # -- checks ----------------------------------------------------------------------------------
-    def _check_scheme(self, scheme: str, month: Month) -> None:
+    def _check_scheme(self, scheme: str, month: Month, opened: bool = False) -> None:
         known = FUNDS.get(self.FUND_CODE)
         if known is not None:
-            known.scheme(scheme).check_in_force(month)
+            known.scheme(scheme).check_in_force(month, opened=opened)
         if scheme not in self.SCHEMES:
             raise DomainError(
                 ErrorCode.UNKNOWN_SCHEME,

@@ -13,6 +13,7 @@ from ledger.adapters.registry import adapters
 from ledger.api import errors
 from ledger.api.deps import Services
 from ledger.api.routes import (
+    channels,
     contributions,
     imports,
     inbox,
@@ -23,12 +24,15 @@ from ledger.api.routes import (
     windows,
     workers,
 )
+from ledger.channels.registry import load_registry
 from ledger.config import Settings
 from ledger.db.engine import Database, open_database
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.pii import PiiVault
-from ledger.limits import DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
+from ledger.limits import DAY_FILE_MAX_BYTES, DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
+from ledger.services.channel_days import ChannelDayService
+from ledger.services.channels import ChannelService
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
@@ -62,10 +66,13 @@ hub operator `{DEMO_TOKENS["operator"]}`, Thai fund `{DEMO_TOKENS["th-sso"]}`, w
 
 
 def _body_limit(path: str) -> int:
-    """Declaration files are uploads of their own size class; everything else is JSON."""
+    """Declaration files and channel day files are uploads of their own size classes;
+    everything else is JSON."""
     parts = path.split("/")
     if len(parts) == 5 and parts[1:3] == ["v1", "funds"] and parts[4] == "declarations":
         return DECLARATION_FILE_MAX_BYTES
+    if len(parts) == 6 and parts[1:3] == ["v1", "channels"] and parts[4] == "days":
+        return DAY_FILE_MAX_BYTES
     return REQUEST_BODY_MAX_BYTES
 
 
@@ -123,10 +130,12 @@ def build_services(
     agreement = bundled_agreement(PILOT_AGREEMENT)
     portability = PortabilityService(db, committer, agreement)
     settlement = SettlementService(db, committer, signer, agreement.member_funds)
+    registry = load_registry(agreement)
+    channels = ChannelService(db, committer, worker_service, signer, agreement, registry)
     return Services(
         db=db,
         committer=committer,
-        clients=ClientService(db),
+        clients=ClientService(db, registry.channels),
         workers=worker_service,
         contributions=ContributionService(committer, worker_service),
         transfers=TransferService(db, committer),
@@ -139,6 +148,8 @@ def build_services(
                            bulk_handlers=portability_bulk_handlers(portability)),
         settlement=settlement,
         imports=ImportService(db, vault),
+        channels=channels,
+        channel_days=ChannelDayService(channels),
     )
 
 
@@ -162,6 +173,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(BodyLimit)
     for router in (meta.router, workers.router, contributions.router, ledger.router,
                    keys.router, imports.router,
-                   portability.router, inbox.router, windows.router):
+                   portability.router, inbox.router, windows.router, channels.router):
         app.include_router(router)
     return app

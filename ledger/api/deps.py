@@ -11,6 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal
+from ledger.services.channel_days import ChannelDayService
+from ledger.services.channels import ChannelService
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
@@ -40,6 +42,8 @@ class Services:
     inbox: InboxService
     settlement: SettlementService
     imports: ImportService
+    channels: ChannelService
+    channel_days: ChannelDayService
 
 
 async def services(request: Request) -> Services:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from ledger.db import repositories as repo
 from ledger.db.engine import Database
@@ -22,10 +22,15 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _client_row(name: str, kind: PrincipalKind, scope: str | None, token: str | None
-                ) -> tuple[dict[str, object], str]:
+def _client_row(name: str, kind: PrincipalKind, scope: str | None, token: str | None,
+                channels: frozenset[str]) -> tuple[dict[str, object], str]:
     if kind in FUND_SCOPED:
         get_fund(scope or "", field="scope")
+    elif kind is PrincipalKind.CHANNEL:
+        if scope not in channels:
+            raise DomainError(ErrorCode.UNKNOWN_CHANNEL,
+                              f"unknown channel {scope!r}; known: {', '.join(sorted(channels))}",
+                              field="scope")
     elif kind is PrincipalKind.WORKER:
         check_worker_id(scope, "scope")
     elif scope is not None:
@@ -36,8 +41,9 @@ def _client_row(name: str, kind: PrincipalKind, scope: str | None, token: str | 
 
 
 class ClientService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, channels: Collection[str] = ()) -> None:
         self.db = db
+        self.channels = frozenset(channels)  # the registry's codes: a channel client's scope
         # token hash -> (principal, expiry); a revoked token lives at most _CACHE_TTL_S here.
         self._cache: dict[str, tuple[Principal, float]] = {}
 
@@ -45,7 +51,7 @@ class ClientService:
         self, name: str, kind: PrincipalKind, scope: str | None, token: str | None = None
     ) -> str:
         """Create a client and return its token (shown once; only its hash is kept)."""
-        row, token = _client_row(name, kind, scope, token)
+        row, token = _client_row(name, kind, scope, token, self.channels)
         try:
             await repo.insert_client(self.db, row)
         except repo.DuplicateKeyError:
@@ -61,7 +67,7 @@ class ClientService:
         tokens: list[str] = []
         for index, (name, kind, scope) in enumerate(clients):
             try:
-                row, token = _client_row(name, kind, scope, None)
+                row, token = _client_row(name, kind, scope, None, self.channels)
             except DomainError as exc:
                 raise exc.at(index, f"clients[{index}]") from None
             rows.append(row)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from ledger.api.deps import Services
 from ledger.demo_data import (
+    DEMO_CHANNEL,
     DEMO_SECOND_TH_ID,
     DEMO_SECOND_WORKER,
     DEMO_TOKENS,
@@ -87,6 +88,9 @@ async def seed(svc: Services, say: Callable[[str], None] = print) -> None:
 
     await seed_settlement(svc, say)
     await import_samples(svc, say)
+    from ledger.services.demo_channels import seed_channels
+
+    await seed_channels(svc, say)
 
 
 def _input(worker: str, fund: str, scheme: str, month: Month, wage: int,
@@ -107,6 +111,7 @@ async def _clients(svc: Services) -> None:
         "jp-jps": (PrincipalKind.FUND, "JP-JPS"),
         "kh-nssf": (PrincipalKind.FUND, "KH-NSSF"),
         "worker": (PrincipalKind.WORKER, DEMO_WORKER),
+        "channel": (PrincipalKind.CHANNEL, DEMO_CHANNEL),
     }
     for name, (kind, scope) in scopes.items():
         try:

@@ -171,7 +171,7 @@ async def test_health_ready_funds(api: Api) -> None:
     ready = (await api.http.get("/v1/ready")).json()
     assert ready["status"] == "ready" and ready["schema"] == head_revision() == "0009"
     funds = (await api.http.get("/v1/funds")).json()
-    # The built-in five, then the funds adapter folders declare (Malaysia's SOCSO).
+    # The built-in five, then the funds adapter folders declare (Lao LSSO, Malaysia's SOCSO).
     assert [f["code"] for f in funds] == ["KH-NSSF", "MM-SSB", "VN-VSS", "TH-SSO", "JP-JPS",
-                                          "MY-SOCSO"]
+                                          "LA-LSSO", "MY-SOCSO"]
     assert (await api.http.get("/v1/funds/XX")).status_code == 404
