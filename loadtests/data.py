@@ -1,9 +1,10 @@
 """The data directory the preparation step wrote (`clmtv loadtest prepare`), read as plain files.
 
 Owns `Data`: the manifest (tokens, member funds), the funds' private keys, the statement readers,
-the uploads (one native file or batch each, with the token that sends it), the workers whose exit
-the funds message, and the month's traffic shape. Nothing here imports the ledger: these files
-are the whole contract between the ledger's side and Locust's.
+the uploads (one native file or batch each, with the token that sends it), the voluntary payers
+(channel, scheme, declared income) and the months each scheme takes, the channels' past day
+files, the workers whose exit the funds message, and the month's traffic shape. Nothing here
+imports the ledger: these files are the whole contract between the ledger's side and Locust's.
 """
 
 from __future__ import annotations
@@ -26,6 +27,25 @@ class Upload:
     path: Path
     rows: int
     token: str
+
+
+@dataclass(frozen=True, slots=True)
+class Payer:
+    worker_id: str
+    channel: str
+    wallet_currency: str
+    fund: str
+    scheme: str
+    declared_income_minor: str  # empty: a flat-amount scheme
+    home_currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class DayFile:
+    channel: str
+    day: str
+    path: Path
+    lines: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +103,29 @@ class Data:
     def uploads(self) -> list[Upload]:
         return [Upload(r["kind"], r["fund"], r["month"], self.directory / r["path"],
                        int(r["rows"]), r["token"]) for r in self._csv("uploads.csv")]
+
+    def channel_token(self, channel: str) -> str:
+        return str(self.manifest["tokens"]["channels"][channel])
+
+    @cached_property
+    def payers(self) -> list[Payer]:
+        return [Payer(**r) for r in self._csv("payers.csv")]
+
+    @cached_property
+    def payable_months(self) -> dict[str, list[str]]:
+        """`channel/fund/scheme` -> the months a payment may buy (as of the preparation)."""
+        loaded: dict[str, list[str]] = json.loads(
+            (self.directory / "schemes.json").read_text())["months"]
+        return loaded
+
+    @cached_property
+    def day_files(self) -> list[list[DayFile]]:
+        """The past days' files, oldest day first, each day's files of every channel."""
+        by_day: dict[str, list[DayFile]] = {}
+        for r in self._csv("dayfiles.csv"):
+            by_day.setdefault(r["day"], []).append(
+                DayFile(r["channel"], r["day"], self.directory / r["path"], int(r["lines"])))
+        return [by_day[d] for d in sorted(by_day)]
 
     @cached_property
     def exits(self) -> list[Exit]:

@@ -43,12 +43,19 @@ from loadtests.plans import (
 )
 from loadtests.recorder import AckLog, Recorder
 from loadtests.shapes import MESSAGE, PacedShape
-from loadtests.users import Context, Employer, FundOps, FundUploader, StatementReader
+from loadtests.users import (
+    Context,
+    Employer,
+    FundOps,
+    FundUploader,
+    StatementReader,
+    VoluntaryPayer,
+)
 
 # Kinds this build sends, and the user class that sends each.
-USERS = {"statement_read": StatementReader, "declaration_upload": Employer,
-         "fund_batch": FundUploader, "fund_message": FundOps, "window_close": FundOps}
-PENDING_KINDS = ("voluntary_payment", "day_file")  # payment channels: not in this build
+USERS = {"voluntary_payment": VoluntaryPayer, "statement_read": StatementReader,
+         "declaration_upload": Employer, "fund_batch": FundUploader, "fund_message": FundOps,
+         "window_close": FundOps, "day_file": FundOps}
 
 DATA = Path(os.environ.get("CLMTV_LT_DATA", ""))
 if not (DATA / "manifest.json").exists():
@@ -75,8 +82,9 @@ def _mix(shape: dict[str, Any], given: dict[str, float] | None) -> dict[str, flo
     if total <= 0:
         raise SystemExit(f"nothing to send: the mix {mix} has no kind among {KINDS}")
     out = {k: v / total for k, v in sendable.items()}
-    if "window_close" in KINDS:
-        out["window_close"] = 0.0
+    for event in ("window_close", "day_file"):  # one of each per step
+        if event in KINDS:
+            out[event] = 0.0
     return out
 
 
@@ -115,7 +123,7 @@ def _weigh(needs: dict[str, int]) -> None:
         if cls is not FundOps:
             cls.weight = needs.get(kind, 0)
             cls.abstract = kind not in KINDS or needs.get(kind, 0) == 0
-    FundOps.abstract = not ({"fund_message", "window_close"} & set(KINDS))
+    FundOps.abstract = not ({"fund_message", "window_close", "day_file"} & set(KINDS))
 
 
 _weigh(_needs)
@@ -142,8 +150,7 @@ def _init(environment: Environment, **_: Any) -> None:
     if isinstance(runner, WorkerRunner):
         runner.register_message(MESSAGE, _on_pace)
     else:
-        PROGRESS.write(event="start", mode=MODE, kinds=list(KINDS),
-                             pending=list(PENDING_KINDS))
+        PROGRESS.write(event="start", mode=MODE, kinds=list(KINDS))
 
 
 def _request(request_type: str, name: str, response_time: float, exception: Any,

@@ -96,11 +96,14 @@ class SteppedPlan:
         return Plan(str(k), rates, self._events(k, t), users)
 
     def _events(self, k: int, t: float) -> dict[str, int]:
+        """One of each event per step: a day file a third of the way in, the window halfway."""
         c = self.config
-        if "window_close" not in c.mix:
-            return {}
-        halfway = t - k * c.seconds >= c.seconds / 2
-        return {"window_close": min(k + int(halfway), len(c.rates))}
+        into = t - k * c.seconds
+        out = {}
+        for kind, at in (("day_file", 1 / 3), ("window_close", 1 / 2)):
+            if kind in c.mix:
+                out[kind] = min(k + int(into >= c.seconds * at), len(c.rates))
+        return out
 
     def _judge(self, k: int, since: float) -> None:
         c = self.config

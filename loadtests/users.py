@@ -11,8 +11,14 @@
   shape says so, the hub operator closes a settlement window under load, each fund confirms it
   by signed message and the window is settled.
 
-Voluntary payers through a payment channel (`POST /v1/channels/{channel}/payments`) and the
-channel's day file are not here: that endpoint is not in this build (docs/capacity.md, pending).
+- `VoluntaryPayer`: a worker abroad pays a month of a home fund's voluntary scheme from a mobile
+  wallet: a quote (the price, fee included, as the app shows it), then the payment with an
+  Idempotency-Key and the quote's locked rate; now and then the app retries with the same key
+  (a lost answer) or the worker taps twice (two requests at once, one key): the ledger must
+  answer the same payment each time and book it once.
+
+`FundOps` also sends, when the shape says a day is over, each channel's day file of a past day
+(prepared with payments booked that day) and checks its reconciliation.
 
 Every upload, batch, flow and window the ledger acknowledged is written to the process's ack log
 for the audit. Failures are what the ledger should not have answered: a refused upload, a
@@ -33,7 +39,7 @@ import gevent  # type: ignore[import-untyped]
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
-from loadtests.data import Data, Exit, Upload
+from loadtests.data import Data, Exit, Payer, Upload
 from loadtests.pacing import PACE
 from loadtests.recorder import AckLog
 from loadtests.signing import FundSigner, payload_of
@@ -41,6 +47,8 @@ from loadtests.signing import FundSigner, payload_of
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 HUB = "HUB"
 FLOWS_PER_BATCH_MAX = 300
+RETRY_SHARE = 0.05  # payments sent again with the same key after the answer (a lost answer)
+DOUBLE_TAP_SHARE = 0.02  # payments sent twice at once with the same key (a double tap)
 MESSAGES_PER_FLOW = 3  # request + approve (host fund), acknowledge (home fund)
 
 
@@ -184,6 +192,102 @@ class FundUploader(Paced):
                                 exists=counts["exists"])
 
 
+class _Payments:
+    """This process's share of the payers, and the next (payer, month) to pay: every payer's
+    first payable month, then every payer's second, ... so that no month is paid twice."""
+
+    def __init__(self, payers: list[Payer], months: dict[str, list[str]]) -> None:
+        self.payers = payers[PACE.index::PACE.workers]
+        self.months = months
+        self.taken = 0
+        self.tag = f"{uuid.uuid4().hex[:6]}"  # refs unique to this process
+
+    def next(self) -> tuple[Payer, str, str] | None:
+        while self.payers:
+            k, position = divmod(self.taken, len(self.payers))
+            payer = self.payers[position]
+            months = self.months.get(f"{payer.channel}/{payer.fund}/{payer.scheme}", [])
+            if k >= max((len(v) for v in self.months.values()), default=0):
+                return None
+            self.taken += 1
+            if k < len(months):
+                return payer, months[k], f"lt{self.tag}-{self.taken}"
+        return None
+
+
+class VoluntaryPayer(Paced):
+    kind = "voluntary_payment"
+    payments: _Payments | None = None
+
+    def send(self) -> None:
+        if VoluntaryPayer.payments is None:
+            VoluntaryPayer.payments = _Payments(Context.data.payers,
+                                                Context.data.payable_months)
+        item = VoluntaryPayer.payments.next()
+        if item is None:
+            _exhausted(self, "POST /v1/channels/[channel]/payments")
+            return
+        payer, month, ref = item
+        auth = _auth(Context.data.channel_token(payer.channel))
+        purchase: dict[str, Any] = {"fund": payer.fund, "worker_id": payer.worker_id,
+                                    "scheme": payer.scheme, "months": [month]}
+        if payer.declared_income_minor:
+            purchase["declared_income"] = {"amount_minor": payer.declared_income_minor,
+                                           "currency": payer.home_currency}
+        with self.client.post(f"/v1/channels/{payer.channel}/quotes",
+                              json={"currency": payer.wallet_currency, **purchase},
+                              headers=auth, name="POST /v1/channels/[channel]/quotes",
+                              context=self.context(), catch_response=True) as quoted:
+            if quoted.status_code != 201:
+                quoted.failure(f"{quoted.status_code}: {(quoted.text or '')[:300]}")
+                return
+            quote = quoted.json()
+        body = {"channel_ref": ref, **purchase, "quote_id": quote["quote_id"],
+                "contribution": quote["price"]["contribution"], "paid": quote["price"]["total"]}
+        headers = {**auth, "Idempotency-Key": f"{ref}-k"}
+        path = f"/v1/channels/{payer.channel}/payments"
+        tap = random.random()  # noqa: S311 - behaviour sampling, not a secret
+        if tap < DOUBLE_TAP_SHARE:
+            answers = [a for a in gevent.joinall([
+                gevent.spawn(self._pay, path, body, headers, "(double tap)")
+                for _ in range(2)]) if a.value is not None]
+            receipts = [a.value for a in answers]
+        else:
+            first = self._pay(path, body, headers, "")
+            receipts = [first] if first is not None else []
+            if first is not None and tap < DOUBLE_TAP_SHARE + RETRY_SHARE:
+                again = self._pay(path, body, headers, "(retry)")
+                receipts += [again] if again is not None else []
+        ids = {r["payment_id"] for r in receipts}
+        if len(ids) > 1:  # one key, two payments: the ledger broke its promise
+            self.environment.events.request.fire(
+                request_type="CHECK", name="one key, one payment", response_time=0.0,
+                response_length=0, response=None, context=self.context(),
+                exception=RuntimeError(f"{ref}: answered as {sorted(ids)}"))
+        for receipt in receipts:
+            Context.acks.record(
+                "payment", f"{payer.channel}/{ref}", payment_id=receipt["payment_id"],
+                channel=payer.channel, channel_ref=ref, day=receipt["day"],
+                worker_id=payer.worker_id, fund=payer.fund, scheme=payer.scheme,
+                paid=receipt["paid"], fee=receipt["fee"], contribution=receipt["contribution"])
+
+    def _pay(self, path: str, body: dict[str, Any], headers: dict[str, str], how: str
+             ) -> dict[str, Any] | None:
+        """The payment's record when the ledger took it (201, or 200 for one it holds); a 409
+        (the same key still running: the other tap) is expected and not a receipt."""
+        name = f"POST /v1/channels/[channel]/payments {how}".strip()
+        with self.client.post(path, json=body, headers=headers, name=name,
+                              context=self.context(), catch_response=True) as response:
+            if response.status_code == 409 and how:
+                response.success()
+                return None
+            if response.status_code not in (200, 201):
+                response.failure(f"{response.status_code}: {(response.text or '')[:300]}")
+                return None
+            payment: dict[str, Any] = response.json()["payment"]
+            return payment
+
+
 class FundOps(FastHttpUser):
     """The funds' message channels and the operator's window: one user, so that each channel's
     sequence numbers go out in order."""
@@ -200,6 +304,7 @@ class FundOps(FastHttpUser):
         self.credit = 0
         self.seq = self._sequences()
         self.exhausted = False
+        self.days = iter(data.day_files)
 
     def _sequences(self) -> dict[str, int]:
         response = self.client.get("/v1/inbox/channels", headers=_auth(
@@ -218,6 +323,9 @@ class FundOps(FastHttpUser):
     def act(self) -> None:
         if PACE.event_due("window_close"):
             self.close_window()
+            return
+        if PACE.event_due("day_file"):
+            self.send_day_files()
             return
         self.credit += PACE.pacer("fund_message").take_due(time.monotonic(),
                                                             FLOWS_PER_BATCH_MAX * 3)
@@ -334,3 +442,32 @@ class FundOps(FastHttpUser):
                 return
             Context.acks.record("window", window_id, funds=len(statements),
                                 flows=(window.get("netting") or {}).get("transfer_count", 0))
+
+    def send_day_files(self) -> None:
+        """The next past day: each channel's file, reconciled by the hub line by line."""
+        files = next(self.days, None)
+        if files is None:
+            self.environment.events.request.fire(
+                request_type="POST", name="POST /v1/channels/[channel]/days/[day] (none left)",
+                response_time=0.0, response_length=0, response=None, context=self.context(),
+                exception=RuntimeError("every prepared day file has been sent"))
+            return
+        for day_file in files:
+            body, content_type = _multipart(day_file.path.name, day_file.path.read_bytes())
+            headers = {**_auth(Context.data.channel_token(day_file.channel)),
+                       "Content-Type": content_type}
+            with self.client.post(f"/v1/channels/{day_file.channel}/days/{day_file.day}",
+                                  data=body,  # type: ignore[arg-type]
+                                  headers=headers, name="POST /v1/channels/[channel]/days/[day]",
+                                  context=self.context(), catch_response=True) as response:
+                if response.status_code != 200:
+                    response.failure(f"{response.status_code}: {(response.text or '')[:300]}")
+                    continue
+                report = response.json()
+                if report.get("status") != "reconciled":
+                    response.failure(f"{day_file.channel} {day_file.day}: "
+                                     f"{report.get('discrepancies')}")
+                    continue
+                Context.acks.record("day_file", f"{day_file.channel}/{day_file.day}",
+                                    channel=day_file.channel, day=day_file.day,
+                                    lines=report["lines"], file_sha256=report["file_sha256"])

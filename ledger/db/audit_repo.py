@@ -1,7 +1,8 @@
 """Read-only queries of the after-run audit: what the ledger holds for ids a client was told.
 
 Owns the look-ups by id, in chunks, of imports (and the declared rows each booked), idempotent
-contribution batches, portability flows and settlement windows. Nothing here writes.
+contribution batches, portability flows, settlement windows, channel payments and contributions.
+Nothing here writes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from sqlalchemy import func, select
 
 from ledger.db.engine import Database
 from ledger.db.tables import (
+    channel_payments,
+    contributions,
     declared_months,
     idempotency_keys,
     imports,
@@ -80,3 +83,23 @@ async def windows_by_id(db: Database, ids: Sequence[str]) -> dict[str, Row]:
                         settlement_windows.c.id.in_(chunk))):
                 out[r.id] = {"state": r.state, "reconciliation": r.reconciliation}
     return out
+
+
+async def payments_by_id(db: Database, ids: Sequence[str]) -> dict[str, Row]:
+    """Channel payments by id (`{channel}/{channel_ref}`)."""
+    out: dict[str, Row] = {}
+    async with db.engine.connect() as conn:
+        for chunk in _chunks(ids):
+            for r in await conn.execute(select(channel_payments).where(
+                    channel_payments.c.id.in_(chunk))):
+                out[r.id] = dict(r._mapping)
+    return out
+
+
+async def contributions_found(db: Database, ids: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    async with db.engine.connect() as conn:
+        for chunk in _chunks(ids):
+            found.update(r[0] for r in await conn.execute(select(contributions.c.id).where(
+                contributions.c.id.in_(chunk))))
+    return found

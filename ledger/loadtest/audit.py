@@ -8,8 +8,15 @@ acknowledgement: `{"kind", "id", ...}`) and checks each against the ledger:
 - a flow whose acknowledgement was processed is `posted`, once;
 - a window settled under load is `settled` and its reconciliation agrees;
 - the same id acknowledged twice is a duplicate the client was told about twice;
-- every currency balances (posted debits = posted credits);
-- voluntary payments and the channel day file: pending (payment channels are not in this build).
+- a voluntary payment acknowledged (once, or again to a retry or the other tap of a double tap)
+  was answered as one payment, is stored once with the amounts its receipt stated, and each month
+  it bought is booked as one contribution;
+- each channel's day of acknowledged payments, written as the channel's day file from its own
+  records, reconciles line by line with the hub's view of that day (the ledger's own
+  reconciliation, `ledger/channels/reconcile.py`); `plant` alters one amount first, to show a
+  discrepancy is caught and named;
+- a past day's file a channel sent under load is stored as reconciled;
+- every currency balances (posted debits = posted credits).
 
 A problem names the id and what differs. Items the ledger holds that no client saw acknowledged
 (an answer lost on the way) are not errors: nothing was promised for them.
@@ -19,14 +26,21 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ledger.db import audit_repo
+from ledger.channels.dayfile import DayEntry, EventKind
+from ledger.channels.reconcile import Outcome, reconcile
+from ledger.db import audit_repo, channels_repo
 from ledger.db.engine import Database
 from ledger.db.repositories import posted_totals_by_currency
+from ledger.domain.money import Money
+from ledger.services.channels import payment_contribution_ids
+
+# (channel, day) -> the hub's entries of that business day (`ChannelDayService.hub_entries`)
+HubDay = Callable[[str, str], Awaitable[list[DayEntry]]]
 
 PROBLEMS_LISTED = 20
 
@@ -83,19 +97,22 @@ def _duplicates(kind: str, ids: list[str]) -> list[str]:
     return [f"{kind} {i} acknowledged {n} times" for i, n in Counter(ids).items() if n > 1]
 
 
-async def audit(db: Database, acks_dir: Path) -> Audit:
+async def audit(db: Database, acks_dir: Path, hub_day: HubDay | None = None,
+                plant: bool = False) -> Audit:
+    """`hub_day` reads the hub's view of a channel's day (without it, the run's days are not
+    reconciled: a check says so); `plant` alters one acknowledged amount before reconciling."""
     acks: dict[str, list[dict[str, Any]]] = {}
     for line in read_acks(acks_dir):
         acks.setdefault(str(line.get("kind")), []).append(line)
+    payments = acks.get("payment", [])
     checks = [await _imports(db, acks.get("import", [])),
               await _batches(db, acks.get("batch", [])),
               await _flows(db, acks.get("flow", [])),
               await _windows(db, acks.get("window", [])),
-              await _balanced(db),
-              Check("voluntary payments: each acknowledged payment exactly once", 0,
-                    pending="POST /v1/channels/{channel}/payments is not in this build"),
-              Check("channel day file reconciled", 0,
-                    pending="channel day files are not in this build")]
+              await _payments(db, payments),
+              await _days_of_the_run(payments, hub_day, plant),
+              await _past_day_files(db, acks.get("day_file", [])),
+              await _balanced(db)]
     unreadable = acks.get("unreadable", [])
     if unreadable:
         checks.append(Check("ack logs readable", len(unreadable),
@@ -161,3 +178,90 @@ async def _balanced(db: Database) -> Check:
     return Check("every currency balanced (posted debits = posted credits)", len(totals),
                  [f"{c}: debits {d} credits {cr}" for c, (d, cr) in sorted(totals.items())
                   if d != cr])
+
+
+def _money(wire: dict[str, Any]) -> Money:
+    return Money.from_wire(wire, "ack")
+
+
+async def _payments(db: Database, lines: list[dict[str, Any]]) -> Check:
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for line in lines:
+        by_id.setdefault(str(line["id"]), []).append(line)
+    check = Check("voluntary payments: each acknowledged payment one payment, stored once, each "
+                  "month booked once", len(by_id))
+    stored = await audit_repo.payments_by_id(db, list(by_id))
+    expected: dict[str, list[str]] = {}
+    for ident, told in sorted(by_id.items()):
+        answers = {(t["payment_id"], json.dumps([t["paid"], t["fee"], t["contribution"]]))
+                   for t in told}
+        if len(answers) > 1:
+            check.problems.append(f"payment {ident} answered differently: {sorted(answers)}")
+        row = stored.get(ident)
+        if row is None:
+            check.problems.append(f"payment {ident} acknowledged but not in the ledger")
+            continue
+        first = told[0]
+        if (_money(first["paid"]).amount_minor, _money(first["fee"]).amount_minor,
+                _money(first["contribution"]).amount_minor) != (
+                row["paid_minor"], row["fee_minor"], row["contribution_minor"]):
+            check.problems.append(f"payment {ident}: the receipt said paid {first['paid']}, "
+                                  f"the ledger holds {row['paid_minor']}")
+        expected[ident] = payment_contribution_ids(row)
+    found = await audit_repo.contributions_found(
+        db, [c for ids in expected.values() for c in ids])
+    for ident, ids in expected.items():
+        missing = [c for c in ids if c not in found]
+        if missing:
+            check.problems.append(f"payment {ident}: months not booked: {missing}")
+    return check
+
+
+def _entry(line: dict[str, Any]) -> DayEntry:
+    """The channel's record of an acknowledged payment, as its day file would state it."""
+    return DayEntry(str(line["channel_ref"]), EventKind.PAYMENT, str(line["worker_id"]),
+                    str(line["fund"]), str(line["scheme"]), _money(line["paid"]),
+                    _money(line["fee"]), _money(line["contribution"]))
+
+
+async def _days_of_the_run(lines: list[dict[str, Any]], hub_day: HubDay | None,
+                           plant: bool) -> Check:
+    days: dict[tuple[str, str], dict[str, DayEntry]] = {}
+    for line in lines:
+        days.setdefault((str(line["channel"]), str(line["day"])), {})[
+            str(line["channel_ref"])] = _entry(line)
+    name = ("channel day files of the run: the channels' records reconcile line by line with "
+            "the hub's")
+    if hub_day is None:
+        return Check(name, 0, pending="no access to the hub's view of the channels' days")
+    check = Check(name, len(days))
+    planted = plant
+    for (channel, day), entries in sorted(days.items()):
+        lines_of_day = [replace(e, line=n) for n, e in enumerate(entries.values(), start=2)]
+        if planted and lines_of_day:  # one satang (or yen, or sen) more on the first line
+            first = lines_of_day[0]
+            lines_of_day[0] = replace(first, amount=Money(first.amount.amount_minor + 1,
+                                                          first.amount.currency))
+            planted = False
+        result = reconcile(lines_of_day, await hub_day(channel, day))
+        for item in result.discrepancies:
+            if item["outcome"] == Outcome.HUB_ONLY.value:
+                continue  # booked, its answer never reached the channel: nothing was promised
+            fields = "; ".join(f"{k} hub {v['hub']} channel {v['channel']}"
+                               for k, v in item.get("fields", {}).items())
+            check.problems.append(f"{channel} {day}: {item['outcome']} {item['channel_ref']} "
+                                  f"(line {item.get('line')})" + (f": {fields}" if fields
+                                                                   else ""))
+    return check
+
+
+async def _past_day_files(db: Database, lines: list[dict[str, Any]]) -> Check:
+    check = Check("past days' files sent under load: stored as reconciled", len(lines),
+                  _duplicates("day file", [str(x["id"]) for x in lines]))
+    for line in lines:
+        files = await channels_repo.day_files(db, str(line["channel"]), str(line["day"]))
+        mine = [f for f in files if f["file_sha256"] == line["file_sha256"]]
+        if not mine or mine[0]["status"] != "reconciled":
+            check.problems.append(f"day file {line['id']}: "
+                                  f"{mine[0]['status'] if mine else 'not stored'}")
+    return check

@@ -72,6 +72,10 @@ def add_parser(sub: Any) -> None:
                      help="with --month-minutes: the month of this many workers (rates scale)")
     run.add_argument("--pool-size", type=int, default=10, help="database pool per API process")
     run.add_argument("--keep-db", action="store_true", help="keep the run's database")
+    run.add_argument("--plant-discrepancy", action="store_true",
+                     help="the audit adds one minor unit to one acknowledged payment before "
+                     "reconciling the channels' days: the run must fail its audit (exit 1), "
+                     "naming that payment")
     run.add_argument("--out", type=Path, help="report directory (default: loadtest-<time>)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
     more = parser.add_subparsers(dest="loadtest_command")
@@ -136,7 +140,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             locust_workers=args.locust_workers, db_pool_size=args.pool_size,
             mix=_mix(args.mix), kinds=kinds, month_minutes=args.month_minutes,
             month_workers=args.month_workers, keep_db=args.keep_db,
-            population=_population(args))
+            plant_discrepancy=args.plant_discrepancy, population=_population(args))
         result = capacity_run(options, shlex.join(["clmtv", *sys.argv[1:]]), say)
     except (UsageError, ValueError) as exc:
         print(f"clmtv loadtest: {exc}", file=sys.stderr)

@@ -51,6 +51,8 @@ class Numbering:
             return f"LT{k:08d}"  # SOCSO knows foreign workers by passport number
         if fund == "VN-VSS":
             return f"{8_000_000_000 + k:010d}"
+        if fund in ("KH-NSSF", "MM-SSB", "LA-LSSO"):  # home funds: voluntary members
+            return f"LT{fund[:2]}{k:09d}"
         raise ValueError(f"no member numbering for {fund}")
 
 

@@ -20,9 +20,12 @@ from __future__ import annotations
 import csv
 import json
 import os
+import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -31,14 +34,25 @@ import numpy as np
 from ledger.adapters.context import WorkerContext
 from ledger.adapters.registry import get_adapter
 from ledger.api.deps import Services
+from ledger.channels.dayfile import DayEntry, EventKind, render_day_file
 from ledger.domain.contributions import ContributionInput
 from ledger.domain.funds import FUNDS
-from ledger.domain.money import Money
+from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.limits import BATCH_SIZE_MAX
 from ledger.loadtest.declarations import Numbering, Upload, uploads
+from ledger.loadtest.payers import (
+    Route,
+    channel_payers,
+    declared_income,
+    income_bounds,
+    payable_months,
+    routes,
+)
 from ledger.loadtest.traffic import Assumptions, busiest_month, month_counts, month_shape
+from ledger.services.channels import PaymentRequest, Purchase, QuoteRequest
+from ledger.services.posting import now_us
 from ledger.services.workers import NewWorker
 from ledger.settlement.keys import Party, SigningKey
 
@@ -46,9 +60,11 @@ OPERATOR = Principal("loadtest-prepare", PrincipalKind.HUB_OPERATOR)
 REGISTER_BATCH = 5_000  # workers (or clients) per transaction
 HISTORY_MONTHS = 12  # Thai old-age months booked for each worker who exits during the run
 FORMAT_VERSION = 1
-# Reference rates for the portability flows the funds message during a run (the demo's).
+# Reference rates for the flows the funds message and the channels' payments during a run: the
+# demo's (ledger/services/demo_settlement.py, demo_channels.py), assumptions like them.
 REFERENCE_RATES = (("JPY", "USD", "0.0067"), ("THB", "USD", "0.028"), ("USD", "KHR", "4100"),
-                   ("USD", "MMK", "2100"), ("USD", "VND", "25000"))
+                   ("USD", "MMK", "2100"), ("USD", "VND", "25000"), ("MYR", "USD", "0.22"),
+                   ("USD", "LAK", "21500"))
 
 Say = Callable[[str], None]
 T = TypeVar("T")
@@ -69,6 +85,8 @@ class PrepareOptions:
     readers: int | None = None  # workers given a token to read their statement; None: all active
     prefix: str = "lt"  # worker ids wkr_<prefix>NNNNNNNN, client names <prefix>-...
     member_base: int = 0
+    day_files: int = 5  # past days whose day file each channel sends during the run
+    day_file_payments: int = 5  # payments a channel booked on each of those days
     assumptions: Assumptions = field(default_factory=Assumptions)
 
 
@@ -80,6 +98,9 @@ class Prepared:
     uploads: int
     upload_rows: int
     exits: int
+    payers: int
+    payments_available: int  # (payer, month) pairs the run may pay, each once
+    day_files: int
     month: str
     seconds: float
 
@@ -122,10 +143,16 @@ async def prepare(services: Services, options: PrepareOptions, out: Path,
     index = month_index(outcome, options.month)
     numbering = Numbering(options.prefix, options.member_base)
     month = outcome.pop.start.plus(index)
-    say(f"registering workers and memberships (month {month})")
-    await _register_workers(services, outcome, numbering, say)
+    table = routes(services.channels.registry)
+    payers = channel_payers(outcome, index, table)
+    say(f"registering workers and memberships (month {month}; {len(payers):,} pay through a "
+        "channel)")
+    await _register_workers(services, outcome, numbering, say, payers)
     tokens = await _register_principals(services, options.prefix)
-    keys = {f: SigningKey.generate(Party(f)) for f in services.portability.agreement.member_funds}
+    # Keys for every fund that may take part in a window: members, and funds channels collect for.
+    participants = sorted({*services.portability.agreement.member_funds,
+                           *(r.fund for r in table.values())})
+    keys = {f: SigningKey.generate(Party(f)) for f in participants}
     await _publish_keys(services, keys)
     for base, quote, rate in REFERENCE_RATES:
         await services.portability.set_rate(OPERATOR, base, quote, rate, "load test reference")
@@ -141,6 +168,14 @@ async def prepare(services: Services, options: PrepareOptions, out: Path,
     exits = _exits(outcome, index, options.exits)
     say(f"booking the Thai old-age history of {len(exits):,} workers who exit during the run")
     await _book_history(services, outcome, exits, numbering)
+    reserved, run_payers = _split_payers(payers, options)
+    say(f"{len(run_payers):,} voluntary payers; booking {options.day_files} past day(s) of "
+        "payments for the channels' day files")
+    day_files = await _past_days(services, outcome, numbering, reserved, options, out)
+    # Shuffled (seeded): the Locust processes pay in file order, and every channel should see
+    # payments from the first second, not the Thai channel's first.
+    random.Random(options.seed).shuffle(run_payers)
+    available = _write_payers(services, outcome, numbering, run_payers, out)
     _write_csv(out / "workers.csv", ("worker_id", "nationality", "fund", "currency",
                                      "wage_minor", "active"),
                _worker_rows(outcome, index, numbering))
@@ -150,7 +185,8 @@ async def prepare(services: Services, options: PrepareOptions, out: Path,
     _write_csv(out / "exits.csv", ("flow_id", "worker_id", "host_fund", "scheme", "home_fund"),
                ((f"pt-{options.prefix}-{i}", numbering.worker(i), "TH-SSO", "s33-old-age", home)
                 for i, home in exits))
-    shape = month_shape(month_counts(outcome, index, options.assumptions), options.assumptions)
+    shape = month_shape(month_counts(outcome, index, options.assumptions, len(payers)),
+                        options.assumptions)
     (out / "shape.json").write_text(json.dumps(shape.to_json()))
     manifest = {
         "version": FORMAT_VERSION, "prefix": options.prefix, "month": str(month),
@@ -158,15 +194,14 @@ async def prepare(services: Services, options: PrepareOptions, out: Path,
         "tokens": tokens,
         "member_funds": list(services.portability.agreement.member_funds),
         "settlement_currency": "USD",
-        "payments": {"status": "pending",
-                     "reason": "POST /v1/channels/{channel}/payments is not in this build"},
     }
     _write_private(out / "manifest.json", json.dumps(manifest, indent=1))
     _write_private(out / "fund-keys.json", json.dumps(
         {fund: key.private_jwk() for fund, key in keys.items()}, indent=1))
     rows = sum(r for _, r in written)
     return Prepared(out, outcome.pop.size, len(readers), len(written), rows, len(exits),
-                    str(month), time.perf_counter() - started)
+                    len(run_payers), available, day_files, str(month),
+                    time.perf_counter() - started)
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -184,15 +219,19 @@ def _write_csv(path: Path, header: Sequence[str], rows: Any) -> None:
 
 
 async def _register_workers(services: Services, outcome: Any, numbering: Numbering,
-                            say: Say) -> None:
+                            say: Say, payers: dict[int, Route]) -> None:
+    """Every worker with the destination membership; the Vietnamese abroad regime's and the
+    voluntary payers' home memberships too."""
     pop, cov = outcome.pop, outcome.coverage
     fund_of = _fund_of_rows(pop)
     new = []
     for i in range(pop.size):
         fund = fund_of[i]
         memberships = [(fund, numbering.member(fund, i))]
-        if cov.abroad[i]:
-            memberships.append(("VN-VSS", numbering.member("VN-VSS", i)))
+        home = {"VN-VSS"} if cov.abroad[i] else set()
+        if i in payers:
+            home.add(payers[i].fund)
+        memberships += [(f, numbering.member(f, i)) for f in sorted(home)]
         new.append(NewWorker(pop.origin_of(int(pop.corridor[i])), memberships,
                              id=numbering.worker(i)))
     done = 0
@@ -224,9 +263,12 @@ async def _register_principals(services: Services, prefix: str) -> dict[str, Any
         (f"{prefix}-operator", PrincipalKind.HUB_OPERATOR, None),
         (f"{prefix}-auditor", PrincipalKind.AUDITOR, None),
         *((f"{prefix}-fund-{f}", PrincipalKind.FUND, f) for f in funds)]
+    channels = sorted(services.channels.registry.channels)
+    wanted += [(f"{prefix}-channel-{c}", PrincipalKind.CHANNEL, c) for c in channels]
     tokens = await _register_many(services, wanted)
     return {"operator": tokens[0], "auditor": tokens[1],
-            "funds": dict(zip(funds, tokens[2:], strict=True))}
+            "funds": dict(zip(funds, tokens[2:2 + len(funds)], strict=True)),
+            "channels": dict(zip(channels, tokens[2 + len(funds):], strict=True))}
 
 
 async def _publish_keys(services: Services, keys: dict[str, SigningKey]) -> None:
@@ -320,3 +362,133 @@ async def _book_history(services: Services, outcome: Any, exits: list[tuple[int,
         for result in await services.contributions.post(valid):
             if result.error is not None:
                 raise result.error
+
+
+def _split_payers(payers: dict[int, Route], options: PrepareOptions
+                  ) -> tuple[list[tuple[int, Route]], list[tuple[int, Route]]]:
+    """Payers kept for the past days' payments (so a run's payer never meets a month already
+    paid), and the rest for the run."""
+    ordered = sorted(payers.items())
+    channels = len({r.channel for r in payers.values()}) or 1
+    keep = min(len(ordered) // 4, options.day_files * options.day_file_payments * channels * 2)
+    if keep == 0:
+        return [], ordered
+    stride = len(ordered) // keep  # every stride-th payer: each channel and scheme keeps some
+    reserved = ordered[::stride][:keep]
+    chosen = {i for i, _ in reserved}
+    return reserved, [(i, r) for i, r in ordered if i not in chosen]
+
+
+def _rate_to_home(services: Services, wallet: str, home: str) -> Decimal:
+    """Minor units of `home` per minor unit of `wallet` at the reference rates (via USD)."""
+    rates = {(b, q): Decimal(r) for b, q, r in REFERENCE_RATES}
+    major = rates[(wallet, "USD")] * rates[("USD", home)]
+    return major * Decimal(10) ** (Currency(home).exponent - Currency(wallet).exponent)
+
+
+def _income(services: Services, route: Route, wage_minor: int, month: Month) -> int | None:
+    bounds = income_bounds(route.fund, route.scheme, month)
+    if bounds is None:
+        return None
+    home = get_adapter(route.fund).currency
+    step = 1000 if home.exponent == 0 else 100  # a round figure: 1,000 dong, or a whole unit
+    return declared_income(wage_minor, _rate_to_home(services, route.wallet_currency,
+                                                     home.value), step, bounds)
+
+
+def _write_payers(services: Services, outcome: Any, numbering: Numbering,
+                  payers: list[tuple[int, Route]], out: Path) -> int:
+    """`payers.csv` (who, through which channel, into which scheme, the declared income) and
+    `schemes.json` (the months each scheme accepts in a payment made today); returns how many
+    one-month payments the run may make."""
+    now = now_us()
+    agreement = services.channels.agreement
+    rows = []
+    for i, route in payers:
+        month = Month.of(services.channels.registry.get(route.channel).day_of(now))
+        income = _income(services, route, int(outcome.pop.wage_minor[i]), month)
+        home = get_adapter(route.fund).currency.value
+        rows.append((numbering.worker(i), route.channel, route.wallet_currency, route.fund,
+                     route.scheme, "" if income is None else income, home))
+    _write_csv(out / "payers.csv", ("worker_id", "channel", "wallet_currency", "fund", "scheme",
+                                    "declared_income_minor", "home_currency"), rows)
+    schemes = {}
+    for route in {r for _, r in payers}:
+        today = services.channels.registry.get(route.channel).day_of(now)  # its own day
+        bounds = income_bounds(route.fund, route.scheme, Month.of(today))
+        probe = (Money(bounds[0], get_adapter(route.fund).currency) if bounds else None)
+        schemes[f"{route.channel}/{route.fund}/{route.scheme}"] = payable_months(
+            route.fund, route.scheme, today, agreement, probe)
+    (out / "schemes.json").write_text(json.dumps({"as_of_us": now, "months": schemes},
+                                                 indent=1))
+    return sum(len(schemes[f"{r.channel}/{r.fund}/{r.scheme}"]) for _, r in payers)
+
+
+async def _past_days(services: Services, outcome: Any, numbering: Numbering,
+                     reserved: list[tuple[int, Route]], options: PrepareOptions,
+                     out: Path) -> int:
+    """Payments booked on past business days of each channel (the services' clock moved back),
+    and the day file each channel will send for them during the run: `dayfiles.csv`."""
+    directory = out / "dayfiles"
+    directory.mkdir(exist_ok=True)
+    registry = services.channels.registry
+    agreement = services.channels.agreement
+    by_channel: dict[str, list[tuple[int, Route]]] = {}
+    for i, route in reserved:
+        by_channel.setdefault(route.channel, []).append((i, route))
+    index_rows = []
+    clock = services.channels.clock
+    try:
+        for code, queue in sorted(by_channel.items()):
+            channel = registry.get(code)
+            principal = Principal(f"{options.prefix}-{code}", PrincipalKind.CHANNEL, code)
+            today = channel.day_of(now_us())
+            for d in range(options.day_files):
+                day = today - timedelta(days=d + 2)  # well past the day-file grace period
+                noon = channel.day_bounds_us(day)[0] + 12 * 3600 * 1_000_000
+                services.channels.clock = lambda noon=noon: noon  # type: ignore[misc]
+                entries: list[DayEntry] = []
+                while queue and len(entries) < options.day_file_payments:
+                    i, route = queue.pop()
+                    entry = await _pay_on(services, principal, route, numbering, outcome, i,
+                                          day, agreement, f"{options.prefix}-d{d}-{i}")
+                    if entry is not None:
+                        entries.append(entry)
+                if not entries:
+                    continue
+                name = f"{code}-{day.isoformat()}.csv"
+                (directory / name).write_text(render_day_file(entries))
+                index_rows.append((code, day.isoformat(), f"dayfiles/{name}", len(entries)))
+    finally:
+        services.channels.clock = clock
+    _write_csv(out / "dayfiles.csv", ("channel", "day", "path", "lines"), index_rows)
+    return len(index_rows)
+
+
+async def _pay_on(services: Services, principal: Principal, route: Route, numbering: Numbering,
+                  outcome: Any, i: int, day: date, agreement: Any, ref: str) -> DayEntry | None:
+    """One payment of the day's month, through the same service calls as the API's; the
+    channel's record of it (None when the scheme does not take that month, e.g. not yet open)."""
+    month = Month.of(day)
+    income = _income(services, route, int(outcome.pop.wage_minor[i]), month)
+    home = get_adapter(route.fund).currency
+    declared = Money(income, home) if income is not None else None
+    if str(month) not in payable_months(route.fund, route.scheme, day, agreement, declared):
+        return None
+    worker = numbering.worker(i)
+    purchase = Purchase(route.fund, route.scheme, [str(month)], declared)
+    quote = await services.channels.quote(principal, route.channel, QuoteRequest(
+        route.wallet_currency, route.fund, worker, purchase))
+    price = quote["price"]
+    contribution = Money.from_wire(price["contribution"], "contribution")
+    paid = Money.from_wire(price["total"], "paid")
+    prepared = await services.channels.prepare(principal, route.channel, PaymentRequest(
+        ref, worker, purchase, paid, contribution, quote["quote_id"]))
+    for result in await services.channels.post(prepared, None, None):
+        if result.error is not None:
+            raise result.error
+    row = prepared.row
+    return DayEntry(ref, EventKind.PAYMENT, worker, route.fund, route.scheme,
+                    Money(row["paid_minor"], paid.currency),
+                    Money(row["fee_minor"], paid.currency),
+                    Money(row["contribution_minor"], contribution.currency))

@@ -71,6 +71,7 @@ class RunOptions:
     month_minutes: float | None = None  # play the compressed month instead of steps
     month_workers: int | None = None
     keep_db: bool = False
+    plant_discrepancy: bool = False  # the audit alters one acknowledged amount: must be caught
     population: PrepareOptions = field(default_factory=PrepareOptions)
 
     def check(self) -> None:
@@ -142,14 +143,23 @@ async def _drop_database(name: str) -> None:
         await admin.close()
 
 
-def _sizes(options: RunOptions, mix: dict[str, float]) -> dict[str, int]:
-    """Files, batches and exits the steps can ask for (messages: 3 per flow)."""
+def _sizes(options: RunOptions, mix: dict[str, float], shape: dict[str, Any]
+           ) -> dict[str, int]:
+    """Files, batches, exits (messages: 3 per flow), payments and past days the run can ask
+    for; the month's counts scaled to the workers it plays, or each step's rate x its time."""
     if options.month_minutes is not None:
-        return {"uploads": 0, "batches": 0, "exits": options.population.exits}
+        scale = (options.month_workers or shape["population"]["workers"]) / max(
+            1, shape["population"]["workers"])
+        monthly = {k: math.ceil(v * scale * SIZE_MARGIN) for k, v in shape["monthly"].items()}
+        return {"uploads": monthly["declaration_upload"], "batches": monthly["fund_batch"],
+                "exits": max(options.population.exits, monthly["fund_message"] // 3),
+                "payments": monthly["voluntary_payment"], "days": int(shape["days"]) + 1}
     volume = sum(options.steps_in_bound) * options.step_seconds * SIZE_MARGIN
     return {"uploads": math.ceil(volume * mix.get("declaration_upload", 0)) + 10,
             "batches": math.ceil(volume * mix.get("fund_batch", 0)) + 10,
-            "exits": math.ceil(volume * mix.get("fund_message", 0) / 3) + 10}
+            "exits": math.ceil(volume * mix.get("fund_message", 0) / 3) + 10,
+            "payments": math.ceil(volume * mix.get("voluntary_payment", 0)),
+            "days": len(options.steps_in_bound) + 1}
 
 
 def _sendable_mix(options: RunOptions, peak_mix: dict[str, float]) -> dict[str, float]:
@@ -178,10 +188,11 @@ async def _prepare(options: RunOptions, url: str, data: Path, say: Say
     shape = month_shape(month_counts(outcome, index, population.assumptions),
                         population.assumptions).to_json()
     mix = _sendable_mix(options, shape["peak"]["mix"])
-    sizes = _sizes(options, mix)
+    sizes = _sizes(options, mix, shape)
     population = replace(population, min_uploads=sizes["uploads"],
-                         min_batches=sizes["batches"], exits=max(population.exits,
-                                                                 sizes["exits"]))
+                         min_batches=sizes["batches"],
+                         exits=max(population.exits, sizes["exits"]),
+                         day_files=max(population.day_files, sizes["days"]))
     db = open_database(url, 4)
     try:
         await upgrade(db)
@@ -190,6 +201,10 @@ async def _prepare(options: RunOptions, url: str, data: Path, say: Say
         services.committer.start()
         try:
             prepared = await prepare(services, population, data, say, outcome)
+            if prepared.payments_available < sizes["payments"]:
+                say(f"warning: the steps may ask for {sizes['payments']:,} payments, the "
+                    f"population has {prepared.payments_available:,} (payer, month) pairs: "
+                    "give more --workers, or the payers will run dry")
         finally:
             await services.committer.stop()
     finally:
@@ -371,9 +386,14 @@ def run(options: RunOptions, command: str, say: Say = print) -> RunResult:
             broken = f"Locust stopped without finishing:\n{master.tail()}"
         api.stop(grace_s=30)
         say("auditing the ledger")
-        audited = asyncio.run(_audit(url, out / "acks"))
+        audited = asyncio.run(_audit(url, out / "acks", options.plant_discrepancy))
     except RuntimeError as exc:
         broken = str(exc)
+    except Exception as exc:  # a bug, or the database went away: the run is broken, say why
+        import traceback
+
+        (out / "error.txt").write_text(traceback.format_exc())
+        broken = f"{type(exc).__name__}: {exc} (traceback in {out / 'error.txt'})"
     finally:
         for service in [*workers, *([master] if master else []), *([api] if api else [])]:
             service.stop(grace_s=10)
@@ -389,12 +409,26 @@ def run(options: RunOptions, command: str, say: Say = print) -> RunResult:
     return RunResult(code, summary, report)
 
 
-async def _audit(url: str, acks: Path) -> Audit:
+async def _audit(url: str, acks: Path, plant: bool) -> Audit:
+    """The audit on the run's database, with the hub's own view of each channel's day."""
+    from datetime import date
+
+    from ledger.api.app import build_services
+    from ledger.config import Settings
     from ledger.db.engine import open_database
+    from ledger.services.signing import HubSigner
+    from ledger.settlement.keys import HUB, SigningKey
 
     db = open_database(url, 2)
+    services = build_services(Settings(database_url=url), db=db,
+                              signer=HubSigner(SigningKey.generate(HUB)))  # signs nothing here
+
+    async def hub_day(channel: str, day: str) -> list[Any]:
+        return await services.channel_days.hub_entries(
+            services.channels.registry.get(channel), date.fromisoformat(day))
+
     try:
-        return await audit(db, acks)
+        return await audit(db, acks, hub_day, plant)
     finally:
         await db.dispose()
 

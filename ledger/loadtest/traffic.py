@@ -12,11 +12,13 @@ here is an assumption, named and adjustable:
 - declaration files: rows of a fund's month grouped `employer_size` to a file; due by the 15th of
   the following month (funds.md §1.4 Thai SSO, §1.7 SOCSO), so most arrive in the five days
   before the deadline, some at month end;
-- voluntary payments and statement reads: workers pay and look after payday (the 15th and the
-  last day, a Thai pay cycle assumed), in the evening;
+- voluntary payments (through a channel into a home fund's scheme, `payers.py`) and statement
+  reads: workers pay and look after payday (the 15th and the last day, a Thai pay cycle
+  assumed), in the evening;
 - Japanese EPI batches at the end of the month (the premium is due by the end of the next);
 - signed messages spread evenly over the days, in office hours;
-- one settlement window closes at the end of the month.
+- each channel sends the day file of the day before at the end of each day; one settlement
+  window closes at the end of the month.
 
 Rates are floats (requests per second), never money.
 """
@@ -37,10 +39,9 @@ from ledger.domain.periods import Month
 KINDS = ("voluntary_payment", "declaration_upload", "fund_batch", "statement_read",
          "fund_message", "window_close", "day_file")
 HOURS = 24
-# What this build's Locust users send at a rate; the window closes are events. Voluntary payments
-# through a channel and the channel's day file wait for the payment channels (issue 15).
-SENT_KINDS = ("statement_read", "declaration_upload", "fund_batch", "fund_message")
-PENDING_KINDS = ("voluntary_payment", "day_file")
+# What the Locust users send at a rate; window closes and day files are events.
+SENT_KINDS = ("voluntary_payment", "statement_read", "declaration_upload", "fund_batch",
+              "fund_message")
 
 # Share of a day's traffic in each hour (local time), before normalising. Assumptions.
 EVENING = (1, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 4, 5, 4, 3, 3, 3, 4, 6, 8, 9, 8, 5, 2)
@@ -88,14 +89,20 @@ class MonthCounts:
     rows: dict[str, int]  # fund -> declaration rows (files) or contributions (batches)
 
 
-def month_counts(outcome: Any, index: int, assumptions: Assumptions = Assumptions()
-                 ) -> MonthCounts:
-    """The actions of month `index` of a simulator `Outcome` (`simulator.engine.Outcome`)."""
+def month_counts(outcome: Any, index: int, assumptions: Assumptions = Assumptions(),
+                 payers: int | None = None) -> MonthCounts:
+    """The actions of month `index` of a simulator `Outcome` (`simulator.engine.Outcome`).
+    `payers`: workers paying through a channel this month (default: `payers.channel_payers`
+    over the hub's channel registry)."""
+    if payers is None:
+        from ledger.loadtest.payers import channel_payers, default_routes
+
+        payers = len(channel_payers(outcome, index, default_routes()))
     pop, cov = outcome.pop, outcome.coverage
     if not 0 <= index < pop.horizon:
         raise ValueError(f"month index {index} is outside the horizon 0..{pop.horizon - 1}")
     paying = (cov.host_first <= index) & (index < cov.host_stop)
-    voluntary = (cov.digital_first <= index) & (index < cov.digital_stop)
+    voluntary = (cov.digital_first <= index) & (index < cov.digital_stop)  # s39 from home
     abroad = cov.abroad & (pop.arrival <= index) & (index < cov.host_stop)
     rows = {fund: int(paying[rows].sum()) for fund, rows in pop.slices.items()}
     rows["VN-VSS"] = int(abroad.sum())  # the 22% abroad regime's D02 list
@@ -103,13 +110,16 @@ def month_counts(outcome: Any, index: int, assumptions: Assumptions = Assumption
     files = sum(math.ceil(n / a.employer_size) for f, n in rows.items() if f != "JP-JPS")
     active = int((paying | voluntary).sum())
     actions = {
-        "voluntary_payment": int(voluntary.sum()) * a.payments_per_payer_month,
+        # Through a payment channel into a home fund's scheme (s39 paid from home has no
+        # channel in this build: it is counted in `active`, not here).
+        "voluntary_payment": payers * a.payments_per_payer_month,
         "declaration_upload": files,
         "fund_batch": math.ceil(rows.get("JP-JPS", 0) / a.jp_batch_size),
         "statement_read": round(active * a.statement_reads_per_worker_month),
         "fund_message": int(outcome.totals.messages_monthly[index]),
         "window_close": 1,
-        "day_file": 0,  # channel day files: with the payment channels (issue 15, pending)
+        "day_file": calendar.monthrange(pop.start.plus(index).year,
+                                        pop.start.plus(index).month)[1],  # one a day
     }
     return MonthCounts(pop.start.plus(index), pop.size, active, actions, rows)
 
