@@ -174,7 +174,7 @@ async def prepare(services: Services, options: PrepareOptions, out: Path,
     day_files = await _past_days(services, outcome, numbering, reserved, options, out)
     # Shuffled (seeded): the Locust processes pay in file order, and every channel should see
     # payments from the first second, not the Thai channel's first.
-    random.Random(options.seed).shuffle(run_payers)
+    random.Random(options.seed).shuffle(run_payers)  # noqa: S311 - an order, not a secret
     available = _write_payers(services, outcome, numbering, run_payers, out)
     _write_csv(out / "workers.csv", ("worker_id", "nationality", "fund", "currency",
                                      "wage_minor", "active"),
