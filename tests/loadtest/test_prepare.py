@@ -23,10 +23,11 @@ from tests.loadtest.conftest import SMALL
 pytestmark = pytest.mark.anyio
 
 
-def _options(uid: str) -> PrepareOptions:
+def _options(uid: str, day_files: int = 0) -> PrepareOptions:
+    """No past days by default: they are real days, shared by every test of the database."""
     return PrepareOptions(workers=SMALL.workers, years=SMALL.years, seed=SMALL.seed,
                           exits=SMALL.exits, prefix=f"t{uid}",
-                          member_base=int(uid, 16) % 10**6 * 1000)
+                          member_base=int(uid, 16) % 10**6 * 1000, day_files=day_files)
 
 
 @pytest.fixture
@@ -137,3 +138,79 @@ async def test_the_funds_keys_move_an_exit_by_signed_messages(
     flow = await api.http.get(f"/v1/portability/transfers/{exit_.flow_id}", headers=operator)
     assert flow.json()["state"] == "posted"
     assert int(flow.json()["source"]["amount_minor"]) > 0  # the booked history moved home
+
+
+async def test_payers_pay_once_and_their_day_reconciles(
+        api: Api, prepared: tuple[Prepared, Data], tmp_path: Path) -> None:
+    from datetime import date
+
+    _, data = prepared
+    assert data.payers, "the small population has voluntary payers"
+    lines = []
+    for n, payer in enumerate(data.payers[:4]):
+        auth = {"Authorization": f"Bearer {data.channel_token(payer.channel)}"}
+        month = data.payable_months[f"{payer.channel}/{payer.fund}/{payer.scheme}"][0]
+        purchase: dict[str, Any] = {"fund": payer.fund, "worker_id": payer.worker_id,
+                                    "scheme": payer.scheme, "months": [month]}
+        if payer.declared_income_minor:
+            purchase["declared_income"] = {"amount_minor": payer.declared_income_minor,
+                                           "currency": payer.home_currency}
+        quote = await api.http.post(f"/v1/channels/{payer.channel}/quotes", headers=auth,
+                                    json={"currency": payer.wallet_currency, **purchase})
+        assert quote.status_code == 201, quote.text
+        price = quote.json()["price"]
+        body = {"channel_ref": f"t-{payer.worker_id}-{n}", **purchase,
+                "quote_id": quote.json()["quote_id"], "contribution": price["contribution"],
+                "paid": price["total"]}
+        key = {**auth, "Idempotency-Key": f"k-{payer.worker_id}-{n}"}
+        first = await api.http.post(f"/v1/channels/{payer.channel}/payments", json=body,
+                                    headers=key)
+        assert first.status_code == 201, first.text
+        again = await api.http.post(f"/v1/channels/{payer.channel}/payments", json=body,
+                                    headers=key)  # the app's retry: the same answer
+        assert again.json()["payment"]["payment_id"] == first.json()["payment"]["payment_id"]
+        receipt = first.json()["payment"]
+        lines += [{"kind": "payment", "id": f"{payer.channel}/{body['channel_ref']}",
+                   "channel": payer.channel, "channel_ref": body["channel_ref"],
+                   "day": receipt["day"], "worker_id": payer.worker_id, "fund": payer.fund,
+                   "scheme": payer.scheme, **{k: receipt[k] for k in (
+                       "payment_id", "paid", "fee", "contribution")}}] * 2  # told twice
+    acks = tmp_path / "payment-acks"
+    acks.mkdir()
+    (acks / "a.ndjson").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    services = api.services
+
+    async def hub_day(channel: str, day: str) -> list[Any]:
+        return await services.channel_days.hub_entries(services.channels.registry.get(channel),
+                                                       date.fromisoformat(day))
+
+    clean = await audit(api.services.db, acks, hub_day)
+    assert clean.ok, clean.to_dict()
+    planted = await audit(api.services.db, acks, hub_day, plant=True)
+    (day_check,) = [c for c in planted.checks if c.name.startswith("channel day files")]
+    assert len(day_check.problems) == 1
+    groups: dict[tuple[str, str], list[str]] = {}
+    for line in lines:  # the audit plants one unit on the first line of the first day
+        refs = groups.setdefault((line["channel"], line["day"]), [])
+        if line["channel_ref"] not in refs:
+            refs.append(line["channel_ref"])
+    planted_ref = groups[min(groups)][0]
+    assert f"amount_differs {planted_ref} (line 2): amount hub" in day_check.problems[0]
+
+
+async def test_the_past_days_files_reconcile(api: Api, uid: str, outcome: Any,
+                                             tmp_path: Path) -> None:
+    """The only test that books past days: they are the real days before today."""
+    result = await prepare(api.services, _options(uid, day_files=1), tmp_path,
+                           lambda _: None, outcome)
+    data = Data(tmp_path)
+    assert result.day_files == len(data.day_files[0]) >= 1
+    for day_file in data.day_files[0]:
+        auth = {"Authorization": f"Bearer {data.channel_token(day_file.channel)}"}
+        response = await api.http.post(
+            f"/v1/channels/{day_file.channel}/days/{day_file.day}", headers=auth,
+            files={"file": (day_file.path.name, day_file.path.read_bytes())})
+        assert response.status_code == 200, response.text
+        report = response.json()
+        assert report["status"] == "reconciled", report
+        assert report["counts"]["matched"] == day_file.lines

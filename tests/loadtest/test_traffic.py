@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from ledger.loadtest.payers import channel_payers, default_routes
 from ledger.loadtest.traffic import (
     KINDS,
     Assumptions,
@@ -30,6 +31,13 @@ def test_counts_are_the_simulators(outcome: Any) -> None:
     assert counts.actions["fund_batch"] == math.ceil(counts.rows["JP-JPS"] / 100)
     assert counts.actions["fund_message"] == int(outcome.totals.messages_monthly[index])
     assert counts.actions["statement_read"] == round(counts.active * 0.5)
+    payers = channel_payers(outcome, index, default_routes())
+    assert counts.actions["voluntary_payment"] == len(payers) > 0
+    assert counts.actions["day_file"] == month_shape(counts).days
+    uptake = float(outcome.run.scenario.digital_voluntary.uptake_share.value)
+    assert all(paying[i] and outcome.pop.u_digital[i] < uptake for i in payers)
+    assert {r.channel for r in payers.values()} <= {"mekong-wallet-th", "sakura-remit-jp",
+                                                    "selat-pay-my"}
 
 
 def test_busiest_month_is_the_one_with_most_active_workers(outcome: Any) -> None:
