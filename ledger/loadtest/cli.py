@@ -22,7 +22,7 @@ from typing import Any
 
 from ledger.config import Settings
 from ledger.loadtest.prepare import PrepareOptions
-from ledger.loadtest.traffic import KINDS, SENT_KINDS, Assumptions
+from ledger.loadtest.traffic import EVENT_KINDS, KINDS, SENT_KINDS, Assumptions
 
 
 def _population_args(parser: argparse.ArgumentParser, workers: int) -> None:
@@ -205,11 +205,14 @@ def shape_table(shape: Any) -> str:
     kinds = [k for k in KINDS if c.actions.get(k)]
     lines = [f"Month {c.month}: {c.workers:,} simulated workers, {c.active:,} active; "
              "per month: " + ", ".join(f"{k} {c.actions[k]:,}" for k in kinds), "",
-             "| day | " + " | ".join(kinds) + " | total |",
+             "Per day: each kind's rate in its busiest hour (actions/s); window closes and "
+             "day files: how many that day.", "",
+             "| day | " + " | ".join(kinds) + " | total/s |",
              "|---:|" + "---:|" * (len(kinds) + 1)]
     for day, row in enumerate(shape.daily_peaks(), start=1):
-        lines.append(f"| {day} | " + " | ".join(f"{row[k]:.3f}" for k in kinds)
-                     + f" | {row['total']:.3f} |")
+        lines.append(f"| {day} | " + " | ".join(
+            f"{row[k]:.0f}" if k in EVENT_KINDS else f"{row[k]:.3f}" for k in kinds)
+            + f" | {row['total']:.3f} |")
     d, h = shape.peak()
     lines.append("")
     lines.append(f"Busiest hour: day {d + 1}, {h:02d}:00-{h + 1:02d}:00, "

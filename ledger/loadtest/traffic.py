@@ -40,6 +40,7 @@ KINDS = ("voluntary_payment", "declaration_upload", "fund_batch", "statement_rea
          "fund_message", "window_close", "day_file")
 HOURS = 24
 # What the Locust users send at a rate; window closes and day files are events.
+EVENT_KINDS = ("window_close", "day_file")
 SENT_KINDS = ("voluntary_payment", "statement_read", "declaration_upload", "fund_batch",
               "fund_message")
 
@@ -193,8 +194,7 @@ class MonthShape:
     assumptions: Assumptions = field(default_factory=Assumptions)
 
     def total(self, day: int, hour: int) -> float:
-        return sum(self.rates[k][day][hour] for k in KINDS if k not in ("window_close",
-                                                                        "day_file"))
+        return sum(self.rates[k][day][hour] for k in KINDS if k not in EVENT_KINDS)
 
     def peak(self) -> tuple[int, int]:
         """(day index, hour) of the busiest hour of the month."""
@@ -206,14 +206,15 @@ class MonthShape:
         """Each kind's share of the requests in the busiest hour (the stepped ramp's mix)."""
         d, h = self.peak()
         total = self.total(d, h) or 1.0
-        return {k: self.rates[k][d][h] / total for k in KINDS
-                if k not in ("window_close", "day_file")}
+        return {k: self.rates[k][d][h] / total for k in KINDS if k not in EVENT_KINDS}
 
     def daily_peaks(self) -> list[dict[str, float]]:
-        """Per day: the busiest hour's rate of each kind and in total (for the docs' table)."""
+        """Per day: the busiest hour's rate of each kind and in total; for the event kinds
+        (window closes, day files), how many fall on the day (for the docs' table)."""
         out = []
         for d in range(self.days):
-            row = {k: max(self.rates[k][d]) for k in KINDS}
+            row = {k: (sum(self.rates[k][d]) * 3600 if k in EVENT_KINDS
+                       else max(self.rates[k][d])) for k in KINDS}
             row["total"] = max(self.total(d, h) for h in range(HOURS))
             out.append(row)
         return out
