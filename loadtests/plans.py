@@ -40,6 +40,7 @@ class Plan:
     rates: dict[str, float]  # whole test, per second
     events: dict[str, int]  # due so far
     users: int
+    target: float | None = None  # the step's mean actions/s, when its rates vary within it
 
 
 @dataclass(slots=True)
@@ -180,7 +181,9 @@ class MonthPlan:
         day, hour = divmod(int(t // c.hour_s), 24)
         if day >= c.days:
             return None
-        return Plan(f"day-{day + 1:02d}", c.rates(day, hour), c.events(day, hour), self.users)
+        mean = sum(sum(c.rates(day, h).values()) for h in range(24)) / 24
+        return Plan(f"day-{day + 1:02d}", c.rates(day, hour), c.events(day, hour), self.users,
+                    mean)
 
     def finished(self, t: float) -> None:
         self.progress.write(event="end", reason="month played", seconds=t)

@@ -53,8 +53,9 @@ class PacedShape(LoadTestShape):
             return None
         self._started = True
         if plan.step != self._last_step:
+            target = sum(plan.rates.values()) if plan.target is None else plan.target
             self.planner.progress.write(event="step", step=plan.step, rates=plan.rates,
-                                        users=plan.users)
+                                        users=plan.users, target=target)
             self._last_step = plan.step
         message: dict[str, Any] = {"step": plan.step, "rates": plan.rates,
                                    "events": plan.events}

@@ -64,11 +64,12 @@ def step_table(latency: dict[str, Any], events: list[dict[str, Any]],
                cpu: dict[str, dict[str, float]]) -> tuple[list[dict[str, Any]],
                                                            list[dict[str, Any]]]:
     """(one row per step, one row per step and request type)."""
-    starts = [(e["step"], e["t"], e.get("rates", {})) for e in events if e["event"] == "step"]
+    starts = [(e["step"], e["t"], e.get("target", sum(e.get("rates", {}).values())))
+              for e in events if e["event"] == "step"]
     ends = {e["event"]: e["t"] for e in events if e["event"] in ("end", "quit")}
     verdicts = {str(e["step"]): e for e in events if e["event"] == "verdict"}
     steps, requests = [], []
-    for index, (step, at, rates) in enumerate(starts):
+    for index, (step, at, target) in enumerate(starts):
         if step.startswith("wait-"):
             continue
         until = starts[index + 1][1] if index + 1 < len(starts) else ends.get(
@@ -83,8 +84,9 @@ def step_table(latency: dict[str, Any], events: list[dict[str, Any]],
         missed = sum(v.get("missed", 0) for v in pacing.values())
         used = cpu.get(step, {})
         wall = used.get("wall") or seconds
-        row = {"step": step, "target_actions_per_s": round(sum(rates.values()), 3),
+        row = {"step": step, "target_actions_per_s": round(float(target), 3),
                "seconds": round(seconds, 1), "requests": n, "failures": failures,
+               "actions_per_s": round(offered / seconds, 2),
                "requests_per_s": round(n / seconds, 2),
                "error_pct": round(100 * failures / n, 4) if n else 0.0,
                "p50_ms": _ms(_percentile(merged, 0.5)), "p95_ms": _ms(_percentile(merged, 0.95)),
@@ -210,9 +212,10 @@ def _charts(steps: list[dict[str, Any]], target_ms: float) -> list[str]:
         return []
     first, last = f"step {steps[0]['step']}", f"step {steps[-1]['step']}"
     charts = [
-        lines([("offered (target)", [float(r["target_actions_per_s"]) for r in steps]),
+        lines([("actions asked (target)", [float(r["target_actions_per_s"]) for r in steps]),
+               ("actions sent", [float(r["actions_per_s"]) for r in steps]),
                ("requests answered", [float(r["requests_per_s"]) for r in steps])],
-              first, last, "Throughput per step", "/s"),
+              first, last, "Throughput per step (an action may be several requests)", "/s"),
         lines([("p50", [float(r["p50_ms"] or 0) for r in steps]),
                ("p95", [float(r["p95_ms"] or 0) for r in steps]),
                ("p99", [float(r["p99_ms"] or 0) for r in steps]),
@@ -222,8 +225,8 @@ def _charts(steps: list[dict[str, Any]], target_ms: float) -> list[str]:
     groups = [g.replace(" ", "_") for g in CPU_GROUPS]
     if any(r.get(f"cpu_{g}_cores") is not None for r in steps for g in groups):
         charts.append(stacked_bars(
-            [(f"step {r['step']}", [float(r.get(f"cpu_{g}_cores") or 0) for g in groups])
-             for r in steps], list(CPU_GROUPS), "CPU per step, in cores"))
+            [(f"step {r['step']}", [100 * float(r.get(f"cpu_{g}_cores") or 0) for g in groups])
+             for r in steps], list(CPU_GROUPS), "CPU per step, % of one core"))
     return charts
 
 

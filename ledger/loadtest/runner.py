@@ -148,9 +148,12 @@ def _sizes(options: RunOptions, mix: dict[str, float], shape: dict[str, Any]
     """Files, batches, exits (messages: 3 per flow), payments and past days the run can ask
     for; the month's counts scaled to the workers it plays, or each step's rate x its time."""
     if options.month_minutes is not None:
+        # Real rates, a compressed calendar: the run sends this share of the month's volume.
+        played = options.month_minutes * 60 / (int(shape["days"]) * 86_400)
         scale = (options.month_workers or shape["population"]["workers"]) / max(
             1, shape["population"]["workers"])
-        monthly = {k: math.ceil(v * scale * SIZE_MARGIN) for k, v in shape["monthly"].items()}
+        monthly = {k: math.ceil(v * scale * played * SIZE_MARGIN) + 10
+                   for k, v in shape["monthly"].items()}
         return {"uploads": monthly["declaration_upload"], "batches": monthly["fund_batch"],
                 "exits": max(options.population.exits, monthly["fund_message"] // 3),
                 "payments": monthly["voluntary_payment"], "days": int(shape["days"]) + 1}
@@ -277,8 +280,8 @@ def _follow(progress: Path, master: Service, meter: CpuMeter, bound_s: float, sa
 def _say_event(event: dict[str, Any], say: Say) -> None:
     kind = event["event"]
     if kind == "step":
-        total = sum(v for v in event["rates"].values())
-        say(f"step {event['step']}: {total:,.1f} actions/s offered, {event['users']} users")
+        total = event.get("target", sum(event["rates"].values()))
+        say(f"step {event['step']}: {total:,.2f} actions/s asked, {event['users']} users")
     elif kind == "verdict":
         p99 = event.get("p99_ms")
         say(f"  step {event['step']} {'held' if event['held'] else 'did not hold'}: "
