@@ -61,7 +61,8 @@ RFC 9457 `application/problem+json` with a stable `code`.
 
 **Authentication**: `Authorization: Bearer <token>`. The demo (`clmtv demo`) seeds these tokens:
 hub operator `{DEMO_TOKENS["operator"]}`, Thai fund `{DEMO_TOKENS["th-sso"]}`, worker
-`{DEMO_TOKENS["worker"]}`, auditor `{DEMO_TOKENS["auditor"]}`. Click *Authorize* and paste one.
+`{DEMO_TOKENS["worker"]}`, auditor `{DEMO_TOKENS["auditor"]}`, payment channel (Mekong Wallet)
+`{DEMO_TOKENS["channel"]}`. Click *Authorize* and paste one.
 """
 
 
