@@ -32,6 +32,7 @@ from sqlalchemy import func, select
 from bench.common import bulk_workers, fresh_postgres, percentiles, postgres_cpu_s
 from ledger.api.app import build_services
 from ledger.api.deps import Services
+from ledger.app.settle_run import run_window
 from ledger.config import Settings
 from ledger.db import repositories
 from ledger.db.tables import portability_transfers
@@ -42,7 +43,6 @@ from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.runtime import tune_gc
 from ledger.services.posting import Job, PostingEngine, Unit, now_us
-from ledger.services.settle_run import run_window
 from ledger.services.signing import HubSigner
 from ledger.settlement.keys import HUB, Party, SigningKey
 from ledger.settlement.legs import Destination, FlowPlan, FxQuote, Use, clearing_account, plan_legs

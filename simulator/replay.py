@@ -331,8 +331,8 @@ def _member_funds(agreement: Any) -> list[Any]:
 
 async def replay_exits(services: Any, outcome: Outcome) -> ExitsReport:
     """Request, approve and acknowledge each exit flow by signed message; settle the window."""
-    from ledger.services.demo_settlement import DEMO_RATES
-    from ledger.services.settle_run import OPERATOR, publish_fund_keys, run_window
+    from ledger.app.demo_settlement import DEMO_RATES
+    from ledger.app.settle_run import OPERATOR, publish_fund_keys, run_window
     from ledger.settlement.keys import Party, SigningKey
     from ledger.settlement.messages import MessageType
 
@@ -426,7 +426,7 @@ async def replay_http(outcome: Outcome, base_url: str, token: str,
 
 
 async def _exits_http(http: httpx.AsyncClient, token: str, outcome: Outcome) -> ExitsReport:
-    from ledger.services.demo_settlement import DEMO_RATES
+    from ledger.app.demo_settlement import DEMO_RATES
 
     flows, skipped = exit_flows(outcome)
     report = ExitsReport(len(flows), skipped, via="API transitions")

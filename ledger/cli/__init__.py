@@ -34,8 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the latest schema")
 
-    from ledger import import_cli
     from ledger.adapters.conformance import cli as adapters_cli
+    from ledger.cli import imports as import_cli
 
     import_cli.add_parser(sub)
     adapters_cli.add_parser(sub)
@@ -93,7 +93,7 @@ async def _upgrade(settings: Settings) -> None:
 
 async def _seed_demo(settings: Settings) -> None:
     from ledger.api.app import build_services
-    from ledger.services.demo import seed
+    from ledger.app.demo import seed
 
     services = build_services(settings)
     services.committer.start()
@@ -136,11 +136,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return adapters_cli.run(args)
         elif args.command == "import":
-            from ledger import import_cli
+            from ledger.cli import imports as import_cli
 
             return import_cli.run(settings, args)
         elif args.command == "settle":
-            from ledger.services.settle_run import settle_command
+            from ledger.app.settle_run import settle_command
 
             asyncio.run(settle_command(settings, args.currency, args.fund_keys))
         elif args.command == "demo":
@@ -156,7 +156,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from ledger.verify import MessageRejected, describe, verify_file
+    from ledger.cli.verify import MessageRejected, describe, verify_file
 
     try:
         print(describe(verify_file(args.file, args.jwks, args.at)))
