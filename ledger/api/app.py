@@ -1,17 +1,15 @@
-"""The FastAPI application: wiring of services, error handling, limits and OpenAPI metadata."""
+"""The FastAPI application: routes, error handling, limits and OpenAPI metadata. The service graph
+comes from the composition root (`ledger.composition`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.adapters.registry import adapters
 from ledger.api import errors
-from ledger.api.deps import Services
 from ledger.api.routes import (
     contributions,
     imports,
@@ -23,31 +21,11 @@ from ledger.api.routes import (
     windows,
     workers,
 )
+from ledger.composition import Services, build_services
 from ledger.config import Settings
-from ledger.db.engine import Database, open_database
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
-from ledger.domain.pii import PiiVault
 from ledger.limits import DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
-from ledger.services.clients import ClientService
-from ledger.services.contributions import ContributionService
-from ledger.services.group_commit import GroupCommitter
-from ledger.services.imports import ImportService
-from ledger.services.inbox import InboxService
-from ledger.services.keys import KeyService
-from ledger.services.message_handlers import (
-    portability_bulk_handlers,
-    portability_handlers,
-    settlement_handlers,
-)
-from ledger.services.portability import PortabilityService
-from ledger.services.posting import PostingEngine
-from ledger.services.settlement import SettlementService
-from ledger.services.signing import HubSigner
-from ledger.services.statements import StatementService
-from ledger.services.transfers import TransferService
-from ledger.services.workers import WorkerService
-from ledger.settlement.agreement import bundled_agreement
 
 DESCRIPTION = f"""
 Cross-border social-security contribution ledger for migrant workers of the Mekong region.
@@ -102,44 +80,6 @@ class BodyLimit:
         response = errors.problem(DomainError(
             ErrorCode.BODY_TOO_LARGE, f"body of {size} exceeds {limit} bytes"))
         await response(scope, receive, send)
-
-
-# The agreement the hub runs (a settings key once more than one is in force).
-PILOT_AGREEMENT = "clmtv-2019-pilot"
-
-
-def build_services(
-    settings: Settings, db: Database | None = None, signer: HubSigner | None = None
-) -> Services:
-    # Every adapter folder loads now: a fund a folder declares (e.g. MY-SOCSO) is known to the
-    # API from the first request, not from the first import that happens to load its rules.
-    adapters()
-    db = db or open_database(settings.database_url, settings.db_pool_size)
-    vault = PiiVault(settings.pii_hmac_key, settings.pii_encryption_key)
-    committer = GroupCommitter(PostingEngine(db), settings.group_commit_max)
-    worker_service = WorkerService(db, vault)
-    signer = signer or HubSigner.from_file(Path(settings.hub_key_file))
-    keys = KeyService(db)
-    agreement = bundled_agreement(PILOT_AGREEMENT)
-    portability = PortabilityService(db, committer, agreement)
-    settlement = SettlementService(db, committer, signer, agreement.member_funds)
-    return Services(
-        db=db,
-        committer=committer,
-        clients=ClientService(db),
-        workers=worker_service,
-        contributions=ContributionService(committer, worker_service),
-        transfers=TransferService(db, committer),
-        statements=StatementService(db, worker_service),
-        signer=signer,
-        keys=keys,
-        portability=portability,
-        inbox=InboxService(db, keys, signer, {**portability_handlers(portability),
-                                              **settlement_handlers(settlement)},
-                           bulk_handlers=portability_bulk_handlers(portability)),
-        settlement=settlement,
-        imports=ImportService(db, vault),
-    )
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:

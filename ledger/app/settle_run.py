@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger.api.deps import Services
+from ledger.composition import Services
 from ledger.config import Settings
 from ledger.db import inbox_repo
 from ledger.domain.errors import DomainError, ErrorCode
@@ -123,19 +123,12 @@ async def run_window(svc: Services, currency: str = "USD",
 
 async def settle_command(settings: Settings, currency: str, keys_dir: str | None) -> None:
     """What `clmtv settle` runs: migrate, then one window end to end; prints the report."""
-    from ledger.api.app import build_services
-    from ledger.db.migrate import upgrade
+    from ledger.composition import running_services
 
-    svc = build_services(settings)
-    svc.committer.start()
-    try:
-        await upgrade(svc.db)
+    async with running_services(settings) as svc:
         keys = None
         if keys_dir is not None:
             keys = fund_keys(Path(keys_dir), tuple(svc.portability.agreement.member_funds))
         window = await run_window(svc, currency, keys)
         print(json.dumps({k: window[k] for k in ("id", "state", "netting", "reconciliation")},
                          indent=2))
-    finally:
-        await svc.committer.stop()
-        await svc.db.dispose()

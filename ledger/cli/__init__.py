@@ -92,17 +92,11 @@ async def _upgrade(settings: Settings) -> None:
 
 
 async def _seed_demo(settings: Settings) -> None:
-    from ledger.api.app import build_services
     from ledger.app.demo import seed
+    from ledger.composition import running_services
 
-    services = build_services(settings)
-    services.committer.start()
-    try:
-        await upgrade(services.db)
+    async with running_services(settings) as services:
         await seed(services)
-    finally:
-        await services.committer.stop()
-        await services.db.dispose()
 
 
 async def _add_client(settings: Settings, args: argparse.Namespace) -> str:

@@ -59,7 +59,7 @@ def test_settle_without_fund_keys_waits_then_finishes_the_same_window(
 ) -> None:
     assert cli.main(["demo", "--no-serve"]) == 0
     # A new flow after the demo's window: the Thai balance of the Cambodian demo worker.
-    from ledger.api.app import build_services
+    from ledger.composition import build_services
     from ledger.demo_data import DEMO_WORKER
     from ledger.domain.principals import Principal, PrincipalKind
     from ledger.services.portability import FlowRequest, Reason
