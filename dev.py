@@ -8,7 +8,8 @@ it and installs the hash-pinned `requirements.lock`; later runs reuse it until t
     python3 dev.py demo            # the API on SQLite with a seeded population
     python3 dev.py test            # the whole suite on SQLite
     python3 dev.py test --pg       # the whole suite on a fresh PostgreSQL database
-    python3 dev.py lint            # ruff + mypy --strict
+    python3 dev.py lint            # ruff + mypy --strict + the layering contracts
+    python3 dev.py architecture    # rewrite docs/architecture.md from the contracts
     python3 dev.py clmtv ARGS...   # any CLI command inside the environment
 """
 
@@ -116,7 +117,8 @@ def task_test(args: list[str]) -> int:
 def task_lint(_: list[str]) -> int:
     ruff = _run([str(BIN / "ruff"), "check", "."])
     mypy = _run([str(BIN / "mypy")])
-    return ruff or mypy
+    contracts = _run([str(BIN / "lint-imports")])  # the layering contracts (.importlinter)
+    return ruff or mypy or contracts
 
 
 def main() -> int:
@@ -137,6 +139,8 @@ def main() -> int:
         return task_lock(args)
     if task == "bootstrap":
         return 0
+    if task == "architecture":
+        return _run([str(BIN / "python"), "-m", "tools.architecture", *args])
     print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
     return 2
 
