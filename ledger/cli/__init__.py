@@ -1,6 +1,9 @@
-"""`clmtv`: the one front door. serve | db upgrade | demo | import | verify | clients add.
+"""`clmtv`: the one front door to the ledger, its adapters, settlement and the simulator.
 
-The database comes from CLMTV_DATABASE_URL (default: the SQLite file clmtv.db).
+Every command joins this argparse tree (docs/cli.md is generated from it), documents its exit
+codes (`exits.py`), shows progress when it can run longer than a few seconds and offers `--json`
+where a script would read its output. The database comes from CLMTV_DATABASE_URL (default: the
+SQLite file clmtv.db).
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
+from ledger.cli import exits
 from ledger.config import Settings, get_settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
@@ -19,12 +23,16 @@ from ledger.runtime import tune_gc
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="clmtv", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="clmtv", description="The clmtv ledger: serve it, seed a demo, import fund files, "
+        "settle windows, verify signed documents, simulate policies. The database comes from "
+        "CLMTV_DATABASE_URL (default: the SQLite file clmtv.db).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API")
     _server_args(serve)
-    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes (default: %(default)s)")
 
     demo = sub.add_parser("demo", help="seed a small population and run the API")
     _server_args(demo)
@@ -50,6 +58,8 @@ def _parser() -> argparse.ArgumentParser:
     settle.add_argument("--currency", default="USD", help="the window's settlement currency")
     settle.add_argument("--fund-keys", help="dev only: a directory of the member funds' private "
                         "JWKs; confirm on their behalf (created on first use)")
+    settle.add_argument("--json", action="store_true",
+                        help="print only the window's report, as JSON")
 
     clients = sub.add_parser("clients", help="API clients (bearer tokens)")
     clients_sub = clients.add_subparsers(dest="clients_command", required=True)
@@ -61,13 +71,56 @@ def _parser() -> argparse.ArgumentParser:
     from simulator import cli as simulator_cli
 
     simulator_cli.add_arguments(sub.add_parser("simulate", help="run the policy simulator"))
+    _document_exit_codes(parser)
     return parser
 
 
+def parser() -> argparse.ArgumentParser:
+    """The whole command tree (docs/cli.md is generated from it: `python3 dev.py cli-docs`)."""
+    return _parser()
+
+
+# What exit code 1 means for each command (None: the command has no such outcome). A command
+# missing here fails tests/test_cli_docs.py: every command documents its exit codes.
+EXIT_FAILED: dict[tuple[str, ...], str | None] = {
+    ("serve",): None,
+    ("demo",): None,
+    ("db", "upgrade"): None,
+    ("import",): "the file was rejected: nothing booked",
+    ("adapters", "list"): None,
+    ("adapters", "check"): "a conformance check failed",
+    ("verify",): "the signature, key or claims are invalid",
+    ("settle",): "the settled window does not reconcile",
+    ("clients", "add"): None,
+    ("simulate",): "the replay's ledger totals differ from the simulator's",
+}
+
+
+def _document_exit_codes(root: argparse.ArgumentParser) -> None:
+    for path, command in commands(root):
+        if path in EXIT_FAILED:
+            command.epilog = exits.epilog(EXIT_FAILED[path])
+
+
+def commands(root: argparse.ArgumentParser, path: tuple[str, ...] = ()
+             ) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every runnable command of the tree, with its path of names (e.g. ("db", "upgrade"))."""
+    found: list[tuple[tuple[str, ...], argparse.ArgumentParser]] = []
+    subparsers = [a for a in root._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subparsers and path:
+        return [(path, root)]
+    for action in subparsers:
+        for name, child in action.choices.items():
+            found.extend(commands(child, (*path, name)))
+    return found
+
+
 def _server_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--no-access-log", action="store_true")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="port to listen on (default: %(default)s)")
+    parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -136,7 +189,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "settle":
             from ledger.app.settle_run import settle_command
 
-            asyncio.run(settle_command(settings, args.currency, args.fund_keys))
+            return asyncio.run(settle_command(settings, args.currency, args.fund_keys,
+                                              args.json))
         elif args.command == "demo":
             _demo(settings, args)
         elif args.command == "serve":
