@@ -74,7 +74,7 @@ def build_services(
     committer = GroupCommitter(PostingEngine(db, ledger_transactions(db)),
                                settings.group_commit_max)
     worker_service = WorkerService(db, vault)
-    signer = signer or HubSigner.from_file(Path(settings.hub_key_file))
+    signer = signer or HubSigner.from_file(Path(settings.hub_key_file), create=settings.dev_mode)
     keys = KeyService(db)
     agreement = bundled_agreement(PILOT_AGREEMENT)
     portability = PortabilityService(db, committer, agreement)

@@ -83,6 +83,11 @@ class BodyLimit:
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The app on `services`, or on a graph built from `settings` at startup: then the settings
+    must be fit to serve (real keys, an existing hub key, no unknown CLMTV_ variable) or this
+    raises ConfigurationError before anything listens."""
+    if services is None:
+        settings.require_servable()
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = services or build_services(settings)

@@ -12,9 +12,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ledger.cli import exits
-from ledger.config import Settings, get_settings
+from ledger.config import ConfigurationError, Settings, get_settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
@@ -68,6 +69,12 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
     add.add_argument("--scope", help="fund code (fund/employer/channel) or worker id (worker)")
 
+    hub_key = sub.add_parser("hub-key", help="the hub's signing key (a JWK file)")
+    hub_key_sub = hub_key.add_subparsers(dest="hub_key_command", required=True)
+    create = hub_key_sub.add_parser(
+        "create", help="create the hub's signing key file (refuses to overwrite one)")
+    create.add_argument("--file", help="where to write it (default: CLMTV_HUB_KEY_FILE)")
+
     from simulator import cli as simulator_cli
 
     simulator_cli.add_arguments(sub.add_parser("simulate", help="run the policy simulator"))
@@ -92,6 +99,7 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("verify",): "the signature, key or claims are invalid",
     ("settle",): "the settled window does not reconcile",
     ("clients", "add"): None,
+    ("hub-key", "create"): None,
     ("simulate",): "the replay's ledger totals differ from the simulator's",
 }
 
@@ -191,16 +199,39 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(settle_command(settings, args.currency, args.fund_keys,
                                               args.json))
+        elif args.command == "hub-key":
+            return _create_hub_key(Path(args.file or settings.hub_key_file))
         elif args.command == "demo":
-            _demo(settings, args)
+            _demo(settings.model_copy(update={"dev_mode": True}), args)
         elif args.command == "serve":
+            settings.require_servable()
             settings.warn_if_dev_keys()
             asyncio.run(_upgrade(settings))
             _serve(settings, args)
     except DomainError as exc:
         print(f"clmtv: {exc.code.value}: {exc.message}", file=sys.stderr)
-        return 2
-    return 0
+        return exits.REFUSED
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            print(f"clmtv: refusing to start: {problem}", file=sys.stderr)
+        return exits.REFUSED
+    except FileNotFoundError as exc:  # e.g. the hub key file of a command that signs
+        print(f"clmtv: {exc}", file=sys.stderr)
+        return exits.REFUSED
+    return exits.OK
+
+
+def _create_hub_key(path: Path) -> int:
+    from ledger.services.signing import HubSigner
+
+    if path.exists():
+        print(f"clmtv: {path} exists; the hub keeps its identity (rotate by publishing a new "
+              "key, never by overwriting)", file=sys.stderr)
+        return exits.REFUSED
+    signer = HubSigner.from_file(path, create=True)
+    kids = [key["kid"] for key in signer.jwks()["keys"]]
+    print(f"created {path} (readable by its owner only); key id {', '.join(kids)}")
+    return exits.OK
 
 
 def _verify(args: argparse.Namespace) -> int:
