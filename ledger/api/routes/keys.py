@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import PrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES
+from ledger.limits import ID_MAX
 
 router = APIRouter(tags=["keys"], responses=PROBLEM_RESPONSES)
 
@@ -25,7 +26,7 @@ EXAMPLE_JWK = {"kty": "OKP", "crv": "Ed25519", "kid": "th-sso-2026-01",
 class RevocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"at": 1767225600}]})
-    at: int | None = Field(None, ge=0, description="Unix seconds; default: now")
+    at: int | None = Field(None, ge=0, le=ID_MAX, description="Unix seconds; default: now")
 
 
 @router.get("/.well-known/jwks.json", summary="The hub's public signing keys (JWKS)")
