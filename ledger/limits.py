@@ -14,6 +14,10 @@ REQUEST_BODY_MAX_BYTES = 4 * 1024 * 1024  # JSON bodies; file uploads have their
 DECLARATION_FILE_MAX_BYTES = 512 * 1024 * 1024
 DECLARATION_UPLOAD_PATH = "/v1/funds/{fund}/declarations"
 IDEMPOTENCY_KEY_MAX_LENGTH = 256
+# Published keys: a fund rotates yearly with overlap, so a handful suffice; every inbox batch
+# verifies against the registry, so its size is bounded (a fund once published 20,000).
+KEYS_PER_PUBLISH_MAX = 8
+KEYS_PER_ISSUER_MAX = 32
 STATEMENT_MONTHS_MAX = 1200  # 100 years of months per fund in one statement
 GROUP_COMMIT_RETRIES = 5  # a batch that loses a race (unique violation) is re-run this often
 # Signed-message batches: up to this many tokens are verified inline on the event loop; a larger

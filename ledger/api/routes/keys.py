@@ -7,9 +7,11 @@ publishing the key again.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+import orjson
+from fastapi import APIRouter, Body, Header, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import PrincipalDep, ServicesDep
@@ -34,9 +36,18 @@ async def jwks(svc: ServicesDep) -> dict[str, Any]:
     return svc.signer.jwks()
 
 
-@router.get("/v1/keys", summary="Every published key set, by issuer (HUB and member funds)")
-async def keys_by_issuer(svc: ServicesDep) -> dict[str, Any]:
-    return {"HUB": svc.signer.jwks(), **await svc.keys.jwks_by_issuer()}
+@router.get("/v1/keys", summary="Every published key set, by issuer (HUB and member funds)",
+            response_model=None, responses={304: {"description": "Not modified (ETag)"}})
+async def keys_by_issuer(svc: ServicesDep,
+                         if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """With an `ETag`: a fund that keeps the keys asks again with `If-None-Match` and gets 304
+    until a key is published or revoked."""
+    payload = orjson.dumps({"HUB": svc.signer.jwks(), **await svc.keys.jwks_by_issuer()})
+    etag = '"' + hashlib.sha256(payload).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(payload, media_type="application/json", headers=headers)
 
 
 @router.put("/v1/keys/{issuer}", summary="Publish (add or update) a fund's keys")
