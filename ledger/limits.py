@@ -23,4 +23,8 @@ GROUP_COMMIT_RETRIES = 5  # a batch that loses a race (unique violation) is re-r
 # Signed-message batches: up to this many tokens are verified inline on the event loop; a larger
 # batch is split over at most VERIFY_THREADS_MAX worker threads (Ed25519 releases the GIL).
 VERIFY_INLINE_MAX = 32
+# The inbox: how far ahead of the next expected sequence number a message may wait (held), and
+# the longest life (exp - iat) a fund's message may claim (a 100-year message was accepted).
+HELD_AHEAD_MAX = 1000
+MESSAGE_LIFETIME_MAX_S = 30 * 24 * 3600
 VERIFY_THREADS_MAX = 4
