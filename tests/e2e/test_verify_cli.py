@@ -35,7 +35,7 @@ def jwks_server(signed: tuple[Path, Path, HubSigner]) -> Iterator[str]:
     body = signed[1].read_bytes()
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - the stdlib's name
+        def do_GET(self) -> None:
             if self.path == "/moved/.well-known/jwks.json":
                 self.send_response(302)
                 self.send_header("Location", "/.well-known/jwks.json")
