@@ -284,7 +284,7 @@ def no_longer_valid(row: dict[str, Any], registry: TrustRegistry, at: int
     time."""
     jws = parse_compact(row["token"])
     kid = str(jws.header["kid"])
-    key = registry.get(kid)
+    key = registry.get(kid, str(parse_json(jws.payload, integers_only=True)["iss"]))
     if key is None or key.state_at(at) is KeyState.REVOKED:
         return (RejectReason.KEY_REVOKED.value,
                 f"held message {row['jti']} was signed by key {kid}, revoked before its release")

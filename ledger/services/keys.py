@@ -78,7 +78,7 @@ class KeyService:
             raise DomainError(ErrorCode.BATCH_TOO_LARGE, f"{issuer} would hold {held} keys; at "
                               f"most {KEYS_PER_ISSUER_MAX} (let expired keys go before adding)",
                               field="keys")
-        stored = [registry.get(k.kid) for k in keys]
+        stored = [registry.get(k.kid, issuer) for k in keys]
         await repo.save_trusted_keys(
             self.db, [(k.kid, k.issuer, json.dumps(k.to_jwk())) for k in stored if k], now_us())
         return registry.export_jwks(issuer)
@@ -87,10 +87,10 @@ class KeyService:
                      ) -> dict[str, Any]:
         self._may_publish(principal, issuer)
         registry = await self._load()
-        key = registry.get(kid)
-        if key is None or key.issuer != issuer:
+        key = registry.get(kid, issuer)
+        if key is None:
             raise DomainError(ErrorCode.NOT_FOUND, f"{issuer} has no key {kid}", field="kid")
-        revoked = registry.revoke(kid, int(time.time()) if at is None else at)
+        revoked = registry.revoke(kid, int(time.time()) if at is None else at, issuer)
         await repo.save_trusted_keys(
             self.db, [(kid, issuer, json.dumps(revoked.to_jwk()))], now_us())
         for hook in self.on_revoke:

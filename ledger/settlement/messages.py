@@ -14,6 +14,7 @@ detection) identify the message. Replay and sequence order are the inbox's busin
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -209,7 +210,7 @@ def verify_message(
     except JwsFormatError as exc:
         raise MessageRejected(RejectReason.MALFORMED, str(exc)) from exc
     alg, kid = _check_header(jws.header, allowed_algs)
-    key = _key_in_force(registry, kid, now)
+    key = _key_in_force(registry, kid, now, _claimed_issuer(jws.payload))
     if not verify_signature(jws, key.public_key):
         raise MessageRejected(RejectReason.SIGNATURE_INVALID, "signature does not verify")
     claims = _check_claims(_parse_payload(jws.payload))
@@ -247,8 +248,20 @@ _KEY_STATE_REASON = {
 }
 
 
-def _key_in_force(registry: TrustRegistry, kid: str, now: int) -> TrustedKey:
-    key = registry.get(kid)
+def _claimed_issuer(payload: bytes) -> str | None:
+    """The `iss` the payload claims, read before the signature is checked: only to choose among
+    keys of one kid (a kid belongs to its issuer); nothing else is believed until the signature
+    verifies, and `iss` is bound to the key's issuer afterwards (`issuer_key_mismatch`)."""
+    try:
+        issuer = json.loads(payload).get("iss")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+    return issuer if isinstance(issuer, str) else None
+
+
+def _key_in_force(registry: TrustRegistry, kid: str, now: int, issuer: str | None
+                  ) -> TrustedKey:
+    key = (registry.get(kid, issuer) if issuer is not None else None) or registry.get(kid)
     if key is None:
         raise MessageRejected(RejectReason.UNKNOWN_KEY, f"no published key {kid!r}")
     state = key.state_at(now)
