@@ -12,7 +12,7 @@ import pytest
 
 from ledger.channels.dayfile import HEADER
 from ledger.db import channels_repo
-from ledger.services.settle_run import OPERATOR, fund_keys, run_window
+from ledger.app.settle_run import OPERATOR, fund_keys, run_window
 from tests.api.channel_helpers import (
     MEKONG,
     at,
