@@ -40,7 +40,9 @@ class Share:
     """One payer's share of a base: `base × rate`, rounded.
 
     With `residual_of`, the share is instead `round(base × residual_of)` minus the rounded
-    `others`: the branches of one declared amount (Thai s33 5%) then add up to it exactly.
+    `others`: the branches of one declared amount (Thai s33 5%) then add up to it exactly;
+    `total_quantum` rounds that declared amount to its own step (whole baht) while the other
+    branches keep the plan's (satang).
     `fixed` is added to the rounded amount: a flat state support is `Share(0, fixed=s)` and the
     worker's 22% less it `Share(22%, fixed=-s)` (Vietnamese voluntary SI).
     """
@@ -49,18 +51,20 @@ class Share:
     residual_of: Fraction | None = None
     others: tuple[Fraction, ...] = ()
     fixed: int = 0  # minor units added after rounding: a flat state support, or minus it
+    total_quantum: int | None = None  # the residual's total rounds to this step, not the plan's
 
     def scalar(self, base: int, rounding: Rounding, quantum: int) -> int:
         if self.residual_of is None:
             return apply_rate(base, self.rate, rounding, quantum) + self.fixed
-        total = apply_rate(base, self.residual_of, rounding, quantum)
+        total = apply_rate(base, self.residual_of, rounding, self.total_quantum or quantum)
         return total - sum(apply_rate(base, o, rounding, quantum) for o in self.others) + self.fixed
 
     def array(self, bases: IntArray, rounding: Rounding, quantum: int) -> IntArray:
         if self.residual_of is None:
             out = apply_rate_array(bases, self.rate, rounding, quantum)
         else:
-            out = apply_rate_array(bases, self.residual_of, rounding, quantum)
+            out = apply_rate_array(bases, self.residual_of, rounding,
+                                   self.total_quantum or quantum)
             for other in self.others:
                 out = out - apply_rate_array(bases, other, rounding, quantum)
         return out + np.int64(self.fixed) if self.fixed else out

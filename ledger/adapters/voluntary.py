@@ -27,7 +27,8 @@ Checks, in order (the first failure is raised), as `code` at `field`:
   fund's currency (`currency_mismatch`), between floor and ceiling (`invalid_amount`,
   `details.floor` and `ceiling`), all at `declared_income`;
 - the state-support group is one the fund knows: `invalid_input` at `support_group`;
-- the fund's parameters cover every month: `parameter_not_in_force` at `months`, with `index`;
+- the fund's parameters cover the payment month (`parameter_not_in_force` at `paid_on`, checked
+  first) and every month paid (at `months`, with `index`), `details.parameter` naming the key;
 - the amount: in the fund's currency (`currency_mismatch`), positive and exactly the worker's
   due (`invalid_amount`, `details.expected`), at `amount`.
 """
@@ -119,25 +120,37 @@ def quote_voluntary_payment(
     known = _voluntary_scheme(adapter, scheme)
     opens = _opening(known, adapter.FUND_CODE, opened)
     payment_month = Month.of(paid_on)
-    rule_terms = _terms(adapter, scheme, payment_month)
+    try:
+        rule_terms = _terms(adapter, scheme, payment_month)
+    except DomainError as exc:
+        raise _not_in_force(exc, "paid_on") from None
     units = _units(list(months), rule_terms)
     for month in units:
         _in_force(known, month, opens)
     _window(units, payment_month, rule_terms)
     quotes = []
     for index, month in enumerate(units):
-        terms = _terms(adapter, scheme, month)
+        try:
+            terms = _terms(adapter, scheme, month)
+        except DomainError as exc:
+            raise _not_in_force(exc, "months", index) from None
         wage = _declared(adapter, terms, declared_income)
         context = _context(terms, payer, index)
         try:
             quotes.append(adapter.contribution(context, scheme, month, wage,
                                                opened=opens is not None))
         except DomainError as exc:
-            if exc.code is ErrorCode.PARAMETER_NOT_IN_FORCE:
-                raise DomainError(exc.code, exc.message, field="months", index=index,
-                                  details={"parameter": exc.field}) from None
-            raise
+            raise _not_in_force(exc, "months", index) from None
     return _quote(adapter, scheme, rule_terms, paid_on, units, tuple(quotes))
+
+
+def _not_in_force(exc: DomainError, field: str, index: int | None = None) -> DomainError:
+    """A parameter with no value at a month names the input at fault (and the parameter in
+    `details`); any other error is passed on unchanged."""
+    if exc.code is not ErrorCode.PARAMETER_NOT_IN_FORCE:
+        return exc
+    return DomainError(exc.code, exc.message, field=field, index=index,
+                       details={"parameter": exc.field})
 
 
 def price_voluntary_payment(

@@ -74,11 +74,12 @@ def welfare_plan(adapter: FundAdapter, month: Month, rounding: Rounding) -> Plan
 
 
 def payment_rule(adapter: FundAdapter, scheme: str, month: Month) -> PaymentRule:
-    """The dated payment rule of a voluntary scheme; a scheme the file omits is a bug in it."""
+    """The dated payment rule of a voluntary scheme; a month whose entry omits the scheme is
+    one the scheme cannot be paid at (e.g. Vietnamese voluntary SI before July 2025)."""
     rules = adapter.parameters.at(PAYMENT_RULES, month)
     found = rules.get(scheme)
     if found is None:
-        raise DomainError(ErrorCode.INVALID_PARAMETERS,
+        raise DomainError(ErrorCode.PARAMETER_NOT_IN_FORCE,
                           f"{adapter.FUND_CODE} voluntary_payment_rules has no {scheme} at {month}",
                           field=PAYMENT_RULES.key)
     return found
