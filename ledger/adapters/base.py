@@ -217,15 +217,17 @@ class FundAdapter(ABC):
         wages_minor: IntArray,
         context: WorkerContext | None = None,
         columns: Mapping[str, IntArray] | None = None,
+        *,
+        opened: bool = False,
     ) -> dict[Payer, IntArray]:
         """Shares by payer for every wage (int64 minor units), identical to `contribution`.
 
         `columns` give per-worker facts (see `context.COLUMNS`); the workers are split into the
         few groups those facts select (zones, options, flags), never looped over one by one.
-        Every payer the plan names gets an array, zeros included.
+        Every payer the plan names gets an array, zeros included. `opened` as in `contribution`.
         """
         ctx = context or EMPTY
-        self._check_scheme(scheme, month)
+        self._check_scheme(scheme, month, opened)
         wages = _vector(wages_minor, "wages_minor")
         if wages.size and int(wages.min()) < 0:
             raise DomainError(ErrorCode.INVALID_AMOUNT, "wages must not be negative",

@@ -16,6 +16,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from ledger.adapters.parameters import Param, Parameters, param
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.periods import Month
+
 
 class PaymentUnit(StrEnum):
     MONTH = "month"  # each unit is one insured month
@@ -60,3 +64,20 @@ class VoluntaryTerms:
     @property
     def needs_income(self) -> bool:
         return self.income_floor_minor is not None
+
+
+# Every home fund's parameters.yaml has this key (its params.py lists the handle).
+PAYMENT_RULES: Param[dict[str, PaymentRule]] = param(
+    "voluntary_payment_rules", "rule", dict[str, PaymentRule])
+
+
+def payment_rule(parameters: Parameters, scheme: str, month: Month) -> PaymentRule:
+    """The dated payment rule of a voluntary scheme; a month whose entry omits the scheme is
+    one the scheme cannot be paid at (e.g. Vietnamese voluntary SI before July 2025)."""
+    rules = parameters.at(PAYMENT_RULES, month)
+    found = rules.get(scheme)
+    if found is None:
+        raise DomainError(ErrorCode.PARAMETER_NOT_IN_FORCE,
+                          f"{parameters.fund} voluntary_payment_rules has no {scheme} at {month}",
+                          field=PAYMENT_RULES.key)
+    return found

@@ -4,9 +4,10 @@ Vietnam has one (the Overseas Employment Support Fund, funds.md §1.3: 100,000 V
 worker and 150,000 VND from the sending firm per contract); Cambodia, Lao PDR and Myanmar have
 none that funds.md found, so theirs are placeholders an agreement may open. Every home fund's
 parameters.yaml holds one `migrant_welfare` value of this shape; the payment unit (contract or
-year) is in its `voluntary_payment_rules`. The fees are priced as fixed shares of a base equal to
-their sum, so a booked contribution shows the whole fee as its base. The benefits are data for
-statements and channels; the hub pays none of them (they are the welfare fund's own decisions).
+year) is in its `voluntary_payment_rules` (`voluntary_terms.py`). The fees are priced as fixed
+shares of a base equal to their sum, so a booked contribution shows the whole fee as its base.
+The benefits are data for statements and channels; the hub pays none of them (they are the
+welfare fund's own decisions).
 """
 
 from __future__ import annotations
@@ -19,9 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.adapters.base import FundAdapter, Plan, Share
 from ledger.adapters.parameters import Param, param
-from ledger.adapters.voluntary_terms import PaymentRule
 from ledger.adapters.wagebase import Fixed
-from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
 from ledger.domain.periods import Month
@@ -59,10 +58,8 @@ class WelfareFund(BaseModel):
         return self
 
 
-# Handles every home fund's params.py re-exports (one key name across funds).
+# The handle every home fund's params.py lists (one key name across funds).
 WELFARE: Param[WelfareFund] = param("migrant_welfare", "currency", WelfareFund)
-PAYMENT_RULES: Param[dict[str, PaymentRule]] = param(
-    "voluntary_payment_rules", "rule", dict[str, PaymentRule])
 
 
 def welfare_plan(adapter: FundAdapter, month: Month, rounding: Rounding) -> Plan:
@@ -71,18 +68,6 @@ def welfare_plan(adapter: FundAdapter, month: Month, rounding: Rounding) -> Plan
     fees = {payer: adapter.minor(fee) for payer, fee in fund.fees.items()}
     shares = {payer: Share(Fraction(0), fixed=fee) for payer, fee in fees.items()}
     return Plan(Fixed(sum(fees.values())), shares, rounding)
-
-
-def payment_rule(adapter: FundAdapter, scheme: str, month: Month) -> PaymentRule:
-    """The dated payment rule of a voluntary scheme; a month whose entry omits the scheme is
-    one the scheme cannot be paid at (e.g. Vietnamese voluntary SI before July 2025)."""
-    rules = adapter.parameters.at(PAYMENT_RULES, month)
-    found = rules.get(scheme)
-    if found is None:
-        raise DomainError(ErrorCode.PARAMETER_NOT_IN_FORCE,
-                          f"{adapter.FUND_CODE} voluntary_payment_rules has no {scheme} at {month}",
-                          field=PAYMENT_RULES.key)
-    return found
 
 
 def benefits(adapter: FundAdapter, month: Month) -> tuple[Benefit, ...]:
