@@ -13,12 +13,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ledger.adapters.parameters import Param, Parameters, param
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.periods import Month
+
+if TYPE_CHECKING:  # welfare.py imports this module
+    from ledger.adapters.welfare import Benefit
 
 
 class PaymentUnit(StrEnum):
@@ -60,6 +64,7 @@ class VoluntaryTerms:
     support_months_max: int | None = None  # months of state support a worker may receive
     support_groups: tuple[str, ...] = ()  # who the state supports (VN: poor, near_poor, ...)
     insurance_periods: bool = True  # the months paid are voluntary insurance periods
+    benefits: tuple[Benefit, ...] = ()  # a welfare fund's benefits, as data
 
     @property
     def needs_income(self) -> bool:

@@ -14,12 +14,12 @@ from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.adapters.base import FundAdapter, Plan, Share
 from ledger.adapters.parameters import Param, param
+from ledger.adapters.voluntary_terms import VoluntaryTerms, payment_rule
 from ledger.adapters.wagebase import Fixed
 from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
@@ -70,13 +70,9 @@ def welfare_plan(adapter: FundAdapter, month: Month, rounding: Rounding) -> Plan
     return Plan(Fixed(sum(fees.values())), shares, rounding)
 
 
-def benefits(adapter: FundAdapter, month: Month) -> tuple[Benefit, ...]:
-    return adapter.parameters.at(WELFARE, month).benefits
-
-
-def describe(fund: WelfareFund) -> dict[str, Any]:
-    """The fund's fees and benefits as plain data (major units as strings)."""
-    return {
-        "fees": {payer.value: str(fee) for payer, fee in fund.fees.items()},
-        "benefits": [b.model_dump(mode="json", exclude_none=True) for b in fund.benefits],
-    }
+def welfare_terms(adapter: FundAdapter, month: Month) -> VoluntaryTerms:
+    """The welfare fund's payment terms at `month`: its dated payment rule, no declared income,
+    no insurance periods, and its benefits."""
+    return VoluntaryTerms(payment_rule(adapter.parameters, SCHEME, month),
+                          insurance_periods=False,
+                          benefits=adapter.parameters.at(WELFARE, month).benefits)

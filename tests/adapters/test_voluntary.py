@@ -366,3 +366,28 @@ def test_only_the_voluntary_schemes_of_known_funds(fund: str, scheme: str, code:
                                                    field: str) -> None:
     error = refused(fund, scheme, [JAN_2026], None, PAID)
     assert (error.code, error.field) == (code, field)
+
+
+def test_the_terms_name_the_welfare_funds_benefits_and_only_voluntary_schemes_have_terms() -> None:
+    from decimal import Decimal
+
+    from ledger.adapters.registry import get_adapter
+
+    vn = get_adapter("VN-VSS")
+    terms = vn.voluntary_terms("migrant-welfare", JAN_2026)
+    assert terms is not None and not terms.needs_income and not terms.insurance_periods
+    # funds.md §1.3: 7-20m early return, 10-30m accident or illness, 1m a month for up to 6
+    # months of vocational support, 40m on death or disappearance.
+    assert [(b.event, b.amount_min, b.amount_max, b.per_month_for) for b in terms.benefits] == [
+        ("early_return_disaster_war", Decimal(7_000_000), Decimal(20_000_000), None),
+        ("accident_or_illness", Decimal(10_000_000), Decimal(30_000_000), None),
+        ("vocational_support", Decimal(1_000_000), Decimal(1_000_000), 6),
+        ("death_or_disappearance", Decimal(40_000_000), Decimal(40_000_000), None)]
+    si = vn.voluntary_terms("voluntary-si", JAN_2026)
+    assert si is not None and si.needs_income and si.benefits == ()
+    assert (si.income_floor_minor, si.income_ceiling_minor, si.support_months_max) == (
+        1_500_000, 46_800_000, 120)
+    for fund, scheme in (("VN-VSS", "retirement-survivorship"), ("KH-NSSF", "pension"),
+                         ("MM-SSB", "health-social-care"), ("LA-LSSO", "social-security"),
+                         ("TH-SSO", "s39-voluntary")):
+        assert get_adapter(fund).voluntary_terms(scheme, JAN_2026) is None, (fund, scheme)

@@ -30,7 +30,7 @@ from ledger.adapters.la_lsso.params import (
 from ledger.adapters.voluntary_terms import VoluntaryTerms, payment_rule
 from ledger.adapters.wagebase import Clamp
 from ledger.adapters.welfare import SCHEME as WELFARE_SCHEME
-from ledger.adapters.welfare import welfare_plan
+from ledger.adapters.welfare import welfare_plan, welfare_terms
 from ledger.domain.funds import Payer
 from ledger.domain.periods import Month
 
@@ -71,8 +71,7 @@ class LaLssoAdapter(FundAdapter):
                                   income_floor_minor=clamp.floor,
                                   income_ceiling_minor=clamp.ceiling)
         if scheme == WELFARE_SCHEME:
-            return VoluntaryTerms(payment_rule(self.parameters, scheme, month),
-                                  insurance_periods=False)
+            return welfare_terms(self, month)
         return None
 
 

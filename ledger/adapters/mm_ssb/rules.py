@@ -36,7 +36,7 @@ from ledger.adapters.mm_ssb.params import (
 from ledger.adapters.voluntary_terms import VoluntaryTerms, payment_rule
 from ledger.adapters.wagebase import Clamp
 from ledger.adapters.welfare import SCHEME as WELFARE_SCHEME
-from ledger.adapters.welfare import welfare_plan
+from ledger.adapters.welfare import welfare_plan, welfare_terms
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
 from ledger.domain.periods import Month
@@ -85,8 +85,7 @@ class MmSsbAdapter(FundAdapter):
                                   income_floor_minor=clamp.floor,
                                   income_ceiling_minor=clamp.ceiling)
         if scheme == WELFARE_SCHEME:
-            return VoluntaryTerms(payment_rule(self.parameters, scheme, month),
-                                  insurance_periods=False)
+            return welfare_terms(self, month)
         return None
 
     def context_from_fields(self, fields: Mapping[str, str]) -> WorkerContext:

@@ -50,7 +50,7 @@ from ledger.adapters.vn_vss.params import (
 from ledger.adapters.voluntary_terms import VoluntaryTerms, payment_rule
 from ledger.adapters.wagebase import Clamp, PriorOrFixed, WageBase
 from ledger.adapters.welfare import SCHEME as WELFARE_SCHEME
-from ledger.adapters.welfare import welfare_plan
+from ledger.adapters.welfare import welfare_plan, welfare_terms
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
 from ledger.domain.periods import Month
@@ -138,8 +138,7 @@ class VnVssAdapter(FundAdapter):
                 support_groups=tuple(groups),
             )
         if scheme == WELFARE_SCHEME:
-            return VoluntaryTerms(payment_rule(self.parameters, scheme, month),
-                                  insurance_periods=False)
+            return welfare_terms(self, month)
         return None
 
     def _whole(self, amount: Decimal) -> int:
