@@ -12,17 +12,14 @@ support cap (`VoluntaryTerms`). `voluntary.py` applies them to a payment.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ledger.adapters.parameters import Param, Parameters, param
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.periods import Month
-
-if TYPE_CHECKING:  # welfare.py imports this module
-    from ledger.adapters.welfare import Benefit
 
 
 class PaymentUnit(StrEnum):
@@ -52,6 +49,23 @@ class PaymentRule(BaseModel):
         if any(c < 1 for c in value) or list(value) != sorted(set(value)):
             raise ValueError("counts must be positive and strictly increasing")
         return value
+
+
+class Benefit(BaseModel):
+    """One benefit of the fund: an amount (or a range the fund decides within) per event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event: str = Field(min_length=1)
+    amount_min: Decimal = Field(ge=0)
+    amount_max: Decimal = Field(ge=0)
+    per_month_for: int | None = Field(default=None, ge=1)  # a monthly benefit, at most N months
+
+    @model_validator(mode="after")
+    def _range(self) -> Benefit:
+        if self.amount_max < self.amount_min:
+            raise ValueError("amount_max must not be below amount_min")
+        return self
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,30 +19,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.adapters.base import FundAdapter, Plan, Share
 from ledger.adapters.parameters import Param, param
-from ledger.adapters.voluntary_terms import VoluntaryTerms, payment_rule
+from ledger.adapters.voluntary_terms import Benefit, VoluntaryTerms, payment_rule
 from ledger.adapters.wagebase import Fixed
 from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
 from ledger.domain.periods import Month
 
 SCHEME = "migrant-welfare"
-
-
-class Benefit(BaseModel):
-    """One benefit of the fund: an amount (or a range the fund decides within) per event."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    event: str = Field(min_length=1)
-    amount_min: Decimal = Field(ge=0)
-    amount_max: Decimal = Field(ge=0)
-    per_month_for: int | None = Field(default=None, ge=1)  # a monthly benefit, at most N months
-
-    @model_validator(mode="after")
-    def _range(self) -> Benefit:
-        if self.amount_max < self.amount_min:
-            raise ValueError("amount_max must not be below amount_min")
-        return self
 
 
 class WelfareFund(BaseModel):
