@@ -391,3 +391,19 @@ def test_the_terms_name_the_welfare_funds_benefits_and_only_voluntary_schemes_ha
                          ("MM-SSB", "health-social-care"), ("LA-LSSO", "social-security"),
                          ("TH-SSO", "s39-voluntary")):
         assert get_adapter(fund).voluntary_terms(scheme, JAN_2026) is None, (fund, scheme)
+
+
+def test_the_rules_own_plan_clamps_what_the_front_door_refuses() -> None:
+    """The front door refuses an income outside the bounds; the plan underneath (read by the
+    simulator's arrays) clamps to them, so the two can never price an out-of-range income
+    differently: 1,000,000 dong is priced as the 1,500,000 floor, 50,000,000 as the ceiling."""
+    from ledger.adapters.context import WorkerContext
+    from ledger.adapters.registry import get_adapter
+
+    vn = get_adapter("VN-VSS")
+    low = vn.contribution(WorkerContext(), "voluntary-si", JAN_2026, vnd(1_000_000))
+    assert (low.wage_base, low.shares) == (vnd(1_500_000), ((Payer.VOLUNTARY, vnd(330_000)),))
+    high = vn.contribution(WorkerContext(support_group="other"), "voluntary-si", JAN_2026,
+                           vnd(50_000_000))
+    assert high.wage_base == vnd(46_800_000)
+    assert high.shares == ((Payer.GOVERNMENT, vnd(66_000)), (Payer.VOLUNTARY, vnd(10_230_000)))
