@@ -175,3 +175,15 @@ async def test_health_ready_funds(api: Api) -> None:
     assert [f["code"] for f in funds] == ["KH-NSSF", "MM-SSB", "VN-VSS", "TH-SSO", "JP-JPS",
                                           "LA-LSSO", "MY-SOCSO"]
     assert (await api.http.get("/v1/funds/XX")).status_code == 404
+    # The home funds' voluntary schemes; those no product operates are agreement options.
+    vn = {s["code"]: s for s in (await api.http.get("/v1/funds/VN-VSS")).json()["schemes"]}
+    assert (vn["voluntary-si"]["voluntary"], vn["voluntary-si"]["operating"]) == (True, True)
+    assert vn["migrant-welfare"]["name"] == "Overseas Employment Support Fund"
+    assert not vn["retirement-survivorship"]["voluntary"]
+    mm = {s["code"]: s for s in (await api.http.get("/v1/funds/MM-SSB")).json()["schemes"]}
+    assert {k: mm["voluntary-abroad"][k] for k in ("operating", "voluntary",
+                                                    "agreement_option")} == {
+        "operating": False, "voluntary": True, "agreement_option": True}
+    la = (await api.http.get("/v1/funds/LA-LSSO")).json()
+    assert (la["currency"], [s["code"] for s in la["schemes"]]) == (
+        "LAK", ["social-security", "voluntary", "migrant-welfare"])
