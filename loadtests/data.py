@@ -120,12 +120,13 @@ class Data:
 
     @cached_property
     def day_files(self) -> list[list[DayFile]]:
-        """The past days' files, oldest day first, each day's files of every channel."""
-        by_day: dict[str, list[DayFile]] = {}
+        """The past days' files, oldest first, each day's files of every channel (a day by
+        each channel's own calendar: `days_ago`)."""
+        by_day: dict[int, list[DayFile]] = {}
         for r in self._csv("dayfiles.csv"):
-            by_day.setdefault(r["day"], []).append(
+            by_day.setdefault(int(r["days_ago"]), []).append(
                 DayFile(r["channel"], r["day"], self.directory / r["path"], int(r["lines"])))
-        return [by_day[d] for d in sorted(by_day)]
+        return [by_day[d] for d in sorted(by_day, reverse=True)]
 
     @cached_property
     def exits(self) -> list[Exit]:

@@ -40,7 +40,9 @@ class Share:
     """One payer's share of a base: `base × rate`, rounded.
 
     With `residual_of`, the share is instead `round(base × residual_of)` minus the rounded
-    `others`: the branches of one declared amount (Thai s33 5%) then add up to it exactly.
+    `others`: the branches of one declared amount (Thai s33 5%) then add up to it exactly;
+    `total_quantum` rounds that declared amount to its own step (whole baht) while the other
+    branches keep the plan's (satang).
     `fixed` is added to the rounded amount: a flat state support is `Share(0, fixed=s)` and the
     worker's 22% less it `Share(22%, fixed=-s)` (Vietnamese voluntary SI).
     """
@@ -49,18 +51,20 @@ class Share:
     residual_of: Fraction | None = None
     others: tuple[Fraction, ...] = ()
     fixed: int = 0  # minor units added after rounding: a flat state support, or minus it
+    total_quantum: int | None = None  # the residual's total rounds to this step, not the plan's
 
     def scalar(self, base: int, rounding: Rounding, quantum: int) -> int:
         if self.residual_of is None:
             return apply_rate(base, self.rate, rounding, quantum) + self.fixed
-        total = apply_rate(base, self.residual_of, rounding, quantum)
+        total = apply_rate(base, self.residual_of, rounding, self.total_quantum or quantum)
         return total - sum(apply_rate(base, o, rounding, quantum) for o in self.others) + self.fixed
 
     def array(self, bases: IntArray, rounding: Rounding, quantum: int) -> IntArray:
         if self.residual_of is None:
             out = apply_rate_array(bases, self.rate, rounding, quantum)
         else:
-            out = apply_rate_array(bases, self.residual_of, rounding, quantum)
+            out = apply_rate_array(bases, self.residual_of, rounding,
+                                   self.total_quantum or quantum)
             for other in self.others:
                 out = out - apply_rate_array(bases, other, rounding, quantum)
         return out + np.int64(self.fixed) if self.fixed else out
@@ -213,15 +217,17 @@ class FundAdapter(ABC):
         wages_minor: IntArray,
         context: WorkerContext | None = None,
         columns: Mapping[str, IntArray] | None = None,
+        *,
+        opened: bool = False,
     ) -> dict[Payer, IntArray]:
         """Shares by payer for every wage (int64 minor units), identical to `contribution`.
 
         `columns` give per-worker facts (see `context.COLUMNS`); the workers are split into the
         few groups those facts select (zones, options, flags), never looped over one by one.
-        Every payer the plan names gets an array, zeros included.
+        Every payer the plan names gets an array, zeros included. `opened` as in `contribution`.
         """
         ctx = context or EMPTY
-        self._check_scheme(scheme, month)
+        self._check_scheme(scheme, month, opened)
         wages = _vector(wages_minor, "wages_minor")
         if wages.size and int(wages.min()) < 0:
             raise DomainError(ErrorCode.INVALID_AMOUNT, "wages must not be negative",

@@ -17,17 +17,21 @@ Checks, in order (the first failure is raised), as `code` at `field`:
 - the fund: `unknown_fund` at `fund`;
 - the scheme is a voluntary scheme of the fund: `unknown_scheme` at `scheme`;
 - it operates, or the agreement opens it: `scheme_not_in_force` at `scheme`;
-- the months: given, distinct, consecutive units, an allowed count: `invalid_input` at `months`
-  (`details.reason`: empty, type, not_consecutive, count);
+- the months are given, as `Month`s: `invalid_input` at `months` (`details.reason`: empty,
+  type);
 - no month before the scheme starts (or before the agreement opens it): `scheme_not_in_force` at
   `months`;
+- the fund has a payment rule at the payment month: `parameter_not_in_force` at `paid_on`;
+- the months are distinct consecutive units, as many as one payment may cover: `invalid_input`
+  at `months` (`details.reason`: not_consecutive, count);
 - the months lie within the arrears and advance window of the payment month: `invalid_input` at
   `months` (`details.reason`: arrears, advance);
 - the declared income: given when the scheme needs one and only then (`invalid_input`), in the
   fund's currency (`currency_mismatch`), between floor and ceiling (`invalid_amount`,
   `details.floor` and `ceiling`), all at `declared_income`;
 - the state-support group is one the fund knows: `invalid_input` at `support_group`;
-- the fund's parameters cover every month: `parameter_not_in_force` at `months`, with `index`;
+- the fund's parameters cover every month paid: `parameter_not_in_force` at `months` with
+  `index` (`details.parameter` names the key, here and at `paid_on`);
 - the amount: in the fund's currency (`currency_mismatch`), positive and exactly the worker's
   due (`invalid_amount`, `details.expected`), at `amount`.
 """
@@ -42,7 +46,7 @@ from itertools import pairwise
 from ledger.adapters.base import ContributionQuote, FundAdapter
 from ledger.adapters.context import WorkerContext
 from ledger.adapters.registry import get_adapter
-from ledger.adapters.voluntary_terms import PaymentUnit, VoluntaryTerms
+from ledger.adapters.voluntary_terms import PaymentRule, PaymentUnit, VoluntaryTerms, payment_rule
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import FundCode, Payer, Scheme, SchemeCode, get_fund
 from ledger.domain.money import Money
@@ -118,26 +122,39 @@ def quote_voluntary_payment(
     adapter = get_adapter(fund)
     known = _voluntary_scheme(adapter, scheme)
     opens = _opening(known, adapter.FUND_CODE, opened)
-    payment_month = Month.of(paid_on)
-    rule_terms = _terms(adapter, scheme, payment_month)
-    units = _units(list(months), rule_terms)
+    units = _months(months)
     for month in units:
         _in_force(known, month, opens)
-    _window(units, payment_month, rule_terms)
+    payment_month = Month.of(paid_on)
+    try:
+        rule = payment_rule(adapter.parameters, scheme, payment_month)
+    except DomainError as exc:
+        raise _not_in_force(exc, "paid_on") from None
+    _units(units, rule)
+    _window(units, payment_month, rule)
     quotes = []
     for index, month in enumerate(units):
-        terms = _terms(adapter, scheme, month)
+        try:
+            terms = _terms(adapter, scheme, month)
+        except DomainError as exc:
+            raise _not_in_force(exc, "months", index) from None
         wage = _declared(adapter, terms, declared_income)
         context = _context(terms, payer, index)
         try:
             quotes.append(adapter.contribution(context, scheme, month, wage,
                                                opened=opens is not None))
         except DomainError as exc:
-            if exc.code is ErrorCode.PARAMETER_NOT_IN_FORCE:
-                raise DomainError(exc.code, exc.message, field="months", index=index,
-                                  details={"parameter": exc.field}) from None
-            raise
-    return _quote(adapter, scheme, rule_terms, paid_on, units, tuple(quotes))
+            raise _not_in_force(exc, "months", index) from None
+    return _quote(adapter, scheme, rule, paid_on, units, tuple(quotes), terms.insurance_periods)
+
+
+def _not_in_force(exc: DomainError, field: str, index: int | None = None) -> DomainError:
+    """A parameter with no value at a month names the input at fault (and the parameter in
+    `details`); any other error is passed on unchanged."""
+    if exc.code is not ErrorCode.PARAMETER_NOT_IN_FORCE:
+        return exc
+    return DomainError(exc.code, exc.message, field=field, index=index,
+                       details={"parameter": exc.field})
 
 
 def price_voluntary_payment(
@@ -208,13 +225,16 @@ def _invalid_months(message: str, reason: str) -> DomainError:
                        details={"reason": reason})
 
 
-def _units(months: list[Month], terms: VoluntaryTerms) -> tuple[Month, ...]:
-    rule = terms.rule
-    if not months:
+def _months(months: Sequence[Month]) -> tuple[Month, ...]:
+    given = list(months)
+    if not given:
         raise _invalid_months("at least one month is required", "empty")
-    if any(not isinstance(m, Month) for m in months):
+    if any(not isinstance(m, Month) for m in given):
         raise _invalid_months("months must be Month values", "type")
-    units = sorted(months)
+    return tuple(sorted(given))
+
+
+def _units(units: tuple[Month, ...], rule: PaymentRule) -> None:
     step = rule.unit.months
     for earlier, later in pairwise(units):
         if earlier.months_until(later) != step:
@@ -225,7 +245,6 @@ def _units(months: list[Month], terms: VoluntaryTerms) -> tuple[Month, ...]:
         raise _invalid_months(
             f"one payment covers {', '.join(map(str, rule.counts))} {rule.unit.value}(s), "
             f"not {len(units)}", "count")
-    return tuple(units)
 
 
 def _in_force(known: Scheme, month: Month, opens: Month | None) -> None:
@@ -236,8 +255,7 @@ def _in_force(known: Scheme, month: Month, opens: Month | None) -> None:
                           field="months")
 
 
-def _window(units: tuple[Month, ...], paid: Month, terms: VoluntaryTerms) -> None:
-    rule = terms.rule
+def _window(units: tuple[Month, ...], paid: Month, rule: PaymentRule) -> None:
     if units[0].months_until(paid) > rule.arrears_months_max:
         raise _invalid_months(
             f"{units[0]} is more than {rule.arrears_months_max} month(s) before the payment "
@@ -295,8 +313,9 @@ def _context(terms: VoluntaryTerms, payer: VoluntaryPayer, index: int) -> Worker
     return WorkerContext(support_group=group)
 
 
-def _quote(adapter: FundAdapter, scheme: str, terms: VoluntaryTerms, paid_on: date,
-           units: tuple[Month, ...], quotes: tuple[ContributionQuote, ...]) -> VoluntaryQuote:
+def _quote(adapter: FundAdapter, scheme: str, rule: PaymentRule, paid_on: date,
+           units: tuple[Month, ...], quotes: tuple[ContributionQuote, ...],
+           insurance_periods: bool) -> VoluntaryQuote:
     zero = Money.zero(adapter.currency)
     worker, support, employer = zero, zero, zero
     for quote in quotes:
@@ -304,9 +323,9 @@ def _quote(adapter: FundAdapter, scheme: str, terms: VoluntaryTerms, paid_on: da
             worker = worker + quote.share(who)
         support = support + quote.share(Payer.GOVERNMENT)
         employer = employer + quote.share(Payer.EMPLOYER)
-    span = terms.rule.unit.months
+    span = rule.unit.months
     covered = tuple(m.plus(i) for m in units for i in range(span))
     return VoluntaryQuote(
-        adapter.fund_code, SchemeCode(scheme), terms.rule.unit, paid_on, units, covered,
-        terms.insurance_periods, quotes, worker, support, employer,
+        adapter.fund_code, SchemeCode(scheme), rule.unit, paid_on, units, covered,
+        insurance_periods, quotes, worker, support, employer,
     )

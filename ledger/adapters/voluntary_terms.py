@@ -12,9 +12,14 @@ support cap (`VoluntaryTerms`). `voluntary.py` applies them to a payment.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ledger.adapters.parameters import Param, Parameters, param
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.periods import Month
 
 
 class PaymentUnit(StrEnum):
@@ -46,6 +51,23 @@ class PaymentRule(BaseModel):
         return value
 
 
+class Benefit(BaseModel):
+    """One benefit of the fund: an amount (or a range the fund decides within) per event."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event: str = Field(min_length=1)
+    amount_min: Decimal = Field(ge=0)
+    amount_max: Decimal = Field(ge=0)
+    per_month_for: int | None = Field(default=None, ge=1)  # a monthly benefit, at most N months
+
+    @model_validator(mode="after")
+    def _range(self) -> Benefit:
+        if self.amount_max < self.amount_min:
+            raise ValueError("amount_max must not be below amount_min")
+        return self
+
+
 @dataclass(frozen=True, slots=True)
 class VoluntaryTerms:
     """A voluntary scheme's terms at one month, from the fund's rules."""
@@ -56,7 +78,25 @@ class VoluntaryTerms:
     support_months_max: int | None = None  # months of state support a worker may receive
     support_groups: tuple[str, ...] = ()  # who the state supports (VN: poor, near_poor, ...)
     insurance_periods: bool = True  # the months paid are voluntary insurance periods
+    benefits: tuple[Benefit, ...] = ()  # a welfare fund's benefits, as data
 
     @property
     def needs_income(self) -> bool:
         return self.income_floor_minor is not None
+
+
+# Every home fund's parameters.yaml has this key (its params.py lists the handle).
+PAYMENT_RULES: Param[dict[str, PaymentRule]] = param(
+    "voluntary_payment_rules", "rule", dict[str, PaymentRule])
+
+
+def payment_rule(parameters: Parameters, scheme: str, month: Month) -> PaymentRule:
+    """The dated payment rule of a voluntary scheme; a month whose entry omits the scheme is
+    one the scheme cannot be paid at (e.g. Vietnamese voluntary SI before July 2025)."""
+    rules = parameters.at(PAYMENT_RULES, month)
+    found = rules.get(scheme)
+    if found is None:
+        raise DomainError(ErrorCode.PARAMETER_NOT_IN_FORCE,
+                          f"{parameters.fund} voluntary_payment_rules has no {scheme} at {month}",
+                          field=PAYMENT_RULES.key)
+    return found

@@ -4,46 +4,28 @@ Vietnam has one (the Overseas Employment Support Fund, funds.md §1.3: 100,000 V
 worker and 150,000 VND from the sending firm per contract); Cambodia, Lao PDR and Myanmar have
 none that funds.md found, so theirs are placeholders an agreement may open. Every home fund's
 parameters.yaml holds one `migrant_welfare` value of this shape; the payment unit (contract or
-year) is in its `voluntary_payment_rules`. The fees are priced as fixed shares of a base equal to
-their sum, so a booked contribution shows the whole fee as its base. The benefits are data for
-statements and channels; the hub pays none of them (they are the welfare fund's own decisions).
+year) is in its `voluntary_payment_rules` (`voluntary_terms.py`). The fees are priced as fixed
+shares of a base equal to their sum, so a booked contribution shows the whole fee as its base.
+The benefits are data for statements and channels; the hub pays none of them (they are the
+welfare fund's own decisions).
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from fractions import Fraction
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from ledger.adapters.base import FundAdapter, Plan, Share
 from ledger.adapters.parameters import Param, param
-from ledger.adapters.voluntary_terms import PaymentRule
+from ledger.adapters.voluntary_terms import Benefit, VoluntaryTerms, payment_rule
 from ledger.adapters.wagebase import Fixed
-from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
 from ledger.domain.periods import Month
 
 SCHEME = "migrant-welfare"
-
-
-class Benefit(BaseModel):
-    """One benefit of the fund: an amount (or a range the fund decides within) per event."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    event: str = Field(min_length=1)
-    amount_min: Decimal = Field(ge=0)
-    amount_max: Decimal = Field(ge=0)
-    per_month_for: int | None = Field(default=None, ge=1)  # a monthly benefit, at most N months
-
-    @model_validator(mode="after")
-    def _range(self) -> Benefit:
-        if self.amount_max < self.amount_min:
-            raise ValueError("amount_max must not be below amount_min")
-        return self
 
 
 class WelfareFund(BaseModel):
@@ -59,10 +41,8 @@ class WelfareFund(BaseModel):
         return self
 
 
-# Handles every home fund's params.py re-exports (one key name across funds).
+# The handle every home fund's params.py lists (one key name across funds).
 WELFARE: Param[WelfareFund] = param("migrant_welfare", "currency", WelfareFund)
-PAYMENT_RULES: Param[dict[str, PaymentRule]] = param(
-    "voluntary_payment_rules", "rule", dict[str, PaymentRule])
 
 
 def welfare_plan(adapter: FundAdapter, month: Month, rounding: Rounding) -> Plan:
@@ -73,24 +53,9 @@ def welfare_plan(adapter: FundAdapter, month: Month, rounding: Rounding) -> Plan
     return Plan(Fixed(sum(fees.values())), shares, rounding)
 
 
-def payment_rule(adapter: FundAdapter, scheme: str, month: Month) -> PaymentRule:
-    """The dated payment rule of a voluntary scheme; a scheme the file omits is a bug in it."""
-    rules = adapter.parameters.at(PAYMENT_RULES, month)
-    found = rules.get(scheme)
-    if found is None:
-        raise DomainError(ErrorCode.INVALID_PARAMETERS,
-                          f"{adapter.FUND_CODE} voluntary_payment_rules has no {scheme} at {month}",
-                          field=PAYMENT_RULES.key)
-    return found
-
-
-def benefits(adapter: FundAdapter, month: Month) -> tuple[Benefit, ...]:
-    return adapter.parameters.at(WELFARE, month).benefits
-
-
-def describe(fund: WelfareFund) -> dict[str, Any]:
-    """The fund's fees and benefits as plain data (major units as strings)."""
-    return {
-        "fees": {payer.value: str(fee) for payer, fee in fund.fees.items()},
-        "benefits": [b.model_dump(mode="json", exclude_none=True) for b in fund.benefits],
-    }
+def welfare_terms(adapter: FundAdapter, month: Month) -> VoluntaryTerms:
+    """The welfare fund's payment terms at `month`: its dated payment rule, no declared income,
+    no insurance periods, and its benefits."""
+    return VoluntaryTerms(payment_rule(adapter.parameters, SCHEME, month),
+                          insurance_periods=False,
+                          benefits=adapter.parameters.at(WELFARE, month).benefits)

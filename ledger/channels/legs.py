@@ -22,6 +22,7 @@ money back) reverses all but the fee, which the channel keeps. Both at the locke
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 from ledger.domain.accounts import AccountCode, AccountSpec, hot, hot_source_account, member_account
@@ -33,30 +34,35 @@ from ledger.domain.money import Currency, Money
 # -- accounts -------------------------------------------------------------------------------------
 
 
+@functools.cache  # one immutable spec per channel (and fund) and currency
 def wallet_account(channel: str, currency: Currency) -> AccountSpec:
     """What the channel collected from workers and owes the hub (its debit balance)."""
     return hot(AccountSpec(f"channel/{channel}/wallet/{currency}", AccountCode.CHANNEL,
                            currency, AccountFlags.NONE))
 
 
+@functools.cache  # one immutable spec per channel (and fund) and currency
 def fees_account(channel: str, currency: Currency) -> AccountSpec:
     """The channel's fees: kept by the channel, never part of a fund's money."""
     return hot(AccountSpec(f"channel/{channel}/fees/{currency}", AccountCode.CHANNEL, currency,
                            AccountFlags.NONE))
 
 
+@functools.cache  # one immutable spec per channel (and fund) and currency
 def fx_account(channel: str, currency: Currency) -> AccountSpec:
     """The wallet-currency side of the channel's conversions at locked rates."""
     return hot(AccountSpec(f"channel/{channel}/fx/{currency}", AccountCode.FX, currency,
                            AccountFlags.NONE))
 
 
+@functools.cache  # one immutable spec per channel (and fund) and currency
 def collections_account(channel: str, fund: str, currency: Currency) -> AccountSpec:
     """The home-currency side: what the channel's payments credited at `fund` (its debits)."""
     return hot(AccountSpec(f"channel/{channel}/collections/{fund}/{currency}",
                            AccountCode.CHANNEL, currency, AccountFlags.NONE, fund=fund))
 
 
+@functools.cache  # one immutable spec per channel (and fund) and currency
 def fx_difference_account(channel: str, currency: Currency) -> AccountSpec:
     return hot(AccountSpec(f"channel/{channel}/fx-difference/{currency}", AccountCode.FX,
                            currency, AccountFlags.NONE))

@@ -17,7 +17,7 @@ exact ratio (never a Decimal quotient), so it is the same on every machine.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
 from typing import Any
@@ -38,23 +38,23 @@ class FxRate:
     rate: Decimal
     source: str
     rounding: Rounding
+    # Home minor units per wallet minor unit, exactly (worked out once: a quote serves many).
+    _ratio: Fraction = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.rate.is_finite() or self.rate <= 0:
             raise DomainError(ErrorCode.INVALID_RATE, f"a rate is a positive decimal, "
                               f"not {self.rate}", field="rate")
-
-    def _minor_ratio(self) -> Fraction:
-        """Home minor units per wallet minor unit, exactly."""
-        return Fraction(self.rate) * Fraction(10) ** (self.home.exponent - self.wallet.exponent)
+        object.__setattr__(self, "_ratio", Fraction(self.rate) * Fraction(10) ** (
+            self.home.exponent - self.wallet.exponent))
 
     def principal_for(self, contribution: Money) -> Money:
-        ratio = self._minor_ratio()
+        ratio = self._ratio
         return Money(round_ratio(contribution.amount_minor * ratio.denominator, ratio.numerator,
                                  self.rounding), self.wallet)
 
     def fx_difference(self, principal: Money, contribution: Money) -> Money:
-        value = principal.amount_minor * self._minor_ratio() - contribution.amount_minor
+        value = principal.amount_minor * self._ratio - contribution.amount_minor
         return Money(round_ratio(value.numerator, value.denominator, self.rounding), self.home)
 
     def wire(self) -> dict[str, Any]:

@@ -13,15 +13,19 @@ answered from the idempotency key, or, under a new key, from the payment's recor
 
 from __future__ import annotations
 
+import functools
 import json
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
+
 from ledger.adapters.voluntary import (
+    OpenedScheme,
     VoluntaryPayer,
     VoluntaryQuote,
     price_voluntary_payment,
@@ -48,6 +52,7 @@ from ledger.services.workers import WorkerService
 from ledger.settlement.agreement import Agreement, ChannelTerms
 
 _QUOTE_CACHE_MAX = 100_000
+_PRICES_CACHED = 4096
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -86,6 +91,7 @@ class PreparedPayment:
     job: Job
     row: dict[str, Any]
     receipt: str
+    created: str  # the answer if the job books it: rendered before, not under the row locks
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +114,7 @@ class ChannelService:
         self.registry = registry
         self.clock = clock  # µs since the epoch; tests move it
         self._quotes: dict[str, _Quote] = {}
+        self._opened = tuple(agreement.opened_voluntary_schemes())
 
     @property
     def terms(self) -> ChannelTerms:
@@ -235,14 +242,9 @@ class ChannelService:
         before = (await repo.supported_months(self.db, worker, fund.code, scheme)
                   if purchase.support_group else 0)
         payer = VoluntaryPayer(purchase.support_group, before)
-        opened = self.agreement.opened_voluntary_schemes()
-        paid_on = channel.day_of(now)
-        if amount is None:
-            return quote_voluntary_payment(fund.code, scheme, months, purchase.declared_income,
-                                           paid_on, payer=payer, opened=opened)
         try:
-            return price_voluntary_payment(fund.code, scheme, months, purchase.declared_income,
-                                           amount, paid_on, payer=payer, opened=opened)
+            return _priced(fund.code, scheme, tuple(months), purchase.declared_income, amount,
+                           channel.day_of(now), payer, self._opened)
         except DomainError as exc:
             if exc.field == "amount":  # the seam names the rule's amount: ours is the field
                 raise DomainError(exc.code, exc.message, field="contribution.amount_minor",
@@ -257,8 +259,11 @@ class ChannelService:
                                       charged.principal, charged.fx_difference))]
         units += [Unit(legs.unit_legs(payment, channel.code, c), c,
                        period=voluntary.insurance_periods) for c in contributions]
-        body = _receipt_body(channel, ref, worker, voluntary, charged, quote_id, now)
+        day = channel.day_of(now).isoformat()
+        body = _receipt_body(channel, ref, worker, voluntary, charged, quote_id, now, day)
         receipt = self.signer.sign_receipt(worker, body, now)
+        months = [str(m) for m in voluntary.months]
+        covered = [str(m) for m in voluntary.months_covered]
         row = {
             "id": payment, "channel": channel.code, "channel_ref": ref, "worker_id": worker,
             "fund": voluntary.fund, "scheme": voluntary.scheme, "quote_id": quote_id,
@@ -271,14 +276,15 @@ class ChannelService:
             "fx_difference_minor": charged.fx_difference.amount_minor,
             "rate": str(charged.rate.rate), "rate_source": charged.rate.source,
             "rounding": charged.rate.rounding.value,
-            "months": json.dumps([str(m) for m in voluntary.months]),
-            "months_covered": json.dumps([str(m) for m in voluntary.months_covered]),
+            "months": orjson.dumps(months).decode(),
+            "months_covered": orjson.dumps(covered).decode(),
             "insurance_periods": int(voluntary.insurance_periods), "paid_at_us": now,
-            "day": channel.day_of(now).isoformat(), "receipt": receipt,
+            "day": day, "receipt": receipt,
         }
         job = Job(units, atomic=True, rows=(("channel_payments", row),),
                   store_when_exists=False)
-        return PreparedPayment(payment, job, row, receipt)
+        created = orjson.dumps({"status": "created", "payment": payment_view(row, None)})
+        return PreparedPayment(payment, job, row, receipt, created.decode())
 
     async def post(self, prepared: PreparedPayment, claim: IdempotencyClaim | None,
                    render: Renderer | None) -> list[UnitResult]:
@@ -325,6 +331,19 @@ class ChannelService:
             raise result.error
         await repo.withdraw_periods(self.db, payment_contribution_ids(row))
         return payment_view(row, await repo.event(self.db, row["id"]))
+
+
+@functools.lru_cache(maxsize=_PRICES_CACHED)
+def _priced(fund: str, scheme: str, months: tuple[Month, ...], declared: Money | None,
+            amount: Money | None, paid_on: date, payer: VoluntaryPayer,
+            opened: tuple[OpenedScheme, ...]) -> VoluntaryQuote:
+    """The fund's rule for a payment, remembered: the same scheme, months, income and day are
+    priced alike for every worker (the rules are pure and their parameters fixed at start)."""
+    if amount is None:
+        return quote_voluntary_payment(fund, scheme, months, declared, paid_on, payer=payer,
+                                       opened=opened)
+    return price_voluntary_payment(fund, scheme, months, declared, amount, paid_on,
+                                   payer=payer, opened=opened)
 
 
 async def _reference_rate(db: Database, base: str, quote: str) -> dict[str, Any]:
@@ -377,12 +396,12 @@ def _purchase_view(voluntary: VoluntaryQuote, charged: Price) -> dict[str, Any]:
 
 
 def _receipt_body(channel: Channel, ref: str, worker: str, voluntary: VoluntaryQuote,
-                  charged: Price, quote_id: str | None, now: int) -> dict[str, Any]:
+                  charged: Price, quote_id: str | None, now: int, day: str) -> dict[str, Any]:
     return {
         "payment_id": legs.payment_id(channel.code, ref), "channel": channel.code,
         "operator": channel.operator, "channel_ref": ref, "worker_id": worker,
         "fund": voluntary.fund, "scheme": voluntary.scheme, "paid_at": _iso(now),
-        "day": channel.day_of(now).isoformat(), "paid": charged.total.to_wire(),
+        "day": day, "paid": charged.total.to_wire(),
         "principal": charged.principal.to_wire(), "fee": charged.fee.to_wire(),
         "contribution": charged.contribution.to_wire(),
         "state_support": voluntary.state_support.to_wire(),

@@ -34,9 +34,9 @@ from ledger.db.ledger_store import (
     ReadResult,
     SideRow,
     StoredResponse,
+    TransactionFactory,
     TransferRecord,
     WriteSet,
-    transaction,
 )
 from ledger.domain.accounts import AccountSpec
 from ledger.domain.contributions import CONTRIBUTION_FIELDS, Contribution, PlannedTransfer
@@ -160,8 +160,10 @@ class AccountCache:
 
 
 class PostingEngine:
-    def __init__(self, db: Database, cache: AccountCache | None = None, slot: int = 0) -> None:
+    def __init__(self, db: Database, transactions: TransactionFactory,
+                 cache: AccountCache | None = None, slot: int = 0) -> None:
         self.db = db
+        self.transactions = transactions  # the store's, chosen by the composition root
         self.cache = cache or AccountCache()
         # Which sub-account of each hot family this engine books to (its committer claims one
         # no other process holds: ledger/db/slots.py).
@@ -210,7 +212,7 @@ class _Pass:
         self.writes = _Writes()
 
     async def run(self) -> list[list[UnitResult]]:
-        async with transaction(self.engine.db) as tx:
+        async with self.engine.transactions(self.engine.db) as tx:
             read = await tx.read(self._request())
             self._claims(read)
             await self._prepare(tx, read)

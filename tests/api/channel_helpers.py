@@ -14,7 +14,7 @@ import itertools
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from ledger.api.deps import Services
+from ledger.composition import Services
 from ledger.domain.principals import Principal, PrincipalKind
 from tests.api.conftest import Api
 from tests.api.helpers import member_number

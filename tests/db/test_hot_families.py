@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from ledger.db.engine import Database
 from ledger.db.slots import claim_slot
+from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import (
     AccountCode,
     AccountSpec,
@@ -42,7 +43,7 @@ async def _debits(db: Database, keys: list[str]) -> dict[str, int]:
 async def test_each_engine_books_a_family_to_its_own_sub_account(db: Database, uid: str) -> None:
     cash = hot(acct(uid, "cash"))
     wallet = acct(uid, "wallet")
-    first, second = PostingEngine(db, slot=0), PostingEngine(db, slot=3)
+    first, second = PostingEngine(db, ledger_transactions(db), slot=0), PostingEngine(db, ledger_transactions(db), slot=3)
     (a,) = await first.post([Unit([move(f"{uid}-a", cash, wallet, 500)])])
     (b,) = await second.post([Unit([move(f"{uid}-b", cash, wallet, 700)])])
     assert a.status is b.status is Status.CREATED
@@ -53,8 +54,8 @@ async def test_each_engine_books_a_family_to_its_own_sub_account(db: Database, u
 
 async def test_a_retry_through_another_slot_is_the_same_transfer(db: Database, uid: str) -> None:
     cash, wallet = hot(acct(uid, "cash")), acct(uid, "wallet")
-    (created,) = await PostingEngine(db, slot=1).post([Unit([move(f"{uid}-t", cash, wallet, 90)])])
-    other = PostingEngine(db, slot=2)
+    (created,) = await PostingEngine(db, ledger_transactions(db), slot=1).post([Unit([move(f"{uid}-t", cash, wallet, 90)])])
+    other = PostingEngine(db, ledger_transactions(db), slot=2)
     # In one pass with a fresh transfer of the same family, so slot 2's sub-account is resolved.
     again, fresh = await other.post([Unit([move(f"{uid}-t", cash, wallet, 90)]),
                                      Unit([move(f"{uid}-u", cash, wallet, 10)])])
@@ -70,7 +71,7 @@ async def test_a_retry_through_another_slot_is_the_same_transfer(db: Database, u
 async def test_a_slot_beyond_the_family_wraps_around(db: Database, uid: str) -> None:
     cash = AccountSpec(f"test/{uid}/small", AccountCode.OPERATING, Currency.THB,
                        AccountFlags.NONE, shards=4)
-    await PostingEngine(db, slot=6).post([Unit([move(f"{uid}-w", cash, acct(uid, "w"), 5)])])
+    await PostingEngine(db, ledger_transactions(db), slot=6).post([Unit([move(f"{uid}-w", cash, acct(uid, "w"), 5)])])
     assert await _debits(db, [shard_key(cash.key, 2)]) == {shard_key(cash.key, 2): 5}
 
 
@@ -85,7 +86,7 @@ async def test_api_contributions_debit_the_fund_collections_family(db: Database,
     planned = plan_transfers(contribution)
     assert all(isinstance(t.debit, AccountSpec) and t.debit.shards == HOT_ACCOUNT_SHARDS
                for t in planned)
-    (result,) = await PostingEngine(db, slot=7).post([Unit(planned, contribution)])
+    (result,) = await PostingEngine(db, ledger_transactions(db), slot=7).post([Unit(planned, contribution)])
     assert result.status is Status.CREATED
     async with db.engine.connect() as conn:
         keys = set((await conn.execute(text(
@@ -113,7 +114,7 @@ async def test_processes_claim_distinct_slots_and_release_them(db: Database) -> 
 @pytest.mark.postgres_only
 async def test_two_committers_book_to_different_sub_accounts(db: Database, uid: str) -> None:
     cash, wallet = hot(acct(uid, "cash")), acct(uid, "wallet")
-    committers = [GroupCommitter(PostingEngine(db)) for _ in range(2)]
+    committers = [GroupCommitter(PostingEngine(db, ledger_transactions(db))) for _ in range(2)]
     try:
         results = await asyncio.gather(*(
             c.submit(Job([Unit([move(f"{uid}-{i}", cash, wallet, 1)])]))

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from ledger.loadtest.prepare import PrepareOptions, simulate
+from ledger.app.loadtest.prepare import PrepareOptions, simulate
 from tests.api.conftest import api  # noqa: F401 - the API fixture, for these tests too
 
 SMALL = PrepareOptions(workers=400, years=12, seed=3, exits=6)

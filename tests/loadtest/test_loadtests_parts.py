@@ -130,7 +130,7 @@ def test_a_held_step_lets_the_ramp_go_on() -> None:
 
 
 def test_the_month_plays_each_hour_for_its_compressed_share_of_time(outcome: Any) -> None:
-    from ledger.loadtest.traffic import busiest_month, month_counts, month_shape
+    from ledger.app.loadtest.traffic import busiest_month, month_counts, month_shape
 
     data = month_shape(month_counts(outcome, busiest_month(outcome))).to_json()
     config = MonthConfig(minutes=12.0, scale=2.0, shape=data,

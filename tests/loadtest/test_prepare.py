@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from ledger.loadtest.audit import audit
-from ledger.loadtest.prepare import Prepared, PrepareOptions, prepare
+from ledger.app.loadtest.audit import audit
+from ledger.app.loadtest.prepare import Prepared, PrepareOptions, prepare
 from loadtests.data import Data
 from loadtests.signing import FundSigner
 from tests.api.conftest import Api

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from ledger.loadtest.prepare import PrepareOptions
-from ledger.loadtest.report import served_workers, step_table
-from ledger.loadtest.runner import EXIT_NO_STEP_HELD, EXIT_OK, RunOptions, UsageError, run
+from ledger.app.loadtest.prepare import PrepareOptions
+from ledger.app.loadtest.report import served_workers, step_table
+from ledger.app.loadtest.runner import EXIT_NO_STEP_HELD, EXIT_OK, RunOptions, UsageError, run
 
 SHAPE = {"population": {"workers": 1_000_000},
          "peak": {"total": 1.0, "mix": {"statement_read": 0.8, "declaration_upload": 0.2}}}

@@ -9,7 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, RootModel, model_validator
 
 from ledger.adapters.parameters import Param, param
-from ledger.adapters.welfare import PAYMENT_RULES, WELFARE
+from ledger.adapters.voluntary_terms import PAYMENT_RULES
+from ledger.adapters.welfare import WELFARE
 from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
 

@@ -27,10 +27,10 @@ from ledger.adapters.la_lsso.params import (
     ROUNDING,
     VOLUNTARY_RATE,
 )
-from ledger.adapters.voluntary_terms import VoluntaryTerms
+from ledger.adapters.voluntary_terms import VoluntaryTerms, payment_rule
 from ledger.adapters.wagebase import Clamp
 from ledger.adapters.welfare import SCHEME as WELFARE_SCHEME
-from ledger.adapters.welfare import payment_rule, welfare_plan
+from ledger.adapters.welfare import welfare_plan, welfare_terms
 from ledger.domain.funds import Payer
 from ledger.domain.periods import Month
 
@@ -67,11 +67,11 @@ class LaLssoAdapter(FundAdapter):
     def voluntary_terms(self, scheme: str, month: Month) -> VoluntaryTerms | None:
         if scheme == VOLUNTARY:
             clamp = self.clamp(month)
-            return VoluntaryTerms(payment_rule(self, scheme, month),
+            return VoluntaryTerms(payment_rule(self.parameters, scheme, month),
                                   income_floor_minor=clamp.floor,
                                   income_ceiling_minor=clamp.ceiling)
         if scheme == WELFARE_SCHEME:
-            return VoluntaryTerms(payment_rule(self, scheme, month), insurance_periods=False)
+            return welfare_terms(self, month)
         return None
 
 

@@ -7,7 +7,8 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.adapters.parameters import Param, param
-from ledger.adapters.welfare import PAYMENT_RULES, WELFARE
+from ledger.adapters.voluntary_terms import PAYMENT_RULES
+from ledger.adapters.welfare import WELFARE
 from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
 

@@ -47,10 +47,10 @@ from ledger.adapters.vn_vss.params import (
     VOLUNTARY_RATE,
     Regime,
 )
-from ledger.adapters.voluntary_terms import VoluntaryTerms
+from ledger.adapters.voluntary_terms import VoluntaryTerms, payment_rule
 from ledger.adapters.wagebase import Clamp, PriorOrFixed, WageBase
 from ledger.adapters.welfare import SCHEME as WELFARE_SCHEME
-from ledger.adapters.welfare import payment_rule, welfare_plan
+from ledger.adapters.welfare import welfare_plan, welfare_terms
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
 from ledger.domain.periods import Month
@@ -131,14 +131,14 @@ class VnVssAdapter(FundAdapter):
             p = self.parameters
             groups: dict[str, Decimal] = p.at(SUPPORT_RATES, month)
             return VoluntaryTerms(
-                payment_rule(self, scheme, month),
+                payment_rule(self.parameters, scheme, month),
                 income_floor_minor=self.minor(p.at(VOLUNTARY_FLOOR, month)),
                 income_ceiling_minor=self._voluntary_ceiling(month),
                 support_months_max=p.at(SUPPORT_MONTHS, month),
                 support_groups=tuple(groups),
             )
         if scheme == WELFARE_SCHEME:
-            return VoluntaryTerms(payment_rule(self, scheme, month), insurance_periods=False)
+            return welfare_terms(self, month)
         return None
 
     def _whole(self, amount: Decimal) -> int:

@@ -37,7 +37,6 @@ from ledger.services.channels import (
     PreparedPayment,
     Purchase,
     QuoteRequest,
-    payment_view,
 )
 from ledger.services.posting import Status, UnitResult
 
@@ -203,8 +202,7 @@ def _payment_answer(prepared: PreparedPayment, results: list[UnitResult]) -> tup
                 f"by another payment", field="months", details={"ledger": error.message})
         status, body = errors.problem_body(error)
         return status, body.decode()
-    return 201, orjson.dumps({"status": "created",
-                              "payment": payment_view(prepared.row, None)}).decode()
+    return 201, prepared.created
 
 
 def _same_payment(stored: dict[str, Any], prepared: PreparedPayment) -> None:

@@ -1,12 +1,12 @@
 """`clmtv loadtest`: the capacity runner, and its two parts on their own.
 
-    clmtv loadtest [--api-processes 2] [--steps 5 --start-rate 20 --rate-step 20]
-                   [--p99-ms 50] [--time-bound 600] [--out DIR] [--json]
+    clmtv loadtest run [--api-processes 2] [--steps 5 --start-rate 20 --rate-step 20]
+                       [--p99-ms 50] [--time-bound 600] [--out DIR] [--json]
     clmtv loadtest prepare --out DIR [--workers 10000]   # into CLMTV_DATABASE_URL
     clmtv loadtest shape [--workers 1000000] [--json]    # the month's traffic, no database
 
-Exit codes of the runner: see `runner.py` (0 ok, 1 audit, 2 usage, 3 no step held, 4 broken).
-`ledger/cli.py` only delegates here.
+The work is `ledger/app/loadtest/`; this module is the argparse front door. Exit codes of `run`:
+0 done, 1 the audit found a problem, 2 refused, 3 no step held, 4 the run broke.
 """
 
 from __future__ import annotations
@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ledger.app.loadtest.prepare import PrepareOptions
+from ledger.app.loadtest.traffic import EVENT_KINDS, KINDS, SENT_KINDS, Assumptions
 from ledger.config import Settings
-from ledger.loadtest.prepare import PrepareOptions
-from ledger.loadtest.traffic import EVENT_KINDS, KINDS, SENT_KINDS, Assumptions
 
 
 def _population_args(parser: argparse.ArgumentParser, workers: int) -> None:
@@ -42,11 +42,15 @@ def _population_args(parser: argparse.ArgumentParser, workers: int) -> None:
 
 
 def add_parser(sub: Any) -> None:
-    parser = sub.add_parser("loadtest", help="capacity run: the API on PostgreSQL under Locust",
+    parser = sub.add_parser("loadtest", help="load tests: the capacity runner and its parts",
                             description=__doc__,
                             formatter_class=argparse.RawDescriptionHelpFormatter)
-    _population_args(parser, 10_000)
-    run = parser.add_argument_group("the run")
+    more = parser.add_subparsers(dest="loadtest_command", required=True)
+    runner = more.add_parser(
+        "run", help="capacity run: a fresh PostgreSQL database, the API, Locust in steps, the "
+        "audit and a report (stops by itself)")
+    _population_args(runner, 10_000)
+    run = runner.add_argument_group("the run")
     run.add_argument("--api-processes", type=int, default=2)
     run.add_argument("--locust-workers", type=int, default=2,
                      help="Locust worker processes (0: one local process)")
@@ -78,23 +82,25 @@ def add_parser(sub: Any) -> None:
                      "naming that payment")
     run.add_argument("--out", type=Path, help="report directory (default: loadtest-<time>)")
     run.add_argument("--json", action="store_true", help="print the summary as JSON")
-    more = parser.add_subparsers(dest="loadtest_command")
     prepare = more.add_parser("prepare", help="register a simulated population in bulk (in "
                               "CLMTV_DATABASE_URL) and write the data directory Locust reads")
     _population_args(prepare, 10_000)
     prepare.add_argument("--months", type=int, default=1, help="months of uploads to render")
+    prepare.add_argument("--day-files", type=int, default=5,
+                         help="past days of channel payments, one day file each")
     prepare.add_argument("--out", type=Path, required=True)
-    shape = more.add_parser("shape", help="the simulated month's traffic as per-second rates")
+    shape = more.add_parser("shape", help="the simulated month's traffic as per-second rates "
+                            "(no database)")
     _population_args(shape, 1_000_000)
     shape.add_argument("--out", type=Path, help="write shape.json here")
-    shape.add_argument("--json", action="store_true")
+    shape.add_argument("--json", action="store_true", help="print the shape's summary as JSON")
 
 
 def _population(args: argparse.Namespace) -> PrepareOptions:
     return PrepareOptions(
         scenario=args.scenario, policy=args.policy, workers=args.workers, years=args.years,
         seed=args.seed, month=args.month, exits=args.exits, readers=args.readers,
-        months=getattr(args, "months", 1),
+        months=getattr(args, "months", 1), day_files=getattr(args, "day_files", 5),
         assumptions=Assumptions(employer_size=args.employer_size))
 
 
@@ -122,8 +128,12 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
         return _prepare(settings, args)
     if args.loadtest_command == "shape":
         return _shape(args)
-    from ledger.loadtest.runner import EXIT_USAGE, RunOptions, UsageError
-    from ledger.loadtest.runner import run as capacity_run
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from ledger.app.loadtest.runner import EXIT_USAGE, RunOptions, UsageError
+    from ledger.app.loadtest.runner import run as capacity_run
 
     def say(line: str) -> None:
         print(f"[{time.strftime('%H:%M:%S')}] {line}", file=sys.stderr, flush=True)
@@ -160,30 +170,24 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def _prepare(settings: Settings, args: argparse.Namespace) -> int:
-    from ledger.api.app import build_services
-    from ledger.db.migrate import upgrade
-    from ledger.loadtest.prepare import prepare
+    from ledger.app.loadtest.prepare import prepare
+    from ledger.composition import running_services
 
     async def go() -> None:
-        services = build_services(settings)
-        services.committer.start()
-        try:
-            await upgrade(services.db)
+        async with running_services(settings) as services:
             result = await prepare(services, _population(args), args.out)
-            print(f"prepared {result.workers:,} workers, {result.readers:,} readers, "
-                  f"{result.uploads:,} uploads ({result.upload_rows:,} rows), {result.exits:,} "
-                  f"exits in {result.seconds:.1f} s: {result.directory}")
-        finally:
-            await services.committer.stop()
-            await services.db.dispose()
+        print(f"prepared {result.workers:,} workers, {result.readers:,} readers, "
+              f"{result.uploads:,} uploads ({result.upload_rows:,} rows), {result.payers:,} "
+              f"voluntary payers, {result.day_files:,} day files, {result.exits:,} exits in "
+              f"{result.seconds:.1f} s: {result.directory}")
 
     asyncio.run(go())
     return 0
 
 
 def _shape(args: argparse.Namespace) -> int:
-    from ledger.loadtest.prepare import month_index, simulate
-    from ledger.loadtest.traffic import month_counts, month_shape
+    from ledger.app.loadtest.prepare import month_index, simulate
+    from ledger.app.loadtest.traffic import month_counts, month_shape
 
     population = _population(args)
     outcome = simulate(population)

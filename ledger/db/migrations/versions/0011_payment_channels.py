@@ -10,8 +10,8 @@ and the daily net per fund that joins a settlement window.
 - `channel_obligations`: per channel, day and fund the net collected, converted into the
   settlement currency: an obligation a settlement window nets like a portability flow.
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

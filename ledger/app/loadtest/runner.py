@@ -20,6 +20,7 @@ audit is clean); 4 the run broke (the API or Locust failed, or the time bound cu
 from __future__ import annotations
 
 import asyncio
+import base64
 import importlib.util
 import json
 import math
@@ -36,10 +37,11 @@ from typing import Any
 
 import asyncpg
 
-from ledger.loadtest.audit import Audit, audit
-from ledger.loadtest.prepare import Prepared, PrepareOptions, month_index, prepare, simulate
-from ledger.loadtest.procs import CpuMeter, Service, descendants, postgres_backends
-from ledger.loadtest.traffic import SENT_KINDS, month_counts, month_shape
+from ledger.app.loadtest.audit import Audit, audit
+from ledger.app.loadtest.prepare import Prepared, PrepareOptions, month_index, prepare, simulate
+from ledger.app.loadtest.procs import CpuMeter, Service, descendants, postgres_backends
+from ledger.app.loadtest.traffic import SENT_KINDS, month_counts, month_shape
+from ledger.config import Settings
 
 EXIT_OK, EXIT_AUDIT, EXIT_USAGE, EXIT_NO_STEP_HELD, EXIT_BROKEN = 0, 1, 2, 3, 4
 ADMIN_URL = os.environ.get("CLMTV_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -175,10 +177,28 @@ def _sendable_mix(options: RunOptions, peak_mix: dict[str, float]) -> dict[str, 
     return {k: v / total for k, v in chosen.items()}
 
 
-async def _prepare(options: RunOptions, url: str, data: Path, say: Say
+def run_settings(url: str, out: Path) -> Settings:
+    """The run's own identity keys (fresh, never the development ones) and hub key file: the
+    preparation step and the API must hash and seal member numbers alike."""
+    return Settings(database_url=url, hub_key_file=str(out / "hub-key.jwk"),
+                    pii_hmac_key=secrets.token_urlsafe(48),
+                    pii_encryption_key=base64.b64encode(secrets.token_bytes(32)).decode())
+
+
+def api_environment(settings: Settings, pool_size: int) -> dict[str, str]:
+    """The API's environment: ours without any other CLMTV_ variable (a server refuses one it
+    does not know), and the run's settings."""
+    env = {k: v for k, v in os.environ.items() if not k.upper().startswith("CLMTV_")}
+    return {**env, "CLMTV_DATABASE_URL": settings.database_url,
+            "CLMTV_HUB_KEY_FILE": settings.hub_key_file,
+            "CLMTV_PII_HMAC_KEY": settings.pii_hmac_key,
+            "CLMTV_PII_ENCRYPTION_KEY": settings.pii_encryption_key,
+            "CLMTV_DB_POOL_SIZE": str(pool_size)}
+
+
+async def _prepare(options: RunOptions, settings: Settings, data: Path, say: Say
                    ) -> tuple[Prepared, dict[str, Any], dict[str, float]]:
-    from ledger.api.app import build_services
-    from ledger.config import Settings
+    from ledger.composition import build_services
     from ledger.db.engine import open_database
     from ledger.db.migrate import upgrade
     from ledger.services.signing import HubSigner
@@ -196,11 +216,11 @@ async def _prepare(options: RunOptions, url: str, data: Path, say: Say
                          min_batches=sizes["batches"],
                          exits=max(population.exits, sizes["exits"]),
                          day_files=max(population.day_files, sizes["days"]))
-    db = open_database(url, 4)
+    db = open_database(settings.database_url, 4)
     try:
         await upgrade(db)
-        services = build_services(Settings(database_url=url), db=db,
-                                  signer=HubSigner.from_file(options.out / "hub-key.jwk"))
+        signer = HubSigner.from_file(Path(settings.hub_key_file), create=True)
+        services = build_services(settings, db=db, signer=signer)
         services.committer.start()
         try:
             prepared = await prepare(services, population, data, say, outcome)
@@ -354,16 +374,15 @@ def run(options: RunOptions, command: str, say: Say = print) -> RunResult:
     prepared: Prepared | None = None
     shape: dict[str, Any] = {}
     mix: dict[str, float] = {}
+    settings = run_settings(url, out)
     try:
-        prepared, shape, mix = asyncio.run(_prepare(options, url, out / "data", say))
+        prepared, shape, mix = asyncio.run(_prepare(options, settings, out / "data", say))
         say(f"prepared {prepared.workers:,} workers, {prepared.uploads:,} uploads "
             f"({prepared.upload_rows:,} rows), {prepared.exits:,} exits in "
             f"{prepared.seconds:.1f} s")
         port = _free_port()
         base = f"http://127.0.0.1:{port}"
-        env = {**os.environ, "CLMTV_DATABASE_URL": url,
-               "CLMTV_HUB_KEY_FILE": str(out / "hub-key.jwk"),
-               "CLMTV_DB_POOL_SIZE": str(options.db_pool_size)}
+        env = api_environment(settings, options.db_pool_size)
         api = Service.start("api", [sys.executable, "-m", "ledger.cli", "serve", "--port",
                                     str(port), "--workers", str(options.api_processes),
                                     "--no-access-log"], env, out, out / "api.log")
@@ -389,7 +408,7 @@ def run(options: RunOptions, command: str, say: Say = print) -> RunResult:
             broken = f"Locust stopped without finishing:\n{master.tail()}"
         api.stop(grace_s=30)
         say("auditing the ledger")
-        audited = asyncio.run(_audit(url, out / "acks", options.plant_discrepancy))
+        audited = asyncio.run(_audit(settings, out / "acks", options.plant_discrepancy))
     except RuntimeError as exc:
         broken = str(exc)
     except Exception as exc:  # a bug, or the database went away: the run is broken, say why
@@ -402,7 +421,7 @@ def run(options: RunOptions, command: str, say: Say = print) -> RunResult:
             service.stop(grace_s=10)
         if not options.keep_db:
             asyncio.run(_drop_database(name))
-    from ledger.loadtest.report import write_report
+    from ledger.app.loadtest.report import write_report
 
     summary, report = write_report(out, options, command, prepared, shape, mix, followed,
                                    audited, broken, started, name if options.keep_db else None)
@@ -412,19 +431,17 @@ def run(options: RunOptions, command: str, say: Say = print) -> RunResult:
     return RunResult(code, summary, report)
 
 
-async def _audit(url: str, acks: Path, plant: bool) -> Audit:
+async def _audit(settings: Settings, acks: Path, plant: bool) -> Audit:
     """The audit on the run's database, with the hub's own view of each channel's day."""
     from datetime import date
 
-    from ledger.api.app import build_services
-    from ledger.config import Settings
+    from ledger.composition import build_services
     from ledger.db.engine import open_database
     from ledger.services.signing import HubSigner
-    from ledger.settlement.keys import HUB, SigningKey
 
-    db = open_database(url, 2)
-    services = build_services(Settings(database_url=url), db=db,
-                              signer=HubSigner(SigningKey.generate(HUB)))  # signs nothing here
+    db = open_database(settings.database_url, 2)
+    services = build_services(settings, db=db,
+                              signer=HubSigner.from_file(Path(settings.hub_key_file)))
 
     async def hub_day(channel: str, day: str) -> list[Any]:
         return await services.channel_days.hub_entries(

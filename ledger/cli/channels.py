@@ -3,8 +3,7 @@
     clmtv channels list [--json]                     the registry (channels/*.yaml)
     clmtv channels show CHANNEL [--json]             one channel and its fee schedules
     clmtv channels day-file CHANNEL DAY FILE [--json]
-                                                     reconcile a channel's day file (exit 1 if
-                                                     it has discrepancies, 2 if it is refused)
+                                                     reconcile a channel's day file
     clmtv channels report CHANNEL DAY [--json]       the latest reconciliation of a day
     clmtv channels export CHANNEL DAY [--out FILE]   the hub's view of a day, as a day file
     clmtv channels balances CHANNEL [--json]         the channel's accounts, sub-accounts summed
@@ -22,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ledger.cli import exits
 from ledger.config import Settings
 from ledger.domain.principals import Principal, PrincipalKind
 
@@ -62,12 +62,12 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if command == "day-file":
         if not args.file.is_file():
             print(f"clmtv: no such file: {args.file}", file=sys.stderr)
-            return 2
+            return exits.REFUSED
         data = args.file.read_bytes()
         found = _with_services(settings, lambda svc: svc.channel_days.receive(
             OPERATOR, args.channel, args.day, data))
         _print_report(found, args.json)
-        return 0 if found["status"] == "reconciled" else 1
+        return exits.OK if found["status"] == "reconciled" else exits.FAILED
     if command == "report":
         found = _with_services(settings, lambda svc: svc.channel_days.report(
             OPERATOR, args.channel, args.day))
@@ -95,8 +95,8 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 def _registry(args: argparse.Namespace) -> int:
     from ledger.adapters.registry import adapters
-    from ledger.api.app import PILOT_AGREEMENT
     from ledger.channels.registry import load_registry
+    from ledger.composition import PILOT_AGREEMENT
     from ledger.settlement.agreement import bundled_agreement
 
     adapters()
@@ -121,17 +121,10 @@ def _registry(args: argparse.Namespace) -> int:
 
 def _with_services(settings: Settings, act: Callable[[Any], Awaitable[T]]) -> T:
     async def go() -> T:
-        from ledger.api.app import build_services
-        from ledger.db.migrate import upgrade
+        from ledger.composition import running_services
 
-        services = build_services(settings)
-        services.committer.start()
-        try:
-            await upgrade(services.db)
+        async with running_services(settings) as services:
             return await act(services)
-        finally:
-            await services.committer.stop()
-            await services.db.dispose()
 
     return asyncio.run(go())
 

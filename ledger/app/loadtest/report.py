@@ -28,8 +28,8 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-from ledger.loadtest.audit import Audit
-from ledger.loadtest.prepare import Prepared
+from ledger.app.loadtest.audit import Audit
+from ledger.app.loadtest.prepare import Prepared
 from simulator.svg import lines, stacked_bars
 
 CPU_GROUPS = ("api", "database", "load generator", "other")

@@ -25,7 +25,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,24 +32,24 @@ import numpy as np
 
 from ledger.adapters.context import WorkerContext
 from ledger.adapters.registry import get_adapter
-from ledger.api.deps import Services
+from ledger.app.loadtest.declarations import Numbering, Upload, uploads
+from ledger.app.loadtest.payers import (
+    Route,
+    channel_payers,
+    income_bounds,
+    payable_months,
+    payer_income,
+    routes,
+)
+from ledger.app.loadtest.traffic import Assumptions, busiest_month, month_counts, month_shape
 from ledger.channels.dayfile import DayEntry, EventKind, render_day_file
+from ledger.composition import Services
 from ledger.domain.contributions import ContributionInput
 from ledger.domain.funds import FUNDS
-from ledger.domain.money import Currency, Money
+from ledger.domain.money import Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.limits import BATCH_SIZE_MAX
-from ledger.loadtest.declarations import Numbering, Upload, uploads
-from ledger.loadtest.payers import (
-    Route,
-    channel_payers,
-    declared_income,
-    income_bounds,
-    payable_months,
-    routes,
-)
-from ledger.loadtest.traffic import Assumptions, busiest_month, month_counts, month_shape
 from ledger.services.channels import PaymentRequest, Purchase, QuoteRequest
 from ledger.services.posting import now_us
 from ledger.services.workers import NewWorker
@@ -379,21 +378,9 @@ def _split_payers(payers: dict[int, Route], options: PrepareOptions
     return reserved, [(i, r) for i, r in ordered if i not in chosen]
 
 
-def _rate_to_home(services: Services, wallet: str, home: str) -> Decimal:
-    """Minor units of `home` per minor unit of `wallet` at the reference rates (via USD)."""
-    rates = {(b, q): Decimal(r) for b, q, r in REFERENCE_RATES}
-    major = rates[(wallet, "USD")] * rates[("USD", home)]
-    return major * Decimal(10) ** (Currency(home).exponent - Currency(wallet).exponent)
-
-
-def _income(services: Services, route: Route, wage_minor: int, month: Month) -> int | None:
-    bounds = income_bounds(route.fund, route.scheme, month)
-    if bounds is None:
-        return None
-    home = get_adapter(route.fund).currency
-    step = 1000 if home.exponent == 0 else 100  # a round figure: 1,000 dong, or a whole unit
-    return declared_income(wage_minor, _rate_to_home(services, route.wallet_currency,
-                                                     home.value), step, bounds)
+def _income(outcome: Any, route: Route, i: int, month: Month) -> int | None:
+    return payer_income(outcome, outcome.pop.origin_of(int(outcome.pop.corridor[i])), route,
+                        month)
 
 
 def _write_payers(services: Services, outcome: Any, numbering: Numbering,
@@ -406,7 +393,7 @@ def _write_payers(services: Services, outcome: Any, numbering: Numbering,
     rows = []
     for i, route in payers:
         month = Month.of(services.channels.registry.get(route.channel).day_of(now))
-        income = _income(services, route, int(outcome.pop.wage_minor[i]), month)
+        income = _income(outcome, route, i, month)
         home = get_adapter(route.fund).currency.value
         rows.append((numbering.worker(i), route.channel, route.wallet_currency, route.fund,
                      route.scheme, "" if income is None else income, home))
@@ -458,10 +445,12 @@ async def _past_days(services: Services, outcome: Any, numbering: Numbering,
                     continue
                 name = f"{code}-{day.isoformat()}.csv"
                 (directory / name).write_text(render_day_file(entries))
-                index_rows.append((code, day.isoformat(), f"dayfiles/{name}", len(entries)))
+                index_rows.append((d, code, day.isoformat(), f"dayfiles/{name}", len(entries)))
     finally:
         services.channels.clock = clock
-    _write_csv(out / "dayfiles.csv", ("channel", "day", "path", "lines"), index_rows)
+    # `days_ago` - 2 numbers the day: each channel's own calendar (UTC offsets differ).
+    _write_csv(out / "dayfiles.csv", ("days_ago", "channel", "day", "path", "lines"),
+               ((d + 2, *rest) for d, *rest in index_rows))
     return len(index_rows)
 
 
@@ -470,7 +459,7 @@ async def _pay_on(services: Services, principal: Principal, route: Route, number
     """One payment of the day's month, through the same service calls as the API's; the
     channel's record of it (None when the scheme does not take that month, e.g. not yet open)."""
     month = Month.of(day)
-    income = _income(services, route, int(outcome.pop.wage_minor[i]), month)
+    income = _income(outcome, route, i, month)
     home = get_adapter(route.fund).currency
     declared = Money(income, home) if income is not None else None
     if str(month) not in payable_months(route.fund, route.scheme, day, agreement, declared):

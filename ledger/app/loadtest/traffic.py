@@ -12,9 +12,9 @@ here is an assumption, named and adjustable:
 - declaration files: rows of a fund's month grouped `employer_size` to a file; due by the 15th of
   the following month (funds.md §1.4 Thai SSO, §1.7 SOCSO), so most arrive in the five days
   before the deadline, some at month end;
-- voluntary payments (through a channel into a home fund's scheme, `payers.py`) and statement
-  reads: workers pay and look after payday (the 15th and the last day, a Thai pay cycle
-  assumed), in the evening;
+- voluntary payments (the simulator's payers of a home fund's scheme from abroad, through their
+  destination's channel, `payers.py`) and statement reads: workers pay and look after payday
+  (the 15th and the last day, a Thai pay cycle assumed), in the evening;
 - Japanese EPI batches at the end of the month (the premium is due by the end of the next);
 - signed messages spread evenly over the days, in office hours;
 - each channel sends the day file of the day before at the end of each day; one settlement
@@ -96,7 +96,7 @@ def month_counts(outcome: Any, index: int, assumptions: Assumptions = Assumption
     `payers`: workers paying through a channel this month (default: `payers.channel_payers`
     over the hub's channel registry)."""
     if payers is None:
-        from ledger.loadtest.payers import channel_payers, default_routes
+        from ledger.app.loadtest.payers import channel_payers, default_routes
 
         payers = len(channel_payers(outcome, index, default_routes()))
     pop, cov = outcome.pop, outcome.coverage
@@ -111,8 +111,8 @@ def month_counts(outcome: Any, index: int, assumptions: Assumptions = Assumption
     files = sum(math.ceil(n / a.employer_size) for f, n in rows.items() if f != "JP-JPS")
     active = int((paying | voluntary).sum())
     actions = {
-        # Through a payment channel into a home fund's scheme (s39 paid from home has no
-        # channel in this build: it is counted in `active`, not here).
+        # Through a payment channel into a home fund's scheme (s39 paid from home after leaving
+        # has no channel: it is counted in `active`, not here).
         "voluntary_payment": payers * a.payments_per_payer_month,
         "declaration_upload": files,
         "fund_batch": math.ceil(rows.get("JP-JPS", 0) / a.jp_batch_size),

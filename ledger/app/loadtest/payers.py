@@ -1,22 +1,17 @@
 """Who pays a home-fund voluntary scheme through a payment channel, and what they may pay.
 
-Owns `routes` (from the channel registry: a worker in destination country D from origin O pays
-through D's channel into O's home fund, in the first voluntary scheme the channel collects for
-it, the migrant welfare fees aside), `channel_payers` (the simulator's population: workers
-paying a destination fund in the month whose route exists, and who take up the digital channel —
-the policy's `digital_voluntary.uptake_share` against each worker's own `u_digital` draw, the
-same common random number the simulator uses for s39 from home) and `payable_months` (the months
-a scheme accepts in a payment made today, found by asking the fund's own rule month by month).
-
-The simulator does not model home-fund voluntary schemes yet: applying the s39 uptake share to
-them is an assumption, stated in docs/capacity.md.
+Owns `routes` (from the channel registry: a worker in destination country D pays through D's
+channel into the home fund), `channel_payers` (the simulator's own payers: the workers whose home
+voluntary scheme it has paid from abroad in the month, `Coverage.home_first/home_stop`, each with
+the channel of their destination that collects that scheme), `payer_income` (the declared income
+the simulator prices them on, for the schemes that take one) and `payable_months` (the months a
+scheme accepts in a payment made today, asked of the fund's own rule month by month).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_DOWN, Decimal
 from typing import Any
 
 import numpy as np
@@ -65,21 +60,42 @@ def default_routes() -> dict[tuple[str, str], Route]:
 
 def channel_payers(outcome: Any, index: int, table: dict[tuple[str, str], Route]
                    ) -> dict[int, Route]:
-    """Workers (population rows) who pay through a channel in month `index`, with their route."""
+    """Workers (population rows) who pay their home scheme through a channel in month `index`,
+    with their route: the simulator's payers whose destination has a channel collecting the
+    scheme the simulator priced (`simulator.paying.HOME_VOLUNTARY`)."""
+    from simulator.paying import HOME_VOLUNTARY
+
     pop, cov = outcome.pop, outcome.coverage
-    uptake = float(outcome.run.scenario.digital_voluntary.uptake_share.value)
-    paying = (cov.host_first <= index) & (index < cov.host_stop) & (pop.u_digital < uptake)
+    paying = (cov.home_first <= index) & (index < cov.home_stop)
     by_corridor: dict[int, Route | None] = {}
     for k, name in enumerate(pop.corridors):
         origin, destination = name.split("-")
-        fund = home_fund(origin)
-        by_corridor[k] = table.get((destination, fund)) if fund is not None else None
+        fund, scheme = HOME_VOLUNTARY.get(origin, ("", ""))
+        route = table.get((destination, fund))
+        by_corridor[k] = (Route(route.channel, route.wallet_currency, fund, scheme)
+                          if route is not None and _collects(route, scheme) else None)
     out = {}
     for i in np.flatnonzero(paying).tolist():
-        route = by_corridor[int(pop.corridor[i])]
-        if route is not None:
-            out[int(i)] = route
+        found = by_corridor[int(pop.corridor[i])]
+        if found is not None:
+            out[int(i)] = found
     return out
+
+
+def _collects(route: Route, scheme: str) -> bool:
+    channel = load_registry(bundled_agreement(HUB_AGREEMENT)).channels.get(route.channel)
+    return channel is not None and any(c.fund == route.fund and scheme in c.schemes
+                                       for c in channel.collects)
+
+
+def payer_income(outcome: Any, origin: str, route: Route, month: Month) -> int | None:
+    """The income the simulator's payers of `origin` declare (minor units), for a scheme that
+    takes one; None for a flat-amount scheme."""
+    from simulator.paying import home_income_minor
+
+    if income_bounds(route.fund, route.scheme, month) is None:
+        return None
+    return home_income_minor(outcome.run, origin)
 
 
 def payable_months(fund: str, scheme: str, today: date, agreement: Agreement,
@@ -103,12 +119,3 @@ def income_bounds(fund: str, scheme: str, month: Month) -> tuple[int, int] | Non
     if terms is None or terms.income_floor_minor is None:
         return None
     return terms.income_floor_minor, terms.income_ceiling_minor or terms.income_floor_minor
-
-
-def declared_income(wage_minor: int, rate_to_home: Decimal, step_minor: int,
-                    bounds: tuple[int, int]) -> int:
-    """The wage converted at the reference rate, kept within the scheme's bounds, rounded down
-    to `step_minor` (declared incomes are round figures)."""
-    converted = (Decimal(wage_minor) * rate_to_home).to_integral_value(ROUND_DOWN)
-    rounded = int(converted) // step_minor * step_minor
-    return min(max(rounded, bounds[0]), bounds[1])
