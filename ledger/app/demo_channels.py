@@ -13,8 +13,8 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from ledger.composition import Services
 from ledger.channels.legs import payment_id
+from ledger.composition import Services
 from ledger.db import channels_repo
 from ledger.demo_data import (
     DEMO_CHANNEL,

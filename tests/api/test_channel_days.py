@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
+from ledger.app.settle_run import OPERATOR, fund_keys, run_window
 from ledger.channels.dayfile import HEADER
 from ledger.db import channels_repo
-from ledger.app.settle_run import OPERATOR, fund_keys, run_window
 from tests.api.channel_helpers import (
     MEKONG,
     at,
