@@ -31,9 +31,6 @@ HELD_AHEAD_MAX = 1000
 REFUSAL_PREFIX_CHARS = 512  # of a refused message kept for audit, with its hash and length
 MESSAGE_LIFETIME_MAX_S = 30 * 24 * 3600
 VERIFY_THREADS_MAX = 4
-# Sub-accounts of each hot account (a fund's collections, a channel's wallet): more than the API
-# processes that post at once, so each committer has its own (ADR 0036).
-HOT_ACCOUNT_SHARDS = 16
 # A channel's day file is accepted once its business day has ended and this long has passed, so
 # that a payment acknowledged in the day's last second is in the hub's view of it.
 DAY_FILE_GRACE_S = 300

@@ -19,7 +19,10 @@ from enum import StrEnum
 from ledger.domain.funds import Payer
 from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency
-from ledger.limits import HOT_ACCOUNT_SHARDS
+
+# Sub-accounts of each hot account (a fund's collections, a channel's wallet): more than the API
+# processes that post at once, so each committer has its own (ADR 0036).
+HOT_ACCOUNT_SHARDS = 16
 
 
 class AccountCode(StrEnum):

@@ -282,7 +282,7 @@ class ChannelService:
             "day": day, "receipt": receipt,
         }
         job = Job(units, atomic=True, rows=(("channel_payments", row),),
-                  store_when_exists=False)
+                  store_when_exists=False, whole=True)
         created = orjson.dumps({"status": "created", "payment": payment_view(row, None)})
         return PreparedPayment(payment, job, row, receipt, created.decode())
 

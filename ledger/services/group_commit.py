@@ -19,8 +19,8 @@ import logging
 
 from ledger.db.ledger_store import IdemKey
 from ledger.db.slots import SlotClaim, claim_slot
+from ledger.domain.accounts import HOT_ACCOUNT_SHARDS
 from ledger.domain.errors import DomainError, ErrorCode
-from ledger.limits import HOT_ACCOUNT_SHARDS
 from ledger.services.posting import Job, PostingEngine, Status, UnitResult
 
 log = logging.getLogger(__name__)

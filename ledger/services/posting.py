@@ -107,7 +107,8 @@ class Job:
     linked to each other (atomic: one failure fails them all, nothing is written). `rows` are
     written beside the units when the job creates them (not when they already existed).
     `store_when_exists=False`: a job whose units all existed already keeps no response under
-    its key (its caller answers from the original's record, and so will every retry)."""
+    its key (its caller answers from the original's record, and so will every retry).
+    `whole`: the units were made together, so a retry finds all of them or none."""
 
     units: list[Unit]
     claim: IdempotencyClaim | None = None
@@ -115,6 +116,7 @@ class Job:
     atomic: bool = True
     rows: tuple[SideRow, ...] = ()
     store_when_exists: bool = True
+    whole: bool = False  # its units exist all or none: some existing, some new is a conflict
 
     def keys(self) -> set[str]:
         """Ids that must not appear twice in one pass (see `split_rounds`)."""
@@ -315,6 +317,13 @@ class _Pass:
                 )
                 for r in results
             ]
+        if job.whole and not failed and len({r.status for r in results}) > 1:
+            # Some units existed, others are new: not a retry of what was recorded under these
+            # ids but another request reusing them (a payment's reference with other months).
+            return [_failed(ErrorCode.ID_CONFLICT,
+                            "part of this request is recorded already with other fields: "
+                            "it is not a retry of the request first made under these ids")
+                    ] * len(results)
         layer.merge()
         return results
 

@@ -118,6 +118,12 @@ async def test_duplicate_taps_and_retries_book_one_payment(
     assert retry.json()["payment"]["receipt"] == first.json()["payment"]["receipt"]
     reused = await _pay(api, wallet, {**body, "months": [month_of(day, 1)]}, f"tap-{uid}")
     assert reused.status_code == 422 and reused.json()["code"] == "idempotency_key_reused"
+    # The reference again under a new key, for another month: not a retry, refused whole.
+    other = await _pay(api, wallet, {**body, "months": [month_of(day, 1)]}, f"tap3-{uid}")
+    assert other.status_code == 409 and other.json()["code"] == "id_conflict", other.text
+    richer = await _pay(api, wallet, {**body, "paid": {"amount_minor": "158715",
+                                                       "currency": "THB"}}, f"tap4-{uid}")
+    assert richer.status_code == 422 and richer.json()["code"] == "invalid_amount"
     after = await ledger_snapshot(api)
     moved = {t["currency"]: int(t["debits_posted"]) for t in after["currencies"]}
     was = {t["currency"]: int(t["debits_posted"]) for t in before["currencies"]}
@@ -281,3 +287,28 @@ async def test_the_registry_is_public_to_its_channel_and_the_hub(
     fund = await api.http.get(f"/v1/channels/{MEKONG}/balances", headers=api.auth("th"))
     assert fund.status_code == 403
     assert json.loads(json.dumps(shown))["collects"][0]["fund"] == "VN-VSS"
+
+
+async def test_the_states_support_is_booked_beside_the_workers_part(
+    api: Api, uid: str, wallet: dict[str, str]
+) -> None:
+    """Vietnamese voluntary SI for a poor household: the state pays 50% of 22% of the 1,500,000
+    VND floor (165,000 VND); the worker 22% of 5,000,000 less that, 935,000 VND: 1,335.714… THB,
+    up to 133,572 satang, fee 1,335.72 → 1,336 satang; 134,908 satang in all; 4 VND over."""
+    worker = await vn_worker(api, uid)
+    day = own_day()
+    api.services.channels.clock = lambda: at(day)
+    body = payment(worker, f"poor-{uid}", month_of(day), support_group="poor",
+                   contribution={"amount_minor": "935000", "currency": "VND"},
+                   paid={"amount_minor": "134908", "currency": "THB"})
+    response = await _pay(api, wallet, body, f"poor-{uid}")
+    assert response.status_code == 201, response.text
+    paid = response.json()["payment"]
+    assert paid["state_support"] == {"amount_minor": "165000", "currency": "VND"}
+    assert paid["fx_difference"]["amount_minor"] == "4"
+    statement = (await api.http.get(f"/v1/workers/{worker}/statement",
+                                    headers=api.auth("operator"))).json()
+    (line,) = statement["funds"][0]["schemes"]
+    assert line["balance"]["amount_minor"] == str(935_000 + 165_000)
+    assert {p["payer"]: p["amount"]["amount_minor"] for p in line["paid_by_payer"]} == {
+        "voluntary": "935000", "government": "165000"}

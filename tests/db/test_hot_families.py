@@ -12,6 +12,7 @@ from ledger.db.engine import Database
 from ledger.db.slots import claim_slot
 from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import (
+    HOT_ACCOUNT_SHARDS,
     AccountCode,
     AccountSpec,
     family_keys,
@@ -22,13 +23,16 @@ from ledger.domain.contributions import ContributionInput, plan_transfers, valid
 from ledger.domain.errors import ErrorCode
 from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency, Money
-from ledger.limits import HOT_ACCOUNT_SHARDS
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.posting import Job, PostingEngine, Status, Unit
 from tests.db.helpers import make_worker
 from tests.db.test_posting import acct, move
 
 pytestmark = pytest.mark.anyio
+
+
+def _engine(db: Database, slot: int) -> PostingEngine:
+    return PostingEngine(db, ledger_transactions(db), slot=slot)
 
 
 async def _debits(db: Database, keys: list[str]) -> dict[str, int]:
@@ -43,7 +47,7 @@ async def _debits(db: Database, keys: list[str]) -> dict[str, int]:
 async def test_each_engine_books_a_family_to_its_own_sub_account(db: Database, uid: str) -> None:
     cash = hot(acct(uid, "cash"))
     wallet = acct(uid, "wallet")
-    first, second = PostingEngine(db, ledger_transactions(db), slot=0), PostingEngine(db, ledger_transactions(db), slot=3)
+    first, second = _engine(db, 0), _engine(db, 3)
     (a,) = await first.post([Unit([move(f"{uid}-a", cash, wallet, 500)])])
     (b,) = await second.post([Unit([move(f"{uid}-b", cash, wallet, 700)])])
     assert a.status is b.status is Status.CREATED
@@ -54,8 +58,8 @@ async def test_each_engine_books_a_family_to_its_own_sub_account(db: Database, u
 
 async def test_a_retry_through_another_slot_is_the_same_transfer(db: Database, uid: str) -> None:
     cash, wallet = hot(acct(uid, "cash")), acct(uid, "wallet")
-    (created,) = await PostingEngine(db, ledger_transactions(db), slot=1).post([Unit([move(f"{uid}-t", cash, wallet, 90)])])
-    other = PostingEngine(db, ledger_transactions(db), slot=2)
+    (created,) = await _engine(db, 1).post([Unit([move(f"{uid}-t", cash, wallet, 90)])])
+    other = _engine(db, 2)
     # In one pass with a fresh transfer of the same family, so slot 2's sub-account is resolved.
     again, fresh = await other.post([Unit([move(f"{uid}-t", cash, wallet, 90)]),
                                      Unit([move(f"{uid}-u", cash, wallet, 10)])])
@@ -71,7 +75,7 @@ async def test_a_retry_through_another_slot_is_the_same_transfer(db: Database, u
 async def test_a_slot_beyond_the_family_wraps_around(db: Database, uid: str) -> None:
     cash = AccountSpec(f"test/{uid}/small", AccountCode.OPERATING, Currency.THB,
                        AccountFlags.NONE, shards=4)
-    await PostingEngine(db, ledger_transactions(db), slot=6).post([Unit([move(f"{uid}-w", cash, acct(uid, "w"), 5)])])
+    await _engine(db, 6).post([Unit([move(f"{uid}-w", cash, acct(uid, "w"), 5)])])
     assert await _debits(db, [shard_key(cash.key, 2)]) == {shard_key(cash.key, 2): 5}
 
 
@@ -86,7 +90,7 @@ async def test_api_contributions_debit_the_fund_collections_family(db: Database,
     planned = plan_transfers(contribution)
     assert all(isinstance(t.debit, AccountSpec) and t.debit.shards == HOT_ACCOUNT_SHARDS
                for t in planned)
-    (result,) = await PostingEngine(db, ledger_transactions(db), slot=7).post([Unit(planned, contribution)])
+    (result,) = await _engine(db, 7).post([Unit(planned, contribution)])
     assert result.status is Status.CREATED
     async with db.engine.connect() as conn:
         keys = set((await conn.execute(text(

@@ -146,12 +146,13 @@ def test_channels_commands_on_the_demo(sqlite_url: str, tmp_path: Path,
     jwks = HubSigner.from_file(tmp_path / "hub.jwk").jwks()
     (tmp_path / "hub-jwks.json").write_text(json.dumps(jwks))
     assert cli.main(["verify", str(tmp_path / "receipt.jws"), "--jwks",
-                     str(tmp_path / "hub-jwks.json")]) == 0
+                     str(tmp_path / "hub-jwks.json"), "--type", "payment.receipt",
+                     "--audience", "wkr_demo0003"]) == 0
     shown = capsys.readouterr().out
-    assert "valid: payment.receipt from HUB to wkr_demo0003" in shown
+    assert "valid: payment.receipt from HUB to wkr_demo0003 (checked)" in shown
     assert "paid 158714 THB" in shown and "months covered: 2026-12" in shown
     tampered = (tmp_path / "receipt.jws").read_text()
     head, body, signature = tampered.split(".")
     (tmp_path / "bad.jws").write_text(f"{head}.{body}.{signature[::-1]}")
     assert cli.main(["verify", str(tmp_path / "bad.jws"), "--jwks",
-                     str(tmp_path / "hub-jwks.json")]) == 1
+                     str(tmp_path / "hub-jwks.json"), "--type", "payment.receipt"]) == 1
