@@ -119,6 +119,21 @@ async def insert_client(db: Database, row: Row) -> None:
         raise _duplicate(exc) from None
 
 
+async def clients(db: Database) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(api_clients).order_by(api_clients.c.name))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def update_client(db: Database, name: str, values: Row) -> bool:
+    """Change the named client's row (its token hash on rotation, its revocation); False when
+    no client has that name."""
+    async with db.engine.begin() as conn:
+        done = await conn.execute(api_clients.update().where(api_clients.c.name == name)
+                                  .values(**values))
+    return bool(done.rowcount)
+
+
 async def client_by_token_hash(db: Database, digest: str) -> Row | None:
     async with db.engine.connect() as conn:
         row = (await conn.execute(
