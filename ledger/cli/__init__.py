@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from ledger.config import Settings, get_settings
 from ledger.db.engine import open_database
@@ -16,6 +17,9 @@ from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
 from ledger.domain.principals import PrincipalKind
 from ledger.runtime import tune_gc
+
+if TYPE_CHECKING:
+    from ledger.app.demo_summary import DemoSummary
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,7 +95,7 @@ async def _upgrade(settings: Settings) -> None:
         await db.dispose()
 
 
-async def _seed_demo(settings: Settings) -> None:
+async def _seed_demo(settings: Settings) -> DemoSummary:
     from ledger.api.app import build_services
     from ledger.app.demo import seed
 
@@ -99,7 +103,7 @@ async def _seed_demo(settings: Settings) -> None:
     services.committer.start()
     try:
         await upgrade(services.db)
-        await seed(services)
+        return await seed(services)
     finally:
         await services.committer.stop()
         await services.db.dispose()
@@ -144,7 +148,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             asyncio.run(settle_command(settings, args.currency, args.fund_keys))
         elif args.command == "demo":
-            _demo(settings, args)
+            return _demo(settings, args)
         elif args.command == "serve":
             settings.warn_if_dev_keys()
             asyncio.run(_upgrade(settings))
@@ -166,11 +170,13 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(settings: Settings, args: argparse.Namespace) -> None:
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Seed, say how to use it, and end with the summary: exit 1 (and no server) unless every
+    step succeeded."""
     from ledger.demo_data import DEMO_TOKENS, DEMO_WORKER
 
     print(f"clmtv demo: seeding {settings.database_url.split('@')[-1]}")
-    asyncio.run(_seed_demo(settings))
+    summary = asyncio.run(_seed_demo(settings))
     base = f"http://{args.host}:{args.port}"
     print(
         f"\nAPI docs:  {base}/docs\n"
@@ -178,8 +184,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
         f"{base}/v1/workers/{DEMO_WORKER}/statement\n"
         "Tokens:    " + ", ".join(f"{k}={v}" for k, v in DEMO_TOKENS.items()) + "\n"
     )
+    print("\n".join(summary.lines()))
+    if not summary.ok:
+        return 1
     if not args.no_serve:
         _serve(settings, args)
+    return 0
 
 
 def run() -> int:
