@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.api.deps import Services
 from ledger.app.demo_imports import import_samples
 from ledger.app.demo_summary import DemoSummary, summarise
+from ledger.composition import Services
 from ledger.demo_data import (
     DEMO_SECOND_TH_ID,
     DEMO_SECOND_WORKER,

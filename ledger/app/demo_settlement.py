@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ledger.adapters.refunds import Claim
-from ledger.api.deps import Services
 from ledger.app.settle_run import OPERATOR, fund_keys, publish_fund_keys, run_window
+from ledger.composition import Services
 from ledger.db import inbox_repo, windows_repo
 from ledger.demo_data import DEMO_SECOND_WORKER, DEMO_WORKER
 from ledger.domain.periods import Month

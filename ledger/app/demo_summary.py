@@ -12,8 +12,8 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 
-from ledger.api.deps import Services
 from ledger.app.demo_imports import SampleImport
+from ledger.composition import Services
 from ledger.db import windows_repo
 from ledger.demo_data import DEMO_SECOND_WORKER, DEMO_WORKER
 from ledger.domain.errors import DomainError

@@ -1,6 +1,9 @@
-"""`clmtv`: the one front door. serve | db upgrade | demo | import | verify | clients add.
+"""`clmtv`: the one front door to the ledger, its adapters, settlement and the simulator.
 
-The database comes from CLMTV_DATABASE_URL (default: the SQLite file clmtv.db).
+Every command joins this argparse tree (docs/cli.md is generated from it), documents its exit
+codes (`exits.py`), shows progress when it can run longer than a few seconds and offers `--json`
+where a script would read its output. The database comes from CLMTV_DATABASE_URL (default: the
+SQLite file clmtv.db).
 """
 
 from __future__ import annotations
@@ -9,9 +12,11 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.config import Settings, get_settings
+from ledger.cli import exits
+from ledger.config import ConfigurationError, Settings, get_settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
@@ -23,12 +28,16 @@ if TYPE_CHECKING:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="clmtv", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="clmtv", description="The clmtv ledger: serve it, seed a demo, import fund files, "
+        "settle windows, verify signed documents, simulate policies. The database comes from "
+        "CLMTV_DATABASE_URL (default: the SQLite file clmtv.db).")
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API")
     _server_args(serve)
-    serve.add_argument("--workers", type=int, default=1, help="server processes")
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes (default: %(default)s)")
 
     demo = sub.add_parser("demo", help="seed a small population and run the API")
     _server_args(demo)
@@ -54,6 +63,8 @@ def _parser() -> argparse.ArgumentParser:
     settle.add_argument("--currency", default="USD", help="the window's settlement currency")
     settle.add_argument("--fund-keys", help="dev only: a directory of the member funds' private "
                         "JWKs; confirm on their behalf (created on first use)")
+    settle.add_argument("--json", action="store_true",
+                        help="print only the window's report, as JSON")
 
     clients = sub.add_parser("clients", help="API clients (bearer tokens)")
     clients_sub = clients.add_subparsers(dest="clients_command", required=True)
@@ -62,16 +73,66 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
     add.add_argument("--scope", help="fund code (fund/employer/channel) or worker id (worker)")
 
+    hub_key = sub.add_parser("hub-key", help="the hub's signing key (a JWK file)")
+    hub_key_sub = hub_key.add_subparsers(dest="hub_key_command", required=True)
+    create = hub_key_sub.add_parser(
+        "create", help="create the hub's signing key file (refuses to overwrite one)")
+    create.add_argument("--file", help="where to write it (default: CLMTV_HUB_KEY_FILE)")
+
     from simulator import cli as simulator_cli
 
     simulator_cli.add_arguments(sub.add_parser("simulate", help="run the policy simulator"))
+    _document_exit_codes(parser)
     return parser
 
 
+def parser() -> argparse.ArgumentParser:
+    """The whole command tree (docs/cli.md is generated from it: `python3 dev.py cli-docs`)."""
+    return _parser()
+
+
+# What exit code 1 means for each command (None: the command has no such outcome). A command
+# missing here fails tests/test_cli_docs.py: every command documents its exit codes.
+EXIT_FAILED: dict[tuple[str, ...], str | None] = {
+    ("serve",): None,
+    ("demo",): "a step of the seeding failed (its summary says which): nothing is served",
+    ("db", "upgrade"): None,
+    ("import",): "the file was rejected: nothing booked",
+    ("adapters", "list"): None,
+    ("adapters", "check"): "a conformance check failed",
+    ("verify",): "the signature, key or claims are invalid",
+    ("settle",): "the settled window does not reconcile",
+    ("clients", "add"): None,
+    ("hub-key", "create"): None,
+    ("simulate",): "the replay's ledger totals differ from the simulator's",
+}
+
+
+def _document_exit_codes(root: argparse.ArgumentParser) -> None:
+    for path, command in commands(root):
+        if path in EXIT_FAILED:
+            command.epilog = exits.epilog(EXIT_FAILED[path])
+
+
+def commands(root: argparse.ArgumentParser, path: tuple[str, ...] = ()
+             ) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every runnable command of the tree, with its path of names (e.g. ("db", "upgrade"))."""
+    found: list[tuple[tuple[str, ...], argparse.ArgumentParser]] = []
+    subparsers = [a for a in root._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subparsers and path:
+        return [(path, root)]
+    for action in subparsers:
+        for name, child in action.choices.items():
+            found.extend(commands(child, (*path, name)))
+    return found
+
+
 def _server_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--no-access-log", action="store_true")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="port to listen on (default: %(default)s)")
+    parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
 
 
 def _serve(settings: Settings, args: argparse.Namespace) -> None:
@@ -96,17 +157,11 @@ async def _upgrade(settings: Settings) -> None:
 
 
 async def _seed_demo(settings: Settings) -> DemoSummary:
-    from ledger.api.app import build_services
     from ledger.app.demo import seed
+    from ledger.composition import running_services
 
-    services = build_services(settings)
-    services.committer.start()
-    try:
-        await upgrade(services.db)
+    async with running_services(settings) as services:
         return await seed(services)
-    finally:
-        await services.committer.stop()
-        await services.db.dispose()
 
 
 async def _add_client(settings: Settings, args: argparse.Namespace) -> str:
@@ -146,17 +201,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "settle":
             from ledger.app.settle_run import settle_command
 
-            asyncio.run(settle_command(settings, args.currency, args.fund_keys))
+            return asyncio.run(settle_command(settings, args.currency, args.fund_keys,
+                                              args.json))
+        elif args.command == "hub-key":
+            return _create_hub_key(Path(args.file or settings.hub_key_file))
         elif args.command == "demo":
-            return _demo(settings, args)
+            return _demo(settings.model_copy(update={"dev_mode": True}), args)
         elif args.command == "serve":
+            settings.require_servable()
             settings.warn_if_dev_keys()
             asyncio.run(_upgrade(settings))
             _serve(settings, args)
     except DomainError as exc:
         print(f"clmtv: {exc.code.value}: {exc.message}", file=sys.stderr)
-        return 2
-    return 0
+        return exits.REFUSED
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            print(f"clmtv: refusing to start: {problem}", file=sys.stderr)
+        return exits.REFUSED
+    except FileNotFoundError as exc:  # e.g. the hub key file of a command that signs
+        print(f"clmtv: {exc}", file=sys.stderr)
+        return exits.REFUSED
+    return exits.OK
+
+
+def _create_hub_key(path: Path) -> int:
+    from ledger.services.signing import HubSigner
+
+    if path.exists():
+        print(f"clmtv: {path} exists; the hub keeps its identity (rotate by publishing a new "
+              "key, never by overwriting)", file=sys.stderr)
+        return exits.REFUSED
+    signer = HubSigner.from_file(path, create=True)
+    kids = [key["kid"] for key in signer.jwks()["keys"]]
+    print(f"created {path} (readable by its owner only); key id {', '.join(kids)}")
+    return exits.OK
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -186,10 +265,10 @@ def _demo(settings: Settings, args: argparse.Namespace) -> int:
     )
     print("\n".join(summary.lines()))
     if not summary.ok:
-        return 1
+        return exits.FAILED
     if not args.no_serve:
         _serve(settings, args)
-    return 0
+    return exits.OK
 
 
 def run() -> int:

@@ -14,9 +14,10 @@ import asyncpg
 import httpx
 import pytest
 
-from ledger.api.app import build_services, create_app
+from ledger.api.app import create_app
 from ledger.app.demo import seed
 from ledger.app.demo_imports import sample_files
+from ledger.composition import build_services
 from ledger.config import Settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade

@@ -11,8 +11,8 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 
-from ledger.api.deps import Services
 from ledger.app.settle_run import OPERATOR, confirm_as, fund_keys, run_window
+from ledger.composition import Services
 from ledger.db import windows_repo
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.periods import Month
