@@ -58,6 +58,12 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--jwks", required=True,
                         help="the issuer's JWKS: a file, or the hub's base URL")
     verify.add_argument("--at", help="check as of this time (ISO 8601 or Unix seconds)")
+    verify.add_argument("--type", default="statement.worker",
+                        help="the document type expected (default: %(default)s)")
+    verify.add_argument("--audience", help="whom the document must be issued to (e.g. the "
+                        "worker id of the person presenting a statement)")
+    verify.add_argument("--allow-http-loopback", action="store_true",
+                        help="accept plain http for --jwks, from this machine only")
 
     settle = sub.add_parser("settle", help="close, confirm and settle a settlement window")
     settle.add_argument("--currency", default="USD", help="the window's settlement currency")
@@ -239,14 +245,20 @@ def _create_hub_key(path: Path) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from ledger.cli.verify import MessageRejected, describe, verify_file
+    from ledger.cli.verify import MessageRejected, VerifyInputError, describe, verify_file
 
     try:
-        print(describe(verify_file(args.file, args.jwks, args.at)))
+        message = verify_file(args.file, args.jwks, args.at, expected_type=args.type,
+                              audience=args.audience,
+                              allow_http_loopback=args.allow_http_loopback)
     except MessageRejected as exc:
         print(f"invalid: {exc.reason.value}: {exc.message}", file=sys.stderr)
-        return 1
-    return 0
+        return exits.FAILED
+    except VerifyInputError as exc:
+        print(f"clmtv verify: {exc}", file=sys.stderr)
+        return exits.REFUSED
+    print(describe(message, audience_checked=args.audience is not None))
+    return exits.OK
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

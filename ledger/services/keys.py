@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ledger.db import repositories as repo
@@ -28,6 +29,9 @@ class KeyService:
         # (the version is read per use): parsing every key per inbox batch or anonymous GET put
         # 20,000 published keys on the event loop for every request.
         self._cached: tuple[tuple[int, int], TrustRegistry, dict[str, dict[str, Any]]] | None = None
+        # Called with the issuer after one of its keys is revoked (the inbox refuses the
+        # messages it holds that were signed by it); wired by the composition root.
+        self.on_revoke: list[Callable[[str], Awaitable[object]]] = []
 
     async def registry(self) -> TrustRegistry:
         """The registry as published now, shared: read it, never change it (publish and revoke
@@ -74,7 +78,7 @@ class KeyService:
             raise DomainError(ErrorCode.BATCH_TOO_LARGE, f"{issuer} would hold {held} keys; at "
                               f"most {KEYS_PER_ISSUER_MAX} (let expired keys go before adding)",
                               field="keys")
-        stored = [registry.get(k.kid) for k in keys]
+        stored = [registry.get(k.kid, issuer) for k in keys]
         await repo.save_trusted_keys(
             self.db, [(k.kid, k.issuer, json.dumps(k.to_jwk())) for k in stored if k], now_us())
         return registry.export_jwks(issuer)
@@ -83,12 +87,14 @@ class KeyService:
                      ) -> dict[str, Any]:
         self._may_publish(principal, issuer)
         registry = await self._load()
-        key = registry.get(kid)
-        if key is None or key.issuer != issuer:
+        key = registry.get(kid, issuer)
+        if key is None:
             raise DomainError(ErrorCode.NOT_FOUND, f"{issuer} has no key {kid}", field="kid")
-        revoked = registry.revoke(kid, int(time.time()) if at is None else at)
+        revoked = registry.revoke(kid, int(time.time()) if at is None else at, issuer)
         await repo.save_trusted_keys(
             self.db, [(kid, issuer, json.dumps(revoked.to_jwk()))], now_us())
+        for hook in self.on_revoke:
+            await hook(issuer)
         return revoked.to_jwk()
 
     async def jwks_by_issuer(self) -> dict[str, dict[str, Any]]:
