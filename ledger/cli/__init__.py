@@ -13,6 +13,7 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.cli import exits
 from ledger.config import ConfigurationError, Settings, get_settings
@@ -20,6 +21,9 @@ from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
 from ledger.runtime import tune_gc
+
+if TYPE_CHECKING:
+    from ledger.app.demo_summary import DemoSummary
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -93,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
 # missing here fails tests/test_cli_docs.py: every command documents its exit codes.
 EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("serve",): None,
-    ("demo",): None,
+    ("demo",): "a step of the seeding failed (its summary says which): nothing is served",
     ("db", "upgrade"): None,
     ("import",): "the file was rejected: nothing booked",
     ("adapters", "list"): None,
@@ -157,12 +161,12 @@ async def _upgrade(settings: Settings) -> None:
         await db.dispose()
 
 
-async def _seed_demo(settings: Settings) -> None:
+async def _seed_demo(settings: Settings) -> DemoSummary:
     from ledger.app.demo import seed
     from ledger.composition import running_services
 
     async with running_services(settings) as services:
-        await seed(services)
+        return await seed(services)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -198,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "hub-key":
             return _create_hub_key(Path(args.file or settings.hub_key_file))
         elif args.command == "demo":
-            _demo(settings.model_copy(update={"dev_mode": True}), args)
+            return _demo(settings.model_copy(update={"dev_mode": True}), args)
         elif args.command == "serve":
             settings.require_servable()
             settings.warn_if_dev_keys()
@@ -247,11 +251,13 @@ def _verify(args: argparse.Namespace) -> int:
     return exits.OK
 
 
-def _demo(settings: Settings, args: argparse.Namespace) -> None:
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Seed, say how to use it, and end with the summary: exit 1 (and no server) unless every
+    step succeeded."""
     from ledger.demo_data import DEMO_TOKENS, DEMO_WORKER
 
     print(f"clmtv demo: seeding {settings.database_url.split('@')[-1]}")
-    asyncio.run(_seed_demo(settings))
+    summary = asyncio.run(_seed_demo(settings))
     base = f"http://{args.host}:{args.port}"
     print(
         f"\nAPI docs:  {base}/docs\n"
@@ -259,8 +265,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
         f"{base}/v1/workers/{DEMO_WORKER}/statement\n"
         "Tokens:    " + ", ".join(f"{k}={v}" for k, v in DEMO_TOKENS.items()) + "\n"
     )
+    print("\n".join(summary.lines()))
+    if not summary.ok:
+        return exits.FAILED
     if not args.no_serve:
         _serve(settings, args)
+    return exits.OK
 
 
 def run() -> int:

@@ -13,7 +13,7 @@ from ledger.db import repositories as repo
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import get_fund
-from ledger.domain.ids import check_worker_id, new_worker_id
+from ledger.domain.ids import check_worker_id, check_worker_id_carries_no_number, new_worker_id
 from ledger.domain.pii import PiiVault, mask
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.posting import now_us
@@ -80,6 +80,10 @@ class WorkerService:
             raise DomainError(ErrorCode.INVALID_INPUT, "the hub assigns worker ids: register "
                               "without an id", field="id")
         worker_id = check_worker_id(new.id) if new.id else new_worker_id()
+        if new.id:
+            check_worker_id_carries_no_number(
+                worker_id, [n for _, n in new.memberships]
+                + ([new.identity_number] if new.identity_number else []))
         nationality = new.nationality.upper()
         if len(nationality) != 2 or not nationality.isalpha():
             raise DomainError(ErrorCode.INVALID_INPUT, "nationality is ISO 3166-1 alpha-2",

@@ -43,7 +43,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /v1/workers": frozenset({"operator", "th-sso"}),  # the example: a TH-SSO member
     "GET /v1/workers/{worker_id}": OF_THE_WORKER,
     "POST /v1/workers/{worker_id}/memberships": frozenset({"operator", "jp-jps"}),
-    "GET /v1/funds/{fund}/members/{member_number}": STAFF | {"th-sso"},
+    "POST /v1/funds/{fund}/members/search": STAFF | {"th-sso"},
     "GET /v1/workers/{worker_id}/statement": OF_THE_WORKER,
     "GET /v1/workers/{worker_id}/statement.jws": OF_THE_WORKER,
     "POST /v1/contributions": frozenset({"operator", "th-sso", "employer"}),
