@@ -288,7 +288,7 @@ async def _run(db: Database, scenario: Scenario, fast: bool) -> Observed:
 
 
 @given(scenario=scenarios())
-@differential_settings(default=12, soak=300)
+@differential_settings(default=10, soak=300)
 async def test_the_fast_path_writes_and_answers_what_the_engine_does(
     fresh: FreshDatabases, scenario: Scenario,
 ) -> None:

@@ -205,7 +205,7 @@ async def _run(fresh: FreshDatabases, store: str, scenario: Scenario,
 
 
 @given(scenario=scenarios())
-@differential_settings(default=10, soak=200)
+@differential_settings(default=8, soak=200)
 async def test_one_statement_books_what_the_careful_path_books(
     fresh: FreshDatabases, scenario: Scenario,
 ) -> None:

@@ -8,7 +8,6 @@ home (2024-09 .. 2027-12). Shares are the funds' published rates on those wages.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -48,26 +47,15 @@ class Story:
     worker: str
 
 
-@asynccontextmanager
-async def running_services(db: Database) -> AsyncIterator[Services]:
-    """The service graph on `db`, its group committer running and the story's reference
-    rates set."""
+@pytest.fixture
+async def story_services(db: Database) -> AsyncIterator[Services]:
     services = build_services(Settings(database_url=db.url), db=db,
                               signer=HubSigner(SigningKey.generate(HUB)))
     services.committer.start()
-    try:
-        for base, quote, rate in RATES:
-            await services.portability.set_rate(OPERATOR, base, quote, rate,
-                                                "test reference rate")
-        yield services
-    finally:
-        await services.committer.stop()
-
-
-@pytest.fixture
-async def story_services(db: Database) -> AsyncIterator[Services]:
-    async with running_services(db) as services:
-        yield services
+    for base, quote, rate in RATES:
+        await services.portability.set_rate(OPERATOR, base, quote, rate, "test reference rate")
+    yield services
+    await services.committer.stop()
 
 
 async def enrol(services: Services, uid: str, nationality: str = "KH",
