@@ -41,7 +41,9 @@ class MessagesIn(BaseModel):
 @router.post("/v1/inbox/messages", summary="Deliver signed messages (one outcome per token)")
 async def deliver(body: MessagesIn, principal: PrincipalDep, svc: ServicesDep
                   ) -> dict[str, Any]:
-    # Any authenticated client may carry messages: the signature, not the bearer, says who sent it.
+    # The signature says who sent a message; the bearer must still be a fund or the operator, or
+    # anyone could make the hub verify and store their junk (issue 25 finding 5).
+    principal.require(principal.may_send_messages, "deliver signed messages")
     outcomes = await svc.inbox.receive_batch(body.tokens)
     out = []
     for outcome in outcomes:
