@@ -32,15 +32,17 @@ import ledger.services.portability as portability
 from ledger.config import DEV_PII_ENCRYPTION_KEY, DEV_PII_HMAC_KEY
 from ledger.db import portability_repo
 from ledger.db.engine import Database
-from ledger.db.ledger_store import transaction
+from ledger.db.stores import ledger_transactions
 from ledger.db.tables import accounts, portability_transfers
-from ledger.domain.accounts import AccountCode, AccountFlags, AccountSpec
+from ledger.domain.accounts import AccountCode, AccountSpec
 from ledger.domain.contributions import ContributionInput, PlannedTransfer
 from ledger.domain.errors import DomainError
+from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.pii import PiiVault
 from ledger.domain.principals import Principal
+from ledger.services import pending_posting
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.portability import FlowRequest, PortabilityService, Reason
@@ -152,7 +154,7 @@ class Ledger:
 
     @classmethod
     def on(cls, db: Database, fast: bool) -> Ledger:
-        committer = GroupCommitter(PostingEngine(db))
+        committer = GroupCommitter(PostingEngine(db, ledger_transactions(db)))
         return cls(db, committer,
                    WorkerService(db, PiiVault(DEV_PII_HMAC_KEY, DEV_PII_ENCRYPTION_KEY)),
                    PortabilityService(db, committer, AGREEMENT),
@@ -261,11 +263,11 @@ async def _run(db: Database, scenario: Scenario, fast: bool) -> Observed:
         for base, quote, rate in rates:
             await ledger.portability.set_rate(OPERATOR, base, quote, rate, "test rate")
         if scenario.warm:  # as the engine creates it on a fund's first payout
-            async with transaction(db) as tx:
+            async with ledger_transactions(db)(db) as tx:
                 await tx.ensure_accounts([payouts_account("MM-SSB", Currency.MMK)], now_us())
         ids = await _build(ledger, scenario.flows)
         observed = Observed([], [], [], {})
-        real = portability.resolve_all
+        real = pending_posting.resolve_all
 
         async def spy(*args: Any) -> bool:
             observed.fast_path.append(await real(*args))

@@ -33,6 +33,7 @@ from ledger.adapters.registry import get_adapter
 from ledger.config import DEV_PII_ENCRYPTION_KEY, DEV_PII_HMAC_KEY
 from ledger.db.engine import Database
 from ledger.db.import_store import ImportTx
+from ledger.db.stores import ledger_transactions
 from ledger.domain.contributions import ContributionInput, plan_transfers, validate_contribution
 from ledger.domain.funds import Payer
 from ledger.domain.money import Currency, Money
@@ -153,7 +154,7 @@ async def _post_prior(db: Database, scenario: Scenario, prior: Prior) -> str | N
         worker_id=_worker(row.member), fund="TH-SSO", scheme=scheme, month=str(month),
         wage_base=quote.wage_base, shares=[(p.value, m) for p, m in quote.shares],
         id=f"second-employer-{row.member}-{file.month}" if prior.kind == "held" else None))
-    committer = GroupCommitter(PostingEngine(db))
+    committer = GroupCommitter(PostingEngine(db, ledger_transactions(db)))
     committer.start()
     try:
         result = (await committer.submit(Job([Unit(plan_transfers(contribution),
