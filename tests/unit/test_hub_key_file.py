@@ -20,7 +20,7 @@ def _kid(signer: HubSigner) -> str:
 
 def test_created_once_private_then_reused(tmp_path: Path) -> None:
     path = tmp_path / "keys" / "hub.jwk"
-    first = HubSigner.from_file(path)
+    first = HubSigner.from_file(path, create=True)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert _kid(HubSigner.from_file(path)) == _kid(first)
     assert sorted(p.name for p in path.parent.iterdir()) == ["hub.jwk"]
@@ -37,6 +37,6 @@ def test_the_loser_of_a_race_uses_the_winners_key(tmp_path: Path,
         real_link(source, target)
 
     monkeypatch.setattr(os, "link", link_after_the_other_process)
-    signer = HubSigner.from_file(path)
+    signer = HubSigner.from_file(path, create=True)
     assert _kid(signer) == winner.kid
     assert sorted(p.name for p in tmp_path.iterdir()) == ["hub.jwk"]  # no temporary left
