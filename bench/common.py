@@ -86,6 +86,18 @@ async def bulk_workers(db: Database, count: int, fund: str = "TH-SSO") -> list[s
     return ids
 
 
+async def bulk_memberships(db: Database, ids: list[str], fund: str) -> None:
+    """Memberships of existing workers at one more fund (payments into a home fund)."""
+    raw = await asyncpg.connect(db.url.replace("+asyncpg", ""))
+    try:
+        await raw.copy_records_to_table(
+            "memberships", records=[(w, fund, f"h{fund}{w}", b"x", 0) for w in ids],
+            columns=["worker_id", "fund", "member_number_hmac", "member_number_ciphertext",
+                     "created_at_us"])
+    finally:
+        await raw.close()
+
+
 def percentiles(samples_s: list[float]) -> dict[str, float]:
     ordered = sorted(samples_s)
 

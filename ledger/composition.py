@@ -14,11 +14,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.adapters.registry import adapters
+from ledger.channels.registry import load_registry
 from ledger.config import Settings
 from ledger.db.engine import Database, open_database
 from ledger.db.migrate import upgrade
 from ledger.db.stores import ledger_transactions
 from ledger.domain.pii import PiiVault
+from ledger.services.channel_days import ChannelDayService
+from ledger.services.channels import ChannelService
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
@@ -60,6 +63,8 @@ class Services:
     inbox: InboxService
     settlement: SettlementService
     imports: ImportService
+    channels: ChannelService
+    channel_days: ChannelDayService
 
 
 def build_services(
@@ -83,10 +88,12 @@ def build_services(
                                             **settlement_handlers(settlement)},
                          bulk_handlers=portability_bulk_handlers(portability))
     keys.on_revoke.append(inbox.refuse_held)
+    registry = load_registry(agreement)
+    channels = ChannelService(db, committer, worker_service, signer, agreement, registry)
     return Services(
         db=db,
         committer=committer,
-        clients=ClientService(db),
+        clients=ClientService(db, registry.channels),
         workers=worker_service,
         contributions=ContributionService(committer, worker_service),
         transfers=TransferService(db, committer),
@@ -97,6 +104,8 @@ def build_services(
         inbox=inbox,
         settlement=settlement,
         imports=ImportService(db, vault),
+        channels=channels,
+        channel_days=ChannelDayService(channels),
     )
 
 

@@ -5,6 +5,8 @@ Every value here is fictitious. Tokens are printed by `clmtv demo` and only ever
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 DEMO_WORKER = "wkr_demo0001"  # a Cambodian worker: Thailand, then Japan, then home
 # A migrant's 0-prefixed Thai number (valid check digit). Not 1101700234568: that is the Thai
 # sample file's Thai national, whose month would otherwise land in the demo worker's story.
@@ -14,6 +16,16 @@ DEMO_WORKER_KH_NUMBER = "NSSF-000123"
 DEMO_SECOND_WORKER = "wkr_demo0002"  # a Myanmar worker in Thailand
 DEMO_SECOND_TH_ID = "0001234567890"
 
+DEMO_THIRD_WORKER = "wkr_demo0003"  # a Vietnamese worker in Thailand, paying voluntary SI home
+DEMO_THIRD_VN_NUMBER = "7912345680"
+
+# The demo's payment channel (channels/mekong-wallet-th.yaml) and what it did on one past day.
+DEMO_CHANNEL = "mekong-wallet-th"
+DEMO_CHANNEL_DAY = "2026-12-01"  # a day the demo replays with its clock set to it
+DEMO_PAYMENT_REF = "mw-demo-0001"  # voluntary SI for December 2026, reconciled in the day file
+DEMO_REFUND_REF = "mw-demo-0002"  # voluntary SI paid ahead for June 2031: the refund example
+DEMO_DECLARED_INCOME = "5000000"  # VND a month: 22% is 1,100,000 VND
+
 DEMO_TOKENS = {
     "operator": "demo-operator-token",  # hub operator: sees and does everything
     "auditor": "demo-auditor-token",  # reads everything, writes nothing
@@ -21,6 +33,15 @@ DEMO_TOKENS = {
     "jp-jps": "demo-jp-jps-token",
     "kh-nssf": "demo-kh-nssf-token",
     "worker": "demo-worker-token",  # DEMO_WORKER themself
+    "channel": "demo-mekong-wallet-token",  # the channel DEMO_CHANNEL: its own payments only
 }
 
 EXAMPLE_MONTH = "2026-10"  # not seeded, so the first "Try it out" creates it (201)
+
+
+def example_voluntary_month() -> str:
+    """The month a "Try it out" payment pays: next month (voluntary SI takes no past months),
+    worked out when the API starts, so the docs' example stays payable."""
+    today = datetime.now(UTC).date()
+    year, month = (today.year + 1, 1) if today.month == 12 else (today.year, today.month + 1)
+    return f"{year:04d}-{month:02d}"

@@ -31,3 +31,7 @@ HELD_AHEAD_MAX = 1000
 REFUSAL_PREFIX_CHARS = 512  # of a refused message kept for audit, with its hash and length
 MESSAGE_LIFETIME_MAX_S = 30 * 24 * 3600
 VERIFY_THREADS_MAX = 4
+# A channel's day file is accepted once its business day has ended and this long has passed, so
+# that a payment acknowledged in the day's last second is in the hub's view of it.
+DAY_FILE_GRACE_S = 300
+DAY_FILE_MAX_BYTES = 64 * 1024 * 1024  # ~400,000 lines of a channel's day

@@ -26,6 +26,8 @@ ROLES = {
     "ledger.api": "HTTP: routes, schemas, authentication, problem+json (the only FastAPI user)",
     "ledger.composition": "the composition root: builds the service graph from settings",
     "ledger.services": "use cases: posting, group commit, imports, portability, inbox, windows",
+    "ledger.channels": "pure payment-channel rules: registry, pricing, legs, day files, "
+                       "reconciliation",
     "ledger.settlement": "pure settlement rules: agreements, totalisation, netting, messages",
     "ledger.db": "the only SQLAlchemy/asyncpg user: tables, stores, repositories, migrations",
     "ledger.adapters": "each fund's dated rules, ID formats and native file formats",

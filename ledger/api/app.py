@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api import errors
 from ledger.api.routes import (
+    channels,
     contributions,
     imports,
     inbox,
@@ -25,7 +26,7 @@ from ledger.composition import Services, build_services
 from ledger.config import Settings
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
-from ledger.limits import DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
+from ledger.limits import DAY_FILE_MAX_BYTES, DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
 
 DESCRIPTION = f"""
 Cross-border social-security contribution ledger for migrant workers of the Mekong region.
@@ -35,15 +36,19 @@ RFC 9457 `application/problem+json` with a stable `code`.
 
 **Authentication**: `Authorization: Bearer <token>`. The demo (`clmtv demo`) seeds these tokens:
 hub operator `{DEMO_TOKENS["operator"]}`, Thai fund `{DEMO_TOKENS["th-sso"]}`, worker
-`{DEMO_TOKENS["worker"]}`, auditor `{DEMO_TOKENS["auditor"]}`. Click *Authorize* and paste one.
+`{DEMO_TOKENS["worker"]}`, auditor `{DEMO_TOKENS["auditor"]}`, payment channel (Mekong Wallet)
+`{DEMO_TOKENS["channel"]}`. Click *Authorize* and paste one.
 """
 
 
 def _body_limit(path: str) -> int:
-    """Declaration files are uploads of their own size class; everything else is JSON."""
+    """Declaration files and channel day files are uploads of their own size classes;
+    everything else is JSON."""
     parts = path.split("/")
     if len(parts) == 5 and parts[1:3] == ["v1", "funds"] and parts[4] == "declarations":
         return DECLARATION_FILE_MAX_BYTES
+    if len(parts) == 6 and parts[1:3] == ["v1", "channels"] and parts[4] == "days":
+        return DAY_FILE_MAX_BYTES
     return REQUEST_BODY_MAX_BYTES
 
 
@@ -170,6 +175,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for router in (meta.router, workers.router, contributions.router, ledger.router,
                    keys.router, imports.router,
-                   portability.router, inbox.router, windows.router):
+                   portability.router, inbox.router, windows.router, channels.router):
         app.include_router(router)
     return app

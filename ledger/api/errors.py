@@ -26,6 +26,8 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_TRANSFER: 404,
     ErrorCode.UNKNOWN_FLOW: 404,
     ErrorCode.UNKNOWN_WINDOW: 404,
+    ErrorCode.UNKNOWN_CHANNEL: 404,
+    ErrorCode.UNKNOWN_PAYMENT: 404,
     ErrorCode.ID_CONFLICT: 409,
     ErrorCode.MEMBERSHIP_EXISTS: 409,
     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: 409,
@@ -36,9 +38,11 @@ STATUS: dict[ErrorCode, int] = {
     # The operator has not set a reference rate: the request is fine, the hub is not ready.
     ErrorCode.FX_RATE_MISSING: 409,
     ErrorCode.RECONCILIATION_FAILED: 409,
+    ErrorCode.DAY_NOT_OVER: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
     # A fund's shipped parameters.yaml is broken: the server's fault, not the caller's.
     ErrorCode.INVALID_PARAMETERS: 500,
+    ErrorCode.INVALID_CHANNEL: 500,
 }
 # Everything else is input the server understood but will not apply.
 DEFAULT_STATUS = 422

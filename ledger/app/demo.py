@@ -19,6 +19,7 @@ from ledger.app.demo_imports import import_samples
 from ledger.app.demo_summary import DemoSummary, summarise
 from ledger.composition import Services
 from ledger.demo_data import (
+    DEMO_CHANNEL,
     DEMO_SECOND_TH_ID,
     DEMO_SECOND_WORKER,
     DEMO_TOKENS,
@@ -101,6 +102,9 @@ async def seed(svc: Services, say: Callable[[str], None] = print) -> DemoSummary
 
     samples = await import_samples(svc, say)
     await seed_settlement(svc, say)
+    from ledger.app.demo_channels import seed_channels
+
+    await seed_channels(svc, say)
     return await summarise(svc, samples)
 
 
@@ -122,6 +126,7 @@ async def _clients(svc: Services) -> None:
         "jp-jps": (PrincipalKind.FUND, "JP-JPS"),
         "kh-nssf": (PrincipalKind.FUND, "KH-NSSF"),
         "worker": (PrincipalKind.WORKER, DEMO_WORKER),
+        "channel": (PrincipalKind.CHANNEL, DEMO_CHANNEL),
     }
     for name, (kind, scope) in scopes.items():
         try:

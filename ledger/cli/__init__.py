@@ -47,10 +47,12 @@ def _parser() -> argparse.ArgumentParser:
     db_sub.add_parser("upgrade", help="apply migrations up to the latest schema")
 
     from ledger.adapters.conformance import cli as adapters_cli
+    from ledger.cli import channels as channels_cli
     from ledger.cli import imports as import_cli
 
     import_cli.add_parser(sub)
     adapters_cli.add_parser(sub)
+    channels_cli.add_parser(sub)
 
     verify = sub.add_parser("verify", help="verify a signed message or statement offline")
     verify.add_argument("file", help="a compact JWS (e.g. from /v1/workers/ID/statement.jws)")
@@ -108,6 +110,12 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("clients", "list"): None,
     ("clients", "revoke"): None,
     ("clients", "rotate"): None,
+    ("channels", "list"): None,
+    ("channels", "show"): None,
+    ("channels", "day-file"): "the day file reconciled with discrepancies (each one listed)",
+    ("channels", "report"): None,
+    ("channels", "export"): None,
+    ("channels", "balances"): None,
     ("hub-key", "create"): None,
     ("simulate",): "the replay's ledger totals differ from the simulator's",
 }
@@ -190,6 +198,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ledger.adapters.conformance import cli as adapters_cli
 
             return adapters_cli.run(args)
+        elif args.command == "channels":
+            from ledger.cli import channels as channels_cli
+
+            return channels_cli.run(settings, args)
         elif args.command == "import":
             from ledger.cli import imports as import_cli
 

@@ -12,11 +12,14 @@ import json
 from datetime import UTC, datetime
 
 from ledger.adapters.registry import adapters
+from ledger.channels.registry import load_registry
+from ledger.composition import PILOT_AGREEMENT
 from ledger.config import Settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.principals import PrincipalKind
 from ledger.services.clients import ClientService
+from ledger.settlement.agreement import bundled_agreement
 
 DAY_S = 24 * 3600
 
@@ -27,7 +30,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add = commands.add_parser("add", help="create a client and print its token once")
     add.add_argument("name")
     add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
-    add.add_argument("--scope", help="fund code (fund, employer, channel) or worker id (worker)")
+    add.add_argument("--scope", help="fund code (fund, employer), channel code (channel, as in "
+                     "channels/*.yaml) or worker id (worker)")
     add.add_argument("--expires-in", type=int, metavar="DAYS",
                      help="the token stops working after this many days (default: never)")
     listing = commands.add_parser("list", help="every client: kind, scope, expiry, revocation")
@@ -49,10 +53,11 @@ def _when(us: object) -> str:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     adapters()  # every fund the registry knows (MY-SOCSO too) may have clients
+    channels = load_registry(bundled_agreement(PILOT_AGREEMENT)).channels
     db = open_database(settings.database_url, 1)
     try:
         await upgrade(db)
-        service = ClientService(db)
+        service = ClientService(db, channels)
         command = args.clients_command
         if command == "add":
             expires = None if args.expires_in is None else args.expires_in * DAY_S

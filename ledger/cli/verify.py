@@ -159,10 +159,30 @@ def describe(message: VerifiedMessage, audience_checked: bool = False) -> str:
         funds = ", ".join(scope.get("funds", [])) or "none"
         lines.append("scope: the worker's whole record (" + funds + ")" if scope.get("complete")
                      else f"scope: PARTIAL, only {funds}: not the worker's whole record")
+    if message.typ == "payment.receipt":
+        lines.extend(_receipt_lines(body))
     for fund in body.get("funds", []):
         totals = ", ".join(f"{t['amount_minor']} {t['currency']}" for t in fund["totals"])
         lines.append(f"  {fund['fund']}: {fund['months']} months, {totals} (minor units)")
     return "\n".join(lines)
+
+
+def _receipt_lines(body: dict[str, Any]) -> list[str]:
+    """A channel payment's receipt (docs/channels.md), in words."""
+    def money(m: dict[str, str]) -> str:
+        return f"{m['amount_minor']} {m['currency']}"
+
+    rate = body["rate"]
+    return [
+        f"  payment {body['payment_id']} by {body['channel']} at {body['paid_at']}",
+        f"  paid {money(body['paid'])} (minor units): principal {money(body['principal'])}, "
+        f"fee {money(body['fee'])}",
+        f"  rate {rate['rate']} {rate['quote']}/{rate['base']} ({rate['rounding']}; "
+        f"{rate['source']})",
+        f"  {body['fund']} {body['scheme']}: contribution {money(body['contribution'])}, "
+        f"state support {money(body['state_support'])}",
+        f"  months covered: {', '.join(body['months_covered'])}",
+    ]
 
 
 __all__ = ["MessageRejected", "VerifyInputError", "describe", "verify_file"]

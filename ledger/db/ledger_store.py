@@ -143,6 +143,12 @@ class ReadResult:
     locked: set[IdemKey]  # claim keys no other transaction holds
 
 
+# A row of another table written in a pass's transaction beside the ledger rows it belongs to
+# (a channel payment's record): (table name, column values). Tables must be in SIDE_TABLES.
+SideRow = tuple[str, dict[str, Any]]
+SIDE_TABLES = frozenset({"channel_payments", "channel_payment_events", "channel_obligations"})
+
+
 @dataclass(slots=True)
 class WriteSet:
     transfers: Sequence[TransferSpec]
@@ -150,6 +156,7 @@ class WriteSet:
     contributions: Sequence[ContributionRow]
     periods: Sequence[PeriodRow]
     responses: Sequence[tuple[IdemKey, StoredResponse]]
+    rows: Sequence[SideRow] = ()
 
 
 class LedgerTx(Protocol):
@@ -177,6 +184,21 @@ PendingLeg = tuple[int, int, int, str]
 UNRESOLVED_PENDING_WHERE = (
     "(flags & 1) = 1 AND NOT EXISTS (SELECT 1 FROM transfers AS r "
     "WHERE r.pending_id = transfers.id AND r.pending_id IS NOT NULL)")
+
+
+def side_row_groups(rows: Sequence[SideRow]) -> list[tuple[str, list[str], list[tuple[Any, ...]]]]:
+    """Side rows grouped per table as (table, column names, value tuples) for one INSERT each.
+    Every row of a table must name the same columns."""
+    groups: dict[str, tuple[list[str], list[tuple[Any, ...]]]] = {}
+    for table, values in rows:
+        if table not in SIDE_TABLES:
+            raise ValueError(f"{table} takes no side rows")
+        columns = sorted(values)
+        group = groups.setdefault(table, (columns, []))
+        if group[0] != columns:
+            raise ValueError(f"side rows of {table} name different columns")
+        group[1].append(tuple(values[c] for c in columns))
+    return [(table, columns, values) for table, (columns, values) in groups.items()]
 
 
 class RaceLostError(Exception):

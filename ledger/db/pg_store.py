@@ -35,6 +35,7 @@ from ledger.db.ledger_store import (
     WriteSet,
     balance_from_row,
     currency_of,
+    side_row_groups,
     transfer_flags,
 )
 from ledger.domain.accounts import AccountSpec
@@ -173,9 +174,12 @@ class PgLedgerTx:
                 [v.status_code for _, v in r], [v.response for _, v in r],
                 now_us,
             )
+            for table, columns, values in side_row_groups(writes.rows):
+                marks = ", ".join(f"${i + 1}" for i in range(len(columns)))
+                await self.conn.executemany(
+                    f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", values)
         except asyncpg.UniqueViolationError as exc:
             raise RaceLostError(str(exc)) from exc
-
 
     async def _copy(
         self, transfers: Sequence[TransferSpec], contributions: Sequence[ContributionRow],

@@ -32,6 +32,7 @@ from ledger.db.ledger_store import (
     TransferRow,
     WriteSet,
     balance_from_row,
+    side_row_groups,
     transfer_from_row,
 )
 from ledger.domain.accounts import AccountSpec
@@ -83,6 +84,9 @@ class SqliteLedgerTx:
         await self.insert_contributions(writes.contributions)
         await self.insert_periods(writes.periods, now_us)
         await self.store_responses(writes.responses, now_us)
+        for table, columns, values in side_row_groups(writes.rows):
+            await self._write(f"INSERT INTO {table} ({', '.join(columns)}) "
+                              f"VALUES ({_marks(len(columns))})", values)
 
     async def _select_in(self, sql: str, values: Sequence[Any]) -> list[Any]:
         rows: list[Any] = []

@@ -310,3 +310,96 @@ hub_acks = Table(
     Column("token", Text, nullable=False),
     Column("created_at_us", BigInteger, nullable=False),
 )
+
+# -- payment channels (migration 0011, ADR 0037) ------------------------------------------------
+
+channel_quotes = Table(
+    "channel_quotes",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("channel", String(32), nullable=False),
+    Column("wallet_currency", String(3), nullable=False),
+    Column("home_currency", String(3), nullable=False),
+    Column("rate", String(64), nullable=False),  # home units per wallet unit, Decimal text
+    Column("rate_source", Text, nullable=False),
+    Column("rounding", String(16), nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("expires_at_us", BigInteger, nullable=False),
+)
+
+channel_payments = Table(
+    "channel_payments",
+    metadata,
+    Column("id", String(96), primary_key=True),  # {channel}/{channel_ref}
+    Column("channel", String(32), nullable=False),
+    Column("channel_ref", String(48), nullable=False),
+    Column("worker_id", String(64), nullable=False),
+    Column("fund", String(16), nullable=False),
+    Column("scheme", String(64), nullable=False),
+    Column("quote_id", String(32)),
+    Column("wallet_currency", String(3), nullable=False),
+    Column("paid_minor", BigInteger, nullable=False),
+    Column("fee_minor", BigInteger, nullable=False),
+    Column("principal_minor", BigInteger, nullable=False),
+    Column("home_currency", String(3), nullable=False),
+    Column("contribution_minor", BigInteger, nullable=False),
+    Column("state_support_minor", BigInteger, nullable=False),
+    Column("fx_difference_minor", BigInteger, nullable=False),
+    Column("rate", String(64), nullable=False),
+    Column("rate_source", Text, nullable=False),
+    Column("rounding", String(16), nullable=False),
+    Column("months", Text, nullable=False),  # JSON: the units paid (YYYY-MM)
+    Column("months_covered", Text, nullable=False),  # JSON: every month of cover bought
+    Column("insurance_periods", Integer, nullable=False),  # 1: the months are voluntary periods
+    Column("paid_at_us", BigInteger, nullable=False),
+    Column("day", String(10), nullable=False),  # the channel's business day, YYYY-MM-DD
+    Column("receipt", Text, nullable=False),  # the JWS the worker received
+)
+Index("ix_channel_payments_day", channel_payments.c.channel, channel_payments.c.day)
+
+channel_payment_events = Table(
+    "channel_payment_events",
+    metadata,
+    Column("payment_id", String(96), primary_key=True),  # a payment is undone at most once
+    Column("channel", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # reversal, refund
+    Column("amount_minor", BigInteger, nullable=False),  # back to the worker, wallet currency
+    Column("fee_minor", BigInteger, nullable=False),
+    Column("contribution_minor", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    Column("day", String(10), nullable=False),
+)
+Index("ix_channel_payment_events_day", channel_payment_events.c.channel,
+      channel_payment_events.c.day)
+
+channel_day_files = Table(
+    "channel_day_files",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("channel", String(32), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("file_sha256", String(64), nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("status", String(16), nullable=False),  # reconciled, discrepancies
+    Column("report", Text, nullable=False),
+    Column("received_at_us", BigInteger, nullable=False),
+)
+Index("ix_channel_day_files_day", channel_day_files.c.channel, channel_day_files.c.day)
+
+channel_obligations = Table(
+    "channel_obligations",
+    metadata,
+    Column("id", String(128), primary_key=True),  # chs/{channel}/{day}/{fund}: also its transfer
+    Column("channel", String(32), nullable=False),
+    Column("day", String(10), nullable=False),
+    Column("fund", String(16), nullable=False),
+    Column("home_currency", String(3), nullable=False),
+    Column("net_minor", BigInteger, nullable=False),  # > 0: the channel owes the fund
+    Column("settlement_currency", String(3), nullable=False),
+    Column("settlement_minor", BigInteger, nullable=False),  # signed like net_minor
+    Column("rate", String(64), nullable=False),  # settlement units per home unit
+    Column("window_id", String(128), index=True),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+Index("ix_channel_obligations_day", channel_obligations.c.channel, channel_obligations.c.day)

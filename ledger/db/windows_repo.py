@@ -1,8 +1,9 @@
 """Queries of settlement windows and the funds' confirmations.
 
 One window per currency is open at a time; `open_window` finds it or opens the next one
-(`USD-000001`, `USD-000002`, ...). Posted flows wait with no window until one closes and takes
-them all under its row lock. State moves are compare-and-set on the stored state.
+(`USD-000001`, `USD-000002`, ...). Posted flows, and payment channels' daily obligations, wait
+with no window until one closes and takes them all under its row lock. State moves are
+compare-and-set on the stored state.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ from typing import Any
 from sqlalchemy import and_, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ledger.db.channels_repo import window_obligations_on
 from ledger.db.engine import Database
 from ledger.db.tables import (
     accounts,
+    channel_obligations,
     portability_transfers,
     settlement_windows,
     transfers,
@@ -104,10 +107,11 @@ async def unassigned(db: Database, currency: str) -> list[Obligation]:
 
 async def close(db: Database, window_id: str, currency: str,
                 decide: Callable[[list[Obligation]], Row]) -> Row:
-    """Under the window's row lock: take every posted flow no window holds, let `decide` net
-    them (returns the window's new values), store it. Flows posted meanwhile wait for the next
-    window; none can be in two."""
+    """Under the window's row lock: take every posted flow and every channel obligation no
+    window holds, let `decide` net them (returns the window's new values), store it. What is
+    posted meanwhile waits for the next window; nothing can be in two."""
     t = portability_transfers
+    c = channel_obligations
     async with db.engine.begin() as conn:
         query = select(settlement_windows.c.state).where(settlement_windows.c.id == window_id)
         state = (await conn.execute(query.with_for_update() if db.is_postgres else query)
@@ -117,8 +121,13 @@ async def close(db: Database, window_id: str, currency: str,
         await conn.execute(update(t).where(
             t.c.window_id.is_(None), t.c.state == "posted", t.c.settlement_currency == currency,
         ).values(window_id=window_id))
+        await conn.execute(update(c).where(
+            c.c.window_id.is_(None), c.c.settlement_currency == currency,
+        ).values(window_id=window_id))
         rows = (await conn.execute(_obligations_query(window_id))).all()
-        values = decide([(str(r[0]), str(r[1]), str(r[2]), int(r[3] or 0)) for r in rows])
+        found = [(str(r[0]), str(r[1]), str(r[2]), int(r[3] or 0)) for r in rows]
+        found += await window_obligations_on(conn, window_id)
+        values = decide(found)
         await conn.execute(update(settlement_windows).where(
             settlement_windows.c.id == window_id).values(**values))
     return values
@@ -129,6 +138,8 @@ async def release_flows(db: Database, window_id: str) -> None:
     async with db.engine.begin() as conn:
         await conn.execute(update(portability_transfers).where(
             portability_transfers.c.window_id == window_id).values(window_id=None))
+        await conn.execute(update(channel_obligations).where(
+            channel_obligations.c.window_id == window_id).values(window_id=None))
 
 
 async def save_confirmation(db: Database, row: Row) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ledger.domain.accounts import AccountSpec, member_account, source_account
+from ledger.domain.accounts import AccountSpec, hot_source_account, member_account
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer, get_fund
 from ledger.domain.ids import check_id, check_worker_id
@@ -161,12 +161,13 @@ _PAYER_ORDER = {payer: index for index, payer in enumerate(Payer)}
 
 def plan_transfers(contribution: Contribution) -> list[PlannedTransfer]:
     """One transfer per share: payer's source account -> the worker's member account (one
-    account for all the payers' shares, ADR 0026)."""
+    account for all the payers' shares, ADR 0026). The source is a hot family: each committer
+    debits its own sub-account of the fund's collections (ADR 0036)."""
     currency = contribution.wage_base.currency
     return [
         PlannedTransfer(
             id=f"{contribution.id}/{payer}",
-            debit=source_account(contribution.fund, payer, currency),
+            debit=hot_source_account(contribution.fund, payer, currency),
             credit=member_account(
                 contribution.worker_id, contribution.fund, contribution.scheme, currency
             ),

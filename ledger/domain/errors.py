@@ -62,6 +62,16 @@ class ErrorCode(StrEnum):
     FX_RATE_MISSING = "fx_rate_missing"  # no reference rate for a currency pair
     UNKNOWN_WINDOW = "unknown_window"
     RECONCILIATION_FAILED = "reconciliation_failed"  # a fund's view differs from the hub's
+    # payment channels
+    UNKNOWN_CHANNEL = "unknown_channel"
+    INVALID_CHANNEL = "invalid_channel"  # a channels/*.yaml file is malformed; field names the key
+    SCHEME_NOT_COLLECTED = "scheme_not_collected"  # the channel may not collect for this scheme
+    CURRENCY_NOT_HELD = "currency_not_held"  # the channel's wallets hold no such currency
+    UNKNOWN_QUOTE = "unknown_quote"
+    QUOTE_EXPIRED = "quote_expired"
+    UNKNOWN_PAYMENT = "unknown_payment"
+    DAY_NOT_OVER = "day_not_over"  # a day file for a day that has not ended (plus a grace)
+    DAY_FILE_REJECTED = "day_file_rejected"  # details.errors lists every bad line; nothing kept
     # requests
     MALFORMED_JSON = "malformed_json"
     BODY_TOO_LARGE = "body_too_large"

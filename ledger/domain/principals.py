@@ -2,7 +2,8 @@
 
 Every service takes the principal as its first argument. A fund sees only its own members and
 accounts; a worker sees only themself; the hub operator sees everything; an auditor reads all
-and writes nothing. Employers and payment channels may only post contributions to their fund.
+and writes nothing. Employers may only post contributions to their fund; a payment channel's
+scope is its channel code (`channels/*.yaml`), and it acts only for that channel.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ class PrincipalKind(StrEnum):
     WORKER = "worker"
 
 
-# Kinds whose scope names a fund, and kinds whose scope names a worker.
-FUND_SCOPED = frozenset({PrincipalKind.FUND, PrincipalKind.EMPLOYER, PrincipalKind.CHANNEL})
+# Kinds whose scope names a fund. A worker's scope names a worker, a channel's its channel.
+FUND_SCOPED = frozenset({PrincipalKind.FUND, PrincipalKind.EMPLOYER})
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +46,17 @@ class Principal:
         A payment channel collects voluntary payments through its own route, nothing else."""
         return self.kind is PrincipalKind.HUB_OPERATOR or (
             self.kind in (PrincipalKind.FUND, PrincipalKind.EMPLOYER) and self.scope == fund
+        )
+
+    def can_act_for_channel(self, channel: str) -> bool:
+        """Take payments, reverse or refund them, send day files: the channel or the hub."""
+        return self.kind is PrincipalKind.HUB_OPERATOR or (
+            self.kind is PrincipalKind.CHANNEL and self.scope == channel
+        )
+
+    def can_read_channel(self, channel: str) -> bool:
+        return self.sees_everything or (
+            self.kind is PrincipalKind.CHANNEL and self.scope == channel
         )
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Collection
 
 from ledger.db import repositories as repo
 from ledger.db.engine import Database
@@ -27,8 +28,9 @@ def token_hash(token: str) -> str:
 
 
 class ClientService:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, channels: Collection[str] = ()) -> None:
         self.db = db
+        self.channels = frozenset(channels)  # the registry's codes: a channel client's scope
         # token hash -> (principal, expiry); a revoked token lives at most _CACHE_TTL_S here.
         self._cache: dict[str, tuple[Principal, float]] = {}
 
@@ -46,6 +48,11 @@ class ClientService:
                               f"{what}", field="scope")
         if kind in FUND_SCOPED:
             get_fund(scope or "", field="scope")
+        elif kind is PrincipalKind.CHANNEL:
+            if scope not in self.channels:
+                raise DomainError(ErrorCode.UNKNOWN_CHANNEL,
+                                  f"unknown channel {scope!r}; known: "
+                                  f"{', '.join(sorted(self.channels))}", field="scope")
         elif kind is PrincipalKind.WORKER:
             check_worker_id(scope, "scope")
             worker, _ = await repo.worker_with_memberships(self.db, scope or "")

@@ -7,6 +7,9 @@ batching"). A request is answered only after its transaction has committed.
 
 Idempotency keys in flight in this process are tracked here: a second request with a key whose
 first request has not finished gets 409 at once. Across processes PostgreSQL advisory locks do it.
+
+Before its first batch the writer claims a committer slot (`ledger/db/slots.py`): the sub-account
+of each hot account family this process books to, so that processes do not queue on one row.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import asyncio
 import logging
 
 from ledger.db.ledger_store import IdemKey
+from ledger.db.slots import SlotClaim, claim_slot
+from ledger.domain.accounts import HOT_ACCOUNT_SHARDS
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.services.posting import Job, PostingEngine, Status, UnitResult
 
@@ -30,6 +35,7 @@ class GroupCommitter:
         self._in_flight: set[IdemKey] = set()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._slot: SlotClaim | None = None
         self.batches = 0
         self.jobs = 0
 
@@ -66,13 +72,27 @@ class GroupCommitter:
                 self._in_flight.discard(claim)
 
     async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._queue:
-                await self._post(self._take())
-            if self._stopping:
-                return
+        await self._claim_slot()
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._queue:
+                    await self._post(self._take())
+                if self._stopping:
+                    return
+        finally:
+            slot, self._slot = self._slot, None
+            if slot is not None:
+                await slot.release()
+
+    async def _claim_slot(self) -> None:
+        try:
+            self._slot = await claim_slot(self.engine.db, HOT_ACCOUNT_SHARDS)
+        except Exception:  # a slot only spreads row locks: without one, book on slot 0
+            log.exception("could not claim a committer slot; using slot 0")
+            return
+        self.engine.slot = self._slot.slot
 
     def _take(self) -> list[tuple[Job, asyncio.Future[list[UnitResult]]]]:
         """As many queued jobs as fit in `max_units` (always at least one)."""

@@ -26,6 +26,7 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.adapters.refunds import Claim
+from ledger.db import channels_repo
 from ledger.db import portability_repo as repo
 from ledger.db.engine import Database
 from ledger.domain.contributions import PlannedTransfer
@@ -351,11 +352,16 @@ class PortabilityService:
         return [render(r) for r in rows]
 
     async def window_position(self, principal: Principal, window_id: str) -> int:
-        """A fund's net in a window from the flows it took part in: received minus paid."""
+        """A fund's net in a window from the flows it took part in and the payment channels'
+        daily collections for it (ADR 0037): received minus paid."""
         principal.require(principal.kind is PrincipalKind.FUND, "compute a fund's position")
         fund = principal.scope or ""
-        return sum(amount if home == fund else -amount
-                   for _, home, amount in await repo.window_amounts(self.db, fund, window_id))
+        flows = sum(amount if home == fund else -amount
+                    for _, home, amount in await repo.window_amounts(self.db, fund, window_id))
+        channels = sum(amount if payee == fund else -amount if payer == fund else 0
+                       for _, payer, payee, amount
+                       in await channels_repo.window_obligations(self.db, window_id))
+        return flows + channels
 
     async def receivables(self, principal: Principal, worker_id: str) -> list[dict[str, Any]]:
         """Money still owed to the worker by someone else (the Japanese tax refund)."""

@@ -7,6 +7,11 @@ accounts, lock balances in id order, apply every unit in memory, one write, comm
 
 A batch that loses a race on a unique key (another process created the same transfer first) is
 re-run from the start; on the second pass the other process's rows are simply "already exists".
+
+A transfer may name a hot account *family* (`AccountSpec.shards`): the pass books it to the
+family's sub-account for this engine's `slot`, one per committer, so two processes posting at
+once lock different rows (ADR 0036). A job may also carry side rows (a payment's record) that are
+written in the same transaction if and only if the job created its units.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from ledger.db.ledger_store import (
     RaceLostError,
     ReadRequest,
     ReadResult,
+    SideRow,
     StoredResponse,
     TransactionFactory,
     TransferRecord,
@@ -87,21 +93,30 @@ Renderer = Callable[[list[UnitResult]], tuple[int, str]]
 
 @dataclass(slots=True)
 class Unit:
-    """A linked batch of transfers (all or none), optionally a contribution with its period."""
+    """A linked batch of transfers (all or none), optionally a contribution with its period
+    (`period=False`: the contribution buys no insurance period, e.g. a welfare fund's fee)."""
 
     transfers: list[PlannedTransfer]
     contribution: Contribution | None = None
+    period: bool = True
 
 
 @dataclass(slots=True)
 class Job:
     """What one request asks for: its units, its idempotency claim, and whether the units are
-    linked to each other (atomic: one failure fails them all, nothing is written)."""
+    linked to each other (atomic: one failure fails them all, nothing is written). `rows` are
+    written beside the units when the job creates them (not when they already existed).
+    `store_when_exists=False`: a job whose units all existed already keeps no response under
+    its key (its caller answers from the original's record, and so will every retry).
+    `whole`: the units were made together, so a retry finds all of them or none."""
 
     units: list[Unit]
     claim: IdempotencyClaim | None = None
     render: Renderer | None = None
     atomic: bool = True
+    rows: tuple[SideRow, ...] = ()
+    store_when_exists: bool = True
+    whole: bool = False  # its units exist all or none: some existing, some new is a conflict
 
     def keys(self) -> set[str]:
         """Ids that must not appear twice in one pass (see `split_rounds`)."""
@@ -148,10 +163,13 @@ class AccountCache:
 
 class PostingEngine:
     def __init__(self, db: Database, transactions: TransactionFactory,
-                 cache: AccountCache | None = None) -> None:
+                 cache: AccountCache | None = None, slot: int = 0) -> None:
         self.db = db
         self.transactions = transactions  # the store's, chosen by the composition root
         self.cache = cache or AccountCache()
+        # Which sub-account of each hot family this engine books to (its committer claims one
+        # no other process holds: ledger/db/slots.py).
+        self.slot = slot
 
     async def post(self, units: Sequence[Unit]) -> list[UnitResult]:
         """Independent units (each all or none on its own), as one job without a claim."""
@@ -264,8 +282,15 @@ class _Pass:
         lock_ids.discard(0)
         self.balances = await tx.lock_balances(sorted(lock_ids))
 
+    def concrete(self, ref: AccountSpec | int) -> AccountSpec | int:
+        """The account a planned reference books to: a family's sub-account for this slot."""
+        if isinstance(ref, AccountSpec) and ref.shards:
+            return ref.shard(self.engine.slot)
+        return ref
+
     async def _resolve_accounts(self, tx: LedgerTx, fresh: list[PlannedTransfer]) -> None:
-        specs = {a.key: a for t in fresh for a in (t.debit, t.credit) if isinstance(a, AccountSpec)}
+        specs = {a.key: a for t in fresh for a in map(self.concrete, (t.debit, t.credit))
+                 if isinstance(a, AccountSpec)}
         cached = self.engine.cache.ids
         missing = [spec for key, spec in specs.items() if key not in cached]
         self.account_ids = {key: cached[key] for key in specs if key in cached}
@@ -292,24 +317,37 @@ class _Pass:
                 )
                 for r in results
             ]
+        if job.whole and not failed and len({r.status for r in results}) > 1:
+            # Some units existed, others are new: not a retry of what was recorded under these
+            # ids but another request reusing them (a payment's reference with other months).
+            return [_failed(ErrorCode.ID_CONFLICT,
+                            "part of this request is recorded already with other fields: "
+                            "it is not a retry of the request first made under these ids")
+                    ] * len(results)
         layer.merge()
         return results
 
     def _write_set(self) -> WriteSet:
         w = self.writes
         responses: list[tuple[IdemKey, StoredResponse]] = []
+        rows: list[SideRow] = []
         for job, results in zip(self.jobs, self.results, strict=True):
-            if job.claim and job.render and results and _keep_response(results):
+            if (job.claim and job.render and results and _keep_response(results)
+                    and (job.store_when_exists or not all(r.status is Status.EXISTS
+                                                          for r in results))):
                 status, body = job.render(results)
                 responses.append(
                     (job.claim.ident, StoredResponse(job.claim.request_hash, status, body))
                 )
+            if job.rows and results and _created(results):
+                rows.extend(job.rows)
         return WriteSet(
             transfers=w.transfers,
             balances=[self.balances[i] for i in sorted(w.touched)],
             contributions=w.contributions,
             periods=w.periods,
             responses=responses,
+            rows=rows,
         )
 
 
@@ -370,7 +408,8 @@ class _Layer:
             row = _contribution_row(contribution, self.p.now)
             self.contributions[contribution.id] = row
             self.writes.contributions.append(row)
-            self.writes.periods.append(_period_row(contribution))
+            if unit.period:
+                self.writes.periods.append(_period_row(contribution))
         return UnitResult(Status.CREATED, records)
 
     def _check_contribution(self, contribution: Contribution) -> None:
@@ -397,7 +436,11 @@ class _Layer:
 
     def _spec(self, t: PlannedTransfer) -> TransferSpec:
         def account_id(ref: AccountSpec | int) -> int:
-            return ref if isinstance(ref, int) else self.p.account_ids[ref.key]
+            if isinstance(ref, int):
+                return ref
+            if ref.shards:
+                ref = ref.shard(self.p.engine.slot)
+            return self.p.account_ids[ref.key]
 
         return TransferSpec(
             t.id, account_id(t.debit), account_id(t.credit), t.amount_minor, t.currency, t.flags,
@@ -480,6 +523,12 @@ class _Writes:
         self.periods.extend(other.periods)
 
 
+def _created(results: list[UnitResult]) -> bool:
+    """The job booked something new and nothing of it failed: its side rows belong with it."""
+    return (all(r.ok for r in results)
+            and any(r.status is Status.CREATED for r in results))
+
+
 def _keep_response(results: list[UnitResult]) -> bool:
     """Responses are kept for replay unless the key itself was the problem."""
     first = results[0]
@@ -492,6 +541,11 @@ def _keep_response(results: list[UnitResult]) -> bool:
 def _stored_or_planned(ref: AccountSpec | int, stored_id: int, known: dict[str, int]) -> int:
     if isinstance(ref, int):
         return ref
+    if ref.shards:
+        # A family: the first attempt booked to its committer's sub-account, a retry through
+        # another process names its own. The family itself follows from fields compared
+        # separately (the contribution's fund and payers, a payment's channel and currency).
+        return stored_id
     # System accounts are named by key; the key is derived from the contribution (worker, fund,
     # scheme, payer), whose fields are compared separately, so an unresolved key is a match.
     return known.get(ref.key, stored_id)

@@ -14,6 +14,11 @@ Owns the life of a window (the transitions are `settlement/windows.py`'s):
    and write the reconciliation report: per fund, the hub's netting, the fund's confirmed
    position and the ledger's movement for the window must be one number;
 4. `abort`: the window's flows wait for the next window.
+
+Payment channels take part like funds (`channel:<code>`, ADR 0037): each reconciled day file
+leaves one obligation per fund (the day's net), which the next window to close takes and nets
+with the flows. A channel gets no statement to confirm: its reconciled day files are its view,
+and the reconciliation report compares that view with the netting and the ledger, as a fund's.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ledger.channels.legs import channel_position_account
+from ledger.db import channels_repo
 from ledger.db import windows_repo as repo
 from ledger.db.engine import Database
 from ledger.domain.contributions import PlannedTransfer
@@ -63,6 +70,8 @@ class SettlementService:
         if row["state"] == WindowState.OPEN.value:
             waiting = await repo.unassigned(self.db, row["currency"])
             view["flows_waiting"] = len(waiting)
+            view["channel_obligations_waiting"] = await channels_repo.unassigned_obligations(
+                self.db, row["currency"])
         if not principal.sees_everything:  # a fund sees its own statement and confirmation
             principal.require(principal.kind is PrincipalKind.FUND, "read windows")
             view["statements"] = {k: v for k, v in view["statements"].items()
@@ -109,10 +118,14 @@ class SettlementService:
         return await self.get(principal, window_id)
 
     def _net(self, obligations: list[repo.Obligation], currency: Currency) -> NettingResult:
-        index = {f: i for i, f in enumerate(self.funds)}
+        """The member funds in agreement order, then any other participant (a channel, a fund
+        a channel collects for that is not a member) in code order."""
+        others = sorted({p for o in obligations for p in o[1:3]} - set(self.funds))
+        participants = (*self.funds, *others)
+        index = {f: i for i, f in enumerate(participants)}
         return net_obligations([index[o[1]] for o in obligations],
                                [index[o[2]] for o in obligations],
-                               [o[3] for o in obligations], self.funds, currency)
+                               [o[3] for o in obligations], participants, currency)
 
     def _statements(self, window_id: str, obligations: list[repo.Obligation],
                     netting: NettingResult, at: int) -> dict[str, str]:
@@ -124,7 +137,7 @@ class SettlementService:
                 "flows_sha256": flows_digest}
         participants = [f for f, g_out, g_in in zip(
             netting.funds, netting.gross.sum(axis=1), netting.gross.sum(axis=0), strict=True)
-            if int(g_out) or int(g_in)]
+            if (int(g_out) or int(g_in)) and not _is_channel(f)]
         key = self.signer.keyring.current(at)
         return {fund: sign_message(key, aud=fund, typ=MessageType.SETTLEMENT_STATEMENT,
                                    seq=at, body=body, iat=at, ttl_s=STATEMENT_TTL_S)
@@ -199,20 +212,24 @@ class SettlementService:
         """Per fund: the hub's netted position, the fund's confirmed one, and the ledger's
         (obligations posted to its position account for the window's flows) — all equal."""
         ledger_view: dict[str, int] = {}
-        for payer, payee, amount in await repo.ledger_obligations(self.db, window_id):
+        legs = (await repo.ledger_obligations(self.db, window_id)
+                + await channels_repo.ledger_obligations(self.db, window_id))
+        for payer, payee, amount in legs:
             ledger_view[payer] = ledger_view.get(payer, 0) - amount
             ledger_view[payee] = ledger_view.get(payee, 0) + amount
+        channel_views = await channels_repo.window_channel_views(self.db, window_id)
         funds = []
         for fund, hub in netting["positions_minor"].items():
             fund_view = confirmed.get(fund)
-            views = {"hub": int(hub), "ledger": ledger_view.get(fund, 0),
-                     "fund": int(fund_view["position_minor"]) if fund_view else 0}
+            own = (channel_views.get(fund, 0) if _is_channel(fund)
+                   else int(fund_view["position_minor"]) if fund_view else 0)
+            views = {"hub": int(hub), "ledger": ledger_view.get(fund, 0), "fund": own}
             if len(set(views.values())) != 1:
                 raise DomainError(ErrorCode.RECONCILIATION_FAILED,
                                   f"window {window_id}: {fund} positions differ: {views}",
                                   details={"fund": fund, **views})
             funds.append({"fund": fund, "position": Money(views["hub"], currency).to_wire(),
-                          "confirmed": fund_view is not None})
+                          "confirmed": fund_view is not None or _is_channel(fund)})
         return {"window_id": window_id, "agrees": True, "funds": funds,
                 "gross_volume_minor": netting["gross_volume_minor"],
                 "net_volume_minor": netting["net_volume_minor"],
@@ -243,11 +260,16 @@ def _settlement_legs(window_id: str, positions: dict[str, str], currency: Curren
         amount = int(text)
         if amount == 0:
             continue
-        position = position_account(fund, currency)
+        position = (channel_position_account(fund.removeprefix("channel:"), currency)
+                    if _is_channel(fund) else position_account(fund, currency))
         debit, credit = (position, hub) if amount > 0 else (hub, position)
         legs.append(PlannedTransfer(f"settle/{window_id}/{fund}", debit, credit, abs(amount),
                                     currency, code="settlement"))
     return legs
+
+
+def _is_channel(participant: str) -> bool:
+    return participant.startswith("channel:")
 
 
 def _require_move(row: dict[str, Any], to: WindowState) -> None:

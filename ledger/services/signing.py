@@ -19,6 +19,8 @@ from ledger.settlement.messages import MessageType, sign_message
 
 # A statement stays verifiable for a year; `clmtv verify --at` checks it as of another time.
 STATEMENT_TTL_S = 366 * 24 * 3600
+# A receipt is the worker's proof of payment for as long as a claim on those months may last.
+RECEIPT_TTL_S = 10 * 366 * 24 * 3600
 
 
 class HubSigner:
@@ -53,4 +55,14 @@ class HubSigner:
         return sign_message(
             self.keyring.current(issued), aud=worker_id, typ=MessageType.STATEMENT_WORKER,
             seq=issued, body=statement, iat=issued, ttl_s=STATEMENT_TTL_S,
+        )
+
+    def sign_receipt(self, worker_id: str, receipt: dict[str, Any], paid_at_us: int) -> str:
+        """A channel payment's receipt (JWS over its RFC 8785 form), addressed to the worker.
+        Its sequence number is the payment's time in µs: receipts are ordered by payment."""
+        issued = paid_at_us // 1_000_000
+        return sign_message(
+            self.keyring.current(issued), aud=worker_id, typ=MessageType.PAYMENT_RECEIPT,
+            seq=max(paid_at_us, 1), body=receipt, iat=issued, ttl_s=RECEIPT_TTL_S,
+            jti=f"receipt:{receipt['payment_id']}",
         )

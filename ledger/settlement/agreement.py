@@ -4,7 +4,8 @@ Owns what an agreement (or the no-agreement baseline) says: member funds, portab
 schemes with their transfer rule and portable payer shares, the home-fund voluntary schemes no
 product operates that it opens (`voluntary_schemes`), the certificate-of-coverage rule,
 totalisation settings (Art 57 short periods, unit conversion after *Pagotto*), eligibility
-thresholds, the settlement currency, FX rate source and rounding, the cycle and deadlines, and the
+thresholds, the settlement currency, FX rate source and rounding, the cycle and deadlines, the
+terms payment channels work under (fee cap, FX rounding of a payment, quote lifetime), and the
 exit routes a worker has outside the mechanism (with agent fees), each parameter with its source.
 
 `load_agreement` is the only function here that does I/O. A bad file is refused with a
@@ -289,6 +290,25 @@ class SettlementSettings(_Model):
             raise ValueError(exc.message) from None
 
 
+class ChannelFx(_Model):
+    """How a channel payment is converted: the rate source and the rounding of the worker's
+    principal in the wallet currency (and of the FX difference left in the home currency)."""
+
+    rate_source: Text
+    rounding: Rounding
+    source: Text
+
+
+class ChannelTerms(_Model):
+    """What a payment channel may charge and how its quotes work (docs/channels.md)."""
+
+    fee_rate_max: Param[Rate]  # a channel's fee never exceeds this share of the principal
+    fee_rounding: Rounding
+    fx: ChannelFx
+    quote_ttl_s: StrictInt = Field(ge=10, le=86_400)
+    source: Text
+
+
 class ThresholdSpec(_Model):
     months_min: StrictInt = Field(ge=1, le=600)
     age_min: StrictInt | None = Field(default=None, ge=15, le=80)
@@ -353,6 +373,7 @@ class Agreement(_Model):
     coverage: CoverageRule | None = None
     totalisation: TotalisationSettings | None = None
     settlement: SettlementSettings | None = None
+    channels: ChannelTerms | None = None  # absent: no payment channel works under it
     eligibility: dict[KnownFund, tuple[ThresholdSpec, ...]]
     exit_routes: ExitRoutes
 
@@ -365,7 +386,7 @@ class Agreement(_Model):
 
     def _check_kind(self) -> None:
         if self.kind is AgreementKind.BASELINE:
-            for key in ("member_funds", "portable_schemes", *_AGREEMENT_ONLY):
+            for key in ("member_funds", "portable_schemes", "channels", *_AGREEMENT_ONLY):
                 if getattr(self, key):
                     raise _keyed(key, "a baseline has no members, portability or settlement")
             if self.voluntary_schemes:

@@ -65,6 +65,7 @@ class MessageType(StrEnum):
     SETTLEMENT_STATEMENT = "settlement.statement"
     SETTLEMENT_CONFIRMATION = "settlement.confirmation"
     STATEMENT_WORKER = "statement.worker"
+    PAYMENT_RECEIPT = "payment.receipt"  # hub -> worker: a channel payment (docs/channels.md)
 
 
 _MESSAGE_TYPES = frozenset(t.value for t in MessageType)

@@ -17,6 +17,7 @@ before any accumulation (see `exact_sum`). Decisions: docs/adr/0013-multilateral
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -133,8 +134,14 @@ def net_obligations(
     )
 
 
+CHANNEL_PARTICIPANT = re.compile(r"^channel:[a-z0-9][a-z0-9-]{2,31}$")
+
+
 def _fund_codes(funds: Sequence[str]) -> tuple[FundCode, ...]:
-    codes = tuple(get_fund(f, field="funds").code for f in funds)
+    """The participants: funds, and payment channels (`channel:<code>`, whose daily collections
+    are obligations to funds, ADR 0037)."""
+    codes = tuple(FundCode(f) if CHANNEL_PARTICIPANT.match(f) else get_fund(f, field="funds").code
+                  for f in funds)
     if not codes or len(set(codes)) != len(codes):
         raise DomainError(
             ErrorCode.INVALID_INPUT, "funds must be distinct and not empty", field="funds"

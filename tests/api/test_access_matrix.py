@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from ledger.db import repositories as repo
-from ledger.demo_data import DEMO_SECOND_WORKER, DEMO_TOKENS
+from ledger.demo_data import DEMO_CHANNEL, DEMO_SECOND_WORKER, DEMO_TOKENS
 from ledger.domain.principals import PrincipalKind
 from tests.api.test_openapi_examples import UPLOADS, _example, _path, demo_http
 
@@ -30,7 +30,7 @@ SIGNED_IN = EVERYONE - NOT_SIGNED_IN
 STAFF = frozenset({"operator", "auditor"})
 FUNDS = frozenset({"th-sso", "jp-jps", "kh-nssf"})
 # The demo worker belongs to TH-SSO, JP-JPS and KH-NSSF; `worker` is that worker, `worker2`
-# another; `employer` and `channel` are scoped to TH-SSO.
+# another; `employer` is scoped to TH-SSO, `channel` to the demo's channel (Mekong Wallet).
 OF_THE_WORKER = STAFF | FUNDS | {"worker"}
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -80,6 +80,20 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /v1/windows": STAFF | FUNDS,
     "GET /v1/windows/{window_id}": STAFF | FUNDS,
     "POST /v1/windows/{window_id}/transitions": frozenset({"operator"}),
+    # Payment channels (docs/channels.md): each its own, the hub all (the auditor reads).
+    "GET /v1/channels": SIGNED_IN,  # each sees the channels it may read (others: none)
+    "GET /v1/channels/{channel}": STAFF | {"channel"},
+    "GET /v1/channels/{channel}/balances": STAFF | {"channel"},
+    "POST /v1/channels/{channel}/quotes": frozenset({"operator", "channel"}),
+    "POST /v1/channels/{channel}/payments": frozenset({"operator", "channel"}),
+    "GET /v1/channels/{channel}/payments/{channel_ref}": STAFF | {"channel"},
+    "POST /v1/channels/{channel}/payments/{channel_ref}/reversal":
+        frozenset({"operator", "channel"}),
+    "POST /v1/channels/{channel}/payments/{channel_ref}/refund":
+        frozenset({"operator", "channel"}),
+    "POST /v1/channels/{channel}/days/{day}": frozenset({"operator", "channel"}),
+    "GET /v1/channels/{channel}/days/{day}": STAFF | {"channel"},
+    "GET /v1/channels/{channel}/days/{day}/ledger.csv": STAFF | {"channel"},
 }
 
 
@@ -89,7 +103,7 @@ async def _tokens(http: httpx.AsyncClient) -> dict[str, str | None]:
     tokens["employer"] = await services.clients.register(
         f"employer-{secrets.token_hex(3)}", PrincipalKind.EMPLOYER, "TH-SSO")
     tokens["channel"] = await services.clients.register(
-        f"channel-{secrets.token_hex(3)}", PrincipalKind.CHANNEL, "TH-SSO")
+        f"channel-{secrets.token_hex(3)}", PrincipalKind.CHANNEL, DEMO_CHANNEL)
     tokens["worker2"] = await services.clients.register(
         f"worker2-{secrets.token_hex(3)}", PrincipalKind.WORKER, DEMO_SECOND_WORKER)
     tokens["none"] = None
@@ -112,7 +126,7 @@ async def _call(http: httpx.AsyncClient, spec: dict[str, Any], method: str, path
     headers = {"Idempotency-Key": secrets.token_hex(8)}
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    if path in UPLOADS:
+    if path in UPLOADS and method == "post":  # the same path may also have a GET
         response = await http.post(_path(path, operation), headers=headers, files={
             "file": (UPLOADS[path].name, UPLOADS[path].read_bytes())})
     elif "requestBody" in operation:

@@ -171,6 +171,9 @@ NOT_IDENTITY_NUMBERS = {
     ("query", "as_of"): "month",
     ("query", "age_years"): "age",
     ("query", "partial"): "flag",
+    ("path", "channel"): "payment channel code (channels/*.yaml)",
+    ("path", "channel_ref"): "the channel's own payment reference",
+    ("path", "day"): "a date (YYYY-MM-DD)",
 }
 
 

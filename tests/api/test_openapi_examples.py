@@ -16,6 +16,7 @@ import pytest
 
 from ledger.api.app import create_app
 from ledger.app.demo import seed
+from ledger.app.demo_channels import DEMO_DAY_FILE
 from ledger.app.demo_imports import sample_files
 from ledger.composition import build_services
 from ledger.config import Settings
@@ -49,9 +50,15 @@ ORDER = [
     ("post", "/v1/windows"),
     ("post", "/v1/windows/{window_id}/transitions"),
     ("post", "/v1/funds/{fund}/declarations"),
+    ("post", "/v1/channels/{channel}/quotes"),
+    ("post", "/v1/channels/{channel}/payments"),
+    ("post", "/v1/channels/{channel}/payments/{channel_ref}/reversal"),
+    ("post", "/v1/channels/{channel}/payments/{channel_ref}/refund"),
+    ("post", "/v1/channels/{channel}/days/{day}"),
 ]
-# File uploads have no JSON example: the docs point at the fund's sample, which the demo imported.
-UPLOADS = {"/v1/funds/{fund}/declarations": sample_files("TH-SSO")[0]}
+# File uploads have no JSON example: the docs point at the sample, which the demo already sent.
+UPLOADS = {"/v1/funds/{fund}/declarations": sample_files("TH-SSO")[0],
+           "/v1/channels/{channel}/days/{day}": DEMO_DAY_FILE}
 
 
 @pytest.fixture

@@ -127,3 +127,63 @@ def test_adapters_check_passes_a_sample_and_names_the_line_of_a_bad_one(
     assert "FAIL  header totals" in out
     assert cli.main(["adapters", "list"]) == 0
     assert "TH-SSO   sso-1-10" in capsys.readouterr().out
+
+
+def test_channels_commands_on_the_demo(sqlite_url: str, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from ledger.db import channels_repo
+    from ledger.services.signing import HubSigner
+
+    assert cli.main(["demo", "--no-serve"]) == 0
+    capsys.readouterr()
+    assert cli.main(["channels", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert "mekong-wallet-th" in [c["code"] for c in listed]
+    assert cli.main(["channels", "report", "mekong-wallet-th", "2026-12-01", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["status"] == "reconciled" and len(report["obligations"]) == 1
+
+    hub_view = tmp_path / "hub.csv"
+    assert cli.main(["channels", "export", "mekong-wallet-th", "2026-12-01",
+                     "--out", str(hub_view)]) == 0
+    planted = tmp_path / "planted.csv"
+    planted.write_text(hub_view.read_text().replace(",1571,1100000,", ",1517,1100000,", 1))
+    assert cli.main(["channels", "day-file", "mekong-wallet-th", "2026-12-01", str(planted),
+                     "--json"]) == 1  # discrepancies: exit 1
+    found = json.loads(capsys.readouterr().out)
+    assert [(d["outcome"], d["line"], list(d["fields"])) for d in found["discrepancies"]] == [
+        ("amount_differs", 2, ["fee"])]
+    assert cli.main(["channels", "balances", "mekong-wallet-th", "--json"]) == 0
+    accounts = {a["account"] for a in json.loads(capsys.readouterr().out)["accounts"]}
+    assert "channel/mekong-wallet-th/wallet/THB" in accounts
+
+    assert cli.main(["clients", "add", "w2", "--kind", "channel", "--scope",
+                     "mekong-wallet-th"]) == 0
+    assert cli.main(["clients", "add", "w3", "--kind", "channel", "--scope", "nope"]) == 2
+    assert "unknown_channel" in capsys.readouterr().err
+
+    async def receipt() -> str:
+        db = open_database(sqlite_url)
+        try:
+            row = await channels_repo.payment(db, "mekong-wallet-th/mw-demo-0001")
+            assert row is not None
+            return str(row["receipt"])
+        finally:
+            await db.dispose()
+
+    (tmp_path / "receipt.jws").write_text(asyncio.run(receipt()))
+    jwks = HubSigner.from_file(tmp_path / "hub.jwk").jwks()
+    (tmp_path / "hub-jwks.json").write_text(json.dumps(jwks))
+    assert cli.main(["verify", str(tmp_path / "receipt.jws"), "--jwks",
+                     str(tmp_path / "hub-jwks.json"), "--type", "payment.receipt",
+                     "--audience", "wkr_demo0003"]) == 0
+    shown = capsys.readouterr().out
+    assert "valid: payment.receipt from HUB to wkr_demo0003 (checked)" in shown
+    assert "paid 158714 THB" in shown and "months covered: 2026-12" in shown
+    tampered = (tmp_path / "receipt.jws").read_text()
+    head, body, signature = tampered.split(".")
+    (tmp_path / "bad.jws").write_text(f"{head}.{body}.{signature[::-1]}")
+    assert cli.main(["verify", str(tmp_path / "bad.jws"), "--jwks",
+                     str(tmp_path / "hub-jwks.json"), "--type", "payment.receipt"]) == 1
