@@ -28,5 +28,6 @@ VERIFY_INLINE_MAX = 32
 # The inbox: how far ahead of the next expected sequence number a message may wait (held), and
 # the longest life (exp - iat) a fund's message may claim (a 100-year message was accepted).
 HELD_AHEAD_MAX = 1000
+REFUSAL_PREFIX_CHARS = 512  # of a refused message kept for audit, with its hash and length
 MESSAGE_LIFETIME_MAX_S = 30 * 24 * 3600
 VERIFY_THREADS_MAX = 4

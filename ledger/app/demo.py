@@ -80,9 +80,9 @@ CAREERS = [
 
 
 async def seed(svc: Services, say: Callable[[str], None] = print) -> DemoSummary:
-    await _clients(svc)
     await _accounts(svc)
     await _workers(svc)
+    await _clients(svc)  # after the workers: a worker's client names an existing worker
     for career in CAREERS:
         inputs = [
             _input(career.worker, career.fund, scheme, career.first.plus(i), wage, shares)

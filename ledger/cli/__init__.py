@@ -20,7 +20,6 @@ from ledger.config import ConfigurationError, Settings, get_settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
-from ledger.domain.principals import PrincipalKind
 from ledger.runtime import tune_gc
 
 if TYPE_CHECKING:
@@ -72,12 +71,9 @@ def _parser() -> argparse.ArgumentParser:
     settle.add_argument("--json", action="store_true",
                         help="print only the window's report, as JSON")
 
-    clients = sub.add_parser("clients", help="API clients (bearer tokens)")
-    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
-    add = clients_sub.add_parser("add", help="create a client and print its token once")
-    add.add_argument("name")
-    add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
-    add.add_argument("--scope", help="fund code (fund/employer/channel) or worker id (worker)")
+    from ledger.cli import clients as clients_cli
+
+    clients_cli.add_parser(sub)
 
     hub_key = sub.add_parser("hub-key", help="the hub's signing key (a JWK file)")
     hub_key_sub = hub_key.add_subparsers(dest="hub_key_command", required=True)
@@ -109,6 +105,9 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("verify",): "the signature, key or claims are invalid",
     ("settle",): "the settled window does not reconcile",
     ("clients", "add"): None,
+    ("clients", "list"): None,
+    ("clients", "revoke"): None,
+    ("clients", "rotate"): None,
     ("hub-key", "create"): None,
     ("simulate",): "the replay's ledger totals differ from the simulator's",
 }
@@ -170,16 +169,6 @@ async def _seed_demo(settings: Settings) -> DemoSummary:
         return await seed(services)
 
 
-async def _add_client(settings: Settings, args: argparse.Namespace) -> str:
-    from ledger.services.clients import ClientService
-
-    db = open_database(settings.database_url, 1)
-    try:
-        return await ClientService(db).register(args.name, PrincipalKind(args.kind), args.scope)
-    finally:
-        await db.dispose()
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
@@ -188,8 +177,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_upgrade(settings))
             print(f"schema up to date on {settings.database_url.split('@')[-1]}")
         elif args.command == "clients":
-            token = asyncio.run(_add_client(settings, args))
-            print(f"client {args.name} created; its token (shown once):\n{token}")
+            from ledger.cli import clients as clients_cli
+
+            return clients_cli.run(settings, args)
         elif args.command == "simulate":
             from simulator import cli as simulator_cli
 

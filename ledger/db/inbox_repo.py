@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ledger.db.engine import Database
 from ledger.db.sql import among
 from ledger.db.tables import hub_acks, inbox_messages, inbox_rejections, message_channels
+from ledger.limits import REFUSAL_PREFIX_CHARS
 
 Row = dict[str, Any]
 ChannelKey = tuple[str, str]  # issuer, audience
@@ -142,9 +143,10 @@ async def _drop_held(conn: AsyncConnection, audience: str,
             inbox_messages.c.audience == audience, inbox_messages.c.issuer == row["issuer"],
             inbox_messages.c.jti == row["jti"], inbox_messages.c.state == "held"))
         await conn.execute(insert(inbox_rejections).values(
-            audience=audience, token=row["token"],
-            token_sha256=hashlib.sha256(row["token"].encode()).hexdigest(), reason=reason,
-            detail=detail, received_at_us=row["received_at_us"]))
+            audience=audience, token=row["token"][:REFUSAL_PREFIX_CHARS],
+            token_sha256=hashlib.sha256(row["token"].encode()).hexdigest(),
+            token_length=len(row["token"]), reason=reason, detail=detail,
+            received_at_us=row["received_at_us"]))
 
 
 async def held_messages(db: Database, audience: str, issuer: str) -> list[Row]:
@@ -235,9 +237,17 @@ async def _attach_acks(conn: AsyncConnection, rows: list[Row]) -> list[Row]:
 
 
 async def save_rejections(db: Database, rows: Sequence[Row]) -> None:
-    if rows:
-        async with db.engine.begin() as conn:
-            await conn.execute(insert(inbox_rejections), list(rows))
+    """Insert refusals not kept already (same token hash and reason: a retried refusal is one
+    row)."""
+    if not rows:
+        return
+    async with db.engine.begin() as conn:
+        kept = {(r.token_sha256, r.reason) for r in (await conn.execute(select(
+            inbox_rejections.c.token_sha256, inbox_rejections.c.reason).where(
+            inbox_rejections.c.token_sha256.in_(sorted({r["token_sha256"] for r in rows})))))}
+        fresh = [r for r in rows if (r["token_sha256"], r["reason"]) not in kept]
+        if fresh:
+            await conn.execute(insert(inbox_rejections), fresh)
 
 
 async def messages(db: Database, audience: str, issuer: str | None, state: str | None,

@@ -142,9 +142,14 @@ def _as_dicts(errors: _Errors) -> list[dict[str, Any]]:
 
 
 class ImportService:
-    def __init__(self, db: Database, vault: PiiVault) -> None:
+    """`one_statement=False` books every chunk the careful way on PostgreSQL too (a statement
+    per check, as SQLite does): the general path the one-statement booking of a plain chunk
+    (ADR 0027) must equal, which tests/differential/test_imports.py runs beside it."""
+
+    def __init__(self, db: Database, vault: PiiVault, *, one_statement: bool = True) -> None:
         self.db = db
         self.vault = vault
+        self.one_statement = one_statement
 
     async def import_file(
         self, principal: Principal, fund: str, source: IO[bytes], *, partial: bool = False,
@@ -160,7 +165,8 @@ class ImportService:
             return _replayed(stored)
         fmt = codec(fund)
         report = ImportReport(import_id, fund, sha, fmt.name, "rejected")
-        async with import_transaction(self.db) as (store, tx), member_lookup(self.db) as lookup:
+        lookups = member_lookup(self.db) if self.one_statement else contextlib.nullcontext()
+        async with import_transaction(self.db) as (store, tx), lookups as lookup:
             await store.create_staging()
             errors = _Errors()
             booking = _Booking(store, adapter, import_id, partial, errors, lookup)

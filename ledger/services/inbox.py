@@ -2,7 +2,8 @@
 
 Owns intake and dispatch. For each arrival, in a batch:
 1. verify (`settlement.messages.verify_message`: signature, key registry, claims, audience,
-   clock); a refused token is kept byte for byte in `inbox_rejections` with its reason, and
+   clock); a refused token is kept in `inbox_rejections` as its hash, length and a bounded
+   prefix with its reason, once per (hash, reason), and
    nothing else happens;
 2. classify against what the inbox has seen, under the channel's row lock (the rules of the pure
    model `settlement/inbox.py`): same `jti` and same payload bytes → the original result; same
@@ -34,7 +35,7 @@ from ledger.db import inbox_repo
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal, PrincipalKind
-from ledger.limits import HELD_AHEAD_MAX, MESSAGE_LIFETIME_MAX_S
+from ledger.limits import HELD_AHEAD_MAX, MESSAGE_LIFETIME_MAX_S, REFUSAL_PREFIX_CHARS
 from ledger.services.keys import KeyService
 from ledger.services.posting import now_us
 from ledger.services.signing import HubSigner
@@ -145,13 +146,19 @@ class InboxService:
         return [o if o is not None else _lost() for o in outcomes]
 
     async def _keep_refusals(self, refused: list[tuple[int, str, DomainError]]) -> None:
+        """A refusal keeps the token's hash, length, reason and first REFUSAL_PREFIX_CHARS
+        characters, once per (hash, reason): enough to audit and to match a sender's copy,
+        without storing whatever anyone sends (one 3 MB token, ten times, added 42 MB)."""
         now = now_us()
-        await inbox_repo.save_rejections(self.db, [{
-            "audience": self.audience, "token": token,
-            "token_sha256": hashlib.sha256(token.encode()).hexdigest(),
-            "reason": str(error.details.get("reason", error.code.value)),
-            "detail": error.message, "received_at_us": now,
-        } for _, token, error in refused])
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for _, token, error in refused:
+            digest = hashlib.sha256(token.encode()).hexdigest()
+            reason = str(error.details.get("reason", error.code.value))
+            rows.setdefault((digest, reason), {
+                "audience": self.audience, "token": token[:REFUSAL_PREFIX_CHARS],
+                "token_sha256": digest, "token_length": len(token), "reason": reason,
+                "detail": error.message[:REFUSAL_PREFIX_CHARS], "received_at_us": now})
+        await inbox_repo.save_rejections(self.db, list(rows.values()))
 
     async def _apply(self, plan: _Plan, outcomes: list[Outcome | None]) -> None:
         """Apply the deliverable messages in order, then store results with signed acks."""
@@ -245,8 +252,8 @@ class InboxService:
     async def rejections(self, principal: Principal, limit: int) -> list[dict[str, Any]]:
         principal.require(principal.sees_everything, "read refused messages")
         rows = await inbox_repo.rejections(self.db, self.audience, limit)
-        return [{k: r[k] for k in ("id", "token", "token_sha256", "reason", "detail",
-                                   "received_at_us")} for r in rows]
+        return [{k: r[k] for k in ("id", "token", "token_sha256", "token_length", "reason",
+                                   "detail", "received_at_us")} for r in rows]
 
     async def channels(self, principal: Principal) -> list[dict[str, Any]]:
         principal.require(principal.sees_everything, "read channel positions")

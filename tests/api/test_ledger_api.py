@@ -172,7 +172,19 @@ async def test_health_ready_funds(api: Api) -> None:
     ready = (await api.http.get("/v1/ready", headers=api.auth("operator"))).json()
     assert ready["status"] == "ready" and ready["schema"] == head_revision()
     funds = (await api.http.get("/v1/funds")).json()
-    # The built-in five, then the funds adapter folders declare (Malaysia's SOCSO).
+    # The built-in five, then the funds adapter folders declare (Lao LSSO, Malaysia's SOCSO).
     assert [f["code"] for f in funds] == ["KH-NSSF", "MM-SSB", "VN-VSS", "TH-SSO", "JP-JPS",
-                                          "MY-SOCSO"]
+                                          "LA-LSSO", "MY-SOCSO"]
     assert (await api.http.get("/v1/funds/XX")).status_code == 404
+    # The home funds' voluntary schemes; those no product operates are agreement options.
+    vn = {s["code"]: s for s in (await api.http.get("/v1/funds/VN-VSS")).json()["schemes"]}
+    assert (vn["voluntary-si"]["voluntary"], vn["voluntary-si"]["operating"]) == (True, True)
+    assert vn["migrant-welfare"]["name"] == "Overseas Employment Support Fund"
+    assert not vn["retirement-survivorship"]["voluntary"]
+    mm = {s["code"]: s for s in (await api.http.get("/v1/funds/MM-SSB")).json()["schemes"]}
+    assert {k: mm["voluntary-abroad"][k] for k in ("operating", "voluntary",
+                                                    "agreement_option")} == {
+        "operating": False, "voluntary": True, "agreement_option": True}
+    la = (await api.http.get("/v1/funds/LA-LSSO")).json()
+    assert (la["currency"], [s["code"] for s in la["schemes"]]) == (
+        "LAK", ["social-security", "voluntary", "migrant-welfare"])

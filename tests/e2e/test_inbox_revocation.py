@@ -6,6 +6,7 @@ shared by the run's tests)."""
 
 from __future__ import annotations
 
+import hashlib
 import time
 
 import pytest
@@ -34,7 +35,8 @@ async def _held(svc: Services, jti: str) -> bool:
 async def _rejected_reasons(svc: Services, token: str) -> list[str]:
     async with svc.db.engine.connect() as conn:
         return list((await conn.execute(select(inbox_rejections.c.reason).where(
-            inbox_rejections.c.token == token))).scalars())
+            inbox_rejections.c.token_sha256 == hashlib.sha256(token.encode()).hexdigest(),
+        ))).scalars())
 
 
 async def _gap_then_revoke(svc: Services, uid: str, *, hook: bool) -> None:
