@@ -22,7 +22,7 @@ from ledger.services.workers import NewWorker
 OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
 # Who the sample files' workers are: migrants at the host funds, nationals at home.
 NATIONALITY = {"TH-SSO": "MM", "JP-JPS": "VN", "KH-NSSF": "KH", "MM-SSB": "MM", "VN-VSS": "VN",
-               "MY-SOCSO": "MM"}
+               "MY-SOCSO": "MM", "LA-LSSO": "LA"}
 
 
 @dataclass(frozen=True, slots=True)
