@@ -22,6 +22,8 @@ from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
 from ledger.runtime import tune_gc
 
+WORKER_STARTUP_S = 120
+
 if TYPE_CHECKING:
     from ledger.app.demo_summary import DemoSummary
 
@@ -49,10 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     from ledger.adapters.conformance import cli as adapters_cli
     from ledger.cli import channels as channels_cli
     from ledger.cli import imports as import_cli
+    from ledger.cli import loadtest as loadtest_cli
 
     import_cli.add_parser(sub)
     adapters_cli.add_parser(sub)
     channels_cli.add_parser(sub)
+    loadtest_cli.add_parser(sub)
 
     verify = sub.add_parser("verify", help="verify a signed message or statement offline")
     verify.add_argument("file", help="a compact JWS (e.g. from /v1/workers/ID/statement.jws)")
@@ -107,17 +111,26 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("verify",): "the signature, key or claims are invalid",
     ("settle",): "the settled window does not reconcile",
     ("clients", "add"): None,
-    ("clients", "list"): None,
-    ("clients", "revoke"): None,
-    ("clients", "rotate"): None,
     ("channels", "list"): None,
     ("channels", "show"): None,
     ("channels", "day-file"): "the day file reconciled with discrepancies (each one listed)",
     ("channels", "report"): None,
     ("channels", "export"): None,
     ("channels", "balances"): None,
+    ("clients", "list"): None,
+    ("clients", "revoke"): None,
+    ("clients", "rotate"): None,
     ("hub-key", "create"): None,
     ("simulate",): "the replay's ledger totals differ from the simulator's",
+    ("loadtest", "run"): "the audit found a problem (a lost or twice-booked acknowledgement, "
+    "an unbalanced currency, a day that does not reconcile)",
+    ("loadtest", "prepare"): None,
+    ("loadtest", "shape"): None,
+}
+# Commands with outcomes beyond 0, 1 and 2: their whole exit-code paragraph.
+EXIT_MORE = {
+    ("loadtest", "run"): "; 3 no step held the target (the audit is clean); 4 the run broke "
+    "(the API or Locust failed, or the time bound cut it short)",
 }
 
 
@@ -125,6 +138,8 @@ def _document_exit_codes(root: argparse.ArgumentParser) -> None:
     for path, command in commands(root):
         if path in EXIT_FAILED:
             command.epilog = exits.epilog(EXIT_FAILED[path])
+            if path in EXIT_MORE:
+                command.epilog = command.epilog.removesuffix(".") + EXIT_MORE[path] + "."
 
 
 def commands(root: argparse.ArgumentParser, path: tuple[str, ...] = ()
@@ -154,7 +169,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     common = {"host": args.host, "port": args.port, "access_log": not args.no_access_log,
               "log_level": settings.log_level}
     if getattr(args, "workers", 1) > 1:
-        uvicorn.run("ledger.api.main:app", workers=args.workers, **common)
+        # A worker process imports the whole app before it answers uvicorn's health check; on a
+        # busy machine that takes longer than uvicorn's 5 s, and it would kill and restart them
+        # forever.
+        uvicorn.run("ledger.api.main:app", workers=args.workers,
+                    timeout_worker_healthcheck=WORKER_STARTUP_S, **common)
         return
     from ledger.api.app import create_app
 
@@ -202,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ledger.cli import channels as channels_cli
 
             return channels_cli.run(settings, args)
+        elif args.command == "loadtest":
+            from ledger.cli import loadtest as loadtest_cli
+
+            return loadtest_cli.run(settings, args)
         elif args.command == "import":
             from ledger.cli import imports as import_cli
 

@@ -56,6 +56,20 @@ async def insert_worker(db: Database, worker: Row, member_rows: Sequence[Row],
         raise _duplicate(exc) from None
 
 
+async def insert_workers_bulk(db: Database, worker_rows: Sequence[Row],
+                              member_rows: Sequence[Row]) -> None:
+    """Many workers and their memberships in one transaction (all or none): the bulk
+    registration path, which must not pay a round trip per worker."""
+    try:
+        async with db.engine.begin() as conn:
+            if worker_rows:
+                await conn.execute(insert(workers), list(worker_rows))
+            if member_rows:
+                await conn.execute(insert(memberships), list(member_rows))
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+
+
 async def identity_claim(db: Database, worker_id: str) -> Row | None:
     async with db.engine.connect() as conn:
         found = (await conn.execute(select(identity_claims).where(
@@ -68,6 +82,18 @@ async def identity_claims_list(db: Database, limit: int) -> list[Row]:
         rows = (await conn.execute(select(identity_claims).order_by(
             identity_claims.c.created_at_us).limit(limit))).all()
     return [dict(r._mapping) for r in rows]
+
+
+async def existing_workers(db: Database, ids: Sequence[str]) -> set[str]:
+    """Which of these worker ids exist (in chunks: a bulk enrolment checks thousands)."""
+    found: set[str] = set()
+    unique = sorted(set(ids))
+    async with db.engine.connect() as conn:
+        for start in range(0, len(unique), 500):
+            rows = await conn.execute(select(workers.c.id).where(
+                workers.c.id.in_(unique[start:start + 500])))
+            found.update(r[0] for r in rows)
+    return found
 
 
 async def insert_membership(db: Database, row: Row) -> None:
@@ -115,6 +141,14 @@ async def insert_client(db: Database, row: Row) -> None:
     try:
         async with db.engine.begin() as conn:
             await conn.execute(insert(api_clients).values(**row))
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+
+
+async def insert_clients_bulk(db: Database, rows: Sequence[Row]) -> None:
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(api_clients), list(rows))
     except IntegrityError as exc:
         raise _duplicate(exc) from None
 

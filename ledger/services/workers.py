@@ -67,6 +67,53 @@ class WorkerService:
         self._known_members: set[tuple[str, str]] = set()  # (worker, fund); never removed
 
     async def create(self, principal: Principal, new: NewWorker) -> WorkerView:
+        now = now_us()
+        worker, members = self._rows(principal, new, now)
+        worker_id = str(worker["id"])
+        try:
+            await repo.insert_worker(self.db, worker, members)
+        except repo.DuplicateKeyError as exc:
+            if "identity_hmac" not in exc.detail or principal.kind is PrincipalKind.HUB_OPERATOR:
+                raise _conflict(exc.detail) from None
+            # Another worker holds this identity number, one the caller may not see: register
+            # this one all the same and keep the identity as a claim for a reviewed merge, so
+            # the answer is the same whether or not the number is known (no identity oracle).
+            identity = {k: v for k, v in worker.items() if k.startswith("identity_")}
+            claim = {"worker_id": worker_id, "claimed_by": principal.name,
+                     "created_at_us": now, **identity}
+            unclaimed = {k: v for k, v in worker.items() if not k.startswith("identity_")}
+            try:
+                await repo.insert_worker(self.db, unclaimed, members, claim)
+            except repo.DuplicateKeyError as again:
+                raise _conflict(again.detail) from None
+        return await self.get(principal, worker_id)
+
+    async def register_many(self, principal: Principal, new: Sequence[NewWorker]) -> list[str]:
+        """Register many workers at once, all or none: the same checks, hashing and
+        encryption as `create`, one transaction and no read-back. For bulk enrolment by the hub
+        operator (a population loaded before a load test), who is told of every conflict, so
+        no identity claims are needed; a bad worker names its index."""
+        principal.require(principal.kind is PrincipalKind.HUB_OPERATOR and principal.is_writer,
+                          "register workers in bulk")
+        now = now_us()
+        workers: list[dict[str, object]] = []
+        members: list[dict[str, object]] = []
+        for index, item in enumerate(new):
+            try:
+                worker, rows = self._rows(principal, item, now)
+            except DomainError as exc:
+                raise exc.at(index, f"workers[{index}]") from None
+            workers.append(worker)
+            members.extend(rows)
+        try:
+            await repo.insert_workers_bulk(self.db, workers, members)
+        except repo.DuplicateKeyError as exc:
+            raise _conflict(exc.detail) from None
+        return [str(w["id"]) for w in workers]
+
+    def _rows(self, principal: Principal, new: NewWorker, now: int
+              ) -> tuple[dict[str, object], list[dict[str, object]]]:
+        """The worker's row and its membership rows, checked, hashed and sealed."""
         principal.require(principal.is_writer and principal.kind in (
             PrincipalKind.HUB_OPERATOR, PrincipalKind.FUND), "register workers")
         if not new.memberships and principal.kind is not PrincipalKind.HUB_OPERATOR:
@@ -88,9 +135,8 @@ class WorkerService:
         if len(nationality) != 2 or not nationality.isalpha():
             raise DomainError(ErrorCode.INVALID_INPUT, "nationality is ISO 3166-1 alpha-2",
                               field="nationality")
-        rows = [self._membership_row(principal, worker_id, f, n, i)
+        rows = [{**self._membership_row(principal, worker_id, f, n, i), "created_at_us": now}
                 for i, (f, n) in enumerate(new.memberships)]
-        now = now_us()
         identity: dict[str, object] = {}
         if new.identity_number:
             kind = new.identity_kind or "national_id"
@@ -101,23 +147,7 @@ class WorkerService:
                                                        new.identity_number),
             }
         worker = {"id": worker_id, "nationality": nationality, "created_at_us": now, **identity}
-        members = [{**r, "created_at_us": now} for r in rows]
-        try:
-            await repo.insert_worker(self.db, worker, members)
-        except repo.DuplicateKeyError as exc:
-            if "identity_hmac" not in exc.detail or principal.kind is PrincipalKind.HUB_OPERATOR:
-                raise _conflict(exc.detail) from None
-            # Another worker holds this identity number, one the caller may not see: register
-            # this one all the same and keep the identity as a claim for a reviewed merge, so
-            # the answer is the same whether or not the number is known (no identity oracle).
-            claim = {"worker_id": worker_id, "claimed_by": principal.name,
-                     "created_at_us": now, **identity}
-            unclaimed = {k: v for k, v in worker.items() if not k.startswith("identity_")}
-            try:
-                await repo.insert_worker(self.db, unclaimed, members, claim)
-            except repo.DuplicateKeyError as again:
-                raise _conflict(again.detail) from None
-        return await self.get(principal, worker_id)
+        return worker, rows
 
     async def add_membership(
         self, principal: Principal, worker_id: str, fund: str, number: str
