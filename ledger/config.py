@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import warnings
 from functools import lru_cache
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///clmtv.db"
-# Development-only keys: the demo and tests use them; `clmtv serve` warns when they are in use.
+# Development-only keys: the demo and tests use them; `clmtv serve` warns when they are in use
+# and says how to make real ones (ledger/cli/serving.py).
 DEV_PII_HMAC_KEY = "dev-only-hmac-key-change-me-0000000000000000"
 DEV_PII_ENCRYPTION_KEY = "ZGV2LW9ubHktYWVzLWtleS1jaGFuZ2UtbWUtMDAwMDA="  # 32 bytes, base64
 
@@ -41,14 +41,6 @@ class Settings(BaseSettings):
             self.pii_hmac_key == DEV_PII_HMAC_KEY
             or self.pii_encryption_key == DEV_PII_ENCRYPTION_KEY
         )
-
-    def warn_if_dev_keys(self) -> None:
-        if self.uses_dev_keys():
-            warnings.warn(
-                "CLMTV_PII_HMAC_KEY / CLMTV_PII_ENCRYPTION_KEY are the development defaults: "
-                "identity numbers are NOT protected. Set real keys outside demos and tests.",
-                stacklevel=2,
-            )
 
 
 @lru_cache(maxsize=1)

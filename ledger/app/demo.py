@@ -31,6 +31,7 @@ from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.workers import NewWorker
+from ledger.text import plural
 
 OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
 
@@ -82,7 +83,7 @@ async def seed(svc: Services, say: Callable[[str], None] = print) -> None:
             failed = [r.error for r in results if r.error]
             if failed:
                 raise RuntimeError(f"demo seeding failed: {failed[0]}")
-        say(f"  {career.worker}: {career.months} months at {career.fund}")
+        say(f"  {career.worker}: {plural(career.months, 'month')} at {career.fund}")
     from ledger.app.demo_settlement import seed_settlement
 
     await seed_settlement(svc, say)

@@ -17,6 +17,7 @@ from ledger.composition import Services
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.workers import NewWorker
+from ledger.text import plural
 
 OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
 # Who the sample files' workers are: migrants at the host funds, nationals at home.
@@ -54,5 +55,5 @@ async def import_samples(svc: Services, say: Callable[[str], None] = print) -> N
                 say(f"  {fund} {path.name}: not imported (line {first['line']}: "
                     f"{first['reason']})")
                 continue
-            say(f"  {fund} {path.name}: {report.rows_accepted} rows, {report.status}"
+            say(f"  {fund} {path.name}: {plural(report.rows_accepted, 'row')}, {report.status}"
                 + (" (imported before)" if report.replayed else ""))

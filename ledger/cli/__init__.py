@@ -13,13 +13,14 @@ import asyncio
 import sys
 from collections.abc import Sequence
 
-from ledger.cli import exits
+from ledger.cli import exits, serving
 from ledger.config import Settings, get_settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
 from ledger.domain.principals import PrincipalKind
 from ledger.runtime import tune_gc
+from ledger.text import plural
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,12 +31,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API")
-    _server_args(serve)
+    serving.add_server_args(serve)
     serve.add_argument("--workers", type=int, default=1,
                        help="server processes (default: %(default)s)")
 
     demo = sub.add_parser("demo", help="seed a small population and run the API")
-    _server_args(demo)
+    serving.add_server_args(demo)
     demo.add_argument("--no-serve", action="store_true", help="seed and exit")
 
     db = sub.add_parser("db", help="database administration")
@@ -115,33 +116,20 @@ def commands(root: argparse.ArgumentParser, path: tuple[str, ...] = ()
     return found
 
 
-def _server_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8000,
-                        help="port to listen on (default: %(default)s)")
-    parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
-
-
-def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
-
-    common = {"host": args.host, "port": args.port, "access_log": not args.no_access_log,
-              "log_level": settings.log_level}
-    if getattr(args, "workers", 1) > 1:
-        uvicorn.run("ledger.api.main:app", workers=args.workers, **common)
-        return
-    from ledger.api.app import create_app
-
-    uvicorn.run(create_app(settings), **common)
-
-
-async def _upgrade(settings: Settings) -> None:
+async def _upgrade(settings: Settings) -> list[str]:
     db = open_database(settings.database_url, 1)
     try:
-        await upgrade(db)
+        return await upgrade(db)
     finally:
         await db.dispose()
+
+
+def _upgraded(applied: list[str], settings: Settings) -> str:
+    where = settings.database_url.split("@")[-1]
+    if not applied:
+        return f"{where}: already up to date"
+    return (f"{where}: applied {plural(len(applied), 'migration')} "
+            f"({applied[0]}..{applied[-1]}); now at {applied[-1]}")
 
 
 async def _seed_demo(settings: Settings) -> None:
@@ -167,8 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = get_settings()
     try:
         if args.command == "db":
-            asyncio.run(_upgrade(settings))
-            print(f"schema up to date on {settings.database_url.split('@')[-1]}")
+            print(_upgraded(asyncio.run(_upgrade(settings)), settings))
         elif args.command == "clients":
             token = asyncio.run(_add_client(settings, args))
             print(f"client {args.name} created; its token (shown once):\n{token}")
@@ -192,11 +179,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(settle_command(settings, args.currency, args.fund_keys,
                                               args.json))
         elif args.command == "demo":
-            _demo(settings, args)
+            return _demo(settings, args)
         elif args.command == "serve":
-            settings.warn_if_dev_keys()
+            if serving.refuse_busy_port(args):
+                return exits.REFUSED
+            warning = serving.dev_keys_warning(settings)
+            if warning:
+                print(warning, file=sys.stderr)
             asyncio.run(_upgrade(settings))
-            _serve(settings, args)
+            serving.serve(settings, args)
     except DomainError as exc:
         print(f"clmtv: {exc.code.value}: {exc.message}", file=sys.stderr)
         return 2
@@ -214,20 +205,15 @@ def _verify(args: argparse.Namespace) -> int:
     return 0
 
 
-def _demo(settings: Settings, args: argparse.Namespace) -> None:
-    from ledger.demo_data import DEMO_TOKENS, DEMO_WORKER
-
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    if not args.no_serve and serving.refuse_busy_port(args):
+        return exits.REFUSED  # before seeding: the port is checked first
     print(f"clmtv demo: seeding {settings.database_url.split('@')[-1]}")
     asyncio.run(_seed_demo(settings))
-    base = f"http://{args.host}:{args.port}"
-    print(
-        f"\nAPI docs:  {base}/docs\n"
-        f"Statement: curl -H 'Authorization: Bearer {DEMO_TOKENS['worker']}' "
-        f"{base}/v1/workers/{DEMO_WORKER}/statement\n"
-        "Tokens:    " + ", ".join(f"{k}={v}" for k, v in DEMO_TOKENS.items()) + "\n"
-    )
+    print(serving.demo_greeting(args))
     if not args.no_serve:
-        _serve(settings, args)
+        serving.serve(settings, args)
+    return exits.OK
 
 
 def run() -> int:

@@ -16,6 +16,7 @@ from typing import Any
 
 from ledger.settlement.keys import HUB, TrustRegistry
 from ledger.settlement.messages import MessageRejected, VerifiedMessage, verify_message
+from ledger.text import plural
 
 
 def load_jwks(source: str) -> dict[str, Any]:
@@ -62,7 +63,8 @@ def describe(message: VerifiedMessage) -> str:
     body = message.body
     for fund in body.get("funds", []):
         totals = ", ".join(f"{t['amount_minor']} {t['currency']}" for t in fund["totals"])
-        lines.append(f"  {fund['fund']}: {fund['months']} months, {totals} (minor units)")
+        lines.append(f"  {fund['fund']}: {plural(fund['months'], 'month')}, {totals} "
+                     "(minor units)")
     return "\n".join(lines)
 
 
