@@ -1,6 +1,6 @@
 """Batch path through the service layer on PostgreSQL: contributions/s and transfers/s.
 
-    python3 dev.py clmtv-bench service            # or: .venv/bin/python -m bench.bench_service
+    python3 dev.py bench service            # or: .venv/bin/python -m bench.bench_service
 
 Two workloads on a fresh database:
   * contributions: Thai s33 contributions (3 shares -> 3 transfers each), validated and posted

@@ -74,11 +74,15 @@ def build_services(
     committer = GroupCommitter(PostingEngine(db, ledger_transactions(db)),
                                settings.group_commit_max)
     worker_service = WorkerService(db, vault)
-    signer = signer or HubSigner.from_file(Path(settings.hub_key_file))
+    signer = signer or HubSigner.from_file(Path(settings.hub_key_file), create=settings.dev_mode)
     keys = KeyService(db)
     agreement = bundled_agreement(PILOT_AGREEMENT)
     portability = PortabilityService(db, committer, agreement)
     settlement = SettlementService(db, committer, signer, agreement.member_funds)
+    inbox = InboxService(db, keys, signer, {**portability_handlers(portability),
+                                            **settlement_handlers(settlement)},
+                         bulk_handlers=portability_bulk_handlers(portability))
+    keys.on_revoke.append(inbox.refuse_held)
     return Services(
         db=db,
         committer=committer,
@@ -90,9 +94,7 @@ def build_services(
         signer=signer,
         keys=keys,
         portability=portability,
-        inbox=InboxService(db, keys, signer, {**portability_handlers(portability),
-                                              **settlement_handlers(settlement)},
-                           bulk_handlers=portability_bulk_handlers(portability)),
+        inbox=inbox,
         settlement=settlement,
         imports=ImportService(db, vault),
     )

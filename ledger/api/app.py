@@ -83,7 +83,47 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+# Public documents a cache may keep: the keys and the API's description. Every other answer may
+# carry an identity number, a balance or a token and must not be stored by a browser or proxy.
+CACHEABLE_PATHS = frozenset({"/.well-known/jwks.json", "/v1/keys", "/openapi.json", "/v1/funds",
+                             "/v1/health"})
+_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"),
+                     (b"referrer-policy", b"no-referrer")]
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class SecurityHeaders:
+    """Adds `X-Content-Type-Options: nosniff` and `Referrer-Policy` to every answer and
+    `Cache-Control: no-store` to every answer that is not a public document (pure ASGI, like
+    BodyLimit: no task per request on the hot path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        cacheable = path in CACHEABLE_PATHS or path.startswith(("/v1/funds/", "/docs", "/redoc"))
+        extra = _SECURITY_HEADERS if cacheable else [*_SECURITY_HEADERS, _NO_STORE]
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *(h for h in extra if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The app on `services`, or on a graph built from `settings` at startup: then the settings
+    must be fit to serve (real keys, an existing hub key, no unknown CLMTV_ variable) or this
+    raises ConfigurationError before anything listens."""
+    if services is None:
+        settings.require_servable()
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = services or build_services(settings)
@@ -105,6 +145,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     errors.install(app)
 
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     for router in (meta.router, workers.router, contributions.router, ledger.router,
                    keys.router, imports.router,
                    portability.router, inbox.router, windows.router):

@@ -33,5 +33,17 @@ async def principal(
     return await svc.clients.authenticate(credentials.credentials)
 
 
+async def optional_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The principal when a token is sent (a bad token is still refused), else None: for
+    routes anyone may call that say more to the hub's own staff."""
+    if credentials is None:
+        return None
+    return await principal(request, credentials)
+
+
 ServicesDep = Annotated[Services, Depends(services)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
+OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]

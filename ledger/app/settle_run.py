@@ -51,7 +51,7 @@ def fund_keys(directory: Path, funds: tuple[str, ...]) -> dict[str, SigningKey]:
 async def publish_fund_keys(svc: Services, keys: dict[str, SigningKey]) -> None:
     registry = await svc.keys.registry()
     for fund, key in keys.items():
-        if registry.get(key.kid) is None:
+        if registry.get(key.kid, fund) is None:
             await svc.keys.publish(OPERATOR, fund, {"keys": [key.public_jwk()]})
 
 

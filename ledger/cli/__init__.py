@@ -12,9 +12,10 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from ledger.cli import exits, serving
-from ledger.config import Settings, get_settings
+from ledger.config import ConfigurationError, Settings, get_settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
@@ -54,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--jwks", required=True,
                         help="the issuer's JWKS: a file, or the hub's base URL")
     verify.add_argument("--at", help="check as of this time (ISO 8601 or Unix seconds)")
+    verify.add_argument("--type", default="statement.worker",
+                        help="the document type expected (default: %(default)s)")
+    verify.add_argument("--audience", help="whom the document must be issued to (e.g. the "
+                        "worker id of the person presenting a statement)")
+    verify.add_argument("--allow-http-loopback", action="store_true",
+                        help="accept plain http for --jwks, from this machine only")
 
     settle = sub.add_parser("settle", help="close, confirm and settle a settlement window")
     settle.add_argument("--currency", default="USD", help="the window's settlement currency")
@@ -68,6 +75,12 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("name")
     add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
     add.add_argument("--scope", help="fund code (fund/employer/channel) or worker id (worker)")
+
+    hub_key = sub.add_parser("hub-key", help="the hub's signing key (a JWK file)")
+    hub_key_sub = hub_key.add_subparsers(dest="hub_key_command", required=True)
+    create = hub_key_sub.add_parser(
+        "create", help="create the hub's signing key file (refuses to overwrite one)")
+    create.add_argument("--file", help="where to write it (default: CLMTV_HUB_KEY_FILE)")
 
     from simulator import cli as simulator_cli
 
@@ -93,6 +106,7 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("verify",): "the signature, key or claims are invalid",
     ("settle",): "the settled window does not reconcile",
     ("clients", "add"): None,
+    ("hub-key", "create"): None,
     ("simulate",): "the replay's ledger totals differ from the simulator's",
 }
 
@@ -178,31 +192,58 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return asyncio.run(settle_command(settings, args.currency, args.fund_keys,
                                               args.json))
+        elif args.command == "hub-key":
+            return _create_hub_key(Path(args.file or settings.hub_key_file))
         elif args.command == "demo":
-            return _demo(settings, args)
+            return _demo(settings.model_copy(update={"dev_mode": True}), args)
         elif args.command == "serve":
+            settings.require_servable()
+            settings.warn_if_dev_keys()
             if serving.refuse_busy_port(args):
                 return exits.REFUSED
-            warning = serving.dev_keys_warning(settings)
-            if warning:
-                print(warning, file=sys.stderr)
             asyncio.run(_upgrade(settings))
             serving.serve(settings, args)
     except DomainError as exc:
         print(f"clmtv: {exc.code.value}: {exc.message}", file=sys.stderr)
-        return 2
-    return 0
+        return exits.REFUSED
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            print(f"clmtv: refusing to start: {problem}", file=sys.stderr)
+        return exits.REFUSED
+    except FileNotFoundError as exc:  # e.g. the hub key file of a command that signs
+        print(f"clmtv: {exc}", file=sys.stderr)
+        return exits.REFUSED
+    return exits.OK
+
+
+def _create_hub_key(path: Path) -> int:
+    from ledger.services.signing import HubSigner
+
+    if path.exists():
+        print(f"clmtv: {path} exists; the hub keeps its identity (rotate by publishing a new "
+              "key, never by overwriting)", file=sys.stderr)
+        return exits.REFUSED
+    signer = HubSigner.from_file(path, create=True)
+    kids = [key["kid"] for key in signer.jwks()["keys"]]
+    print(f"created {path} (readable by its owner only); key id {', '.join(kids)}")
+    return exits.OK
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from ledger.cli.verify import MessageRejected, describe, verify_file
+    from ledger.cli.verify import MessageRejected, VerifyInputError, describe, verify_file
 
     try:
-        print(describe(verify_file(args.file, args.jwks, args.at)))
+        message = verify_file(args.file, args.jwks, args.at, expected_type=args.type,
+                              audience=args.audience,
+                              allow_http_loopback=args.allow_http_loopback)
     except MessageRejected as exc:
         print(f"invalid: {exc.reason.value}: {exc.message}", file=sys.stderr)
-        return 1
-    return 0
+        return exits.FAILED
+    except VerifyInputError as exc:
+        print(f"clmtv verify: {exc}", file=sys.stderr)
+        return exits.REFUSED
+    print(describe(message, audience_checked=args.audience is not None))
+    return exits.OK
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -1,5 +1,6 @@
-"""`clmtv serve` and `clmtv demo`: their options, the checks made before anything is seeded or
-served (a free port; real identity keys), the server itself and what the demo prints."""
+"""`clmtv serve` and `clmtv demo`: their options, the port check made before anything is seeded
+or served, the server itself and what the demo prints. (Whether the settings may serve at all is
+`Settings.require_servable`, ledger/config.py.)"""
 
 from __future__ import annotations
 
@@ -9,10 +10,6 @@ import socket
 import sys
 
 from ledger.config import Settings
-
-# How to make the two identity keys: 32 random bytes each, base64 (ledger/config.py).
-KEYGEN = ("python3 -c 'import base64, secrets; "
-          "print(base64.b64encode(secrets.token_bytes(32)).decode())'")
 
 
 def add_server_args(parser: argparse.ArgumentParser) -> None:
@@ -49,17 +46,6 @@ def refuse_busy_port(args: argparse.Namespace) -> bool:
     if problem:
         print(f"clmtv: {problem}", file=sys.stderr)
     return problem is not None
-
-
-def dev_keys_warning(settings: Settings) -> str | None:
-    if not settings.uses_dev_keys():
-        return None
-    return (
-        "clmtv: warning: CLMTV_PII_HMAC_KEY and CLMTV_PII_ENCRYPTION_KEY are the development "
-        "defaults, so identity numbers are NOT protected. Outside demos and tests set both to "
-        f"32 random bytes in base64, each made by:\n  {KEYGEN}\n"
-        "and keep them: data stored under one key cannot be read with another."
-    )
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> None:

@@ -232,8 +232,17 @@ async def trusted_key_rows(db: Database) -> list[tuple[str, str]]:
     """(issuer, public JWK as JSON) for every published key."""
     async with db.engine.connect() as conn:
         rows = (await conn.execute(select(trusted_keys.c.issuer, trusted_keys.c.jwk)
-                                   .order_by(trusted_keys.c.kid))).all()
+                                   .order_by(trusted_keys.c.issuer, trusted_keys.c.kid))).all()
     return [(r[0], r[1]) for r in rows]
+
+
+async def trusted_keys_version(db: Database) -> tuple[int, int]:
+    """(rows, newest update): changes whenever any process publishes or revokes a key, so a
+    process can keep its parsed registry until then (one indexed aggregate per use)."""
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(func.count(), func.coalesce(
+            func.max(trusted_keys.c.updated_at_us), 0)).select_from(trusted_keys))).one()
+    return int(row[0]), int(row[1])
 
 
 async def save_trusted_keys(db: Database, rows: Sequence[tuple[str, str, str]], now_us: int
@@ -241,8 +250,9 @@ async def save_trusted_keys(db: Database, rows: Sequence[tuple[str, str, str]], 
     """Insert or replace (kid, issuer, jwk) rows in one transaction."""
     async with db.engine.begin() as conn:
         for kid, issuer, jwk in rows:
-            updated = await conn.execute(trusted_keys.update().where(trusted_keys.c.kid == kid)
-                                         .values(issuer=issuer, jwk=jwk, updated_at_us=now_us))
+            updated = await conn.execute(trusted_keys.update().where(
+                trusted_keys.c.issuer == issuer, trusted_keys.c.kid == kid,
+            ).values(jwk=jwk, updated_at_us=now_us))
             if updated.rowcount == 0:
                 await conn.execute(insert(trusted_keys).values(
                     kid=kid, issuer=issuer, jwk=jwk, updated_at_us=now_us))

@@ -352,6 +352,8 @@ class PortabilityService:
 
     async def receivables(self, principal: Principal, worker_id: str) -> list[dict[str, Any]]:
         """Money still owed to the worker by someone else (the Japanese tax refund)."""
+        if principal.kind is PrincipalKind.WORKER:  # find() reads a worker's own flows
+            principal.require(principal.scope == worker_id, "read another worker's receivables")
         return await self.find(principal, worker_id, FlowState.RECEIVABLE.value)
 
     async def totalisation(self, principal: Principal, worker_id: str, as_of: Month,

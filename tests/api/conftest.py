@@ -29,6 +29,12 @@ class Api:
 
 @pytest.fixture
 async def api(db: Database, uid: str) -> AsyncIterator[Api]:
+    async for wired in api_on(db, uid):
+        yield wired
+
+
+async def api_on(db: Database, uid: str) -> AsyncIterator[Api]:
+    """The app on `db`, one token per kind of principal; stopped when the caller is done."""
     services = build_services(Settings(database_url=db.url), db=db,
                               signer=HubSigner(SigningKey.generate(HUB)))
     services.committer.start()

@@ -1,14 +1,15 @@
 """The front door behaves (issue 22 item 5): a busy port is found before the demo seeds anything,
 signals sent to `dev.py` reach the program it runs, `demo --no-serve` names no URL, `db upgrade`
 says what it applied, `simulate` does not overwrite a folder it did not write, counts read
-`1 row` / `2 rows`, piped output keeps each sentence on one line, and the warning about the
-development keys says how to make real ones."""
+`1 row` / `2 rows`, piped output keeps each sentence on one line, and the key command given by
+the refusal to serve with the development keys (and by the README) makes a key."""
 
 from __future__ import annotations
 
 import argparse
 import base64
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -22,7 +23,7 @@ import pytest
 
 from ledger import cli
 from ledger.cli import serving
-from ledger.config import Settings, get_settings
+from ledger.config import KEY_HOWTO, get_settings
 from ledger.db.migrate import MIGRATIONS
 from ledger.text import plural
 from simulator import cli as simulator_cli
@@ -35,6 +36,7 @@ def sqlite_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]
     url = f"sqlite+aiosqlite:///{tmp_path}/front.db"
     monkeypatch.setenv("CLMTV_DATABASE_URL", url)
     monkeypatch.setenv("CLMTV_HUB_KEY_FILE", str(tmp_path / "hub.jwk"))
+    monkeypatch.setenv("CLMTV_DEV_MODE", "1")  # serve with the development keys
     get_settings.cache_clear()
     yield url
     get_settings.cache_clear()
@@ -88,14 +90,13 @@ def test_db_upgrade_says_what_it_applied(sqlite_url: str,
     assert "already up to date" in out and "applied" not in out
 
 
-def test_the_development_keys_warning_says_how_to_make_real_ones() -> None:
-    warning = serving.dev_keys_warning(Settings())
-    assert warning is not None and serving.KEYGEN in warning
-    made = subprocess.run(serving.KEYGEN, shell=True, capture_output=True, text=True,
+def test_the_key_command_the_refusal_and_the_readme_give_makes_a_key() -> None:
+    command = re.search(r'python3 -c "[^"]+"', KEY_HOWTO)
+    assert command is not None
+    made = subprocess.run(command.group(0), shell=True, capture_output=True, text=True,
                           check=True).stdout.strip()
     assert len(base64.b64decode(made, validate=True)) == 32  # what CLMTV_PII_*_KEY take
-    assert serving.dev_keys_warning(Settings(pii_hmac_key=made, pii_encryption_key=made)) is None
-    assert serving.KEYGEN in (ROOT / "README.md").read_text(encoding="utf-8")
+    assert command.group(0) in (ROOT / "README.md").read_text(encoding="utf-8")
 
 
 def test_counts_take_the_right_plural() -> None:
@@ -154,7 +155,7 @@ def _wait_for(check: object, timeout_s: float) -> None:
 def test_stopping_dev_py_by_its_pid_stops_the_server(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "CLMTV_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/served.db",
-           "CLMTV_HUB_KEY_FILE": str(tmp_path / "hub.jwk")}
+           "CLMTV_HUB_KEY_FILE": str(tmp_path / "hub.jwk"), "CLMTV_DEV_MODE": "1"}
     front = subprocess.Popen(
         [sys.executable, str(ROOT / "dev.py"), "clmtv", "serve", "--port", str(port),
          "--no-access-log"], cwd=tmp_path, env=env,
