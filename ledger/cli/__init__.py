@@ -13,15 +13,18 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.cli import exits, serving
 from ledger.config import ConfigurationError, Settings, get_settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
-from ledger.domain.principals import PrincipalKind
 from ledger.runtime import tune_gc
 from ledger.text import plural
+
+if TYPE_CHECKING:
+    from ledger.app.demo_summary import DemoSummary
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -69,12 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     settle.add_argument("--json", action="store_true",
                         help="print only the window's report, as JSON")
 
-    clients = sub.add_parser("clients", help="API clients (bearer tokens)")
-    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
-    add = clients_sub.add_parser("add", help="create a client and print its token once")
-    add.add_argument("name")
-    add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
-    add.add_argument("--scope", help="fund code (fund/employer/channel) or worker id (worker)")
+    from ledger.cli import clients as clients_cli
+
+    clients_cli.add_parser(sub)
 
     hub_key = sub.add_parser("hub-key", help="the hub's signing key (a JWK file)")
     hub_key_sub = hub_key.add_subparsers(dest="hub_key_command", required=True)
@@ -98,7 +98,7 @@ def parser() -> argparse.ArgumentParser:
 # missing here fails tests/test_cli_docs.py: every command documents its exit codes.
 EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("serve",): None,
-    ("demo",): None,
+    ("demo",): "a step of the seeding failed (its summary says which): nothing is served",
     ("db", "upgrade"): None,
     ("import",): "the file was rejected: nothing booked",
     ("adapters", "list"): None,
@@ -106,6 +106,9 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("verify",): "the signature, key or claims are invalid",
     ("settle",): "the settled window does not reconcile",
     ("clients", "add"): None,
+    ("clients", "list"): None,
+    ("clients", "revoke"): None,
+    ("clients", "rotate"): None,
     ("hub-key", "create"): None,
     ("simulate",): "the replay's ledger totals differ from the simulator's",
 }
@@ -146,22 +149,12 @@ def _upgraded(applied: list[str], settings: Settings) -> str:
             f"({applied[0]}..{applied[-1]}); now at {applied[-1]}")
 
 
-async def _seed_demo(settings: Settings) -> None:
+async def _seed_demo(settings: Settings) -> DemoSummary:
     from ledger.app.demo import seed
     from ledger.composition import running_services
 
     async with running_services(settings) as services:
-        await seed(services)
-
-
-async def _add_client(settings: Settings, args: argparse.Namespace) -> str:
-    from ledger.services.clients import ClientService
-
-    db = open_database(settings.database_url, 1)
-    try:
-        return await ClientService(db).register(args.name, PrincipalKind(args.kind), args.scope)
-    finally:
-        await db.dispose()
+        return await seed(services)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -171,8 +164,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "db":
             print(_upgraded(asyncio.run(_upgrade(settings)), settings))
         elif args.command == "clients":
-            token = asyncio.run(_add_client(settings, args))
-            print(f"client {args.name} created; its token (shown once):\n{token}")
+            from ledger.cli import clients as clients_cli
+
+            return clients_cli.run(settings, args)
         elif args.command == "simulate":
             from simulator import cli as simulator_cli
 
@@ -247,11 +241,16 @@ def _verify(args: argparse.Namespace) -> int:
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Seed, say how to use it, and end with the summary: exit 1 (and no server) unless every
+    step succeeded. The port is checked before seeding: a busy one is refused at once."""
     if not args.no_serve and serving.refuse_busy_port(args):
-        return exits.REFUSED  # before seeding: the port is checked first
+        return exits.REFUSED
     print(f"clmtv demo: seeding {settings.database_url.split('@')[-1]}")
-    asyncio.run(_seed_demo(settings))
+    summary = asyncio.run(_seed_demo(settings))
     print(serving.demo_greeting(args))
+    print("\n".join(summary.lines()))
+    if not summary.ok:
+        return exits.FAILED
     if not args.no_serve:
         serving.serve(settings, args)
     return exits.OK
