@@ -53,8 +53,15 @@ def _body_limit(path: str) -> int:
 
 
 class BodyLimit:
-    """Refuses bodies over REQUEST_BODY_MAX_BYTES, declared or streamed (pure ASGI: no per-request
-    task, unlike BaseHTTPMiddleware, which matters on the hot path)."""
+    """Refuses bodies over the limit of their path with 413 `body_too_large`, declared or
+    streamed (pure ASGI: no per-request task, unlike BaseHTTPMiddleware, which matters on the
+    hot path).
+
+    A declared Content-Length is refused before the app runs. A streamed body (chunked, no
+    length) is counted as the app reads it: past the limit, `receive` raises and every later
+    message the app sends is dropped, because the app may not let the error through (FastAPI's
+    body and multipart parsing turn any exception into 400 "There was an error parsing the
+    body"); the 413 is sent here instead. The endpoint never ran, so nothing was booked."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -66,24 +73,44 @@ class BodyLimit:
         limit = _body_limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
-            await self._refuse(scope, receive, send, f"{int(declared)} bytes", limit)
+            await self._refuse(scope, receive, send, f"the body is {int(declared)} bytes; "
+                               f"this path takes at most {limit}")
             return
         seen = 0
+        overflow = False
+        started = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, overflow
+            if overflow:
+                raise DomainError(ErrorCode.BODY_TOO_LARGE, f"body exceeds {limit} bytes")
             message = await receive()
             seen += len(message.get("body", b""))
             if seen > limit:
+                overflow = True
                 raise DomainError(ErrorCode.BODY_TOO_LARGE, f"body exceeds {limit} bytes")
             return message
 
-        await self.app(scope, counted, send)
+        async def guarded(message: Message) -> None:
+            nonlocal started
+            if overflow and not started:
+                return  # the app's answer to a body it could not read: replaced below
+            started = started or message["type"] == "http.response.start"
+            await send(message)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send, size: str, limit: int
-                      ) -> None:
-        response = errors.problem(DomainError(
-            ErrorCode.BODY_TOO_LARGE, f"body of {size} exceeds {limit} bytes"))
+        try:
+            await self.app(scope, counted, guarded)
+        except DomainError:
+            if not overflow or started:
+                raise
+        if overflow and not started:
+            await self._refuse(scope, receive, send,
+                               f"the body, sent without a length, exceeds the {limit} bytes "
+                               "this path takes")
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, detail: str) -> None:
+        response = errors.problem(DomainError(ErrorCode.BODY_TOO_LARGE, detail), scope["path"])
         await response(scope, receive, send)
 
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledger.demo_data import (
     DEMO_WORKER,
     DEMO_WORKER_JP_NUMBER,
+    DEMO_WORKER_TH_ID,
     EXAMPLE_MONTH,
 )
 from ledger.domain.accounts import AccountCode
@@ -114,6 +115,16 @@ class MembershipIn(BaseModel):
         json_schema_extra={"examples": [{"fund": "JP-JPS", "member_number": "2345-678901"}]},
     )
     fund: str
+    member_number: str = Field(min_length=1, max_length=40)
+
+
+class MemberSearchIn(BaseModel):
+    """A member number to look up: in the body, so that it never appears in a URL."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"member_number": DEMO_WORKER_TH_ID}]},
+    )
     member_number: str = Field(min_length=1, max_length=40)
 
 

@@ -13,14 +13,19 @@ import asyncio
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.cli import exits
 from ledger.config import ConfigurationError, Settings, get_settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
-from ledger.domain.principals import PrincipalKind
 from ledger.runtime import tune_gc
+
+WORKER_STARTUP_S = 120
+
+if TYPE_CHECKING:
+    from ledger.app.demo_summary import DemoSummary
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -46,10 +51,12 @@ def _parser() -> argparse.ArgumentParser:
     from ledger.adapters.conformance import cli as adapters_cli
     from ledger.cli import channels as channels_cli
     from ledger.cli import imports as import_cli
+    from ledger.cli import loadtest as loadtest_cli
 
     import_cli.add_parser(sub)
     adapters_cli.add_parser(sub)
     channels_cli.add_parser(sub)
+    loadtest_cli.add_parser(sub)
 
     verify = sub.add_parser("verify", help="verify a signed message or statement offline")
     verify.add_argument("file", help="a compact JWS (e.g. from /v1/workers/ID/statement.jws)")
@@ -70,13 +77,9 @@ def _parser() -> argparse.ArgumentParser:
     settle.add_argument("--json", action="store_true",
                         help="print only the window's report, as JSON")
 
-    clients = sub.add_parser("clients", help="API clients (bearer tokens)")
-    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
-    add = clients_sub.add_parser("add", help="create a client and print its token once")
-    add.add_argument("name")
-    add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
-    add.add_argument("--scope", help="fund code (fund, employer), channel code (channel, as in "
-                     "channels/*.yaml) or worker id (worker)")
+    from ledger.cli import clients as clients_cli
+
+    clients_cli.add_parser(sub)
 
     hub_key = sub.add_parser("hub-key", help="the hub's signing key (a JWK file)")
     hub_key_sub = hub_key.add_subparsers(dest="hub_key_command", required=True)
@@ -100,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
 # missing here fails tests/test_cli_docs.py: every command documents its exit codes.
 EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("serve",): None,
-    ("demo",): None,
+    ("demo",): "a step of the seeding failed (its summary says which): nothing is served",
     ("db", "upgrade"): None,
     ("import",): "the file was rejected: nothing booked",
     ("adapters", "list"): None,
@@ -114,8 +117,20 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("channels", "report"): None,
     ("channels", "export"): None,
     ("channels", "balances"): None,
+    ("clients", "list"): None,
+    ("clients", "revoke"): None,
+    ("clients", "rotate"): None,
     ("hub-key", "create"): None,
     ("simulate",): "the replay's ledger totals differ from the simulator's",
+    ("loadtest", "run"): "the audit found a problem (a lost or twice-booked acknowledgement, "
+    "an unbalanced currency, a day that does not reconcile)",
+    ("loadtest", "prepare"): None,
+    ("loadtest", "shape"): None,
+}
+# Commands with outcomes beyond 0, 1 and 2: their whole exit-code paragraph.
+EXIT_MORE = {
+    ("loadtest", "run"): "; 3 no step held the target (the audit is clean); 4 the run broke "
+    "(the API or Locust failed, or the time bound cut it short)",
 }
 
 
@@ -123,6 +138,8 @@ def _document_exit_codes(root: argparse.ArgumentParser) -> None:
     for path, command in commands(root):
         if path in EXIT_FAILED:
             command.epilog = exits.epilog(EXIT_FAILED[path])
+            if path in EXIT_MORE:
+                command.epilog = command.epilog.removesuffix(".") + EXIT_MORE[path] + "."
 
 
 def commands(root: argparse.ArgumentParser, path: tuple[str, ...] = ()
@@ -152,7 +169,11 @@ def _serve(settings: Settings, args: argparse.Namespace) -> None:
     common = {"host": args.host, "port": args.port, "access_log": not args.no_access_log,
               "log_level": settings.log_level}
     if getattr(args, "workers", 1) > 1:
-        uvicorn.run("ledger.api.main:app", workers=args.workers, **common)
+        # A worker process imports the whole app before it answers uvicorn's health check; on a
+        # busy machine that takes longer than uvicorn's 5 s, and it would kill and restart them
+        # forever.
+        uvicorn.run("ledger.api.main:app", workers=args.workers,
+                    timeout_worker_healthcheck=WORKER_STARTUP_S, **common)
         return
     from ledger.api.app import create_app
 
@@ -167,29 +188,12 @@ async def _upgrade(settings: Settings) -> None:
         await db.dispose()
 
 
-async def _seed_demo(settings: Settings) -> None:
+async def _seed_demo(settings: Settings) -> DemoSummary:
     from ledger.app.demo import seed
     from ledger.composition import running_services
 
     async with running_services(settings) as services:
-        await seed(services)
-
-
-async def _add_client(settings: Settings, args: argparse.Namespace) -> str:
-    from ledger.adapters.registry import adapters
-    from ledger.channels.registry import load_registry
-    from ledger.composition import PILOT_AGREEMENT
-    from ledger.services.clients import ClientService
-    from ledger.settlement.agreement import bundled_agreement
-
-    adapters()  # a channel may collect for a fund its adapter folder declares
-    channels = load_registry(bundled_agreement(PILOT_AGREEMENT)).channels
-    db = open_database(settings.database_url, 1)
-    try:
-        return await ClientService(db, channels).register(args.name, PrincipalKind(args.kind),
-                                                          args.scope)
-    finally:
-        await db.dispose()
+        return await seed(services)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -200,8 +204,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_upgrade(settings))
             print(f"schema up to date on {settings.database_url.split('@')[-1]}")
         elif args.command == "clients":
-            token = asyncio.run(_add_client(settings, args))
-            print(f"client {args.name} created; its token (shown once):\n{token}")
+            from ledger.cli import clients as clients_cli
+
+            return clients_cli.run(settings, args)
         elif args.command == "simulate":
             from simulator import cli as simulator_cli
 
@@ -216,6 +221,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ledger.cli import channels as channels_cli
 
             return channels_cli.run(settings, args)
+        elif args.command == "loadtest":
+            from ledger.cli import loadtest as loadtest_cli
+
+            return loadtest_cli.run(settings, args)
         elif args.command == "import":
             from ledger.cli import imports as import_cli
 
@@ -228,7 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "hub-key":
             return _create_hub_key(Path(args.file or settings.hub_key_file))
         elif args.command == "demo":
-            _demo(settings.model_copy(update={"dev_mode": True}), args)
+            return _demo(settings.model_copy(update={"dev_mode": True}), args)
         elif args.command == "serve":
             settings.require_servable()
             settings.warn_if_dev_keys()
@@ -277,11 +286,13 @@ def _verify(args: argparse.Namespace) -> int:
     return exits.OK
 
 
-def _demo(settings: Settings, args: argparse.Namespace) -> None:
+def _demo(settings: Settings, args: argparse.Namespace) -> int:
+    """Seed, say how to use it, and end with the summary: exit 1 (and no server) unless every
+    step succeeded."""
     from ledger.demo_data import DEMO_TOKENS, DEMO_WORKER
 
     print(f"clmtv demo: seeding {settings.database_url.split('@')[-1]}")
-    asyncio.run(_seed_demo(settings))
+    summary = asyncio.run(_seed_demo(settings))
     base = f"http://{args.host}:{args.port}"
     print(
         f"\nAPI docs:  {base}/docs\n"
@@ -289,8 +300,12 @@ def _demo(settings: Settings, args: argparse.Namespace) -> None:
         f"{base}/v1/workers/{DEMO_WORKER}/statement\n"
         "Tokens:    " + ", ".join(f"{k}={v}" for k, v in DEMO_TOKENS.items()) + "\n"
     )
+    print("\n".join(summary.lines()))
+    if not summary.ok:
+        return exits.FAILED
     if not args.no_serve:
         _serve(settings, args)
+    return exits.OK
 
 
 def run() -> int:

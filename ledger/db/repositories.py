@@ -19,6 +19,7 @@ from ledger.db.tables import (
     accounts,
     api_clients,
     contributions,
+    identity_claims,
     insurance_periods,
     memberships,
     transfers,
@@ -41,14 +42,58 @@ def _duplicate(exc: IntegrityError) -> DuplicateKeyError:
     return DuplicateKeyError(str(exc.orig))
 
 
-async def insert_worker(db: Database, worker: Row, member_rows: Sequence[Row]) -> None:
+async def insert_worker(db: Database, worker: Row, member_rows: Sequence[Row],
+                        claim: Row | None = None) -> None:
+    """The worker and its memberships; with `claim`, an identity claim kept for review."""
     try:
         async with db.engine.begin() as conn:
             await conn.execute(insert(workers).values(**worker))
             if member_rows:
                 await conn.execute(insert(memberships), list(member_rows))
+            if claim is not None:
+                await conn.execute(insert(identity_claims).values(**claim))
     except IntegrityError as exc:
         raise _duplicate(exc) from None
+
+
+async def insert_workers_bulk(db: Database, worker_rows: Sequence[Row],
+                              member_rows: Sequence[Row]) -> None:
+    """Many workers and their memberships in one transaction (all or none): the bulk
+    registration path, which must not pay a round trip per worker."""
+    try:
+        async with db.engine.begin() as conn:
+            if worker_rows:
+                await conn.execute(insert(workers), list(worker_rows))
+            if member_rows:
+                await conn.execute(insert(memberships), list(member_rows))
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+
+
+async def identity_claim(db: Database, worker_id: str) -> Row | None:
+    async with db.engine.connect() as conn:
+        found = (await conn.execute(select(identity_claims).where(
+            identity_claims.c.worker_id == worker_id))).first()
+    return dict(found._mapping) if found else None
+
+
+async def identity_claims_list(db: Database, limit: int) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(identity_claims).order_by(
+            identity_claims.c.created_at_us).limit(limit))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def existing_workers(db: Database, ids: Sequence[str]) -> set[str]:
+    """Which of these worker ids exist (in chunks: a bulk enrolment checks thousands)."""
+    found: set[str] = set()
+    unique = sorted(set(ids))
+    async with db.engine.connect() as conn:
+        for start in range(0, len(unique), 500):
+            rows = await conn.execute(select(workers.c.id).where(
+                workers.c.id.in_(unique[start:start + 500])))
+            found.update(r[0] for r in rows)
+    return found
 
 
 async def insert_membership(db: Database, row: Row) -> None:
@@ -98,6 +143,29 @@ async def insert_client(db: Database, row: Row) -> None:
             await conn.execute(insert(api_clients).values(**row))
     except IntegrityError as exc:
         raise _duplicate(exc) from None
+
+
+async def insert_clients_bulk(db: Database, rows: Sequence[Row]) -> None:
+    try:
+        async with db.engine.begin() as conn:
+            await conn.execute(insert(api_clients), list(rows))
+    except IntegrityError as exc:
+        raise _duplicate(exc) from None
+
+
+async def clients(db: Database) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(api_clients).order_by(api_clients.c.name))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def update_client(db: Database, name: str, values: Row) -> bool:
+    """Change the named client's row (its token hash on rotation, its revocation); False when
+    no client has that name."""
+    async with db.engine.begin() as conn:
+        done = await conn.execute(api_clients.update().where(api_clients.c.name == name)
+                                  .values(**values))
+    return bool(done.rowcount)
 
 
 async def client_by_token_hash(db: Database, digest: str) -> Row | None:

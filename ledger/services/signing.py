@@ -39,9 +39,18 @@ class HubSigner:
             raise FileNotFoundError(f"the hub's signing key file {path} does not exist")
         key = SigningKey.generate(HUB)
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written whole to a private temporary file, then linked into place: the server's
+        # worker processes start together, and each must see either no key or a complete one.
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(descriptor, "w") as handle:
             json.dump(key.private_jwk(), handle)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:  # another process made it first: use that one
+            return cls(SigningKey.from_private_jwk(HUB, json.loads(path.read_text())))
+        finally:
+            temporary.unlink()
         return cls(key)
 
     def jwks(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from ledger.db import repositories as repo
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import get_fund
-from ledger.domain.ids import check_worker_id, new_worker_id
+from ledger.domain.ids import check_worker_id, check_worker_id_carries_no_number, new_worker_id
 from ledger.domain.pii import PiiVault, mask
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.posting import now_us
@@ -67,6 +67,53 @@ class WorkerService:
         self._known_members: set[tuple[str, str]] = set()  # (worker, fund); never removed
 
     async def create(self, principal: Principal, new: NewWorker) -> WorkerView:
+        now = now_us()
+        worker, members = self._rows(principal, new, now)
+        worker_id = str(worker["id"])
+        try:
+            await repo.insert_worker(self.db, worker, members)
+        except repo.DuplicateKeyError as exc:
+            if "identity_hmac" not in exc.detail or principal.kind is PrincipalKind.HUB_OPERATOR:
+                raise _conflict(exc.detail) from None
+            # Another worker holds this identity number, one the caller may not see: register
+            # this one all the same and keep the identity as a claim for a reviewed merge, so
+            # the answer is the same whether or not the number is known (no identity oracle).
+            identity = {k: v for k, v in worker.items() if k.startswith("identity_")}
+            claim = {"worker_id": worker_id, "claimed_by": principal.name,
+                     "created_at_us": now, **identity}
+            unclaimed = {k: v for k, v in worker.items() if not k.startswith("identity_")}
+            try:
+                await repo.insert_worker(self.db, unclaimed, members, claim)
+            except repo.DuplicateKeyError as again:
+                raise _conflict(again.detail) from None
+        return await self.get(principal, worker_id)
+
+    async def register_many(self, principal: Principal, new: Sequence[NewWorker]) -> list[str]:
+        """Register many workers at once, all or none: the same checks, hashing and
+        encryption as `create`, one transaction and no read-back. For bulk enrolment by the hub
+        operator (a population loaded before a load test), who is told of every conflict, so
+        no identity claims are needed; a bad worker names its index."""
+        principal.require(principal.kind is PrincipalKind.HUB_OPERATOR and principal.is_writer,
+                          "register workers in bulk")
+        now = now_us()
+        workers: list[dict[str, object]] = []
+        members: list[dict[str, object]] = []
+        for index, item in enumerate(new):
+            try:
+                worker, rows = self._rows(principal, item, now)
+            except DomainError as exc:
+                raise exc.at(index, f"workers[{index}]") from None
+            workers.append(worker)
+            members.extend(rows)
+        try:
+            await repo.insert_workers_bulk(self.db, workers, members)
+        except repo.DuplicateKeyError as exc:
+            raise _conflict(exc.detail) from None
+        return [str(w["id"]) for w in workers]
+
+    def _rows(self, principal: Principal, new: NewWorker, now: int
+              ) -> tuple[dict[str, object], list[dict[str, object]]]:
+        """The worker's row and its membership rows, checked, hashed and sealed."""
         principal.require(principal.is_writer and principal.kind in (
             PrincipalKind.HUB_OPERATOR, PrincipalKind.FUND), "register workers")
         if not new.memberships and principal.kind is not PrincipalKind.HUB_OPERATOR:
@@ -74,14 +121,22 @@ class WorkerService:
                 ErrorCode.INVALID_INPUT, "a fund registers a worker with its membership",
                 field="memberships",
             )
+        if new.id and principal.kind is not PrincipalKind.HUB_OPERATOR:
+            # A chosen id that exists elsewhere would answer "exists" to a fund that may not
+            # see that worker: ids of fund registrations are the hub's (issue 25 finding 3).
+            raise DomainError(ErrorCode.INVALID_INPUT, "the hub assigns worker ids: register "
+                              "without an id", field="id")
         worker_id = check_worker_id(new.id) if new.id else new_worker_id()
+        if new.id:
+            check_worker_id_carries_no_number(
+                worker_id, [n for _, n in new.memberships]
+                + ([new.identity_number] if new.identity_number else []))
         nationality = new.nationality.upper()
         if len(nationality) != 2 or not nationality.isalpha():
             raise DomainError(ErrorCode.INVALID_INPUT, "nationality is ISO 3166-1 alpha-2",
                               field="nationality")
-        rows = [self._membership_row(principal, worker_id, f, n, i)
+        rows = [{**self._membership_row(principal, worker_id, f, n, i), "created_at_us": now}
                 for i, (f, n) in enumerate(new.memberships)]
-        now = now_us()
         identity: dict[str, object] = {}
         if new.identity_number:
             kind = new.identity_kind or "national_id"
@@ -92,11 +147,7 @@ class WorkerService:
                                                        new.identity_number),
             }
         worker = {"id": worker_id, "nationality": nationality, "created_at_us": now, **identity}
-        try:
-            await repo.insert_worker(self.db, worker, [{**r, "created_at_us": now} for r in rows])
-        except repo.DuplicateKeyError as exc:
-            raise _conflict(exc.detail) from None
-        return await self.get(principal, worker_id)
+        return worker, rows
 
     async def add_membership(
         self, principal: Principal, worker_id: str, fund: str, number: str
@@ -148,10 +199,13 @@ class WorkerService:
             for r in rows if r["fund"] in visible
         ]
         number = None
-        if worker["identity_ciphertext"] is not None:
+        identity = worker
+        if worker["identity_ciphertext"] is None:  # a claim under review reads the same
+            identity = await repo.identity_claim(self.db, worker_id) or worker
+        if identity["identity_ciphertext"] is not None:
             number = self._show(principal, worker_id, None, f"identity:{worker_id}",
-                                worker["identity_ciphertext"])
-        return WorkerView(worker["id"], worker["nationality"], worker["identity_kind"], number,
+                                identity["identity_ciphertext"])
+        return WorkerView(worker["id"], worker["nationality"], identity["identity_kind"], number,
                           views, worker["created_at_us"])
 
     def _show(self, principal: Principal, worker_id: str, fund: str | None, context: str,

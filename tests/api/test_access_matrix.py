@@ -1,5 +1,6 @@
-"""Every route, called as every kind of principal, against the seeded demo: the allowed set is a
-table here, route by route, so a new route without a rule fails (issue 16 item 3).
+"""Every route, called as every kind of principal (and with no, a bad, a revoked and an expired
+token), against the seeded demo: the allowed set is a table here, route by route, so a new route
+without a rule fails (issue 16 item 3).
 
 "Allowed" means the route did not refuse the principal (any answer but 401 or 403: a 409 for an
 action already taken is allowed); refused means 401 (no or a bad token), 403 (not yours to do)
@@ -14,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from ledger.db import repositories as repo
 from ledger.demo_data import DEMO_CHANNEL, DEMO_SECOND_WORKER, DEMO_TOKENS
 from ledger.domain.principals import PrincipalKind
 from tests.api.test_openapi_examples import UPLOADS, _example, _path, demo_http
@@ -21,9 +23,10 @@ from tests.api.test_openapi_examples import UPLOADS, _example, _path, demo_http
 pytestmark = pytest.mark.anyio
 __all__ = ["demo_http"]
 
+NOT_SIGNED_IN = frozenset({"none", "bad-token", "revoked", "expired"})
 EVERYONE = frozenset({"operator", "auditor", "th-sso", "jp-jps", "kh-nssf", "employer",
-                      "channel", "worker", "worker2", "none", "bad-token"})
-SIGNED_IN = EVERYONE - {"none", "bad-token"}
+                      "channel", "worker", "worker2"}) | NOT_SIGNED_IN
+SIGNED_IN = EVERYONE - NOT_SIGNED_IN
 STAFF = frozenset({"operator", "auditor"})
 FUNDS = frozenset({"th-sso", "jp-jps", "kh-nssf"})
 # The demo worker belongs to TH-SSO, JP-JPS and KH-NSSF; `worker` is that worker, `worker2`
@@ -32,7 +35,7 @@ OF_THE_WORKER = STAFF | FUNDS | {"worker"}
 
 ALLOWED: dict[str, frozenset[str]] = {
     "GET /v1/health": EVERYONE,
-    "GET /v1/ready": EVERYONE - {"bad-token"},
+    "GET /v1/ready": EVERYONE - {"bad-token", "revoked", "expired"},
     "GET /v1/funds": EVERYONE,
     "GET /v1/funds/{fund}": EVERYONE,
     "GET /.well-known/jwks.json": EVERYONE,
@@ -40,7 +43,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /v1/workers": frozenset({"operator", "th-sso"}),  # the example: a TH-SSO member
     "GET /v1/workers/{worker_id}": OF_THE_WORKER,
     "POST /v1/workers/{worker_id}/memberships": frozenset({"operator", "jp-jps"}),
-    "GET /v1/funds/{fund}/members/{member_number}": STAFF | {"th-sso"},
+    "POST /v1/funds/{fund}/members/search": STAFF | {"th-sso"},
     "GET /v1/workers/{worker_id}/statement": OF_THE_WORKER,
     "GET /v1/workers/{worker_id}/statement.jws": OF_THE_WORKER,
     "POST /v1/contributions": frozenset({"operator", "th-sso", "employer"}),
@@ -105,6 +108,15 @@ async def _tokens(http: httpx.AsyncClient) -> dict[str, str | None]:
         f"worker2-{secrets.token_hex(3)}", PrincipalKind.WORKER, DEMO_SECOND_WORKER)
     tokens["none"] = None
     tokens["bad-token"] = "not-a-token-anyone-was-given"
+    revoked = f"revoked-{secrets.token_hex(3)}"
+    tokens["revoked"] = await services.clients.register(revoked, PrincipalKind.HUB_OPERATOR,
+                                                        None)
+    await services.clients.revoke(revoked)
+    expired = f"expired-{secrets.token_hex(3)}"
+    tokens["expired"] = await services.clients.register(expired, PrincipalKind.HUB_OPERATOR,
+                                                        None, expires_in_s=3600)
+    await repo.update_client(services.db, expired, {"expires_at_us": 1})
+    services.clients._cache.clear()
     return tokens
 
 
@@ -142,7 +154,7 @@ async def test_every_route_as_every_principal(demo_http: httpx.AsyncClient) -> N
                 wrong.append(f"{name} as {who}: {status}, should be allowed")
             if not allowed and not refused:
                 wrong.append(f"{name} as {who}: {status}, should be refused")
-            if who in ("none", "bad-token") and not allowed:
+            if who in NOT_SIGNED_IN and not allowed:
                 assert status == 401, (name, who, status)
     assert not wrong, "\n".join(wrong)
     assert tried == len(ALLOWED) * len(EVERYONE)

@@ -23,7 +23,8 @@ async def test_member_numbers_are_clear_only_to_those_allowed(api: Api, uid: str
     assert {m["member_number"][-3:] for m in as_auditor["memberships"]} == {
         th_number[-3:], member_number("JP-JPS", uid)[-3:]}
     assert all("*" in m["member_number"] for m in as_auditor["memberships"])
-    found = await api.http.get(f"/v1/funds/TH-SSO/members/{th_number}", headers=api.auth("th"))
+    found = await api.http.post("/v1/funds/TH-SSO/members/search", headers=api.auth("th"),
+                                json={"member_number": th_number})
     assert found.status_code == 200 and found.json()["id"] == worker
 
 

@@ -33,6 +33,7 @@ pytestmark = pytest.mark.anyio
 ORDER = [
     ("post", "/v1/workers"),
     ("post", "/v1/workers/{worker_id}/memberships"),
+    ("post", "/v1/funds/{fund}/members/search"),
     ("post", "/v1/contributions"),
     ("post", "/v1/contributions/batch"),
     ("post", "/v1/accounts"),
