@@ -44,3 +44,22 @@ def test_zero_denominators_are_refused() -> None:
         round_ratio(1, 0, Rounding.DOWN)
     with pytest.raises(DomainError):
         round_ratio_array(np.array([1], dtype=np.int64), 0, Rounding.DOWN)
+
+
+# Exact ties (x.5) by hand: HALF_UP goes away from zero, HALF_EVEN to the even neighbour.
+TIES = [  # numerator, denominator, HALF_UP, HALF_EVEN
+    (1, 2, 1, 0), (3, 2, 2, 2), (5, 2, 3, 2), (-1, 2, -1, 0), (-3, 2, -2, -2), (-5, 2, -3, -2),
+    (25, 10, 3, 2), (-25, 10, -3, -2), (35, 10, 4, 4), (7 * 2**40 + 2**39, 2**40, 8, 8),
+]
+
+
+@pytest.mark.parametrize(("numerator", "denominator", "half_up", "half_even"), TIES)
+def test_ties_round_by_the_named_mode_scalar_and_array(
+    numerator: int, denominator: int, half_up: int, half_even: int
+) -> None:
+    """The array rounding (FX conversion of a window) at exact ties, which the random tests
+    above almost never draw; the scalar rounding agrees."""
+    for mode, expected in ((Rounding.HALF_UP, half_up), (Rounding.HALF_EVEN, half_even)):
+        array = round_ratio_array(np.array([numerator, 1], dtype=np.int64), denominator, mode)
+        assert array.tolist()[0] == expected, mode
+        assert round_ratio(numerator, denominator, mode) == expected, mode
