@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ec import SECP256R1, generate_pri
 
 from ledger.adapters.refunds import BenefitKind, Payment, RefundResult
 from ledger.domain.accounts import member_account
-from ledger.domain.errors import ErrorCode
+from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import FundCode, SchemeCode
 from ledger.domain.ids import WorkerId
 from ledger.domain.money import Currency, Money, Rounding
@@ -80,8 +80,13 @@ def _file(content: bytes) -> Iterator[str]:
 
 
 def load(content: bytes) -> object:
+    """`load_agreement` of a file holding `content`; its random path reads `<file>`."""
     with _file(content) as path:
-        return load_agreement(path)
+        try:
+            return load_agreement(path)
+        except DomainError as exc:
+            raise DomainError(exc.code, exc.message.replace(path, "<file>"), field=exc.field,
+                              index=exc.index, details=exc.details) from exc
 
 
 def _no_weeks() -> object:

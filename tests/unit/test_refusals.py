@@ -1,7 +1,8 @@
 """Every refusal the domain and the settlement layer declare is produced, with its code and field.
 
 Each case of `refusals_domain.CASES` and `refusals_settlement.CASES` must raise a `DomainError`
-with its code and field (and index, or reject reason, where the case names one). Then
+with its code, field and message (`refusal_messages.py`), and its index or reject reason where
+the case names one. Then
 `test_every_declared_refusal_is_produced` runs them all again while recording where each error
 was built, and fails naming every site in `ledger/domain` or `ledger/settlement` that no case
 reached: a refusal added to the code without a case here fails the suite.
@@ -13,6 +14,7 @@ import pytest
 
 from ledger.domain.errors import DomainError, ErrorCode
 from tests.unit import refusals_domain, refusals_settlement
+from tests.unit.refusal_messages import MESSAGES
 from tests.unit.refusal_sites import COMPUTED, declared_sites, missing, recording
 from tests.unit.refusals_domain import _ANY, Case
 
@@ -29,6 +31,17 @@ def test_refusal(case: Case) -> None:
         assert error.index == case.index
     if case.reason is not None:
         assert error.details.get("reason") == case.reason
+    expected = MESSAGES[case.name]
+    if expected.endswith("…"):
+        assert error.message.startswith(expected[:-1]), error.message
+    else:
+        assert error.message == expected
+
+
+def test_every_case_has_one_message() -> None:
+    names = [c.name for c in CASES]
+    assert len(set(names)) == len(names)
+    assert set(MESSAGES) == set(names)
 
 
 def test_every_declared_refusal_is_produced() -> None:
