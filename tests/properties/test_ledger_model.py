@@ -271,11 +271,15 @@ class LedgerMachine(RuleBasedStateMachine):
                       code="reversal")], "reverse")
 
     def a_pending_id(self, data: st.DataObject) -> str:
-        """One of the open pending transfers, booking one first if there is none."""
-        if not self.model.pending_ids():
-            amount = data.draw(st.integers(1, 3000))
-            self.one([Leg(self.new_id(), "a", "d", amount, Currency.THB, PENDING)], "pending")
-        return data.draw(st.sampled_from(self.model.pending_ids()))
+        """One of the open pending transfers, booking one first if there is none (a full
+        balance may refuse it one way: then the other way)."""
+        amount = data.draw(st.integers(1, 3000))
+        for debit, credit in (("a", "d"), ("d", "a")):
+            if self.model.pending_ids():
+                break
+            self.one([Leg(self.new_id(), debit, credit, amount, Currency.THB, PENDING)],
+                     "pending")
+        return data.draw(st.sampled_from(self.model.pending_ids() or list(self.model.journal)))
 
     @rule(data=st.data(), open_pending=st.booleans())
     def resolve(self, data: st.DataObject, open_pending: bool) -> None:
