@@ -6,7 +6,9 @@ Every value here is fictitious. Tokens are printed by `clmtv demo` and only ever
 from __future__ import annotations
 
 DEMO_WORKER = "wkr_demo0001"  # a Cambodian worker: Thailand, then Japan, then home
-DEMO_WORKER_TH_ID = "1101700234568"  # 13 digits with a valid Thai check digit
+# A migrant's 0-prefixed Thai number (valid check digit). Not 1101700234568: that is the Thai
+# sample file's Thai national, whose month would otherwise land in the demo worker's story.
+DEMO_WORKER_TH_ID = "0007654321015"
 DEMO_WORKER_JP_NUMBER = "1234-567890"
 DEMO_WORKER_KH_NUMBER = "NSSF-000123"
 DEMO_SECOND_WORKER = "wkr_demo0002"  # a Myanmar worker in Thailand

@@ -31,6 +31,7 @@ class Stream:
     fund: str
     scheme: str
     context: WorkerContext = EMPTY
+    opened: bool = False  # a scheme no product operates, opened by the run's agreement
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class Epoch:
 
 def plan_at(adapter: FundAdapter, stream: Stream, month: Month) -> Plan | None:
     try:
-        FUNDS[stream.fund].scheme(stream.scheme).check_in_force(month)
+        FUNDS[stream.fund].scheme(stream.scheme).check_in_force(month, opened=stream.opened)
     except DomainError:
         return None
     return adapter.plan(stream.scheme, month, stream.context)
@@ -89,7 +90,8 @@ class PriceCache:
             else:
                 adapter = get_adapter(stream.fund)
                 found = adapter.contribution_arrays(
-                    stream.scheme, self.start.plus(epoch.first), wages, context=stream.context)
+                    stream.scheme, self.start.plus(epoch.first), wages, context=stream.context,
+                    opened=stream.opened)
             self._prices[cache_key] = found
         return found
 

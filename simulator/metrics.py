@@ -21,13 +21,16 @@ from ledger.settlement.netting import net_obligations
 from ledger.settlement.rounding import round_ratio, round_ratio_array
 from simulator.engine import Outcome
 from simulator.population import Exit
-from simulator.scenario import Scenario
+from simulator.scenario import DESTINATIONS, Scenario
 from simulator.state import KINDS
 
 FX_ROUNDING = Rounding.HALF_EVEN
 SHARE_BINS = tuple(range(0, 210, 10))  # recovered share of own contributions, percent; last: 200+
 LONG_TERM = {("TH-SSO", "s33-old-age"), ("TH-SSO", "s39-voluntary"), ("JP-JPS", "epi"),
-             ("VN-VSS", "retirement-survivorship")}
+             ("VN-VSS", "retirement-survivorship"), ("VN-VSS", "voluntary-si"),
+             ("KH-NSSF", "voluntary-pension"), ("LA-LSSO", "voluntary"),
+             ("MM-SSB", "voluntary-abroad")}
+DESTINATION_FUNDS = frozenset(DESTINATIONS.values())
 Cell = str | int
 
 
@@ -90,7 +93,7 @@ def measure(outcome: Outcome) -> PolicyMetrics:
     gross, net, windows = _settlement(outcome, fx)
     long_term = sum(r[5] for r in contributions if (r[0], r[1]) in LONG_TERM)
     host_long_term = sum(r[5] for r in contributions
-                         if (r[0], r[1]) in LONG_TERM and r[0] != "VN-VSS")
+                         if (r[0], r[1]) in LONG_TERM and r[0] in DESTINATION_FUNDS)
     own_usd, rec_usd = _own_and_recovered(outcome, fx)
     headline = {
         "contributions_usd": sum(r[5] for r in contributions),
@@ -267,7 +270,7 @@ def _flows(outcome: Outcome, fx: Fx, contributions: tuple[tuple[Cell, ...], ...]
     for fund, amount in t.forfeited.items():
         add(fund, "forfeited to fund", fx.usd(amount, currency_of(fund)))
     for fund, targets in out.items():
-        if fund == "VN-VSS":
+        if fund not in DESTINATION_FUNDS:
             targets = {"held by home fund": inflow[fund]}
         else:
             rest = inflow[fund] - sum(targets.values())

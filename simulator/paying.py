@@ -1,11 +1,19 @@
 """Who pays what, month by month, under one policy: intervals, then the adapters' amounts.
 
 Owns `Coverage` (for each worker: the months the destination fund is paid, the Vietnamese 22%
-abroad months, the s39 months from home, certificates of coverage) and `accumulate`, which turns
+abroad months, the s39 months from home, the months the home fund's voluntary scheme is paid
+from abroad through a digital channel, certificates of coverage) and `accumulate`, which turns
 those intervals into contributions with the adapters' own amounts (`contributions.PriceCache`,
 one pricing per parameter epoch) and fills `Balances` and `Totals`. A certificate of coverage
 (agreement `coverage`, funds.md §6 item 8) makes the destination reject contributions for up to
 `posting_months_max` months from arrival; the worker keeps paying at home.
+
+Home voluntary schemes (`HOME_VOLUNTARY`) are priced by the home fund's own rules over arrays,
+the same rules `ledger/adapters/voluntary.py` applies to one payment: a share of the workers
+abroad (`digital_voluntary.home_uptake_share`) pays every covered month from the agreement's
+effective month, on a declared income per origin; Vietnamese workers already in the 22% abroad
+regime do not. A scheme no product operates is paid only if the run's agreement opens it. The
+Vietnamese state's support stops after its cap (`voluntary_si_support_months_max`).
 """
 
 from __future__ import annotations
@@ -16,9 +24,11 @@ import numpy as np
 
 from ledger.adapters.arith import IntArray
 from ledger.adapters.context import WorkerContext
-from ledger.domain.funds import Payer
+from ledger.adapters.registry import get_adapter
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import FUNDS, Payer
 from ledger.domain.periods import Month
-from ledger.settlement.agreement import AgreementKind
+from ledger.settlement.agreement import Agreement, AgreementKind
 from simulator.contributions import Epoch, PriceCache, Stream, month_index_sum, overlap
 from simulator.policy import Run
 from simulator.population import BoolArray, Exit, Population
@@ -33,6 +43,9 @@ MY_STREAMS = (Stream("MY-SOCSO", "employment-injury"),)  # foreign workers: inju
 HOST_STREAMS = {"TH-SSO": TH_STREAMS, "JP-JPS": (EPI,), "MY-SOCSO": MY_STREAMS}
 LONG_TERM = {"TH-SSO": "s33-old-age", "JP-JPS": "epi"}
 S39_MIN_S33_MONTHS = 12  # funds.md §1.4: s39 is open after 12 months under s33
+# Origin -> the home fund's voluntary scheme a worker abroad can pay through a channel.
+HOME_VOLUNTARY = {"KH": ("KH-NSSF", "voluntary-pension"), "LA": ("LA-LSSO", "voluntary"),
+                  "MM": ("MM-SSB", "voluntary-abroad"), "VN": ("VN-VSS", "voluntary-si")}
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -44,6 +57,8 @@ class Coverage:
     digital_first: IntArray  # s39 from home: [digital_first, digital_stop)
     digital_stop: IntArray
     settle: IntArray  # month the destination balance is settled (exit, or after s39)
+    home_first: IntArray  # the home voluntary scheme paid from abroad: [home_first, home_stop)
+    home_stop: IntArray
 
 
 def agreement_from(run: Run, pop: Population) -> int:
@@ -79,7 +94,48 @@ def coverage(run: Run, pop: Population) -> Coverage:
     digital_first = np.where(digital, pop.exit, 0)
     digital_stop = np.where(digital, np.minimum(pop.exit + months, h), 0)
     settle = np.where(digital, pop.exit + months, pop.exit)
-    return Coverage(host_first, stop, abroad, certificate, digital_first, digital_stop, settle)
+    origins = [pop.origin_of(i) for i in range(len(names))]
+    payable = np.asarray([o in home_streams(run) for o in origins])[pop.corridor]
+    home = (payable & ~abroad
+            & (pop.u_digital < float(s.digital_voluntary.home_uptake_share.value)))
+    home_first = np.where(home, np.minimum(np.maximum(pop.arrival, effective), stop), 0)
+    home_stop = np.where(home, stop, 0)
+    return Coverage(host_first, stop, abroad, certificate, digital_first, digital_stop, settle,
+                    home_first, home_stop)
+
+
+def home_streams(run: Run) -> dict[str, Stream]:
+    """Origin -> its home voluntary scheme as a stream, for the origins whose scheme operates or
+    is opened by the run's agreement and whose declared income the scenario gives."""
+    d = run.scenario.digital_voluntary
+    out: dict[str, Stream] = {}
+    for origin, (fund, scheme) in HOME_VOLUNTARY.items():
+        if origin not in d.home_declared_income:
+            continue
+        get_adapter(fund)  # a fund its folder declares (LA-LSSO) is registered when it loads
+        operating = FUNDS[fund].scheme(scheme).operating
+        if not operating and not _opens(run.agreement, fund, scheme):
+            continue
+        context = WorkerContext(support_group=d.vn_support_group.value) if origin == "VN" else (
+            WorkerContext())
+        out[origin] = Stream(fund, scheme, context, opened=not operating)
+    return out
+
+
+def _opens(agreement: Agreement, fund: str, scheme: str) -> bool:
+    return any(o.fund == fund and o.scheme == scheme
+               for o in agreement.opened_voluntary_schemes())
+
+
+def home_income_minor(run: Run, origin: str) -> int:
+    """The declared income of an origin's payers in minor units of the home fund's currency."""
+    fund = HOME_VOLUNTARY[origin][0]
+    value = run.scenario.digital_voluntary.home_declared_income[origin].value
+    minor = value.scaleb(get_adapter(fund).currency.exponent)
+    if minor != minor.to_integral_value():
+        raise DomainError(ErrorCode.INVALID_INPUT, f"{value} is not a whole number of minor units",
+                          field=f"digital_voluntary.home_declared_income.{origin}.value")
+    return int(minor)
 
 
 def accumulate(run: Run, pop: Population, cov: Coverage, cache: PriceCache,
@@ -98,7 +154,65 @@ def accumulate(run: Run, pop: Population, cov: Coverage, cache: PriceCache,
         spell_stop = np.where(cov.abroad[rows], cov.host_stop[rows], spell_first)
         _stream(VN_ABROAD, rows, wages, spell_first, spell_stop, cache, bal, totals, h,
                 double=(first, stop))
+    streams = home_streams(run)
+    for index in range(len(pop.corridors)):
+        home = streams.get(pop.origin_of(index))
+        idx = np.flatnonzero((pop.corridor == index) & (cov.home_stop > cov.home_first))
+        if home is not None and idx.size:
+            _home_voluntary(run, home, pop.origin_of(index), idx, cov, cache, bal, totals, h)
     totals.certificates = int(cov.certificate.sum())
+
+
+def _home_voluntary(run: Run, stream: Stream, origin: str, idx: IntArray, cov: Coverage,
+                    cache: PriceCache, bal: Balances, totals: Totals, horizon: int) -> None:
+    """Every month of the home voluntary scheme paid from abroad by the workers `idx`. Everyone
+    of an origin declares the same income, so each epoch is priced once for one worker."""
+    income = home_income_minor(run, origin)
+    first, stop = cov.home_first[idx], cov.home_stop[idx]
+    cap = _support_cap(stream, cache.start)
+    if cap is not None:  # the state's support ends after `cap` months: the rest pays it all
+        middle = np.minimum(first + cap, stop)
+        plain = Stream(stream.fund, stream.scheme, WorkerContext(), stream.opened)
+        _home_months(stream, idx, income, first, middle, cache, bal, totals, horizon)
+        _home_months(plain, idx, income, middle, stop, cache, bal, totals, horizon)
+        return
+    _home_months(stream, idx, income, first, stop, cache, bal, totals, horizon)
+
+
+def _support_cap(stream: Stream, start: Month) -> int | None:
+    """The months of state support a payer gets, as in force at the run's start (None: the
+    scheme has no support, or cannot be priced then)."""
+    if stream.context.support_group is None:
+        return None
+    try:
+        terms = get_adapter(stream.fund).voluntary_terms(stream.scheme, start)
+    except DomainError:
+        return None
+    return terms.support_months_max if terms is not None else None
+
+
+def _home_months(stream: Stream, idx: IntArray, income: int, first: IntArray, stop: IntArray,
+                 cache: PriceCache, bal: Balances, totals: Totals, horizon: int) -> None:
+    monthly = totals.contributions_monthly.setdefault(stream.fund, zeros(horizon + 1))
+    wage = np.asarray([income], dtype=np.int64)
+    for epoch in cache.epochs(stream):
+        months = overlap(first, stop, epoch)
+        if epoch.plan is None or not months.any():
+            continue
+        shares = cache.shares(stream, epoch, income, wage)
+        lo = np.clip(first, epoch.first, epoch.stop)
+        live = months > 0
+        per_month = 0
+        for payer, amounts in shares.items():
+            amount = int(amounts[0])
+            per_month += amount
+            totals.contributions[(stream.fund, stream.scheme, payer.value)] += amount * int(
+                months.sum())
+            if payer is Payer.VOLUNTARY:
+                bal.home_voluntary[idx] += amount * months
+        np.add.at(monthly, lo[live], per_month)
+        np.add.at(monthly, (lo + months)[live], -per_month)
+        bal.home_voluntary_months[idx] += months
 
 
 def _stream(stream: Stream, rows: slice, wages: IntArray, first: IntArray, stop: IntArray,

@@ -5,8 +5,9 @@ months are its active months plus months transferred to it; withdrawn and lost m
 nowhere; the totalised months of a member fund are the union of every member fund's own months
 (a calendar month counted once); a member fund with fewer own months than the agreement's short
 period and no right of its own pays nothing (Art 57). A worker's months are contiguous runs
-(home before leaving; the spell abroad, where the destination and the Vietnamese 22% regime
-overlap; home after return, where s39 from home overlaps), so unions are sums of maxima.
+(home before leaving; the spell abroad, where the destination overlaps the Vietnamese 22% regime
+or the home voluntary scheme paid from abroad; home after return, where s39 from home overlaps),
+so unions are sums of maxima.
 Thresholds are the agreement's (`eligibility`), at the last month of the horizon; the age
 condition is not applied: a right here is a right being acquired on periods.
 """
@@ -62,10 +63,14 @@ def months(agreement: Agreement, pop: Population, cov: Coverage, bal: Balances,
     host_months = bal.months + bal.voluntary_months
     host_own = np.where(host_counted & ~host_transferred, host_months, 0)
     moved = np.where(host_transferred, host_months, 0)
-    home_own = np.where(has_home, pre + bal.abroad_months + post_home + moved, 0)
+    # Abroad, a worker pays the Vietnamese 22% regime or the home voluntary scheme, never both.
+    abroad_home = bal.abroad_months + bal.home_voluntary_months
+    home_own = np.where(has_home, pre + abroad_home + post_home + moved, 0)
     vn_member = agreement.is_member("VN-VSS")
     counted = host_counted & host_member  # transferred months count at a member home fund too
     spell = np.maximum(np.where(counted, bal.months, 0),
+                       np.where(home_member.astype(bool), bal.home_voluntary_months, 0))
+    spell = np.maximum(spell,
                        bal.abroad_months if vn_member else np.zeros_like(bal.abroad_months))
     post = np.maximum(np.where(home_member, post_home, 0),
                       np.where(counted, bal.voluntary_months, 0))

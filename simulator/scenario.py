@@ -159,11 +159,29 @@ class Claims(_Model):
     transfer: TransferClaims
 
 
-class DigitalVoluntary(_Model):
-    """Thai s39 continuation paid digitally from home after leaving (432 THB a month)."""
+SupportGroup = Literal["poor", "near_poor", "ethnic_minority", "other"]
 
-    uptake_share: P[Rate]
+
+class DigitalVoluntary(_Model):
+    """Contributions paid through a digital channel: Thai s39 continuation paid from home after
+    leaving (432 THB a month), and the home fund's voluntary scheme paid from abroad
+    (`paying.HOME_VOLUNTARY`, priced by the home fund's own rules)."""
+
+    uptake_share: P[Rate]  # s39 from home: share of eligible leavers
     months: P[Months]
+    home_uptake_share: P[Rate]  # share of workers abroad who pay their home scheme monthly
+    # The income each origin's payers declare (home currency, major units); an origin left out
+    # pays nothing.
+    home_declared_income: dict[str, P[Amount]]
+    vn_support_group: P[SupportGroup]  # Vietnamese voluntary SI: the state's support group
+
+    @model_validator(mode="after")
+    def _origins(self) -> Self:
+        for origin in self.home_declared_income:
+            if origin not in ORIGINS:
+                raise _keyed(f"home_declared_income.{origin}",
+                             f"unknown origin {origin!r}; known: {', '.join(ORIGINS)}")
+        return self
 
 
 class Messages(_Model):
@@ -211,7 +229,7 @@ class Scenario(_Model):
             if rate.value <= 0:
                 raise _keyed(f"fx_per_usd.{currency}.value", "an FX rate is positive")
         needed = {Currency.USD, Currency.THB, Currency.JPY, Currency.VND, Currency.KHR,
-                  Currency.MMK}
+                  Currency.MMK, Currency.LAK}
         missing = sorted(needed - set(self.fx_per_usd))
         if missing:
             raise _keyed("fx_per_usd", f"rates are needed for {', '.join(missing)}")

@@ -2,7 +2,8 @@
 
 Owns `Balances` (per-worker sums at the destination fund: old-age shares by payer, Σ share ×
 month index for the Thai investment return, Σ standard remuneration for the Japanese average,
-months, s39 months, Vietnamese abroad months) and `Totals` (everything the metrics read:
+months, s39 months, Vietnamese abroad months; the home voluntary scheme paid from abroad) and
+`Totals` (everything the metrics read:
 contributions by fund, scheme and payer; monthly series; recovered value by kind and month;
 forfeited value; fees; settlement; messages). Amounts are int64 minor units of the currency named
 beside them; totals are Python ints (no overflow).
@@ -40,10 +41,12 @@ class Balances:
     voluntary_months: IntArray
     abroad_months: IntArray  # VN 22% abroad regime months paid
     double_months: IntArray  # months paid both at home (VN 22%) and at the destination
+    home_voluntary: IntArray  # the worker's own payments into the home voluntary scheme (home ccy)
+    home_voluntary_months: IntArray
 
     @classmethod
     def empty(cls, n: int) -> Balances:
-        return cls(*(zeros(n) for _ in range(11)))
+        return cls(*(zeros(n) for _ in range(13)))
 
 
 @dataclass(slots=True, eq=False)

@@ -23,6 +23,7 @@ from ledger.adapters.arith import IntArray, apply_rate, apply_rate_array, percen
 from ledger.adapters.context import COLUMNS, EMPTY, WorkerContext, column_value, with_column_value
 from ledger.adapters.parameters import Param, Parameters
 from ledger.adapters.refunds import Claim, History, RefundResult, not_eligible
+from ledger.adapters.voluntary_terms import VoluntaryTerms
 from ledger.adapters.wagebase import WageBase
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import FUNDS, FundCode, Payer, SchemeCode
@@ -39,26 +40,34 @@ class Share:
     """One payer's share of a base: `base × rate`, rounded.
 
     With `residual_of`, the share is instead `round(base × residual_of)` minus the rounded
-    `others`: the branches of one declared amount (Thai s33 5%) then add up to it exactly.
+    `others`: the branches of one declared amount (Thai s33 5%) then add up to it exactly;
+    `total_quantum` rounds that declared amount to its own step (whole baht) while the other
+    branches keep the plan's (satang).
+    `fixed` is added to the rounded amount: a flat state support is `Share(0, fixed=s)` and the
+    worker's 22% less it `Share(22%, fixed=-s)` (Vietnamese voluntary SI).
     """
 
     rate: Fraction
     residual_of: Fraction | None = None
     others: tuple[Fraction, ...] = ()
+    fixed: int = 0  # minor units added after rounding: a flat state support, or minus it
+    total_quantum: int | None = None  # the residual's total rounds to this step, not the plan's
 
     def scalar(self, base: int, rounding: Rounding, quantum: int) -> int:
         if self.residual_of is None:
-            return apply_rate(base, self.rate, rounding, quantum)
-        total = apply_rate(base, self.residual_of, rounding, quantum)
-        return total - sum(apply_rate(base, o, rounding, quantum) for o in self.others)
+            return apply_rate(base, self.rate, rounding, quantum) + self.fixed
+        total = apply_rate(base, self.residual_of, rounding, self.total_quantum or quantum)
+        return total - sum(apply_rate(base, o, rounding, quantum) for o in self.others) + self.fixed
 
     def array(self, bases: IntArray, rounding: Rounding, quantum: int) -> IntArray:
         if self.residual_of is None:
-            return apply_rate_array(bases, self.rate, rounding, quantum)
-        out = apply_rate_array(bases, self.residual_of, rounding, quantum)
-        for other in self.others:
-            out = out - apply_rate_array(bases, other, rounding, quantum)
-        return out
+            out = apply_rate_array(bases, self.rate, rounding, quantum)
+        else:
+            out = apply_rate_array(bases, self.residual_of, rounding,
+                                   self.total_quantum or quantum)
+            for other in self.others:
+                out = out - apply_rate_array(bases, other, rounding, quantum)
+        return out + np.int64(self.fixed) if self.fixed else out
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,11 +165,18 @@ class FundAdapter(ABC):
         """The lump sums (or pension right) `claim` opens; funds without one refuse."""
         raise not_eligible(self.FUND_CODE, ["no lump-sum withdrawal is modelled for this fund"])
 
+    def voluntary_terms(self, scheme: str, month: Month) -> VoluntaryTerms | None:
+        """How a voluntary scheme may be paid at `month` (None: not a voluntary scheme of this
+        fund). `ledger/adapters/voluntary.py` prices payments with it."""
+        return None
+
     # -- one worker ------------------------------------------------------------------------------
     def contribution(
-        self, context: WorkerContext, scheme: str, month: Month, wage: Money
+        self, context: WorkerContext, scheme: str, month: Month, wage: Money, *,
+        opened: bool = False,
     ) -> ContributionQuote:
-        self._check_scheme(scheme, month)
+        """`opened`: an agreement in force opens this scheme, which no product operates."""
+        self._check_scheme(scheme, month, opened)
         if wage.currency is not self.currency:
             raise DomainError(
                 ErrorCode.CURRENCY_MISMATCH,
@@ -201,15 +217,17 @@ class FundAdapter(ABC):
         wages_minor: IntArray,
         context: WorkerContext | None = None,
         columns: Mapping[str, IntArray] | None = None,
+        *,
+        opened: bool = False,
     ) -> dict[Payer, IntArray]:
         """Shares by payer for every wage (int64 minor units), identical to `contribution`.
 
         `columns` give per-worker facts (see `context.COLUMNS`); the workers are split into the
         few groups those facts select (zones, options, flags), never looped over one by one.
-        Every payer the plan names gets an array, zeros included.
+        Every payer the plan names gets an array, zeros included. `opened` as in `contribution`.
         """
         ctx = context or EMPTY
-        self._check_scheme(scheme, month)
+        self._check_scheme(scheme, month, opened)
         wages = _vector(wages_minor, "wages_minor")
         if wages.size and int(wages.min()) < 0:
             raise DomainError(ErrorCode.INVALID_AMOUNT, "wages must not be negative",
@@ -298,10 +316,10 @@ class FundAdapter(ABC):
         raise first
 
     # -- checks ----------------------------------------------------------------------------------
-    def _check_scheme(self, scheme: str, month: Month) -> None:
+    def _check_scheme(self, scheme: str, month: Month, opened: bool = False) -> None:
         known = FUNDS.get(self.FUND_CODE)
         if known is not None:
-            known.scheme(scheme).check_in_force(month)
+            known.scheme(scheme).check_in_force(month, opened=opened)
         if scheme not in self.SCHEMES:
             raise DomainError(
                 ErrorCode.UNKNOWN_SCHEME,

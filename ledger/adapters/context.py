@@ -2,8 +2,8 @@
 
 `WorkerContext` carries the few facts that change a contribution: the Vietnamese regime and
 minimum-wage zone, the last Vietnamese insured wage of a worker abroad, registration in Myanmar
-at 60 or over, the Thai s40 option. A fund reads only what it needs and says so when a needed
-fact is missing.
+at 60 or over, the Thai s40 option, the group the state supports in Vietnamese voluntary SI. A
+fund reads only what it needs and says so when a needed fact is missing.
 
 The vectorised path takes the same facts as int64 columns (one value per worker) under the
 names in `COLUMNS`; a fact given in the context and not as a column applies to every worker.
@@ -27,6 +27,7 @@ class WorkerContext:
     prior_si_wage: Money | None = None  # VN-VSS abroad: last wage insured in Vietnam
     registered_at_60_or_over: bool = False  # MM-SSB: higher health-and-social-care rates
     s40_option: int | None = None  # TH-SSO s40: option 1, 2 or 3
+    support_group: str | None = None  # VN-VSS voluntary SI: who the state supports (None: none)
 
     def require_zone(self) -> int:
         if self.zone is None:

@@ -112,7 +112,8 @@ class SchemeSpec(BaseModel):
     long_term: bool  # old age / long term: booked per worker and portable
     verified_start: bool
     operating: bool = True
-
+    voluntary: bool = False  # the worker pays it directly (a payment channel may collect it)
+    agreement_option: bool = False  # not operating, but an agreement may open it
 
 
 class FundRegistryEntry(BaseModel):

@@ -69,7 +69,8 @@ def _declare_fund(parameters: Parameters) -> None:
             field="fund_registry",
         )
     schemes = {s.code: Scheme(SchemeCode(s.code), s.name, Month.parse(s.starts), s.long_term,
-                              operating=s.operating, verified_start=s.verified_start)
+                              operating=s.operating, verified_start=s.verified_start,
+                              voluntary=s.voluntary, agreement_option=s.agreement_option)
                for s in entry.schemes}
     register_fund(Fund(FundCode(parameters.fund), entry.name, entry.country.upper(),
                        parameters.currency, MappingProxyType(schemes)))

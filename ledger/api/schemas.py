@@ -13,12 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledger.demo_data import (
     DEMO_WORKER,
     DEMO_WORKER_JP_NUMBER,
+    DEMO_WORKER_TH_ID,
     EXAMPLE_MONTH,
 )
 from ledger.domain.accounts import AccountCode
 from ledger.domain.funds import Payer
 from ledger.domain.money import Currency
 from ledger.domain.periods import PeriodKind
+from ledger.limits import ID_MAX
 
 AmountMinor = Annotated[
     str,
@@ -116,6 +118,16 @@ class MembershipIn(BaseModel):
     member_number: str = Field(min_length=1, max_length=40)
 
 
+class MemberSearchIn(BaseModel):
+    """A member number to look up: in the body, so that it never appears in a URL."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"member_number": DEMO_WORKER_TH_ID}]},
+    )
+    member_number: str = Field(min_length=1, max_length=40)
+
+
 class IdentityIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -166,8 +178,8 @@ class TransferIn(BaseModel):
             "code": "transfer"}]},
     )
     id: str = Field(description="Caller-chosen id: the same id and fields again is a no-op")
-    debit_account_id: int
-    credit_account_id: int
+    debit_account_id: int = Field(ge=1, le=ID_MAX)
+    credit_account_id: int = Field(ge=1, le=ID_MAX)
     amount: MoneyIn
     pending: bool = Field(False, description="Reserve now; post or void later")
     code: str = Field("transfer", max_length=32)

@@ -79,7 +79,8 @@ def fund(f: Fund) -> dict[str, Any]:
         "code": f.code, "name": f.name, "country": f.country, "currency": f.currency.value,
         "schemes": [
             {"code": s.code, "name": s.name, "starts": str(s.starts), "long_term": s.long_term,
-             "operating": s.operating, "start_verified": s.verified_start}
+             "operating": s.operating, "start_verified": s.verified_start,
+             "voluntary": s.voluntary, "agreement_option": s.agreement_option}
             for s in f.schemes.values()
         ],
     }

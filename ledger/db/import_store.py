@@ -65,12 +65,64 @@ _CREATE = (
 )
 _CHUNK_TABLES = ("chunk_rows", "chunk_items", "chunk_moves", "chunk_dropped", "chunk_workers")
 
-_CID = "('ctb:' || r.worker_id || ':' || :fund || ':' || i.scheme || ':' || r.month_text)"
+
+
+def _cid(scheme: str) -> str:
+    """A staged row's contribution id for `scheme` (a column): the business key of
+    `domain.contributions.default_contribution_id`, which the API's contributions carry too."""
+    return f"('ctb:' || r.worker_id || ':' || :fund || ':' || {scheme} || ':' || r.month_text)"
+
+
+_CID = _cid("i.scheme")
 _KEY = "('member/' || r.worker_id || '/' || :fund || '/' || i.scheme || '/' || :currency)"
 _AMOUNT = "(i.employee + i.employer + i.government + i.voluntary)"
 _SAME = "(c.wage_base_minor = i.wage_base AND c.shares = i.shares AND c.kind = 'compulsory')"
 _NEW_LONG_TERM = "r.is_new = 1 AND i.long_term = 1 AND i.present = 0"
 DECLARED_SUFFIX = "/declared"  # a file's long-term contribution: `{contribution id}/declared`
+
+# What booking writes, for both paths (the careful statements and the one statement), each
+# from its own columns: the rows themselves are defined once. Each is completed by the
+# caller's FROM.
+_BOOK_DECLARED = (
+    "INSERT INTO declared_months (fund, worker_id, month, import_id, line) "
+    "SELECT CAST(:fund AS VARCHAR(16)), worker_id, month, CAST(:import_id AS VARCHAR(64)), "
+    "line ")
+
+
+def _book_contributions(*, cid: str, worker: str, scheme: str, month: str, wage_base: str,
+                        shares: str) -> str:
+    return ("INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, "
+            "wage_base_minor, currency, shares, created_at_us) "
+            f"SELECT {cid}, {worker}, CAST(:fund AS VARCHAR(16)), {scheme}, {month}, "
+            f"'compulsory', {wage_base}, CAST(:currency AS VARCHAR(3)), {shares}, "
+            "CAST(:now AS BIGINT) ")
+
+
+def _book_periods(*, worker: str, scheme: str, month: str, cid: str) -> str:
+    return ("INSERT INTO insurance_periods (worker_id, fund, scheme, month, kind, state, "
+            "contribution_id, created_at_us) "
+            f"SELECT {worker}, CAST(:fund AS VARCHAR(16)), {scheme}, {month}, 'compulsory', "
+            f"'active', {cid}, CAST(:now AS BIGINT) ")
+
+
+def _book_member_accounts(*, key: str, scheme: str, worker: str, credits: str,
+                          distinct: bool = False) -> str:
+    return ("INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, "
+            "payer, debits_pending, debits_posted, credits_pending, credits_posted, "
+            f"created_at_us) SELECT {'DISTINCT ' if distinct else ''}{key}, 'member', "
+            "CAST(:currency AS VARCHAR(3)), CAST(:flags AS INTEGER), "
+            f"CAST(:fund AS VARCHAR(16)), {scheme}, {worker}, NULL, 0, 0, 0, {credits}, "
+            "CAST(:now AS BIGINT) ")
+
+
+def _book_transfers(*, cid: str, account: str, amount: str) -> str:
+    """Each long-term item's transfer from the fund's declarations account (ADR 0026)."""
+    return ("INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
+            "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
+            f"SELECT {cid} || '{DECLARED_SUFFIX}', CAST(:declarations AS BIGINT), {account}, "
+            f"{amount}, CAST(:currency AS VARCHAR(3)), 0, NULL, NULL, 'contribution', {cid}, "
+            "CAST(:now AS BIGINT) ")
+
 
 # The whole of a plain chunk in one statement (PostgreSQL: data-modifying CTEs). All its parts
 # see the ledger as it was before the statement; the counts tell the caller whether every row
@@ -97,17 +149,12 @@ _AT_ONCE = (
     f"{_CID} AS cid, {_KEY} AS key, {_AMOUNT} AS amount FROM chunk_items AS i "
     "JOIN r ON r.line = i.line "
     "WHERE r.worker_id IS NOT NULL), "
-    "d AS (INSERT INTO declared_months (fund, worker_id, month, import_id, line) "
-    "SELECT CAST(:fund AS VARCHAR(16)), worker_id, month, CAST(:import_id AS VARCHAR(64)), line "
-    "FROM r WHERE worker_id IS NOT NULL RETURNING 1), "
-    "c AS (INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, wage_base_minor, "
-    "currency, shares, created_at_us) SELECT cid, worker_id, CAST(:fund AS VARCHAR(16)), scheme, "
-    "month, 'compulsory', wage_base, CAST(:currency AS VARCHAR(3)), shares, "
-    "CAST(:now AS BIGINT) FROM x WHERE long_term = 1 ORDER BY line RETURNING 1), "
-    "p AS (INSERT INTO insurance_periods (worker_id, fund, scheme, month, kind, state, "
-    "contribution_id, created_at_us) SELECT worker_id, CAST(:fund AS VARCHAR(16)), scheme, month, "
-    "'compulsory', 'active', cid, CAST(:now AS BIGINT) FROM x WHERE long_term = 1 "
-    "RETURNING 1), "
+    f"d AS ({_BOOK_DECLARED}FROM r WHERE worker_id IS NOT NULL RETURNING 1), "
+    "c AS (" + _book_contributions(cid="cid", worker="worker_id", scheme="scheme", month="month",
+                                   wage_base="wage_base", shares="shares")
+    + "FROM x WHERE long_term = 1 ORDER BY line RETURNING 1), "
+    "p AS (" + _book_periods(worker="worker_id", scheme="scheme", month="month", cid="cid")
+    + "FROM x WHERE long_term = 1 RETURNING 1), "
     # In key order (as the upsert before it): two imports raising the same accounts this way
     # lock them in one order, where a hash aggregate would hand them over in any.
     "g AS MATERIALIZED (SELECT key, worker_id, scheme, sum(amount) AS amount FROM x "
@@ -115,20 +162,14 @@ _AT_ONCE = (
     "u AS (UPDATE accounts SET credits_posted = accounts.credits_posted + g.amount FROM g "
     "WHERE accounts.key = g.key RETURNING accounts.id AS id, accounts.key AS key, "
     "accounts.worker_id AS worker_id, accounts.scheme AS scheme), "
-    "n AS (INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, payer, "
-    "debits_pending, debits_posted, credits_pending, credits_posted, created_at_us) "
-    "SELECT g.key, 'member', CAST(:currency AS VARCHAR(3)), CAST(:flags AS INTEGER), "
-    "CAST(:fund AS VARCHAR(16)), g.scheme, g.worker_id, NULL, 0, 0, 0, g.amount, "
-    "CAST(:now AS BIGINT) FROM g LEFT JOIN u ON u.key = g.key WHERE u.key IS NULL "
+    "n AS (" + _book_member_accounts(key="g.key", scheme="g.scheme", worker="g.worker_id",
+                                     credits="g.amount")
+    + "FROM g LEFT JOIN u ON u.key = g.key WHERE u.key IS NULL "
     "ORDER BY g.key RETURNING id, worker_id, scheme), "
     "a AS (SELECT id, worker_id, scheme FROM u UNION ALL SELECT id, worker_id, scheme FROM n), "
-    "t AS (INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
-    "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
-    f"SELECT x.cid || '{DECLARED_SUFFIX}', CAST(:declarations AS BIGINT), a.id, "
-    "x.amount, CAST(:currency AS VARCHAR(3)), 0, "
-    "NULL, NULL, 'contribution', x.cid, CAST(:now AS BIGINT) FROM x "
-    "JOIN a ON a.worker_id = x.worker_id AND a.scheme = x.scheme WHERE x.long_term = 1 "
-    "ORDER BY x.line RETURNING 1), "
+    "t AS (" + _book_transfers(cid="x.cid", account="a.id", amount="x.amount")
+    + "FROM x JOIN a ON a.worker_id = x.worker_id AND a.scheme = x.scheme "
+    "WHERE x.long_term = 1 ORDER BY x.line RETURNING 1), "
     "s AS (SELECT count(*) AS n, coalesce(sum(employee), 0) AS e, "
     "coalesce(sum(employer), 0) AS r, coalesce(sum(government), 0) AS g, "
     "coalesce(sum(voluntary), 0) AS v FROM x WHERE long_term = 1) "
@@ -141,8 +182,7 @@ _AT_ONCE = (
     # a hash semi-join reading the whole contributions table, once per chunk.)
     "(SELECT count(*) FROM r CROSS JOIN unnest(CAST(:short_schemes AS VARCHAR[])) AS b(scheme) "
     "WHERE r.worker_id IS NOT NULL AND (SELECT k.id FROM contributions AS k WHERE k.id = "
-    "'ctb:' || r.worker_id || ':' || :fund || ':' || b.scheme || ':' || r.month_text) "
-    "IS NOT NULL), "
+    f"{_cid('b.scheme')}) IS NOT NULL), "
     "s.e, s.r, s.g, s.v FROM s"
 )
 
@@ -393,41 +433,27 @@ class ImportTx:
         # New member accounts: the first file for a worker. In the steady state all exist.
         if (await self._all("SELECT count(*) FROM chunk_moves WHERE account_id IS NULL"))[0][0]:
             await self._run(
-                "INSERT INTO accounts (key, code, currency, flags, fund, scheme, worker_id, "
-                "payer, debits_pending, debits_posted, credits_pending, credits_posted, "
-                "created_at_us) SELECT DISTINCT key, 'member', CAST(:currency AS VARCHAR(3)), "
-                "CAST(:flags AS INTEGER), CAST(:fund AS VARCHAR(16)), scheme, worker_id, NULL, "
-                "0, 0, 0, 0, CAST(:now AS BIGINT) FROM chunk_moves WHERE account_id IS NULL "
-                "ORDER BY key ON CONFLICT (key) DO NOTHING", flags=member_flags, **p)
+                _book_member_accounts(key="key", scheme="scheme", worker="worker_id",
+                                      credits="0", distinct=True)
+                + "FROM chunk_moves WHERE account_id IS NULL ORDER BY key "
+                "ON CONFLICT (key) DO NOTHING", flags=member_flags, **p)
             await self._run(
                 "UPDATE chunk_moves SET account_id = (SELECT a.id FROM accounts AS a "
                 "WHERE a.key = chunk_moves.key) WHERE account_id IS NULL")
         booked.contributions = await self._run(
-            "INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, "
-            "wage_base_minor, currency, shares, created_at_us) "
-            f"SELECT {_CID}, r.worker_id, CAST(:fund AS VARCHAR(16)), i.scheme, r.month, "
-            "'compulsory', i.wage_base, CAST(:currency AS VARCHAR(3)), i.shares, "
-            "CAST(:now AS BIGINT) FROM chunk_items AS i "
-            "JOIN chunk_rows AS r ON r.line = i.line "
+            _book_contributions(cid=_CID, worker="r.worker_id", scheme="i.scheme",
+                                month="r.month", wage_base="i.wage_base", shares="i.shares")
+            + "FROM chunk_items AS i JOIN chunk_rows AS r ON r.line = i.line "
             f"WHERE {_NEW_LONG_TERM} ORDER BY i.line", **p)
         await self._run(
-            "INSERT INTO insurance_periods (worker_id, fund, scheme, month, kind, state, "
-            "contribution_id, created_at_us) "
-            f"SELECT r.worker_id, CAST(:fund AS VARCHAR(16)), i.scheme, r.month, 'compulsory', "
-            f"'active', {_CID}, CAST(:now AS BIGINT) "
-            "FROM chunk_items AS i JOIN chunk_rows AS r ON r.line = i.line "
+            _book_periods(worker="r.worker_id", scheme="i.scheme", month="r.month", cid=_CID)
+            + "FROM chunk_items AS i JOIN chunk_rows AS r ON r.line = i.line "
             f"WHERE {_NEW_LONG_TERM}", **p)
         booked.declared_months = await self._run(
-            "INSERT INTO declared_months (fund, worker_id, month, import_id, line) "
-            "SELECT CAST(:fund AS VARCHAR(16)), worker_id, month, CAST(:import_id AS VARCHAR(64)), "
-            "line FROM chunk_rows WHERE is_new = 1",
-            fund=fund, import_id=import_id)
+            f"{_BOOK_DECLARED}FROM chunk_rows WHERE is_new = 1", fund=fund, import_id=import_id)
         await self._run(
-            "INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, "
-            "currency, flags, pending_id, reversal_of, code, contribution_id, created_at_us) "
-            f"SELECT m.cid || '{DECLARED_SUFFIX}', CAST(:declarations AS BIGINT), m.account_id, "
-            "m.amount, CAST(:currency AS VARCHAR(3)), 0, NULL, NULL, 'contribution', m.cid, "
-            "CAST(:now AS BIGINT) FROM chunk_moves AS m ORDER BY m.line, m.cid",
+            _book_transfers(cid="m.cid", account="m.account_id", amount="m.amount")
+            + "FROM chunk_moves AS m ORDER BY m.line, m.cid",
             declarations=declarations, currency=currency, now=now_us)
         # Balances raised in account id order: the order the rows lie in the table, so the
         # updates walk its pages once instead of jumping between them.

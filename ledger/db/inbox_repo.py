@@ -8,6 +8,7 @@ take whole batches: a batch costs a fixed number of round trips however many mes
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from ledger.db.engine import Database
 from ledger.db.sql import among
 from ledger.db.tables import hub_acks, inbox_messages, inbox_rejections, message_channels
+from ledger.limits import REFUSAL_PREFIX_CHARS
 
 Row = dict[str, Any]
 ChannelKey = tuple[str, str]  # issuer, audience
@@ -39,6 +41,9 @@ class Intake:
 
     inserts: list[Row] = field(default_factory=list)
     delivered: list[tuple[str, str]] = field(default_factory=list)  # (issuer, jti) held -> received
+    # Held messages refused after all (their key was revoked, or they expired, while they waited):
+    # removed from the messages, so their sequence numbers are free again, and kept as refusals.
+    dropped: list[tuple[Row, str, str]] = field(default_factory=list)  # (row, reason, detail)
     next_seq: dict[ChannelKey, int] = field(default_factory=dict)
 
 
@@ -121,6 +126,7 @@ async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
         seen = await _attach_acks(conn, [dict(r._mapping) for r in seen_rows])
         snapshot = Snapshot(next_seq, {(r["issuer"], r["jti"]): r for r in seen}, held)
         outcome = decide(snapshot)
+        await _drop_held(conn, audience, outcome.dropped)
         await _insert_messages(conn, db.is_postgres, outcome.inserts)
         for issuer, jti in outcome.delivered:
             await conn.execute(update(inbox_messages).where(
@@ -128,6 +134,36 @@ async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
                 inbox_messages.c.jti == jti).values(state="received"))
         await _save_channels(conn, next_seq, outcome.next_seq)
     return outcome
+
+
+async def _drop_held(conn: AsyncConnection, audience: str,
+                     dropped: Sequence[tuple[Row, str, str]]) -> None:
+    for row, reason, detail in dropped:
+        await conn.execute(inbox_messages.delete().where(
+            inbox_messages.c.audience == audience, inbox_messages.c.issuer == row["issuer"],
+            inbox_messages.c.jti == row["jti"], inbox_messages.c.state == "held"))
+        await conn.execute(insert(inbox_rejections).values(
+            audience=audience, token=row["token"][:REFUSAL_PREFIX_CHARS],
+            token_sha256=hashlib.sha256(row["token"].encode()).hexdigest(),
+            token_length=len(row["token"]), reason=reason, detail=detail,
+            received_at_us=row["received_at_us"]))
+
+
+async def held_messages(db: Database, audience: str, issuer: str) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(inbox_messages).where(
+            inbox_messages.c.audience == audience, inbox_messages.c.issuer == issuer,
+            inbox_messages.c.state == "held"))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def drop_held(db: Database, audience: str, issuer: str,
+                    dropped: Sequence[tuple[Row, str, str]]) -> None:
+    """Refuse held messages of `issuer` now (a key of theirs was revoked), under the channel's
+    lock like an intake, so no batch releases them meanwhile."""
+    async with db.engine.begin() as conn:
+        await _lock_channels(conn, [(issuer, audience)], db.is_postgres)
+        await _drop_held(conn, audience, dropped)
 
 
 async def finish(db: Database, audience: str, results: Sequence[tuple[str, str, str, int]],
@@ -201,9 +237,17 @@ async def _attach_acks(conn: AsyncConnection, rows: list[Row]) -> list[Row]:
 
 
 async def save_rejections(db: Database, rows: Sequence[Row]) -> None:
-    if rows:
-        async with db.engine.begin() as conn:
-            await conn.execute(insert(inbox_rejections), list(rows))
+    """Insert refusals not kept already (same token hash and reason: a retried refusal is one
+    row)."""
+    if not rows:
+        return
+    async with db.engine.begin() as conn:
+        kept = {(r.token_sha256, r.reason) for r in (await conn.execute(select(
+            inbox_rejections.c.token_sha256, inbox_rejections.c.reason).where(
+            inbox_rejections.c.token_sha256.in_(sorted({r["token_sha256"] for r in rows})))))}
+        fresh = [r for r in rows if (r["token_sha256"], r["reason"]) not in kept]
+        if fresh:
+            await conn.execute(insert(inbox_rejections), fresh)
 
 
 async def messages(db: Database, audience: str, issuer: str | None, state: str | None,

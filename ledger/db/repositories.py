@@ -19,6 +19,7 @@ from ledger.db.tables import (
     accounts,
     api_clients,
     contributions,
+    identity_claims,
     insurance_periods,
     memberships,
     transfers,
@@ -41,14 +42,32 @@ def _duplicate(exc: IntegrityError) -> DuplicateKeyError:
     return DuplicateKeyError(str(exc.orig))
 
 
-async def insert_worker(db: Database, worker: Row, member_rows: Sequence[Row]) -> None:
+async def insert_worker(db: Database, worker: Row, member_rows: Sequence[Row],
+                        claim: Row | None = None) -> None:
+    """The worker and its memberships; with `claim`, an identity claim kept for review."""
     try:
         async with db.engine.begin() as conn:
             await conn.execute(insert(workers).values(**worker))
             if member_rows:
                 await conn.execute(insert(memberships), list(member_rows))
+            if claim is not None:
+                await conn.execute(insert(identity_claims).values(**claim))
     except IntegrityError as exc:
         raise _duplicate(exc) from None
+
+
+async def identity_claim(db: Database, worker_id: str) -> Row | None:
+    async with db.engine.connect() as conn:
+        found = (await conn.execute(select(identity_claims).where(
+            identity_claims.c.worker_id == worker_id))).first()
+    return dict(found._mapping) if found else None
+
+
+async def identity_claims_list(db: Database, limit: int) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(identity_claims).order_by(
+            identity_claims.c.created_at_us).limit(limit))).all()
+    return [dict(r._mapping) for r in rows]
 
 
 async def insert_membership(db: Database, row: Row) -> None:
@@ -98,6 +117,21 @@ async def insert_client(db: Database, row: Row) -> None:
             await conn.execute(insert(api_clients).values(**row))
     except IntegrityError as exc:
         raise _duplicate(exc) from None
+
+
+async def clients(db: Database) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(api_clients).order_by(api_clients.c.name))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def update_client(db: Database, name: str, values: Row) -> bool:
+    """Change the named client's row (its token hash on rotation, its revocation); False when
+    no client has that name."""
+    async with db.engine.begin() as conn:
+        done = await conn.execute(api_clients.update().where(api_clients.c.name == name)
+                                  .values(**values))
+    return bool(done.rowcount)
 
 
 async def client_by_token_hash(db: Database, digest: str) -> Row | None:
@@ -232,8 +266,17 @@ async def trusted_key_rows(db: Database) -> list[tuple[str, str]]:
     """(issuer, public JWK as JSON) for every published key."""
     async with db.engine.connect() as conn:
         rows = (await conn.execute(select(trusted_keys.c.issuer, trusted_keys.c.jwk)
-                                   .order_by(trusted_keys.c.kid))).all()
+                                   .order_by(trusted_keys.c.issuer, trusted_keys.c.kid))).all()
     return [(r[0], r[1]) for r in rows]
+
+
+async def trusted_keys_version(db: Database) -> tuple[int, int]:
+    """(rows, newest update): changes whenever any process publishes or revokes a key, so a
+    process can keep its parsed registry until then (one indexed aggregate per use)."""
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(func.count(), func.coalesce(
+            func.max(trusted_keys.c.updated_at_us), 0)).select_from(trusted_keys))).one()
+    return int(row[0]), int(row[1])
 
 
 async def save_trusted_keys(db: Database, rows: Sequence[tuple[str, str, str]], now_us: int
@@ -241,8 +284,9 @@ async def save_trusted_keys(db: Database, rows: Sequence[tuple[str, str, str]], 
     """Insert or replace (kid, issuer, jwk) rows in one transaction."""
     async with db.engine.begin() as conn:
         for kid, issuer, jwk in rows:
-            updated = await conn.execute(trusted_keys.update().where(trusted_keys.c.kid == kid)
-                                         .values(issuer=issuer, jwk=jwk, updated_at_us=now_us))
+            updated = await conn.execute(trusted_keys.update().where(
+                trusted_keys.c.issuer == issuer, trusted_keys.c.kid == kid,
+            ).values(jwk=jwk, updated_at_us=now_us))
             if updated.rowcount == 0:
                 await conn.execute(insert(trusted_keys).values(
                     kid=kid, issuer=issuer, jwk=jwk, updated_at_us=now_us))

@@ -138,13 +138,28 @@ api_clients = Table(
     Column("kind", String(16), nullable=False),
     Column("scope", String(64)),
     Column("created_at_us", BigInteger, nullable=False),
+    Column("expires_at_us", BigInteger),
+    Column("revoked_at_us", BigInteger),
+)
+
+# A registration whose identity number another worker holds: kept for a reviewed merge, so that
+# the answer never tells a caller that someone it may not see exists (issue 25 finding 3).
+identity_claims = Table(
+    "identity_claims",
+    metadata,
+    Column("worker_id", String(64), primary_key=True),
+    Column("identity_kind", String(32), nullable=False),
+    Column("identity_hmac", String(64), nullable=False, index=True),
+    Column("identity_ciphertext", LargeBinary, nullable=False),
+    Column("claimed_by", String(128), nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
 )
 
 trusted_keys = Table(
     "trusted_keys",
     metadata,
-    Column("kid", String(128), primary_key=True),
-    Column("issuer", String(32), nullable=False, index=True),
+    Column("issuer", String(32), primary_key=True, index=True),
+    Column("kid", String(128), primary_key=True),  # a kid belongs to its issuer (issue 25)
     Column("jwk", Text, nullable=False),
     Column("updated_at_us", BigInteger, nullable=False),
 )
@@ -260,6 +275,7 @@ inbox_rejections = Table(
     Column("reason", String(32), nullable=False),
     Column("detail", Text, nullable=False),
     Column("received_at_us", BigInteger, nullable=False),
+    Column("token_length", Integer, nullable=False, server_default="0"),
 )
 
 settlement_windows = Table(

@@ -39,12 +39,19 @@ class Scheme:
     long_term: bool  # old-age / long-term branch: the only kind worth making portable
     operating: bool = True
     verified_start: bool = True
+    voluntary: bool = False  # the worker pays it directly (a payment channel may collect it)
+    # Not operated by any product today, but an agreement may open it (`voluntary_schemes:` in
+    # agreements/*.yaml): e.g. a Myanmar SSB scheme for workers abroad.
+    agreement_option: bool = False
 
-    def check_in_force(self, month: Month, field: str = "month") -> None:
-        if not self.operating:
+    def check_in_force(self, month: Month, field: str = "month", *, opened: bool = False) -> None:
+        """Refuse a month the scheme does not accept. `opened`: an agreement in force opens
+        this scheme (only an `agreement_option` scheme can be opened)."""
+        if not self.operating and not (opened and self.agreement_option):
             raise DomainError(
                 ErrorCode.SCHEME_NOT_IN_FORCE,
-                f"scheme {self.code} is not operating",
+                f"scheme {self.code} is not operating"
+                + ("; an agreement may open it" if self.agreement_option else ""),
                 field=field,
             )
         if month < self.starts:
@@ -94,6 +101,12 @@ _REGISTRY: dict[str, Fund] = {
             _scheme("health-care", "Health care", "2016-01", False, verified_start=False),
             # First pension contributions were due for October 2022 (Prakas 168/170).
             _scheme("pension", "Social Security Scheme on Pension", "2022-10", True),
+            # Voluntary membership (Mercer, funds.md §1.1); its terms are unverified.
+            _scheme("voluntary-pension", "Voluntary membership of the pension scheme", "2022-10",
+                    True, verified_start=False, voluntary=True),
+            _scheme("migrant-welfare", "Migrant welfare fund (none operates: agreement option)",
+                    "2026-01", False, operating=False, agreement_option=True,
+                    verified_start=False, voluntary=True),
         ),
         _fund(
             "MM-SSB", "Myanmar Social Security Board", "MM", Currency.MMK,
@@ -102,6 +115,13 @@ _REGISTRY: dict[str, Fund] = {
             _scheme("employment-injury", "Employment injury", "2014-04", False),
             _scheme("old-age", "Invalidity, superannuation and survivors", "2014-04", True,
                     operating=False),
+            # No operating product for workers abroad was found (funds.md §1.2, §5 item 5).
+            _scheme("voluntary-abroad", "Voluntary insurance for workers abroad (agreement option)",
+                    "2014-04", True, operating=False, agreement_option=True,
+                    verified_start=False, voluntary=True),
+            _scheme("migrant-welfare", "Migrant welfare fund (none operates: agreement option)",
+                    "2026-01", False, operating=False, agreement_option=True,
+                    verified_start=False, voluntary=True),
         ),
         _fund(
             "VN-VSS", "Vietnam Social Security", "VN", Currency.VND,
@@ -115,6 +135,14 @@ _REGISTRY: dict[str, Fund] = {
                     verified_start=False),
             _scheme("unemployment", "Unemployment insurance (BHTN)", "2009-01", False,
                     verified_start=False),
+            # Voluntary SI (BHXH tu nguyen) exists since the 2006 law (general knowledge); the
+            # hub prices it from July 2025 (Law 41/2024, funds.md §1.3).
+            _scheme("voluntary-si", "Voluntary social insurance (BHXH tu nguyen)", "2008-01",
+                    True, verified_start=False, voluntary=True),
+            # Law 69/2020 (in force 1 Jan 2022), Decision 40/2021/QD-TTg; run by the labour
+            # ministry, booked under the Vietnamese home fund (funds.md §1.3).
+            _scheme("migrant-welfare", "Overseas Employment Support Fund", "2022-01", False,
+                    verified_start=False, voluntary=True),
         ),
         _fund(
             "TH-SSO", "Thailand Social Security Office", "TH", Currency.THB,

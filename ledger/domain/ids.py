@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Iterable
 from typing import NewType
 
 from ledger.domain.errors import DomainError, ErrorCode
@@ -44,6 +45,29 @@ def check_worker_id(value: object, field: str = "worker_id") -> WorkerId:
             field=field,
         )
     return WorkerId(value)
+
+
+# Shorter numbers would refuse ids by coincidence; identity and member numbers are longer.
+_NUMBER_IN_ID_MIN = 6
+
+
+def check_worker_id_carries_no_number(worker_id: str, numbers: Iterable[str],
+                                      field: str = "id") -> None:
+    """Worker ids appear in URLs, so in access logs: a caller-chosen id must not carry the
+    worker's own identity or member number (compared as lowercase letters and digits)."""
+    plain = _alnum(worker_id)
+    for number in numbers:
+        if len(_alnum(number)) >= _NUMBER_IN_ID_MIN and _alnum(number) in plain:
+            raise DomainError(
+                ErrorCode.INVALID_ID,
+                f"{field} contains the worker's identity or member number; worker ids appear in "
+                "URLs and logs: choose another id, or let the hub assign one",
+                field=field,
+            )
+
+
+def _alnum(value: str) -> str:
+    return "".join(c for c in value.lower() if c.isalnum())
 
 
 def new_worker_id() -> WorkerId:

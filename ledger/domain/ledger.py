@@ -172,10 +172,20 @@ def check_shape(spec: TransferSpec) -> None:
                 ErrorCode.INVALID_AMOUNT, "amount must not be negative", field="amount_minor"
             )
         return
-    if spec.amount_minor <= 0:
-        raise DomainError(ErrorCode.INVALID_AMOUNT, "amount must be positive", field="amount_minor")
-    if spec.debit_account_id == spec.credit_account_id:
-        raise DomainError(ErrorCode.SAME_ACCOUNT, "debit and credit accounts must differ")
+    error = plain_shape_error(spec.debit_account_id, spec.credit_account_id, spec.amount_minor)
+    if error is not None:
+        raise error
+
+
+def plain_shape_error(debit: AccountId, credit: AccountId, amount: int) -> DomainError | None:
+    """What is wrong with a transfer that resolves no pending one, by its amount and accounts
+    alone (the engine raises it; the acknowledgement fast path declines)."""
+    if amount <= 0:
+        return DomainError(ErrorCode.INVALID_AMOUNT, "amount must be positive",
+                           field="amount_minor")
+    if debit == credit:
+        return DomainError(ErrorCode.SAME_ACCOUNT, "debit and credit accounts must differ")
+    return None
 
 
 def apply_unit(
@@ -231,11 +241,9 @@ def _apply_one(
                 field="currency",
             )
     if int(spec.flags) & _PENDING:
-        debit.debits_pending += spec.amount_minor
-        credit.credits_pending += spec.amount_minor
+        move(debit, credit, -spec.amount_minor, 0)  # reserved: pending on both sides
     else:
-        debit.debits_posted += spec.amount_minor
-        credit.credits_posted += spec.amount_minor
+        move(debit, credit, 0, spec.amount_minor)
     _check(debit, credit)
     return spec
 
@@ -273,11 +281,7 @@ def _resolve_pending(
             field="amount_minor",
         )
     debit, credit = account(original.debit_account_id), account(original.credit_account_id)
-    debit.debits_pending -= original.amount_minor
-    credit.credits_pending -= original.amount_minor
-    if posting:
-        debit.debits_posted += amount
-        credit.credits_posted += amount
+    move(debit, credit, original.amount_minor, amount if posting else 0)
     _check(debit, credit)
     resolved_here.add(spec.pending_id)
     return replace(
@@ -289,16 +293,35 @@ def _resolve_pending(
     )
 
 
+def move(debit: Balance, credit: Balance, released: int, posted: int) -> None:
+    """What one transfer does to its two balances: `released` leaves pending on both sides (a
+    pending transfer posted or voided; negative when a pending transfer reserves it), `posted`
+    enters posted. The one definition of it for the posting engine and the acknowledgement
+    fast path; both then check the balances with `broken`."""
+    debit.debits_pending -= released
+    credit.credits_pending -= released
+    debit.debits_posted += posted
+    credit.credits_posted += posted
+
+
+def broken(bal: Balance) -> bool:
+    """Whether a balance is over the limit of an amount or against its flags: what the engine
+    refuses after every transfer (`_check`) and the fast path declines."""
+    return bal.overflowed() or bal.violation() is not None
+
+
 def _check(debit: Balance, credit: Balance) -> None:
     for bal in (debit, credit):
+        if not broken(bal):
+            continue
         if bal.overflowed():
             raise DomainError(ErrorCode.OVERFLOW, f"account {bal.account_id} would overflow")
         violation = bal.violation()
-        if violation is not None:
-            raise DomainError(
-                violation,
-                f"account {bal.account_id} does not allow "
-                + ("debits above credits" if violation is ErrorCode.EXCEEDS_CREDITS
-                   else "credits above debits"),
-                details={"account_id": bal.account_id},
-            )
+        assert violation is not None
+        raise DomainError(
+            violation,
+            f"account {bal.account_id} does not allow "
+            + ("debits above credits" if violation is ErrorCode.EXCEEDS_CREDITS
+               else "credits above debits"),
+            details={"account_id": bal.account_id},
+        )

@@ -41,9 +41,16 @@ class Principal:
             raise DomainError(ErrorCode.FORBIDDEN, f"{self.kind.value} {self.name} may not {what}")
 
     def can_post_contribution(self, fund: str) -> bool:
+        """Compulsory contributions and declaration files: the hub, the fund and its employers.
+        A payment channel collects voluntary payments through its own route, nothing else."""
         return self.kind is PrincipalKind.HUB_OPERATOR or (
-            self.kind in FUND_SCOPED and self.scope == fund
+            self.kind in (PrincipalKind.FUND, PrincipalKind.EMPLOYER) and self.scope == fund
         )
+
+    @property
+    def may_send_messages(self) -> bool:
+        """Signed messages travel from funds (and the operator relaying them), no one else."""
+        return self.kind in (PrincipalKind.HUB_OPERATOR, PrincipalKind.FUND)
 
     def can_manage_members(self, fund: str) -> bool:
         return self.kind is PrincipalKind.HUB_OPERATOR or (

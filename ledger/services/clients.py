@@ -1,4 +1,9 @@
-"""API clients: bearer tokens mapped to principals. Only a SHA-256 of each token is stored."""
+"""API clients: bearer tokens mapped to principals. Only a SHA-256 of each token is stored.
+
+A token may expire (`--expires-in`), be revoked, or be rotated (a new token replaces the old one
+at once). Each process keeps a verified token for at most _CACHE_TTL_S, so a revocation or
+rotation takes effect everywhere within that time (and at once in the process that made it).
+"""
 
 from __future__ import annotations
 
@@ -28,20 +33,33 @@ class ClientService:
         self._cache: dict[str, tuple[Principal, float]] = {}
 
     async def register(
-        self, name: str, kind: PrincipalKind, scope: str | None, token: str | None = None
+        self, name: str, kind: PrincipalKind, scope: str | None, token: str | None = None,
+        expires_in_s: int | None = None,
     ) -> str:
         """Create a client and return its token (shown once; only its hash is kept)."""
+        if expires_in_s is not None and expires_in_s <= 0:
+            raise DomainError(ErrorCode.INVALID_INPUT, "a token's life must be positive",
+                              field="expires_in")
+        if (kind in FUND_SCOPED or kind is PrincipalKind.WORKER) and not scope:
+            what = "the worker's id" if kind is PrincipalKind.WORKER else "a fund code"
+            raise DomainError(ErrorCode.INVALID_INPUT, f"a {kind.value} client needs a scope: "
+                              f"{what}", field="scope")
         if kind in FUND_SCOPED:
             get_fund(scope or "", field="scope")
         elif kind is PrincipalKind.WORKER:
             check_worker_id(scope, "scope")
+            worker, _ = await repo.worker_with_memberships(self.db, scope or "")
+            if worker is None:
+                raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no worker {scope}", field="scope")
         elif scope is not None:
             raise DomainError(ErrorCode.INVALID_INPUT, f"{kind} takes no scope", field="scope")
         token = token or "clmtv_" + secrets.token_urlsafe(32)
         try:
             await repo.insert_client(self.db, {
                 "token_hash": token_hash(token), "name": name, "kind": kind.value,
-                "scope": scope, "created_at_us": now_us()})
+                "scope": scope, "created_at_us": now_us(),
+                "expires_at_us": None if expires_in_s is None
+                else now_us() + expires_in_s * 1_000_000})
         except repo.DuplicateKeyError:
             raise DomainError(ErrorCode.ID_CONFLICT, f"a client named {name} exists",
                               field="name") from None
@@ -55,6 +73,33 @@ class ClientService:
         row = await repo.client_by_token_hash(self.db, digest)
         if row is None:
             raise DomainError(ErrorCode.UNAUTHENTICATED, "unknown bearer token")
+        now = now_us()
+        if row["revoked_at_us"] is not None and row["revoked_at_us"] <= now:
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "this token was revoked")
+        expires = row["expires_at_us"]
+        if expires is not None and expires <= now:
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "this token has expired")
         principal = Principal(row["name"], PrincipalKind(row["kind"]), row["scope"])
-        self._cache[digest] = (principal, time.monotonic() + _CACHE_TTL_S)
+        cached_s = _CACHE_TTL_S if expires is None else min(_CACHE_TTL_S, (expires - now) / 1e6)
+        self._cache[digest] = (principal, time.monotonic() + cached_s)
         return principal
+
+    async def revoke(self, name: str) -> None:
+        if not await repo.update_client(self.db, name, {"revoked_at_us": now_us()}):
+            raise DomainError(ErrorCode.NOT_FOUND, f"no client named {name}", field="name")
+        self._cache.clear()
+
+    async def rotate(self, name: str) -> str:
+        """A new token for the named client; the old one stops working (returns the new one,
+        shown once)."""
+        token = "clmtv_" + secrets.token_urlsafe(32)
+        if not await repo.update_client(self.db, name, {"token_hash": token_hash(token),
+                                                         "revoked_at_us": None}):
+            raise DomainError(ErrorCode.NOT_FOUND, f"no client named {name}", field="name")
+        self._cache.clear()
+        return token
+
+    async def listing(self) -> list[dict[str, object]]:
+        """Every client without its token: name, kind, scope, created, expires, revoked."""
+        return [{k: r[k] for k in ("name", "kind", "scope", "created_at_us", "expires_at_us",
+                                   "revoked_at_us")} for r in await repo.clients(self.db)]

@@ -52,16 +52,19 @@ class ContributionService:
                 f"{len(inputs)} contributions; at most {BATCH_SIZE_MAX} per request",
                 field="contributions",
             )
+        for index, raw in enumerate(inputs):
+            # Authority first, for the whole request: a caller who may not post to a fund gets
+            # 403, never a validation report about contributions that were not theirs to send.
+            if not principal.can_post_contribution(str(raw.fund)):
+                raise DomainError(
+                    ErrorCode.FORBIDDEN, f"{principal.kind.value} {principal.name} may not post "
+                    f"contributions to {raw.fund}", field="fund",
+                    index=None if len(inputs) == 1 else index)
         valid: list[Contribution] = []
         errors: list[DomainError] = []
         for index, raw in enumerate(inputs):
             try:
-                contribution = validate_contribution(raw)
-                principal.require(
-                    principal.can_post_contribution(contribution.fund),
-                    f"post contributions to {contribution.fund}",
-                )
-                valid.append(contribution)
+                valid.append(validate_contribution(raw))
             except DomainError as exc:
                 errors.append(exc.at(index))
         if not errors:

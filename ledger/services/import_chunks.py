@@ -90,7 +90,8 @@ class ChunkReader:
         self.vault = vault
         self.fund = FUNDS[adapter.FUND_CODE]
         self.totals = Totals()
-        self.rows_total = 0
+        self.rows_total = 0  # every record after the header, unreadable ones too
+        self.rows_parsed = 0
         self.employer_per_row = False
         self.seen = SeenMonths()
 
@@ -103,6 +104,7 @@ class ChunkReader:
                 parse_errors.append(item)
             elif isinstance(item, DeclaredRow):
                 self.rows_total += 1
+                self.rows_parsed += 1
                 self.totals.add(item)
                 self.employer_per_row = self.employer_per_row or item.employer_minor is not None
                 chunk.append(item)

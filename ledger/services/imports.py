@@ -70,6 +70,7 @@ class ImportReport:
     month: str | None = None
     employer: str | None = None
     rows_total: int = 0
+    rows_parsed: int = 0  # rows that could be read at all; rows_total counts unreadable ones too
     rows_accepted: int = 0
     rows_rejected: int = 0
     rows_already_booked: int = 0  # accepted rows an earlier import (or the API) had booked
@@ -85,6 +86,28 @@ class ImportReport:
 
     def posted_anything(self) -> bool:
         return self.status in ("posted", "partial")
+
+    def rejection(self) -> str:
+        """Why nothing was booked, in one sentence that names the first reason."""
+        if self.rows_parsed == 0:
+            what = "no row could be read"
+        else:
+            what = f"{self.rows_rejected} of {self.rows_total} rows rejected"
+            if not self.header_reconciled:
+                what += "; the header totals do not match the rows"
+        return f"{what}: {self.first_reason()}; nothing was booked"
+
+    def first_reason(self) -> str:
+        """The first error of a row, else of the file: a row's own error says more than the
+        header totals it put out of balance."""
+        if not self.errors:
+            return "no reason recorded"
+        error = next((e for e in self.errors if e["line"]), self.errors[0])
+        if error["line"]:
+            return f"line {error['line']}, {error['field']}: {error['reason']}"
+        if error["field"] == "file":
+            return f"the file {error['reason']}"
+        return f"{error['field']}: {error['reason']}"
 
 
 class _Errors:
@@ -119,9 +142,14 @@ def _as_dicts(errors: _Errors) -> list[dict[str, Any]]:
 
 
 class ImportService:
-    def __init__(self, db: Database, vault: PiiVault) -> None:
+    """`one_statement=False` books every chunk the careful way on PostgreSQL too (a statement
+    per check, as SQLite does): the general path the one-statement booking of a plain chunk
+    (ADR 0027) must equal, which tests/differential/test_imports.py runs beside it."""
+
+    def __init__(self, db: Database, vault: PiiVault, *, one_statement: bool = True) -> None:
         self.db = db
         self.vault = vault
+        self.one_statement = one_statement
 
     async def import_file(
         self, principal: Principal, fund: str, source: IO[bytes], *, partial: bool = False,
@@ -137,7 +165,8 @@ class ImportService:
             return _replayed(stored)
         fmt = codec(fund)
         report = ImportReport(import_id, fund, sha, fmt.name, "rejected")
-        async with import_transaction(self.db) as (store, tx), member_lookup(self.db) as lookup:
+        lookups = member_lookup(self.db) if self.one_statement else contextlib.nullcontext()
+        async with import_transaction(self.db) as (store, tx), lookups as lookup:
             await store.create_staging()
             errors = _Errors()
             booking = _Booking(store, adapter, import_id, partial, errors, lookup)
@@ -150,7 +179,8 @@ class ImportService:
             log = _merged([errors, *booking.kinds()] if checked else [errors])
             if checked:
                 report.rows_already_booked = booking.already
-            report.rows_rejected = len(log.lines - {0})
+            # Line numbers name rows once a header was read; before that, only the file.
+            report.rows_rejected = len(log.lines - {0}) if header is not None else 0
             report.rows_accepted = report.rows_total - report.rows_rejected
             report.errors = _as_dicts(log)
             report.errors_not_listed = log.count - len(report.errors)
@@ -235,7 +265,7 @@ class ImportService:
                 with contextlib.suppress(BaseException):
                     await pending  # ...but a lookup ends before its connection is released
             raise
-        report.rows_total = reader.rows_total
+        report.rows_total, report.rows_parsed = reader.rows_total, reader.rows_parsed
         if report.rows_total == 0:
             errors.add(RowError(0, "file", "has a header but no rows"))
         mismatches = reconcile(header, reader.totals, reader.employer_per_row)

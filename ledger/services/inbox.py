@@ -2,7 +2,8 @@
 
 Owns intake and dispatch. For each arrival, in a batch:
 1. verify (`settlement.messages.verify_message`: signature, key registry, claims, audience,
-   clock); a refused token is kept byte for byte in `inbox_rejections` with its reason, and
+   clock); a refused token is kept in `inbox_rejections` as its hash, length and a bounded
+   prefix with its reason, once per (hash, reason), and
    nothing else happens;
 2. classify against what the inbox has seen, under the channel's row lock (the rules of the pure
    model `settlement/inbox.py`): same `jti` and same payload bytes → the original result; same
@@ -34,6 +35,7 @@ from ledger.db import inbox_repo
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal, PrincipalKind
+from ledger.limits import HELD_AHEAD_MAX, MESSAGE_LIFETIME_MAX_S, REFUSAL_PREFIX_CHARS
 from ledger.services.keys import KeyService
 from ledger.services.posting import now_us
 from ledger.services.signing import HubSigner
@@ -41,10 +43,11 @@ from ledger.services.verify_batch import verify_all
 from ledger.settlement.canonical import parse_json
 from ledger.settlement.inbox import FIRST_SEQ, missing_ranges
 from ledger.settlement.jws import parse_compact
-from ledger.settlement.keys import HUB, Party
+from ledger.settlement.keys import HUB, KeyState, Party, TrustRegistry
 from ledger.settlement.messages import (
     MessageRejected,
     MessageType,
+    RejectReason,
     VerifiedMessage,
     sign_message,
 )
@@ -59,6 +62,7 @@ ACK_TTL_S = 7 * 24 * 3600
 REPLAYED_JTI = "replayed_jti"
 STALE_SEQ = "stale_seq"
 SEQ_CONFLICT = "seq_conflict"
+SEQ_TOO_FAR_AHEAD = "seq_too_far_ahead"
 SEQUENCE_GAP = "sequence_gap"  # not a refusal: the message waits for the missing ones
 
 
@@ -122,13 +126,13 @@ class InboxService:
         outcomes: list[Outcome | None] = [None] * len(tokens)
         verified: list[tuple[int, VerifiedMessage]] = []
         refused: list[tuple[int, str, DomainError]] = []
-        verdicts = await verify_all(tokens, registry, self.audience, at)
+        verdicts = await verify_all(tokens, registry, self.audience, at, MESSAGE_LIFETIME_MAX_S)
         for index, (token, verdict) in enumerate(zip(tokens, verdicts, strict=True)):
             if isinstance(verdict, MessageRejected):
                 refused.append((index, token, verdict))
             else:
                 verified.append((index, verdict))
-        plan = _Plan(verified)
+        plan = _Plan(verified, registry, at)
         await inbox_repo.intake(self.db, self.audience,
                                 [(m.iss, m.jti) for _, m in verified], plan.decide)
         for index, error in plan.refused:
@@ -142,13 +146,19 @@ class InboxService:
         return [o if o is not None else _lost() for o in outcomes]
 
     async def _keep_refusals(self, refused: list[tuple[int, str, DomainError]]) -> None:
+        """A refusal keeps the token's hash, length, reason and first REFUSAL_PREFIX_CHARS
+        characters, once per (hash, reason): enough to audit and to match a sender's copy,
+        without storing whatever anyone sends (one 3 MB token, ten times, added 42 MB)."""
         now = now_us()
-        await inbox_repo.save_rejections(self.db, [{
-            "audience": self.audience, "token": token,
-            "token_sha256": hashlib.sha256(token.encode()).hexdigest(),
-            "reason": str(error.details.get("reason", error.code.value)),
-            "detail": error.message, "received_at_us": now,
-        } for _, token, error in refused])
+        rows: dict[tuple[str, str], dict[str, Any]] = {}
+        for _, token, error in refused:
+            digest = hashlib.sha256(token.encode()).hexdigest()
+            reason = str(error.details.get("reason", error.code.value))
+            rows.setdefault((digest, reason), {
+                "audience": self.audience, "token": token[:REFUSAL_PREFIX_CHARS],
+                "token_sha256": digest, "token_length": len(token), "reason": reason,
+                "detail": error.message[:REFUSAL_PREFIX_CHARS], "received_at_us": now})
+        await inbox_repo.save_rejections(self.db, list(rows.values()))
 
     async def _apply(self, plan: _Plan, outcomes: list[Outcome | None]) -> None:
         """Apply the deliverable messages in order, then store results with signed acks."""
@@ -215,6 +225,21 @@ class InboxService:
                             typ=MessageType.TRANSFER_ACK, seq=seq, body=body, iat=at,
                             ttl_s=ACK_TTL_S)
 
+    async def refuse_held(self, issuer: str) -> int:
+        """Refuse `issuer`'s held messages that can no longer be applied (signed by a key revoked
+        since, or expired while waiting) and free their sequence numbers; called when a key is
+        revoked (ADR 0012: from `revoked_at` every message signed by that key is rejected).
+        Returns how many were refused."""
+        registry = await self.keys.registry()
+        at = int(self.clock())
+        dropped = []
+        for row in await inbox_repo.held_messages(self.db, self.audience, issuer):
+            reason = no_longer_valid(row, registry, at)
+            if reason is not None:
+                dropped.append((row, reason[0], reason[1]))
+        await inbox_repo.drop_held(self.db, self.audience, issuer, dropped)
+        return len(dropped)
+
     # -- reading ------------------------------------------------------------------------------
     async def messages(self, principal: Principal, issuer: str | None, state: str | None,
                        limit: int) -> list[dict[str, Any]]:
@@ -227,8 +252,8 @@ class InboxService:
     async def rejections(self, principal: Principal, limit: int) -> list[dict[str, Any]]:
         principal.require(principal.sees_everything, "read refused messages")
         rows = await inbox_repo.rejections(self.db, self.audience, limit)
-        return [{k: r[k] for k in ("id", "token", "token_sha256", "reason", "detail",
-                                   "received_at_us")} for r in rows]
+        return [{k: r[k] for k in ("id", "token", "token_sha256", "token_length", "reason",
+                                   "detail", "received_at_us")} for r in rows]
 
     async def channels(self, principal: Principal) -> list[dict[str, Any]]:
         principal.require(principal.sees_everything, "read channel positions")
@@ -258,11 +283,33 @@ def _lost() -> DomainError:
     return DomainError(ErrorCode.INVALID_INPUT, "no outcome (internal error)")
 
 
+def no_longer_valid(row: dict[str, Any], registry: TrustRegistry, at: int
+                    ) -> tuple[str, str] | None:
+    """Why a held message may no longer be applied, or None. Checked again when it would be
+    released: its key revoked meanwhile (whatever the revocation's date), or its own `exp`
+    passed while it waited. A key that merely expired does not undo a message received in good
+    time."""
+    jws = parse_compact(row["token"])
+    kid = str(jws.header["kid"])
+    key = registry.get(kid, str(parse_json(jws.payload, integers_only=True)["iss"]))
+    if key is None or key.state_at(at) is KeyState.REVOKED:
+        return (RejectReason.KEY_REVOKED.value,
+                f"held message {row['jti']} was signed by key {kid}, revoked before its release")
+    exp = parse_json(jws.payload, integers_only=True)["exp"]
+    if exp <= at:
+        return (RejectReason.MESSAGE_EXPIRED.value,
+                f"held message {row['jti']} expired at {exp} before its release")
+    return None
+
+
 class _Plan:
     """Classification of a batch against the locked snapshot, in arrival order."""
 
-    def __init__(self, verified: list[tuple[int, VerifiedMessage]]) -> None:
+    def __init__(self, verified: list[tuple[int, VerifiedMessage]], registry: TrustRegistry,
+                 at: int) -> None:
         self.verified = verified
+        self.registry = registry
+        self.at = at
         self.receipts: dict[int, Receipt] = {}
         self.refused: list[tuple[int, DomainError]] = []
         self.deliver: list[VerifiedMessage] = []
@@ -295,9 +342,16 @@ class _Plan:
                     STALE_SEQ, f"seq {m.seq} of {m.iss} was already used (next is {expected})",
                     expected_seq=expected)))
                 continue
+            if m.seq > expected + HELD_AHEAD_MAX:
+                self.refused.append((index, InboxRejected(
+                    SEQ_TOO_FAR_AHEAD, f"seq {m.seq} of {m.iss} is more than {HELD_AHEAD_MAX} "
+                    f"ahead of the next expected ({expected})", expected_seq=expected)))
+                continue
             row = _row(m, now)
             held_here = held.setdefault(channel, {})
             if m.seq > expected:
+                if m.seq in held_here:  # a held one that may no longer apply frees its seq
+                    self._drop_if_invalid(held_here, m.seq, out, seen)
                 if m.seq in held_here:
                     self.refused.append((index, InboxRejected(
                         SEQ_CONFLICT, f"seq {m.seq} of {m.iss} is held for another message")))
@@ -315,7 +369,7 @@ class _Plan:
             receipt.outcome = "processed"
             self.receipts[index] = receipt
             after = m.seq + 1
-            while after in held_here:
+            while after in held_here and not self._drop_if_invalid(held_here, after, out, seen):
                 released = held_here.pop(after)
                 if released in out.inserts:
                     released["state"] = "received"
@@ -326,6 +380,21 @@ class _Plan:
             next_seq[channel] = after
         out.next_seq = {k: v for k, v in next_seq.items() if v != snap.next_seq.get(k)}
         return out
+
+    def _drop_if_invalid(self, held_here: dict[int, dict[str, Any]], seq: int,
+                         out: inbox_repo.Intake, seen: dict[tuple[str, str], Any]) -> bool:
+        """Refuse the message held at `seq` if it may no longer be applied (only rows stored by
+        an earlier batch: this batch's were verified now); True when it was dropped."""
+        row = held_here[seq]
+        if row in out.inserts:
+            return False
+        reason = no_longer_valid(row, self.registry, self.at)
+        if reason is None:
+            return False
+        held_here.pop(seq)
+        seen.pop((row["issuer"], row["jti"]), None)
+        out.dropped.append((row, reason[0], reason[1]))
+        return True
 
 
 def _row(m: VerifiedMessage, now: int) -> dict[str, Any]:

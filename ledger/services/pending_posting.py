@@ -27,17 +27,14 @@ from ledger.db.ledger_store import (
     TransferRow,
     WriteSet,
     currency_of,
-    transaction,
 )
 from ledger.domain.accounts import AccountSpec
 from ledger.domain.contributions import PlannedTransfer
-from ledger.domain.ledger import Balance, TransferFlags
+from ledger.domain.ledger import Balance, broken, move, plain_shape_error
 from ledger.domain.money import Currency
 from ledger.services.posting import PostingEngine, now_us
-from ledger.settlement.legs import resolution_code, resolution_id
+from ledger.settlement.legs import resolution_code, resolution_flags, resolution_id
 
-_POST = int(TransferFlags.POST_PENDING)
-_VOID = int(TransferFlags.VOID_PENDING)
 # (debit account, credit account, pending amount released, amount posted, currency)
 _Move = tuple[int, int, int, int, Currency]
 
@@ -76,7 +73,7 @@ class _Resolve:
 
     async def run(self) -> bool:
         try:
-            async with transaction(self.engine.db) as tx:
+            async with self.engine.transactions(self.engine.db) as tx:
                 legs = [leg for u in self.units for leg in u.legs]
                 # Only the legs are read. A transfer already written under one of the ids this
                 # pass writes is caught by the unique index instead: the write then fails,
@@ -122,7 +119,7 @@ class _Resolve:
         """The unit's transfers as stored rows (the engine's ids, codes, amounts and accounts)
         and its balance moves."""
         code = resolution_code(unit.post)
-        flags = _POST if unit.post else _VOID
+        flags = int(resolution_flags(unit.post))
         now = self.now
         for leg in unit.legs:
             debit, credit, amount, currency_code = pending[leg]
@@ -134,7 +131,7 @@ class _Resolve:
         for t in unit.then:
             debit = t.debit if isinstance(t.debit, int) else ids[t.debit.key]
             credit = t.credit if isinstance(t.credit, int) else ids[t.credit.key]
-            if debit == credit or t.amount_minor <= 0:
+            if plain_shape_error(debit, credit, t.amount_minor) is not None:
                 raise _DeclinedError
             rows.append((t.id, debit, credit, t.amount_minor, t.currency.value, 0, None, None,
                          t.code, t.contribution_id, now))
@@ -142,28 +139,25 @@ class _Resolve:
 
 
 def _apply(balances: dict[int, Balance], moves: list[_Move]) -> list[Balance]:
-    """Every move on the locked balances, in order; refuses (declines) any broken flag, any
-    negative balance or overflow, and any currency mismatch the store would not catch.
+    """Every move on the locked balances, in order, with the engine's own arithmetic and check
+    (`domain.ledger.move`, `broken`); declines any broken flag, overflow or negative pending
+    balance, and any currency mismatch the store would not catch.
 
     The engine checks both accounts after every transfer. Resolving a pending leg can break no
     flag (posting moves an amount from pending to posted on both sides; voiding only releases
-    it), so only a plain transfer (`released == 0`) is checked as it is applied: a later credit
-    in the batch must not excuse an overdraft the engine would have refused."""
+    it), so only a plain transfer (`released == 0`) is checked as it is applied -- a later
+    credit in the batch must not excuse an overdraft the engine would have refused -- and
+    every touched balance once at the end."""
     for debit_id, credit_id, released, posted, currency in moves:
         debit, credit = balances.get(debit_id), balances.get(credit_id)
         if (debit is None or credit is None or debit.currency is not currency
                 or credit.currency is not currency):
             raise _DeclinedError
-        debit.debits_pending -= released
-        credit.credits_pending -= released
-        debit.debits_posted += posted
-        credit.credits_posted += posted
-        if not released and (debit.violation() is not None or credit.violation() is not None):
+        move(debit, credit, released, posted)
+        if not released and (broken(debit) or broken(credit)):
             raise _DeclinedError
-    touched = sorted({a for m in moves for a in (m[0], m[1])})
-    out = [balances[a] for a in touched]
+    out = [balances[a] for a in sorted({a for m in moves for a in (m[0], m[1])})]
     for bal in out:
-        if (bal.debits_pending < 0 or bal.credits_pending < 0 or bal.violation() is not None
-                or bal.overflowed()):
+        if bal.debits_pending < 0 or bal.credits_pending < 0 or broken(bal):
             raise _DeclinedError
     return out

@@ -88,11 +88,17 @@ def _claim_json(claim: Claim | None) -> dict[str, Any] | None:
 
 
 class PortabilityService:
-    def __init__(self, db: Database, committer: GroupCommitter, agreement: Agreement) -> None:
+    """`fast_acknowledgements=False` sends every acknowledgement through the posting engine:
+    the general path the fast one (`pending_posting`, ADR 0024) must equal, which
+    tests/differential/test_acknowledgements.py runs beside it on the same batches."""
+
+    def __init__(self, db: Database, committer: GroupCommitter, agreement: Agreement, *,
+                 fast_acknowledgements: bool = True) -> None:
         self.db = db
         self.committer = committer
         self.agreement = agreement
         self.amounts = FlowAmounts(db, agreement)
+        self.fast_acknowledgements = fast_acknowledgements
 
     # -- reference rates (the amounts module owns them) -----------------------------------------
     async def set_rate(self, principal: Principal, base: str, quote: str, rate: str,
@@ -268,7 +274,8 @@ class PortabilityService:
         (`pending_posting`), else through the engine, which gives each flow its own result."""
         if not rows:
             return []
-        if await resolve_all(self.committer.engine, [_resolution(row) for row in rows]):
+        if self.fast_acknowledgements and await resolve_all(
+                self.committer.engine, [_resolution(row) for row in rows]):
             return [None] * len(rows)
         results = await self.committer.submit(Job([Unit(_posting(r)) for r in rows],
                                                   atomic=False))
@@ -352,6 +359,8 @@ class PortabilityService:
 
     async def receivables(self, principal: Principal, worker_id: str) -> list[dict[str, Any]]:
         """Money still owed to the worker by someone else (the Japanese tax refund)."""
+        if principal.kind is PrincipalKind.WORKER:  # find() reads a worker's own flows
+            principal.require(principal.scope == worker_id, "read another worker's receivables")
         return await self.find(principal, worker_id, FlowState.RECEIVABLE.value)
 
     async def totalisation(self, principal: Principal, worker_id: str, as_of: Month,

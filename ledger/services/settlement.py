@@ -52,7 +52,8 @@ class SettlementService:
 
     # -- reading ------------------------------------------------------------------------------
     async def open_window(self, principal: Principal, currency: str) -> dict[str, Any]:
-        principal.require(principal.sees_everything, "open windows")
+        # The operator's act: the auditor reads everything and changes nothing.
+        principal.require(principal.kind is PrincipalKind.HUB_OPERATOR, "open windows")
         window_id = await repo.open_window(self.db, Currency.parse(currency).value, now_us())
         return await self.get(principal, window_id)
 

@@ -13,7 +13,7 @@ from ledger.db import repositories as repo
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import get_fund
-from ledger.domain.ids import check_worker_id, new_worker_id
+from ledger.domain.ids import check_worker_id, check_worker_id_carries_no_number, new_worker_id
 from ledger.domain.pii import PiiVault, mask
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.posting import now_us
@@ -74,7 +74,16 @@ class WorkerService:
                 ErrorCode.INVALID_INPUT, "a fund registers a worker with its membership",
                 field="memberships",
             )
+        if new.id and principal.kind is not PrincipalKind.HUB_OPERATOR:
+            # A chosen id that exists elsewhere would answer "exists" to a fund that may not
+            # see that worker: ids of fund registrations are the hub's (issue 25 finding 3).
+            raise DomainError(ErrorCode.INVALID_INPUT, "the hub assigns worker ids: register "
+                              "without an id", field="id")
         worker_id = check_worker_id(new.id) if new.id else new_worker_id()
+        if new.id:
+            check_worker_id_carries_no_number(
+                worker_id, [n for _, n in new.memberships]
+                + ([new.identity_number] if new.identity_number else []))
         nationality = new.nationality.upper()
         if len(nationality) != 2 or not nationality.isalpha():
             raise DomainError(ErrorCode.INVALID_INPUT, "nationality is ISO 3166-1 alpha-2",
@@ -92,10 +101,22 @@ class WorkerService:
                                                        new.identity_number),
             }
         worker = {"id": worker_id, "nationality": nationality, "created_at_us": now, **identity}
+        members = [{**r, "created_at_us": now} for r in rows]
         try:
-            await repo.insert_worker(self.db, worker, [{**r, "created_at_us": now} for r in rows])
+            await repo.insert_worker(self.db, worker, members)
         except repo.DuplicateKeyError as exc:
-            raise _conflict(exc.detail) from None
+            if "identity_hmac" not in exc.detail or principal.kind is PrincipalKind.HUB_OPERATOR:
+                raise _conflict(exc.detail) from None
+            # Another worker holds this identity number, one the caller may not see: register
+            # this one all the same and keep the identity as a claim for a reviewed merge, so
+            # the answer is the same whether or not the number is known (no identity oracle).
+            claim = {"worker_id": worker_id, "claimed_by": principal.name,
+                     "created_at_us": now, **identity}
+            unclaimed = {k: v for k, v in worker.items() if not k.startswith("identity_")}
+            try:
+                await repo.insert_worker(self.db, unclaimed, members, claim)
+            except repo.DuplicateKeyError as again:
+                raise _conflict(again.detail) from None
         return await self.get(principal, worker_id)
 
     async def add_membership(
@@ -148,10 +169,13 @@ class WorkerService:
             for r in rows if r["fund"] in visible
         ]
         number = None
-        if worker["identity_ciphertext"] is not None:
+        identity = worker
+        if worker["identity_ciphertext"] is None:  # a claim under review reads the same
+            identity = await repo.identity_claim(self.db, worker_id) or worker
+        if identity["identity_ciphertext"] is not None:
             number = self._show(principal, worker_id, None, f"identity:{worker_id}",
-                                worker["identity_ciphertext"])
-        return WorkerView(worker["id"], worker["nationality"], worker["identity_kind"], number,
+                                identity["identity_ciphertext"])
+        return WorkerView(worker["id"], worker["nationality"], identity["identity_kind"], number,
                           views, worker["created_at_us"])
 
     def _show(self, principal: Principal, worker_id: str, fund: str | None, context: str,

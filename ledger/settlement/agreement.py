@@ -1,7 +1,8 @@
 """Agreements: the YAML rule-set of a portability mechanism, its model, and its loader.
 
 Owns what an agreement (or the no-agreement baseline) says: member funds, portable long-term
-schemes with their transfer rule and portable payer shares, the certificate-of-coverage rule,
+schemes with their transfer rule and portable payer shares, the home-fund voluntary schemes no
+product operates that it opens (`voluntary_schemes`), the certificate-of-coverage rule,
 totalisation settings (Art 57 short periods, unit conversion after *Pagotto*), eligibility
 thresholds, the settlement currency, FX rate source and rounding, the cycle and deadlines, and the
 exit routes a worker has outside the mechanism (with agent fees), each parameter with its source.
@@ -38,6 +39,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from ledger.adapters.voluntary import OpenedScheme
 from ledger.domain.errors import DomainError, ErrorCode, keyed_problems
 from ledger.domain.funds import FUNDS, FundCode, Payer, SchemeCode
 from ledger.domain.money import Currency, Rounding
@@ -91,6 +93,12 @@ class PeriodUnit(StrEnum):
 
 
 def _known_fund(value: str) -> FundCode:
+    if value not in FUNDS:
+        # A fund declared by its adapter folder (LA-LSSO, MY-SOCSO) joins the registry when the
+        # adapters load; load them before calling it unknown.
+        from ledger.adapters.registry import adapters
+
+        adapters()
     if value not in FUNDS:
         raise ValueError(f"unknown fund {value!r}; known: {', '.join(FUNDS)}")
     return FundCode(value)
@@ -200,6 +208,31 @@ class PortableScheme(_Model):
         return self
 
 
+class VoluntaryOption(_Model):
+    """A home-fund voluntary scheme no product operates (`Scheme.agreement_option`, e.g. Myanmar
+    SSB for workers abroad) that the agreement opens from its effective month."""
+
+    fund: KnownFund
+    scheme: SchemeCode
+    source: Text
+    verified: StrictBool
+
+    @field_validator("scheme")
+    @classmethod
+    def _an_option_of_the_fund(cls, value: str, info: ValidationInfo) -> SchemeCode:
+        fund = FUNDS.get(info.data.get("fund", ""))
+        if fund is None:  # the fund key has its own error already
+            return SchemeCode(value)
+        scheme = fund.schemes.get(value)
+        if scheme is None:
+            known = ", ".join(fund.schemes)
+            raise ValueError(f"fund {fund.code} has no scheme {value!r}; known: {known}")
+        if not scheme.agreement_option:
+            raise ValueError(f"{fund.code} {value} is not an agreement option "
+                             "(it operates already, or no agreement can open it)")
+        return SchemeCode(value)
+
+
 class CoverageRule(_Model):
     """Single applicable legislation (Art 11-12): a posted worker stays insured at home."""
 
@@ -277,11 +310,15 @@ class ThaiOldAgeExit(_Model):
 
 
 class JapanLswpExit(_Model):
-    """Japan's lump-sum withdrawal payment: two cash flows, the second (tax refund) often lost."""
+    """Japan's lump-sum withdrawal payment: two cash flows, the second (tax refund) often lost.
+
+    The months cap is not here: it is the fund's own dated rule (`lswp_max_months` in
+    ledger/adapters/jp_jps/parameters.yaml: 36, 60 from April 2021, 96 from April 2026), which
+    the adapter applies by the last insured month. A `months_cap` key is refused as unknown, so
+    a second, undated copy cannot creep back in."""
 
     via_agent: Param[StrictBool]
     agent_fee_rate: Param[Rate]
-    months_cap: Param[StrictInt]
     tax_withholding_rate: Param[Rate]
     tax_refund_claimed: Param[StrictBool]
     claim_window_years: Param[StrictInt]
@@ -312,6 +349,7 @@ class Agreement(_Model):
     sources: tuple[Text, ...] = Field(min_length=1)
     member_funds: tuple[KnownFund, ...]
     portable_schemes: tuple[PortableScheme, ...]
+    voluntary_schemes: tuple[VoluntaryOption, ...] = ()  # off unless listed
     coverage: CoverageRule | None = None
     totalisation: TotalisationSettings | None = None
     settlement: SettlementSettings | None = None
@@ -330,6 +368,9 @@ class Agreement(_Model):
             for key in ("member_funds", "portable_schemes", *_AGREEMENT_ONLY):
                 if getattr(self, key):
                     raise _keyed(key, "a baseline has no members, portability or settlement")
+            if self.voluntary_schemes:
+                raise _keyed("voluntary_schemes",
+                             "a baseline opens no scheme: today no product operates them")
             return
         for key in _AGREEMENT_ONLY:
             if getattr(self, key) is None:
@@ -348,6 +389,14 @@ class Agreement(_Model):
             if (item.fund, item.scheme) in seen:
                 raise _keyed(where, f"{item.fund} {item.scheme} is listed twice")
             seen.add((item.fund, item.scheme))
+        opened: set[tuple[str, str]] = set()
+        for index, option in enumerate(self.voluntary_schemes):
+            where = f"voluntary_schemes[{index}]"
+            if option.fund not in self.member_funds:
+                raise _keyed(f"{where}.fund", f"{option.fund} is not a member fund")
+            if (option.fund, option.scheme) in opened:
+                raise _keyed(where, f"{option.fund} {option.scheme} is listed twice")
+            opened.add((option.fund, option.scheme))
 
     def _check_eligibility(self) -> None:
         for fund in self.member_funds:
@@ -368,6 +417,12 @@ class Agreement(_Model):
 
     def is_member(self, fund: str) -> bool:
         return fund in self.member_funds
+
+    def opened_voluntary_schemes(self) -> tuple[OpenedScheme, ...]:
+        """The schemes this agreement opens, from its effective month: what a payment channel
+        passes to `ledger.adapters.voluntary.price_voluntary_payment(..., opened=...)`."""
+        start = Month.of(self.effective)
+        return tuple(OpenedScheme(o.fund, o.scheme, start) for o in self.voluntary_schemes)
 
     def eligibility_rules(self) -> tuple[EligibilityRule, ...]:
         return tuple(

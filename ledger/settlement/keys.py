@@ -329,22 +329,25 @@ class Keyring:
 
 
 class TrustRegistry:
-    """Issuer -> published keys. A kid names one key network-wide, so it maps to one issuer.
+    """Issuer -> published keys. A kid belongs to its issuer: two issuers may use the same kid
+    (a fund cannot squat another's key ids), so a key is named by (issuer, kid).
 
     Keys are stored parsed (`TrustedKey.public_key`), so a lookup during verification is one
     dict access and no key decoding.
     """
 
     def __init__(self, keys: Iterable[TrustedKey] = ()) -> None:
-        self._by_kid: dict[str, TrustedKey] = {}
+        self._keys: dict[tuple[str, str], TrustedKey] = {}
+        self._by_kid: dict[str, list[TrustedKey]] = {}
         for key in keys:
             self.add(key)
 
     def add(self, key: TrustedKey) -> None:
         """Register or update a key. Updating may move its window; it never un-revokes it."""
-        existing = self._by_kid.get(key.kid)
+        name = (str(key.issuer), str(key.kid))
+        existing = self._keys.get(name)
         if existing is not None:
-            if existing.issuer != key.issuer or existing.x != key.x:
+            if existing.x != key.x:
                 raise _invalid(
                     f"kid {key.kid} is already registered for {existing.issuer} with another key",
                     "kid",
@@ -353,7 +356,12 @@ class TrustRegistry:
             # old one) must not bring a compromised key back.
             revoked_at = _earliest(existing.validity.revoked_at, key.validity.revoked_at)
             key = replace(key, validity=replace(key.validity, revoked_at=revoked_at))
-        self._by_kid[key.kid] = key
+        self._put(name, key)
+
+    def _put(self, name: tuple[str, str], key: TrustedKey) -> None:
+        self._keys[name] = key
+        same = [k for k in self._by_kid.get(name[1], []) if k.issuer != key.issuer]
+        self._by_kid[name[1]] = [*same, key]
 
     def load_jwks(self, issuer: Party, jwks: Mapping[str, Any]) -> list[TrustedKey]:
         """Register every key of `issuer`'s published JWKS (RFC 7517 §5). All or nothing."""
@@ -367,32 +375,37 @@ class TrustRegistry:
         staged = TrustRegistry(self)
         for key in parsed:
             staged.add(key)
-        self._by_kid = staged._by_kid
+        self._keys, self._by_kid = staged._keys, staged._by_kid
         return parsed
 
-    def revoke(self, kid: str, at: int) -> TrustedKey:
-        key = self._by_kid.get(kid)
+    def revoke(self, kid: str, at: int, issuer: str | None = None) -> TrustedKey:
+        key = self.get(kid, issuer)
         if key is None:
             raise _invalid(f"unknown kid {kid}", "kid")
         revoked_at = _earliest(key.validity.revoked_at, at)
         revoked = replace(key, validity=replace(key.validity, revoked_at=revoked_at))
-        self._by_kid[kid] = revoked
+        self._put((str(key.issuer), str(key.kid)), revoked)
         return revoked
 
-    def get(self, kid: str) -> TrustedKey | None:
-        return self._by_kid.get(kid)
+    def get(self, kid: str, issuer: str | None = None) -> TrustedKey | None:
+        """The key `kid` of `issuer`; without an issuer, the one key of that kid (None when no
+        issuer or more than one uses it)."""
+        if issuer is not None:
+            return self._keys.get((str(issuer), kid))
+        found = self._by_kid.get(kid, [])
+        return found[0] if len(found) == 1 else None
 
     def keys_of(self, issuer: str) -> list[TrustedKey]:
-        return [k for k in self._by_kid.values() if k.issuer == issuer]
+        return [k for k in self._keys.values() if k.issuer == issuer]
 
     def issuers(self) -> set[Party]:
-        return {k.issuer for k in self._by_kid.values()}
+        return {k.issuer for k in self._keys.values()}
 
     def export_jwks(self, issuer: str) -> dict[str, Any]:
         return {"keys": [k.to_jwk() for k in self.keys_of(issuer)]}
 
     def __iter__(self) -> Iterator[TrustedKey]:
-        return iter(list(self._by_kid.values()))
+        return iter(list(self._keys.values()))
 
     def __len__(self) -> int:
-        return len(self._by_kid)
+        return len(self._keys)

@@ -14,6 +14,7 @@ detection) identify the message. Replay and sequence order are the inbox's busin
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import uuid
 from collections.abc import Mapping
@@ -89,6 +90,7 @@ class RejectReason(StrEnum):
     WRONG_AUDIENCE = "wrong_audience"
     MESSAGE_EXPIRED = "message_expired"  # exp <= now - skew
     MESSAGE_NOT_YET_VALID = "message_not_yet_valid"  # iat > now + skew
+    LIFETIME_TOO_LONG = "lifetime_too_long"  # exp - iat beyond what the receiver accepts
 
 
 class MessageRejected(DomainError):  # noqa: N818 - reads as what happened, like the reason codes
@@ -193,6 +195,7 @@ def verify_message(
     *,
     clock_skew_s: int = CLOCK_SKEW_S,
     allowed_algs: frozenset[str] = ACCEPTED_ALGS,
+    lifetime_max_s: int | None = None,
 ) -> VerifiedMessage:
     """Return the verified message, or raise MessageRejected with the first failing reason.
 
@@ -207,11 +210,15 @@ def verify_message(
     except JwsFormatError as exc:
         raise MessageRejected(RejectReason.MALFORMED, str(exc)) from exc
     alg, kid = _check_header(jws.header, allowed_algs)
-    key = _key_in_force(registry, kid, now)
+    key = _key_in_force(registry, kid, now, _claimed_issuer(jws.payload))
     if not verify_signature(jws, key.public_key):
         raise MessageRejected(RejectReason.SIGNATURE_INVALID, "signature does not verify")
     claims = _check_claims(_parse_payload(jws.payload))
     _check_binding(claims, key, expected_audience, now, clock_skew_s)
+    if lifetime_max_s is not None and claims["exp"] - claims["iat"] > lifetime_max_s:
+        raise MessageRejected(RejectReason.LIFETIME_TOO_LONG,
+                              f"exp - iat is {claims['exp'] - claims['iat']} s; at most "
+                              f"{lifetime_max_s} s", claim="exp")
     text = token.decode("ascii") if isinstance(token, bytes) else token  # ASCII: parse checked
     return _verified(text, jws, claims, kid, alg)
 
@@ -241,8 +248,20 @@ _KEY_STATE_REASON = {
 }
 
 
-def _key_in_force(registry: TrustRegistry, kid: str, now: int) -> TrustedKey:
-    key = registry.get(kid)
+def _claimed_issuer(payload: bytes) -> str | None:
+    """The `iss` the payload claims, read before the signature is checked: only to choose among
+    keys of one kid (a kid belongs to its issuer); nothing else is believed until the signature
+    verifies, and `iss` is bound to the key's issuer afterwards (`issuer_key_mismatch`)."""
+    try:
+        issuer = json.loads(payload).get("iss")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return None
+    return issuer if isinstance(issuer, str) else None
+
+
+def _key_in_force(registry: TrustRegistry, kid: str, now: int, issuer: str | None
+                  ) -> TrustedKey:
+    key = (registry.get(kid, issuer) if issuer is not None else None) or registry.get(kid)
     if key is None:
         raise MessageRejected(RejectReason.UNKNOWN_KEY, f"no published key {kid!r}")
     state = key.state_at(now)

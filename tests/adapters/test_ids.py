@@ -72,7 +72,7 @@ def test_vietnamese_codes() -> None:
     assert err.value.field == "si_code"
 
 
-@pytest.mark.parametrize("fund", ["KH-NSSF", "MM-SSB"])
+@pytest.mark.parametrize("fund", ["KH-NSSF", "MM-SSB", "LA-LSSO", "MY-SOCSO"])
 def test_permissive_member_numbers(fund: str) -> None:
     adapter = get_adapter(fund)
     assert adapter.validate_member_number(" nssf-000123 ") == "NSSF-000123"

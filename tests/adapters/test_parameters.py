@@ -108,7 +108,8 @@ def test_message_reads_well() -> None:
 def test_every_fund_file_loads_and_every_unverified_value_says_why() -> None:
     registry.reload()
     adapters = registry.adapters()
-    assert sorted(adapters) == ["JP-JPS", "KH-NSSF", "MM-SSB", "MY-SOCSO", "TH-SSO", "VN-VSS"]
+    assert sorted(adapters) == ["JP-JPS", "KH-NSSF", "LA-LSSO", "MM-SSB", "MY-SOCSO", "TH-SSO",
+                                "VN-VSS"]
     for code, adapter in adapters.items():
         assert adapter.parameters.unverified(), code  # every fund has open questions
         for entry in adapter.parameters.unverified():
@@ -131,7 +132,7 @@ def test_a_broken_fund_file_is_rejected_naming_the_key() -> None:
 
 def test_unknown_fund() -> None:
     with pytest.raises(DomainError) as err:
-        registry.get_adapter("LA-LSSO")
+        registry.get_adapter("SG-CPF")
     assert err.value.code is ErrorCode.UNKNOWN_FUND
 
 
@@ -148,8 +149,8 @@ from ledger.domain.money import Rounding
 RATES = param("rates", "percent", dict[Payer, Decimal])
 
 
-class LaLssoAdapter(FundAdapter):
-    FUND_CODE = "LA-LSSO"
+class LaTestAdapter(FundAdapter):
+    FUND_CODE = "LA-TEST"
     SCHEMES = ("social-security",)
     DECLARATION_SCHEMES = SCHEMES
     PARAMS = (RATES,)
@@ -161,14 +162,14 @@ class LaLssoAdapter(FundAdapter):
                     Rounding.HALF_UP)
 
 
-ADAPTER = LaLssoAdapter
+ADAPTER = LaTestAdapter
 '''
 
 SIXTH_PARAMETERS = """\
-fund: LA-LSSO
+fund: LA-TEST
 currency: LAK
 fund_registry:
-  name: Lao Social Security Organisation
+  name: A fictitious Lao fund
   country: LA
   schemes:
     - {code: social-security, name: Social security, starts: "2001-01", long_term: true,
@@ -179,13 +180,13 @@ parameters:
     description: Illustration only, not Lao law.
     values:
       - {from: "2020-01", value: {employee: 5.5, employer: 6}, source: "test", verified: false,
-         note: "a test fixture, not a fact about the Lao LSSO"}
+         note: "a test fixture, not a fact about any Lao fund"}
 """
 
 
 def test_a_sixth_fund_needs_only_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     package = tmp_path / "otherfunds"
-    folder = package / "la_lsso"
+    folder = package / "la_test"
     folder.mkdir(parents=True)
     (package / "__init__.py").write_text("")
     (folder / "__init__.py").write_text("")
@@ -195,12 +196,12 @@ def test_a_sixth_fund_needs_only_a_folder(tmp_path: Path, monkeypatch: pytest.Mo
     (package / "not_an_adapter" / "__init__.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
-        assert registry.discover(package) == ("la_lsso",)
-        adapter = registry.load_adapter("la_lsso", root=package, package="otherfunds")
+        assert registry.discover(package) == ("la_test",)
+        adapter = registry.load_adapter("la_test", root=package, package="otherfunds")
         quote = adapter.contribution(WorkerContext(), "social-security", Month(2025, 1),
                                      Money(100_000_00, Currency.LAK))
         assert quote.shares_minor() == {Payer.EMPLOYEE: 550_000, Payer.EMPLOYER: 600_000}
     finally:
-        forget_fund("LA-LSSO")
+        forget_fund("LA-TEST")
         for name in [m for m in sys.modules if m.startswith("otherfunds")]:
             del sys.modules[name]

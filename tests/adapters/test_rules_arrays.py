@@ -35,6 +35,7 @@ class Case:
     values: st.SearchStrategy[int] = NO_FACT
     context: Callable[[int], WorkerContext] = lambda _: EMPTY
     base: WorkerContext = EMPTY  # the array call's shared context
+    opened: bool = False  # a scheme no product operates, opened by an agreement
 
 
 def vn(regime: str) -> Callable[[int], WorkerContext]:
@@ -68,6 +69,18 @@ CASES = [
          st.one_of(st.just(0), st.integers(1, 10**10)), abroad, WorkerContext(regime="abroad")),
     Case("JP-JPS", "epi", Month(2017, 9)),
     Case("JP-JPS", "np", Month(2021, 4)),
+    # Voluntary schemes and welfare funds (ledger/adapters/voluntary.py prices them).
+    *(Case("VN-VSS", "voluntary-si", Month(2025, 7),
+           context=lambda _, g=group: WorkerContext(support_group=g),
+           base=WorkerContext(support_group=group))
+      for group in (None, "poor", "near_poor", "ethnic_minority", "other")),
+    Case("VN-VSS", "migrant-welfare", Month(2022, 1)),
+    Case("KH-NSSF", "voluntary-pension", Month(2022, 10)),
+    Case("KH-NSSF", "migrant-welfare", Month(2026, 1), opened=True),
+    Case("MM-SSB", "voluntary-abroad", Month(2014, 4), opened=True),
+    Case("MM-SSB", "migrant-welfare", Month(2026, 1), opened=True),
+    *(Case("LA-LSSO", s, Month(2026, 1)) for s in ("social-security", "voluntary")),
+    Case("LA-LSSO", "migrant-welfare", Month(2026, 1), opened=True),
 ]
 
 
@@ -77,13 +90,14 @@ def scalar_amounts(case: Case, month: Month, wages: list[int], facts: list[int]
     out: dict[Payer, list[int]] = {}
     for i, (wage, fact) in enumerate(zip(wages, facts, strict=True)):
         quote = adapter.contribution(case.context(fact), case.scheme, month,
-                                     Money(wage, adapter.currency))
+                                     Money(wage, adapter.currency), opened=case.opened)
         for payer, amount in quote.shares:
             out.setdefault(payer, [0] * len(wages))[i] = amount.amount_minor
     return out
 
 
-@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.fund}:{c.scheme}:{c.base.regime}")
+@pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c.fund}:{c.scheme}:"
+                         f"{c.base.regime or c.base.support_group}")
 @settings(max_examples=60, deadline=None)
 @given(data=st.data())
 def test_arrays_equal_scalar(case: Case, data: st.DataObject) -> None:
@@ -93,7 +107,8 @@ def test_arrays_equal_scalar(case: Case, data: st.DataObject) -> None:
     facts = data.draw(st.lists(case.values, min_size=len(wages), max_size=len(wages)))
     columns = {case.column: np.asarray(facts, dtype=np.int64)} if case.column else None
     arrays = get_adapter(case.fund).contribution_arrays(
-        case.scheme, month, np.asarray(wages, dtype=np.int64), case.base, columns)
+        case.scheme, month, np.asarray(wages, dtype=np.int64), case.base, columns,
+        opened=case.opened)
     expected = scalar_amounts(case, month, wages, facts)
     for payer in set(arrays) | set(expected):
         got = arrays.get(payer, np.zeros(len(wages), dtype=np.int64))
@@ -111,6 +126,19 @@ def test_context_facts_apply_to_every_worker_without_columns() -> None:
         "retirement-survivorship", Month(2024, 7), np.array([0, 5], dtype=np.int64),
         WorkerContext(regime="abroad", prior_si_wage=Money(7_000_000, Currency.VND)))
     assert out[Payer.EMPLOYEE].tolist() == [1_540_000, 1_540_000]
+
+
+def test_a_scheme_no_product_operates_is_priced_only_when_opened() -> None:
+    mm = get_adapter("MM-SSB")
+    wages = np.array([20_000_000], dtype=np.int64)
+    with pytest.raises(DomainError) as err:
+        mm.contribution_arrays("voluntary-abroad", Month(2027, 1), wages)
+    assert (err.value.code, err.value.field) == (ErrorCode.SCHEME_NOT_IN_FORCE, "month")
+    out = mm.contribution_arrays("voluntary-abroad", Month(2027, 1), wages, opened=True)
+    assert out[Payer.VOLUNTARY].tolist() == [1_200_000]  # 6% of 200,000 kyat, in pyas
+    # Opening a scheme that is not an agreement option changes nothing: old age stays closed.
+    with pytest.raises(DomainError):
+        mm.contribution_arrays("old-age", Month(2027, 1), wages, opened=True)
 
 
 def test_array_input_is_checked() -> None:

@@ -30,48 +30,65 @@ def s33_totals(wage_satang: int, month: Month) -> dict[Payer, int]:
 
 
 def test_wage_20000_pays_750_a_side_before_2026_and_875_from_2026() -> None:
-    # 20,000 > ceiling 15,000 (to Dec 2025): 15,000 × 5% = 750.00 per side;
-    # government 15,000 × 2.75% = 412.50.
+    # 20,000 > ceiling 15,000 (to Dec 2025): 15,000 × 5% = 750 per side; government
+    # 15,000 × 2.75% = 412.50, rounded half up to whole baht (amount_quantum 1): 413.
     assert s33_totals(2_000_000, Month(2025, 12)) == {
-        Payer.EMPLOYEE: 75_000, Payer.EMPLOYER: 75_000, Payer.GOVERNMENT: 41_250}
-    # From Jan 2026 the ceiling is 17,500: 17,500 × 5% = 875.00; × 2.75% = 481.25.
+        Payer.EMPLOYEE: 75_000, Payer.EMPLOYER: 75_000, Payer.GOVERNMENT: 41_300}
+    # From Jan 2026 the ceiling is 17,500: 17,500 × 5% = 875; × 2.75% = 481.25 -> 481.
     assert s33_totals(2_000_000, Month(2026, 1)) == {
-        Payer.EMPLOYEE: 87_500, Payer.EMPLOYER: 87_500, Payer.GOVERNMENT: 48_125}
+        Payer.EMPLOYEE: 87_500, Payer.EMPLOYER: 87_500, Payer.GOVERNMENT: 48_100}
 
 
 def test_branch_split_of_20000_in_2026() -> None:
     # Base 17,500: sickness 1.5% = 262.50, old age 3% = 525.00, unemployment 0.5% = 87.50 per
-    # side; 262.50 + 525.00 + 87.50 = 875.00. Government 262.50 + 175.00 + 43.75 = 481.25.
+    # side; 262.50 + 525.00 + 87.50 = 875. The branches keep satang; only each side's total is
+    # whole baht. Government: 481 declared; 262.50 + 43.75 on their own, old age the rest:
+    # 481 - 262.50 - 43.75 = 174.75 (its 1% would be 175.00).
     quotes = {q.scheme: q for q in TH.declaration(NONE, Month(2026, 1), thb(2_000_000))}
     assert [quotes[s].share(Payer.EMPLOYEE).amount_minor for s in S33] == [26_250, 52_500, 8_750]
-    assert [quotes[s].share(Payer.GOVERNMENT).amount_minor for s in S33] == [26_250, 17_500, 4_375]
+    assert [quotes[s].share(Payer.GOVERNMENT).amount_minor for s in S33] == [26_250, 17_475, 4_375]
     assert all(q.wage_base == thb(1_750_000) for q in quotes.values())
 
 
-def test_floor_wage_1000_pays_82_50_a_side() -> None:
-    # 1,000 < floor 1,650: base 1,650 × 5% = 82.50 THB per side, kept in satang (8,250).
-    # funds.md quotes a "min contribution 83": the same 82.50 rounded to whole baht (half up).
-    # We keep satang (funds.md §6: "amounts are kept in satang"; the golden SSO 1-10 sample
-    # declares 82.50); `amount_quantum: 1` in parameters.yaml would give 83.00.
+def test_floor_wage_1000_pays_83_a_side() -> None:
+    # funds.md §1.4: "Min contribution 83". 1,000 < floor 1,650: base 1,650 × 5% = 82.50,
+    # 50 satang and up round up to whole baht (amount_quantum 1, half up): 83 per side.
     totals = s33_totals(100_000, Month(2025, 6))
-    assert totals[Payer.EMPLOYEE] == totals[Payer.EMPLOYER] == 8_250
-    # Branches: 1.5% = 24.75, 3% = 49.50, 0.5% = 8.25; 24.75 + 49.50 + 8.25 = 82.50.
+    assert totals[Payer.EMPLOYEE] == totals[Payer.EMPLOYER] == 8_300
+    # Branches: 1.5% = 24.75 and 0.5% = 8.25 on their own; old age takes the rest,
+    # 83 - 24.75 - 8.25 = 50.00 (its 3% would be 49.50). Government 2.75% = 45.375 -> 45:
+    # 24.75 + 4.125 -> 4.13, old age 45 - 24.75 - 4.13 = 16.12.
     quotes = TH.declaration(NONE, Month(2025, 6), thb(100_000))
-    assert [q.share(Payer.EMPLOYEE).amount_minor for q in quotes] == [2_475, 4_950, 825]
+    assert [q.share(Payer.EMPLOYEE).amount_minor for q in quotes] == [2_475, 5_000, 825]
+    assert [q.share(Payer.GOVERNMENT).amount_minor for q in quotes] == [2_475, 1_612, 413]
+    assert totals[Payer.GOVERNMENT] == 4_500
+
+
+def test_the_published_maximum_and_a_half_baht_round_up() -> None:
+    # funds.md §1.4: "max 750" (15,000 × 5%); 875 / 1,000 / 1,150 from 2026 / 2029 / 2032.
+    for month, most in ((Month(2025, 12), 75_000), (Month(2026, 1), 87_500),
+                        (Month(2029, 1), 100_000), (Month(2032, 1), 115_000)):
+        assert s33_totals(5_000_000, month)[Payer.EMPLOYEE] == most
+    # 1,650.00 -> 82.50 -> 83 and 1,649.99 (the floor lifts it) too; 1,670.00 × 5% = 83.50
+    # -> 84; 1,669.99 × 5% = 83.4995 -> 83.
+    for wage, side in ((165_000, 8_300), (164_999, 8_300), (167_000, 8_400),
+                       (166_999, 8_300)):
+        assert s33_totals(wage, Month(2026, 3))[Payer.EMPLOYER] == side, wage
 
 
 def test_branches_always_add_up_to_the_declared_five_percent() -> None:
-    # 12,345.67 THB: 5% = 617.2835 -> 617.28 declared. Sickness 1.5% = 185.18505 -> 185.19,
-    # unemployment 0.5% = 61.72835 -> 61.73, old age takes the rest: 617.28 - 185.19 - 61.73
-    # = 370.36. Rounding old age on its own (3% = 370.3701 -> 370.37) would make the branches
-    # 617.29, a satang more than the employer declares.
+    # 12,345.67 THB: 5% = 617.2835 -> 617 declared (whole baht). Sickness 1.5% = 185.18505 ->
+    # 185.19, unemployment 0.5% = 61.72835 -> 61.73, old age takes the rest: 617 - 185.19 -
+    # 61.73 = 370.08. Rounding old age on its own (3% = 370.3701 -> 370.37) would make the
+    # branches 617.29, not what the employer declares.
     quotes = {q.scheme: q for q in TH.declaration(NONE, Month(2025, 6), thb(1_234_567))}
     employee = [quotes[s].share(Payer.EMPLOYEE).amount_minor for s in S33]
-    assert employee == [18_519, 37_036, 6_173]
-    assert sum(employee) == 61_728
+    assert employee == [18_519, 37_008, 6_173]
+    assert sum(employee) == 61_700
     for wage in range(165_000, 1_750_000, 997):  # every wage between floor and ceiling
         totals = s33_totals(wage, Month(2026, 3))
-        five_percent = (wage * 5 * 2 + 100) // 200  # wage × 5% rounded half up, integers only
+        # wage × 5% rounded half up to whole baht (100 satang), integers only
+        five_percent = (wage * 5 + 5_000) // 10_000 * 100
         assert totals[Payer.EMPLOYEE] == totals[Payer.EMPLOYER] == five_percent
 
 

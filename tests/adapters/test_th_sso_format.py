@@ -26,11 +26,12 @@ def test_golden_sample_parses_to_known_values() -> None:
         "1234567890", "000000", Month(2026, 1))
     assert header.employer_name == "บริษัท ตัวอย่าง จำกัด"
     # 20,000 THB above the 2026 ceiling of 17,500 -> 875.00; 12,000 -> 600.00; 1,000 is below
-    # the floor of 1,650 -> 82.50. Satang throughout.
+    # the floor of 1,650 -> 82.50, rounded half up to whole baht: 83.00 (funds.md §1.4's
+    # minimum of 83). Written in satang.
     assert [(r.member_number, r.wage_minor, r.employee_minor) for r in rows
             if isinstance(r, DeclaredRow)] == [
         ("1101700234568", 2_000_000, 87_500), ("0001234567890", 1_200_000, 60_000),
-        ("1234567890121", 100_000, 8_250)]
+        ("1234567890121", 100_000, 8_300)]
     assert rows[0].first_name == "สมชาย"  # type: ignore[union-attr]
     assert all(isinstance(row, DeclaredRow) for row in rows)
     totals = Totals.of(rows)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from ledger.api.app import build_services, create_app
-from ledger.api.deps import Services
+from ledger.api.app import create_app
+from ledger.composition import Services, build_services
 from ledger.config import Settings
 from ledger.db.engine import Database
 from ledger.domain.principals import PrincipalKind
@@ -29,6 +29,12 @@ class Api:
 
 @pytest.fixture
 async def api(db: Database, uid: str) -> AsyncIterator[Api]:
+    async for wired in api_on(db, uid):
+        yield wired
+
+
+async def api_on(db: Database, uid: str) -> AsyncIterator[Api]:
+    """The app on `db`, one token per kind of principal; stopped when the caller is done."""
     services = build_services(Settings(database_url=db.url), db=db,
                               signer=HubSigner(SigningKey.generate(HUB)))
     services.committer.start()

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
+from ledger.domain.principals import Principal, PrincipalKind
+from ledger.limits import KEYS_PER_ISSUER_MAX
 from ledger.settlement.keys import Party, SigningKey, TrustRegistry, Validity
 from ledger.settlement.messages import MessageRejected, MessageType, sign_message, verify_message
-from tests.api.conftest import Api
+from tests.api.conftest import Api, api_on
 
 pytestmark = pytest.mark.anyio
 
@@ -69,3 +73,67 @@ async def test_a_bad_key_set_is_refused_whole_naming_the_member(api: Api, uid: s
     assert response.status_code == 422
     assert response.json()["field"] == "keys[1].d"
     assert good.kid not in str((await api.http.get("/v1/keys")).json())
+
+
+@pytest.fixture
+async def private_api(tmp_path: Path, uid: str) -> AsyncIterator[Api]:
+    """An API on a database of its own (SQLite on either run: the rule is store-independent):
+    filling a fund's key registry to its cap in the shared test database would refuse every
+    later test's keys."""
+    from ledger.db.engine import open_database
+    from ledger.db.migrate import upgrade
+
+    db = open_database(f"sqlite+aiosqlite:///{tmp_path}/keys.db", 2)
+    await upgrade(db)
+    async for api in api_on(db, uid):
+        yield api
+    await db.dispose()
+
+
+async def test_keys_are_capped_per_set_and_per_issuer(private_api: Api, uid: str) -> None:
+    """Issue 25 finding 6: a fund published 20,000 keys in one PUT."""
+    api = private_api
+    many = [SigningKey.generate(Party("TH-SSO"), kid=f"th-{uid}-cap-{i}").public_jwk()
+            for i in range(9)]
+    refused = await api.http.put("/v1/keys/TH-SSO", headers=api.auth("th"), json={"keys": many})
+    assert refused.status_code in (413, 422), refused.text
+    assert (refused.json()["code"], refused.json()["field"]) == ("batch_too_large", "keys")
+    for start in range(0, KEYS_PER_ISSUER_MAX, 8):  # sets of 8 up to the issuer's most
+        batch = [SigningKey.generate(Party("JP-JPS"), kid=f"jp-{uid}-{start + i}").public_jwk()
+                 for i in range(8)]
+        put = await api.http.put("/v1/keys/JP-JPS", headers=api.auth("operator"),
+                                 json={"keys": batch})
+        assert put.status_code == 200, put.text
+    one_more = SigningKey.generate(Party("JP-JPS"), kid=f"jp-{uid}-last").public_jwk()
+    refused = await api.http.put("/v1/keys/JP-JPS", headers=api.auth("operator"),
+                                 json={"keys": [one_more]})
+    assert refused.json()["code"] == "batch_too_large"
+    assert f"at most {KEYS_PER_ISSUER_MAX}" in refused.json()["detail"]
+
+
+async def test_keys_carry_an_etag_and_answer_304_until_a_key_changes(api: Api, uid: str
+                                                                    ) -> None:
+    first = await api.http.get("/v1/keys")
+    etag = first.headers["etag"]
+    again = await api.http.get("/v1/keys", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    key = SigningKey.generate(Party("TH-SSO"), kid=f"th-{uid}-etag")
+    await api.http.put("/v1/keys/TH-SSO", headers=api.auth("th"),
+                       json={"keys": [key.public_jwk()]})
+    changed = await api.http.get("/v1/keys", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert key.kid in changed.text
+
+
+async def test_the_parsed_registry_is_reused_until_another_process_publishes(api: Api,
+                                                                             uid: str) -> None:
+    from ledger.services.keys import KeyService
+
+    other_process = KeyService(api.services.db)  # its own cache, the same database
+    first = await api.services.keys.registry()
+    assert await api.services.keys.registry() is first  # no re-parse while nothing changed
+    key = SigningKey.generate(Party("TH-SSO"), kid=f"th-{uid}-proc")
+    await other_process.publish(Principal("op", PrincipalKind.HUB_OPERATOR), "TH-SSO",
+                                {"keys": [key.public_jwk()]})
+    refreshed = await api.services.keys.registry()
+    assert refreshed is not first and refreshed.get(key.kid) is not None

@@ -23,7 +23,8 @@ async def test_member_numbers_are_clear_only_to_those_allowed(api: Api, uid: str
     assert {m["member_number"][-3:] for m in as_auditor["memberships"]} == {
         th_number[-3:], member_number("JP-JPS", uid)[-3:]}
     assert all("*" in m["member_number"] for m in as_auditor["memberships"])
-    found = await api.http.get(f"/v1/funds/TH-SSO/members/{th_number}", headers=api.auth("th"))
+    found = await api.http.post("/v1/funds/TH-SSO/members/search", headers=api.auth("th"),
+                                json={"member_number": th_number})
     assert found.status_code == 200 and found.json()["id"] == worker
 
 
@@ -168,10 +169,22 @@ async def test_only_the_operator_moves_money_directly(api: Api, uid: str) -> Non
 
 async def test_health_ready_funds(api: Api) -> None:
     assert (await api.http.get("/v1/health")).json() == {"status": "ok"}
-    ready = (await api.http.get("/v1/ready")).json()
-    assert ready["status"] == "ready" and ready["schema"] == head_revision() == "0009"
+    ready = (await api.http.get("/v1/ready", headers=api.auth("operator"))).json()
+    assert ready["status"] == "ready" and ready["schema"] == head_revision()
     funds = (await api.http.get("/v1/funds")).json()
-    # The built-in five, then the funds adapter folders declare (Malaysia's SOCSO).
+    # The built-in five, then the funds adapter folders declare (Lao LSSO, Malaysia's SOCSO).
     assert [f["code"] for f in funds] == ["KH-NSSF", "MM-SSB", "VN-VSS", "TH-SSO", "JP-JPS",
-                                          "MY-SOCSO"]
+                                          "LA-LSSO", "MY-SOCSO"]
     assert (await api.http.get("/v1/funds/XX")).status_code == 404
+    # The home funds' voluntary schemes; those no product operates are agreement options.
+    vn = {s["code"]: s for s in (await api.http.get("/v1/funds/VN-VSS")).json()["schemes"]}
+    assert (vn["voluntary-si"]["voluntary"], vn["voluntary-si"]["operating"]) == (True, True)
+    assert vn["migrant-welfare"]["name"] == "Overseas Employment Support Fund"
+    assert not vn["retirement-survivorship"]["voluntary"]
+    mm = {s["code"]: s for s in (await api.http.get("/v1/funds/MM-SSB")).json()["schemes"]}
+    assert {k: mm["voluntary-abroad"][k] for k in ("operating", "voluntary",
+                                                    "agreement_option")} == {
+        "operating": False, "voluntary": True, "agreement_option": True}
+    la = (await api.http.get("/v1/funds/LA-LSSO")).json()
+    assert (la["currency"], [s["code"] for s in la["schemes"]]) == (
+        "LAK", ["social-security", "voluntary", "migrant-welfare"])

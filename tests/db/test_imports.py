@@ -20,6 +20,7 @@ from ledger.adapters.registry import get_adapter
 from ledger.adapters.th_sso import format as sso
 from ledger.config import DEV_PII_ENCRYPTION_KEY
 from ledger.db.engine import Database
+from ledger.db.stores import ledger_transactions
 from ledger.domain.funds import Payer
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
@@ -123,22 +124,25 @@ async def test_a_thai_file_books_old_age_per_worker_and_pools_the_short_term_bra
     assert report.contributions_booked == 3
     state = await world.worker_state()
     # Old age: employee 3% and employer 3% of the clamped wage, government 1%; all per worker.
+    # Each side's 5% (and the state's 2.75%) is rounded to whole baht and old age takes the
+    # rounding: the state's 481.25 -> 481 - 262.50 - 43.75 = 174.75 for the first worker; at the
+    # floor 82.50 -> 83 - 24.75 - 8.25 = 50.00 a side and 45 - 24.75 - 4.13 = 16.12 for the state.
     assert [c[0] for c in state["contributions"]] == sorted(
         f"ctb:{w}:TH-SSO:s33-old-age:2026-01" for w in workers)
     first = next(c for c in state["contributions"] if workers[0] in c[0])
     assert first[1] == 1_750_000
-    assert first[2] == '{"employee":"52500","employer":"52500","government":"17500"}'
+    assert first[2] == '{"employee":"52500","employer":"52500","government":"17475"}'
     assert {(p[1], p[3]) for p in state["periods"]} == {("s33-old-age", "active")}
     # One member account per worker and scheme, one transfer per row (ADR 0026): from the
     # declarations account, which the file's payers fill with one transfer each.
     assert [t[0].rsplit("/", 1)[1] for t in state["transfers"]] == ["declared"] * 3
     member0 = [(k, c) for k, c, _ in state["balances"] if workers[0] in k]
-    assert member0 == [(f"member/{workers[0]}/TH-SSO/s33-old-age/THB", 122_500)]
+    assert member0 == [(f"member/{workers[0]}/TH-SSO/s33-old-age/THB", 122_475)]
     legs = dict(await world.rows(
         "SELECT t.id, t.amount_minor FROM transfers t WHERE t.id LIKE :i",
         i=f"{report.import_id}/%"))
-    old_age = {"employee": 52_500 + 36_000 + 4_950, "employer": 52_500 + 36_000 + 4_950,
-               "government": 17_500 + 12_000 + 1_650}
+    old_age = {"employee": 52_500 + 36_000 + 5_000, "employer": 52_500 + 36_000 + 5_000,
+               "government": 17_475 + 12_000 + 1_612}
     assert {k.rsplit("/", 1)[1]: v for k, v in legs.items()
             if k.count("/") == 1} == old_age
     declarations = await world.rows(
@@ -502,7 +506,7 @@ async def _post_january_through_the_engine(world: World, worker: str,
     contribution = validate_contribution(ContributionInput(
         worker_id=worker, fund="TH-SSO", scheme=scheme, month="2026-01",
         wage_base=quote.wage_base, shares=[(p.value, m) for p, m in quote.shares]))
-    committer = GroupCommitter(PostingEngine(world.db))
+    committer = GroupCommitter(PostingEngine(world.db, ledger_transactions(world.db)))
     committer.start()
     try:
         await committer.submit(Job([Unit(plan_transfers(contribution), contribution)]))
@@ -588,7 +592,9 @@ async def test_one_statement_raises_member_accounts_that_exist_and_opens_the_oth
     # the others, and every balance the sum of its transfers.
     assert [(w, n) for w, _, n, _ in credited] == [(w, 2 - (k > 1)) for k, w in enumerate(workers)]
     assert all(balance == total for _, balance, _, total in credited)
-    assert credited[0][1] == 2 * 70_000 and credited[2][1] == 70_000 + 14  # 7% of the wage
+    # 7% of 10,000 THB; for 10,002 each side's 5% rounds to whole baht (500.10 -> 500) and old
+    # age takes the rest: 2 × (500 - 150.03 - 50.01) + (275 - 150.03 - 25.01) = 699.88.
+    assert credited[0][1] == 2 * 70_000 and credited[2][1] == 69_988
 
 
 @pytest.mark.postgres_only

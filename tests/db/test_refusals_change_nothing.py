@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger.db.engine import Database
+from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import AccountCode, AccountSpec
 from ledger.domain.contributions import (
     ContributionInput,
@@ -42,7 +43,7 @@ async def state(db: Database, uid: str) -> tuple[Rows, Rows]:
 
 async def booked(db: Database, uid: str) -> tuple[PostingEngine, str, str]:
     """Accounts a -> b with 100 moved (`{uid}-moved`) and 100 reserved (`{uid}-reserved`)."""
-    engine = PostingEngine(db)
+    engine = PostingEngine(db, ledger_transactions(db))
     a, b = (AccountSpec(f"guard/{uid}/{n}", AccountCode.OPERATING, THB, 0) for n in "ab")
     (result,) = await engine.post([Unit([
         PlannedTransfer(f"{uid}-moved", a, b, 100, THB),
@@ -115,7 +116,8 @@ async def test_two_employers_name_their_contributions_for_one_month(
         worker_id=worker, fund="TH-SSO", scheme="s33-old-age", month="2026-01",
         wage_base=Money(900_000, THB), shares=[("employer", Money(amount, THB))], id=cid))
         for cid, amount in ((f"emp-a/{uid}", 27_000), (f"emp-b/{uid}", 13_500))]
-    results = await PostingEngine(db).post([Unit(plan_transfers(c), c) for c in contributions])
+    engine = PostingEngine(db, ledger_transactions(db))
+    results = await engine.post([Unit(plan_transfers(c), c) for c in contributions])
     assert [r.status for r in results] == [Status.CREATED, Status.CREATED]
     async with db.engine.connect() as conn:
         member = (await conn.execute(text(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from ledger import cli
 from ledger.config import get_settings
 from ledger.db import repositories as repo
 from ledger.db.engine import open_database
+from ledger.demo_data import DEMO_WORKER, DEMO_WORKER_TH_ID
 
 
 @pytest.fixture
@@ -43,20 +45,49 @@ def test_upgrade_then_client_prints_a_token(sqlite_url: str, capsys: pytest.Capt
     assert "unknown_fund" in capsys.readouterr().err
 
 
-def test_demo_seeds_once_and_again_changes_nothing(sqlite_url: str,
-                                                   capsys: pytest.CaptureFixture[str]) -> None:
+def _check_demo_output(out: str) -> None:
+    """Every sample file imported, and the output ends with a summary of success in which the
+    reference worker is the README's."""
+    from ledger.adapters.registry import adapters
+    from ledger.app.demo_imports import sample_files
+
+    samples = [(fund, path.name) for fund in sorted(adapters()) for path in sample_files(fund)]
+    for fund, name in samples:
+        (line,) = [x for x in out.splitlines() if x.startswith(f"  {fund} {name}: ")]
+        assert "not imported" not in line and (" posted" in line or " partial" in line), line
+    summary = out[out.rindex("Demo seeded"):].strip().splitlines()
+    assert summary[0] == "Demo seeded: every step succeeded.", summary
+    assert f"  sample files: {len(samples)} of {len(samples)} imported" in summary
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    story = re.search(r"a Cambodian with (\d+) months under Thai SSO,\s+(\d+) months of "
+                      r"Japanese pension, then home to the Cambodian NSSF", readme)
+    assert story is not None
+    thai, japan = story.groups()
+    assert f'"member_number": "{DEMO_WORKER_TH_ID}"' in readme  # its look-up example
+    assert any(x.startswith(f"  {DEMO_WORKER} (KH): TH-SSO {thai} months, JP-JPS {japan} "
+                            "months, KH-NSSF ") for x in summary), summary
+
+
+def test_demo_imports_every_sample_seeds_once_and_again_changes_nothing(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str],
+) -> None:
     assert cli.main(["demo", "--no-serve"]) == 0
+    out = capsys.readouterr().out
+    _check_demo_output(out)
+    assert "demo-worker-token" in out and "imported before" not in out
     first = totals(sqlite_url)
     assert first["THB"][0] == first["THB"][1] > 0
     assert cli.main(["demo", "--no-serve"]) == 0
     assert totals(sqlite_url) == first
-    assert "demo-worker-token" in capsys.readouterr().out
+    again = capsys.readouterr().out
+    _check_demo_output(again)
+    assert "(imported before)" in again
 
 
 def test_import_books_a_sample_reports_it_and_a_rerun_changes_nothing(
     sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from ledger.services.demo_imports import sample_files
+    from ledger.app.demo_imports import sample_files
 
     # The demo registers the sample files' workers (and imports them); a fresh copy of the
     # Thai sample with another employer name is a new file whose rows are all known.
@@ -82,7 +113,7 @@ def test_import_books_a_sample_reports_it_and_a_rerun_changes_nothing(
 def test_adapters_check_passes_a_sample_and_names_the_line_of_a_bad_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from ledger.services.demo_imports import sample_files
+    from ledger.app.demo_imports import sample_files
 
     sample = sample_files("KH-NSSF")[0]
     assert cli.main(["adapters", "check", "KH-NSSF", str(sample)]) == 0

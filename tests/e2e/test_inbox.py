@@ -3,6 +3,7 @@ refusal reason through the service — with nothing posted for any refused messa
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -12,11 +13,12 @@ from joserfc import jwt
 from joserfc.jwk import OKPKey
 from sqlalchemy import select
 
-from ledger.api.deps import Services
+from ledger.composition import Services
 from ledger.db import repositories
 from ledger.db.tables import inbox_messages, inbox_rejections
 from ledger.domain.errors import DomainError
 from ledger.domain.periods import Month
+from ledger.limits import REFUSAL_PREFIX_CHARS
 from ledger.services.portability import FlowRequest, Reason
 from ledger.settlement.jws import b64url_decode, b64url_encode
 from ledger.settlement.keys import HUB, Party, SigningKey, Validity
@@ -188,8 +190,12 @@ async def test_every_refusal_reason_through_the_service_posts_nothing(
     assert await state(svc) == before
     assert (await svc.portability.get(OPERATOR, flow_id))["state"] == "requested"
     async with svc.db.engine.connect() as conn:
-        kept = {r[0] for r in (await conn.execute(select(inbox_rejections.c.token))).all()}
-    assert set(cases.values()) <= kept  # every refused token kept byte for byte
+        kept = {(r[0], r[1], r[2]) for r in (await conn.execute(select(
+            inbox_rejections.c.token_sha256, inbox_rejections.c.token_length,
+            inbox_rejections.c.token))).all()}
+    for token in cases.values():  # every refusal kept: hash, length and a bounded prefix
+        assert (hashlib.sha256(token.encode()).hexdigest(), len(token),
+                token[:REFUSAL_PREFIX_CHARS]) in kept
 
     # Inbox-level refusals of authentic messages: a replayed jti with other bytes, a stale seq.
     applied = await svc.inbox.receive(good)
@@ -254,3 +260,17 @@ async def test_a_large_batch_is_stored_byte_for_byte_and_answered_once(
                                                  inbox_messages.c.seq >= seq))).all())
     assert [stored[seq + i] for i in range(count)] == tokens
     assert len({getattr(r, "ack", None) for r in receipts}) == 1
+
+
+async def test_a_refusal_keeps_a_bounded_prefix_once(story_services: Services) -> None:
+    """Issue 25 finding 5: every refused token was stored whole (one request stored 3 MB)."""
+    junk = "x" * 2_000_000
+    for _ in range(3):
+        with pytest.raises(MessageRejected):
+            await story_services.inbox.receive(junk)
+    digest = hashlib.sha256(junk.encode()).hexdigest()
+    async with story_services.db.engine.connect() as conn:
+        rows = (await conn.execute(select(inbox_rejections).where(
+            inbox_rejections.c.token_sha256 == digest))).all()
+    assert len(rows) == 1  # the same refusal, once
+    assert rows[0].token_length == 2_000_000 and rows[0].token == junk[:REFUSAL_PREFIX_CHARS]

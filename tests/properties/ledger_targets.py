@@ -20,6 +20,7 @@ from sqlalchemy import text
 
 from ledger.db import repositories as repo
 from ledger.db.engine import open_database
+from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import AccountCode
 from ledger.domain.contributions import PlannedTransfer
 from ledger.domain.errors import DomainError, ErrorCode
@@ -129,7 +130,7 @@ class StoreLedger:
     def __init__(self, url: str) -> None:
         self.loop = asyncio.new_event_loop()
         self.db = open_database(url, pool_size=2)
-        self.committer = GroupCommitter(PostingEngine(self.db))
+        self.committer = GroupCommitter(PostingEngine(self.db, ledger_transactions(self.db)))
         self.prefix = f"model/{secrets.token_hex(6)}"
         self.ids: dict[str, int] = {}
 

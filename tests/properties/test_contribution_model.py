@@ -33,6 +33,7 @@ from sqlalchemy import text
 
 from ledger.db.engine import open_database
 from ledger.db.portability_repo import set_period_states
+from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import AccountSpec
 from ledger.domain.contributions import (
     Contribution,
@@ -103,7 +104,7 @@ class Store:
     def __init__(self, url: str) -> None:
         self.loop = asyncio.new_event_loop()
         self.db = open_database(url, pool_size=2)
-        self.committer = GroupCommitter(PostingEngine(self.db))
+        self.committer = GroupCommitter(PostingEngine(self.db, ledger_transactions(self.db)))
 
     def post(self, contributions: list[Contribution], atomic: bool) -> list[UnitResult]:
         job = Job([Unit(plan_transfers(c), c) for c in contributions], atomic=atomic)

@@ -91,7 +91,8 @@ def test_assumptions_are_marked_and_sourced() -> None:
 
 
 def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
-    """Set (or, with value ..., delete) the item at a dotted path with [i] indices."""
+    """Set (or, with value ..., delete) the item at a dotted path with [i] indices; an index one
+    past a list's end appends."""
 
     def mutate(data: dict[str, Any]) -> None:
         *parents, last = _steps(path)
@@ -100,6 +101,8 @@ def _set(path: str, value: Any) -> Callable[[dict[str, Any]], None]:
             node = node[step]
         if value is ...:
             del node[last]
+        elif isinstance(node, list) and last == len(node):
+            node.append(value)
         else:
             node[last] = value
 
@@ -134,8 +137,23 @@ BAD_PILOTS = [
      "exit_routes.th_old_age.agent_fee_rate.value", "quoted decimal string"),
     (_set("exit_routes.jp_lswp.tax_refund_claimed.value", "no"),
      "exit_routes.jp_lswp.tax_refund_claimed.value", "boolean"),
-    (_set("exit_routes.jp_lswp.months_cap.source", ...), "exit_routes.jp_lswp.months_cap.source",
-     "required key is missing"),
+    (_set("exit_routes.jp_lswp.claim_window_years.source", ...),
+     "exit_routes.jp_lswp.claim_window_years.source", "required key is missing"),
+    # One source for Japan's LSWP months cap: the fund's dated parameter (lswp_max_months).
+    (_set("exit_routes.jp_lswp.months_cap", {"value": 60, "source": "x", "verified": True}),
+     "exit_routes.jp_lswp.months_cap", "unknown key"),
+    (_set("voluntary_schemes[0].fund", "MM-SSX"), "voluntary_schemes[0].fund", "unknown fund"),
+    (_set("voluntary_schemes[0].scheme", "old-age"), "voluntary_schemes[0].scheme",
+     "MM-SSB old-age is not an agreement option"),
+    (_set("voluntary_schemes[0].scheme", "voluntary"), "voluntary_schemes[0].scheme",
+     "no scheme 'voluntary'"),
+    (_set("voluntary_schemes[0].verified", "no"), "voluntary_schemes[0].verified", "boolean"),
+    (_set("voluntary_schemes[1]", {"fund": "MM-SSB", "scheme": "voluntary-abroad",
+                                   "source": "x", "verified": False}),
+     "voluntary_schemes[1]", "MM-SSB voluntary-abroad is listed twice"),
+    (_set("voluntary_schemes[1]", {"fund": "LA-LSSO", "scheme": "migrant-welfare",
+                                   "source": "x", "verified": False}),
+     "voluntary_schemes[1].fund", "LA-LSSO is not a member fund"),
     (_set("settlement.currency", "EUR"), "settlement.currency", "unknown currency 'EUR'"),
     (_set("settlement.currency", ...), "settlement.currency", "required key is missing"),
     (_set("settlement", ...), "settlement", "required key is missing"),
@@ -180,6 +198,40 @@ def test_a_bad_agreement_is_refused_naming_its_key(
     assert err.value.field == key
     assert f"{path}: {key}: " in err.value.message
     assert words in err.value.message
+
+
+def test_the_pilot_opens_myanmars_scheme_abroad_and_the_baseline_opens_nothing() -> None:
+    from ledger.adapters.voluntary import OpenedScheme
+    from ledger.domain.periods import Month
+
+    pilot = bundled_agreement("clmtv-2019-pilot")
+    assert pilot.opened_voluntary_schemes() == (
+        OpenedScheme("MM-SSB", "voluntary-abroad", Month(2027, 1)),)
+    assert bundled_agreement("no-agreement").opened_voluntary_schemes() == ()
+    assert "voluntary_schemes" in raw(BASELINE_FILE)  # said explicitly, not by omission
+
+
+def test_a_baseline_that_opens_a_voluntary_scheme_is_refused() -> None:
+    data = raw(BASELINE_FILE)
+    data["voluntary_schemes"] = raw(PILOT_FILE)["voluntary_schemes"]
+    with pytest.raises(DomainError) as err:
+        parse_agreement(data)
+    assert err.value.field == "voluntary_schemes"
+    assert "a baseline opens no scheme" in err.value.message
+
+
+def test_the_lswp_months_cap_has_one_source_the_funds_dated_parameter() -> None:
+    """Neither agreement repeats the cap; the adapter applies 60 months for a last insured
+    month before April 2026 and 96 from then (jp_jps/parameters.yaml, lswp_max_months)."""
+    from ledger.adapters.jp_jps.lswp import months_factor
+    from ledger.adapters.registry import get_adapter
+    from ledger.domain.periods import Month
+
+    for path in (PILOT_FILE, BASELINE_FILE):
+        assert "months_cap" not in raw(path)["exit_routes"]["jp_lswp"]
+    params = get_adapter("JP-JPS").parameters
+    assert months_factor(params, 120, Month(2026, 3)) == 60
+    assert months_factor(params, 120, Month(2026, 4)) == 96
 
 
 def test_a_baseline_with_portable_schemes_is_refused() -> None:

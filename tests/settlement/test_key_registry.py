@@ -15,7 +15,6 @@ from ledger.settlement.keys import (
     Keyring,
     KeyState,
     SigningKey,
-    TrustedKey,
     TrustRegistry,
     Validity,
     thumbprint,
@@ -119,16 +118,38 @@ def test_load_jwks_is_all_or_nothing() -> None:
     assert len(registry) == 0
 
 
-def test_a_kid_names_one_key_network_wide() -> None:
+def test_a_kid_belongs_to_its_issuer() -> None:
+    """Issue 25 finding 9: TH-SSO published `jp-jps-2027-01` and JP-JPS was then refused its own
+    kid. Two issuers may use one kid; one issuer may not give one kid two keys."""
     th_key = SigningKey.generate(TH, kid="shared")
     registry = TrustRegistry([th_key.trusted()])
-    with pytest.raises(DomainError, match="already registered"):
-        registry.add(SigningKey.generate(KH, kid="shared").trusted())
-    with pytest.raises(DomainError, match="already registered"):
-        registry.add(TrustedKey.from_jwk(KH, th_key.public_jwk()))  # same key, other issuer
+    kh_key = SigningKey.generate(KH, kid="shared")
+    registry.add(kh_key.trusted())  # the other issuer's own key under the same name
+    assert registry.get("shared", str(TH)).x == th_key.x  # type: ignore[union-attr]
+    assert registry.get("shared", str(KH)).x == kh_key.x  # type: ignore[union-attr]
+    assert registry.get("shared") is None  # ambiguous without the issuer
     with pytest.raises(DomainError, match="already registered"):
         registry.add(SigningKey.generate(TH, kid="shared").trusted())  # same issuer, other key
     registry.add(th_key.trusted())  # re-adding the same key is an update, not a conflict
+    registry.revoke("shared", NOW, str(KH))
+    assert registry.get("shared", str(KH)).validity.revoked_at == NOW  # type: ignore[union-attr]
+    assert registry.get("shared", str(TH)).validity.revoked_at is None  # type: ignore[union-attr]
+
+
+def test_a_message_is_verified_with_its_issuers_key_of_that_kid() -> None:
+    th_key = SigningKey.generate(TH, kid="shared")
+    kh_key = SigningKey.generate(KH, kid="shared")
+    registry = TrustRegistry([th_key.trusted(), kh_key.trusted()])
+    for key, issuer in ((th_key, TH), (kh_key, KH)):
+        token = sign_message(key, aud="HUB", typ=MessageType.TRANSFER_ACK, seq=1, body={},
+                             iat=NOW)
+        assert verify_message(token, registry, "HUB", NOW).iss == issuer
+    # A key of one issuer cannot sign for the other, whatever kid they share.
+    forged = sign_message(SigningKey.from_private_key(KH, th_key.private_key, "shared"),
+                          aud="HUB", typ=MessageType.TRANSFER_ACK, seq=1, body={}, iat=NOW)
+    with pytest.raises(MessageRejected) as caught:
+        verify_message(forged, registry, "HUB", NOW)
+    assert caught.value.reason is RejectReason.SIGNATURE_INVALID
 
 
 # --- windows -------------------------------------------------------------------------------------

@@ -14,7 +14,15 @@ from ledger.domain.money import Money
 from ledger.domain.periods import Month
 from simulator.contributions import Stream, epochs
 from simulator.engine import Outcome, simulate
-from simulator.paying import EPI, MY_STREAMS, S39, TH_STREAMS, VN_ABROAD
+from simulator.paying import (
+    EPI,
+    MY_STREAMS,
+    S39,
+    TH_STREAMS,
+    VN_ABROAD,
+    home_income_minor,
+    home_streams,
+)
 from simulator.population import draw
 from tests.simulator.conftest import even_run
 
@@ -37,7 +45,9 @@ def _brute_force(outcome: Outcome) -> tuple[dict[tuple[str, str, str], int],
     pop, cov = outcome.pop, outcome.coverage
     totals: dict[tuple[str, str, str], int] = defaultdict(int)
     monthly = {f: np.zeros(pop.horizon, dtype=np.int64)
-               for f in ("TH-SSO", "JP-JPS", "VN-VSS", "MY-SOCSO")}
+               for f in ("TH-SSO", "JP-JPS", "VN-VSS", "MY-SOCSO", "KH-NSSF", "LA-LSSO",
+                         "MM-SSB")}
+    homes = home_streams(outcome.run)
     employee = np.zeros(pop.size, dtype=np.int64)
     for i in range(pop.size):
         fund = pop.fund_of(int(pop.corridor[i]))
@@ -48,14 +58,19 @@ def _brute_force(outcome: Outcome) -> tuple[dict[tuple[str, str, str], int],
             plan.append((S39, int(cov.digital_first[i]), int(cov.digital_stop[i])))
         if cov.abroad[i]:
             plan.append((VN_ABROAD, int(pop.arrival[i]), int(cov.host_stop[i])))
+        origin = pop.origin_of(int(pop.corridor[i]))
+        if origin in homes:  # the home voluntary scheme paid from abroad, on a declared income
+            plan.append((homes[origin], int(cov.home_first[i]), int(cov.home_stop[i])))
         for stream, first, stop in plan:
             adapter = get_adapter(stream.fund)
             wage = Money(int(pop.wage_minor[i]), get_adapter(fund).currency)
             if stream is VN_ABROAD:
                 wage = Money(0, adapter.currency)  # the abroad base ignores the declared wage
+            elif stream in homes.values():
+                wage = Money(home_income_minor(outcome.run, origin), adapter.currency)
             for m in range(first, stop):
                 quote = adapter.contribution(stream.context or WorkerContext(), stream.scheme,
-                                             pop.start.plus(m), wage)
+                                             pop.start.plus(m), wage, opened=stream.opened)
                 for payer, amount in quote.shares_minor().items():
                     totals[(stream.fund, stream.scheme, payer.value)] += amount
                     monthly[stream.fund][m] += amount

@@ -74,6 +74,9 @@ MESSAGES: dict[str, str] = {
         "key may contain only letters, digits and . _ : / @ - (got 'a b')",
     'a worker id of another form':
         "worker must look like wkr_<4-40 lowercase letters or digits>, got 'worker-1'",
+    "a worker id carrying the worker's number":
+        "id contains the worker's identity or member number; worker ids appear in URLs and "
+        'logs: choose another id, or let the hub assign one',
     'a scheme not operating':
         'scheme old-age is not operating',
     'a month before the scheme':
@@ -288,6 +291,8 @@ MESSAGES: dict[str, str] = {
         'key th-1 is expired at iat',
     'a message expired':
         'message has expired',
+    'a message living longer than the receiver allows':
+        'exp - iat is 900 s; at most 899 s',
     'a message from the future':
         'message is dated in the future',
 }

@@ -2,11 +2,11 @@
 
 `declared_sites()` reads the source of `ledger/domain` and `ledger/settlement` (ast, no import)
 and lists every place that builds a `DomainError`: a call of `DomainError` or of a subclass
-(`MessageRejected`), or of a function that only returns one (a *factory*: `keyed_problems`,
-`keys._invalid`, `agreement._agreement_error`); the factories' own bodies are not sites, their
-callers are. Each site carries its code, read from the call (`ErrorCode.X`, a `RejectReason.X`
-for `MessageRejected`) or from the factory; a site whose code is computed must be listed in
-`COMPUTED` with the codes it can produce.
+(`MessageRejected`), or of a function that only returns one of one code (a *factory*:
+`keyed_problems`, `keys._invalid`, `agreement._agreement_error`); the factories' own bodies are
+not sites, their callers are. Each site carries its code, read from the call (`ErrorCode.X`, a
+`RejectReason.X` for `MessageRejected`) or from the factory; a site whose code is computed must
+be listed in `COMPUTED` with the codes it can produce.
 
 `recording()` wraps `DomainError.__init__` to note, for every error built while it is active,
 the source line that asked for it (walking out of factories and subclass constructors), so a
@@ -91,20 +91,34 @@ def _modules() -> list[_Module]:
     return [_Module(p) for package in PACKAGES for p in sorted((ROOT / package).glob("*.py"))]
 
 
-@functools.cache
-def declared_sites() -> tuple[Site, ...]:
-    modules = _modules()
-    errors = {BASE} | {c for m in modules for c in m.classes}
-    # Factories: functions that return an error (or another factory's); their code, if fixed.
-    factories: dict[str, str | None] = {}
+def _factories(modules: list[_Module], errors: set[str]) -> dict[tuple[str, str], str | None]:
+    """(file, function) of each function that returns an error of one fixed code, or of the
+    code its caller passes (None): its callers are the sites. A function returning errors of
+    several codes (`plain_shape_error`) is not one: the errors it builds are the sites."""
+    by_name: dict[str, str | None] = {}
+    found: dict[tuple[str, str], str | None] = {}
     for _ in range(3):  # a factory may return another factory's error
         for m in modules:
             for f in m.functions:
+                codes: set[str | None] = set()
                 for call in m.returned_calls(f):
                     name = _name(call)
-                    if name in errors or name in factories:
-                        own = _code_of(call.args[0]) if call.args else None
-                        factories[f.name] = own if name in errors or own else factories[str(name)]
+                    if name in errors:
+                        codes.add(_code_of(call.args[0] if call.args else None))
+                    elif name in by_name:
+                        codes.add(by_name[str(name)] or _code_of(
+                            call.args[0] if call.args else None))
+                if len(codes) == 1:
+                    found[(m.path, f.name)] = by_name[f.name] = next(iter(codes))
+    return found
+
+
+@functools.cache
+def _scan() -> tuple[tuple[Site, ...], frozenset[tuple[str, str]]]:
+    modules = _modules()
+    errors = {BASE} | {c for m in modules for c in m.classes}
+    factories = _factories(modules, errors)
+    by_name = {name: code for (_, name), code in factories.items()}
     sites = []
     for m in modules:
         owner: dict[ast.AST, ast.FunctionDef | ast.AsyncFunctionDef] = {}
@@ -116,22 +130,26 @@ def declared_sites() -> tuple[Site, ...]:
                 continue
             name = _name(node)
             function = owner.get(node)
-            if function is not None and function.name in factories:
+            if function is not None and (m.path, function.name) in factories:
                 continue  # a factory's own body forwards; its callers are the sites
             if name in errors:  # DomainError(ErrorCode.X, ..), MessageRejected(RejectReason.X, ..)
                 code = _code_of(node.args[0] if node.args else None)
-            elif name in factories:
-                code = factories[str(name)] or _code_of(node.args[0] if node.args else None)
+            elif name in by_name:
+                code = by_name[str(name)] or _code_of(node.args[0] if node.args else None)
             else:
                 continue
             sites.append(Site(m.path, node.lineno, node.end_lineno or node.lineno,
                               function.name if function else "<module>", code))
-    return tuple(sites)
+    return tuple(sites), frozenset(factories)
 
 
-_FORWARDERS = {("ledger/domain/errors.py", "at"), ("ledger/domain/errors.py", "keyed_problems"),
-               ("ledger/settlement/keys.py", "_invalid"),
-               ("ledger/settlement/agreement.py", "_agreement_error")}
+def declared_sites() -> tuple[Site, ...]:
+    return _scan()[0]
+
+
+def forwarders() -> frozenset[tuple[str, str]]:
+    """(file, function) of every factory: a recorded error is attributed to its caller."""
+    return _scan()[1]
 
 
 def _relative(filename: str) -> str:
@@ -146,6 +164,7 @@ def recording() -> Iterator[list[Produced]]:
     """Note every DomainError built inside the block, with the line that asked for it."""
     produced: list[Produced] = []
     original = DomainError.__init__
+    skip = forwarders()
 
     def init(self: DomainError, code: ErrorCode, message: str, **kw: Any) -> None:
         original(self, code, message, **kw)
@@ -154,7 +173,7 @@ def recording() -> Iterator[list[Produced]]:
             where = (_relative(frame.f_code.co_filename), frame.f_code.co_name)
             constructor = frame.f_code.co_name == "__init__" and isinstance(
                 frame.f_locals.get("self"), DomainError)
-            if where not in _FORWARDERS and not constructor:
+            if where not in skip and not constructor:
                 break
             frame = frame.f_back
         reason = self.details.get("reason") if code is ErrorCode.MESSAGE_REJECTED else None

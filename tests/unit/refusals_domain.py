@@ -16,7 +16,7 @@ from ledger.config import DEV_PII_ENCRYPTION_KEY
 from ledger.domain.contributions import ContributionInput, validate_contribution
 from ledger.domain.errors import ErrorCode
 from ledger.domain.funds import Fund, FundCode, get_fund, register_fund
-from ledger.domain.ids import check_id, check_worker_id
+from ledger.domain.ids import check_id, check_worker_id, check_worker_id_carries_no_number
 from ledger.domain.ledger import (
     Balance,
     PendingInfo,
@@ -148,6 +148,8 @@ VALUES = [
     Case("an id with a space", lambda: check_id("a b", "key"), ErrorCode.INVALID_ID, "key"),
     Case("a worker id of another form", lambda: check_worker_id("worker-1", "worker"),
          ErrorCode.INVALID_ID, "worker"),
+    Case("a worker id carrying the worker's number", lambda: check_worker_id_carries_no_number(
+        "wkr_th1101700234568", ["1-1017-00234-56-8"]), ErrorCode.INVALID_ID, "id"),
 ]
 
 # -- registry, principals, identity numbers ------------------------------------------------------

@@ -428,6 +428,8 @@ MESSAGES = [
              "key_expired", "iat"),
     rejected("a message expired", lambda: verify(token(claims(exp=NOW + 10)), NOW + 1000),
              "message_expired", "exp"),
+    rejected("a message living longer than the receiver allows", lambda: verify(
+        token(), lifetime_max_s=899), "lifetime_too_long", "exp"),
     rejected("a message from the future", lambda: verify(
         token(claims(iat=NOW + 1000, exp=NOW + 2000))), "message_not_yet_valid", "iat"),
 ]

@@ -100,7 +100,7 @@ def test_who_may_post_manage_and_read() -> None:
         True, True, False, False, False, False]
     assert [p.can_post_contribution("TH-SSO") for p in (HUB, AUDITOR, FUND, EMPLOYER, CHANNEL,
                                                           WORKER)] == [
-        True, False, True, True, True, False]
+        True, False, True, True, False, False]  # a channel collects voluntary payments only
     assert not FUND.can_post_contribution("KH-NSSF")
     assert [p.can_manage_members("TH-SSO") for p in (HUB, AUDITOR, FUND, EMPLOYER)] == [
         True, False, True, False]
@@ -109,6 +109,8 @@ def test_who_may_post_manage_and_read() -> None:
         True, True, True, False, False]
     assert not FUND.can_read_fund("KH-NSSF") and not FUND.can_read_fund(None)
     assert [p.is_writer for p in (HUB, AUDITOR, FUND, WORKER)] == [True, False, True, True]
+    assert [p.may_send_messages for p in (HUB, AUDITOR, FUND, EMPLOYER, CHANNEL, WORKER)] == [
+        True, False, True, False, False, False]
 
 
 def test_what_each_principal_sees_of_a_worker() -> None:

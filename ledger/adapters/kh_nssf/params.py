@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, RootModel, model_validator
 
 from ledger.adapters.parameters import Param, param
+from ledger.adapters.voluntary_terms import PAYMENT_RULES
+from ledger.adapters.welfare import WELFARE
 from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
 
@@ -60,8 +62,12 @@ PENSION_SCHEDULE = param("pension_rate_schedule", "percent", PensionSchedule)
 PENSION_SPLIT = param("pension_split", "percent", dict[Payer, Decimal])
 ROUNDING = param("amount_rounding", "choice", Rounding)
 QUANTUM = param("amount_quantum", "currency", Decimal)
+VOLUNTARY_FLOOR = param("voluntary_pension_income_floor", "currency", Decimal)
+VOLUNTARY_CEILING = param("voluntary_pension_income_ceiling", "currency", Decimal)
+VOLUNTARY_SHARE = param("voluntary_pension_member_share", "percent", Decimal)
 
 ALL: tuple[Param[Any], ...] = (
     OR_RATES, HC_RATES, RANKS, RANK_FLOOR, PENSION_FLOOR, PENSION_CEILING, PENSION_SCHEDULE,
-    PENSION_SPLIT, ROUNDING, QUANTUM,
+    PENSION_SPLIT, ROUNDING, QUANTUM, VOLUNTARY_FLOOR, VOLUNTARY_CEILING, VOLUNTARY_SHARE,
+    PAYMENT_RULES, WELFARE,
 )

@@ -10,6 +10,9 @@ middle of its step (225,000, 275,000, ..., 1,175,000); rank 22 is "1,200,001 up"
 Pension: the wage clamped to 400,000-1,200,000, at a total rate that steps up with the scheme's
 age (4% in years 1-5 from October 2022, 8% in years 6-10, 10.75% after, then +2.75 points every
 10 years), split 50/50. Amounts are rounded half up to the sen (see parameters.yaml).
+Voluntary pension membership (Mercer): the member pays the whole total rate on a declared income
+between the pension floor and ceiling (both assumed: parameters.yaml). `migrant-welfare` is a
+placeholder welfare fund no product operates (`welfare.py`; an agreement may open it).
 """
 
 from __future__ import annotations
@@ -33,16 +36,26 @@ from ledger.adapters.kh_nssf.params import (
     RANK_FLOOR,
     RANKS,
     ROUNDING,
+    VOLUNTARY_CEILING,
+    VOLUNTARY_FLOOR,
+    VOLUNTARY_SHARE,
 )
+from ledger.adapters.voluntary_terms import VoluntaryTerms, payment_rule
 from ledger.adapters.wagebase import Clamp, Steps
+from ledger.adapters.welfare import SCHEME as WELFARE_SCHEME
+from ledger.adapters.welfare import welfare_plan, welfare_terms
 from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import Payer
 from ledger.domain.periods import Month
+
+COMPULSORY = ("occupational-risk", "health-care", "pension")
+VOLUNTARY_PENSION = "voluntary-pension"
 
 
 class KhNssfAdapter(FundAdapter):
     FUND_CODE = "KH-NSSF"
-    SCHEMES = ("occupational-risk", "health-care", "pension")
-    DECLARATION_SCHEMES = SCHEMES
+    SCHEMES = (*COMPULSORY, VOLUNTARY_PENSION, WELFARE_SCHEME)
+    DECLARATION_SCHEMES = COMPULSORY
     PARAMS = ALL
     ID_KINDS = MappingProxyType({"member_number": ids.member_number})
     MEMBER_ID_KINDS = ("member_number",)
@@ -73,6 +86,12 @@ class KhNssfAdapter(FundAdapter):
         p = self.parameters
         rounding = p.at(ROUNDING, month)
         quantum = quantum_minor(p.at(QUANTUM, month), self.currency.exponent)
+        if scheme == WELFARE_SCHEME:
+            return welfare_plan(self, month, rounding)
+        if scheme == VOLUNTARY_PENSION:
+            rate = self.pension_total_rate(month) * percent(p.at(VOLUNTARY_SHARE, month))
+            return Plan(self._voluntary_clamp(month), {Payer.VOLUNTARY: Share(rate)}, rounding,
+                        quantum)
         if scheme == "pension":
             total = self.pension_total_rate(month)
             shares = {payer: Share(total * percent(split))
@@ -82,6 +101,21 @@ class KhNssfAdapter(FundAdapter):
             return Plan(clamp, shares, rounding, quantum)
         rates = p.at(OR_RATES if scheme == "occupational-risk" else HC_RATES, month)
         return Plan(self.ranks(month), shares_from_percent(rates), rounding, quantum)
+
+    def _voluntary_clamp(self, month: Month) -> Clamp:
+        p = self.parameters
+        return Clamp(self.minor(p.at(VOLUNTARY_FLOOR, month)),
+                     self.minor(p.at(VOLUNTARY_CEILING, month)))
+
+    def voluntary_terms(self, scheme: str, month: Month) -> VoluntaryTerms | None:
+        if scheme == VOLUNTARY_PENSION:
+            clamp = self._voluntary_clamp(month)
+            return VoluntaryTerms(payment_rule(self.parameters, scheme, month),
+                                  income_floor_minor=clamp.floor,
+                                  income_ceiling_minor=clamp.ceiling)
+        if scheme == WELFARE_SCHEME:
+            return welfare_terms(self, month)
+        return None
 
 
 ADAPTER = KhNssfAdapter

@@ -7,6 +7,8 @@ from enum import StrEnum
 from typing import Any
 
 from ledger.adapters.parameters import Param, param
+from ledger.adapters.voluntary_terms import PAYMENT_RULES
+from ledger.adapters.welfare import WELFARE
 from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
 
@@ -26,6 +28,8 @@ FLOOR = param("wage_floor", "currency", Decimal)
 CEILING = param("wage_ceiling", "currency", Decimal)
 ROUNDING = param("amount_rounding", "choice", Rounding)
 QUANTUM = param("amount_quantum", "currency", Decimal)
+VOLUNTARY_RATE = param("voluntary_abroad_rate", "percent", Decimal)
+VOLUNTARY_FLOOR = param("voluntary_abroad_income_floor", "currency", Decimal)
 
 ALL: tuple[Param[Any], ...] = (RATES, RATES_60_PLUS, RATE_READING, FLOOR, CEILING, ROUNDING,
-                               QUANTUM)
+                               QUANTUM, VOLUNTARY_RATE, VOLUNTARY_FLOOR, PAYMENT_RULES, WELFARE)

@@ -1,12 +1,13 @@
 """Thailand SSO contribution rules: s33 (employees), s39 (voluntary continuation), s40 (informal).
 
-s33: a percentage of the actual wage clamped to the floor and the dated ceiling, in satang. The
-employer declares one amount per side (5% today); the hub books it in three branches. The total
-per payer is rounded once, the sickness and unemployment branches are rounded on their own, and
-the old-age branch takes the rest, so the branches always add up to the declared amount to the
-satang. (Rounding each branch on its own could be a satang off the declared total.)
-s39: 9% of a fixed 4,800 THB, paid by the worker. s40: the flat amount of the chosen option.
-The old-age benefit (pension or lump sum) is in `old_age.py`.
+s33: a percentage of the actual wage clamped to the floor and the dated ceiling. The employer
+declares one amount per side (5% today), rounded half up to `amount_quantum` (whole baht: 5% of
+the 1,650 floor = 82.50 is the published minimum of 83); the hub books it in three branches. The
+sickness and unemployment branches are rounded on their own to the satang, and the old-age branch
+takes the rest, so the branches always add up to the declared amount exactly (and the old-age
+balance carries the whole-baht rounding). s39: 9% of a fixed 4,800 THB, paid by the worker. s40:
+the flat amount of the chosen option. The old-age benefit (pension or lump sum) is in
+`old_age.py`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from ledger.domain.periods import Month
 
 S33_BRANCHES = ("s33-sickness", "s33-old-age", "s33-unemployment")
 RESIDUAL_BRANCH = "s33-old-age"  # absorbs the rounding of the declared total (see above)
+SATANG = 1  # the branches' rounding step, in minor units
 
 class ThSsoAdapter(FundAdapter):
     FUND_CODE = "TH-SSO"
@@ -63,9 +65,10 @@ class ThSsoAdapter(FundAdapter):
             return Plan(Fixed(self._s40_amount(context, month)),
                         {Payer.VOLUNTARY: Share(Fraction(1))}, rounding, quantum)
         clamp = Clamp(self.minor(p.at(FLOOR, month)), self.minor(p.at(CEILING, month)))
-        return Plan(clamp, self._s33_shares(scheme, month), rounding, quantum)
+        # Branches in satang; each payer's declared total (the residual's) in `quantum`.
+        return Plan(clamp, self._s33_shares(scheme, month, quantum), rounding, SATANG)
 
-    def _s33_shares(self, scheme: str, month: Month) -> dict[Payer, Share]:
+    def _s33_shares(self, scheme: str, month: Month, quantum: int) -> dict[Payer, Share]:
         rates = self.parameters.at(S33_RATES, month)
         own = rates.get(scheme)
         if own is None:
@@ -80,7 +83,8 @@ class ThSsoAdapter(FundAdapter):
             parts = [percent(r[payer]) for b, r in rates.items() if payer in r and b != scheme]
             total = percent(rate) + sum(parts, Fraction(0))
             if total != 0:
-                shares[payer] = Share(percent(rate), residual_of=total, others=tuple(parts))
+                shares[payer] = Share(percent(rate), residual_of=total, others=tuple(parts),
+                                      total_quantum=quantum)
         return shares
 
     def _s40_amount(self, context: WorkerContext, month: Month) -> int:

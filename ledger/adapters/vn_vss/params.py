@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.adapters.parameters import Param, param
+from ledger.adapters.voluntary_terms import PAYMENT_RULES
+from ledger.adapters.welfare import WELFARE
 from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
 
@@ -59,8 +61,15 @@ ABROAD_BASE_MULTIPLE = param("abroad_base_multiple", "ratio", Decimal)
 ROUNDING = param("amount_rounding", "choice", Rounding)
 WITHDRAWAL_CONDITIONS = param("withdrawal_conditions", "rule", WithdrawalConditions)
 WITHDRAWAL_ACCRUAL = param("withdrawal_accrual", "rule", WithdrawalAccrual)
+# voluntary SI and the Overseas Employment Support Fund
+VOLUNTARY_RATE = param("voluntary_si_rate", "percent", Decimal)
+VOLUNTARY_FLOOR = param("voluntary_si_income_floor", "currency", Decimal)
+VOLUNTARY_CEILING_MULTIPLE = param("voluntary_si_ceiling_multiple", "ratio", Decimal)
+SUPPORT_RATES = param("voluntary_si_support_rates", "percent", dict[str, Decimal])
+SUPPORT_MONTHS = param("voluntary_si_support_months_max", "months", int)
 
 ALL: tuple[Param[Any], ...] = (
     RATES, BASE_SALARY, SI_CAP_MULTIPLE, UI_CAP_MULTIPLE, REGIONAL_MIN_WAGE, ABROAD_BASE_MULTIPLE,
-    ROUNDING, WITHDRAWAL_CONDITIONS, WITHDRAWAL_ACCRUAL,
+    ROUNDING, WITHDRAWAL_CONDITIONS, WITHDRAWAL_ACCRUAL, VOLUNTARY_RATE, VOLUNTARY_FLOOR,
+    VOLUNTARY_CEILING_MULTIPLE, SUPPORT_RATES, SUPPORT_MONTHS, PAYMENT_RULES, WELFARE,
 )

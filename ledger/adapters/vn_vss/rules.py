@@ -10,15 +10,24 @@ Contract workers abroad: 22% into retirement & survivorship, all paid by the wor
 2 × the base salary; their declared wage is not used. `WorkerContext.regime` selects the regime
 (default "employee"); employees need `zone`. Dong have no minor unit; amounts round half up.
 The one-time withdrawal is in `withdrawal.py`.
+
+Voluntary social insurance (from July 2025, Law 41/2024): 22% of the income the worker declares,
+between the rural poverty line (1,500,000) and 20 × the base salary; for up to 10 years the
+state pays a share of 22% of the floor (50% poor, 40% near-poor, 30% ethnic minorities, 20%
+others: `WorkerContext.support_group`), which the worker does not pay (`Payer.GOVERNMENT` beside
+`Payer.VOLUNTARY`). The Overseas Employment Support Fund (`migrant-welfare`): 100,000 dong from
+the worker and 150,000 from the sending firm per contract (`welfare.py`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 
-from ledger.adapters.base import FundAdapter, Plan, shares_from_percent
+from ledger.adapters.arith import apply_rate, percent
+from ledger.adapters.base import FundAdapter, Plan, Share, shares_from_percent
 from ledger.adapters.context import WorkerContext
 from ledger.adapters.refunds import Claim, History, RefundResult
 from ledger.adapters.vn_vss import ids, withdrawal
@@ -30,25 +39,41 @@ from ledger.adapters.vn_vss.params import (
     REGIONAL_MIN_WAGE,
     ROUNDING,
     SI_CAP_MULTIPLE,
+    SUPPORT_MONTHS,
+    SUPPORT_RATES,
     UI_CAP_MULTIPLE,
+    VOLUNTARY_CEILING_MULTIPLE,
+    VOLUNTARY_FLOOR,
+    VOLUNTARY_RATE,
     Regime,
 )
+from ledger.adapters.voluntary_terms import VoluntaryTerms, payment_rule
 from ledger.adapters.wagebase import Clamp, PriorOrFixed, WageBase
+from ledger.adapters.welfare import SCHEME as WELFARE_SCHEME
+from ledger.adapters.welfare import welfare_plan, welfare_terms
 from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import Payer
 from ledger.domain.periods import Month
+
+COMPULSORY = ("retirement-survivorship", "sickness-maternity", "occupational-accident",
+              "health-insurance", "unemployment")
+VOLUNTARY_SI = "voluntary-si"
 
 
 class VnVssAdapter(FundAdapter):
     FUND_CODE = "VN-VSS"
-    SCHEMES = ("retirement-survivorship", "sickness-maternity", "occupational-accident",
-               "health-insurance", "unemployment")
-    DECLARATION_SCHEMES = SCHEMES
+    SCHEMES = (*COMPULSORY, VOLUNTARY_SI, WELFARE_SCHEME)
+    DECLARATION_SCHEMES = COMPULSORY
     PARAMS = ALL
     GROUP_COLUMNS = ("zone",)
     ID_KINDS = MappingProxyType({"si_code": ids.si_code, "cccd": ids.cccd})
     MEMBER_ID_KINDS = ("si_code", "cccd")
 
     def plan(self, scheme: str, month: Month, context: WorkerContext) -> Plan:
+        if scheme == VOLUNTARY_SI:
+            return self._voluntary_si(month, context)
+        if scheme == WELFARE_SCHEME:
+            return welfare_plan(self, month, self.parameters.at(ROUNDING, month))
         regime = _regime(context)
         table = self.parameters.at(RATES, month)
         if regime not in table:
@@ -78,6 +103,43 @@ class VnVssAdapter(FundAdapter):
         else:
             cap = base_salary * p.at(SI_CAP_MULTIPLE, month)
         return Clamp(self._whole(minimum), self._whole(cap))
+
+    def _voluntary_si(self, month: Month, context: WorkerContext) -> Plan:
+        p = self.parameters
+        rate, rounding = percent(p.at(VOLUNTARY_RATE, month)), p.at(ROUNDING, month)
+        floor = self.minor(p.at(VOLUNTARY_FLOOR, month))
+        support = 0
+        if context.support_group is not None:
+            groups = p.at(SUPPORT_RATES, month)
+            share = groups.get(context.support_group)
+            if share is None:
+                raise DomainError(ErrorCode.INVALID_INPUT,
+                                  f"support_group must be one of {', '.join(groups)}, "
+                                  f"got {context.support_group!r}", field="support_group")
+            support = apply_rate(floor, rate * percent(share), rounding)
+        shares = {Payer.VOLUNTARY: Share(rate, fixed=-support)}
+        if support:
+            shares[Payer.GOVERNMENT] = Share(Fraction(0), fixed=support)
+        return Plan(Clamp(floor, self._voluntary_ceiling(month)), shares, rounding)
+
+    def _voluntary_ceiling(self, month: Month) -> int:
+        p = self.parameters
+        return self._whole(p.at(BASE_SALARY, month) * p.at(VOLUNTARY_CEILING_MULTIPLE, month))
+
+    def voluntary_terms(self, scheme: str, month: Month) -> VoluntaryTerms | None:
+        if scheme == VOLUNTARY_SI:
+            p = self.parameters
+            groups: dict[str, Decimal] = p.at(SUPPORT_RATES, month)
+            return VoluntaryTerms(
+                payment_rule(self.parameters, scheme, month),
+                income_floor_minor=self.minor(p.at(VOLUNTARY_FLOOR, month)),
+                income_ceiling_minor=self._voluntary_ceiling(month),
+                support_months_max=p.at(SUPPORT_MONTHS, month),
+                support_groups=tuple(groups),
+            )
+        if scheme == WELFARE_SCHEME:
+            return welfare_terms(self, month)
+        return None
 
     def _whole(self, amount: Decimal) -> int:
         # A multiple (20 ×, 2 ×) of a whole-dong amount is whole; a fractional multiple is not.

@@ -23,8 +23,8 @@ router = APIRouter(tags=["imports"], responses=PROBLEM_RESPONSES)
 EXAMPLE_REPORT: dict[str, Any] = {
     "import_id": "imp_3f1c0d9e2b7a4c5d6e7f8091", "fund": "TH-SSO",
     "file_sha256": "9c1e...", "format": "sso-1-10", "status": "posted", "month": "2026-01",
-    "employer": "1234567890", "rows_total": 3, "rows_accepted": 3, "rows_rejected": 0,
-    "rows_already_booked": 0, "contributions_booked": 3,
+    "employer": "1234567890", "rows_total": 3, "rows_parsed": 3, "rows_accepted": 3,
+    "rows_rejected": 0, "rows_already_booked": 0, "contributions_booked": 3,
     "pooled_minor": {"s33-sickness": {"employee": "46725", "employer": "46725",
                                       "government": "46725"}},
     "header_reconciled": True, "errors": [], "errors_not_listed": 0, "replayed": False,
@@ -51,11 +51,6 @@ async def import_declarations(
 ) -> JSONResponse:
     report = await services.imports.import_file(principal, fund, file.file, partial=partial)
     if not report.posted_anything():
-        raise DomainError(
-            ErrorCode.IMPORT_REJECTED,
-            f"{report.rows_rejected} of {report.rows_total} rows rejected"
-            + ("" if report.header_reconciled else "; the header totals do not match the rows")
-            + "; nothing was booked",
-            field="file", details={"report": report.to_dict()},
-        )
+        raise DomainError(ErrorCode.IMPORT_REJECTED, report.rejection(), field="file",
+                          details={"report": report.to_dict()})
     return JSONResponse(report.to_dict(), status_code=200 if report.replayed else 201)

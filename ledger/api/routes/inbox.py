@@ -5,7 +5,8 @@ order: `processed` or `failed` (applied once; a retry is a `duplicate` with the 
 and acknowledgement), `held` (`sequence_gap`: waits for the missing sequence numbers), or
 `rejected` with the precise reason (bad signature, unknown/expired/revoked key, wrong audience,
 expired, replayed jti, stale seq...). Nothing of a rejected message is applied; its exact bytes
-are kept for audit (`GET /v1/inbox/rejections`).
+are not kept: a refusal keeps the hash, length, reason and first 512 characters, once
+(`GET /v1/inbox/rejections`). Only funds and the hub operator may deliver.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ class MessagesIn(BaseModel):
 @router.post("/v1/inbox/messages", summary="Deliver signed messages (one outcome per token)")
 async def deliver(body: MessagesIn, principal: PrincipalDep, svc: ServicesDep
                   ) -> dict[str, Any]:
-    # Any authenticated client may carry messages: the signature, not the bearer, says who sent it.
+    # The signature says who sent a message; the bearer must still be a fund or the operator, or
+    # anyone could make the hub verify and store their junk (issue 25 finding 5).
+    principal.require(principal.may_send_messages, "deliver signed messages")
     outcomes = await svc.inbox.receive_batch(body.tokens)
     out = []
     for outcome in outcomes:
@@ -59,7 +62,7 @@ async def messages(principal: PrincipalDep, svc: ServicesDep, issuer: str | None
     return {"messages": await svc.inbox.messages(principal, issuer, state, limit)}
 
 
-@router.get("/v1/inbox/rejections", summary="Refused arrivals, byte for byte, with the reason")
+@router.get("/v1/inbox/rejections", summary="Refused arrivals: hash, length, prefix and reason")
 async def rejections(principal: PrincipalDep, svc: ServicesDep,
                      limit: Limit = PAGE_SIZE_DEFAULT) -> dict[str, Any]:
     return {"rejections": await svc.inbox.rejections(principal, limit)}

@@ -41,7 +41,7 @@ def parts(fund: str, data: bytes) -> tuple[DeclaredHeader, list[DeclaredRow]]:
 
 def test_every_fund_has_a_codec_and_a_sample() -> None:
     funds = {fund for fund, _ in SAMPLES}
-    assert funds == {"TH-SSO", "JP-JPS", "KH-NSSF", "MM-SSB", "VN-VSS", "MY-SOCSO"}
+    assert funds == {"TH-SSO", "JP-JPS", "KH-NSSF", "MM-SSB", "VN-VSS", "MY-SOCSO", "LA-LSSO"}
 
 
 @pytest.mark.parametrize(("fund", "sample"), SAMPLES, ids=IDS)

@@ -1,8 +1,10 @@
-"""The "Adding a fund" guide in docs/formats.md, done: a throwaway Lao LSSO folder in a tmp dir
-(rules, parameters, a format naming a scheme per row, a sample) is found by folder and passes the
-same conformance kit as the five funds, broken variants and dated rule changes included.
+"""The "Adding a fund" guide in docs/formats.md, done: a throwaway fund folder in a tmp dir (a
+fictitious `LA-TEST` in kip: rules, parameters, a format naming a scheme per row, a sample) is
+found by folder and passes the same conformance kit as the real funds, broken variants and dated
+rule changes included.
 
-The rates and the layout are a test fixture, not facts about the Lao LSSO.
+The fund, its rates and its layout are a test fixture, not facts about the Lao LSSO (whose real
+folder is `ledger/adapters/la_lsso/`).
 """
 
 from __future__ import annotations
@@ -39,8 +41,8 @@ from ledger.domain.money import Rounding
 RATES = param("rates", "percent", dict[Payer, Decimal])
 
 
-class LaLssoAdapter(FundAdapter):
-    FUND_CODE = "LA-LSSO"
+class LaTestAdapter(FundAdapter):
+    FUND_CODE = "LA-TEST"
     SCHEMES = ("social-security",)
     DECLARATION_SCHEMES = SCHEMES
     PARAMS = (RATES,)
@@ -56,18 +58,18 @@ class LaLssoAdapter(FundAdapter):
         # This format names the scheme on each row: one the fund does not have is refused.
         if fields.get("scheme") not in self.SCHEMES:
             raise DomainError(ErrorCode.UNKNOWN_SCHEME,
-                              f"LA-LSSO has no scheme {fields.get('scheme')!r}", field="scheme")
+                              f"LA-TEST has no scheme {fields.get('scheme')!r}", field="scheme")
         return EMPTY
 
 
-ADAPTER = LaLssoAdapter
+ADAPTER = LaTestAdapter
 '''
 
 PARAMETERS = """\
-fund: LA-LSSO
+fund: LA-TEST
 currency: LAK
 fund_registry:
-  name: Lao Social Security Organisation
+  name: A fictitious Lao fund
   country: LA
   schemes:
     - {code: social-security, name: Social security, starts: "2001-01", long_term: true,
@@ -88,13 +90,13 @@ FORMAT = '''
 from ledger.adapters.csv_declaration import Layout, LayoutCodec
 from ledger.domain.money import Currency
 
-CODEC = LayoutCodec(Layout("LA-LSSO", Currency.LAK, ("scheme",)), "lsso-csv")
+CODEC = LayoutCodec(Layout("LA-TEST", Currency.LAK, ("scheme",)), "lsso-csv")
 '''
 
 # 2,000,000 kip = 200,000,000 minor; 5.5% employee = 11,000,000, 6% employer = 12,000,000.
 # 3,000,000 kip: 16,500,000 and 18,000,000.
 SAMPLE = (
-    b"HEADER,LA-LSSO,EMP-9,000,2024-12,LAK,2,500000000,27500000,30000000\r\n"
+    b"HEADER,LA-TEST,EMP-9,000,2024-12,LAK,2,500000000,27500000,30000000\r\n"
     b"member_number,last_name,first_name,wage_minor,employee_minor,employer_minor,scheme\r\n"
     b"LSSO-001,Phommachanh,Souk,200000000,11000000,12000000,social-security\r\n"
     b"LSSO-002,Vongsa,Noy,300000000,16500000,18000000,social-security\r\n"
@@ -104,7 +106,7 @@ SAMPLE = (
 @pytest.fixture
 def sixth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FundAdapter, Codec]]:
     root = tmp_path / PACKAGE
-    folder = root / "la_lsso"
+    folder = root / "la_test"
     (folder / "samples").mkdir(parents=True)
     (root / "__init__.py").write_text("")
     (folder / "__init__.py").write_text("")
@@ -116,11 +118,11 @@ def sixth(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Fun
     # The folder declares the fund itself (parameters.yaml `fund_registry:`): nothing outside
     # the folder is edited or patched.
     try:
-        assert registry.discover(root) == ("la_lsso",)
-        yield (registry.load_adapter("la_lsso", root, PACKAGE),
-               registry.load_codec("la_lsso", root, PACKAGE))
+        assert registry.discover(root) == ("la_test",)
+        yield (registry.load_adapter("la_test", root, PACKAGE),
+               registry.load_codec("la_test", root, PACKAGE))
     finally:
-        forget_fund("LA-LSSO")
+        forget_fund("LA-TEST")
         for name in [m for m in sys.modules if m.startswith(PACKAGE)]:
             del sys.modules[name]
 
@@ -153,17 +155,17 @@ def test_the_sixth_funds_dated_rate_change_is_followed(sixth: tuple[FundAdapter,
 def test_a_folder_without_a_codec_is_named(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     root = tmp_path / "nocodec"
-    (root / "la_lsso").mkdir(parents=True)
+    (root / "la_test").mkdir(parents=True)
     (root / "__init__.py").write_text("")
-    (root / "la_lsso" / "__init__.py").write_text("")
-    (root / "la_lsso" / "format.py").write_text("CODEC = object()\n")
+    (root / "la_test" / "__init__.py").write_text("")
+    (root / "la_test" / "format.py").write_text("CODEC = object()\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         with pytest.raises(Exception, match="lacks name, parse, render"):
-            registry.load_codec("la_lsso", root, "nocodec")
-        (root / "la_lsso" / "format.py").unlink()
+            registry.load_codec("la_test", root, "nocodec")
+        (root / "la_test" / "format.py").unlink()
         with pytest.raises(Exception, match="no declaration format"):
-            registry.load_codec("la_lsso", root, "nocodec")
+            registry.load_codec("la_test", root, "nocodec")
     finally:
         for name in [m for m in sys.modules if m.startswith("nocodec")]:
             del sys.modules[name]
@@ -172,10 +174,10 @@ def test_a_folder_without_a_codec_is_named(tmp_path: Path,
 def test_the_folder_alone_declares_the_fund_to_the_ledger(
     sixth: tuple[FundAdapter, Codec],
 ) -> None:
-    fund = get_fund("LA-LSSO")
+    fund = get_fund("LA-TEST")
     assert (fund.country, fund.currency.value) == ("LA", "LAK")
     assert fund.scheme("social-security").long_term
-    assert "LA-LSSO" in FUNDS
+    assert "LA-TEST" in FUNDS
 
 
 def test_a_new_fund_without_a_registry_entry_is_refused_with_a_clear_error(
@@ -184,7 +186,7 @@ def test_a_new_fund_without_a_registry_entry_is_refused_with_a_clear_error(
     from ledger.domain.errors import DomainError
 
     root = tmp_path / "nofund"
-    folder = root / "la_lsso"
+    folder = root / "la_test"
     folder.mkdir(parents=True)
     (root / "__init__.py").write_text("")
     (folder / "__init__.py").write_text("")
@@ -195,8 +197,8 @@ def test_a_new_fund_without_a_registry_entry_is_refused_with_a_clear_error(
     monkeypatch.syspath_prepend(str(tmp_path))
     try:
         with pytest.raises(DomainError, match="fund_registry"):
-            registry.load_adapter("la_lsso", root, "nofund")
-        assert "LA-LSSO" not in FUNDS
+            registry.load_adapter("la_test", root, "nofund")
+        assert "LA-TEST" not in FUNDS
     finally:
         for name in [m for m in sys.modules if m.startswith("nofund")]:
             del sys.modules[name]

@@ -3,7 +3,11 @@
 The story of the demo worker is the project's reference case: a Cambodian worker with 140 months
 under Thai SSO, then 36 months of Japanese EPI, then home to the NSSF pension scheme, taking
 Japan's lump sum home through the NSSF; a settled USD window follows (`demo_settlement.py`).
-Seeding is idempotent: running the demo twice changes nothing.
+The funds' sample files are part of the story: the Japanese one is his 2025 算定基礎届 (the grade
+of his September 2025 month and after), the Cambodian one his first months' return at home, the
+Thai one adds a month to the Myanmar worker. The careers leave those months to the files, which
+are imported before the flows take the balances away. Seeding is idempotent: running the demo
+twice changes nothing. `seed` returns a summary (`demo_summary.py`) read back from the ledger.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.api.deps import Services
+from ledger.app.demo_imports import import_samples
+from ledger.app.demo_summary import DemoSummary, summarise
+from ledger.composition import Services
 from ledger.demo_data import (
     DEMO_SECOND_TH_ID,
     DEMO_SECOND_WORKER,
@@ -29,15 +35,16 @@ from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
-from ledger.services.demo_imports import import_samples
 from ledger.services.workers import NewWorker
 
 OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
 
 # (fund, scheme, shares in minor units by payer) for one month of the demo worker's career.
 # Thai s33 on a wage of 15,000 THB (the pre-2026 ceiling): old age 3/3/1 %, sickness 1.5 %
-# each, unemployment 0.5/0.5/0.25 %. Japanese EPI at grade 180,000 yen: 9.15 % each side.
-# Cambodian pension on 1,000,000 riel at 4 % total: 20,000 riel each (riel minor unit = 1/100).
+# each, unemployment 0.5/0.5/0.25 %. Japanese EPI: 9.15 % each side of the grade, 180,000 yen
+# until the sample 算定基礎届 (average 185,666 yen) moves him to 190,000 from September 2025.
+# Cambodian pension on the sample's wage of 1,500,000 riel, clamped to the 1,200,000 ceiling, at
+# 4 % total: 24,000 riel each (riel minor unit = 1/100).
 ShareTable = list[tuple[str, int, dict[Payer, int]]]
 E, R, G = Payer.EMPLOYEE, Payer.EMPLOYER, Payer.GOVERNMENT
 THAI: ShareTable = [
@@ -46,7 +53,8 @@ THAI: ShareTable = [
     ("s33-unemployment", 1_500_000, {E: 7_500, R: 7_500, G: 3_750}),
 ]
 JAPAN: ShareTable = [("epi", 180_000, {E: 16_470, R: 16_470})]
-CAMBODIA: ShareTable = [("pension", 100_000_000, {E: 2_000_000, R: 2_000_000})]
+JAPAN_FROM_2025_09: ShareTable = [("epi", 190_000, {E: 17_385, R: 17_385})]
+CAMBODIA: ShareTable = [("pension", 120_000_000, {E: 2_400_000, R: 2_400_000})]
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,18 +66,23 @@ class Career:
     table: ShareTable
 
 
+# A month a sample file declares is not seeded here: the file books it (`demo_imports.py`).
 CAREERS = [
     Career(DEMO_WORKER, "TH-SSO", Month(2012, 1), 140, THAI),
-    Career(DEMO_WORKER, "JP-JPS", Month(2023, 9), 36, JAPAN),
-    Career(DEMO_WORKER, "KH-NSSF", Month(2026, 9), 2, CAMBODIA),
+    Career(DEMO_WORKER, "JP-JPS", Month(2023, 9), 24, JAPAN),
+    # 2025-09: jp_jps/samples/SHFD0006.CSV
+    Career(DEMO_WORKER, "JP-JPS", Month(2025, 10), 11, JAPAN_FROM_2025_09),
+    Career(DEMO_WORKER, "KH-NSSF", Month(2026, 9), 1, CAMBODIA),
+    # 2026-10: kh_nssf/samples/declaration-2026-10.csv
     Career(DEMO_SECOND_WORKER, "TH-SSO", Month(2024, 1), 24, THAI),
+    # 2026-01: th_sso/samples/sso-1-10-2026-01.txt
 ]
 
 
-async def seed(svc: Services, say: Callable[[str], None] = print) -> None:
-    await _clients(svc)
+async def seed(svc: Services, say: Callable[[str], None] = print) -> DemoSummary:
     await _accounts(svc)
     await _workers(svc)
+    await _clients(svc)  # after the workers: a worker's client names an existing worker
     for career in CAREERS:
         inputs = [
             _input(career.worker, career.fund, scheme, career.first.plus(i), wage, shares)
@@ -82,11 +95,13 @@ async def seed(svc: Services, say: Callable[[str], None] = print) -> None:
             failed = [r.error for r in results if r.error]
             if failed:
                 raise RuntimeError(f"demo seeding failed: {failed[0]}")
-        say(f"  {career.worker}: {career.months} months at {career.fund}")
-    from ledger.services.demo_settlement import seed_settlement
+        say(f"  {career.worker}: {career.months} month{'s' if career.months > 1 else ''} at "
+            f"{career.fund} from {career.first}")
+    from ledger.app.demo_settlement import seed_settlement
 
+    samples = await import_samples(svc, say)
     await seed_settlement(svc, say)
-    await import_samples(svc, say)
+    return await summarise(svc, samples)
 
 
 def _input(worker: str, fund: str, scheme: str, month: Month, wage: int,

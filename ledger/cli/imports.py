@@ -76,6 +76,8 @@ def describe(report: ImportReport, console: Console) -> None:
                   f"(sha256 {report.file_sha256[:12]}…): {verdict}"
                   + (" — imported before; this is its original report" if report.replayed
                      else ""))
+    if report.rows_parsed == 0 and not report.replayed:
+        console.print(f"  no row could be read: {report.first_reason()}", markup=False)
     console.print(f"  rows: {report.rows_total:,} read, {report.rows_accepted:,} accepted, "
                   f"{report.rows_rejected:,} rejected, {report.rows_already_booked:,} already "
                   f"booked; {report.contributions_booked:,} contributions booked")

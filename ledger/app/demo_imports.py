@@ -2,18 +2,19 @@
 
 Registers the workers a sample names (so their member numbers resolve), then imports the file as
 the hub operator. Seeding twice changes nothing: registrations that exist are skipped and a file
-imported before returns its original report. A sample that clashes with the demo's own
-careers is reported and left out, as the import would for anyone.
+imported before returns its original report. A sample the import refuses (one that clashed with
+the demo's own careers, say) is reported, left out, and makes the demo's summary a failure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from ledger.adapters.formats import DeclaredRow
 from ledger.adapters.registry import adapters, codec
-from ledger.api.deps import Services
+from ledger.composition import Services
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.workers import NewWorker
@@ -24,13 +25,23 @@ NATIONALITY = {"TH-SSO": "MM", "JP-JPS": "VN", "KH-NSSF": "KH", "MM-SSB": "MM", 
                "MY-SOCSO": "MM"}
 
 
+@dataclass(frozen=True, slots=True)
+class SampleImport:
+    fund: str
+    file: str
+    imported: bool  # booked now, or by an earlier run of the demo
+    detail: str
+
+
 def sample_files(fund: str) -> list[Path]:
     adapter = adapters()[fund]
     folder = Path(__import__(type(adapter).__module__, fromlist=["x"]).__file__ or "").parent
     return sorted(p for p in (folder / "samples").iterdir() if p.is_file())
 
 
-async def import_samples(svc: Services, say: Callable[[str], None] = print) -> None:
+async def import_samples(svc: Services, say: Callable[[str], None] = print
+                         ) -> list[SampleImport]:
+    results: list[SampleImport] = []
     for fund in sorted(adapters()):
         adapter = adapters()[fund]
         for path in sample_files(fund):
@@ -47,12 +58,11 @@ async def import_samples(svc: Services, say: Callable[[str], None] = print) -> N
                         raise
             with path.open("rb") as source:
                 report = await svc.imports.import_file(OPERATOR, fund, source)
-            if not report.posted_anything():
-                # e.g. the Japanese sample's worker is the demo's reference worker, whose months
-                # were posted with other amounts: the import refuses to re-declare them.
-                first = report.errors[0] if report.errors else {"line": 0, "reason": "?"}
-                say(f"  {fund} {path.name}: not imported (line {first['line']}: "
-                    f"{first['reason']})")
-                continue
-            say(f"  {fund} {path.name}: {report.rows_accepted} rows, {report.status}"
-                + (" (imported before)" if report.replayed else ""))
+            if report.posted_anything():
+                detail = (f"{report.rows_accepted} rows, {report.status}"
+                          + (" (imported before)" if report.replayed else ""))
+            else:
+                detail = f"not imported: {report.rejection()}"
+            results.append(SampleImport(fund, path.name, report.posted_anything(), detail))
+            say(f"  {fund} {path.name}: {detail}")
+    return results
