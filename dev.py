@@ -9,6 +9,7 @@ it and installs the hash-pinned `requirements.lock`; later runs reuse it until t
     python3 dev.py test            # the whole suite on SQLite
     python3 dev.py test --pg       # the whole suite on a fresh PostgreSQL database
     python3 dev.py lint            # ruff + mypy --strict
+    python3 dev.py mutate [MODULE ...]  # mutation scores of the core modules (docs/testing.md)
     python3 dev.py clmtv ARGS...   # any CLI command inside the environment
 """
 
@@ -129,6 +130,8 @@ def main() -> int:
         return task_test(args)
     if task == "lint":
         return task_lint(args)
+    if task == "mutate":
+        return _run([str(BIN / "python"), "-m", "mutation", *args])
     if task == "demo":
         return _run([str(BIN / "clmtv"), "demo", *args])
     if task == "clmtv":
