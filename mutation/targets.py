@@ -54,7 +54,7 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     "ledger/settlement/netting.py": (
         "tests/settlement/test_netting.py", "tests/settlement/test_windows.py",
     ),
-    "ledger/settlement/outcomes.py": ("tests/e2e/test_worker_story.py",),
+    "ledger/settlement/outcomes.py": ("tests/settlement/test_outcomes.py",),
     "ledger/settlement/rounding.py": (
         "tests/settlement/test_rounding.py", "tests/settlement/test_netting.py",
         "tests/settlement/test_totalisation.py",
