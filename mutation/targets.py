@@ -65,7 +65,8 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     "ledger/settlement/windows.py": ("tests/settlement/test_windows.py",),
     # the adapters' arithmetic and every fund's contribution and refund rules
     "ledger/adapters/arith.py": (
-        "tests/adapters/test_rules_arrays.py", "tests/adapters/test_rules_th_sso.py",
+        "tests/adapters/test_arith.py", "tests/adapters/test_rules_arrays.py",
+        "tests/adapters/test_rules_th_sso.py",
         "tests/adapters/test_rules_jp_jps.py", "tests/adapters/test_rules_kh_mm.py",
         "tests/adapters/test_rules_my_socso.py", "tests/adapters/test_rules_vn_vss.py",
         "tests/adapters/test_parameters.py",
