@@ -8,6 +8,7 @@ between marker comments; everything else in that page is left as written.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import shutil
 import subprocess
@@ -37,6 +38,27 @@ def commit() -> str:
     return f"{head}+changes" if _git("status", "--porcelain", "--", "ledger", "tests") else head
 
 
+def fingerprint(module: str) -> dict[str, str]:
+    """Hashes of the module's source and of its mapped tests: a run is stale when either moves."""
+    tests = hashlib.sha256()
+    for entry in TESTS_BY_MODULE[module]:
+        path = ROOT / entry
+        for file in sorted(path.rglob("*.py")) if path.is_dir() else [path]:
+            tests.update(file.relative_to(ROOT).as_posix().encode() + b"\0" + file.read_bytes())
+    source = hashlib.sha256((ROOT / module).read_bytes())
+    return {"source_sha256": source.hexdigest()[:16], "tests_sha256": tests.hexdigest()[:16]}
+
+
+def stale(scores: dict[str, dict[str, Any]]) -> list[str]:
+    """Core modules whose code or tests changed since their recorded run (or that have none)."""
+    return [
+        module for module in TESTS_BY_MODULE
+        if module not in scores
+        or {k: scores[module].get(k) for k in ("source_sha256", "tests_sha256")}
+        != fingerprint(module)
+    ]
+
+
 def load() -> dict[str, dict[str, Any]]:
     return json.loads(SCORES.read_text()) if SCORES.exists() else {}
 
@@ -57,6 +79,7 @@ def record(run: ModuleRun) -> None:
         "commit": commit(),
         "seconds": round(run.seconds),
         "tests": list(run.tests),
+        **fingerprint(run.module),
         "survivors": survivors,
     }
     ordered = {module: scores[module] for module in TESTS_BY_MODULE if module in scores}
@@ -68,13 +91,15 @@ def table(scores: dict[str, dict[str, Any]]) -> str:
         "| module | mutants | killed | score | survivors judged equivalent | date | commit | run |",
         "|---|---:|---:|---:|---:|---|---|---:|",
     ]
+    outdated = set(stale(scores))
     for module, s in scores.items():
         equivalent = sum(1 for v in s["survivors"] if v["equivalent"])
         score = f"{100 * s['score']:.1f}%" if s["score"] is not None else "–"
         mark = "" if s["score"] is None or s["score"] >= TARGET else " ✗"
         rows.append(
             f"| {module} | {s['mutants']} | {s['killed']} | {score}{mark} | {equivalent} "
-            f"| {s['date']} | {s['commit']} | {_minutes(s['seconds'])} |"
+            f"| {s['date']}{' (stale)' if module in outdated else ''} | {s['commit']} "
+            f"| {_minutes(s['seconds'])} |"
         )
     return "\n".join(rows)
 
