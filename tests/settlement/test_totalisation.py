@@ -374,7 +374,10 @@ def test_a_fund_with_only_withdrawn_months_outside_the_agreement_has_nothing() -
 def test_art_57_short_period_below_exactly_the_minimum(own: int, short: bool) -> None:
     records = [*periods("VN-VSS", "retirement-survivorship", "2000-01", 200),
                *periods("TH-SSO", "s33-old-age", "2020-01", own)]
-    th = totalise(records, POLICY, as_of=AS_OF, age_years=55).fund("TH-SSO")
+    result = totalise(records, POLICY, as_of=AS_OF, age_years=55)
+    th = result.fund("TH-SSO")
+    assert (result.as_of, th.fund, th.member) == (AS_OF, "TH-SSO", True)
+    assert th.qualifies_on_periods  # 200 + own totalised months: even one own month qualifies
     assert th.short_period is short
     assert th.paying_fraction == (0 if short else Fraction(own, 200 + own))
     assert th.pro_rata == Fraction(own, 200 + own)
@@ -415,10 +418,19 @@ def test_the_threshold_in_force_is_the_latest_started_one(
     order: tuple[Threshold, ...]
 ) -> None:
     rule = EligibilityRule(VN, order)
-    assert rule.threshold_at(Month(2025, 6)) is OLD  # undated: in force since always
+    assert rule.threshold_at(Month(1900, 1)) is OLD  # undated: in force since always
+    assert rule.threshold_at(Month(2025, 6)) is OLD
     assert rule.threshold_at(Month(2025, 7)) is NEW  # from its first month
     assert rule.threshold_at(Month(2029, 12)) is NEW
     assert rule.threshold_at(Month(2030, 1)) is NEWER
+
+
+def test_a_threshold_dated_in_1900_still_beats_an_undated_one() -> None:
+    early = Threshold(60, effective_from=Month(1900, 6))
+    for order in ((OLD, early), (early, OLD)):
+        rule = EligibilityRule(VN, order)
+        assert rule.threshold_at(Month(1900, 5)) is OLD
+        assert rule.threshold_at(Month(1900, 6)) is early
 
 
 def test_no_threshold_in_force_is_refused_by_code_and_message() -> None:
