@@ -248,3 +248,28 @@ def test_fx_overflow_is_refused() -> None:
     with pytest.raises(DomainError) as err:
         convert_to_settlement([2**62], USD, Currency.KHR, Decimal("4100"), Rounding.DOWN)
     assert err.value.code is ErrorCode.OVERFLOW
+
+
+# -- FX ties: the settlement's twin of the adapters' tie table ------------------------------------
+
+TENTHS = [25, -25, 15, -15, 16, -16, 14, 5, -5]  # × 0.1: 2.5, -2.5, 1.5, -1.5, 1.6, ...
+
+
+@pytest.mark.parametrize(("rounding", "expected"), [
+    (Rounding.HALF_UP, [3, -3, 2, -2, 2, -2, 1, 1, -1]),
+    (Rounding.HALF_EVEN, [2, -2, 2, -2, 2, -2, 1, 0, 0]),
+    (Rounding.DOWN, [2, -2, 1, -1, 1, -1, 1, 0, 0]),
+    (Rounding.UP, [3, -3, 2, -2, 2, -2, 2, 1, -1]),
+    (Rounding.FLOOR, [2, -3, 1, -2, 1, -2, 1, 0, -1]),
+    (Rounding.CEILING, [3, -2, 2, -1, 2, -1, 2, 1, 0]),
+])
+def test_fx_rounds_exact_ties_by_the_named_mode(rounding: Rounding, expected: list[int]) -> None:
+    fx = convert_to_settlement(TENTHS, USD, USD, Decimal("0.1"), rounding)
+    assert fx.converted.tolist() == expected
+    # the total (14 cents × 0.1 = 1.4, the table's seventh value) converts once
+    assert (fx.source_total, fx.target_total) == (Money(14, USD), Money(expected[6], USD))
+    assert fx.residue == Money(expected[6] - sum(expected), USD)
+    # across exponents: THB satang (2 digits) to JPY yen (0 digits) at 1: 25 satang = 0.25 yen
+    fx = convert_to_settlement([250, -250, 150, -150], Currency.THB, Currency.JPY, Decimal(1),
+                               rounding)
+    assert fx.converted.tolist() == expected[:4]
