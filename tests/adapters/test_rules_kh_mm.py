@@ -156,7 +156,8 @@ def test_kh_plans_term_by_term() -> None:
     assert KH.plan("pension", MAR_2023, NONE) == Plan(
         Clamp(riel(400_000).amount_minor, riel(1_200_000).amount_minor),
         {E: Share(Fraction(2, 100)), R: Share(Fraction(2, 100))}, Rounding.HALF_UP, 1)
-    ranks = KH.ranks(MAR_2023)  # type: ignore[attr-defined]
+    assert isinstance(KH, KhNssfAdapter)
+    ranks = KH.ranks(MAR_2023)
     assert KH.plan("health-care", MAR_2023, NONE) == Plan(
         ranks, {R: Share(Fraction(26, 1000))}, Rounding.HALF_UP, 1)
     assert KH.plan("occupational-risk", MAR_2023, NONE) == Plan(
