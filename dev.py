@@ -8,7 +8,10 @@ it and installs the hash-pinned `requirements.lock`; later runs reuse it until t
     python3 dev.py demo            # the API on SQLite with a seeded population
     python3 dev.py test            # the whole suite on SQLite
     python3 dev.py test --pg       # the whole suite on a fresh PostgreSQL database
-    python3 dev.py lint            # ruff + mypy --strict
+    python3 dev.py lint            # ruff + mypy --strict + the layering contracts
+    python3 dev.py architecture    # rewrite docs/architecture.md from the contracts
+    python3 dev.py cli-docs        # rewrite docs/cli.md from the clmtv command tree
+    python3 dev.py bench [NAME]    # list the benchmarks, or run bench/bench_NAME.py
     python3 dev.py mutate [MODULE ...]  # mutation scores of the core modules (docs/testing.md)
     python3 dev.py clmtv ARGS...   # any CLI command inside the environment
 """
@@ -117,7 +120,17 @@ def task_test(args: list[str]) -> int:
 def task_lint(_: list[str]) -> int:
     ruff = _run([str(BIN / "ruff"), "check", "."])
     mypy = _run([str(BIN / "mypy")])
-    return ruff or mypy
+    contracts = _run([str(BIN / "lint-imports")])  # the layering contracts (.importlinter)
+    return ruff or mypy or contracts
+
+
+def task_bench(args: list[str]) -> int:
+    """Without a name, list the benchmarks (docs/benchmarks.md says what each measures)."""
+    names = sorted(p.stem.removeprefix("bench_") for p in (ROOT / "bench").glob("bench_*.py"))
+    if not args or args[0] not in names:
+        print("benchmarks (python3 dev.py bench NAME [--help]):\n  " + "\n  ".join(names))
+        return 0 if not args else 2
+    return _run([str(BIN / "python"), "-m", f"bench.bench_{args[0]}", *args[1:]])
 
 
 def main() -> int:
@@ -140,6 +153,12 @@ def main() -> int:
         return task_lock(args)
     if task == "bootstrap":
         return 0
+    if task == "architecture":
+        return _run([str(BIN / "python"), "-m", "tools.architecture", *args])
+    if task == "cli-docs":
+        return _run([str(BIN / "python"), "-m", "tools.cli_docs", *args])
+    if task == "bench":
+        return task_bench(args)
     print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)
     return 2
 

@@ -81,7 +81,9 @@ async def main() -> None:
     async with fresh_postgres() as (db, url):
         await bulk_workers(db, args.workers)
         token = await ClientService(db).register("bench", PrincipalKind.HUB_OPERATOR, None)
-        env = {**os.environ, "CLMTV_DATABASE_URL": url, "CLMTV_DB_POOL_SIZE": "8"}
+        # Development mode: the bench uses the development identity keys and makes a hub key.
+        env = {**os.environ, "CLMTV_DATABASE_URL": url, "CLMTV_DB_POOL_SIZE": "8",
+               "CLMTV_DEV_MODE": "1"}
         server = subprocess.Popen(
             [str(ROOT / ".venv/bin/clmtv"), "serve", "--port", str(PORT), "--workers",
              str(args.server_workers), "--no-access-log"],

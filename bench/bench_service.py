@@ -1,6 +1,6 @@
 """Batch path through the service layer on PostgreSQL: contributions/s and transfers/s.
 
-    python3 dev.py clmtv-bench service            # or: .venv/bin/python -m bench.bench_service
+    python3 dev.py bench service            # or: .venv/bin/python -m bench.bench_service
 
 Two workloads on a fresh database:
   * contributions: Thai s33 contributions (3 shares -> 3 transfers each), validated and posted
@@ -19,6 +19,7 @@ import time
 from bench.common import bulk_workers, fresh_postgres, percentiles
 from ledger.config import DEV_PII_ENCRYPTION_KEY, DEV_PII_HMAC_KEY
 from ledger.db.engine import open_database
+from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import AccountCode, AccountSpec
 from ledger.domain.contributions import ContributionInput, PlannedTransfer
 from ledger.domain.ledger import AccountFlags
@@ -46,7 +47,7 @@ def thai(worker: str, month: Month) -> ContributionInput:
 async def contributions(workers: int, months: int, batch: int) -> dict[str, object]:
     async with fresh_postgres() as (db, _):
         ids = await bulk_workers(db, workers)
-        engine = PostingEngine(db)
+        engine = PostingEngine(db, ledger_transactions(db))
         service = ContributionService(GroupCommitter(engine),
                                       WorkerService(db, PiiVault(DEV_PII_HMAC_KEY,
                                                                  DEV_PII_ENCRYPTION_KEY)))
@@ -81,8 +82,8 @@ async def transfers(accounts: int, count: int, batch: int, writers: int = 1
     """`writers` engines with their own pools post alternate batches concurrently, as the
     server's processes do; with one, a single writer."""
     async with fresh_postgres() as (db, url):
-        engines = [PostingEngine(db)] + [PostingEngine(open_database(url, 4))
-                                         for _ in range(writers - 1)]
+        pools = [db] + [open_database(url, 4) for _ in range(writers - 1)]
+        engines = [PostingEngine(pool, ledger_transactions(pool)) for pool in pools]
         specs = [AccountSpec(f"bench/{i}", AccountCode.OPERATING, THB, AccountFlags.NONE)
                  for i in range(accounts)]
         # Built before the clock starts, like the contributions' inputs: requests arrive built.

@@ -30,8 +30,8 @@ from decimal import Decimal
 from sqlalchemy import func, select
 
 from bench.common import bulk_workers, fresh_postgres, percentiles, postgres_cpu_s
-from ledger.api.app import build_services
-from ledger.api.deps import Services
+from ledger.app.settle_run import run_window
+from ledger.composition import Services, build_services
 from ledger.config import Settings
 from ledger.db import repositories
 from ledger.db.tables import portability_transfers
@@ -41,8 +41,7 @@ from ledger.domain.money import Currency, Money, Rounding
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.runtime import tune_gc
-from ledger.services.posting import Job, PostingEngine, Unit, now_us
-from ledger.services.settle_run import run_window
+from ledger.services.posting import Job, Unit, now_us
 from ledger.services.signing import HubSigner
 from ledger.settlement.keys import HUB, Party, SigningKey
 from ledger.settlement.legs import Destination, FlowPlan, FxQuote, Use, clearing_account, plan_legs
@@ -112,7 +111,7 @@ async def _run(svc: Services, messages: int, batch: int, verify_only: bool, proc
     setup = time.perf_counter()
     workers = await bulk_workers(svc.db, messages)
     homes = [HOMES[i % processes] for i in range(messages)]
-    engine = PostingEngine(svc.db)
+    engine = svc.committer.engine
     await _contributions(svc, workers, batch)
     for start in range(0, messages, batch):
         planned = [_plan(w, h) for w, h in zip(workers[start:start + batch],

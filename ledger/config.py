@@ -1,21 +1,55 @@
-"""Settings (prefix CLMTV_): the only module that reads the environment."""
+"""Settings (prefix CLMTV_): the only module that reads the environment.
+
+A server (every entry point: `clmtv serve`, `uvicorn ledger.api.main:app`) starts only with real
+identity keys, an existing hub signing key and no misspelt CLMTV_ variable, unless development
+mode is explicit (`CLMTV_DEV_MODE=1`; `clmtv demo` sets it itself). Demos and tests need no
+configuration.
+"""
 
 from __future__ import annotations
 
+import base64
+import binascii
+import difflib
+import os
 import warnings
+from collections.abc import Mapping
 from functools import lru_cache
+from pathlib import Path
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///clmtv.db"
-# Development-only keys: the demo and tests use them; `clmtv serve` warns when they are in use.
+# Development-only keys: the demo and tests use them; a server refuses them outside dev mode.
 DEV_PII_HMAC_KEY = "dev-only-hmac-key-change-me-0000000000000000"
 DEV_PII_ENCRYPTION_KEY = "ZGV2LW9ubHktYWVzLWtleS1jaGFuZ2UtbWUtMDAwMDA="  # 32 bytes, base64
+HMAC_KEY_MIN_BYTES = 32  # as long as the SHA-256 output: shorter keys are guessable offline
+PREFIX = "CLMTV_"
+# CLMTV_ variables read by tools around the server, not by it: allowed beside the settings.
+TOOL_VARIABLES = frozenset({
+    "CLMTV_TEST_DATABASE_URL",  # tests: which store (dev.py test)
+    "CLMTV_PG_ADMIN_URL",  # dev.py: where to create test databases
+    "CLMTV_REPLAY_TOKEN",  # simulate --replay URL: the operator's token
+})
+KEY_HOWTO = (
+    "generate real keys with: python3 -c \"import base64, secrets; "
+    "print(base64.b64encode(secrets.token_bytes(32)).decode())\" (once for "
+    "CLMTV_PII_HMAC_KEY, once for CLMTV_PII_ENCRYPTION_KEY; keep them in a secret store), or "
+    "set CLMTV_DEV_MODE=1 for a development server"
+)
+
+
+class ConfigurationError(Exception):
+    """The settings cannot run a server; `problems` says each reason, one line each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="CLMTV_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=PREFIX, extra="ignore")
 
     database_url: str = Field(
         DEFAULT_DATABASE_URL,
@@ -28,7 +62,12 @@ class Settings(BaseSettings):
     )
     hub_key_file: str = Field(
         "clmtv-hub-key.jwk",
-        description="The hub's private signing key (JWK). Dev-only storage: created on first use",
+        description="The hub's private signing key (JWK). Must exist for a server; created by "
+        "`clmtv demo` (dev mode) or `clmtv hub-key create`",
+    )
+    dev_mode: bool = Field(
+        False, description="Development mode: the development identity keys are accepted and a "
+        "missing hub key file is created. Never in production"
     )
     db_pool_size: int = Field(10, ge=1, le=200)
     group_commit_max: int = Field(
@@ -46,9 +85,55 @@ class Settings(BaseSettings):
         if self.uses_dev_keys():
             warnings.warn(
                 "CLMTV_PII_HMAC_KEY / CLMTV_PII_ENCRYPTION_KEY are the development defaults: "
-                "identity numbers are NOT protected. Set real keys outside demos and tests.",
+                f"identity numbers are NOT protected. {KEY_HOWTO}.",
                 stacklevel=2,
             )
+
+    def serving_problems(self, environ: Mapping[str, str] | None = None) -> list[str]:
+        """Why a server must not start with these settings (empty: it may)."""
+        environ = os.environ if environ is None else environ
+        problems = unknown_variables(environ)
+        if len(self.pii_hmac_key.encode()) < HMAC_KEY_MIN_BYTES:
+            problems.append(f"CLMTV_PII_HMAC_KEY is shorter than {HMAC_KEY_MIN_BYTES} bytes")
+        if not _is_aes_256_key(self.pii_encryption_key):
+            problems.append("CLMTV_PII_ENCRYPTION_KEY is not the base64 of 32 bytes")
+        if not self.dev_mode:
+            if self.pii_hmac_key == DEV_PII_HMAC_KEY:
+                problems.append("CLMTV_PII_HMAC_KEY is the public development key")
+            if self.pii_encryption_key == DEV_PII_ENCRYPTION_KEY:
+                problems.append("CLMTV_PII_ENCRYPTION_KEY is the public development key")
+            if not Path(self.hub_key_file).is_file():
+                problems.append(f"the hub's signing key file {self.hub_key_file} does not exist "
+                                "(create one with `clmtv hub-key create`, or point "
+                                "CLMTV_HUB_KEY_FILE at it)")
+        return problems
+
+    def require_servable(self, environ: Mapping[str, str] | None = None) -> None:
+        problems = self.serving_problems(environ)
+        if problems:
+            if any("development key" in p for p in problems):
+                problems.append(KEY_HOWTO)
+            raise ConfigurationError(problems)
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A CLMTV_ variable that no setting reads is a mistake (a misspelt key name would
+    otherwise silently leave the default in place)."""
+    known = {PREFIX + name.upper() for name in Settings.model_fields} | TOOL_VARIABLES
+    problems = []
+    for name in sorted(n for n in environ if n.upper().startswith(PREFIX)):
+        if name.upper() not in known:
+            close = difflib.get_close_matches(name.upper(), sorted(known), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            problems.append(f"unknown variable {name}{hint}")
+    return problems
+
+
+def _is_aes_256_key(value: str) -> bool:
+    try:
+        return len(base64.b64decode(value, validate=True)) == 32
+    except (binascii.Error, ValueError):
+        return False
 
 
 @lru_cache(maxsize=1)

@@ -6,14 +6,25 @@ BATCH_SIZE_MAX = 1000  # contributions per POST /v1/contributions:batch
 TRANSFERS_PER_REQUEST_MAX = 1000  # transfers in one linked batch
 PAGE_SIZE_MAX = 500  # rows per page of any listing
 PAGE_SIZE_DEFAULT = 100
+# Ids, cursors and times in requests: the stores hold 64-bit signed integers, so a larger value
+# is a 422 naming the field, never an overflow deep in a driver (a 500).
+ID_MAX = 2**63 - 1
 REQUEST_BODY_MAX_BYTES = 4 * 1024 * 1024  # JSON bodies; file uploads have their own bound
 # A declaration file upload: a million-row Thai SSO 1-10 file is 137 MB.
 DECLARATION_FILE_MAX_BYTES = 512 * 1024 * 1024
 DECLARATION_UPLOAD_PATH = "/v1/funds/{fund}/declarations"
 IDEMPOTENCY_KEY_MAX_LENGTH = 256
+# Published keys: a fund rotates yearly with overlap, so a handful suffice; every inbox batch
+# verifies against the registry, so its size is bounded (a fund once published 20,000).
+KEYS_PER_PUBLISH_MAX = 8
+KEYS_PER_ISSUER_MAX = 32
 STATEMENT_MONTHS_MAX = 1200  # 100 years of months per fund in one statement
 GROUP_COMMIT_RETRIES = 5  # a batch that loses a race (unique violation) is re-run this often
 # Signed-message batches: up to this many tokens are verified inline on the event loop; a larger
 # batch is split over at most VERIFY_THREADS_MAX worker threads (Ed25519 releases the GIL).
 VERIFY_INLINE_MAX = 32
+# The inbox: how far ahead of the next expected sequence number a message may wait (held), and
+# the longest life (exp - iat) a fund's message may claim (a 100-year message was accepted).
+HELD_AHEAD_MAX = 1000
+MESSAGE_LIFETIME_MAX_S = 30 * 24 * 3600
 VERIFY_THREADS_MAX = 4

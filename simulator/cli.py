@@ -2,7 +2,7 @@
 
 Owns the command's arguments and its flow: load each policy (a diff against the scenario), draw
 the population once, simulate every policy on it with a progress bar, measure, and write the CSV
-tables, `report.html` and a terminal summary into `--out`. `ledger/cli.py` only delegates here.
+tables, `report.html` and a terminal summary into `--out`. `ledger/cli/` only delegates here.
 """
 
 from __future__ import annotations

@@ -331,8 +331,7 @@ def _member_funds(agreement: Any) -> list[Any]:
 
 async def replay_exits(services: Any, outcome: Outcome) -> ExitsReport:
     """Request, approve and acknowledge each exit flow by signed message; settle the window."""
-    from ledger.services.demo_settlement import DEMO_RATES
-    from ledger.services.settle_run import OPERATOR, publish_fund_keys, run_window
+    from ledger.app.local import OPERATOR, REFERENCE_RATES, publish_fund_keys, run_window
     from ledger.settlement.keys import Party, SigningKey
     from ledger.settlement.messages import MessageType
 
@@ -343,7 +342,7 @@ async def replay_exits(services: Any, outcome: Outcome) -> ExitsReport:
     funds = tuple(outcome.run.agreement.member_funds)
     keys = {f: SigningKey.generate(Party(f)) for f in funds}
     await publish_fund_keys(services, keys)
-    for base, quote, rate in DEMO_RATES:
+    for base, quote, rate in REFERENCE_RATES:
         await services.portability.set_rate(OPERATOR, base, quote, rate, "replay reference rate")
     sequence: dict[str, int] = defaultdict(lambda: 1)
     for flow in flows:
@@ -368,7 +367,7 @@ async def replay_exits(services: Any, outcome: Outcome) -> ExitsReport:
 
 def _request(outcome: Outcome, flow: ExitFlow) -> Any:
     from ledger.adapters.refunds import Claim
-    from ledger.services.portability import FlowRequest, Reason
+    from ledger.app.local import FlowRequest, Reason
     from ledger.settlement.legs import Flow
 
     worker = _worker(flow.worker)
@@ -426,13 +425,13 @@ async def replay_http(outcome: Outcome, base_url: str, token: str,
 
 
 async def _exits_http(http: httpx.AsyncClient, token: str, outcome: Outcome) -> ExitsReport:
-    from ledger.services.demo_settlement import DEMO_RATES
+    from ledger.app.local import REFERENCE_RATES
 
     flows, skipped = exit_flows(outcome)
     report = ExitsReport(len(flows), skipped, via="API transitions")
     auth = {"Authorization": f"Bearer {token}"}
     if flows:
-        for base, quote, rate in DEMO_RATES:
+        for base, quote, rate in REFERENCE_RATES:
             response = await http.put(f"/v1/fx-rates/{base}/{quote}", headers=auth,
                                       json={"rate": rate, "source": "replay reference rate"})
             response.raise_for_status()
@@ -486,34 +485,14 @@ def simulator_totals(outcome: Outcome) -> dict[Key, int]:
 
 async def replay_local(outcome: Outcome, database_url: str,
                        progress: Progress | None = None) -> ReplayReport:
-    """Replay into a fresh database at `database_url` through an in-process app."""
-    from ledger.api.app import build_services, create_app
-    from ledger.config import Settings
-    from ledger.db.engine import open_database
-    from ledger.db.migrate import upgrade
-    from ledger.domain.principals import PrincipalKind
-    from ledger.services.signing import HubSigner
-    from ledger.settlement.keys import HUB, SigningKey
+    """Replay into a fresh database at `database_url` through an in-process ledger."""
+    from ledger.app.local import local_ledger
 
-    db = open_database(database_url, 4)
-    await upgrade(db)
-    settings = Settings(database_url=database_url)
-    services = build_services(settings, db=db, signer=HubSigner(SigningKey.generate(HUB)))
-    services.committer.start()
-    try:
-        token = await services.clients.register("simulator-replay", PrincipalKind.HUB_OPERATOR,
-                                                None)
-        app = create_app(settings, services)
-        app.state.services = services
+    async with local_ledger(database_url, "simulator-replay") as ledger:
         replay = plan(outcome)
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
-                                     base_url="http://replay", timeout=600) as http:
-            rows = await send(http, token, replay, progress)
-            booked = await _http_totals(http, token)
-        exits = await replay_exits(services, outcome)
-    finally:
-        await services.committer.stop()
-        await db.dispose()
+        rows = await send(ledger.http, ledger.operator_token, replay, progress)
+        booked = await _http_totals(ledger.http, ledger.operator_token)
+        exits = await replay_exits(ledger.services, outcome)
     return ReplayReport(len(replay.workers), len(replay.files), rows,
                         len(replay.contributions), simulator_totals(outcome), booked, exits)
 

@@ -8,13 +8,25 @@ message saying what was expected; the `field` is the ID kind.
 from __future__ import annotations
 
 import re
+import string
 
 from ledger.domain.errors import DomainError, ErrorCode
 
 _SEPARATORS = re.compile(r"[\s-]")
 # Letters and digits in groups joined by single '-', '/' or '.', 1-32 characters in all.
 _PERMISSIVE = re.compile(r"^[A-Z0-9]+(?:[-/.][A-Z0-9]+)*$")
+_PERMISSIVE_CHARACTERS = string.ascii_uppercase + string.digits + "-/."
+DIGITS = string.digits
 PERMISSIVE_LENGTH_MAX = 32
+
+
+def first_bad_position(text: str, allowed: str) -> str:
+    """Where `text` first breaks its format, without quoting it: an identity number never appears
+    in an error, a log or an import report, even a malformed one (it is still someone's)."""
+    for position, character in enumerate(text, start=1):
+        if character not in allowed:
+            return f"character {position} of {len(text)} is not allowed"
+    return f"it has {len(text)} characters"
 
 
 def invalid(kind: str, message: str) -> DomainError:
@@ -44,6 +56,6 @@ def permissive_member_number(value: object, kind: str, label: str) -> str:
         raise invalid(
             kind,
             f"{label} may contain only letters and digits, joined by single '-', '/' or '.' "
-            f"(got {value!r})",
+            f"({first_bad_position(text, _PERMISSIVE_CHARACTERS)})",
         )
     return text

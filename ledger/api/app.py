@@ -1,17 +1,15 @@
-"""The FastAPI application: wiring of services, error handling, limits and OpenAPI metadata."""
+"""The FastAPI application: routes, error handling, limits and OpenAPI metadata. The service graph
+comes from the composition root (`ledger.composition`)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.adapters.registry import adapters
 from ledger.api import errors
-from ledger.api.deps import Services
 from ledger.api.routes import (
     contributions,
     imports,
@@ -23,31 +21,11 @@ from ledger.api.routes import (
     windows,
     workers,
 )
+from ledger.composition import Services, build_services
 from ledger.config import Settings
-from ledger.db.engine import Database, open_database
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
-from ledger.domain.pii import PiiVault
 from ledger.limits import DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
-from ledger.services.clients import ClientService
-from ledger.services.contributions import ContributionService
-from ledger.services.group_commit import GroupCommitter
-from ledger.services.imports import ImportService
-from ledger.services.inbox import InboxService
-from ledger.services.keys import KeyService
-from ledger.services.message_handlers import (
-    portability_bulk_handlers,
-    portability_handlers,
-    settlement_handlers,
-)
-from ledger.services.portability import PortabilityService
-from ledger.services.posting import PostingEngine
-from ledger.services.settlement import SettlementService
-from ledger.services.signing import HubSigner
-from ledger.services.statements import StatementService
-from ledger.services.transfers import TransferService
-from ledger.services.workers import WorkerService
-from ledger.settlement.agreement import bundled_agreement
 
 DESCRIPTION = f"""
 Cross-border social-security contribution ledger for migrant workers of the Mekong region.
@@ -104,45 +82,47 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
-# The agreement the hub runs (a settings key once more than one is in force).
-PILOT_AGREEMENT = "clmtv-2019-pilot"
+# Public documents a cache may keep: the keys and the API's description. Every other answer may
+# carry an identity number, a balance or a token and must not be stored by a browser or proxy.
+CACHEABLE_PATHS = frozenset({"/.well-known/jwks.json", "/v1/keys", "/openapi.json", "/v1/funds",
+                             "/v1/health"})
+_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"),
+                     (b"referrer-policy", b"no-referrer")]
+_NO_STORE = (b"cache-control", b"no-store")
 
 
-def build_services(
-    settings: Settings, db: Database | None = None, signer: HubSigner | None = None
-) -> Services:
-    # Every adapter folder loads now: a fund a folder declares (e.g. MY-SOCSO) is known to the
-    # API from the first request, not from the first import that happens to load its rules.
-    adapters()
-    db = db or open_database(settings.database_url, settings.db_pool_size)
-    vault = PiiVault(settings.pii_hmac_key, settings.pii_encryption_key)
-    committer = GroupCommitter(PostingEngine(db), settings.group_commit_max)
-    worker_service = WorkerService(db, vault)
-    signer = signer or HubSigner.from_file(Path(settings.hub_key_file))
-    keys = KeyService(db)
-    agreement = bundled_agreement(PILOT_AGREEMENT)
-    portability = PortabilityService(db, committer, agreement)
-    settlement = SettlementService(db, committer, signer, agreement.member_funds)
-    return Services(
-        db=db,
-        committer=committer,
-        clients=ClientService(db),
-        workers=worker_service,
-        contributions=ContributionService(committer, worker_service),
-        transfers=TransferService(db, committer),
-        statements=StatementService(db, worker_service),
-        signer=signer,
-        keys=keys,
-        portability=portability,
-        inbox=InboxService(db, keys, signer, {**portability_handlers(portability),
-                                              **settlement_handlers(settlement)},
-                           bulk_handlers=portability_bulk_handlers(portability)),
-        settlement=settlement,
-        imports=ImportService(db, vault),
-    )
+class SecurityHeaders:
+    """Adds `X-Content-Type-Options: nosniff` and `Referrer-Policy` to every answer and
+    `Cache-Control: no-store` to every answer that is not a public document (pure ASGI, like
+    BodyLimit: no task per request on the hot path)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        cacheable = path in CACHEABLE_PATHS or path.startswith(("/v1/funds/", "/docs", "/redoc"))
+        extra = _SECURITY_HEADERS if cacheable else [*_SECURITY_HEADERS, _NO_STORE]
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {name.lower() for name, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []),
+                                      *(h for h in extra if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
+    """The app on `services`, or on a graph built from `settings` at startup: then the settings
+    must be fit to serve (real keys, an existing hub key, no unknown CLMTV_ variable) or this
+    raises ConfigurationError before anything listens."""
+    if services is None:
+        settings.require_servable()
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = services or build_services(settings)
@@ -160,6 +140,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     errors.install(app)
 
     app.add_middleware(BodyLimit)
+    app.add_middleware(SecurityHeaders)
     for router in (meta.router, workers.router, contributions.router, ledger.router,
                    keys.router, imports.router,
                    portability.router, inbox.router, windows.router):

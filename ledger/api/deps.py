@@ -2,44 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from ledger.db.engine import Database
+from ledger.composition import Services
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal
-from ledger.services.clients import ClientService
-from ledger.services.contributions import ContributionService
-from ledger.services.group_commit import GroupCommitter
-from ledger.services.imports import ImportService
-from ledger.services.inbox import InboxService
-from ledger.services.keys import KeyService
-from ledger.services.portability import PortabilityService
-from ledger.services.settlement import SettlementService
-from ledger.services.signing import HubSigner
-from ledger.services.statements import StatementService
-from ledger.services.transfers import TransferService
-from ledger.services.workers import WorkerService
-
-
-@dataclass(slots=True)
-class Services:
-    db: Database
-    committer: GroupCommitter
-    clients: ClientService
-    workers: WorkerService
-    contributions: ContributionService
-    transfers: TransferService
-    statements: StatementService
-    signer: HubSigner
-    keys: KeyService
-    portability: PortabilityService
-    inbox: InboxService
-    settlement: SettlementService
-    imports: ImportService
 
 
 async def services(request: Request) -> Services:
@@ -63,5 +33,17 @@ async def principal(
     return await svc.clients.authenticate(credentials.credentials)
 
 
+async def optional_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The principal when a token is sent (a bad token is still refused), else None: for
+    routes anyone may call that say more to the hub's own staff."""
+    if credentials is None:
+        return None
+    return await principal(request, credentials)
+
+
 ServicesDep = Annotated[Services, Depends(services)]
 PrincipalDep = Annotated[Principal, Depends(principal)]
+OptionalPrincipalDep = Annotated[Principal | None, Depends(optional_principal)]

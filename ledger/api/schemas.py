@@ -19,6 +19,7 @@ from ledger.domain.accounts import AccountCode
 from ledger.domain.funds import Payer
 from ledger.domain.money import Currency
 from ledger.domain.periods import PeriodKind
+from ledger.limits import ID_MAX
 
 AmountMinor = Annotated[
     str,
@@ -166,8 +167,8 @@ class TransferIn(BaseModel):
             "code": "transfer"}]},
     )
     id: str = Field(description="Caller-chosen id: the same id and fields again is a no-op")
-    debit_account_id: int
-    credit_account_id: int
+    debit_account_id: int = Field(ge=1, le=ID_MAX)
+    credit_account_id: int = Field(ge=1, le=ID_MAX)
     amount: MoneyIn
     pending: bool = Field(False, description="Reserve now; post or void later")
     code: str = Field("transfer", max_length=32)

@@ -8,6 +8,7 @@ take whole batches: a batch costs a fixed number of round trips however many mes
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +40,9 @@ class Intake:
 
     inserts: list[Row] = field(default_factory=list)
     delivered: list[tuple[str, str]] = field(default_factory=list)  # (issuer, jti) held -> received
+    # Held messages refused after all (their key was revoked, or they expired, while they waited):
+    # removed from the messages, so their sequence numbers are free again, and kept as refusals.
+    dropped: list[tuple[Row, str, str]] = field(default_factory=list)  # (row, reason, detail)
     next_seq: dict[ChannelKey, int] = field(default_factory=dict)
 
 
@@ -121,6 +125,7 @@ async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
         seen = await _attach_acks(conn, [dict(r._mapping) for r in seen_rows])
         snapshot = Snapshot(next_seq, {(r["issuer"], r["jti"]): r for r in seen}, held)
         outcome = decide(snapshot)
+        await _drop_held(conn, audience, outcome.dropped)
         await _insert_messages(conn, db.is_postgres, outcome.inserts)
         for issuer, jti in outcome.delivered:
             await conn.execute(update(inbox_messages).where(
@@ -128,6 +133,35 @@ async def intake(db: Database, audience: str, keys: Sequence[tuple[str, str]],
                 inbox_messages.c.jti == jti).values(state="received"))
         await _save_channels(conn, next_seq, outcome.next_seq)
     return outcome
+
+
+async def _drop_held(conn: AsyncConnection, audience: str,
+                     dropped: Sequence[tuple[Row, str, str]]) -> None:
+    for row, reason, detail in dropped:
+        await conn.execute(inbox_messages.delete().where(
+            inbox_messages.c.audience == audience, inbox_messages.c.issuer == row["issuer"],
+            inbox_messages.c.jti == row["jti"], inbox_messages.c.state == "held"))
+        await conn.execute(insert(inbox_rejections).values(
+            audience=audience, token=row["token"],
+            token_sha256=hashlib.sha256(row["token"].encode()).hexdigest(), reason=reason,
+            detail=detail, received_at_us=row["received_at_us"]))
+
+
+async def held_messages(db: Database, audience: str, issuer: str) -> list[Row]:
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(inbox_messages).where(
+            inbox_messages.c.audience == audience, inbox_messages.c.issuer == issuer,
+            inbox_messages.c.state == "held"))).all()
+    return [dict(r._mapping) for r in rows]
+
+
+async def drop_held(db: Database, audience: str, issuer: str,
+                    dropped: Sequence[tuple[Row, str, str]]) -> None:
+    """Refuse held messages of `issuer` now (a key of theirs was revoked), under the channel's
+    lock like an intake, so no batch releases them meanwhile."""
+    async with db.engine.begin() as conn:
+        await _lock_channels(conn, [(issuer, audience)], db.is_postgres)
+        await _drop_held(conn, audience, dropped)
 
 
 async def finish(db: Database, audience: str, results: Sequence[tuple[str, str, str, int]],

@@ -1,15 +1,15 @@
 """The posting engine's view of the database: set-based reads and writes inside one transaction.
 
 Every method takes or returns whole batches, so a group-commit transaction costs a constant number
-of round trips however many units it carries. `pg_store` and `sqlite_store` implement it; the
-`transaction` factory opens one for the current database.
+of round trips however many units it carries. `pg_store` and `sqlite_store` implement it and import
+this module; `stores` picks one of them for a database (the composition root calls it).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -183,17 +183,6 @@ class RaceLostError(Exception):
     """Another transaction won a race on a unique key; the whole batch may simply be re-run."""
 
 
-@asynccontextmanager
-async def transaction(db: Database) -> AsyncIterator[LedgerTx]:
-    """Open a write transaction on `db` and yield the store for it; commit on normal exit."""
-    if db.is_postgres:
-        from ledger.db.pg_store import pg_transaction
-
-        async with pg_transaction(db) as tx:
-            yield tx
-    else:
-        from ledger.db.sqlite_store import sqlite_transaction
-
-        async with sqlite_transaction(db) as tx:
-            yield tx
-
+# Opens a write transaction on a database and yields the store for it; commits on normal exit.
+# `ledger.db.stores.ledger_transactions` picks the factory for a database.
+TransactionFactory = Callable[[Database], AbstractAsyncContextManager[LedgerTx]]

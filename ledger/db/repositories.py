@@ -236,6 +236,15 @@ async def trusted_key_rows(db: Database) -> list[tuple[str, str]]:
     return [(r[0], r[1]) for r in rows]
 
 
+async def trusted_keys_version(db: Database) -> tuple[int, int]:
+    """(rows, newest update): changes whenever any process publishes or revokes a key, so a
+    process can keep its parsed registry until then (one indexed aggregate per use)."""
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(func.count(), func.coalesce(
+            func.max(trusted_keys.c.updated_at_us), 0)).select_from(trusted_keys))).one()
+    return int(row[0]), int(row[1])
+
+
 async def save_trusted_keys(db: Database, rows: Sequence[tuple[str, str, str]], now_us: int
                             ) -> None:
     """Insert or replace (kid, issuer, jwk) rows in one transaction."""

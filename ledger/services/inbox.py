@@ -34,6 +34,7 @@ from ledger.db import inbox_repo
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal, PrincipalKind
+from ledger.limits import HELD_AHEAD_MAX, MESSAGE_LIFETIME_MAX_S
 from ledger.services.keys import KeyService
 from ledger.services.posting import now_us
 from ledger.services.signing import HubSigner
@@ -41,10 +42,11 @@ from ledger.services.verify_batch import verify_all
 from ledger.settlement.canonical import parse_json
 from ledger.settlement.inbox import FIRST_SEQ, missing_ranges
 from ledger.settlement.jws import parse_compact
-from ledger.settlement.keys import HUB, Party
+from ledger.settlement.keys import HUB, KeyState, Party, TrustRegistry
 from ledger.settlement.messages import (
     MessageRejected,
     MessageType,
+    RejectReason,
     VerifiedMessage,
     sign_message,
 )
@@ -59,6 +61,7 @@ ACK_TTL_S = 7 * 24 * 3600
 REPLAYED_JTI = "replayed_jti"
 STALE_SEQ = "stale_seq"
 SEQ_CONFLICT = "seq_conflict"
+SEQ_TOO_FAR_AHEAD = "seq_too_far_ahead"
 SEQUENCE_GAP = "sequence_gap"  # not a refusal: the message waits for the missing ones
 
 
@@ -122,13 +125,13 @@ class InboxService:
         outcomes: list[Outcome | None] = [None] * len(tokens)
         verified: list[tuple[int, VerifiedMessage]] = []
         refused: list[tuple[int, str, DomainError]] = []
-        verdicts = await verify_all(tokens, registry, self.audience, at)
+        verdicts = await verify_all(tokens, registry, self.audience, at, MESSAGE_LIFETIME_MAX_S)
         for index, (token, verdict) in enumerate(zip(tokens, verdicts, strict=True)):
             if isinstance(verdict, MessageRejected):
                 refused.append((index, token, verdict))
             else:
                 verified.append((index, verdict))
-        plan = _Plan(verified)
+        plan = _Plan(verified, registry, at)
         await inbox_repo.intake(self.db, self.audience,
                                 [(m.iss, m.jti) for _, m in verified], plan.decide)
         for index, error in plan.refused:
@@ -215,6 +218,21 @@ class InboxService:
                             typ=MessageType.TRANSFER_ACK, seq=seq, body=body, iat=at,
                             ttl_s=ACK_TTL_S)
 
+    async def refuse_held(self, issuer: str) -> int:
+        """Refuse `issuer`'s held messages that can no longer be applied (signed by a key revoked
+        since, or expired while waiting) and free their sequence numbers; called when a key is
+        revoked (ADR 0012: from `revoked_at` every message signed by that key is rejected).
+        Returns how many were refused."""
+        registry = await self.keys.registry()
+        at = int(self.clock())
+        dropped = []
+        for row in await inbox_repo.held_messages(self.db, self.audience, issuer):
+            reason = no_longer_valid(row, registry, at)
+            if reason is not None:
+                dropped.append((row, reason[0], reason[1]))
+        await inbox_repo.drop_held(self.db, self.audience, issuer, dropped)
+        return len(dropped)
+
     # -- reading ------------------------------------------------------------------------------
     async def messages(self, principal: Principal, issuer: str | None, state: str | None,
                        limit: int) -> list[dict[str, Any]]:
@@ -258,11 +276,33 @@ def _lost() -> DomainError:
     return DomainError(ErrorCode.INVALID_INPUT, "no outcome (internal error)")
 
 
+def no_longer_valid(row: dict[str, Any], registry: TrustRegistry, at: int
+                    ) -> tuple[str, str] | None:
+    """Why a held message may no longer be applied, or None. Checked again when it would be
+    released: its key revoked meanwhile (whatever the revocation's date), or its own `exp`
+    passed while it waited. A key that merely expired does not undo a message received in good
+    time."""
+    jws = parse_compact(row["token"])
+    kid = str(jws.header["kid"])
+    key = registry.get(kid)
+    if key is None or key.state_at(at) is KeyState.REVOKED:
+        return (RejectReason.KEY_REVOKED.value,
+                f"held message {row['jti']} was signed by key {kid}, revoked before its release")
+    exp = parse_json(jws.payload, integers_only=True)["exp"]
+    if exp <= at:
+        return (RejectReason.MESSAGE_EXPIRED.value,
+                f"held message {row['jti']} expired at {exp} before its release")
+    return None
+
+
 class _Plan:
     """Classification of a batch against the locked snapshot, in arrival order."""
 
-    def __init__(self, verified: list[tuple[int, VerifiedMessage]]) -> None:
+    def __init__(self, verified: list[tuple[int, VerifiedMessage]], registry: TrustRegistry,
+                 at: int) -> None:
         self.verified = verified
+        self.registry = registry
+        self.at = at
         self.receipts: dict[int, Receipt] = {}
         self.refused: list[tuple[int, DomainError]] = []
         self.deliver: list[VerifiedMessage] = []
@@ -295,9 +335,16 @@ class _Plan:
                     STALE_SEQ, f"seq {m.seq} of {m.iss} was already used (next is {expected})",
                     expected_seq=expected)))
                 continue
+            if m.seq > expected + HELD_AHEAD_MAX:
+                self.refused.append((index, InboxRejected(
+                    SEQ_TOO_FAR_AHEAD, f"seq {m.seq} of {m.iss} is more than {HELD_AHEAD_MAX} "
+                    f"ahead of the next expected ({expected})", expected_seq=expected)))
+                continue
             row = _row(m, now)
             held_here = held.setdefault(channel, {})
             if m.seq > expected:
+                if m.seq in held_here:  # a held one that may no longer apply frees its seq
+                    self._drop_if_invalid(held_here, m.seq, out, seen)
                 if m.seq in held_here:
                     self.refused.append((index, InboxRejected(
                         SEQ_CONFLICT, f"seq {m.seq} of {m.iss} is held for another message")))
@@ -315,7 +362,7 @@ class _Plan:
             receipt.outcome = "processed"
             self.receipts[index] = receipt
             after = m.seq + 1
-            while after in held_here:
+            while after in held_here and not self._drop_if_invalid(held_here, after, out, seen):
                 released = held_here.pop(after)
                 if released in out.inserts:
                     released["state"] = "received"
@@ -326,6 +373,21 @@ class _Plan:
             next_seq[channel] = after
         out.next_seq = {k: v for k, v in next_seq.items() if v != snap.next_seq.get(k)}
         return out
+
+    def _drop_if_invalid(self, held_here: dict[int, dict[str, Any]], seq: int,
+                         out: inbox_repo.Intake, seen: dict[tuple[str, str], Any]) -> bool:
+        """Refuse the message held at `seq` if it may no longer be applied (only rows stored by
+        an earlier batch: this batch's were verified now); True when it was dropped."""
+        row = held_here[seq]
+        if row in out.inserts:
+            return False
+        reason = no_longer_valid(row, self.registry, self.at)
+        if reason is None:
+            return False
+        held_here.pop(seq)
+        seen.pop((row["issuer"], row["jti"]), None)
+        out.dropped.append((row, reason[0], reason[1]))
+        return True
 
 
 def _row(m: VerifiedMessage, now: int) -> dict[str, Any]:

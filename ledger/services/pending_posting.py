@@ -27,7 +27,6 @@ from ledger.db.ledger_store import (
     TransferRow,
     WriteSet,
     currency_of,
-    transaction,
 )
 from ledger.domain.accounts import AccountSpec
 from ledger.domain.contributions import PlannedTransfer
@@ -76,7 +75,7 @@ class _Resolve:
 
     async def run(self) -> bool:
         try:
-            async with transaction(self.engine.db) as tx:
+            async with self.engine.transactions(self.engine.db) as tx:
                 legs = [leg for u in self.units for leg in u.legs]
                 # Only the legs are read. A transfer already written under one of the ids this
                 # pass writes is caught by the unique index instead: the write then fails,

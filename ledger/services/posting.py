@@ -28,9 +28,9 @@ from ledger.db.ledger_store import (
     ReadRequest,
     ReadResult,
     StoredResponse,
+    TransactionFactory,
     TransferRecord,
     WriteSet,
-    transaction,
 )
 from ledger.domain.accounts import AccountSpec
 from ledger.domain.contributions import CONTRIBUTION_FIELDS, Contribution, PlannedTransfer
@@ -147,8 +147,10 @@ class AccountCache:
 
 
 class PostingEngine:
-    def __init__(self, db: Database, cache: AccountCache | None = None) -> None:
+    def __init__(self, db: Database, transactions: TransactionFactory,
+                 cache: AccountCache | None = None) -> None:
         self.db = db
+        self.transactions = transactions  # the store's, chosen by the composition root
         self.cache = cache or AccountCache()
 
     async def post(self, units: Sequence[Unit]) -> list[UnitResult]:
@@ -194,7 +196,7 @@ class _Pass:
         self.writes = _Writes()
 
     async def run(self) -> list[list[UnitResult]]:
-        async with transaction(self.engine.db) as tx:
+        async with self.engine.transactions(self.engine.db) as tx:
             read = await tx.read(self._request())
             self._claims(read)
             await self._prepare(tx, read)

@@ -1,8 +1,9 @@
 """The hub's signing identity: its key, its published JWKS, and signed worker statements.
 
 The private key lives in a JWK file (dev-only storage; production keeps it in an HSM and signs
-there). When the file does not exist it is created once, readable only by its owner, so that
-statements signed by a demo stay verifiable after a restart.
+there). The file is created once, readable only by its owner, by `clmtv hub-key create` or in
+development mode, so that signed statements stay verifiable after a restart; a server never
+creates it.
 """
 
 from __future__ import annotations
@@ -26,9 +27,14 @@ class HubSigner:
         self.keyring.add(key)
 
     @classmethod
-    def from_file(cls, path: Path) -> HubSigner:
+    def from_file(cls, path: Path, create: bool = False) -> HubSigner:
+        """The key in `path`; a missing file is created only when `create` (development mode or
+        `clmtv hub-key create`): a server that made itself a new identity would sign statements
+        no one can trace to the hub's published key."""
         if path.exists():
             return cls(SigningKey.from_private_jwk(HUB, json.loads(path.read_text())))
+        if not create:
+            raise FileNotFoundError(f"the hub's signing key file {path} does not exist")
         key = SigningKey.generate(HUB)
         path.parent.mkdir(parents=True, exist_ok=True)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -16,7 +16,7 @@ from ledger.db import repositories as repo
 from ledger.db.engine import Database
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
-from ledger.domain.principals import Principal
+from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.workers import WorkerService
 
 
@@ -71,7 +71,8 @@ class StatementService:
                 paid = _line(part, row["scheme"], Currency(row["currency"])).paid_by_payer
                 for payer, amount in json.loads(row["shares"]).items():
                     paid[payer] = paid.get(payer, 0) + int(amount)
-        return _render(worker_id, worker.nationality, list(parts.values()))
+        complete = principal.sees_everything or principal.kind is PrincipalKind.WORKER
+        return _render(worker_id, worker.nationality, list(parts.values()), complete)
 
 
 def _line(part: FundPart, scheme: str, currency: Currency) -> SchemeLine:
@@ -96,7 +97,8 @@ def _contribution(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _render(worker_id: str, nationality: str, parts: list[FundPart]) -> dict[str, Any]:
+def _render(worker_id: str, nationality: str, parts: list[FundPart], complete: bool
+            ) -> dict[str, Any]:
     totals: dict[Currency, int] = defaultdict(int)
     funds_out = []
     for part in sorted(parts, key=lambda p: p.fund):
@@ -131,6 +133,9 @@ def _render(worker_id: str, nationality: str, parts: list[FundPart]) -> dict[str
     return {
         "worker_id": worker_id,
         "nationality": nationality,
+        # Signed with the rest: a fund's view of one worker (its own fund only) must never pass
+        # for the worker's whole record (issue 25, finding 10).
+        "scope": {"complete": complete, "funds": sorted(p.fund for p in parts)},
         "funds": funds_out,
         "totals": [Money(a, c).to_wire() for c, a in sorted(totals.items())],
     }

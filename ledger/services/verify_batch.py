@@ -39,28 +39,29 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def verify_slice(tokens: Sequence[str], registry: TrustRegistry, audience: str,
-                 now: int) -> list[Verdict]:
+                 now: int, lifetime_max_s: int | None = None) -> list[Verdict]:
     """Each token's verdict, in order (plain CPU work: callable from any thread)."""
     out: list[Verdict] = []
     for token in tokens:
         try:
-            out.append(verify_message(token, registry, audience, now))
+            out.append(verify_message(token, registry, audience, now,
+                                      lifetime_max_s=lifetime_max_s))
         except MessageRejected as exc:
             out.append(exc)
     return out
 
 
 async def verify_all(tokens: Sequence[str], registry: TrustRegistry, audience: str,
-                     now: int) -> list[Verdict]:
+                     now: int, lifetime_max_s: int | None = None) -> list[Verdict]:
     """Every token's verdict, in order. A small batch is verified inline (a thread hop costs
     more than it saves); a larger one in one slice per thread."""
     if len(tokens) <= VERIFY_INLINE_MAX:
-        return verify_slice(tokens, registry, audience, now)
+        return verify_slice(tokens, registry, audience, now, lifetime_max_s)
     threads = _threads()
     size = -(-len(tokens) // threads)  # ceiling division: at most `threads` slices
     loop = asyncio.get_running_loop()
     slices = await asyncio.gather(*(
         loop.run_in_executor(_executor(), verify_slice, tokens[start:start + size], registry,
-                             audience, now)
+                             audience, now, lifetime_max_s)
         for start in range(0, len(tokens), size)))
     return [verdict for part in slices for verdict in part]

@@ -89,6 +89,7 @@ class RejectReason(StrEnum):
     WRONG_AUDIENCE = "wrong_audience"
     MESSAGE_EXPIRED = "message_expired"  # exp <= now - skew
     MESSAGE_NOT_YET_VALID = "message_not_yet_valid"  # iat > now + skew
+    LIFETIME_TOO_LONG = "lifetime_too_long"  # exp - iat beyond what the receiver accepts
 
 
 class MessageRejected(DomainError):  # noqa: N818 - reads as what happened, like the reason codes
@@ -193,6 +194,7 @@ def verify_message(
     *,
     clock_skew_s: int = CLOCK_SKEW_S,
     allowed_algs: frozenset[str] = ACCEPTED_ALGS,
+    lifetime_max_s: int | None = None,
 ) -> VerifiedMessage:
     """Return the verified message, or raise MessageRejected with the first failing reason.
 
@@ -212,6 +214,10 @@ def verify_message(
         raise MessageRejected(RejectReason.SIGNATURE_INVALID, "signature does not verify")
     claims = _check_claims(_parse_payload(jws.payload))
     _check_binding(claims, key, expected_audience, now, clock_skew_s)
+    if lifetime_max_s is not None and claims["exp"] - claims["iat"] > lifetime_max_s:
+        raise MessageRejected(RejectReason.LIFETIME_TOO_LONG,
+                              f"exp - iat is {claims['exp'] - claims['iat']} s; at most "
+                              f"{lifetime_max_s} s", claim="exp")
     text = token.decode("ascii") if isinstance(token, bytes) else token  # ASCII: parse checked
     return _verified(text, jws, claims, kid, alg)
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from ledger.api.app import build_services, create_app
-from ledger.api.deps import Services
+from ledger.api.app import create_app
+from ledger.composition import Services, build_services
 from ledger.config import Settings
 from ledger.db.engine import Database
 from ledger.domain.principals import PrincipalKind

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from ledger.domain.principals import Principal, PrincipalKind
 from ledger.settlement.keys import Party, SigningKey, TrustRegistry, Validity
 from ledger.settlement.messages import MessageRejected, MessageType, sign_message, verify_message
 from tests.api.conftest import Api
@@ -69,3 +70,50 @@ async def test_a_bad_key_set_is_refused_whole_naming_the_member(api: Api, uid: s
     assert response.status_code == 422
     assert response.json()["field"] == "keys[1].d"
     assert good.kid not in str((await api.http.get("/v1/keys")).json())
+
+
+async def test_keys_are_capped_per_set_and_per_issuer(api: Api, uid: str) -> None:
+    """Issue 25 finding 6: a fund published 20,000 keys in one PUT."""
+    many = [SigningKey.generate(Party("TH-SSO"), kid=f"th-{uid}-cap-{i}").public_jwk()
+            for i in range(9)]
+    refused = await api.http.put("/v1/keys/TH-SSO", headers=api.auth("th"), json={"keys": many})
+    assert refused.status_code in (413, 422), refused.text
+    assert (refused.json()["code"], refused.json()["field"]) == ("batch_too_large", "keys")
+    for start in range(0, 32, 8):  # 32 in four sets of 8: the issuer's most
+        batch = [SigningKey.generate(Party("JP-JPS"), kid=f"jp-{uid}-{start + i}").public_jwk()
+                 for i in range(8)]
+        put = await api.http.put("/v1/keys/JP-JPS", headers=api.auth("operator"),
+                                 json={"keys": batch})
+        assert put.status_code == 200, put.text
+    one_more = SigningKey.generate(Party("JP-JPS"), kid=f"jp-{uid}-33").public_jwk()
+    refused = await api.http.put("/v1/keys/JP-JPS", headers=api.auth("operator"),
+                                 json={"keys": [one_more]})
+    assert refused.json()["code"] == "batch_too_large" and "at most 32" in refused.json()["detail"]
+
+
+async def test_keys_carry_an_etag_and_answer_304_until_a_key_changes(api: Api, uid: str
+                                                                    ) -> None:
+    first = await api.http.get("/v1/keys")
+    etag = first.headers["etag"]
+    again = await api.http.get("/v1/keys", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.content == b""
+    key = SigningKey.generate(Party("TH-SSO"), kid=f"th-{uid}-etag")
+    await api.http.put("/v1/keys/TH-SSO", headers=api.auth("th"),
+                       json={"keys": [key.public_jwk()]})
+    changed = await api.http.get("/v1/keys", headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert key.kid in changed.text
+
+
+async def test_the_parsed_registry_is_reused_until_another_process_publishes(api: Api,
+                                                                             uid: str) -> None:
+    from ledger.services.keys import KeyService
+
+    other_process = KeyService(api.services.db)  # its own cache, the same database
+    first = await api.services.keys.registry()
+    assert await api.services.keys.registry() is first  # no re-parse while nothing changed
+    key = SigningKey.generate(Party("TH-SSO"), kid=f"th-{uid}-proc")
+    await other_process.publish(Principal("op", PrincipalKind.HUB_OPERATOR), "TH-SSO",
+                                {"keys": [key.public_jwk()]})
+    refreshed = await api.services.keys.registry()
+    assert refreshed is not first and refreshed.get(key.kid) is not None

@@ -168,7 +168,7 @@ async def test_only_the_operator_moves_money_directly(api: Api, uid: str) -> Non
 
 async def test_health_ready_funds(api: Api) -> None:
     assert (await api.http.get("/v1/health")).json() == {"status": "ok"}
-    ready = (await api.http.get("/v1/ready")).json()
+    ready = (await api.http.get("/v1/ready", headers=api.auth("operator"))).json()
     assert ready["status"] == "ready" and ready["schema"] == head_revision() == "0009"
     funds = (await api.http.get("/v1/funds")).json()
     # The built-in five, then the funds adapter folders declare (Malaysia's SOCSO).

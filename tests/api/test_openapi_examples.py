@@ -14,13 +14,14 @@ import asyncpg
 import httpx
 import pytest
 
-from ledger.api.app import build_services, create_app
+from ledger.api.app import create_app
+from ledger.app.demo import seed
+from ledger.app.demo_imports import sample_files
+from ledger.composition import build_services
 from ledger.config import Settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.demo_data import DEMO_TOKENS
-from ledger.services.demo import seed
-from ledger.services.demo_imports import sample_files
 from ledger.services.signing import HubSigner
 from ledger.settlement.keys import HUB, SigningKey
 from tests.conftest import TEST_DB

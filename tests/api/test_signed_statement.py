@@ -62,3 +62,27 @@ async def test_clmtv_verify_accepts_it_and_refuses_a_tampered_copy(
     assert cli.main(["verify", str(tmp_path / "forged.jws"),
                      "--jwks", str(tmp_path / "jwks.json")]) == 1
     assert "invalid:" in capsys.readouterr().err
+
+
+async def test_a_funds_partial_view_is_signed_as_partial_and_verify_says_so(
+    api: Api, uid: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 25 finding 10: a fund's view (its own fund only) was signed with the claims of the
+    worker's whole statement, and `clmtv verify` called it valid as such."""
+    worker = await new_worker(api, uid, ("TH-SSO", "JP-JPS"))
+    jwks = (await api.http.get("/.well-known/jwks.json")).json()
+    (tmp_path / "jwks.json").write_text(json.dumps(jwks))
+    for who, complete, funds in (("th", False, ["TH-SSO"]),
+                                 ("operator", True, ["JP-JPS", "TH-SSO"])):
+        token = (await api.http.get(f"/v1/workers/{worker}/statement.jws",
+                                    headers=api.auth(who))).text
+        registry = TrustRegistry()
+        registry.load_jwks(HUB, jwks)
+        body = verify_message(token, registry, worker, now=int(__import__("time").time())).body
+        assert body["scope"] == {"complete": complete, "funds": funds}
+        (tmp_path / f"{who}.jws").write_text(token)
+        assert cli.main(["verify", str(tmp_path / f"{who}.jws"), "--jwks",
+                         str(tmp_path / "jwks.json")]) == 0
+        printed = capsys.readouterr().out
+        assert ("PARTIAL, only TH-SSO" in printed) is not complete
+        assert ("whole record" in printed)

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger.db.engine import open_database
+from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import AccountCode, AccountSpec
 from ledger.domain.contributions import PlannedTransfer
 from ledger.domain.errors import ErrorCode
@@ -34,14 +35,14 @@ async def test_concurrent_writers_lose_nothing_and_respect_flags(database_url: s
     hot = AccountSpec(f"conc/{uid}/hot", AccountCode.OPERATING, Currency.THB,
                       AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
     seed_db = open_database(database_url, 2)
-    seed = PostingEngine(seed_db)
+    seed = PostingEngine(seed_db, ledger_transactions(seed_db))
     (funded,) = await seed.post([Unit([PlannedTransfer(f"{uid}-seed", source, hot, 1000,
                                                        Currency.THB)])])
     assert funded.status is Status.CREATED
 
     async def writer(number: int) -> tuple[int, int, int]:
         db = open_database(database_url, 2)
-        engine = PostingEngine(db)
+        engine = PostingEngine(db, ledger_transactions(db))
         rng = random.Random(number)
         credits = debits = refused = 0
         try:

@@ -20,6 +20,7 @@ from ledger.adapters.registry import get_adapter
 from ledger.adapters.th_sso import format as sso
 from ledger.config import DEV_PII_ENCRYPTION_KEY
 from ledger.db.engine import Database
+from ledger.db.stores import ledger_transactions
 from ledger.domain.funds import Payer
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
@@ -502,7 +503,7 @@ async def _post_january_through_the_engine(world: World, worker: str,
     contribution = validate_contribution(ContributionInput(
         worker_id=worker, fund="TH-SSO", scheme=scheme, month="2026-01",
         wage_base=quote.wage_base, shares=[(p.value, m) for p, m in quote.shares]))
-    committer = GroupCommitter(PostingEngine(world.db))
+    committer = GroupCommitter(PostingEngine(world.db, ledger_transactions(world.db)))
     committer.start()
     try:
         await committer.submit(Job([Unit(plan_transfers(contribution), contribution)]))

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import text
 
 from ledger.db.engine import Database
+from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import AccountCode, AccountSpec
 from ledger.domain.contributions import (
     ContributionInput,
@@ -44,7 +45,7 @@ async def balances(db: Database, *specs: AccountSpec) -> list[tuple[int, int, in
 
 
 async def test_linked_unit_is_all_or_nothing(db: Database, uid: str) -> None:
-    engine = PostingEngine(db)
+    engine = PostingEngine(db, ledger_transactions(db))
     cash = acct(uid, "cash")
     wallet = acct(uid, "wallet", AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS)
     ok, bad = await engine.post([
@@ -59,7 +60,7 @@ async def test_linked_unit_is_all_or_nothing(db: Database, uid: str) -> None:
 
 
 async def test_same_id_same_fields_exists_other_fields_conflict(db: Database, uid: str) -> None:
-    engine = PostingEngine(db)
+    engine = PostingEngine(db, ledger_transactions(db))
     a, b = acct(uid, "a"), acct(uid, "b")
     first = (await engine.post([Unit([move(f"{uid}-t", a, b, 10)])]))[0]
     again = (await engine.post([Unit([move(f"{uid}-t", a, b, 10)])]))[0]
@@ -72,7 +73,7 @@ async def test_same_id_same_fields_exists_other_fields_conflict(db: Database, ui
 
 
 async def test_duplicate_inside_one_batch_is_applied_once(db: Database, uid: str) -> None:
-    engine = PostingEngine(db)
+    engine = PostingEngine(db, ledger_transactions(db))
     a, b = acct(uid, "a"), acct(uid, "b")
     results = await engine.post([Unit([move(f"{uid}-t", a, b, 10)])] * 3)
     assert [r.status for r in results] == [Status.CREATED, Status.EXISTS, Status.EXISTS]
@@ -80,7 +81,7 @@ async def test_duplicate_inside_one_batch_is_applied_once(db: Database, uid: str
 
 
 async def test_pending_then_post_part_and_void(db: Database, uid: str) -> None:
-    engine = PostingEngine(db)
+    engine = PostingEngine(db, ledger_transactions(db))
     a, b = acct(uid, "a"), acct(uid, "b")
     await engine.post([Unit([move(f"{uid}-p1", a, b, 100, TransferFlags.PENDING),
                              move(f"{uid}-p2", a, b, 50, TransferFlags.PENDING)])])
@@ -104,7 +105,7 @@ async def test_contribution_twice_changes_nothing(db: Database, uid: str) -> Non
         wage_base=Money(2000000, THB),
         shares=[("employee", Money(52500, THB)), ("employer", Money(52500, THB)),
                 ("government", Money(17500, THB))]))
-    engine = PostingEngine(db)
+    engine = PostingEngine(db, ledger_transactions(db))
     first, second = await engine.post([Unit(plan_transfers(c), c)]), await engine.post(
         [Unit(plan_transfers(c), c)])
     assert first[0].status is Status.CREATED and second[0].status is Status.EXISTS
@@ -121,7 +122,7 @@ async def test_contribution_twice_changes_nothing(db: Database, uid: str) -> Non
     "DELETE FROM transfers WHERE id = :id",
 ])
 async def test_database_refuses_to_change_transfers(db: Database, uid: str, statement: str) -> None:
-    engine = PostingEngine(db)
+    engine = PostingEngine(db, ledger_transactions(db))
     await engine.post([Unit([move(f"{uid}-t", acct(uid, "a"), acct(uid, "b"), 10)])])
     with pytest.raises(Exception, match="immutable"):
         async with db.engine.begin() as conn:

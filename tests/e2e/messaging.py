@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any
 
-from ledger.api.deps import Services
+from ledger.composition import Services
 from ledger.db import inbox_repo
 from ledger.settlement.keys import HUB, Party, SigningKey, TrustRegistry
 from ledger.settlement.messages import MessageType, sign_message

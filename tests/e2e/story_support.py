@@ -12,8 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from ledger.api.app import build_services
-from ledger.api.deps import Services
+from ledger.composition import Services, build_services
 from ledger.config import Settings
 from ledger.db.engine import Database
 from ledger.domain.contributions import ContributionInput

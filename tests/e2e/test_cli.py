@@ -56,7 +56,7 @@ def test_demo_seeds_once_and_again_changes_nothing(sqlite_url: str,
 def test_import_books_a_sample_reports_it_and_a_rerun_changes_nothing(
     sqlite_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from ledger.services.demo_imports import sample_files
+    from ledger.app.demo_imports import sample_files
 
     # The demo registers the sample files' workers (and imports them); a fresh copy of the
     # Thai sample with another employer name is a new file whose rows are all known.
@@ -82,7 +82,7 @@ def test_import_books_a_sample_reports_it_and_a_rerun_changes_nothing(
 def test_adapters_check_passes_a_sample_and_names_the_line_of_a_bad_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from ledger.services.demo_imports import sample_files
+    from ledger.app.demo_imports import sample_files
 
     sample = sample_files("KH-NSSF")[0]
     assert cli.main(["adapters", "check", "KH-NSSF", str(sample)]) == 0

@@ -12,7 +12,7 @@ from joserfc import jwt
 from joserfc.jwk import OKPKey
 from sqlalchemy import select
 
-from ledger.api.deps import Services
+from ledger.composition import Services
 from ledger.db import repositories
 from ledger.db.tables import inbox_messages, inbox_rejections
 from ledger.domain.errors import DomainError

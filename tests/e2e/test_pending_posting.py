@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 import ledger.services.portability as portability
-from ledger.api.deps import Services
+from ledger.composition import Services
 from ledger.db import portability_repo, repositories
 from ledger.db.tables import accounts, transfers
 from ledger.domain.accounts import AccountCode, AccountFlags, AccountSpec

@@ -46,9 +46,8 @@ def test_demo_has_a_settled_window_and_settle_runs_the_next(
     assert report["agrees"] and {f["fund"] for f in report["funds"]} >= {"JP-JPS", "KH-NSSF"}
     capsys.readouterr()
 
-    assert cli.main(["settle", "--fund-keys", str(tmp_path / "fund-keys")]) == 0
-    out = capsys.readouterr().out
-    printed = json.loads(out[out.index("{"):])
+    assert cli.main(["settle", "--fund-keys", str(tmp_path / "fund-keys"), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
     assert printed["state"] == "settled" and printed["id"] != settled[0]["id"]
     assert cli.main(["settle", "--currency", "XYZ"]) == 2
     assert "unknown_currency" in capsys.readouterr().err
@@ -59,7 +58,7 @@ def test_settle_without_fund_keys_waits_then_finishes_the_same_window(
 ) -> None:
     assert cli.main(["demo", "--no-serve"]) == 0
     # A new flow after the demo's window: the Thai balance of the Cambodian demo worker.
-    from ledger.api.app import build_services
+    from ledger.composition import build_services
     from ledger.demo_data import DEMO_WORKER
     from ledger.domain.principals import Principal, PrincipalKind
     from ledger.services.portability import FlowRequest, Reason
@@ -81,9 +80,10 @@ def test_settle_without_fund_keys_waits_then_finishes_the_same_window(
     capsys.readouterr()
     assert cli.main(["settle"]) == 0  # no fund keys: closed, waiting for TH-SSO and KH-NSSF
     first = capsys.readouterr().out
-    closed = json.loads(first[first.index("{"):])
-    assert closed["state"] == "closed" and "waits for confirmations" in first
-    assert cli.main(["settle", "--fund-keys", str(tmp_path / "keys")]) == 0
-    second = capsys.readouterr().out
-    settled = json.loads(second[second.index("{"):])
+    assert "waits for confirmations" in first and "POST /v1/inbox/messages" in first
+    assert cli.main(["settle", "--fund-keys", str(tmp_path / "keys"), "--json"]) == 0
+    printed = capsys.readouterr()
+    assert "reconciliation agrees: True" in printed.err  # the steps: stderr under --json
+    settled = json.loads(printed.out)
+    closed = {"id": first.split("window ", 1)[1].split()[0]}
     assert settled["id"] == closed["id"] and settled["state"] == "settled"

@@ -11,12 +11,12 @@ import pytest
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 
-from ledger.api.deps import Services
+from ledger.app.settle_run import OPERATOR, confirm_as, fund_keys, run_window
+from ledger.composition import Services
 from ledger.db import windows_repo
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.periods import Month
 from ledger.services.portability import FlowRequest, Reason
-from ledger.services.settle_run import OPERATOR, confirm_as, fund_keys, run_window
 from ledger.settlement.keys import HUB, TrustRegistry
 from ledger.settlement.messages import MessageType, verify_message
 from tests.e2e.messaging import Sender
@@ -82,7 +82,7 @@ async def test_a_window_closes_nets_confirms_settles_and_reconciles(
     assert wrong.result is not None and wrong.result["error"]["code"] == "reconciliation_failed"
 
     keys = fund_keys(tmp_path / "fund-keys", MEMBERS)
-    from ledger.services.settle_run import publish_fund_keys
+    from ledger.app.settle_run import publish_fund_keys
 
     await publish_fund_keys(svc, keys)
     for fund in closed["statements"]:

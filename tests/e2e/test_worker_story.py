@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 from ledger.adapters.refunds import Claim
-from ledger.api.deps import Services
+from ledger.composition import Services
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.periods import Month

@@ -28,6 +28,7 @@ from hypothesis.stateful import (
 from sqlalchemy import text
 
 from ledger.db.engine import open_database
+from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import AccountCode, AccountSpec
 from ledger.domain.contributions import PlannedTransfer
 from ledger.domain.errors import ErrorCode
@@ -103,7 +104,7 @@ class LedgerMachine(RuleBasedStateMachine):
         super().__init__()
         self.loop = asyncio.new_event_loop()
         self.db = open_database(self.url, pool_size=2)
-        self.engine = PostingEngine(self.db)
+        self.engine = PostingEngine(self.db, ledger_transactions(self.db))
         self.prefix = secrets.token_hex(6)
         self.model = Model()
         self.specs = {

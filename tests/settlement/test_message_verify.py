@@ -375,6 +375,18 @@ def test_message_not_yet_valid_boundary_with_skew(parties: Parties, forge: Forge
     )
 
 
+def test_a_lifetime_past_the_receivers_bound_is_refused_only_where_it_sets_one(
+    parties: Parties, forge: Forge
+) -> None:
+    token = forge.token(claims(iat=NOW, exp=NOW + 1000))
+    assert verify_message(token, parties.registry, HUB, NOW, lifetime_max_s=1000).exp == NOW + 1000
+    assert rejected(token, parties.registry, lifetime_max_s=999) is RejectReason.LIFETIME_TOO_LONG
+    with pytest.raises(MessageRejected) as caught:
+        verify_message(token, parties.registry, HUB, NOW, lifetime_max_s=999)
+    assert caught.value.details["claim"] == "exp"
+    assert verify_message(token, parties.registry, HUB, NOW).exp == NOW + 1000  # no bound set
+
+
 # --- claims --------------------------------------------------------------------------------------
 
 

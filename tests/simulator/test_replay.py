@@ -82,31 +82,11 @@ def test_a_flow_that_moves_another_amount_is_named(tmp_path: Path,
 
 
 async def _served_replay(tmp_path: Path):  # type: ignore[no-untyped-def]
-    import httpx
+    from ledger.app.local import local_ledger
 
-    from ledger.api.app import build_services, create_app
-    from ledger.config import Settings
-    from ledger.db.engine import open_database
-    from ledger.db.migrate import upgrade
-    from ledger.domain.principals import PrincipalKind
-    from ledger.services.signing import HubSigner
-    from ledger.settlement.keys import HUB, SigningKey
-
-    url = f"sqlite+aiosqlite:///{tmp_path}/served.db"
-    db = open_database(url, 4)
-    await upgrade(db)
-    settings = Settings(database_url=url)
-    services = build_services(settings, db=db, signer=HubSigner(SigningKey.generate(HUB)))
-    services.committer.start()
-    try:
-        token = await services.clients.register("op", PrincipalKind.HUB_OPERATOR, None)
-        app = create_app(settings, services)
-        app.state.services = services
-        return await replay.replay_http(pilot_outcome(), "http://ledger", token,
-                                        transport=httpx.ASGITransport(app=app))
-    finally:
-        await services.committer.stop()
-        await db.dispose()
+    async with local_ledger(f"sqlite+aiosqlite:///{tmp_path}/served.db", "op") as ledger:
+        return await replay.replay_http(pilot_outcome(), "http://ledger", ledger.operator_token,
+                                        transport=ledger.transport)
 
 
 def test_a_replay_to_a_running_ledger_goes_through_its_api_only(tmp_path: Path) -> None:

@@ -23,8 +23,14 @@ import csv
 from collections.abc import Callable, Iterator
 
 from ledger.adapters.formats import DeclaredHeader, DeclaredRow, Parsed, RowError
+from ledger.adapters.idformat import DIGITS, first_bad_position
 from ledger.domain.money import Currency
 from ledger.domain.periods import Month
+
+# Cells holding identity numbers: an error says where the cell breaks its format, never what it
+# holds.
+IDENTITY_FIELDS = frozenset({"basic_pension_number.area", "basic_pension_number.serial",
+                             "my_number"})
 
 NAME = "shfd0006"
 FILE_NAME = "SHFD0006.CSV"
@@ -70,7 +76,9 @@ def _cells(raw: bytes) -> list[str]:
 def _digits(value: str, field: str, width: int | None = None) -> int:
     if not value.isascii() or not value.isdigit() or (width and len(value) != width):
         size = f"{width} digits" if width else "digits"
-        raise _FieldError(field, f"must be {size}, got {value!r}")
+        shown = (first_bad_position(value, DIGITS) if field in IDENTITY_FIELDS
+                 else f"got {value!r}")
+        raise _FieldError(field, f"must be {size}, {shown}")
     return int(value)
 
 

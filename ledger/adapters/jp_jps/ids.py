@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from ledger.adapters.idformat import digits, invalid
+from ledger.adapters.idformat import DIGITS, digits, first_bad_position, invalid
 
 _BASIC_PENSION = re.compile(r"^(\d{4})-?(\d{6})$")
 
@@ -21,8 +21,8 @@ def basic_pension_number(value: str) -> str:
     if not isinstance(value, str) or not _BASIC_PENSION.match(value.strip()):
         raise invalid(
             "basic_pension_number",
-            f"Basic Pension Number must be 4 + 6 digits, as 1234-567890 or 1234567890 "
-            f"(got {value!r})",
+            "Basic Pension Number must be 4 + 6 digits, as 1234-567890 or 1234567890 "
+            f"({first_bad_position(str(value).strip(), DIGITS + '-')})",
         )
     return value.strip().replace("-", "")
 

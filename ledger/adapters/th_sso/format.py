@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from datetime import date
 
 from ledger.adapters.formats import DeclaredHeader, DeclaredRow, Parsed, RowError
+from ledger.adapters.idformat import DIGITS, first_bad_position
 from ledger.domain.money import Currency
 from ledger.domain.periods import Month
 
@@ -63,7 +64,10 @@ def _split(record: bytes, layout: list[tuple[str, int]]) -> dict[str, bytes]:
 def _digits(fields: dict[str, bytes], name: str) -> int:
     raw = fields[name]
     if not raw.isdigit():
-        raise FieldError(name, f"must be {len(raw)} digits, got {raw.decode('latin-1')!r}")
+        text = raw.decode("latin-1")
+        shown = (first_bad_position(text, DIGITS) if name == "national_id"
+                 else f"got {text!r}")
+        raise FieldError(name, f"must be {len(raw)} digits, {shown}")
     return int(raw)
 
 

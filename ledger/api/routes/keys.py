@@ -7,13 +7,16 @@ publishing the key again.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path
+import orjson
+from fastapi import APIRouter, Body, Header, Path, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import PrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES
+from ledger.limits import ID_MAX
 
 router = APIRouter(tags=["keys"], responses=PROBLEM_RESPONSES)
 
@@ -25,7 +28,7 @@ EXAMPLE_JWK = {"kty": "OKP", "crv": "Ed25519", "kid": "th-sso-2026-01",
 class RevocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"at": 1767225600}]})
-    at: int | None = Field(None, ge=0, description="Unix seconds; default: now")
+    at: int | None = Field(None, ge=0, le=ID_MAX, description="Unix seconds; default: now")
 
 
 @router.get("/.well-known/jwks.json", summary="The hub's public signing keys (JWKS)")
@@ -33,9 +36,18 @@ async def jwks(svc: ServicesDep) -> dict[str, Any]:
     return svc.signer.jwks()
 
 
-@router.get("/v1/keys", summary="Every published key set, by issuer (HUB and member funds)")
-async def keys_by_issuer(svc: ServicesDep) -> dict[str, Any]:
-    return {"HUB": svc.signer.jwks(), **await svc.keys.jwks_by_issuer()}
+@router.get("/v1/keys", summary="Every published key set, by issuer (HUB and member funds)",
+            response_model=None, responses={304: {"description": "Not modified (ETag)"}})
+async def keys_by_issuer(svc: ServicesDep,
+                         if_none_match: Annotated[str | None, Header()] = None) -> Response:
+    """With an `ETag`: a fund that keeps the keys asks again with `If-None-Match` and gets 304
+    until a key is published or revoked."""
+    payload = orjson.dumps({"HUB": svc.signer.jwks(), **await svc.keys.jwks_by_issuer()})
+    etag = '"' + hashlib.sha256(payload).hexdigest()[:32] + '"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if if_none_match is not None and etag in {t.strip() for t in if_none_match.split(",")}:
+        return Response(status_code=304, headers=headers)
+    return Response(payload, media_type="application/json", headers=headers)
 
 
 @router.put("/v1/keys/{issuer}", summary="Publish (add or update) a fund's keys")

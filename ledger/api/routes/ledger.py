@@ -20,7 +20,7 @@ from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.ledger import AccountFlags, TransferFlags
 from ledger.domain.money import Money, parse_amount_minor
 from ledger.domain.principals import PrincipalKind
-from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from ledger.limits import ID_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ledger.services.posting import UnitResult
 
 router = APIRouter(tags=["ledger"], responses=PROBLEM_RESPONSES)
@@ -29,6 +29,10 @@ Limit = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)]
 
 def _example_path(value: str) -> Any:
     return Path(openapi_examples={"demo": {"summary": "from the demo", "value": value}})
+
+
+AccountId = Annotated[int, Path(ge=1, le=ID_MAX, openapi_examples={
+    "demo": {"summary": "from the demo", "value": "1"}})]
 
 
 def _example_body(value: dict[str, Any]) -> Any:
@@ -64,7 +68,7 @@ async def list_accounts(
     fund: str | None = None,
     worker_id: str | None = None,
     code: str | None = None,
-    after_id: int = 0,
+    after_id: Annotated[int, Query(ge=0, le=ID_MAX)] = 0,
     limit: Limit = PAGE_SIZE_DEFAULT,
 ) -> dict[str, Any]:
     rows = await svc.transfers.accounts(
@@ -78,17 +82,17 @@ async def list_accounts(
 
 @router.get("/v1/accounts/{account_id}", summary="One account and its balances")
 async def get_account(
-    account_id: Annotated[int, _example_path("1")], principal: PrincipalDep, svc: ServicesDep
+    account_id: AccountId, principal: PrincipalDep, svc: ServicesDep
 ) -> dict[str, Any]:
     return views.account(await svc.transfers.account(principal, account_id))
 
 
 @router.get("/v1/accounts/{account_id}/transfers", summary="An account's journal, oldest first")
 async def account_transfers(
-    account_id: Annotated[int, _example_path("1")],
+    account_id: AccountId,
     principal: PrincipalDep,
     svc: ServicesDep,
-    after: int = 0,
+    after: Annotated[int, Query(ge=0, le=ID_MAX)] = 0,
     limit: Limit = PAGE_SIZE_DEFAULT,
 ) -> dict[str, Any]:
     records, cursor = await svc.transfers.account_transfers(principal, account_id, after, limit)

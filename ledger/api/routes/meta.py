@@ -8,11 +8,14 @@ from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
 from ledger.api import views
-from ledger.api.deps import ServicesDep
+from ledger.api.deps import OptionalPrincipalDep, ServicesDep
 from ledger.db import repositories as repo
 from ledger.db.migrate import current_revision, head_revision
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import FUNDS, get_fund
+from ledger.domain.principals import PrincipalKind
+
+STAFF = frozenset({PrincipalKind.HUB_OPERATOR, PrincipalKind.AUDITOR})
 
 router = APIRouter(tags=["meta"])
 
@@ -25,19 +28,23 @@ async def health() -> dict[str, str]:
 @router.get(
     "/v1/ready", summary="Readiness: the database answers and is migrated", response_model=None
 )
-async def ready(svc: ServicesDep) -> dict[str, Any] | JSONResponse:
+async def ready(svc: ServicesDep, principal: OptionalPrincipalDep
+                ) -> dict[str, Any] | JSONResponse:
+    """Anyone learns ready or not; the hub's operator and auditor also learn why and what runs
+    (the database kind and schema version tell an attacker which exploits to try)."""
+    staff = principal is not None and principal.kind in STAFF
     try:
         await repo.ping(svc.db)
         revision = await current_revision(svc.db)
     except Exception as exc:  # readiness reports any failure instead of raising it
-        return JSONResponse(
-            {"status": "unavailable", "reason": type(exc).__name__}, status_code=503
-        )
+        reason = type(exc).__name__ if staff else "the database does not answer"
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     if revision != head_revision():
-        return JSONResponse(
-            {"status": "unavailable", "reason": f"schema at {revision}, run `clmtv db upgrade`"},
-            status_code=503,
-        )
+        reason = (f"schema at {revision}, run `clmtv db upgrade`" if staff
+                  else "the database is not migrated")
+        return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
+    if not staff:
+        return {"status": "ready"}
     return {
         "status": "ready",
         "database": svc.db.dialect,

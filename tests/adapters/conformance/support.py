@@ -17,7 +17,7 @@ from typing import Any
 from ledger.adapters.conformance import malformed
 from ledger.adapters.formats import DeclaredHeader, DeclaredRow, RowError
 from ledger.adapters.registry import adapters, codec, get_adapter
-from ledger.services.demo_imports import sample_files
+from ledger.app.demo_imports import sample_files
 
 GOLDEN = Path(__file__).parent / "golden"
 FUNDS = sorted(adapters())

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from ledger import cli
-from ledger.services.demo_imports import sample_files
+from ledger.app.demo_imports import sample_files
 
 
 def test_variants_of_a_good_file_are_each_refused_and_reported(

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.api.deps import Services
+from ledger.app.demo_imports import import_samples
+from ledger.composition import Services
 from ledger.demo_data import (
     DEMO_SECOND_TH_ID,
     DEMO_SECOND_WORKER,
@@ -29,7 +30,6 @@ from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
-from ledger.services.demo_imports import import_samples
 from ledger.services.workers import NewWorker
 
 OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
@@ -83,7 +83,7 @@ async def seed(svc: Services, say: Callable[[str], None] = print) -> None:
             if failed:
                 raise RuntimeError(f"demo seeding failed: {failed[0]}")
         say(f"  {career.worker}: {career.months} months at {career.fund}")
-    from ledger.services.demo_settlement import seed_settlement
+    from ledger.app.demo_settlement import seed_settlement
 
     await seed_settlement(svc, say)
     await import_samples(svc, say)

@@ -13,12 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ledger.api.deps import Services
+from ledger.composition import Services
 from ledger.config import Settings
 from ledger.db import inbox_repo
 from ledger.domain.errors import DomainError, ErrorCode
@@ -121,21 +122,27 @@ async def run_window(svc: Services, currency: str = "USD",
     return current
 
 
-async def settle_command(settings: Settings, currency: str, keys_dir: str | None) -> None:
-    """What `clmtv settle` runs: migrate, then one window end to end; prints the report."""
-    from ledger.api.app import build_services
-    from ledger.db.migrate import upgrade
+async def settle_command(settings: Settings, currency: str, keys_dir: str | None,
+                         as_json: bool = False) -> int:
+    """What `clmtv settle` runs: migrate, then one window end to end. Steps are printed as they
+    happen (to stderr with `as_json`, whose stdout is the window's report alone). Returns 1 when
+    a settled window does not reconcile, else 0 (a window left waiting for confirmations is a
+    normal outcome: the funds confirm by signed message)."""
+    from ledger.composition import running_services
 
-    svc = build_services(settings)
-    svc.committer.start()
-    try:
-        await upgrade(svc.db)
+    def say(line: str) -> None:
+        print(line, file=sys.stderr if as_json else sys.stdout, flush=True)
+
+    async with running_services(settings) as svc:
         keys = None
         if keys_dir is not None:
             keys = fund_keys(Path(keys_dir), tuple(svc.portability.agreement.member_funds))
-        window = await run_window(svc, currency, keys)
-        print(json.dumps({k: window[k] for k in ("id", "state", "netting", "reconciliation")},
-                         indent=2))
-    finally:
-        await svc.committer.stop()
-        await svc.db.dispose()
+        window = await run_window(svc, currency, keys, say)
+    report = {k: window[k] for k in ("id", "state", "netting", "reconciliation")}
+    if as_json:
+        print(json.dumps(report, indent=2))
+    elif window["state"] != "settled":
+        say("each fund confirms by a signed settlement.confirmation message to "
+            "POST /v1/inbox/messages (docs/settlement.md); run `clmtv settle` again to finish")
+    reconciliation = window.get("reconciliation") or {}
+    return 1 if window["state"] == "settled" and not reconciliation.get("agrees", False) else 0

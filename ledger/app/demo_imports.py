@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ledger.adapters.formats import DeclaredRow
 from ledger.adapters.registry import adapters, codec
-from ledger.api.deps import Services
+from ledger.composition import Services
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.workers import NewWorker

@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 from ledger.adapters.refunds import Claim
-from ledger.api.deps import Services
+from ledger.app.settle_run import OPERATOR, fund_keys, publish_fund_keys, run_window
+from ledger.composition import Services
 from ledger.db import inbox_repo, windows_repo
 from ledger.demo_data import DEMO_SECOND_WORKER, DEMO_WORKER
 from ledger.domain.periods import Month
 from ledger.services.portability import FlowRequest, Reason
-from ledger.services.settle_run import OPERATOR, fund_keys, publish_fund_keys, run_window
 from ledger.settlement.keys import HUB, Party, SigningKey
 from ledger.settlement.legs import Flow
 from ledger.settlement.messages import MessageType, sign_message

@@ -1,0 +1,285 @@
+"""`clmtv`: the one front door to the ledger, its adapters, settlement and the simulator.
+
+Every command joins this argparse tree (docs/cli.md is generated from it), documents its exit
+codes (`exits.py`), shows progress when it can run longer than a few seconds and offers `--json`
+where a script would read its output. The database comes from CLMTV_DATABASE_URL (default: the
+SQLite file clmtv.db).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ledger.cli import exits
+from ledger.config import ConfigurationError, Settings, get_settings
+from ledger.db.engine import open_database
+from ledger.db.migrate import upgrade
+from ledger.domain.errors import DomainError
+from ledger.domain.principals import PrincipalKind
+from ledger.runtime import tune_gc
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clmtv", description="The clmtv ledger: serve it, seed a demo, import fund files, "
+        "settle windows, verify signed documents, simulate policies. The database comes from "
+        "CLMTV_DATABASE_URL (default: the SQLite file clmtv.db).")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the HTTP API")
+    _server_args(serve)
+    serve.add_argument("--workers", type=int, default=1,
+                       help="server processes (default: %(default)s)")
+
+    demo = sub.add_parser("demo", help="seed a small population and run the API")
+    _server_args(demo)
+    demo.add_argument("--no-serve", action="store_true", help="seed and exit")
+
+    db = sub.add_parser("db", help="database administration")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="apply migrations up to the latest schema")
+
+    from ledger.adapters.conformance import cli as adapters_cli
+    from ledger.cli import imports as import_cli
+
+    import_cli.add_parser(sub)
+    adapters_cli.add_parser(sub)
+
+    verify = sub.add_parser("verify", help="verify a signed message or statement offline")
+    verify.add_argument("file", help="a compact JWS (e.g. from /v1/workers/ID/statement.jws)")
+    verify.add_argument("--jwks", required=True,
+                        help="the issuer's JWKS: a file, or the hub's base URL")
+    verify.add_argument("--at", help="check as of this time (ISO 8601 or Unix seconds)")
+    verify.add_argument("--type", default="statement.worker",
+                        help="the document type expected (default: %(default)s)")
+    verify.add_argument("--audience", help="whom the document must be issued to (e.g. the "
+                        "worker id of the person presenting a statement)")
+    verify.add_argument("--allow-http-loopback", action="store_true",
+                        help="accept plain http for --jwks, from this machine only")
+
+    settle = sub.add_parser("settle", help="close, confirm and settle a settlement window")
+    settle.add_argument("--currency", default="USD", help="the window's settlement currency")
+    settle.add_argument("--fund-keys", help="dev only: a directory of the member funds' private "
+                        "JWKs; confirm on their behalf (created on first use)")
+    settle.add_argument("--json", action="store_true",
+                        help="print only the window's report, as JSON")
+
+    clients = sub.add_parser("clients", help="API clients (bearer tokens)")
+    clients_sub = clients.add_subparsers(dest="clients_command", required=True)
+    add = clients_sub.add_parser("add", help="create a client and print its token once")
+    add.add_argument("name")
+    add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
+    add.add_argument("--scope", help="fund code (fund/employer/channel) or worker id (worker)")
+
+    hub_key = sub.add_parser("hub-key", help="the hub's signing key (a JWK file)")
+    hub_key_sub = hub_key.add_subparsers(dest="hub_key_command", required=True)
+    create = hub_key_sub.add_parser(
+        "create", help="create the hub's signing key file (refuses to overwrite one)")
+    create.add_argument("--file", help="where to write it (default: CLMTV_HUB_KEY_FILE)")
+
+    from simulator import cli as simulator_cli
+
+    simulator_cli.add_arguments(sub.add_parser("simulate", help="run the policy simulator"))
+    _document_exit_codes(parser)
+    return parser
+
+
+def parser() -> argparse.ArgumentParser:
+    """The whole command tree (docs/cli.md is generated from it: `python3 dev.py cli-docs`)."""
+    return _parser()
+
+
+# What exit code 1 means for each command (None: the command has no such outcome). A command
+# missing here fails tests/test_cli_docs.py: every command documents its exit codes.
+EXIT_FAILED: dict[tuple[str, ...], str | None] = {
+    ("serve",): None,
+    ("demo",): None,
+    ("db", "upgrade"): None,
+    ("import",): "the file was rejected: nothing booked",
+    ("adapters", "list"): None,
+    ("adapters", "check"): "a conformance check failed",
+    ("verify",): "the signature, key or claims are invalid",
+    ("settle",): "the settled window does not reconcile",
+    ("clients", "add"): None,
+    ("hub-key", "create"): None,
+    ("simulate",): "the replay's ledger totals differ from the simulator's",
+}
+
+
+def _document_exit_codes(root: argparse.ArgumentParser) -> None:
+    for path, command in commands(root):
+        if path in EXIT_FAILED:
+            command.epilog = exits.epilog(EXIT_FAILED[path])
+
+
+def commands(root: argparse.ArgumentParser, path: tuple[str, ...] = ()
+             ) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every runnable command of the tree, with its path of names (e.g. ("db", "upgrade"))."""
+    found: list[tuple[tuple[str, ...], argparse.ArgumentParser]] = []
+    subparsers = [a for a in root._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subparsers and path:
+        return [(path, root)]
+    for action in subparsers:
+        for name, child in action.choices.items():
+            found.extend(commands(child, (*path, name)))
+    return found
+
+
+def _server_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=8000,
+                        help="port to listen on (default: %(default)s)")
+    parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
+
+
+def _serve(settings: Settings, args: argparse.Namespace) -> None:
+    import uvicorn
+
+    common = {"host": args.host, "port": args.port, "access_log": not args.no_access_log,
+              "log_level": settings.log_level}
+    if getattr(args, "workers", 1) > 1:
+        uvicorn.run("ledger.api.main:app", workers=args.workers, **common)
+        return
+    from ledger.api.app import create_app
+
+    uvicorn.run(create_app(settings), **common)
+
+
+async def _upgrade(settings: Settings) -> None:
+    db = open_database(settings.database_url, 1)
+    try:
+        await upgrade(db)
+    finally:
+        await db.dispose()
+
+
+async def _seed_demo(settings: Settings) -> None:
+    from ledger.app.demo import seed
+    from ledger.composition import running_services
+
+    async with running_services(settings) as services:
+        await seed(services)
+
+
+async def _add_client(settings: Settings, args: argparse.Namespace) -> str:
+    from ledger.services.clients import ClientService
+
+    db = open_database(settings.database_url, 1)
+    try:
+        return await ClientService(db).register(args.name, PrincipalKind(args.kind), args.scope)
+    finally:
+        await db.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    settings = get_settings()
+    try:
+        if args.command == "db":
+            asyncio.run(_upgrade(settings))
+            print(f"schema up to date on {settings.database_url.split('@')[-1]}")
+        elif args.command == "clients":
+            token = asyncio.run(_add_client(settings, args))
+            print(f"client {args.name} created; its token (shown once):\n{token}")
+        elif args.command == "simulate":
+            from simulator import cli as simulator_cli
+
+            return simulator_cli.run(args)
+        elif args.command == "verify":
+            return _verify(args)
+        elif args.command == "adapters":
+            from ledger.adapters.conformance import cli as adapters_cli
+
+            return adapters_cli.run(args)
+        elif args.command == "import":
+            from ledger.cli import imports as import_cli
+
+            return import_cli.run(settings, args)
+        elif args.command == "settle":
+            from ledger.app.settle_run import settle_command
+
+            return asyncio.run(settle_command(settings, args.currency, args.fund_keys,
+                                              args.json))
+        elif args.command == "hub-key":
+            return _create_hub_key(Path(args.file or settings.hub_key_file))
+        elif args.command == "demo":
+            _demo(settings.model_copy(update={"dev_mode": True}), args)
+        elif args.command == "serve":
+            settings.require_servable()
+            settings.warn_if_dev_keys()
+            asyncio.run(_upgrade(settings))
+            _serve(settings, args)
+    except DomainError as exc:
+        print(f"clmtv: {exc.code.value}: {exc.message}", file=sys.stderr)
+        return exits.REFUSED
+    except ConfigurationError as exc:
+        for problem in exc.problems:
+            print(f"clmtv: refusing to start: {problem}", file=sys.stderr)
+        return exits.REFUSED
+    except FileNotFoundError as exc:  # e.g. the hub key file of a command that signs
+        print(f"clmtv: {exc}", file=sys.stderr)
+        return exits.REFUSED
+    return exits.OK
+
+
+def _create_hub_key(path: Path) -> int:
+    from ledger.services.signing import HubSigner
+
+    if path.exists():
+        print(f"clmtv: {path} exists; the hub keeps its identity (rotate by publishing a new "
+              "key, never by overwriting)", file=sys.stderr)
+        return exits.REFUSED
+    signer = HubSigner.from_file(path, create=True)
+    kids = [key["kid"] for key in signer.jwks()["keys"]]
+    print(f"created {path} (readable by its owner only); key id {', '.join(kids)}")
+    return exits.OK
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from ledger.cli.verify import MessageRejected, VerifyInputError, describe, verify_file
+
+    try:
+        message = verify_file(args.file, args.jwks, args.at, expected_type=args.type,
+                              audience=args.audience,
+                              allow_http_loopback=args.allow_http_loopback)
+    except MessageRejected as exc:
+        print(f"invalid: {exc.reason.value}: {exc.message}", file=sys.stderr)
+        return exits.FAILED
+    except VerifyInputError as exc:
+        print(f"clmtv verify: {exc}", file=sys.stderr)
+        return exits.REFUSED
+    print(describe(message, audience_checked=args.audience is not None))
+    return exits.OK
+
+
+def _demo(settings: Settings, args: argparse.Namespace) -> None:
+    from ledger.demo_data import DEMO_TOKENS, DEMO_WORKER
+
+    print(f"clmtv demo: seeding {settings.database_url.split('@')[-1]}")
+    asyncio.run(_seed_demo(settings))
+    base = f"http://{args.host}:{args.port}"
+    print(
+        f"\nAPI docs:  {base}/docs\n"
+        f"Statement: curl -H 'Authorization: Bearer {DEMO_TOKENS['worker']}' "
+        f"{base}/v1/workers/{DEMO_WORKER}/statement\n"
+        "Tokens:    " + ", ".join(f"{k}={v}" for k, v in DEMO_TOKENS.items()) + "\n"
+    )
+    if not args.no_serve:
+        _serve(settings, args)
+
+
+def run() -> int:
+    """The `clmtv` program: every command is a process of its own (serve, import, settle,
+    simulate), so the process-wide collector settings are made here, not in `main`, which
+    tests call in-process (ADR 0025)."""
+    tune_gc()
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(run())

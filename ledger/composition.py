@@ -1,0 +1,121 @@
+"""The composition root: the one place that builds the ledger's service graph from settings.
+
+It chooses the store (PostgreSQL or SQLite) for the posting engine, opens the database, loads the
+hub's signing key and the agreement in force, and wires every service. The API, the CLI, the demo,
+the settlement runner, the simulator's replay, the load tests' preparation and the tests all start
+here; services receive what they need and never reach up for it (docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from ledger.adapters.registry import adapters
+from ledger.config import Settings
+from ledger.db.engine import Database, open_database
+from ledger.db.migrate import upgrade
+from ledger.db.stores import ledger_transactions
+from ledger.domain.pii import PiiVault
+from ledger.services.clients import ClientService
+from ledger.services.contributions import ContributionService
+from ledger.services.group_commit import GroupCommitter
+from ledger.services.imports import ImportService
+from ledger.services.inbox import InboxService
+from ledger.services.keys import KeyService
+from ledger.services.message_handlers import (
+    portability_bulk_handlers,
+    portability_handlers,
+    settlement_handlers,
+)
+from ledger.services.portability import PortabilityService
+from ledger.services.posting import PostingEngine
+from ledger.services.settlement import SettlementService
+from ledger.services.signing import HubSigner
+from ledger.services.statements import StatementService
+from ledger.services.transfers import TransferService
+from ledger.services.workers import WorkerService
+from ledger.settlement.agreement import bundled_agreement
+
+# The agreement the hub runs (a settings key once more than one is in force).
+PILOT_AGREEMENT = "clmtv-2019-pilot"
+
+
+@dataclass(slots=True)
+class Services:
+    """The service graph: what every entry point works through."""
+
+    db: Database
+    committer: GroupCommitter
+    clients: ClientService
+    workers: WorkerService
+    contributions: ContributionService
+    transfers: TransferService
+    statements: StatementService
+    signer: HubSigner
+    keys: KeyService
+    portability: PortabilityService
+    inbox: InboxService
+    settlement: SettlementService
+    imports: ImportService
+
+
+def build_services(
+    settings: Settings, db: Database | None = None, signer: HubSigner | None = None
+) -> Services:
+    """Wire the graph. `db` and `signer` override what the settings name (tests, replay)."""
+    # Every adapter folder loads now: a fund a folder declares (e.g. MY-SOCSO) is known to the
+    # API from the first request, not from the first import that happens to load its rules.
+    adapters()
+    db = db or open_database(settings.database_url, settings.db_pool_size)
+    vault = PiiVault(settings.pii_hmac_key, settings.pii_encryption_key)
+    committer = GroupCommitter(PostingEngine(db, ledger_transactions(db)),
+                               settings.group_commit_max)
+    worker_service = WorkerService(db, vault)
+    signer = signer or HubSigner.from_file(Path(settings.hub_key_file), create=settings.dev_mode)
+    keys = KeyService(db)
+    agreement = bundled_agreement(PILOT_AGREEMENT)
+    portability = PortabilityService(db, committer, agreement)
+    settlement = SettlementService(db, committer, signer, agreement.member_funds)
+    inbox = InboxService(db, keys, signer, {**portability_handlers(portability),
+                                            **settlement_handlers(settlement)},
+                         bulk_handlers=portability_bulk_handlers(portability))
+    keys.on_revoke.append(inbox.refuse_held)
+    return Services(
+        db=db,
+        committer=committer,
+        clients=ClientService(db),
+        workers=worker_service,
+        contributions=ContributionService(committer, worker_service),
+        transfers=TransferService(db, committer),
+        statements=StatementService(db, worker_service),
+        signer=signer,
+        keys=keys,
+        portability=portability,
+        inbox=inbox,
+        settlement=settlement,
+        imports=ImportService(db, vault),
+    )
+
+
+@asynccontextmanager
+async def running_services(
+    settings: Settings, *, db: Database | None = None, signer: HubSigner | None = None,
+    migrate: bool = True,
+) -> AsyncIterator[Services]:
+    """The graph for a program that is not a server: migrated, its group committer running,
+    and everything closed on exit (the database too, unless the caller passed its own)."""
+    services = build_services(settings, db=db, signer=signer)
+    try:
+        if migrate:
+            await upgrade(services.db)
+        services.committer.start()
+        try:
+            yield services
+        finally:
+            await services.committer.stop()
+    finally:
+        if db is None:
+            await services.db.dispose()
