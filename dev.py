@@ -144,7 +144,7 @@ def main() -> int:
     if task == "lint":
         return task_lint(args)
     if task == "mutate":
-        return _run([str(BIN / "python"), "-m", "mutation", *args])
+        return _run([str(BIN / "python"), "-m", "tools.mutation", *args])
     if task == "demo":
         return _run([str(BIN / "clmtv"), "demo", *args])
     if task == "clmtv":

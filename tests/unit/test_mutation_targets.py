@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mutation.targets import TESTS_BY_MODULE, core_modules, resolve
+from tools.mutation.targets import TESTS_BY_MODULE, core_modules, resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -34,7 +34,7 @@ def test_modules_are_named_by_path_or_dotted_name() -> None:
 
 
 def test_a_modules_config_narrows_mutmut_to_it_and_its_tests() -> None:
-    from mutation.run import module_config
+    from tools.mutation.run import module_config
 
     config = tomllib.loads(module_config("ledger/settlement/rounding.py"))["tool"]["mutmut"]
     assert config["only_mutate"] == ["ledger/settlement/rounding.py"]
@@ -44,7 +44,7 @@ def test_a_modules_config_narrows_mutmut_to_it_and_its_tests() -> None:
 
 
 def test_an_equivalent_applies_only_while_its_diff_shows_the_judged_change() -> None:
-    from mutation.equivalents import EQUIVALENT, judged_equivalent
+    from tools.mutation.equivalents import EQUIVALENT, judged_equivalent
 
     name, entry = next(iter(EQUIVALENT.items()))
     assert judged_equivalent(name, f"-    old line\n+    {entry.fragment}  # x") == entry
@@ -53,7 +53,7 @@ def test_an_equivalent_applies_only_while_its_diff_shows_the_judged_change() -> 
 
 
 def test_the_table_marks_modules_below_target_and_stale_runs() -> None:
-    from mutation import report
+    from tools.mutation import report
 
     module = "ledger/settlement/rounding.py"
     row = {"mutants": 10, "killed": 8, "score": 0.8, "date": "2026-12-07", "commit": "abc1234",

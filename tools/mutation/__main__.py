@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 
-from mutation import report
-from mutation.run import ROOT, run_module
-from mutation.targets import TESTS_BY_MODULE, core_modules, resolve
+from tools.mutation import report
+from tools.mutation.run import ROOT, run_module
+from tools.mutation.targets import TESTS_BY_MODULE, core_modules, resolve
 
 
 def main() -> int:
@@ -26,7 +26,8 @@ def main() -> int:
 
     unmapped = [m for m in core_modules(ROOT) if m not in TESTS_BY_MODULE]
     if unmapped:
-        raise SystemExit(f"mutate: core modules without tests in mutation/targets.py: {unmapped}")
+        raise SystemExit(f"mutate: core modules with no tests in tools/mutation/targets.py: "
+                         f"{unmapped}")
     if not args.table_only:
         modules = [resolve(m) for m in args.modules] or list(TESTS_BY_MODULE)
         if args.stale:

@@ -14,9 +14,9 @@ import shutil
 import subprocess
 from typing import Any
 
-from mutation.equivalents import judged_equivalent
-from mutation.run import ROOT, ModuleRun
-from mutation.targets import TESTS_BY_MODULE
+from tools.mutation.equivalents import judged_equivalent
+from tools.mutation.run import ROOT, ModuleRun
+from tools.mutation.targets import TESTS_BY_MODULE
 
 SCORES = ROOT / "docs" / "mutation.json"
 PAGE = ROOT / "docs" / "testing.md"

@@ -22,9 +22,9 @@ from pathlib import Path
 from mutmut.mutation.diff_apply import get_diff_for_mutant
 from mutmut.stats import status_by_exit_code
 
-from mutation.targets import TESTS_BY_MODULE
+from tools.mutation.targets import TESTS_BY_MODULE
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".mutmut"
 BIN = ROOT / ".venv" / "bin"
 # What mutmut copies into mutants/: `source_paths`, `also_copy` and the tests (pyproject.toml).
