@@ -51,6 +51,7 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     "ledger/settlement/coverage.py": ("tests/settlement/test_coverage.py",),
     "ledger/settlement/inbox.py": ("tests/settlement/test_inbox_sequence.py",),
     "ledger/settlement/legs.py": ("tests/settlement/test_legs.py",),
+    "ledger/settlement/merkle.py": ("tests/settlement/test_merkle.py",),
     "ledger/settlement/netting.py": (
         "tests/settlement/test_netting.py", "tests/settlement/test_windows.py",
     ),
@@ -86,8 +87,8 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
 # message ids) are not pure and are left out.
 CORE_GLOBS = ("ledger/domain/*.py", "ledger/adapters/arith.py", "ledger/adapters/*/rules.py")
 PURE_SETTLEMENT = (
-    "canonical", "coverage", "inbox", "legs", "netting", "outcomes", "rounding", "totalisation",
-    "windows",
+    "canonical", "coverage", "inbox", "legs", "merkle", "netting", "outcomes", "rounding",
+    "totalisation", "windows",
 )
 
 
