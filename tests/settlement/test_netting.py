@@ -464,3 +464,40 @@ def test_fx_at_the_edge_of_the_fast_path_is_exact() -> None:
         fx = convert_to_settlement([amount, -amount], USD, USD, Decimal("0.5"), Rounding.HALF_UP)
         half = Money(amount, USD).convert(USD, Decimal("0.5"), Rounding.HALF_UP).amount_minor
         assert fx.converted.tolist() == [half, -half]
+
+
+def test_greedy_payments_walk_the_debtors_in_order() -> None:
+    result = net([(0, 3, 30), (1, 3, 20), (2, 3, 10)])
+    assert payments_greedy(result) == (
+        SettlementPayment("KH-NSSF", "TH-SSO", Money(30, USD)),
+        SettlementPayment("MM-SSB", "TH-SSO", Money(20, USD)),
+        SettlementPayment("VN-VSS", "TH-SSO", Money(10, USD)),
+    )
+
+
+def test_the_gross_matrix_is_int64_to_the_last_unit() -> None:
+    result = net_obligations([0, 1], [1, 0], [2**62 + 1, 2**61 + 3], FUNDS, USD)
+    assert result.gross.dtype == np.int64 and result.net.dtype == np.int64
+    assert (int(result.gross[0, 1]), result.gross_volume) == (2**62 + 1, 2**62 + 2**61 + 4)
+
+
+@pytest.mark.parametrize("rate", [Decimal("2E-19"), Decimal("1E-19")])
+def test_fx_rates_whose_denominator_exceeds_2_pow_62_take_the_exact_path(rate: Decimal) -> None:
+    # 2E-19 = 1 / 5e18 (between 2**62 and 2**63) and 1E-19 (beyond 2**63): the int64 path
+    # refuses such denominators. 5e18 × 2E-19 = 1; 5e18 × 1E-19 = 0.5, half up 1.
+    fx = convert_to_settlement([5 * 10**18, -(5 * 10**18), 7], USD, USD, rate, Rounding.HALF_UP)
+    assert fx.converted.tolist() == [1, -1, 0]
+
+
+def test_fx_on_the_exact_path_takes_exactly_the_64_bit_maximum() -> None:
+    # 73 divides 2**63 - 1, and 73/64 = 1.140625 is a decimal rate: the product leaves int64,
+    # the result is exactly the largest amount there is.
+    amount = (2**63 - 1) // 73 * 64
+    fx = convert_to_settlement([amount], USD, USD, Decimal("1.140625"), Rounding.DOWN)
+    assert fx.converted.tolist() == [2**63 - 1]
+
+
+def test_fx_amounts_must_be_an_integer_column() -> None:
+    err = refused(lambda: convert_to_settlement(np.array([1.5]), USD, USD, Decimal(1),
+                                                Rounding.DOWN))
+    assert (err.code, err.field) == (ErrorCode.INVALID_INPUT, "amounts_minor")

@@ -18,6 +18,30 @@ class Equivalent(NamedTuple):
 
 _T = "ledger.settlement.totalisation."
 _R = "ledger.settlement.rounding."
+_N = "ledger.settlement.netting."
+
+# Reasons shared by several mutants of one line.
+_SAME_LENGTH = Equivalent(
+    "",
+    "`net` is built from `funds` (one position per fund), so the two always have one length and "
+    "`zip`'s strictness is never tested.",
+)
+_PATH_ONLY = Equivalent(
+    "",
+    "Only chooses between the int64 path and the exact Python path for values both compute "
+    "exactly (a product at the bound still fits int64; a denominator at or under 2**62 is "
+    "taken by either path), so the result is the same.",
+)
+_INT64_LIST = Equivalent(
+    "",
+    "The exact path only ever holds non-empty lists of ints within +-(2**63 - 1) (checked just "
+    "before), which numpy stores as int64 without being told.",
+)
+_BOTH_SIDES_END = Equivalent(
+    "",
+    "Positions sum to zero, so debtors and creditors run out on the same payment: the loop "
+    "ends with both indexes at their ends, and neither condition is ever true on its own.",
+)
 
 EQUIVALENT: dict[str, Equivalent] = {
     # -- totalisation
@@ -32,6 +56,41 @@ EQUIVALENT: dict[str, Equivalent] = {
         "to an undated one: both are then in force since always and the original breaks that "
         "tie by list order, so neither answer is the specified one.",
     ),
+    # -- netting
+    **{
+        f"{_N}x_payments_via_hub__mutmut_{n}": _SAME_LENGTH._replace(fragment=fragment)
+        for n, fragment in ((16, "strict=None"), (19, "result.net, )"), (20, "strict=False"),
+                            (37, "strict=None"), (40, "result.net, )"), (41, "strict=False"))
+    },
+    **{
+        f"{_N}xǁNettingResultǁsummary__mutmut_{n}": _SAME_LENGTH._replace(fragment=fragment)
+        for n, fragment in ((32, "strict=None"), (35, "self.net, )"), (36, "strict=False"))
+    },
+    f"{_N}x__convert_array__mutmut_6": Equivalent(
+        "if amounts.size else 1",
+        "An empty array gives an empty result on either path (`largest` only picks the path).",
+    ),
+    f"{_N}x__convert_array__mutmut_9": _PATH_ONLY._replace(
+        fragment="largest * numerator < _INT64_MAX"),
+    f"{_N}x__convert_array__mutmut_10": _PATH_ONLY._replace(fragment="denominator < 2**62"),
+    f"{_N}x__convert_array__mutmut_11": _PATH_ONLY._replace(fragment="denominator <= 2 * 62"),
+    f"{_N}x__convert_array__mutmut_41": _INT64_LIST._replace(fragment="dtype=None"),
+    f"{_N}x__convert_array__mutmut_43": _INT64_LIST._replace(fragment="np.array(exact, )"),
+    f"{_N}x__percent__mutmut_4": Equivalent(
+        "ratio.denominator, None)",
+        "round_ratio with no mode falls through every named branch to the half-even step, so "
+        "the report's percentage is rounded exactly as with Rounding.HALF_EVEN.",
+    ),
+    f"{_N}x_net_obligations__mutmut_67": Equivalent(
+        "net[net >= 0].sum()",
+        "Adding the zero positions to the creditors' sum changes nothing.",
+    ),
+    **{
+        f"{_N}x_payments_greedy__mutmut_{n}": _BOTH_SIDES_END._replace(fragment=fragment)
+        for n, fragment in ((18, "d < len(debtors) or c < len(creditors)"),
+                            (19, "d <= len(debtors) and c < len(creditors)"),
+                            (20, "d < len(debtors) and c <= len(creditors)"))
+    },
     # -- rounding: the sign of a zero numerator never matters (an exact quotient returns first)
     f"{_R}x_round_ratio__mutmut_9": Equivalent(
         "if denominator <= 0:",
