@@ -46,6 +46,7 @@ def test_a_modules_config_narrows_mutmut_to_it_and_its_tests() -> None:
 def test_an_equivalent_applies_only_while_its_diff_shows_the_judged_change() -> None:
     from tools.mutation.equivalents import EQUIVALENT, judged_equivalent
 
+    assert all(e.fragment and e.reason for e in EQUIVALENT.values())
     name, entry = next(iter(EQUIVALENT.items()))
     assert judged_equivalent(name, f"-    old line\n+    {entry.fragment}  # x") == entry
     assert judged_equivalent(name, "-    old line\n+    another change") is None
