@@ -76,6 +76,18 @@ EQUIVALENT: dict[str, Equivalent] = {
     f"{_N}x__convert_array__mutmut_11": _PATH_ONLY._replace(fragment="denominator <= 2 * 62"),
     f"{_N}x__convert_array__mutmut_41": _INT64_LIST._replace(fragment="dtype=None"),
     f"{_N}x__convert_array__mutmut_43": _INT64_LIST._replace(fragment="np.array(exact, )"),
+    f"{_N}x__int64_column__mutmut_8": Equivalent(
+        'not in "XXiuXX"',
+        "No numpy dtype kind is 'X': membership in \"XXiuXX\" and in \"iu\" agree for every array.",
+    ),
+    **{
+        f"{_N}x__int64_column__mutmut_{n}": Equivalent(
+            fragment,
+            "`copy` only decides whether an int64 array is copied; the values are the same, and "
+            "the caller never writes to its input.",
+        )
+        for n, fragment in ((30, "copy=None"), (32, "astype(np.int64, )"), (33, "copy=True"))
+    },
     f"{_N}x__percent__mutmut_4": Equivalent(
         "ratio.denominator, None)",
         "round_ratio with no mode falls through every named branch to the half-even step, so "
