@@ -103,6 +103,11 @@ EQUIVALENT: dict[str, Equivalent] = {
                             (19, "d <= len(debtors) and c < len(creditors)"),
                             (20, "d < len(debtors) and c <= len(creditors)"))
     },
+    # -- windows
+    "ledger.settlement.windows.xǁSettlementWindowǁadd_transfers__mutmut_22": Equivalent(
+        'batch[transfer_id] = ""',
+        "The dict is an insertion-ordered set: only its keys are ever read, never the values.",
+    ),
     # -- rounding: the sign of a zero numerator never matters (an exact quotient returns first)
     f"{_R}x_round_ratio__mutmut_9": Equivalent(
         "if denominator <= 0:",
