@@ -166,9 +166,13 @@ def test_verified_messages_feed_the_inbox(parties: Parties) -> None:
                      iat=NOW, jti=f"t{seq}")
         for seq in (1, 2)
     ]
-    for token in reversed(tokens):
-        inbox.observe_message(verify_message(token, parties.registry, HUB, NOW))
+    verified = [verify_message(token, parties.registry, HUB, NOW) for token in tokens]
+    for message in reversed(verified):
+        inbox.observe_message(message)
     assert inbox.expected_seq(TH_HUB) == 3
+    for message in verified:  # recorded under the payload's own hash
+        seen = inbox.seen(TH, message.jti)
+        assert seen is not None and seen.payload_sha256 == message.payload_sha256
 
 
 def test_same_claims_resigned_after_rotation_are_a_duplicate(parties: Parties) -> None:

@@ -103,6 +103,12 @@ EQUIVALENT: dict[str, Equivalent] = {
                             (19, "d <= len(debtors) and c < len(creditors)"),
                             (20, "d < len(debtors) and c <= len(creditors)"))
     },
+    # -- inbox
+    "ledger.settlement.inbox.x_missing_ranges__mutmut_5": Equivalent(
+        "expected <= s <= seq",
+        "A held seq equal to `seq` would only append the range (start, seq - 1) that the last "
+        "step appends anyway; and classify answers SEQ_CONFLICT before asking for ranges then.",
+    ),
     # -- windows
     "ledger.settlement.windows.xǁSettlementWindowǁadd_transfers__mutmut_22": Equivalent(
         'batch[transfer_id] = ""',
