@@ -225,3 +225,17 @@ def test_a_quote_rounds_each_step_with_its_mode() -> None:
     assert down.convert(Money(101, USD), JPY, KHR) == (Money(0, JPY), Money(0, KHR))
     # the second step uses the second rate: 2 yen × 3 = 6.00 KHR
     assert half_up.convert(Money(400, USD), JPY, KHR) == (Money(2, JPY), Money(600, KHR))
+
+
+def test_three_sources_are_drained_one_after_the_other() -> None:
+    member = member_account("wkr_story01", "JP-JPS", "epi", JPY)
+    retained = retained_account("JP-JPS", JPY)
+    withheld = tax_withheld_account("JP-JPS", JPY)
+    clearing = clearing_account("JP-JPS", "KH-NSSF", JPY)
+    plan = FlowPlan("pt-5", "wkr_story01", "JP-JPS", "KH-NSSF", Destination.WORKER,
+                    ((member, 10), (retained, 20), (withheld, 30)),
+                    (Use("lump-sum", 15, clearing), Use("retained", 45, retained)),
+                    Money(0, USD), Money(0, KHR))
+    assert [(leg.debit, leg.credit, leg.amount_minor) for leg in plan_legs(plan)] == [
+        (member, clearing, 10), (retained, clearing, 5), (retained, retained, 15),
+        (withheld, retained, 30), (clearing, fx_account(JPY), 15)]
