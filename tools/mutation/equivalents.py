@@ -19,6 +19,7 @@ class Equivalent(NamedTuple):
 _T = "ledger.settlement.totalisation."
 _R = "ledger.settlement.rounding."
 _N = "ledger.settlement.netting."
+_C = "ledger.settlement.canonical."
 
 # Reasons shared by several mutants of one line.
 _SAME_LENGTH = Equivalent(
@@ -103,6 +104,61 @@ EQUIVALENT: dict[str, Equivalent] = {
                             (19, "d <= len(debtors) and c < len(creditors)"),
                             (20, "d < len(debtors) and c <= len(creditors)"))
     },
+    # -- canonical (JCS)
+    **{
+        f"{_C}x__format_int__mutmut_{n}": Equivalent(
+            fragment,
+            "Integers within +-2**53 are exact doubles, and format_number prints such a double "
+            "with the same digits as str(): moving the bound only changes which path prints it.",
+        )
+        for n, fragment in ((1, "+SAFE_INTEGER_MAX <= value"), (2, "-SAFE_INTEGER_MAX < value"),
+                            (3, "value < SAFE_INTEGER_MAX"))
+    },
+    f"{_C}x__layout__mutmut_11": Equivalent(
+        "0 < n < 21",
+        "n = 21 reaches this line only with more than 21 digits, and a double has at most 17.",
+    ),
+    f"{_C}x__layout__mutmut_20": Equivalent(
+        "-6 < n <= 1",
+        "n = 1 was taken by the `0 < n <= 21` branch above.",
+    ),
+    **{
+        f"{_C}x__layout__mutmut_{n}": Equivalent(
+            fragment,
+            "An exponent of 0 means n = 1, which the branches above always take: the exponent "
+            "here is never 0.",
+        )
+        for n, fragment in ((33, "if exponent > 0"), (34, "if exponent >= 1"))
+    },
+    **{
+        f"{_C}x__shortest_digits__mutmut_{n}": Equivalent(
+            fragment,
+            "repr() of a float has no 'X': stripping the characters of \"XX0XX\" strips zeros.",
+        )
+        for n, fragment in ((16, 'lstrip("XX0XX")'), (27, 'rstrip("XX0XX")'))
+    },
+    **{
+        f"{_C}{name}": Equivalent(
+            fragment, "Codec names are case-insensitive: the same codec, the same bytes.")
+        for name, fragment in (("x__utf16_sort_key__mutmut_6", '"UTF-16-BE"'),
+                               ("x_canonical_text__mutmut_4", '"UTF-8"'),
+                               ("x_canonicalize__mutmut_14", '"UTF-8"'),
+                               ("x_is_canonical_ijson__mutmut_8", '"UTF-8"'),
+                               ("x_parse_json__mutmut_10", '"UTF-8"'))
+    },
+    f"{_C}x__write_object__mutmut_16": Equivalent(
+        "first = None",
+        "`first` is only tested with `not`, for which None and False are the same.",
+    ),
+    **{
+        f"{_C}x_format_number__mutmut_{n}": Equivalent(
+            fragment, "float() reads infinity case-insensitively: the same two values.")
+        for n, fragment in ((6, 'float("INF")'), (9, 'float("-INF")'))
+    },
+    f"{_C}x_format_number__mutmut_18": Equivalent(
+        '"-" if value <= 0',
+        "Zero returned \"0\" on the lines before, so `value` here is never 0.",
+    ),
     # -- inbox
     "ledger.settlement.inbox.x_missing_ranges__mutmut_5": Equivalent(
         "expected <= s <= seq",
