@@ -127,6 +127,10 @@ def test_other_rounding_steps_are_refused_by_code_and_message(
     (Fraction(1, 20), "0.05"), (Fraction(-3, 4), "-0.75"), (Fraction(7, 40), "0.175"),
     (Fraction(1, 2), "0.5"), (Fraction(250, 1), "250"), (Fraction(1001, 10), "100.1"),
     (Fraction(4, 25), "0.16"), (Fraction(1, 8), "0.125"), (Fraction(3, 1280), "0.00234375"),
+    (Fraction(-1, 10**7), "-0.0000001"), (Fraction(-5), "-5"), (Fraction(-1, 3), "-1/3"),
+    # more digits than a Decimal context holds: every one is kept
+    (Fraction(1, 2**45), "0.000000000000028421709430404007434844970703125"),
+    (Fraction(12345678901234567890123456796, 100), "123456789012345678901234567.96"),
 ])
 def test_fractions_print_as_decimals_when_they_terminate(value: Fraction, text: str) -> None:
     assert fraction_text(value) == text
