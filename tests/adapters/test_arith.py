@@ -131,6 +131,8 @@ def test_other_rounding_steps_are_refused_by_code_and_message(
     # more digits than a Decimal context holds: every one is kept
     (Fraction(1, 2**45), "0.000000000000028421709430404007434844970703125"),
     (Fraction(12345678901234567890123456796, 100), "123456789012345678901234567.96"),
+    # a large odd factor next to a 2: not a terminating decimal, whatever floats would say
+    (Fraction(1, 2 * (2**60 + 1)), f"1/{2 * (2**60 + 1)}"),
 ])
 def test_fractions_print_as_decimals_when_they_terminate(value: Fraction, text: str) -> None:
     assert fraction_text(value) == text
