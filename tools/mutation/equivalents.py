@@ -20,6 +20,7 @@ _T = "ledger.settlement.totalisation."
 _R = "ledger.settlement.rounding."
 _N = "ledger.settlement.netting."
 _C = "ledger.settlement.canonical."
+_A = "ledger.adapters.arith."
 
 # Reasons shared by several mutants of one line.
 _SAME_LENGTH = Equivalent(
@@ -104,6 +105,24 @@ EQUIVALENT: dict[str, Equivalent] = {
                             (19, "d <= len(debtors) and c < len(creditors)"),
                             (20, "d < len(debtors) and c <= len(creditors)"))
     },
+    # -- the adapters' arithmetic
+    **{
+        f"{_A}x__round_quotient__mutmut_{n}": Equivalent(
+            fragment,
+            "Differs only for p = 0, whose remainder is 0: the function has returned q already "
+            "(and for integers `< 1` is `<= 0`).",
+        )
+        for n, fragment in ((15, "q + (p <= 0)"), (16, "q + (p < 1)"), (19, "q + (p >= 0)"),
+                            (30, "q + (p >= 0)"))
+    },
+    f"{_A}x__round_quotient__mutmut_27": Equivalent(
+        "q + (2 * r >= d)",
+        "Guarded by `2 * r != d` on the line before: `>=` and `>` agree there.",
+    ),
+    f"{_A}x_quantum_minor__mutmut_16": Equivalent(
+        'rstrip("XX0XX")',
+        "A number's digits hold no 'X': stripping the characters of \"XX0XX\" strips zeros.",
+    ),
     # -- canonical (JCS)
     **{
         f"{_C}x__format_int__mutmut_{n}": Equivalent(
