@@ -4,8 +4,8 @@
 
 - `default` (`python3 dev.py test`, and CI on both stores): a fixed, modest budget, random
   draws; a failure prints the blob that replays it (`@reproduce_failure`).
-- `mutation`: the default budget with derandomised draws, so that a mutant is killed or not the
-  same way on every run.
+- `mutation` (`python3 dev.py mutate` sets `CLMTV_MUTATION`): the default budget with
+  derandomised draws, so that a mutant is killed or not the same way on every run.
 - `soak`: long runs, by hand, for a few minutes per store.
 
 A pure target (no database) is cheap, so it gets more examples than a store.
@@ -28,6 +28,8 @@ BUDGETS: dict[str, dict[str, tuple[int, int]]] = {
 
 
 def profile() -> str:
+    if os.environ.get("CLMTV_MUTATION"):  # `python3 dev.py mutate` (tests/conftest.py)
+        return "mutation"
     name = os.environ.get("HYPOTHESIS_PROFILE", "default")
     if name not in BUDGETS:
         raise ValueError(f"HYPOTHESIS_PROFILE={name!r}: expected one of {', '.join(BUDGETS)}")
