@@ -12,6 +12,7 @@ it and installs the hash-pinned `requirements.lock`; later runs reuse it until t
     python3 dev.py architecture    # rewrite docs/architecture.md from the contracts
     python3 dev.py cli-docs        # rewrite docs/cli.md from the clmtv command tree
     python3 dev.py bench [NAME]    # list the benchmarks, or run bench/bench_NAME.py
+    python3 dev.py mutate [MODULE ...]  # mutation scores of the core modules (docs/testing.md)
     python3 dev.py clmtv ARGS...   # any CLI command inside the environment
 
 `demo` and `clmtv` run in the directory you call them from (file arguments and the default
@@ -184,6 +185,8 @@ def main() -> int:
         return task_test(args)
     if task == "lint":
         return task_lint(args)
+    if task == "mutate":
+        return _run([str(BIN / "python"), "-m", "tools.mutation", *args])
     if task == "demo":
         return _exec([str(BIN / "clmtv"), "demo", *args])
     if task == "clmtv":
