@@ -24,14 +24,14 @@ from ledger.domain.money import Rounding
 I64_MAX = 2**63 - 1
 
 # Tenths: exact ties from an odd and an even floor on both sides of zero, and values off the tie.
-TENTHS = [25, -25, 15, -15, 16, -16, 14, 5, -5, 20, -20]
+TENTHS = [25, -25, 15, -15, 16, -16, 14, 5, -5, 20, -20, 1, -1]
 TIE_TABLE = [
-    (Rounding.HALF_UP, [3, -3, 2, -2, 2, -2, 1, 1, -1, 2, -2]),
-    (Rounding.HALF_EVEN, [2, -2, 2, -2, 2, -2, 1, 0, 0, 2, -2]),
-    (Rounding.DOWN, [2, -2, 1, -1, 1, -1, 1, 0, 0, 2, -2]),
-    (Rounding.UP, [3, -3, 2, -2, 2, -2, 2, 1, -1, 2, -2]),
-    (Rounding.FLOOR, [2, -3, 1, -2, 1, -2, 1, 0, -1, 2, -2]),
-    (Rounding.CEILING, [3, -2, 2, -1, 2, -1, 2, 1, 0, 2, -2]),
+    (Rounding.HALF_UP, [3, -3, 2, -2, 2, -2, 1, 1, -1, 2, -2, 0, 0]),
+    (Rounding.HALF_EVEN, [2, -2, 2, -2, 2, -2, 1, 0, 0, 2, -2, 0, 0]),
+    (Rounding.DOWN, [2, -2, 1, -1, 1, -1, 1, 0, 0, 2, -2, 0, 0]),
+    (Rounding.UP, [3, -3, 2, -2, 2, -2, 2, 1, -1, 2, -2, 1, -1]),
+    (Rounding.FLOOR, [2, -3, 1, -2, 1, -2, 1, 0, -1, 2, -2, 0, -1]),
+    (Rounding.CEILING, [3, -2, 2, -1, 2, -1, 2, 1, 0, 2, -2, 1, 0]),
 ]
 
 
@@ -61,6 +61,17 @@ def test_a_quantum_rounds_to_whole_steps_with_the_same_table(
     assert [apply_rate(a, rate, rounding, 10) for a in amounts] == scaled
     array = apply_rate_array(np.array(amounts, dtype=np.int64), rate, rounding, 10)
     assert array.tolist() == scaled
+
+
+@pytest.mark.parametrize(("rounding", "expected"), [
+    (Rounding.HALF_UP, [1, -1, 2, -2]), (Rounding.HALF_EVEN, [0, 0, 2, -2]),
+    (Rounding.DOWN, [0, 0, 1, -1]), (Rounding.UP, [1, -1, 2, -2]),
+    (Rounding.FLOOR, [0, -1, 1, -2]), (Rounding.CEILING, [1, 0, 2, -1]),
+])
+def test_halves_of_one_and_three(rounding: Rounding, expected: list[int]) -> None:
+    odd = np.array([1, -1, 3, -3], dtype=np.int64)
+    assert round_div_array(odd, np.int64(2), rounding).tolist() == expected
+    assert [round_fraction(Fraction(int(n), 2), rounding) for n in odd] == expected
 
 
 def test_percent_is_exact() -> None:

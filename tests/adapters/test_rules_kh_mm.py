@@ -233,3 +233,11 @@ def test_mm_a_flag_other_than_yes_or_no_is_refused() -> None:
     assert (err.value.code, err.value.field) == (ErrorCode.INVALID_INPUT,
                                                  "registered_at_60_or_over")
     assert err.value.message == "must be yes or no, got 'maybe'"
+
+
+def test_a_rounding_step_of_100_riel_or_kyat_reaches_every_plan() -> None:
+    kh = adapter_with("KH-NSSF", amount_quantum=Decimal(100))
+    for scheme in ("pension", "health-care", "occupational-risk"):
+        assert kh.plan(scheme, MAR_2023, NONE).quantum == riel(100).amount_minor, scheme
+    mm = adapter_with("MM-SSB", amount_quantum=Decimal(100))
+    assert mm.plan("employment-injury", OCT_2026, NONE).quantum == kyat(100).amount_minor

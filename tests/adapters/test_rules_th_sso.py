@@ -272,3 +272,15 @@ def test_the_old_age_benefit_is_the_only_withdrawal() -> None:
                             Claim(Month(2030, 1), age_years=55, insured_status_ended=True))
     assert [(r.fund, r.scheme, r.kind) for r in results] == [
         ("TH-SSO", "s33-old-age", BenefitKind.LUMP_SUM)]
+
+
+def test_a_whole_baht_rounding_step_reaches_every_plan() -> None:
+    th = adapter_with("TH-SSO", amount_quantum=Decimal(1))  # the SSO's "83 THB" reading
+    for scheme, context in (("s33-sickness", NONE), ("s33-old-age", NONE),
+                            ("s39-voluntary", NONE), ("s40-informal", WorkerContext(s40_option=1))):
+        assert th.plan(scheme, JAN_2025, context).quantum == 100, scheme
+    # 5% of the 1,650 floor is 82.50: the employee pays 83 baht
+    assert th.contribution(NONE, "s33-sickness", JAN_2025, thb(100_000)).share(E) == thb(2_500)
+    totals = sum(q.share(E).amount_minor
+                 for q in th.declaration(NONE, JAN_2025, thb(100_000)))
+    assert totals == 8_300

@@ -105,6 +105,11 @@ EQUIVALENT: dict[str, Equivalent] = {
                             (19, "d <= len(debtors) and c < len(creditors)"),
                             (20, "d < len(debtors) and c <= len(creditors)"))
     },
+    # -- Thai rules
+    "ledger.adapters.th_sso.rules.xǁThSsoAdapterǁ_s33_shares__mutmut_36": Equivalent(
+        "sum(parts, )",
+        "Summing Fractions from the int 0 or from Fraction(0) gives the same Fraction.",
+    ),
     # -- the adapters' arithmetic
     **{
         f"{_A}x__round_quotient__mutmut_{n}": Equivalent(
@@ -119,6 +124,22 @@ EQUIVALENT: dict[str, Equivalent] = {
         "q + (2 * r >= d)",
         "Guarded by `2 * r != d` on the line before: `>=` and `>` agree there.",
     ),
+    **{
+        f"{_A}x_round_div_array__mutmut_{n}": Equivalent(
+            fragment,
+            "FLOOR never steps up: zeros of any dtype become 0 in `astype(np.int64)`.",
+        )
+        for n, fragment in ((9, "dtype=None"), (11, "np.zeros(q.shape, )"))
+    },
+    **{
+        f"{_A}x_round_div_array__mutmut_{n}": Equivalent(
+            fragment,
+            "Differs only for a zero numerator, whose remainder is 0: `r > 0` (or the tie test) "
+            "is already false there (and for integers `< 1` is `<= 0`).",
+        )
+        for n, fragment in ((21, "(num <= 0)"), (22, "(num < 1)"), (28, "(num >= 0)"),
+                            (38, "(num >= 0) if"))
+    },
     f"{_A}x_quantum_minor__mutmut_16": Equivalent(
         'rstrip("XX0XX")',
         "A number's digits hold no 'X': stripping the characters of \"XX0XX\" strips zeros.",
