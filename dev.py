@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Developer front door: bootstraps `.venv` from `uv.lock`, then runs a task.
+"""Developer front door: bootstraps `.venv` from `requirements.lock`, then runs a task.
 
 Needs only Python >= 3.11 on the machine. The first run creates `.venv`, installs a pinned `uv` into
 it and installs the hash-pinned `requirements.lock`; later runs reuse it until the lock or
@@ -12,17 +12,25 @@ it and installs the hash-pinned `requirements.lock`; later runs reuse it until t
     python3 dev.py architecture    # rewrite docs/architecture.md from the contracts
     python3 dev.py cli-docs        # rewrite docs/cli.md from the clmtv command tree
     python3 dev.py bench [NAME]    # list the benchmarks, or run bench/bench_NAME.py
+    python3 dev.py mutate [MODULE ...]  # mutation scores of the core modules (docs/testing.md)
     python3 dev.py clmtv ARGS...   # any CLI command inside the environment
+
+`demo` and `clmtv` run in the directory you call them from (file arguments and the default
+clmtv.db are found there) and become the program: same PID, so a signal sent to dev.py reaches
+the server. The other tasks run in the repository; `test` and `lint` pass SIGTERM, SIGHUP and
+SIGINT on to the step that is running.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import uuid
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
@@ -40,7 +48,42 @@ def _lock_digest() -> str:
 
 
 def _run(cmd: list[str], env: dict[str, str] | None = None) -> int:
-    return subprocess.call(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
+    """Run a step in ROOT and wait; a SIGTERM, SIGHUP or SIGINT sent to dev.py reaches it too,
+    so stopping dev.py by its PID stops the step (and a `test --pg` still drops its database)."""
+    child = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
+
+    def forward(signum: int, _frame: object) -> None:
+        if signum == signal.SIGINT and _in_terminal_foreground():
+            return  # Ctrl-C: the terminal sent it to the child as well; a second one would
+            # make pytest or uvicorn skip their orderly shutdown
+        child.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGHUP,
+                                                       signal.SIGINT)}
+    try:
+        code = child.wait()
+        return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell says
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _in_terminal_foreground() -> bool:
+    try:
+        return os.tcgetpgrp(sys.stdin.fileno()) == os.getpgrp()
+    except (OSError, ValueError):
+        return False  # no terminal: a SIGINT can only have come from kill
+
+
+def _exec(cmd: list[str], cwd: Path | None = None) -> NoReturn:
+    """Become the program (same PID): signals sent to dev.py reach it, nothing is left behind
+    when dev.py is stopped, and its exit code is dev.py's. Runs in the caller's directory unless
+    `cwd` is given, so the files a command names are where the caller is."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if cwd is not None:
+        os.chdir(cwd)
+    os.execv(cmd[0], cmd)  # noqa: S606 (our own programs in .venv, arguments as given)
 
 
 def bootstrap() -> None:
@@ -65,9 +108,9 @@ def bootstrap() -> None:
 
 def task_lock(_: list[str]) -> int:
     """Re-resolve requirements.lock from pyproject.toml (hashes, no index URLs)."""
-    return _run([str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--all-extras",
+    return _exec([str(BIN / "uv"), "pip", "compile", "pyproject.toml", "--all-extras",
                  "--generate-hashes", "--no-emit-index-url", "--no-header",
-                 "--python-version", "3.11", "-o", "requirements.lock"])
+                 "--python-version", "3.11", "-o", "requirements.lock"], cwd=ROOT)
 
 
 def _fresh_pg_database() -> tuple[str, str]:
@@ -129,7 +172,7 @@ def task_bench(args: list[str]) -> int:
     if not args or args[0] not in names:
         print("benchmarks (python3 dev.py bench NAME [--help]):\n  " + "\n  ".join(names))
         return 0 if not args else 2
-    return _run([str(BIN / "python"), "-m", f"bench.bench_{args[0]}", *args[1:]])
+    return _exec([str(BIN / "python"), "-m", f"bench.bench_{args[0]}", *args[1:]], cwd=ROOT)
 
 
 def main() -> int:
@@ -142,18 +185,20 @@ def main() -> int:
         return task_test(args)
     if task == "lint":
         return task_lint(args)
+    if task == "mutate":
+        return _run([str(BIN / "python"), "-m", "tools.mutation", *args])
     if task == "demo":
-        return _run([str(BIN / "clmtv"), "demo", *args])
+        return _exec([str(BIN / "clmtv"), "demo", *args])
     if task == "clmtv":
-        return _run([str(BIN / "clmtv"), *args])
+        return _exec([str(BIN / "clmtv"), *args])
     if task == "lock":
         return task_lock(args)
     if task == "bootstrap":
         return 0
     if task == "architecture":
-        return _run([str(BIN / "python"), "-m", "tools.architecture", *args])
+        return _exec([str(BIN / "python"), "-m", "tools.architecture", *args], cwd=ROOT)
     if task == "cli-docs":
-        return _run([str(BIN / "python"), "-m", "tools.cli_docs", *args])
+        return _exec([str(BIN / "python"), "-m", "tools.cli_docs", *args], cwd=ROOT)
     if task == "bench":
         return task_bench(args)
     print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)

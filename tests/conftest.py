@@ -14,11 +14,18 @@ import secrets
 from collections.abc import AsyncIterator
 
 import pytest
+from hypothesis import settings
 
 from ledger.db.engine import Database, open_database
 from ledger.db.migrate import upgrade
 
 TEST_DB = os.environ.get("CLMTV_TEST_DATABASE_URL", "sqlite")
+
+if os.environ.get("CLMTV_MUTATION"):
+    # `python3 dev.py mutate`: every mutant meets the same examples, so that a module's score
+    # changes only when its code or its tests do (and no example database carries over).
+    settings.register_profile("mutation", derandomize=True, database=None, deadline=None)
+    settings.load_profile("mutation")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

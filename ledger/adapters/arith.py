@@ -126,12 +126,21 @@ def quantum_minor(quantum_major: Decimal, exponent: int) -> int:
 
 
 def fraction_text(value: Fraction) -> str:
-    """An exact fraction as a decimal string when it terminates (27.5), else "n/d"."""
-    d = value.denominator
+    """An exact fraction as a decimal string when it terminates (27.5), else "n/d".
+
+    Every digit is kept: the digits are computed with integers, not by a Decimal division,
+    which would round beyond the context's 28 significant digits."""
+    d, places = value.denominator, 0
     for p in (2, 5):
+        count = 0
         while d % p == 0:
             d //= p
+            count += 1
+        places = max(places, count)
     if d != 1:
         return f"{value.numerator}/{value.denominator}"
-    text = format(Decimal(value.numerator) / Decimal(value.denominator), "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
+    scaled = abs(value.numerator) * 10**places // value.denominator  # exact: d | 10**places
+    digits = str(scaled).rjust(places + 1, "0")
+    whole, fraction = digits[: len(digits) - places], digits[len(digits) - places:]
+    sign = "-" if value < 0 else ""
+    return f"{sign}{whole}.{fraction}" if places else f"{sign}{whole}"

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_standalone_docs import StandaloneDocs  # type: ignore[import-untyped]  # no py.typed
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api import errors
@@ -167,8 +168,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             if services is None:
                 await svc.db.dispose()
 
+    # validatorUrl: Swagger UI would otherwise ask validator.swagger.io about the schema.
     app = FastAPI(title="clmtv ledger", version="1.0.0", description=DESCRIPTION,
-                  lifespan=lifespan)
+                  lifespan=lifespan, swagger_ui_parameters={"validatorUrl": None})
+    # /docs and /redoc load Swagger UI and ReDoc from the installed package, not from a CDN:
+    # fund networks are often closed (ADR 0041).
+    StandaloneDocs(app)
     errors.install(app)
 
     app.add_middleware(BodyLimit)

@@ -37,6 +37,7 @@ from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.workers import NewWorker
+from ledger.text import plural
 
 OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
 
@@ -96,8 +97,8 @@ async def seed(svc: Services, say: Callable[[str], None] = print) -> DemoSummary
             failed = [r.error for r in results if r.error]
             if failed:
                 raise RuntimeError(f"demo seeding failed: {failed[0]}")
-        say(f"  {career.worker}: {career.months} month{'s' if career.months > 1 else ''} at "
-            f"{career.fund} from {career.first}")
+        say(f"  {career.worker}: {plural(career.months, 'month')} at {career.fund} from "
+            f"{career.first}")
     from ledger.app.demo_settlement import seed_settlement
 
     samples = await import_samples(svc, say)

@@ -18,11 +18,12 @@ from ledger.composition import Services
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.workers import NewWorker
+from ledger.text import plural
 
 OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
 # Who the sample files' workers are: migrants at the host funds, nationals at home.
 NATIONALITY = {"TH-SSO": "MM", "JP-JPS": "VN", "KH-NSSF": "KH", "MM-SSB": "MM", "VN-VSS": "VN",
-               "MY-SOCSO": "MM"}
+               "MY-SOCSO": "MM", "LA-LSSO": "LA"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ async def import_samples(svc: Services, say: Callable[[str], None] = print
             with path.open("rb") as source:
                 report = await svc.imports.import_file(OPERATOR, fund, source)
             if report.posted_anything():
-                detail = (f"{report.rows_accepted} rows, {report.status}"
+                detail = (f"{plural(report.rows_accepted, 'row')}, {report.status}"
                           + (" (imported before)" if report.replayed else ""))
             else:
                 detail = f"not imported: {report.rejection()}"

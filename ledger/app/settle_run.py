@@ -26,6 +26,7 @@ from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.settlement.keys import HUB, Party, SigningKey, TrustRegistry
 from ledger.settlement.messages import MessageType, sign_message, verify_message
+from ledger.text import plural
 
 OPERATOR = Principal("clmtv-settle", PrincipalKind.HUB_OPERATOR)
 
@@ -102,7 +103,8 @@ async def run_window(svc: Services, currency: str = "USD",
         window = await svc.settlement.open_window(OPERATOR, currency)
         closed = await svc.settlement.close(OPERATOR, window["id"])
         netting = closed["netting"] or {}
-        say(f"window {closed['id']} closed: {netting.get('transfer_count', 0)} flows, gross "
+        flows = plural(netting.get("transfer_count", 0), "flow")
+        say(f"window {closed['id']} closed: {flows}, gross "
             f"{netting.get('gross_volume_minor')} net {netting.get('net_volume_minor')} "
             f"{currency} minor units")
     if keys is not None:

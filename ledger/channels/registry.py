@@ -21,7 +21,15 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ledger.domain.errors import DomainError, ErrorCode, keyed_problems
 from ledger.domain.funds import FUNDS
@@ -72,9 +80,8 @@ class Collects(_Model):
 
     @field_validator("schemes")
     @classmethod
-    def _voluntary_schemes(cls, value: tuple[str, ...], info: object) -> tuple[str, ...]:
-        data = getattr(info, "data", {})
-        fund = FUNDS.get(data.get("fund", ""))
+    def _voluntary_schemes(cls, value: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        fund = FUNDS.get(info.data.get("fund", ""))
         if fund is None:  # the fund key has its own error
             return value
         for code in value:

@@ -15,14 +15,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ledger.cli import exits
+from ledger.cli import exits, serving
 from ledger.config import ConfigurationError, Settings, get_settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError
 from ledger.runtime import tune_gc
-
-WORKER_STARTUP_S = 120
+from ledger.text import plural
 
 if TYPE_CHECKING:
     from ledger.app.demo_summary import DemoSummary
@@ -36,12 +35,12 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the HTTP API")
-    _server_args(serve)
+    serving.add_server_args(serve)
     serve.add_argument("--workers", type=int, default=1,
                        help="server processes (default: %(default)s)")
 
     demo = sub.add_parser("demo", help="seed a small population and run the API")
-    _server_args(demo)
+    serving.add_server_args(demo)
     demo.add_argument("--no-serve", action="store_true", help="seed and exit")
 
     db = sub.add_parser("db", help="database administration")
@@ -155,37 +154,20 @@ def commands(root: argparse.ArgumentParser, path: tuple[str, ...] = ()
     return found
 
 
-def _server_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8000,
-                        help="port to listen on (default: %(default)s)")
-    parser.add_argument("--no-access-log", action="store_true", help="do not log each request")
-
-
-def _serve(settings: Settings, args: argparse.Namespace) -> None:
-    import uvicorn
-
-    common = {"host": args.host, "port": args.port, "access_log": not args.no_access_log,
-              "log_level": settings.log_level}
-    if getattr(args, "workers", 1) > 1:
-        # A worker process imports the whole app before it answers uvicorn's health check; on a
-        # busy machine that takes longer than uvicorn's 5 s, and it would kill and restart them
-        # forever.
-        uvicorn.run("ledger.api.main:app", workers=args.workers,
-                    timeout_worker_healthcheck=WORKER_STARTUP_S, **common)
-        return
-    from ledger.api.app import create_app
-
-    uvicorn.run(create_app(settings), **common)
-
-
-async def _upgrade(settings: Settings) -> None:
+async def _upgrade(settings: Settings) -> list[str]:
     db = open_database(settings.database_url, 1)
     try:
-        await upgrade(db)
+        return await upgrade(db)
     finally:
         await db.dispose()
+
+
+def _upgraded(applied: list[str], settings: Settings) -> str:
+    where = settings.database_url.split("@")[-1]
+    if not applied:
+        return f"{where}: already up to date"
+    return (f"{where}: applied {plural(len(applied), 'migration')} "
+            f"({applied[0]}..{applied[-1]}); now at {applied[-1]}")
 
 
 async def _seed_demo(settings: Settings) -> DemoSummary:
@@ -201,8 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = get_settings()
     try:
         if args.command == "db":
-            asyncio.run(_upgrade(settings))
-            print(f"schema up to date on {settings.database_url.split('@')[-1]}")
+            print(_upgraded(asyncio.run(_upgrade(settings)), settings))
         elif args.command == "clients":
             from ledger.cli import clients as clients_cli
 
@@ -241,8 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "serve":
             settings.require_servable()
             settings.warn_if_dev_keys()
+            if serving.refuse_busy_port(args):
+                return exits.REFUSED
             asyncio.run(_upgrade(settings))
-            _serve(settings, args)
+            serving.serve(settings, args)
     except DomainError as exc:
         print(f"clmtv: {exc.code.value}: {exc.message}", file=sys.stderr)
         return exits.REFUSED
@@ -288,23 +271,17 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:
     """Seed, say how to use it, and end with the summary: exit 1 (and no server) unless every
-    step succeeded."""
-    from ledger.demo_data import DEMO_TOKENS, DEMO_WORKER
-
+    step succeeded. The port is checked before seeding: a busy one is refused at once."""
+    if not args.no_serve and serving.refuse_busy_port(args):
+        return exits.REFUSED
     print(f"clmtv demo: seeding {settings.database_url.split('@')[-1]}")
     summary = asyncio.run(_seed_demo(settings))
-    base = f"http://{args.host}:{args.port}"
-    print(
-        f"\nAPI docs:  {base}/docs\n"
-        f"Statement: curl -H 'Authorization: Bearer {DEMO_TOKENS['worker']}' "
-        f"{base}/v1/workers/{DEMO_WORKER}/statement\n"
-        "Tokens:    " + ", ".join(f"{k}={v}" for k, v in DEMO_TOKENS.items()) + "\n"
-    )
+    print(serving.demo_greeting(args))
     print("\n".join(summary.lines()))
     if not summary.ok:
         return exits.FAILED
     if not args.no_serve:
-        _serve(settings, args)
+        serving.serve(settings, args)
     return exits.OK
 
 

@@ -53,10 +53,11 @@ def _when(us: object) -> str:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     adapters()  # every fund the registry knows (MY-SOCSO too) may have clients
+    channels = load_registry(bundled_agreement(PILOT_AGREEMENT)).channels
     db = open_database(settings.database_url, 1)
     try:
         await upgrade(db)
-        service = ClientService(db, load_registry(bundled_agreement(PILOT_AGREEMENT)).channels)
+        service = ClientService(db, channels)
         command = args.clients_command
         if command == "add":
             expires = None if args.expires_in is None else args.expires_in * DAY_S

@@ -16,12 +16,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ledger import text
 from ledger.config import Settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.pii import PiiVault
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.imports import ImportReport, ImportService
+from ledger.text import plural
 
 OPERATOR = Principal("cli-import", PrincipalKind.HUB_OPERATOR)
 ERRORS_SHOWN = 20
@@ -44,7 +46,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, ensure_ascii=False))
     else:
-        describe(report, Console(soft_wrap=True))
+        describe(report, text.console())
     return 0 if report.posted_anything() else 1
 
 
@@ -80,7 +82,7 @@ def describe(report: ImportReport, console: Console) -> None:
         console.print(f"  no row could be read: {report.first_reason()}", markup=False)
     console.print(f"  rows: {report.rows_total:,} read, {report.rows_accepted:,} accepted, "
                   f"{report.rows_rejected:,} rejected, {report.rows_already_booked:,} already "
-                  f"booked; {report.contributions_booked:,} contributions booked")
+                  f"booked; {plural(report.contributions_booked, 'contribution')} booked")
     if not report.header_reconciled:
         console.print("  [red]the header's totals do not match the rows[/]")
     for scheme, by_payer in report.pooled_minor.items():
@@ -91,4 +93,4 @@ def describe(report: ImportReport, console: Console) -> None:
         console.print(f"  {where}: {error['field']}: {error['reason']}", markup=False)
     hidden = len(report.errors) - ERRORS_SHOWN + report.errors_not_listed
     if hidden > 0:
-        console.print(f"  … and {hidden:,} more errors (--json lists the first 1,000)")
+        console.print(f"  … and {plural(hidden, 'more error')} (--json lists the first 1,000)")

@@ -27,6 +27,7 @@ from ledger.settlement.messages import (
     VerifiedMessage,
     verify_message,
 )
+from ledger.text import plural
 
 JWKS_BYTES_MAX = 256 * 1024
 TOKEN_BYTES_MAX = 1024 * 1024
@@ -163,7 +164,8 @@ def describe(message: VerifiedMessage, audience_checked: bool = False) -> str:
         lines.extend(_receipt_lines(body))
     for fund in body.get("funds", []):
         totals = ", ".join(f"{t['amount_minor']} {t['currency']}" for t in fund["totals"])
-        lines.append(f"  {fund['fund']}: {fund['months']} months, {totals} (minor units)")
+        lines.append(f"  {fund['fund']}: {plural(fund['months'], 'month')}, {totals} "
+                     "(minor units)")
     return "\n".join(lines)
 
 

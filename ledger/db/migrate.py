@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, text
 
 from ledger.db.engine import Database
@@ -15,24 +17,31 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _UPGRADE_LOCK = 7_311_001
 
 
-def _upgrade_sync(connection: Connection, revision: str) -> None:
+def _upgrade_sync(connection: Connection, revision: str) -> list[str]:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
+    before = MigrationContext.configure(connection).get_current_revision()
     command.upgrade(config, revision)
+    after = MigrationContext.configure(connection).get_current_revision()
+    if after is None or after == before:
+        return []
+    script = ScriptDirectory.from_config(config)
+    applied = script.iterate_revisions(after, before or "base")  # newest first, `before` excluded
+    return [r.revision for r in reversed(list(applied)) if r is not None]
 
 
-async def upgrade(db: Database, revision: str = "head") -> None:
+async def upgrade(db: Database, revision: str = "head") -> list[str]:
+    """Brings the schema to `revision`; returns the migrations applied, oldest first (none when
+    the database was already there)."""
     async with db.engine.begin() as conn:
         if db.is_postgres:
             await conn.execute(text(f"SELECT pg_advisory_xact_lock({_UPGRADE_LOCK})"))
-        await conn.run_sync(_upgrade_sync, revision)
+        return await conn.run_sync(_upgrade_sync, revision)
 
 
 def head_revision() -> str:
     """The newest migration in the package: what `upgrade` brings a database to."""
-    from alembic.script import ScriptDirectory
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(config).get_current_head()

@@ -3,7 +3,7 @@
 One place names every fund code, its currency and its schemes with the month each came into force.
 Adapters (`ledger/adapters/<fund>/`) own the *rules* of a scheme; this module only says what exists,
 so the ledger can reject an unknown fund or scheme, or a month before a scheme existed.
-Start months marked `verified=False` are assumptions (see `../shared/reference/funds.md`), kept as
+Start months marked `verified=False` are assumptions (see `docs/reference/funds.md`), kept as
 data so they can be corrected without code changes elsewhere.
 """
 

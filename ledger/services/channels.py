@@ -212,14 +212,18 @@ class ChannelService:
         _positive(paid, "paid")
         _positive(contribution, "contribution")
         wallet = channel.holds(paid.currency)
+        home = get_fund(str(request.purchase.fund)).currency
+        if contribution.currency is not home:
+            raise DomainError(ErrorCode.CURRENCY_MISMATCH,
+                              f"{request.purchase.fund} is paid in {home}, the contribution is "
+                              f"in {contribution.currency}", field="contribution.currency")
         now = self.clock()
         rate = (await self._locked(channel, request.quote_id, now) if request.quote_id
-                else await self._rate_in_force(wallet, get_fund(str(request.purchase.fund))
-                                               .currency))
-        if (rate.wallet, rate.home) != (wallet, contribution.currency):
+                else await self._rate_in_force(wallet, home))
+        if (rate.wallet, rate.home) != (wallet, home):
             raise DomainError(ErrorCode.CURRENCY_MISMATCH,
                               f"quote {request.quote_id} converts {rate.wallet} into "
-                              f"{rate.home}, the payment is {wallet} for {contribution.currency}",
+                              f"{rate.home}, this payment {wallet} into {home}",
                               field="quote_id")
         voluntary = await self._voluntary(channel, worker, request.purchase, contribution, now)
         charged = price(contribution, rate, channel, self.terms)

@@ -7,14 +7,15 @@ from fractions import Fraction
 
 import pytest
 
-from ledger.adapters.base import WorkerContext
+from ledger.adapters.base import Plan, Share, WorkerContext
 from ledger.adapters.jp_jps import lswp
 from ledger.adapters.jp_jps.rules import JpJpsAdapter
 from ledger.adapters.refunds import BenefitKind, Claim, History, MonthRecord
 from ledger.adapters.registry import get_adapter
+from ledger.adapters.wagebase import Fixed
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
-from ledger.domain.money import Currency, Money
+from ledger.domain.money import Currency, Money, Rounding
 from ledger.domain.periods import Month
 
 JP = get_adapter("JP-JPS")
@@ -169,3 +170,26 @@ def test_lswp_conditions() -> None:
     with pytest.raises(DomainError, match="non-Japanese"):
         JP.withdrawal(epi_history(30), Claim(Month(2025, 6), left_country_month=Month(2025, 4),
                                              foreign_national=False))
+
+
+# -- plans term by term --------------------------------------------------------------------------
+
+
+def test_epi_grades_are_steps_from_each_lower_bound() -> None:
+    assert isinstance(JP, JpJpsAdapter)
+    steps = JP.grades(Month(2025, 5))
+    assert steps.lower_inclusive is True
+    assert (steps.bounds[:3], steps.values[:3]) == ((93_000, 101_000, 107_000),
+                                                    (88_000, 98_000, 104_000))
+    assert (steps.bounds[-1], steps.values[-1]) == (635_000, 650_000)
+    assert len(steps.values) == len(steps.bounds) + 1 == 32
+
+
+def test_jp_plans_term_by_term() -> None:
+    assert isinstance(JP, JpJpsAdapter)
+    may = Month(2025, 5)
+    assert JP.plan("np", may, NONE) == Plan(
+        Fixed(17_510), {Payer.VOLUNTARY: Share(Fraction(1))}, Rounding.HALF_UP, 1)
+    assert JP.plan("epi", may, NONE) == Plan(
+        JP.grades(may), {Payer.EMPLOYEE: Share(Fraction(183, 2000)),
+                         Payer.EMPLOYER: Share(Fraction(183, 2000))}, Rounding.HALF_UP, 1)

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from fractions import Fraction
 
 import pytest
 
-from ledger.adapters.base import WorkerContext
+from ledger.adapters.base import Plan, Share, WorkerContext
+from ledger.adapters.kh_nssf.params import PensionSchedule
 from ledger.adapters.kh_nssf.rules import KhNssfAdapter
+from ledger.adapters.mm_ssb.params import RateReading
 from ledger.adapters.refunds import Claim, History
 from ledger.adapters.registry import get_adapter
+from ledger.adapters.wagebase import Clamp, Steps
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
-from ledger.domain.money import Currency, Money
+from ledger.domain.money import Currency, Money, Rounding
 from ledger.domain.periods import Month
+from tests.adapters.rules_support import adapter_with
 
 KH = get_adapter("KH-NSSF")
 MM = get_adapter("MM-SSB")
@@ -123,3 +128,116 @@ def test_myanmar_old_age_branch_is_not_operating() -> None:
     with pytest.raises(DomainError) as err:
         MM.contribution(NONE, "old-age", Month(2026, 10), kyat(100_000))
     assert err.value.code is ErrorCode.SCHEME_NOT_IN_FORCE
+
+
+# -- plans term by term, refusals by message -----------------------------------------------------
+
+MAR_2023, OCT_2026 = Month(2023, 3), Month(2026, 10)
+E, R = Payer.EMPLOYEE, Payer.EMPLOYER
+RANK_BOUNDS = tuple(riel(b).amount_minor for b in range(200_000, 1_200_001, 50_000))
+RANK_WAGES = tuple(riel(w).amount_minor for w in (
+    200_000, *range(225_000, 1_175_001, 50_000), 1_200_000))
+
+
+def test_the_rank_table_as_steps_above_each_bound() -> None:
+    assert isinstance(KH, KhNssfAdapter)
+    assert KH.ranks(MAR_2023) == Steps(RANK_BOUNDS, RANK_WAGES, lower_inclusive=False)
+
+
+def test_a_higher_rank_floor_lifts_the_low_ranks_to_it() -> None:
+    kh = adapter_with("KH-NSSF", ranked_wage_floor=Decimal(400_000))
+    assert isinstance(kh, KhNssfAdapter)
+    lifted = tuple(max(w, riel(400_000).amount_minor) for w in RANK_WAGES)
+    assert kh.ranks(MAR_2023) == Steps(RANK_BOUNDS, lifted, lower_inclusive=False)
+    assert lifted[:6] == (riel(400_000).amount_minor,) * 5 + (riel(425_000).amount_minor,)
+
+
+def test_kh_plans_term_by_term() -> None:
+    assert KH.plan("pension", MAR_2023, NONE) == Plan(
+        Clamp(riel(400_000).amount_minor, riel(1_200_000).amount_minor),
+        {E: Share(Fraction(2, 100)), R: Share(Fraction(2, 100))}, Rounding.HALF_UP, 1)
+    assert isinstance(KH, KhNssfAdapter)
+    ranks = KH.ranks(MAR_2023)
+    assert KH.plan("health-care", MAR_2023, NONE) == Plan(
+        ranks, {R: Share(Fraction(26, 1000))}, Rounding.HALF_UP, 1)
+    assert KH.plan("occupational-risk", MAR_2023, NONE) == Plan(
+        ranks, {R: Share(Fraction(8, 1000))}, Rounding.HALF_UP, 1)
+
+
+def test_a_zero_pension_split_is_left_out() -> None:
+    kh = adapter_with("KH-NSSF", pension_split={E: Decimal(0), R: Decimal(100)})
+    assert kh.plan("pension", MAR_2023, NONE).shares == {R: Share(Fraction(4, 100))}
+
+
+@pytest.mark.parametrize(("month", "total_percent"), [
+    (Month(2052, 9), Fraction(1350, 100)),  # year 30: still the first increment
+    (Month(2052, 10), Fraction(1625, 100)),  # year 31: a second one
+    (Month(2023, 9), Fraction(4)), (Month(2023, 10), Fraction(4)),
+])
+def test_pension_rate_increments_every_ten_years_after_the_last_step(
+    month: Month, total_percent: Fraction
+) -> None:
+    assert isinstance(KH, KhNssfAdapter)
+    assert KH.pension_total_rate(month) == total_percent / 100
+
+
+def test_the_pension_rate_before_the_scheme_started_is_refused() -> None:
+    # The schedule in force says the scheme starts later than the month asked for.
+    schedule = PensionSchedule(scheme_start="2023-01", steps=[(1, Decimal(4))],
+                               increment=Decimal(0), increment_every_years=10)
+    kh = adapter_with("KH-NSSF", pension_rate_schedule=schedule)
+    assert isinstance(kh, KhNssfAdapter)
+    assert kh.pension_total_rate(Month(2023, 1)) == Fraction(4, 100)
+    with pytest.raises(DomainError) as err:
+        kh.pension_total_rate(Month(2022, 12))
+    assert (err.value.code, err.value.field) == (ErrorCode.PARAMETER_NOT_IN_FORCE, "month")
+    assert err.value.message == "the pension scheme starts 2023-01, not 2022-12"
+
+
+def test_mm_plans_term_by_term_and_the_60_plus_uplift() -> None:
+    clamp = Clamp(0, kyat(300_000).amount_minor)
+    assert MM.plan("health-social-care", OCT_2026, NONE) == Plan(
+        clamp, {E: Share(Fraction(2, 100)), R: Share(Fraction(2, 100))}, Rounding.HALF_UP, 1)
+    old = WorkerContext(registered_at_60_or_over=True)
+    assert MM.plan("health-social-care", OCT_2026, old).shares == {
+        E: Share(Fraction(25, 1000)), R: Share(Fraction(25, 1000))}
+    assert MM.plan("employment-injury", OCT_2026, old) == Plan(
+        clamp, {R: Share(Fraction(1, 100))}, Rounding.HALF_UP, 1)  # the uplift is one branch
+
+
+def test_the_practice_reading_gives_no_60_plus_uplift() -> None:
+    practice = adapter_with("MM-SSB", rate_reading=RateReading.PRACTICE_3_2)
+    old = WorkerContext(registered_at_60_or_over=True)
+    assert practice.plan("health-social-care", OCT_2026, old).shares == {
+        E: Share(Fraction(2, 100)), R: Share(Fraction(2, 100))}
+
+
+def test_mm_a_branch_without_rates_is_refused_by_message() -> None:
+    with pytest.raises(DomainError) as err:
+        MM.plan("old-age", OCT_2026, NONE)
+    assert (err.value.code, err.value.field) == (ErrorCode.PARAMETER_NOT_IN_FORCE, "scheme")
+    assert err.value.message == "no rates for old-age at 2026-10"
+
+
+@pytest.mark.parametrize(("fields", "flag"), [
+    ({}, False), ({"registered_at_60_or_over": "no"}, False),
+    ({"registered_at_60_or_over": " YES "}, True), ({"registered_at_60_or_over": "yes"}, True),
+])
+def test_mm_context_from_declaration_fields(fields: dict[str, str], flag: bool) -> None:
+    assert MM.context_from_fields(fields) == WorkerContext(registered_at_60_or_over=flag)
+
+
+def test_mm_a_flag_other_than_yes_or_no_is_refused() -> None:
+    with pytest.raises(DomainError) as err:
+        MM.context_from_fields({"registered_at_60_or_over": "Maybe"})
+    assert (err.value.code, err.value.field) == (ErrorCode.INVALID_INPUT,
+                                                 "registered_at_60_or_over")
+    assert err.value.message == "must be yes or no, got 'maybe'"
+
+
+def test_a_rounding_step_of_100_riel_or_kyat_reaches_every_plan() -> None:
+    kh = adapter_with("KH-NSSF", amount_quantum=Decimal(100))
+    for scheme in ("pension", "health-care", "occupational-risk"):
+        assert kh.plan(scheme, MAR_2023, NONE).quantum == riel(100).amount_minor, scheme
+    mm = adapter_with("MM-SSB", amount_quantum=Decimal(100))
+    assert mm.plan("employment-injury", OCT_2026, NONE).quantum == kyat(100).amount_minor

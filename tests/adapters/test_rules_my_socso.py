@@ -3,14 +3,18 @@ employer-only 1.25% of the wage capped at RM 4,000, from January 2019."""
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
+from ledger.adapters.base import Plan, Share
 from ledger.adapters.context import WorkerContext
 from ledger.adapters.registry import get_adapter
+from ledger.adapters.wagebase import Clamp
 from ledger.domain.errors import DomainError
 from ledger.domain.funds import Payer, get_fund
-from ledger.domain.money import Currency, Money
+from ledger.domain.money import Currency, Money, Rounding
 from ledger.domain.periods import Month
 
 OCT_2026 = Month(2026, 10)
@@ -45,3 +49,9 @@ def test_months_before_foreign_workers_joined_the_scheme_are_refused() -> None:
         adapter.contribution(WorkerContext(), "employment-injury", Month(2018, 12),
                              Money(200_000, Currency.MYR))
     assert caught.value.field == "month"
+
+
+def test_the_plan_is_the_wage_up_to_the_ceiling_at_the_employers_rate() -> None:
+    plan = get_adapter("MY-SOCSO").plan("employment-injury", OCT_2026, WorkerContext())
+    assert plan == Plan(Clamp(0, 400_000), {Payer.EMPLOYER: Share(Fraction(125, 10_000))},
+                        Rounding.HALF_UP, 1)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
+
 import pytest
 
-from ledger.adapters.base import WorkerContext
+from ledger.adapters.base import Plan, Share, WorkerContext
 from ledger.adapters.refunds import BenefitKind, Claim, History, MonthRecord
 from ledger.adapters.registry import get_adapter
+from ledger.adapters.wagebase import Clamp, Fixed
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
-from ledger.domain.money import Currency, Money
+from ledger.domain.money import Currency, Money, Rounding
 from ledger.domain.periods import Month, PeriodState
+from tests.adapters.rules_support import adapter_with
 
 TH = get_adapter("TH-SSO")
 S33 = ("s33-sickness", "s33-old-age", "s33-unemployment")
@@ -185,3 +190,97 @@ def test_old_age_conditions() -> None:
         for r in used.records))
     with pytest.raises(DomainError, match="no s33 old-age contributions"):
         TH.withdrawal(withdrawn, AT_55)
+
+
+# -- plans term by term, and the branches the bundled parameters never reach ---------------------
+
+JAN_2025 = Month(2025, 1)
+E, R, G, V = Payer.EMPLOYEE, Payer.EMPLOYER, Payer.GOVERNMENT, Payer.VOLUNTARY
+
+
+def pct(value: str) -> Fraction:
+    return Fraction(Decimal(value)) / 100
+
+
+def test_s33_plans_clamp_the_wage_and_the_old_age_branch_takes_the_rest() -> None:
+    clamp = Clamp(165_000, 1_500_000)  # 1,650 to 15,000 THB in 2025
+    assert TH.plan("s33-sickness", JAN_2025, NONE) == Plan(
+        clamp, {E: Share(pct("1.5")), R: Share(pct("1.5")), G: Share(pct("1.5"))},
+        Rounding.HALF_UP, 1)
+    assert TH.plan("s33-old-age", JAN_2025, NONE) == Plan(clamp, {
+        E: Share(pct("3"), residual_of=pct("5"), others=(pct("1.5"), pct("0.5"))),
+        R: Share(pct("3"), residual_of=pct("5"), others=(pct("1.5"), pct("0.5"))),
+        G: Share(pct("1"), residual_of=pct("2.75"), others=(pct("1.5"), pct("0.25"))),
+    }, Rounding.HALF_UP, 1)
+
+
+def test_s39_and_s40_plans_are_fixed_bases_paid_by_the_worker() -> None:
+    assert TH.plan("s39-voluntary", JAN_2025, NONE) == Plan(
+        Fixed(480_000), {V: Share(pct("9"))}, Rounding.HALF_UP, 1)
+    assert TH.plan("s40-informal", JAN_2025, WorkerContext(s40_option=2)) == Plan(
+        Fixed(10_000), {V: Share(Fraction(1))}, Rounding.HALF_UP, 1)
+
+
+@pytest.mark.parametrize("option", [None, 0, 4])
+def test_an_s40_option_outside_the_table_is_refused_naming_the_options(
+    option: int | None
+) -> None:
+    with pytest.raises(DomainError) as err:
+        TH.plan("s40-informal", JAN_2025, WorkerContext(s40_option=option))
+    assert (err.value.code, err.value.field) == (ErrorCode.INVALID_INPUT, "s40_option")
+    assert err.value.message == f"s40 option must be one of [1, 2, 3] at 2025-01, got {option!r}"
+
+
+def test_a_branch_without_rates_is_refused_by_code_field_and_message() -> None:
+    with pytest.raises(DomainError) as err:
+        TH.plan("s33-maternity", JAN_2025, NONE)
+    assert (err.value.code, err.value.field) == (ErrorCode.PARAMETER_NOT_IN_FORCE, "scheme")
+    assert err.value.message == "no s33 rates for s33-maternity at 2025-01"
+
+
+def test_zero_rates_are_left_out_and_a_payer_with_no_old_age_total_has_no_share() -> None:
+    zero = Decimal(0)
+    th = adapter_with("TH-SSO", s33_rates={
+        "s33-sickness": {E: Decimal("1.5"), R: Decimal("1.5"), G: zero},
+        "s33-old-age": {E: Decimal(3), R: zero, G: zero},
+        "s33-unemployment": {E: Decimal("0.5"), R: Decimal(1), G: zero},
+    })
+    assert th.plan("s33-sickness", JAN_2025, NONE).shares == {
+        E: Share(pct("1.5")), R: Share(pct("1.5"))}
+    # the employer pays nothing to old age itself, but its branch total (2.5%) still has a rest
+    assert th.plan("s33-old-age", JAN_2025, NONE).shares == {
+        E: Share(pct("3"), residual_of=pct("5"), others=(pct("1.5"), pct("0.5"))),
+        R: Share(Fraction(0), residual_of=pct("2.5"), others=(pct("1.5"), pct("1"))),
+    }
+
+
+def test_the_old_age_rest_counts_only_branches_that_charge_the_payer() -> None:
+    th = adapter_with("TH-SSO", s33_rates={
+        "s33-sickness": {E: Decimal("1.5"), R: Decimal("1.5")},
+        "s33-old-age": {E: Decimal(3), R: Decimal(3), G: Decimal(1)},
+        "s33-unemployment": {E: Decimal("0.5"), R: Decimal("0.5"), G: Decimal("0.25")},
+    })
+    shares = th.plan("s33-old-age", JAN_2025, NONE).shares
+    assert shares[G] == Share(pct("1"), residual_of=pct("1.25"), others=(pct("0.25"),))
+
+
+def test_the_old_age_benefit_is_the_only_withdrawal() -> None:
+    records = tuple(MonthRecord(Month(2010, 1).plus(i), "s33-old-age", 1_500_000,
+                                {E: 45_000, R: 45_000})
+                    for i in range(6))
+    results = TH.withdrawal(History("TH-SSO", Currency.THB, records),
+                            Claim(Month(2030, 1), age_years=55, insured_status_ended=True))
+    assert [(r.fund, r.scheme, r.kind) for r in results] == [
+        ("TH-SSO", "s33-old-age", BenefitKind.LUMP_SUM)]
+
+
+def test_a_whole_baht_rounding_step_reaches_every_plan() -> None:
+    th = adapter_with("TH-SSO", amount_quantum=Decimal(1))  # the SSO's "83 THB" reading
+    for scheme, context in (("s33-sickness", NONE), ("s33-old-age", NONE),
+                            ("s39-voluntary", NONE), ("s40-informal", WorkerContext(s40_option=1))):
+        assert th.plan(scheme, JAN_2025, context).quantum == 100, scheme
+    # 5% of the 1,650 floor is 82.50: the employee pays 83 baht
+    assert th.contribution(NONE, "s33-sickness", JAN_2025, thb(100_000)).share(E) == thb(2_500)
+    totals = sum(q.share(E).amount_minor
+                 for q in th.declaration(NONE, JAN_2025, thb(100_000)))
+    assert totals == 8_300

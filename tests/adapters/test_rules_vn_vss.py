@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from decimal import Decimal
+from fractions import Fraction
+
 import pytest
 
-from ledger.adapters.base import WorkerContext
+from ledger.adapters.base import Share, WorkerContext
 from ledger.adapters.refunds import Claim, History, MonthRecord
 from ledger.adapters.registry import get_adapter
+from ledger.adapters.wagebase import Clamp, PriorOrFixed
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
-from ledger.domain.money import Currency, Money
+from ledger.domain.money import Currency, Money, Rounding
 from ledger.domain.periods import Month
+from tests.adapters.rules_support import adapter_with
 
 VN = get_adapter("VN-VSS")
 ZONE_1 = WorkerContext(zone=1)
@@ -158,3 +164,77 @@ def test_withdrawal_conditions_by_claim_month_and_first_month() -> None:
     with pytest.raises(DomainError, match="15 years or more"):
         VN.withdrawal(rs_history(Month(2008, 1), 192, 5_000_000),
                       Claim(Month(2025, 7), reason="retirement_age"))
+
+
+# -- plans term by term, refusals by message, fields read from a declaration ----------------------
+
+JUL_2024 = Month(2024, 7)
+HALF_UP = Rounding.HALF_UP
+
+
+def test_an_employee_plan_clamps_between_the_zone_minimum_and_the_cap() -> None:
+    # zone II from July 2024: 4,410,000; SI/HI cap 20 × 2,340,000; UI cap 20 × 4,410,000
+    zone_2 = WorkerContext(zone=2)
+    rs = VN.plan("retirement-survivorship", JUL_2024, zone_2)
+    assert (rs.base, rs.rounding, rs.quantum) == (Clamp(4_410_000, 46_800_000), HALF_UP, 1)
+    assert rs.shares == {Payer.EMPLOYEE: Share(Fraction(8, 100)),
+                         Payer.EMPLOYER: Share(Fraction(14, 100))}
+    assert VN.plan("unemployment", JUL_2024, zone_2).base == Clamp(4_410_000, 88_200_000)
+
+
+def test_an_abroad_plan_is_the_prior_wage_or_twice_the_base_salary() -> None:
+    plan = VN.plan("retirement-survivorship", JUL_2024, ABROAD)
+    assert (plan.base, plan.rounding, plan.quantum) == (PriorOrFixed(4_680_000), HALF_UP, 1)
+    assert plan.shares == {Payer.EMPLOYEE: Share(Fraction(22, 100))}
+    assert VN.plan("unemployment", JUL_2024, ABROAD).shares == {}  # no rates: nothing owed
+
+
+def refused(call: Callable[[], object]) -> DomainError:
+    with pytest.raises(DomainError) as err:
+        call()
+    return err.value
+
+
+def test_plan_refusals_by_code_field_and_message() -> None:
+    err = refused(lambda: VN.plan("health-insurance", Month(2022, 6),
+                                  WorkerContext(regime="foreign", zone=1)))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.PARAMETER_NOT_IN_FORCE, "regime", "no foreign rates at 2022-06")
+    err = refused(lambda: VN.plan("health-insurance", JUL_2024, WorkerContext(zone=5)))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.INVALID_INPUT, "zone", "zone must be one of [1, 2, 3, 4], got 5")
+    err = refused(lambda: VN.plan("health-insurance", JUL_2024, WorkerContext(regime="tourist")))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.INVALID_INPUT, "regime",
+        "regime must be one of employee, foreign, abroad, got 'tourist'")
+    thb = WorkerContext(regime="abroad", prior_si_wage=Money(100, Currency.THB))
+    err = refused(lambda: VN.plan("retirement-survivorship", JUL_2024, thb))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.CURRENCY_MISMATCH, "prior_si_wage", "the prior insured wage must be in VND")
+
+
+def test_a_fractional_multiple_of_the_base_salary_is_a_parameter_error() -> None:
+    vn = adapter_with("VN-VSS", abroad_base_multiple=Decimal("1.5"), base_salary=Decimal(1_000_001))
+    err = refused(lambda: vn.plan("retirement-survivorship", JUL_2024, ABROAD))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.INVALID_PARAMETERS, None,
+        "1500001.5 VND is not a whole amount (check the multiples)")
+    whole = adapter_with("VN-VSS", abroad_base_multiple=Decimal("1.5"))
+    assert whole.plan("retirement-survivorship", JUL_2024, ABROAD).base == PriorOrFixed(3_510_000)
+
+
+@pytest.mark.parametrize(("fields", "context"), [
+    ({}, WorkerContext()),
+    ({"regime": " abroad ", "zone": " "}, WorkerContext(regime="abroad")),
+    ({"regime": "", "zone": "02"}, WorkerContext(zone=2)),
+    ({"regime": "foreign", "zone": "4"}, WorkerContext(regime="foreign", zone=4)),
+])
+def test_context_from_declaration_fields(fields: dict[str, str], context: WorkerContext) -> None:
+    assert VN.context_from_fields(fields) == context
+
+
+@pytest.mark.parametrize("zone", ["II", "-1", "1.5"])
+def test_a_zone_that_is_not_a_number_is_refused(zone: str) -> None:
+    err = refused(lambda: VN.context_from_fields({"zone": zone}))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.INVALID_INPUT, "zone", f"zone must be 01-04, got {zone!r}")

@@ -178,8 +178,15 @@ async def test_bad_payments_are_refused_with_a_clear_problem_and_book_nothing(
     sakura = await channel_token(api, uid, SAKURA)
     jp_quote = (await api.http.post(f"/v1/channels/{SAKURA}/quotes", headers=sakura,
                                     json={"currency": "JPY", "fund": "VN-VSS"})).json()
+    kh_quote = (await api.http.post(f"/v1/channels/{MEKONG}/quotes", headers=wallet,
+                                    json={"currency": "THB", "fund": "KH-NSSF"})).json()
     good = payment(worker, f"bad-{uid}", month)
     cases: list[tuple[str, dict[str, Any], int, str, str]] = [
+        ("a contribution in another currency than the fund's", {**good, "contribution": {
+            "amount_minor": "1100000", "currency": "KHR"}},
+         422, "currency_mismatch", "contribution.currency"),
+        ("a quote into another fund's currency", {**good, "quote_id": kh_quote["quote_id"]},
+         422, "currency_mismatch", "quote_id"),
         ("scheme the channel does not collect", {**good, "scheme": "retirement-survivorship"},
          422, "scheme_not_collected", "scheme"),
         ("currency the wallet does not hold", {**good, "paid": {"amount_minor": "2000",

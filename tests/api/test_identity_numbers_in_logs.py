@@ -47,16 +47,20 @@ class _Captured(logging.Handler):
 
 @pytest.fixture
 def captured_logs() -> Iterator[_Captured]:
+    """Every logger at DEBUG; SQLAlchemy too (it holds its own at WARNING unless told), so that
+    the statements and their parameters are logged on either store."""
     handler = _Captured()
-    root = logging.getLogger()
-    level = root.level
-    root.addHandler(handler)
-    root.setLevel(logging.DEBUG)
+    loggers = [logging.getLogger(), logging.getLogger("sqlalchemy.engine")]
+    levels = [logger.level for logger in loggers]
+    loggers[0].addHandler(handler)
+    for logger in loggers:
+        logger.setLevel(logging.DEBUG)
     try:
         yield handler
     finally:
-        root.removeHandler(handler)
-        root.setLevel(level)
+        loggers[0].removeHandler(handler)
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 @dataclass
@@ -171,9 +175,9 @@ NOT_IDENTITY_NUMBERS = {
     ("query", "as_of"): "month",
     ("query", "age_years"): "age",
     ("query", "partial"): "flag",
-    ("path", "channel"): "payment channel code",
+    ("path", "channel"): "payment channel code (channels/*.yaml)",
     ("path", "channel_ref"): "the channel's own payment reference",
-    ("path", "day"): "a channel's business day",
+    ("path", "day"): "a date (YYYY-MM-DD)",
 }
 
 

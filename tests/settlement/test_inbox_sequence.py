@@ -9,7 +9,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from settlement_support import HUB, KH, NOW, TH, Parties
 
-from ledger.settlement.inbox import InboxDecision, InboxOutcome, InboxState
+from ledger.settlement.inbox import (
+    InboxDecision,
+    InboxOutcome,
+    InboxState,
+    SeenMessage,
+    missing_ranges,
+)
 from ledger.settlement.keys import SigningKey, TrustRegistry, Validity
 from ledger.settlement.messages import Channel, sign_message, verify_message
 
@@ -160,9 +166,13 @@ def test_verified_messages_feed_the_inbox(parties: Parties) -> None:
                      iat=NOW, jti=f"t{seq}")
         for seq in (1, 2)
     ]
-    for token in reversed(tokens):
-        inbox.observe_message(verify_message(token, parties.registry, HUB, NOW))
+    verified = [verify_message(token, parties.registry, HUB, NOW) for token in tokens]
+    for message in reversed(verified):
+        inbox.observe_message(message)
     assert inbox.expected_seq(TH_HUB) == 3
+    for message in verified:  # recorded under the payload's own hash
+        seen = inbox.seen(TH, message.jti)
+        assert seen is not None and seen.payload_sha256 == message.payload_sha256
 
 
 def test_same_claims_resigned_after_rotation_are_a_duplicate(parties: Parties) -> None:
@@ -200,3 +210,84 @@ def test_any_arrival_order_with_retries_delivers_each_seq_once_in_order(
     assert delivered == list(range(1, prefix + 1))
     assert inbox.expected_seq(TH_HUB) == prefix + 1
     assert inbox.held_seqs(TH_HUB) == sorted(s for s in set(arrivals) if s > prefix + 1)
+
+
+# -- decisions and records field by field ---------------------------------------------------------
+
+
+def test_each_decision_carries_every_field() -> None:
+    inbox = InboxState()
+    assert inbox.classify(TH_HUB, 1, "a", h("a")) == InboxDecision(
+        InboxOutcome.IN_ORDER, TH_HUB, 1, "a", h("a"), 1, (), None)
+    assert inbox.classify(TH_HUB, 3, "c", h("c")) == InboxDecision(
+        InboxOutcome.GAP, TH_HUB, 3, "c", h("c"), 1, ((1, 2),), None)
+    inbox.observe(TH_HUB, 1, "a", h("a"))
+    assert inbox.classify(TH_HUB, 1, "z", h("z")) == InboxDecision(
+        InboxOutcome.STALE, TH_HUB, 1, "z", h("z"), 2, (), None)
+    original = SeenMessage(TH_HUB, 1, "a", h("a"), delivered=True)
+    assert inbox.classify(KH_HUB, 1, "a", h("a")).outcome is InboxOutcome.IN_ORDER  # other iss
+    assert inbox.classify(TH_HUB, 7, "a", h("a")) == InboxDecision(
+        InboxOutcome.DUPLICATE, TH_HUB, 7, "a", h("a"), 2, (), original)
+    assert inbox.classify(TH_HUB, 7, "a", h("b")) == InboxDecision(
+        InboxOutcome.REPLAY_CONFLICT, TH_HUB, 7, "a", h("b"), 2, (), original)
+
+
+def test_accepted_is_exactly_in_order_and_gap() -> None:
+    accepted = {o for o in InboxOutcome
+                if InboxDecision(o, TH_HUB, 1, "a", h("a"), 1).accepted}
+    assert accepted == {InboxOutcome.IN_ORDER, InboxOutcome.GAP}
+
+
+def test_a_held_message_is_seen_undelivered_then_released_delivered() -> None:
+    inbox = InboxState()
+    _, released = inbox.observe(TH_HUB, 2, "b", h("b"))
+    assert released == []
+    assert inbox.seen(TH, "b") == SeenMessage(TH_HUB, 2, "b", h("b"), delivered=False)
+    assert inbox.expected_seq(TH_HUB) == 1
+    _, released = inbox.observe(TH_HUB, 1, "a", h("a"))
+    assert released == [SeenMessage(TH_HUB, 1, "a", h("a"), delivered=True),
+                        SeenMessage(TH_HUB, 2, "b", h("b"), delivered=True)]
+    assert inbox.seen(TH, "a") == released[0] and inbox.seen(TH, "b") == released[1]
+
+
+def test_release_stops_at_the_next_gap() -> None:
+    inbox = InboxState()
+    for seq in (2, 4):
+        inbox.observe(TH_HUB, seq, f"m{seq}", h(str(seq)))
+    _, released = inbox.observe(TH_HUB, 1, "m1", h("1"))
+    assert [m.seq for m in released] == [1, 2]
+    assert (inbox.expected_seq(TH_HUB), inbox.held_seqs(TH_HUB)) == (3, [4])
+
+
+def test_an_outdated_decision_and_an_unknown_result_say_what_is_wrong() -> None:
+    inbox = InboxState()
+    stale_view = inbox.classify(TH_HUB, 1, "a", h("a"))
+    inbox.observe(TH_HUB, 1, "x", h("x"))
+    with pytest.raises(ValueError, match=r"^decision is out of date: classify again$"):
+        inbox.apply(stale_view)
+    with pytest.raises(KeyError) as unknown:
+        inbox.record_result(TH, "nope", None)
+    assert unknown.value.args == ("no message 'nope' from 'TH-SSO'",)
+
+
+def test_a_recorded_result_is_kept_with_the_message() -> None:
+    inbox = InboxState()
+    inbox.observe(TH_HUB, 1, "a", h("a"))
+    inbox.record_result(TH, "a", "ok")
+    assert inbox.seen(TH, "a") == SeenMessage(TH_HUB, 1, "a", h("a"), delivered=True,
+                                              result="ok")
+
+
+@pytest.mark.parametrize(("expected", "seq", "held", "ranges"), [
+    (1, 2, [], ((1, 1),)),
+    (1, 5, [1], ((2, 4),)),
+    (1, 5, [4], ((1, 3),)),
+    (3, 8, [1, 2, 9, 12], ((3, 7),)),  # held outside [expected, seq) changes nothing
+    (3, 8, [8], ((3, 7),)),
+    (3, 8, [3, 4, 5, 6, 7], ()),
+    (3, 8, [7, 5, 3], ((4, 4), (6, 6))),  # in any order
+])
+def test_missing_ranges_cover_exactly_what_is_neither_held_nor_delivered(
+    expected: int, seq: int, held: list[int], ranges: tuple[tuple[int, int], ...]
+) -> None:
+    assert missing_ranges(expected, seq, held) == ranges

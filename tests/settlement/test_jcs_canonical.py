@@ -315,3 +315,118 @@ def test_every_finite_double_round_trips_in_ecmascript_form(value: float) -> Non
     assert float(text) == value or (value == 0 and text == "0")
     if text != "0":
         assert math.copysign(1, float(text)) == math.copysign(1, value)
+
+
+# --- what each refusal says, and the limits at their edges --------------------------------------
+
+
+def refusal(call: Any, kind: type[Exception] = CanonicalizationError) -> str:
+    with pytest.raises(kind) as err:
+        call()
+    assert type(err.value) is kind
+    return str(err.value)
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ({1: "x"}, "object key 1 is not a string"),
+    ({"a": 1, 2: "x"}, "object key 2 is not a string"),
+    ({"x": {1, 2}}, "set is not a JSON value"),
+    ([b"bytes"], "bytes is not a JSON value"),
+    ({"s": "\ud800"}, "string contains a lone surrogate code unit"),
+    (float("nan"), "nan has no JSON representation"),
+    (float("inf"), "inf has no JSON representation"),
+    ([float("-inf")], "-inf has no JSON representation"),
+    (10**400, f"integer {10**400} is outside the IEEE 754 range"),
+    (2**53 + 1, "integer 9007199254740993 is not exactly representable as an IEEE 754 double; "
+                "send it as a string"),
+    (-(2**53) - 1, "integer -9007199254740993 is not exactly representable as an IEEE 754 "
+                   "double; send it as a string"),
+])
+def test_each_value_without_a_json_form_is_refused_saying_why(value: Any, message: str) -> None:
+    assert refusal(lambda: canonicalize(value)) == message
+
+
+def test_integers_just_beyond_2_to_53_print_when_they_are_doubles() -> None:
+    assert canonical_text([2**53 + 2, -(2**53) - 2]) == "[9007199254740994,-9007199254740994]"
+
+
+def nested(kind: str, depth: int) -> Any:
+    value: Any = 0
+    for _ in range(depth):
+        value = {"k": value} if kind == "object" else [value]
+    return value
+
+
+@pytest.mark.parametrize("kind", ["object", "array"])
+def test_nesting_up_to_64_levels_is_taken_and_65_refused(kind: str) -> None:
+    text = canonical_text(nested(kind, 64))
+    assert text.count("{" if kind == "object" else "[") == 64
+    assert refusal(lambda: canonicalize(nested(kind, 65))) == "nesting deeper than 64"
+
+
+def test_mixed_nesting_counts_every_level() -> None:
+    mixed: Any = 0
+    for level in range(65):
+        mixed = [mixed] if level % 2 else {"k": mixed}
+    assert refusal(lambda: canonicalize(mixed)) == "nesting deeper than 64"
+
+
+def test_members_and_items_are_separated_by_single_commas() -> None:
+    assert canonical_text({"b": [1, 2, 3], "a": {}, "c": []}) == '{"a":{},"b":[1,2,3],"c":[]}'
+    assert canonical_text([]) == "[]" and canonical_text({}) == "{}"
+
+
+@pytest.mark.parametrize(("value", "text"), [
+    (0.0, "0"), (-0.0, "0"), (-1.5, "-1.5"), (1e21, "1e+21"), (1e20, "100000000000000000000"),
+    (123e-20, "1.23e-18"), (0.000001, "0.000001"), (1e-7, "1e-7"), (-2e-7, "-2e-7"),
+    (5e-324, "5e-324"), (1.5e300, "1.5e+300"), (0.1, "0.1"), (100.0, "100"), (12.5, "12.5"),
+    (-123456.789, "-123456.789"),
+])
+def test_numbers_take_the_ecmascript_layout(value: float, text: str) -> None:
+    assert format_number(value) == text
+
+
+@pytest.mark.parametrize(("data", "kind", "message"), [
+    (b'{"a":1,"a":2}', JsonParseError, "duplicate member name 'a'"),
+    (b'{"a":1,"b":2,"b":3}', JsonParseError, "duplicate member name 'b'"),
+    (b'{"n":NaN}', JsonParseError, "NaN is not JSON"),
+    (b'[-Infinity]', JsonParseError, "-Infinity is not JSON"),
+])
+def test_strict_reader_refusals_say_why(data: bytes, kind: type[Exception], message: str) -> None:
+    assert refusal(lambda: parse_json(data), kind) == message
+    assert refusal(lambda: parse_json(data.decode()), kind) == message  # text is read the same
+
+
+@pytest.mark.parametrize(("data", "message"), [
+    (b'{"a":1.5}', "number 1.5 is not an integer; send it as a string"),
+    (b'[1e3]', "number 1e3 is not an integer; send it as a string"),
+    (b"[9007199254740992]",
+     "integer 9007199254740992 is beyond +-(2**53 - 1); send it as a string"),
+    (b"[-9007199254740992]",
+     "integer -9007199254740992 is beyond +-(2**53 - 1); send it as a string"),
+])
+def test_message_profile_refusals_say_why(data: bytes, message: str) -> None:
+    assert refusal(lambda: parse_json(data, integers_only=True), NumberNotAllowedError) == message
+
+
+def test_undecodable_and_malformed_input_is_a_parse_error_not_another_one() -> None:
+    assert "utf-8" in refusal(lambda: parse_json(b'{"a":"\xff"}'), JsonParseError)
+    assert refusal(lambda: parse_json(b"[" * 100_000), JsonParseError)
+    assert "Expecting value" in refusal(lambda: parse_json(b""), JsonParseError)
+
+
+def test_the_reader_keeps_distinct_members_and_plain_values() -> None:
+    assert parse_json(b'{"b":[1,2.5,"x",true,null],"a":{"c":-3}}') == {
+        "b": [1, 2.5, "x", True, None], "a": {"c": -3}}
+    assert parse_json('{"a":1}', integers_only=True) == {"a": 1}
+
+
+def test_the_fast_check_handles_characters_above_the_bmp() -> None:
+    value = {"\U0001f600": 1, "\ue000": 2}  # sorts by UTF-16 units: the emoji first
+    data = canonicalize(value)
+    assert data == '{"\U0001f600":1,"\ue000":2}'.encode()
+    assert is_canonical_ijson(data, value)
+    assert not is_canonical_ijson('{"\ue000":2,"\U0001f600":1}'.encode(), value)
+    assert not is_canonical_ijson(b'{"a": 1}', {"a": 1})  # BMP only: the fast path says no too
+    message = refusal(lambda: is_canonical_ijson(b'"x"', "\ud800"))
+    assert message == "string contains a lone surrogate code unit"

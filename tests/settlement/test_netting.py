@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 import pytest
@@ -248,3 +249,255 @@ def test_fx_overflow_is_refused() -> None:
     with pytest.raises(DomainError) as err:
         convert_to_settlement([2**62], USD, Currency.KHR, Decimal("4100"), Rounding.DOWN)
     assert err.value.code is ErrorCode.OVERFLOW
+
+
+# -- FX ties: the settlement's twin of the adapters' tie table ------------------------------------
+
+TENTHS = [25, -25, 15, -15, 16, -16, 14, 5, -5]  # × 0.1: 2.5, -2.5, 1.5, -1.5, 1.6, ...
+
+
+@pytest.mark.parametrize(("rounding", "expected"), [
+    (Rounding.HALF_UP, [3, -3, 2, -2, 2, -2, 1, 1, -1]),
+    (Rounding.HALF_EVEN, [2, -2, 2, -2, 2, -2, 1, 0, 0]),
+    (Rounding.DOWN, [2, -2, 1, -1, 1, -1, 1, 0, 0]),
+    (Rounding.UP, [3, -3, 2, -2, 2, -2, 2, 1, -1]),
+    (Rounding.FLOOR, [2, -3, 1, -2, 1, -2, 1, 0, -1]),
+    (Rounding.CEILING, [3, -2, 2, -1, 2, -1, 2, 1, 0]),
+])
+def test_fx_rounds_exact_ties_by_the_named_mode(rounding: Rounding, expected: list[int]) -> None:
+    fx = convert_to_settlement(TENTHS, USD, USD, Decimal("0.1"), rounding)
+    assert fx.converted.tolist() == expected
+    # the total (14 cents × 0.1 = 1.4, the table's seventh value) converts once
+    assert (fx.source_total, fx.target_total) == (Money(14, USD), Money(expected[6], USD))
+    assert fx.residue == Money(expected[6] - sum(expected), USD)
+    # across exponents: THB satang (2 digits) to JPY yen (0 digits) at 1: 25 satang = 0.25 yen
+    fx = convert_to_settlement([250, -250, 150, -150], Currency.THB, Currency.JPY, Decimal(1),
+                               rounding)
+    assert fx.converted.tolist() == expected[:4]
+
+
+# -- what each refusal says, results field by field ---------------------------------------------
+
+WORKED = [(3, 0, 100), (3, 1, 50), (0, 3, 30), (4, 2, 70), (2, 4, 20), (1, 0, 10)]
+
+
+def refused(call: Any) -> DomainError:
+    with pytest.raises(DomainError) as err:
+        call()
+    return err.value
+
+
+def test_the_worked_window_summary_and_hub_payments() -> None:
+    result = net(WORKED)
+    assert result.summary() == {
+        "currency": "USD",
+        "transfer_count": 6,
+        "gross_volume_minor": "280",
+        "bilateral_net_volume_minor": "180",
+        "net_volume_minor": "170",
+        "multilateral_saving": "11/28",
+        "multilateral_saving_pct": "39.29",
+        "two_wayness": "5/14",
+        "two_wayness_pct": "35.71",
+        "positions_minor": {"KH-NSSF": "80", "MM-SSB": "40", "VN-VSS": "50", "TH-SSO": "-120",
+                            "JP-JPS": "-50"},
+    }
+    assert payments_via_hub(result) == (
+        SettlementPayment("TH-SSO", HUB, Money(120, USD)),
+        SettlementPayment("JP-JPS", HUB, Money(50, USD)),
+        SettlementPayment(HUB, "KH-NSSF", Money(80, USD)),
+        SettlementPayment(HUB, "MM-SSB", Money(40, USD)),
+        SettlementPayment(HUB, "VN-VSS", Money(50, USD)),
+    )
+    assert result.gross.tolist()[3] == [100, 50, 0, 0, 0]  # gross[payer, payee]
+    assert (result.funds, result.currency) == (FUNDS, USD)
+
+
+def test_a_percentage_of_an_exact_tie_rounds_to_even() -> None:
+    # gross 40,000, net 39,998: saving 2/40000 = 0.005% -> 0.00 (half up would say 0.01)
+    result = net([(0, 1, 39_999), (1, 0, 1)])
+    assert (result.gross_volume, result.net_volume) == (40_000, 39_998)
+    assert result.summary()["multilateral_saving_pct"] == "0.00"
+    # 6/40000 = 0.015% -> 0.02
+    result = net([(0, 1, 39_997), (1, 0, 3)])
+    assert result.summary()["multilateral_saving_pct"] == "0.02"
+    assert net([(0, 1, 5)]).summary()["multilateral_saving_pct"] == "0.00"  # nothing offsets
+    assert net([(0, 1, 5), (1, 0, 5)]).summary()["multilateral_saving_pct"] == "100.00"
+
+
+def test_positions_of_funds_outside_the_window_are_refused() -> None:
+    err = refused(lambda: net(WORKED).position("LA-SSO"))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.UNKNOWN_FUND, "fund", "LA-SSO is not in this window")
+
+
+@pytest.mark.parametrize(("rows", "field", "index", "message"), [
+    ([(0, 1, 5), (5, 1, 5)], "payers", 1, "a payer index is outside 0..4"),
+    ([(-1, 1, 5)], "payers", 0, "a payer index is outside 0..4"),
+    ([(0, 5, 5)], "payees", 0, "a payee index is outside 0..4"),
+    ([(0, 1, 5), (0, -1, 5)], "payees", 1, "a payee index is outside 0..4"),
+    ([(0, 1, 5), (2, 2, 5)], "payees", 1, "a fund cannot owe itself"),
+    ([(0, 1, 5), (0, 1, 0)], "amounts_minor", 1, "an obligation amount must be positive"),
+    ([(0, 1, -5)], "amounts_minor", 0, "an obligation amount must be positive"),
+])
+def test_each_bad_row_is_refused_by_field_index_and_message(
+    rows: list[Row], field: str, index: int, message: str
+) -> None:
+    err = refused(lambda: net(rows))
+    assert (err.code, err.field, err.index, err.message) == (
+        ErrorCode.INVALID_INPUT, field, index, message)
+
+
+def test_the_highest_and_lowest_fund_indexes_are_valid() -> None:
+    result = net([(4, 0, 1), (0, 4, 3)])
+    assert result.net.tolist() == [-2, 0, 0, 0, 2]
+
+
+def test_column_refusals_name_the_column() -> None:
+    err = refused(lambda: net_obligations([[0]], [1], [5], FUNDS, USD))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.INVALID_INPUT, "payers", "payers must be a 1-D array of integers, got 2-D int64")
+    err = refused(lambda: net_obligations([0], [1], np.array([1.5]), FUNDS, USD))
+    assert (err.field, err.message) == (
+        "amounts_minor", "amounts_minor must be a 1-D array of integers, got 1-D float64")
+    err = refused(lambda: net_obligations([0], [1.0], [5], FUNDS, USD))
+    assert err.field == "payees"
+    above = np.array([2**63], dtype=np.uint64)
+    err = refused(lambda: net_obligations([0], [1], above, FUNDS, USD))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.OVERFLOW, "amounts_minor", "amounts_minor has values above int64")
+    err = refused(lambda: net_obligations([0, 1], [1], [5], FUNDS, USD))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.INVALID_INPUT, None, "payers, payees and amounts differ in length")
+
+
+def test_unsigned_and_empty_columns_are_integers_too() -> None:
+    top = np.array([2**63 - 1], dtype=np.uint64)
+    result = net_obligations(np.array([0], dtype=np.uint8), [1], top, FUNDS, USD)
+    assert result.gross_volume == 2**63 - 1  # exactly the 64-bit limit is taken
+    empty = net_obligations(np.array([], dtype=np.float64), [], [], FUNDS, USD)
+    assert empty.transfer_count == 0
+
+
+def test_a_window_one_unit_beyond_64_bits_is_refused_by_code_and_message() -> None:
+    err = refused(lambda: net([(0, 1, 2**62), (1, 0, 2**62)]))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.OVERFLOW, None, "the window's gross volume exceeds 64 bits")
+
+
+def test_too_many_rows_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("ledger.settlement.netting._ROWS_MAX", 3)
+    assert net([(0, 1, 1)] * 3).transfer_count == 3
+    err = refused(lambda: net([(0, 1, 1)] * 4))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.BATCH_TOO_LARGE, None, "more than 3 obligations")
+
+
+@pytest.mark.parametrize("funds", [(), ("TH-SSO", "KH-NSSF", "TH-SSO")])
+def test_funds_must_be_distinct_and_not_empty(funds: tuple[str, ...]) -> None:
+    err = refused(lambda: net_obligations([], [], [], funds, USD))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.INVALID_INPUT, "funds", "funds must be distinct and not empty")
+
+
+def test_an_unknown_fund_is_named_under_funds() -> None:
+    err = refused(lambda: net_obligations([0], [1], [5], ("TH-SSO", "LA-SSO"), USD))
+    assert (err.code, err.field) == (ErrorCode.UNKNOWN_FUND, "funds")
+
+
+def test_greedy_payments_break_ties_by_fund_order() -> None:
+    # KH and MM owe 30 each, VN and TH are owed 30 each: first debtor pays first creditor.
+    result = net([(0, 2, 30), (1, 3, 30)])
+    assert payments_greedy(result) == (
+        SettlementPayment("KH-NSSF", "VN-VSS", Money(30, USD)),
+        SettlementPayment("MM-SSB", "TH-SSO", Money(30, USD)),
+    )
+    # one debtor, two creditors: the larger creditor is paid first
+    result = net([(4, 0, 10), (4, 1, 25)])
+    assert payments_greedy(result) == (
+        SettlementPayment("JP-JPS", "MM-SSB", Money(25, USD)),
+        SettlementPayment("JP-JPS", "KH-NSSF", Money(10, USD)),
+    )
+
+
+# -- FX refusals and fields ----------------------------------------------------------------------
+
+
+def test_fx_keeps_what_it_was_asked() -> None:
+    fx = convert_to_settlement([100], Currency.THB, USD, Decimal("0.0285"), Rounding.HALF_EVEN,
+                               rate_source="hub reference 2027-01-31")
+    assert (fx.source, fx.target, fx.rate, fx.rounding, fx.rate_source) == (
+        Currency.THB, USD, Decimal("0.0285"), Rounding.HALF_EVEN, "hub reference 2027-01-31")
+    assert convert_to_settlement([], Currency.THB, USD, Decimal(1), Rounding.UP).rate_source == ""
+    with pytest.raises(ValueError, match="read-only"):
+        fx.converted[0] = 1
+
+
+def test_fx_takes_amounts_down_to_minus_2_pow_63_plus_1() -> None:
+    lowest = np.array([0, -(2**63) + 1], dtype=np.int64)
+    fx = convert_to_settlement(lowest, USD, USD, Decimal(1), Rounding.DOWN)
+    assert fx.converted.tolist() == [0, -(2**63) + 1]
+    err = refused(lambda: convert_to_settlement(
+        np.array([0, -(2**63)], dtype=np.int64), USD, USD, Decimal(1), Rounding.DOWN))
+    assert (err.code, err.field, err.index, err.message) == (
+        ErrorCode.INVALID_INPUT, "amounts_minor", 1, "an amount is below -(2**63 - 1)")
+
+
+@pytest.mark.parametrize("rate", [Decimal(0), Decimal(-1), Decimal("NaN"), Decimal("Infinity"),
+                                  0.0285, 1])
+def test_fx_rate_refusals_name_the_rate(rate: object) -> None:
+    err = refused(lambda: convert_to_settlement([1], Currency.THB, USD, rate, Rounding.DOWN))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.INVALID_RATE, None, f"an FX rate is a positive Decimal, not {rate!r}")
+
+
+def test_fx_overflow_on_the_exact_path_is_refused_by_message() -> None:
+    err = refused(lambda: convert_to_settlement([2**62], USD, Currency.KHR, Decimal("4100"),
+                                                Rounding.DOWN))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.OVERFLOW, None, "a converted amount exceeds 64 bits")
+
+
+def test_fx_at_the_edge_of_the_fast_path_is_exact() -> None:
+    # largest × numerator exactly 2**63 - 1 stays in int64; one more takes the exact path.
+    for amount in (2**63 - 1, 2**62):
+        fx = convert_to_settlement([amount, -amount], USD, USD, Decimal("0.5"), Rounding.HALF_UP)
+        half = Money(amount, USD).convert(USD, Decimal("0.5"), Rounding.HALF_UP).amount_minor
+        assert fx.converted.tolist() == [half, -half]
+
+
+def test_greedy_payments_walk_the_debtors_in_order() -> None:
+    result = net([(0, 3, 30), (1, 3, 20), (2, 3, 10)])
+    assert payments_greedy(result) == (
+        SettlementPayment("KH-NSSF", "TH-SSO", Money(30, USD)),
+        SettlementPayment("MM-SSB", "TH-SSO", Money(20, USD)),
+        SettlementPayment("VN-VSS", "TH-SSO", Money(10, USD)),
+    )
+
+
+def test_the_gross_matrix_is_int64_to_the_last_unit() -> None:
+    result = net_obligations([0, 1], [1, 0], [2**62 + 1, 2**61 + 3], FUNDS, USD)
+    assert result.gross.dtype == np.int64 and result.net.dtype == np.int64
+    assert (int(result.gross[0, 1]), result.gross_volume) == (2**62 + 1, 2**62 + 2**61 + 4)
+
+
+@pytest.mark.parametrize("rate", [Decimal("2E-19"), Decimal("1E-19")])
+def test_fx_rates_whose_denominator_exceeds_2_pow_62_take_the_exact_path(rate: Decimal) -> None:
+    # 2E-19 = 1 / 5e18 (between 2**62 and 2**63) and 1E-19 (beyond 2**63): the int64 path
+    # refuses such denominators. 5e18 × 2E-19 = 1; 5e18 × 1E-19 = 0.5, half up 1.
+    fx = convert_to_settlement([5 * 10**18, -(5 * 10**18), 7], USD, USD, rate, Rounding.HALF_UP)
+    assert fx.converted.tolist() == [1, -1, 0]
+
+
+def test_fx_on_the_exact_path_takes_exactly_the_64_bit_maximum() -> None:
+    # 73 divides 2**63 - 1, and 73/64 = 1.140625 is a decimal rate: the product leaves int64,
+    # the result is exactly the largest amount there is.
+    amount = (2**63 - 1) // 73 * 64
+    fx = convert_to_settlement([amount], USD, USD, Decimal("1.140625"), Rounding.DOWN)
+    assert fx.converted.tolist() == [2**63 - 1]
+
+
+def test_fx_amounts_must_be_an_integer_column() -> None:
+    err = refused(lambda: convert_to_settlement(np.array([1.5]), USD, USD, Decimal(1),
+                                                Rounding.DOWN))
+    assert (err.code, err.field) == (ErrorCode.INVALID_INPUT, "amounts_minor")

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ledger.domain.errors import DomainError
+from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.money import Rounding, round_to_int
 from ledger.settlement.rounding import round_ratio, round_ratio_array
 
@@ -40,7 +40,41 @@ def test_a_negative_denominator_flips_the_sign_first() -> None:
 
 
 def test_zero_denominators_are_refused() -> None:
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as scalar:
         round_ratio(1, 0, Rounding.DOWN)
-    with pytest.raises(DomainError):
+    assert (scalar.value.code, scalar.value.field) == (ErrorCode.INVALID_INPUT, None)
+    assert scalar.value.message == "cannot round a ratio with denominator 0"
+    with pytest.raises(DomainError) as array:
         round_ratio_array(np.array([1], dtype=np.int64), 0, Rounding.DOWN)
+    assert (array.value.code, array.value.field) == (ErrorCode.INVALID_INPUT, None)
+    assert array.value.message == "denominator must be in 1..2**62, not 0"
+
+
+def test_array_denominators_up_to_2_pow_62_are_taken_and_larger_refused() -> None:
+    got = round_ratio_array(np.array([2**62 - 1, 2**61], dtype=np.int64), 2**62, Rounding.HALF_UP)
+    assert got.tolist() == [1, 1]
+    with pytest.raises(DomainError) as err:
+        round_ratio_array(np.array([1], dtype=np.int64), 2**62 + 1, Rounding.HALF_UP)
+    assert err.value.code is ErrorCode.INVALID_INPUT
+    assert err.value.message == f"denominator must be in 1..2**62, not {2**62 + 1}"
+
+
+# Tenths: exact ties from an odd and an even floor on both sides of zero, and values off the tie.
+# The random tests above almost never draw an exact tie; this table names every mode's answer.
+TENTHS = [25, -25, 15, -15, 16, -16, 14, 5, -5]  # 2.5, -2.5, 1.5, -1.5, 1.6, -1.6, 1.4, .5, -.5
+TIE_TABLE = [
+    (Rounding.HALF_UP, [3, -3, 2, -2, 2, -2, 1, 1, -1]),
+    (Rounding.HALF_EVEN, [2, -2, 2, -2, 2, -2, 1, 0, 0]),
+    (Rounding.DOWN, [2, -2, 1, -1, 1, -1, 1, 0, 0]),
+    (Rounding.UP, [3, -3, 2, -2, 2, -2, 2, 1, -1]),
+    (Rounding.FLOOR, [2, -3, 1, -2, 1, -2, 1, 0, -1]),
+    (Rounding.CEILING, [3, -2, 2, -1, 2, -1, 2, 1, 0]),
+]
+
+
+@pytest.mark.parametrize(("rounding", "expected"), TIE_TABLE)
+def test_rounding_modes_on_ties_and_fractions(rounding: Rounding, expected: list[int]) -> None:
+    assert [round_ratio(n, 10, rounding) for n in TENTHS] == expected
+    assert [round_ratio(-n, -10, rounding) for n in TENTHS] == expected  # same ratio
+    # the FX conversion's array path (netting.convert_to_settlement): amount × 1 / 10
+    assert round_ratio_array(np.array(TENTHS, dtype=np.int64), 10, rounding).tolist() == expected

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fractions import Fraction
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -311,3 +313,259 @@ def test_counts_match_a_month_by_month_model(
     assert {f: v for f, v in own_months(kept).items() if v} == {
         f: v for f, v in own_months(records).items() if v
     }
+
+
+# -- thresholds at their boundaries --------------------------------------------------------------
+
+TH, VN, KH = FundCode("TH-SSO"), FundCode("VN-VSS"), FundCode("KH-NSSF")
+
+
+def one_fund_policy(fund: FundCode, *thresholds: Threshold, short_min: int = 12,
+                    member: bool = True) -> TotalisationPolicy:
+    return policy_of([fund] if member else [], [EligibilityRule(fund, thresholds)], short_min)
+
+
+def th_view(own: int, policy: TotalisationPolicy, age: int | None = None) -> Any:
+    records = periods("TH-SSO", "s33-old-age", "2010-01", own)
+    return totalise(records, policy, as_of=AS_OF, age_years=age).fund("TH-SSO")
+
+
+@pytest.mark.parametrize(("own", "qualifies"), [(179, False), (180, True), (181, True)])
+def test_periods_qualify_from_exactly_the_threshold(own: int, qualifies: bool) -> None:
+    view = th_view(own, one_fund_policy(TH, Threshold(180)))
+    assert (view.own_months, view.totalised_months) == (own, own)
+    assert view.qualifies_on_periods is qualifies
+    assert view.eligible is qualifies  # no age condition: periods alone decide
+    assert view.age_condition_met is True
+
+
+@pytest.mark.parametrize(("age", "met"), [(None, None), (54, False), (55, True), (56, True)])
+def test_the_age_condition_from_exactly_the_minimum_age(age: int | None, met: bool | None) -> None:
+    view = th_view(180, one_fund_policy(TH, Threshold(180, age_min=55)), age)
+    assert view.age_condition_met is met
+    assert view.eligible is (met is True)
+
+
+def test_a_fund_without_an_age_condition_meets_it_whatever_the_age() -> None:
+    for age in (None, 15, 70):
+        assert th_view(12, one_fund_policy(TH, Threshold(12)), age).age_condition_met is True
+
+
+def test_a_fund_where_the_worker_never_contributed_does_not_qualify() -> None:
+    records = [*periods("VN-VSS", "retirement-survivorship", "2010-01", 200),
+               *periods("TH-SSO", "s33-old-age", "2030-01", 3, WITHDRAWN)]
+    policy = policy_of(["TH-SSO", "VN-VSS"], POLICY.rules.values(), 12)
+    th = totalise(records, policy, as_of=AS_OF).fund("TH-SSO")  # shown, at 0
+    assert (th.own_months, th.totalised_months) == (0, 200)
+    assert not th.qualifies_on_periods and not th.short_period
+    assert th.pro_rata == 0 and th.paying_fraction == 0
+
+
+def test_a_fund_with_only_withdrawn_months_outside_the_agreement_has_nothing() -> None:
+    records = periods("JP-JPS", "epi", "2020-01", 12, WITHDRAWN)
+    jp = totalise(records, one_fund_policy(FundCode("JP-JPS"), Threshold(120), member=False),
+                  as_of=AS_OF).fund("JP-JPS")
+    assert (jp.member, jp.own_months, jp.totalised_months, jp.pro_rata) == (False, 0, 0, 0)
+
+
+# The Art 57 minimum is 12 months in the pilot: a member fund with 1..11 own months and no
+# independent right pays nothing; 12 own months is no short period.
+@pytest.mark.parametrize(("own", "short"), [(1, True), (11, True), (12, False), (13, False)])
+def test_art_57_short_period_below_exactly_the_minimum(own: int, short: bool) -> None:
+    records = [*periods("VN-VSS", "retirement-survivorship", "2000-01", 200),
+               *periods("TH-SSO", "s33-old-age", "2020-01", own)]
+    result = totalise(records, POLICY, as_of=AS_OF, age_years=55)
+    th = result.fund("TH-SSO")
+    assert (result.as_of, th.fund, th.member) == (AS_OF, "TH-SSO", True)
+    assert th.qualifies_on_periods  # 200 + own totalised months: even one own month qualifies
+    assert th.short_period is short
+    assert th.paying_fraction == (0 if short else Fraction(own, 200 + own))
+    assert th.pro_rata == Fraction(own, 200 + own)
+
+
+@pytest.mark.parametrize(("own", "short"), [(11, True), (12, False), (23, False), (24, False)])
+def test_no_short_period_where_the_own_months_give_an_independent_right(
+    own: int, short: bool
+) -> None:
+    # Art 57 minimum 24 months; the fund's own threshold is 12: from 12 own months it pays.
+    view = th_view(own, one_fund_policy(TH, Threshold(12), short_min=24))
+    assert view.short_period is short
+    assert view.qualifies_on_periods is (own >= 12)
+
+
+def test_a_fund_outside_the_agreement_has_no_short_period() -> None:
+    view = th_view(5, one_fund_policy(TH, Threshold(180), member=False))
+    assert (view.member, view.short_period, view.paying_fraction) == (False, False, 1)
+
+
+def test_policy_of_keeps_members_rules_and_the_art_57_minimum() -> None:
+    rule = EligibilityRule(TH, (Threshold(180),))
+    policy = policy_of(["TH-SSO", "KH-NSSF"], [rule], 7)
+    assert policy.member_funds == frozenset({TH, KH})
+    assert policy.rule("TH-SSO") is rule
+    assert policy.short_period_months_min == 7
+    assert TotalisationPolicy(frozenset(), {}).short_period_months_min == 12
+
+
+# -- dated thresholds ------------------------------------------------------------------------------
+
+OLD, NEW = Threshold(240), Threshold(180, effective_from=Month(2025, 7))
+NEWER = Threshold(120, age_min=60, effective_from=Month(2030, 1))
+
+
+@pytest.mark.parametrize("order", [(OLD, NEW, NEWER), (NEWER, NEW, OLD), (NEW, NEWER, OLD)])
+def test_the_threshold_in_force_is_the_latest_started_one(
+    order: tuple[Threshold, ...]
+) -> None:
+    rule = EligibilityRule(VN, order)
+    assert rule.threshold_at(Month(1900, 1)) is OLD  # undated: in force since always
+    assert rule.threshold_at(Month(2025, 6)) is OLD
+    assert rule.threshold_at(Month(2025, 7)) is NEW  # from its first month
+    assert rule.threshold_at(Month(2029, 12)) is NEW
+    assert rule.threshold_at(Month(2030, 1)) is NEWER
+
+
+def test_a_threshold_dated_in_1900_still_beats_an_undated_one() -> None:
+    early = Threshold(60, effective_from=Month(1900, 6))
+    for order in ((OLD, early), (early, OLD)):
+        rule = EligibilityRule(VN, order)
+        assert rule.threshold_at(Month(1900, 5)) is OLD
+        assert rule.threshold_at(Month(1900, 6)) is early
+
+
+def test_no_threshold_in_force_is_refused_by_code_and_message() -> None:
+    rule = EligibilityRule(VN, (NEW,))
+    assert rule.threshold_at(Month(2025, 7)) is NEW
+    with pytest.raises(DomainError) as err:
+        rule.threshold_at(Month(2025, 6))
+    assert (err.value.code, err.value.field) == (ErrorCode.INVALID_INPUT, None)
+    assert err.value.message == "no eligibility threshold of VN-VSS is in force at 2025-06"
+
+
+def test_the_view_carries_the_threshold_in_force_at_the_claim_month() -> None:
+    records = periods("VN-VSS", "retirement-survivorship", "2008-01", 200)
+    policy = one_fund_policy(VN, OLD, NEW)
+    assert totalise(records, policy, as_of=Month(2025, 6)).fund("VN-VSS").threshold is OLD
+    assert totalise(records, policy, as_of=Month(2025, 7)).fund("VN-VSS").threshold is NEW
+
+
+# -- refusals by code, field and message ---------------------------------------------------------
+
+
+def refusal(call: Callable[[], object]) -> DomainError:
+    with pytest.raises(DomainError) as err:
+        call()
+    return err.value
+
+
+def test_a_missing_rule_names_the_field_rules() -> None:
+    err = refusal(lambda: TotalisationPolicy(frozenset(), {}).rule("TH-SSO"))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.INVALID_INPUT, "rules", "no eligibility rule for fund TH-SSO")
+
+
+def test_a_fund_without_periods_is_unknown_to_the_result() -> None:
+    result = totalise(periods("TH-SSO", "s33-old-age", "2020-01", 1), POLICY, as_of=AS_OF)
+    err = refusal(lambda: result.fund("JP-JPS"))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.UNKNOWN_FUND, None, "the worker has no periods at JP-JPS")
+
+
+@pytest.mark.parametrize(
+    ("state", "to", "message"),
+    [
+        (TRANSFERRED, None,
+         "transferred_to is required for a transferred period and only for one"),
+        (ACTIVE, "KH-NSSF",
+         "transferred_to is required for a transferred period and only for one"),
+        (WITHDRAWN, "KH-NSSF",
+         "transferred_to is required for a transferred period and only for one"),
+        (TRANSFERRED, "TH-SSO", "a period cannot be transferred from TH-SSO to itself"),
+    ],
+)
+def test_transferred_to_refusals_name_the_field(
+    state: PeriodState, to: str | None, message: str
+) -> None:
+    err = refusal(lambda: PeriodRecord(TH, SchemeCode("s33-old-age"), AS_OF, state,
+                                       FundCode(to) if to else None))
+    assert (err.code, err.field, err.message) == (ErrorCode.INVALID_INPUT, "transferred_to",
+                                                  message)
+
+
+def test_a_record_refusal_names_its_index_and_field_under_periods() -> None:
+    good = periods("TH-SSO", "s33-old-age", "2020-01", 2)
+    short_term = periods("KH-NSSF", "health-care", "2024-01", 1)
+    err = refusal(lambda: totalise([*good, *short_term], POLICY, as_of=AS_OF))
+    assert (err.code, err.field, err.index) == (ErrorCode.INVALID_INPUT, "periods.scheme", 2)
+    assert err.message == "KH-NSSF health-care is a short-term branch: its periods do not totalise"
+
+    twice = [*good, *periods("TH-SSO", "s33-old-age", "2020-02", 1)]
+    err = refusal(lambda: totalise(twice, POLICY, as_of=AS_OF))
+    assert (err.code, err.field, err.index) == (ErrorCode.INVALID_INPUT, "periods", 2)
+    assert err.message == "two periods for TH-SSO s33-old-age 2020-02"
+
+    err = refusal(lambda: totalise([*good, *periods("TH-SSO", "old-age", "2020-03", 1)], POLICY,
+                                   as_of=AS_OF))
+    assert (err.code, err.field, err.index) == (ErrorCode.UNKNOWN_SCHEME, "periods.scheme", 2)
+
+    err = refusal(lambda: totalise([*good, *periods("KH-NSSF", "pension", "2021-01", 1)], POLICY,
+                                   as_of=AS_OF))
+    assert (err.code, err.field, err.index) == (ErrorCode.SCHEME_NOT_IN_FORCE, "periods.month", 2)
+
+    unknown_receiver = [*good, *periods("TH-SSO", "s33-old-age", "2020-03", 1, TRANSFERRED,
+                                        to="LA-SSO")]
+    err = refusal(lambda: totalise(unknown_receiver, POLICY, as_of=AS_OF))
+    assert (err.code, err.field, err.index) == (
+        ErrorCode.UNKNOWN_FUND, "periods.transferred_to", 2)
+
+
+def test_the_same_month_in_two_schemes_or_two_funds_is_no_duplicate() -> None:
+    records = [*periods("JP-JPS", "epi", "2020-01", 1), *periods("JP-JPS", "np", "2020-01", 1),
+               *periods("TH-SSO", "s33-old-age", "2020-01", 1)]
+    result = totalise(records, POLICY, as_of=AS_OF)
+    assert [(f, v.own_months) for f, v in result.funds.items()] == [("JP-JPS", 1), ("TH-SSO", 1)]
+
+
+# -- applying the fraction at its bounds -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("fraction", [Fraction(0), Fraction(1), Fraction(1, 3)])
+def test_apply_pro_rata_takes_fractions_from_0_to_1(fraction: Fraction) -> None:
+    amount = Money(900, Currency.THB)
+    assert apply_pro_rata(amount, fraction, Rounding.DOWN) == Money(int(900 * fraction),
+                                                                    Currency.THB)
+
+
+@pytest.mark.parametrize("fraction", [Fraction(-1, 9), Fraction(10, 9)])
+def test_apply_pro_rata_refusal_names_the_fraction(fraction: Fraction) -> None:
+    err = refusal(lambda: apply_pro_rata(Money(100, Currency.THB), fraction, Rounding.DOWN))
+    assert (err.code, err.field) == (ErrorCode.INVALID_RATE, None)
+    assert err.message == f"a pro-rata fraction is in [0, 1], not {fraction}"
+
+
+def test_a_short_period_fund_pays_nothing_of_its_theoretical_amount() -> None:
+    records = [*periods("TH-SSO", "s33-old-age", "2005-01", 175),
+               *periods("VN-VSS", "retirement-survivorship", "2020-01", 8)]
+    vn = totalise(records, POLICY, as_of=AS_OF).fund("VN-VSS")
+    seen: list[int] = []
+
+    def formula(months: int) -> Money:
+        seen.append(months)
+        return Money(183_000, Currency.VND)
+
+    benefit = pro_rata_benefit(vn, formula, Rounding.HALF_UP)
+    assert seen == [183]  # the theoretical amount is for every totalised month
+    assert (benefit.theoretical, benefit.fraction, benefit.amount) == (
+        Money(183_000, Currency.VND), Fraction(0), Money(0, Currency.VND))
+
+
+def test_pro_rata_benefit_rounds_with_the_named_mode() -> None:
+    records = [*periods("TH-SSO", "s33-old-age", "2005-01", 2 * 12),
+               *periods("VN-VSS", "retirement-survivorship", "2020-01", 12)]
+    th = totalise(records, POLICY, as_of=AS_OF).fund("TH-SSO")  # 24 / 36 = 2/3
+
+    def formula(_: int) -> Money:
+        return Money(100, Currency.THB)
+
+    assert pro_rata_benefit(th, formula, Rounding.DOWN).amount == Money(66, Currency.THB)
+    assert pro_rata_benefit(th, formula, Rounding.HALF_UP).amount == Money(67, Currency.THB)

@@ -137,3 +137,97 @@ def test_an_abort_needs_a_reason_and_a_window_a_valid_id() -> None:
     with pytest.raises(DomainError) as err:
         SettlementWindow(WindowId("no spaces"), Currency.USD)
     assert err.value.code is ErrorCode.INVALID_ID
+
+
+# -- what each refusal says ----------------------------------------------------------------------
+
+WINDOW = "win-usd-2027-01"
+
+
+def refused(call: Callable[[], object]) -> DomainError:
+    with pytest.raises(DomainError) as err:
+        call()
+    return err.value
+
+
+def test_a_new_window_is_open_empty_and_has_only_its_first_state() -> None:
+    window = SettlementWindow(WindowId(WINDOW), Currency.USD)
+    assert (window.state, window.history, window.netting, window.abort_reason) == (
+        OPEN, [OPEN], None, None)
+    assert (len(window), window.transfer_ids, "tr-1" in window) == (0, (), False)
+    window.add_transfer("tr-1")
+    assert (len(window), window.transfer_ids, "tr-1" in window) == (1, ("tr-1",), True)
+
+
+def test_a_repeated_transfer_is_refused_naming_it_the_window_and_its_index() -> None:
+    window = window_in(OPEN)
+    err = refused(lambda: window.add_transfers(["tr-3", "tr-4", "tr-3"]))
+    assert (err.code, err.field, err.index) == (ErrorCode.ID_CONFLICT, "transfer_id", 2)
+    assert err.message == f"transfer tr-3 is already in window {WINDOW}"
+    err = refused(lambda: window.add_transfers(["tr-5", "tr-1"]))
+    assert (err.code, err.field, err.index) == (ErrorCode.ID_CONFLICT, "transfer_id", 1)
+    assert err.message == f"transfer tr-1 is already in window {WINDOW}"
+    err = refused(lambda: window.add_transfers(["tr-6", "bad id"]))
+    assert (err.code, err.field) == (ErrorCode.INVALID_ID, "transfer_id")
+    assert window.transfer_ids == ("tr-1", "tr-2")
+
+
+@pytest.mark.parametrize("state", [CLOSED, SETTLING, SETTLED, ABORTED])
+def test_a_closed_window_names_its_state_when_refusing_transfers(state: WindowState) -> None:
+    window = window_in(state)
+    err = refused(lambda: window.add_transfers(["tr-late"]))
+    assert (err.code, err.field, err.details) == (ErrorCode.WINDOW_NOT_OPEN, None,
+                                                  {"state": state.value})
+    assert err.message == f"window {WINDOW} is {state}; transfers go to the next open window"
+
+
+def test_closing_refusals_say_what_differs() -> None:
+    window = window_in(OPEN)
+    err = refused(lambda: window.close(netting(3)))
+    assert (err.code, err.field) == (ErrorCode.INVALID_INPUT, "netting")
+    assert err.message == "netting covers 3 transfers, the window holds 2"
+    err = refused(lambda: window.close(netting(2, Currency.THB)))
+    assert (err.code, err.field) == (ErrorCode.CURRENCY_MISMATCH, None)
+    assert err.message == f"window {WINDOW} settles in USD, its netting is in THB"
+    assert (window.state, window.history, window.netting) == (OPEN, [OPEN], None)
+    result = netting(2)
+    window.close(result)
+    assert window.netting is result
+
+
+@pytest.mark.parametrize(
+    ("start", "target", "allowed"),
+    [
+        (OPEN, SETTLING, "aborted, closed"),
+        (CLOSED, SETTLED, "aborted, settling"),
+        (SETTLING, CLOSED, "aborted, settled"),
+        (SETTLED, ABORTED, "none: it is final"),
+        (ABORTED, CLOSED, "none: it is final"),
+    ],
+)
+def test_an_illegal_move_names_both_states_and_the_allowed_ones(
+    start: WindowState, target: WindowState, allowed: str
+) -> None:
+    err = refused(lambda: MOVES[target](window_in(start)))
+    assert (err.code, err.field) == (ErrorCode.ILLEGAL_WINDOW_TRANSITION, None)
+    assert err.message == (
+        f"window {WINDOW} cannot go from {start} to {target} (allowed: {allowed})")
+
+
+@pytest.mark.parametrize("reason", ["", "  ", "\t\n"])
+def test_an_abort_without_a_reason_names_the_field(reason: str) -> None:
+    window = window_in(CLOSED)
+    err = refused(lambda: window.abort(reason))
+    assert (err.code, err.field, err.message) == (
+        ErrorCode.INVALID_INPUT, "reason", "an abort needs a reason")
+    assert (window.state, window.abort_reason, window.history) == (CLOSED, None, [OPEN, CLOSED])
+
+
+def test_a_final_window_refuses_an_abort_before_looking_at_the_reason() -> None:
+    err = refused(lambda: window_in(SETTLED).abort(""))
+    assert err.code is ErrorCode.ILLEGAL_WINDOW_TRANSITION
+
+
+def test_a_window_id_is_checked_under_its_own_name() -> None:
+    err = refused(lambda: SettlementWindow(WindowId("no spaces"), Currency.USD))
+    assert (err.code, err.field) == (ErrorCode.INVALID_ID, "window_id")

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 
 from ledger.config import DEV_PII_ENCRYPTION_KEY
-from ledger.domain.contributions import ContributionInput, plan_transfers, validate_contribution
+from ledger.domain.accounts import (
+    AccountCode,
+    AccountSpec,
+    branch_pool_account,
+    declarations_account,
+    fund_collections_account,
+    government_receivable_account,
+    member_account,
+    source_account,
+)
+from ledger.domain.contributions import (
+    Contribution,
+    ContributionInput,
+    plan_transfers,
+    validate_contribution,
+)
 from ledger.domain.errors import DomainError, ErrorCode
-from ledger.domain.funds import BUILT_IN_FUNDS, FUNDS, get_fund
+from ledger.domain.funds import BUILT_IN_FUNDS, FUNDS, Payer, get_fund
 from ledger.domain.ids import check_id
+from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.pii import PiiVault, mask
@@ -69,3 +87,71 @@ def test_contribution_becomes_one_transfer_per_share() -> None:
     # Both shares credit the worker's one member account there (ADR 0026).
     assert {t.credit.key for t in planned if not isinstance(t.credit, int)} == {
         "member/wkr_abcd/JP-JPS/epi/JPY"}
+
+
+def test_a_government_share_is_owed_by_the_government_receivable() -> None:
+    """Guard: `source_account`'s payer test. The state's share is booked as owed by the state
+    (government receivable, no flags); every other payer's share comes from the fund's
+    collections (credits must not exceed debits)."""
+    c = validate_contribution(ContributionInput(
+        worker_id="wkr_abcd", fund="TH-SSO", scheme="s33-old-age", month="2026-01",
+        wage_base=Money(1_500_000, Currency.THB),
+        shares=[("government", Money(15_000, Currency.THB)),
+                ("employee", Money(45_000, Currency.THB)),
+                ("employer", Money(45_000, Currency.THB))]))
+    debits = {t.id.rsplit("/", 1)[1]: t.debit for t in plan_transfers(c)}
+    assert list(debits) == ["employee", "employer", "government"]  # payer order
+    government = debits["government"]
+    assert not isinstance(government, int)
+    assert (government.key, government.code, int(government.flags)) == (
+        "fund/TH-SSO/government/THB", AccountCode.GOVERNMENT_RECEIVABLE, 0)
+    for payer in ("employee", "employer"):
+        own = debits[payer]
+        assert not isinstance(own, int)
+        assert (own.key, own.code, own.flags) == (
+            "fund/TH-SSO/collections/THB", AccountCode.FUND_COLLECTIONS,
+            AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS)
+    for payer in Payer:
+        expected = "government" if payer is Payer.GOVERNMENT else "collections"
+        assert source_account("JP-JPS", payer, Currency.JPY).key == f"fund/JP-JPS/{expected}/JPY"
+
+
+def test_a_caller_named_contribution_id_is_kept() -> None:
+    """Guard: `if raw.id is not None`. Two employers paying for one worker and month name their
+    contributions; without the id both would be the business key and collide."""
+    def named(cid: str | None) -> Contribution:
+        return validate_contribution(ContributionInput(
+            worker_id="wkr_abcd", fund="TH-SSO", scheme="s33-old-age", month="2026-01",
+            wage_base=Money(900_000, Currency.THB),
+            shares=[("employer", Money(27_000, Currency.THB))], id=cid))
+
+    first, second, default = named("emp-a/2026-01"), named("emp-b/2026-01"), named(None)
+    assert (first.id, second.id) == ("emp-a/2026-01", "emp-b/2026-01")
+    assert default.id == "ctb:wkr_abcd:TH-SSO:s33-old-age:2026-01"
+    assert [t.id for t in plan_transfers(first)] == ["emp-a/2026-01/employer"]
+    assert {t.contribution_id for t in plan_transfers(second)} == {"emp-b/2026-01"}
+
+
+@pytest.mark.parametrize(("make", "key", "code", "flags"), [
+    (lambda: member_account("wkr_abcd", "JP-JPS", "epi", Currency.JPY),
+     "member/wkr_abcd/JP-JPS/epi/JPY", AccountCode.MEMBER,
+     AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS),
+    (lambda: declarations_account("TH-SSO", Currency.THB), "fund/TH-SSO/declarations/THB",
+     AccountCode.DECLARATIONS, AccountFlags.NONE),
+    (lambda: branch_pool_account("TH-SSO", "s33-sickness", Currency.THB),
+     "fund/TH-SSO/pool/s33-sickness/THB", AccountCode.BRANCH_POOL,
+     AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS),
+    (lambda: fund_collections_account("KH-NSSF", Currency.KHR), "fund/KH-NSSF/collections/KHR",
+     AccountCode.FUND_COLLECTIONS, AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS),
+    (lambda: government_receivable_account("KH-NSSF", Currency.KHR),
+     "fund/KH-NSSF/government/KHR", AccountCode.GOVERNMENT_RECEIVABLE, AccountFlags.NONE),
+])
+def test_system_accounts_have_fixed_keys_codes_and_flags(
+    make: Callable[[], AccountSpec], key: str, code: AccountCode, flags: AccountFlags,
+) -> None:
+    """A key found again by name must be the account first opened under it (ADR 0026)."""
+    spec = make()
+    assert (spec.key, spec.code, spec.flags) == (key, code, flags)
+    parts = key.split("/")
+    assert spec.fund == (parts[1] if parts[0] == "fund" else parts[2])
+    assert spec.currency.value == key.rsplit("/", 1)[1]

@@ -149,11 +149,13 @@ def _round_trip(codec: Codec, header: DeclaredHeader, rows: list[DeclaredRow],
 
 def describe(check: FileCheck, source: str, shown: int = 20) -> str:
     """A readable report: one line per check, then the first findings of each failed one."""
-    lines = [f"{check.fund} {check.format} file {source}: {check.rows:,} rows — "
+    rows = f"{check.rows:,} row" + ("" if check.rows == 1 else "s")
+    lines = [f"{check.fund} {check.format} file {source}: {rows} — "
              + ("all checks passed" if check.passed else "FAILED")]
     for result in check.results.values():
         verdict = "PASS" if result.passed else ("SKIP" if result.note else "FAIL")
-        detail = result.note or ("" if result.passed else f"{result.total:,} finding(s)")
+        findings = f"{result.total:,} finding" + ("" if result.total == 1 else "s")
+        detail = result.note or ("" if result.passed else findings)
         lines.append(f"  {verdict:4}  {result.name:<24} {detail}".rstrip())
     for result in check.results.values():
         for finding in result.findings[:shown]:

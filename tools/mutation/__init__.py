@@ -1,0 +1,1 @@
+"""Mutation testing of the core with mutmut: targets, runs, scores (docs/testing.md)."""
