@@ -48,7 +48,7 @@ class Numbering:
         if fund == "JP-JPS":
             return f"{7000 + k // 1_000_000:04d}-{k % 1_000_000:06d}"
         if fund == "MY-SOCSO":
-            return f"LT{k:08d}"  # SOCSO knows foreign workers by passport number
+            return f"MB{k:08d}"  # SOCSO knows foreign workers by passport number
         if fund == "VN-VSS":
             return f"{8_000_000_000 + k:010d}"
         if fund in ("KH-NSSF", "MM-SSB", "LA-LSSO"):  # home funds: voluntary members
