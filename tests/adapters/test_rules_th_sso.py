@@ -207,18 +207,23 @@ def test_s33_plans_clamp_the_wage_and_the_old_age_branch_takes_the_rest() -> Non
     assert TH.plan("s33-sickness", JAN_2025, NONE) == Plan(
         clamp, {E: Share(pct("1.5")), R: Share(pct("1.5")), G: Share(pct("1.5"))},
         Rounding.HALF_UP, 1)
+    # Whole baht per payer's monthly total (ADR 0035): the old-age branch takes the rest of the
+    # rounded total, the other branches keep their satang.
     assert TH.plan("s33-old-age", JAN_2025, NONE) == Plan(clamp, {
-        E: Share(pct("3"), residual_of=pct("5"), others=(pct("1.5"), pct("0.5"))),
-        R: Share(pct("3"), residual_of=pct("5"), others=(pct("1.5"), pct("0.5"))),
-        G: Share(pct("1"), residual_of=pct("2.75"), others=(pct("1.5"), pct("0.25"))),
+        E: Share(pct("3"), residual_of=pct("5"), others=(pct("1.5"), pct("0.5")),
+                 total_quantum=100),
+        R: Share(pct("3"), residual_of=pct("5"), others=(pct("1.5"), pct("0.5")),
+                 total_quantum=100),
+        G: Share(pct("1"), residual_of=pct("2.75"), others=(pct("1.5"), pct("0.25")),
+                 total_quantum=100),
     }, Rounding.HALF_UP, 1)
 
 
 def test_s39_and_s40_plans_are_fixed_bases_paid_by_the_worker() -> None:
     assert TH.plan("s39-voluntary", JAN_2025, NONE) == Plan(
-        Fixed(480_000), {V: Share(pct("9"))}, Rounding.HALF_UP, 1)
+        Fixed(480_000), {V: Share(pct("9"))}, Rounding.HALF_UP, 100)
     assert TH.plan("s40-informal", JAN_2025, WorkerContext(s40_option=2)) == Plan(
-        Fixed(10_000), {V: Share(Fraction(1))}, Rounding.HALF_UP, 1)
+        Fixed(10_000), {V: Share(Fraction(1))}, Rounding.HALF_UP, 100)
 
 
 @pytest.mark.parametrize("option", [None, 0, 4])
@@ -249,8 +254,10 @@ def test_zero_rates_are_left_out_and_a_payer_with_no_old_age_total_has_no_share(
         E: Share(pct("1.5")), R: Share(pct("1.5"))}
     # the employer pays nothing to old age itself, but its branch total (2.5%) still has a rest
     assert th.plan("s33-old-age", JAN_2025, NONE).shares == {
-        E: Share(pct("3"), residual_of=pct("5"), others=(pct("1.5"), pct("0.5"))),
-        R: Share(Fraction(0), residual_of=pct("2.5"), others=(pct("1.5"), pct("1"))),
+        E: Share(pct("3"), residual_of=pct("5"), others=(pct("1.5"), pct("0.5")),
+                 total_quantum=100),
+        R: Share(Fraction(0), residual_of=pct("2.5"), others=(pct("1.5"), pct("1")),
+                 total_quantum=100),
     }
 
 
@@ -261,7 +268,8 @@ def test_the_old_age_rest_counts_only_branches_that_charge_the_payer() -> None:
         "s33-unemployment": {E: Decimal("0.5"), R: Decimal("0.5"), G: Decimal("0.25")},
     })
     shares = th.plan("s33-old-age", JAN_2025, NONE).shares
-    assert shares[G] == Share(pct("1"), residual_of=pct("1.25"), others=(pct("0.25"),))
+    assert shares[G] == Share(pct("1"), residual_of=pct("1.25"), others=(pct("0.25"),),
+                              total_quantum=100)
 
 
 def test_the_old_age_benefit_is_the_only_withdrawal() -> None:
@@ -275,12 +283,17 @@ def test_the_old_age_benefit_is_the_only_withdrawal() -> None:
 
 
 def test_a_whole_baht_rounding_step_reaches_every_plan() -> None:
-    th = adapter_with("TH-SSO", amount_quantum=Decimal(1))  # the SSO's "83 THB" reading
-    for scheme, context in (("s33-sickness", NONE), ("s33-old-age", NONE),
-                            ("s39-voluntary", NONE), ("s40-informal", WorkerContext(s40_option=1))):
-        assert th.plan(scheme, JAN_2025, context).quantum == 100, scheme
-    # 5% of the 1,650 floor is 82.50: the employee pays 83 baht
-    assert th.contribution(NONE, "s33-sickness", JAN_2025, thb(100_000)).share(E) == thb(2_500)
-    totals = sum(q.share(E).amount_minor
-                 for q in th.declaration(NONE, JAN_2025, thb(100_000)))
+    # The bundled reading (ADR 0035): whole baht per payer's monthly total, the old-age branch
+    # taking the rest; s39 and s40 amounts whole baht; the other s33 branches keep satang.
+    assert TH.plan("s33-sickness", JAN_2025, NONE).quantum == 1
+    assert {s.total_quantum for s in TH.plan("s33-old-age", JAN_2025, NONE).shares.values()} == {
+        100}
+    for scheme, context in (("s39-voluntary", NONE), ("s40-informal", WorkerContext(s40_option=1))):
+        assert TH.plan(scheme, JAN_2025, context).quantum == 100, scheme
+    # 5% of the 1,650 floor is 82.50: the employee pays 83 baht a month in all
+    totals = sum(q.share(E).amount_minor for q in TH.declaration(NONE, JAN_2025, thb(100_000)))
     assert totals == 8_300
+    # In satang (amount_quantum 0.01) the same month is 82.50
+    satang = adapter_with("TH-SSO", amount_quantum=Decimal("0.01"))
+    assert sum(q.share(E).amount_minor
+               for q in satang.declaration(NONE, JAN_2025, thb(100_000))) == 8_250

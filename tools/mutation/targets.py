@@ -74,6 +74,7 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     ),
     "ledger/adapters/jp_jps/rules.py": ("tests/adapters/test_rules_jp_jps.py", *RULES),
     "ledger/adapters/kh_nssf/rules.py": ("tests/adapters/test_rules_kh_mm.py", *RULES),
+    "ledger/adapters/la_lsso/rules.py": ("tests/adapters/test_rules_la_lsso.py", *RULES),
     "ledger/adapters/mm_ssb/rules.py": ("tests/adapters/test_rules_kh_mm.py", *RULES),
     "ledger/adapters/my_socso/rules.py": ("tests/adapters/test_rules_my_socso.py", *RULES),
     "ledger/adapters/th_sso/rules.py": ("tests/adapters/test_rules_th_sso.py", *RULES),
