@@ -17,6 +17,7 @@ contribution rows and the period rows.
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -64,6 +65,11 @@ IN_FORCE = [("TH-SSO", "s33-old-age"), ("TH-SSO", "s39-voluntary"), ("JP-JPS", "
 MONTHS = ["2026-01", "2026-02", "2026-03"]  # few, so that contributions meet again
 OTHER_CURRENCY = {Currency.THB: Currency.JPY, Currency.JPY: Currency.KHR,
                   Currency.KHR: Currency.THB, Currency.MMK: Currency.THB}
+def family_of(key: str) -> str:
+    """A hot account's family key: its sub-account's `/sNN` suffix removed (ADR 0036)."""
+    return re.sub(r"/s\d\d$", "", key)
+
+
 SOURCE_KEYS = [f"fund/{fund}/{kind}/{currency.value}"
                for fund, (currency, _) in FUNDS.items() for kind in ("collections", "government")]
 FAULTS: dict[str, list[object]] = {  # field -> the bad values a caller might send there
@@ -122,8 +128,15 @@ class Store:
         return self.loop.run_until_complete(fetch())
 
     def sources(self) -> dict[str, tuple[int, int]]:
+        """Each source account's posted sums, a hot family's sub-accounts summed (ADR 0036)."""
         found = self.rows("SELECT key, debits_posted, credits_posted FROM accounts")
-        return {k: (int(d), int(c)) for k, d, c in found if k in SOURCE_KEYS}
+        summed: dict[str, tuple[int, int]] = {}
+        for k, d, c in found:
+            family = family_of(k)
+            if family in SOURCE_KEYS:
+                before = summed.get(family, (0, 0))
+                summed[family] = (before[0] + int(d), before[1] + int(c))
+        return summed
 
     def close(self) -> None:
         self.loop.run_until_complete(self.committer.stop())
@@ -333,6 +346,7 @@ class ContributionMachine(RuleBasedStateMachine):
             "FROM transfers t JOIN accounts d ON d.id = t.debit_account_id "
             "JOIN accounts c ON c.id = t.credit_account_id "
             "WHERE c.worker_id IN (:w0, :w1) ORDER BY t.seq", **w)
+        journal = [(i, family_of(d), c, a, cur, cid) for i, d, c, a, cur, cid in journal]
         assert journal == [(t.id, t.debit, t.credit, t.amount, t.currency.value,
                             t.contribution_id) for t in self.model.transfers.values()]
         rows = self.store.rows(
