@@ -205,7 +205,11 @@ class ContributionModel:
             if booked is None:
                 return Outcome(FAILED, ErrorCode.ID_CONFLICT, "id", index)
             pairs = (
-                ("debit_account_id", t.debit in resolved and t.debit != booked.debit),
+                # A fund's source accounts are hot families (ADR 0036): a retry may arrive
+                # through another committer's sub-account, so the engine takes the stored debit
+                # and lets the other fields tell a different contribution.
+                ("debit_account_id", t.debit in resolved and t.debit != booked.debit
+                 and not _hot(t.debit)),
                 ("credit_account_id", t.credit in resolved and t.credit != booked.credit),
                 ("amount_minor", t.amount != booked.amount),
                 ("currency", t.currency is not booked.currency),
@@ -218,3 +222,8 @@ class ContributionModel:
             if mine != theirs:
                 return Outcome(FAILED, ErrorCode.ID_CONFLICT, name)
         return Outcome(EXISTS)
+
+
+def _hot(key: str) -> bool:
+    """A fund's collections or government account: a hot family on the posting path."""
+    return key.startswith("fund/") and key.split("/")[2] in ("collections", "government")
