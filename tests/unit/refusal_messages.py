@@ -86,7 +86,7 @@ MESSAGES: dict[str, str] = {
     'a built-in fund redefined':
         'fund TH-SSO is already defined differently',
     'an unknown fund':
-        "unknown fund 'LA-LSSO'; known: …",
+        "unknown fund 'XX-NONE'; known: …",
     'a principal doing what it may not':
         'auditor auditor may not post',
     'an identity number sealed for another row':

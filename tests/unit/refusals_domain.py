@@ -164,7 +164,7 @@ REGISTRY = [
     Case("a built-in fund redefined", lambda: register_fund(Fund(
         FundCode("TH-SSO"), "Other", "TH", THB, MappingProxyType({}))),
          ErrorCode.INVALID_INPUT, "fund"),
-    Case("an unknown fund", lambda: get_fund("LA-LSSO", "home_fund"),
+    Case("an unknown fund", lambda: get_fund("XX-NONE", "home_fund"),
          ErrorCode.UNKNOWN_FUND, "home_fund"),
     Case("a principal doing what it may not", lambda: Principal(
         "auditor", PrincipalKind.AUDITOR).require(False, "post"), ErrorCode.FORBIDDEN, None),
