@@ -262,6 +262,11 @@ class LedgerMachine(RuleBasedStateMachine):
         movable = [b for b in self.model.journal.values()
                    if not b.flags & (PENDING | VOID)
                    and (self.target.engine or b.id not in self.model.reversed)]
+        # On the engine, reversing a reversed transfer again is a refusal of its own: draw it
+        # on purpose half the time, so that a short run cannot miss it by chance.
+        again = [b for b in movable if b.id in self.model.reversed]
+        if again and data.draw(st.booleans()):
+            movable = again
         if not movable:
             leg = Leg(self.new_id(), "a", "d", 1, Currency.THB)
             self.one([leg], "transfer")
