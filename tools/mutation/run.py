@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[2]
 WORK = ROOT / ".mutmut"
 BIN = ROOT / ".venv" / "bin"
 # What mutmut copies into mutants/: `source_paths`, `also_copy` and the tests (pyproject.toml).
-LINKED = ("ledger", "tests", "agreements")
+LINKED = ("ledger", "tests", "agreements", "channels")
 SECTION = "[tool.mutmut]\n"
 # mutmut's verdicts that mean a test noticed the mutant (a crash or a hang is noticed too).
 DETECTED = frozenset({"killed", "timeout", "segfault"})
