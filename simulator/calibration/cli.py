@@ -34,6 +34,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         "(baseline-2012) or a YAML path")
     parser.add_argument("--check", action="store_true",
                         help="do not fit: compare the values fitted last time with the targets")
+    parser.add_argument("--no-write", action="store_true",
+                        help="fit and print, but leave the fitted values file as it is")
 
 
 def tolerance_text(row: Row) -> str:
@@ -75,7 +77,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
         else:
             result = fit(calibration, scenario, targets, calibration.name)
             fitted = result.fitted
-            written = write_fitted(path, fitted)
+            written = None if args.no_write else write_fitted(path, fitted)
         rows = compare(calibration, scenario, targets, values(calibration, dict(fitted.values)))
     except DomainError as exc:
         console.print(f"[red]error[/red]: {exc.message}", highlight=False)
@@ -94,7 +96,9 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     asserted = sum(1 for r in rows if r.target.tier in ASSERTED)
     if not args.check:
         console.print(f"fitted {len(fitted.values)} parameters in {result.evaluations} "
-                      f"evaluations ({result.message}); wrote {written}", highlight=False)
+                      f"evaluations ({result.message}); "
+                      + (f"wrote {written}" if written else "wrote nothing (--no-write)"),
+                      highlight=False)
     console.print(f"{asserted - len(outside)} of {asserted} asserted targets hold; "
                   f"{len(rows) - asserted} shown only; {elapsed:.2f} s", highlight=False)
     return 1 if outside else 0
