@@ -16,24 +16,26 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 
 matplotlib.use("svg")  # no display, no Agg raster: the SVG backend only
 
-import matplotlib.pyplot as plt  # noqa: E402 - after choosing the backend
-from matplotlib.axes import Axes  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.path import Path as MplPath  # noqa: E402
-from matplotlib.patches import PathPatch  # noqa: E402
-from matplotlib.ticker import FuncFormatter, PercentFormatter  # noqa: E402
+import matplotlib.pyplot as plt  # after choosing the backend
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+from matplotlib.typing import RcKeyType
 
 FONTS = ["Noto Sans", "Noto Sans CJK JP", "Noto Sans Thai", "Noto Sans Lao", "Noto Sans Khmer",
          "Noto Sans Myanmar", "DejaVu Sans", "sans-serif"]
 PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
            "#666666", "#1f78b4", "#b2df8a")
-STYLE = {"svg.fonttype": "none", "svg.hashsalt": "clmtv", "font.family": FONTS,
-         "font.size": 9, "axes.titlesize": 11, "axes.titleweight": "bold",
+STYLE: dict[RcKeyType, Any] = {
+         "svg.fonttype": "none", "svg.hashsalt": "clmtv", "font.family": FONTS, "font.size": 9, "axes.titlesize": 11, "axes.titleweight": "bold",
          "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
          "grid.color": "#e5e5e5", "axes.axisbelow": True}
 WIDTH = 9.0  # inches at 72 points: about the report's 900-pixel column
@@ -130,7 +132,7 @@ def flows(links: Sequence[tuple[str, str, float]], title: str, unit: str) -> str
                                    edgecolor="none"))
         for node, (bottom, size) in pos.items():
             x = xs[node]
-            ax.add_patch(plt.Rectangle((x - 0.04, bottom), 0.08, size, color="#333333"))
+            ax.add_patch(Rectangle((x - 0.04, bottom), 0.08, size, color="#333333"))
             ha = "right" if x == 0 else "left"
             dx = -0.06 if x == 0 else 0.06
             ax.text(x + dx, bottom + size / 2, f"{node}\n{thousands(size)} {unit}", va="center",
@@ -157,7 +159,7 @@ def step_histograms(series: Sequence[tuple[str, Sequence[float]]], edges: Sequen
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.xaxis.set_major_formatter(PercentFormatter(100, decimals=0))
         ax.set_xticks(list(edges[::2]))
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
         return _svg(fig)
 
 
@@ -173,7 +175,7 @@ def monthly(series: Sequence[tuple[str, Sequence[float]]], first_year: float, ti
         ax.set_xlabel("year")
         ax.set_ylabel(ylabel)
         ax.yaxis.set_major_formatter(FuncFormatter(thousands))
-        ax.legend(frameon=False, fontsize=8)
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
         return _svg(fig)
 
 

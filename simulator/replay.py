@@ -99,6 +99,23 @@ class ReplayReport:
                 if self.simulator.get(k, 0) != self.ledger.get(k, 0)}
 
 
+class LedgerNotEmptyError(ValueError):
+    """The target ledger already books contributions: its totals could not equal the
+    simulator's, so the replay refuses before sending anything."""
+
+
+async def refuse_unless_empty(http: httpx.AsyncClient, token: str, where: str) -> None:
+    """Refuse at once, naming what the ledger holds, when it already books contributions."""
+    held = {k: v for k, v in (await _http_totals(http, token)).items() if v}
+    if held:
+        first = sorted(held)[0]
+        raise LedgerNotEmptyError(
+            f"the ledger at {where} already holds contributions ({len(held)} (fund, scheme, "
+            f"payer) totals, e.g. {'/'.join(first)} {held[first]} minor units): a replay "
+            "compares the ledger's totals with the simulator's, so it needs a ledger that "
+            "holds nothing else; replay into `local` (a new SQLite file) or an empty database")
+
+
 def _thai_id(i: int) -> str:
     body = f"8{i:011d}"
     return body + str(national_id_check_digit(body))
@@ -417,6 +434,7 @@ async def replay_http(outcome: Outcome, base_url: str, token: str,
     transitions. Windows are not settled here: each fund confirms with its own key."""
     replay = plan(outcome)
     async with httpx.AsyncClient(base_url=base_url, timeout=600, transport=transport) as http:
+        await refuse_unless_empty(http, token, base_url)
         rows = await send(http, token, replay, progress)
         booked = await _http_totals(http, token)
         exits = await _exits_http(http, token, outcome)
@@ -489,12 +507,24 @@ async def replay_local(outcome: Outcome, database_url: str,
     from ledger.app.local import local_ledger
 
     async with local_ledger(database_url, "simulator-replay") as ledger:
+        await refuse_unless_empty(ledger.http, ledger.operator_token, _safe(database_url))
         replay = plan(outcome)
         rows = await send(ledger.http, ledger.operator_token, replay, progress)
         booked = await _http_totals(ledger.http, ledger.operator_token)
         exits = await replay_exits(ledger.services, outcome)
     return ReplayReport(len(replay.workers), len(replay.files), rows,
                         len(replay.contributions), simulator_totals(outcome), booked, exits)
+
+
+def _safe(database_url: str) -> str:
+    """The database URL without its password (it is printed)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # unparsable: named by its scheme only
+        return database_url.split("://", 1)[0] + "://…"
 
 
 def run_replay(outcome: Outcome, target: str, out: Path,

@@ -170,7 +170,8 @@ def _measure(lived: Lived, q: Quantity) -> float:
         stock = sum(float(lived.stock[c][at]) for c in q.corridors)
         return leavers * lived.lswp_claim_share / stock if stock else 0.0
     # stay_share
-    assert q.stay_low is not None and q.stay_high is not None
+    assert q.stay_low is not None
+    assert q.stay_high is not None
     all_leavers = sum(float(lived.leaving[c][lo:hi + 1, 1:].sum()) for c in q.corridors)
     stayed = sum(float(lived.leaving[c][lo:hi + 1, q.stay_low:q.stay_high + 1].sum())
                  for c in q.corridors)

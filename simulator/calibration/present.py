@@ -64,18 +64,28 @@ def _key(t: Target) -> tuple[str, tuple[str, ...]]:
     return t.quantity.measure, t.quantity.corridors
 
 
+def complete_from(c: Calibrated) -> int:
+    """The first month whose stock is complete: everyone in it arrived after the start, since
+    no contract is longer than the longest in the scenario."""
+    scenario = load_scenario(c.calibration.scenario)
+    longest = max(max(scenario.corridors[x].contract_months.value)
+                  for x in c.calibration.corridors())
+    return min(longest - 1, c.lived.months - 1)
+
+
 def _series(c: Calibrated, key: tuple[str, tuple[str, ...]], scale: float
             ) -> tuple[list[float], list[float]]:
     measure_name, corridors = key
     lived = c.lived
-    xs = [lived.start.year + (lived.start.month - 1 + k) / 12 for k in range(lived.months)]
+    # Arrivals are complete from the start; a stock only once the build-up is over.
+    first = 0 if measure_name == "arrivals" else complete_from(c)
+    months = range(first, lived.months)
+    xs = [lived.start.year + (lived.start.month - 1 + k) / 12 for k in months]
     if measure_name == "arrivals":
-        ys = [sum(float(lived.arrivals[x][k]) for x in corridors) * 12 * scale
-              for k in range(lived.months)]
+        ys = [sum(float(lived.arrivals[x][k]) for x in corridors) * 12 * scale for k in months]
     else:
         factor = lived.insured_share if measure_name == "insured" else 1.0
-        ys = [sum(float(lived.stock[x][k]) for x in corridors) * factor
-              for k in range(lived.months)]
+        ys = [sum(float(lived.stock[x][k]) for x in corridors) * factor for k in months]
     return xs, ys
 
 
@@ -117,14 +127,18 @@ def charts_html(c: Calibrated) -> list[str]:
     return out
 
 
+def _month_at(c: Calibrated, index: int) -> str:
+    return str(c.lived.start.plus(index))
+
+
 def _verdict_class(row: Row) -> str:
     return {"holds": "ok", "OUTSIDE": "bad"}.get(row.verdict, "muted")
 
 
 def report_section(c: Calibrated | None) -> str:
     if c is None:
-        return ("<h2 id='calibration'>Calibration</h2><p>No fitted values: run "
-                "<code>clmtv calibrate baseline-2012</code>.</p>")
+        return ("<section id='calibration'><h2>Calibration</h2><p>No fitted values: run "
+                "<code>clmtv calibrate baseline-2012</code>.</p></section>")
     asserted = [r for r in c.rows if r.target.tier in ASSERTED]
     holding = sum(1 for r in asserted if r.holds)
     rows = "".join(
@@ -139,21 +153,24 @@ def report_section(c: Calibrated | None) -> str:
         f"<li><code>{escape(n.parameter)}</code>: {escape(n.what)}. {escape(n.why)} Sweep "
         f"{n.sweep[0]} to {n.sweep[1]} ({escape(n.sweep_note)}).</li>"
         for n in c.targets.not_calibratable)
-    return f"""<h2 id="calibration">Calibration: the baseline against published figures</h2>
+    return f"""<section id="calibration">
+<h2>Calibration: the baseline against published figures</h2>
 <p>The no-agreement baseline lived from {c.calibration.start} to {c.calibration.end}
 (<code>simulator/calibration/{c.calibration.name}.yaml</code>), its free parameters fitted by
 <code>clmtv calibrate</code> on {escape(c.fitted.fitted_on)} ({escape(c.fitted.method)}).
 <strong>{holding} of {len(asserted)}</strong> asserted targets hold; tight targets are
 administrative counts asserted within a relative tolerance, bands are ratios whose definitions
 differ; "shown only" targets are not comparable with the simulated population and are neither
-fitted nor asserted. Distance is simulated ÷ published − 1. Sources are the pages each figure
+fitted nor asserted. Distance is simulated ÷ published − 1. Stocks are drawn from
+{_month_at(c, complete_from(c))}, when everyone in them arrived after {c.calibration.start}
+(no contract is longer); the build-up before is not a simulated history. Sources are the pages each figure
 was read on; the project's own notes are <code>docs/reference/calibration-targets.md</code>
 and the full table is <code>docs/calibration.md</code>.</p>
 {''.join(charts_html(c))}
 <table><tr><th>target</th><th>date</th><th>published</th><th>simulated</th><th>distance</th>
 <th>tolerance</th><th>tier</th><th>verdict</th><th>source (reliability)</th></tr>{rows}</table>
 <h3>What cannot be calibrated, and the range a sweep must cover</h3><ul>{missing}</ul>
-"""
+</section>"""
 
 
 def markdown(c: Calibrated) -> str:
