@@ -35,9 +35,10 @@ FONTS = ["Noto Sans", "Noto Sans CJK JP", "Noto Sans Thai", "Noto Sans Lao", "No
 PALETTE = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
            "#666666", "#1f78b4", "#b2df8a")
 STYLE: dict[RcKeyType, Any] = {
-         "svg.fonttype": "none", "svg.hashsalt": "clmtv", "font.family": FONTS, "font.size": 9, "axes.titlesize": 11, "axes.titleweight": "bold",
-         "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-         "grid.color": "#e5e5e5", "axes.axisbelow": True}
+    "svg.fonttype": "none", "svg.hashsalt": "clmtv", "font.family": FONTS, "font.size": 9,
+    "axes.titlesize": 11, "axes.titleweight": "bold", "axes.spines.top": False,
+    "axes.spines.right": False, "axes.grid": True, "grid.color": "#e5e5e5",
+    "axes.axisbelow": True}
 WIDTH = 9.0  # inches at 72 points: about the report's 900-pixel column
 
 
