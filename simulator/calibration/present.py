@@ -164,8 +164,9 @@ differ; "shown only" targets are not comparable with the simulated population an
 fitted nor asserted. Distance is simulated ÷ published − 1. Stocks are drawn from
 {_month_at(c, complete_from(c))}, when everyone in them arrived after {c.calibration.start}
 (no contract is longer); the build-up before is not a simulated history. Sources are the pages
-each figure was read on; the project's own notes are <code>docs/reference/calibration-targets.md</code>
-and the full table is <code>docs/calibration.md</code>.</p>
+each figure was read on; the project's own notes are
+<code>docs/reference/calibration-targets.md</code> and the full table is
+<code>docs/calibration.md</code>.</p>
 {''.join(charts_html(c))}
 <table><tr><th>target</th><th>date</th><th>published</th><th>simulated</th><th>distance</th>
 <th>tolerance</th><th>tier</th><th>verdict</th><th>source (reliability)</th></tr>{rows}</table>
