@@ -141,7 +141,7 @@ def _replay(outcome: Outcome, target: str, out: Path, console: Console, quiet: b
         try:
             report = run_replay(outcome, target, out, tick)
         except LedgerNotEmptyError as exc:
-            console.print(f"[red]replay refused[/red]: {exc}", highlight=False)
+            console.print(f"[red]replay refused[/red]: {exc}", highlight=False, soft_wrap=True)
             return 2
         except (httpx.HTTPError, RuntimeError, ValueError) as exc:
             console.print(f"[red]replay failed[/red]: {type(exc).__name__}: {exc}",

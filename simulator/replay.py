@@ -106,7 +106,11 @@ class LedgerNotEmptyError(ValueError):
 
 async def refuse_unless_empty(http: httpx.AsyncClient, token: str, where: str) -> None:
     """Refuse at once, naming what the ledger holds, when it already books contributions."""
-    held = {k: v for k, v in (await _http_totals(http, token)).items() if v}
+    refuse_if_held(await _http_totals(http, token), where)
+
+
+def refuse_if_held(totals: dict[Key, int], where: str) -> None:
+    held = {k: v for k, v in totals.items() if v}
     if held:
         first = sorted(held)[0]
         raise LedgerNotEmptyError(
@@ -506,8 +510,10 @@ async def replay_local(outcome: Outcome, database_url: str,
     """Replay into a fresh database at `database_url` through an in-process ledger."""
     from ledger.app.local import local_ledger
 
-    async with local_ledger(database_url, "simulator-replay") as ledger:
-        await refuse_unless_empty(ledger.http, ledger.operator_token, _safe(database_url))
+    async def empty(services: Any) -> None:  # before the replay's operator client is written
+        refuse_if_held(await services.transfers.contribution_totals(), _safe(database_url))
+
+    async with local_ledger(database_url, "simulator-replay", before=empty) as ledger:
         replay = plan(outcome)
         rows = await send(ledger.http, ledger.operator_token, replay, progress)
         booked = await _http_totals(ledger.http, ledger.operator_token)
