@@ -74,6 +74,11 @@ def _file(name_or_path: str) -> Path:
     return SCENARIOS_DIR / f"{name_or_path}.yaml"
 
 
+def scenario_path(name_or_path: str) -> Path:
+    """The file a scenario or policy name stands for."""
+    return _file(name_or_path)
+
+
 def scenario_data(name_or_path: str) -> dict[str, Any]:
     path = _file(name_or_path)
     data = read_yaml(path)

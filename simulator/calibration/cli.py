@@ -24,9 +24,10 @@ from simulator.calibration.files import (
     read_fitted,
     values,
     write_fitted,
+    write_populations,
 )
 from simulator.calibration.fit import fit
-from simulator.policy import load_scenario
+from simulator.policy import load_scenario, scenario_path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -78,6 +79,10 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
             result = fit(calibration, scenario, targets, calibration.name)
             fitted = result.fitted
             written = None if args.no_write else write_fitted(path, fitted)
+            if written is not None:
+                tight = {c for t in targets.targets if t.tier == "tight"
+                         and t.quantity.measure == "stock" for c in t.quantity.corridors}
+                write_populations(scenario_path(calibration.scenario), fitted, tight)
         rows = compare(calibration, scenario, targets, values(calibration, dict(fitted.values)))
     except DomainError as exc:
         console.print(f"[red]error[/red]: {exc.message}", highlight=False)
@@ -97,7 +102,9 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     if not args.check:
         console.print(f"fitted {len(fitted.values)} parameters in {result.evaluations} "
                       f"evaluations ({result.message}); "
-                      + (f"wrote {written}" if written else "wrote nothing (--no-write)"),
+                      + (f"wrote {written} and the populations of "
+                         f"{', '.join(fitted.state)} in {scenario_path(calibration.scenario)}"
+                         if written else "wrote nothing (--no-write)"),
                       highlight=False)
     console.print(f"{asserted - len(outside)} of {asserted} asserted targets hold; "
                   f"{len(rows) - asserted} shown only; {elapsed:.2f} s", highlight=False)

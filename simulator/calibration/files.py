@@ -10,6 +10,7 @@ only in the model, where they are counts of people and rates, never money.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -144,10 +145,21 @@ class Param(_Model):
 
 class Arrivals(_Model):
     reference_year: int
-    group: tuple[str, ...] | None = None
+    split: dict[str, Number] | None = None  # several corridors' arrivals, shared by weight
     level: Param
     growth: Param
     years: dict[int, Param] = Field(default_factory=dict)
+
+    def corridors(self, key: str) -> tuple[str, ...]:
+        return tuple(self.split) if self.split else (key,)
+
+    def shares(self, key: str) -> dict[str, float]:
+        """Corridor -> its share of these arrivals."""
+        if not self.split:
+            return {key: 1.0}
+        total = sum(self.split.values())
+        return {c: float(w / total) if total else 1 / len(self.split)
+                for c, w in self.split.items()}
 
 
 class Calibration(_Model):
@@ -164,7 +176,7 @@ class Calibration(_Model):
     @model_validator(mode="after")
     def _corridors(self) -> Self:
         for key, a in self.arrivals.items():
-            for corridor in a.group or (key,):
+            for corridor in a.corridors(key):
                 _check_corridor(corridor)
         if _month(self.end).to_int() <= _month(self.start).to_int():
             raise ValueError(f"end {self.end} is not after start {self.start}")
@@ -172,7 +184,7 @@ class Calibration(_Model):
 
     def corridors(self) -> dict[str, str]:
         """Corridor -> the arrivals entry that sets its arrivals."""
-        return {c: key for key, a in self.arrivals.items() for c in (a.group or (key,))}
+        return {c: key for key, a in self.arrivals.items() for c in a.corridors(key)}
 
 
 def _parse(model: type[BaseModel], data: object, source: str) -> Any:
@@ -252,6 +264,10 @@ class Fitted(_Model):
     seconds: Number
     values: dict[str, Number]
     provenance: dict[str, Text]
+    # The calibrated state at the calibration's end: workers in covered work per corridor (in
+    # Thailand the insured ones), which the scenario's populations are set to.
+    state_month: Text
+    state: dict[str, int]
 
 
 def read_fitted(path: Path) -> Fitted | None:
@@ -270,6 +286,44 @@ def write_fitted(path: Path, fitted: Fitted) -> Path:
     where.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False,
                                              width=100), encoding="utf-8")
     return where
+
+
+CORRIDOR_LINE = re.compile(r"^  ([A-Z]{2}-[A-Z]{2}):\s*$")
+POPULATION_LINE = re.compile(r"^    population: \{value: \d+, source: \"[^\"]*\", "
+                             r"verified: (?:true|false)\}\s*$")
+
+
+def write_populations(path: Path, fitted: Fitted, verified: set[str]) -> list[str]:
+    """Set each calibrated corridor's `population` in the scenario file at `path` to the fitted
+    state, with its provenance, line by line (the file's comments and layout stay). Returns the
+    corridors written; a corridor whose population line is not in the expected form is refused
+    (nothing is written)."""
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    corridor, written = None, []
+    for i, line in enumerate(lines):
+        header = CORRIDOR_LINE.match(line)
+        if header:
+            corridor = header.group(1)
+            continue
+        if corridor in fitted.state and line.startswith("    population:"):
+            if not POPULATION_LINE.match(line):
+                raise DomainError(ErrorCode.INVALID_INPUT,
+                                  f"{path}:{i + 1}: corridors.{corridor}.population is not one "
+                                  "line {value: N, source: \"...\", verified: ...}",
+                                  field=f"corridors.{corridor}.population")
+            source = (f"calibrated: simulator/calibration/{fitted.calibration}.fitted.yaml, "
+                      f"workers in covered work at {fitted.state_month}"
+                      + (" (insured)" if corridor.endswith("-TH") else "")
+                      + f", fitted on {fitted.fitted_on}")
+            lines[i] = (f"    population: {{value: {fitted.state[corridor]}, source: "
+                        f"\"{source}\", verified: {str(corridor in verified).lower()}}}\n")
+            written.append(corridor)
+    missing = sorted(set(fitted.state) - set(written))
+    if missing:
+        raise DomainError(ErrorCode.INVALID_INPUT,
+                          f"{path}: no population line for {', '.join(missing)}")
+    path.write_text("".join(lines), encoding="utf-8")
+    return written
 
 
 def now_text() -> str:

@@ -19,6 +19,7 @@ import numpy as np
 import scipy
 from scipy.optimize import least_squares
 
+from ledger.domain.periods import Month
 from simulator.calibration.compare import ASSERTED, residual
 from simulator.calibration.files import (
     Calibration,
@@ -28,7 +29,7 @@ from simulator.calibration.files import (
     now_text,
     values,
 )
-from simulator.calibration.model import live, measure
+from simulator.calibration.model import live, measure, state
 from simulator.population import FloatArray
 from simulator.scenario import Scenario
 
@@ -87,9 +88,12 @@ def fit(calibration: Calibration, scenario: Scenario, targets: Targets,
             f"{', '.join(ids)}); fitted on {when} by scipy {scipy.__version__} least_squares "
             f"(trf) within {[str(v) for v in free[n].free or ()]}")
         for n in names}
+    end = Month.parse(calibration.end)
+    final = state(live(calibration, scenario, values(calibration, rounded)), end)
     fitted = Fitted(calibration=calibration_name, fitted_on=when,
                     method=f"scipy {scipy.__version__} optimize.least_squares, method trf, "
                     "parameters scaled to [0, 1] over their bounds",
                     targets_fitted=ids, cost=significant(float(result.cost)),
-                    seconds=significant(seconds, 3), values=rounded, provenance=provenance)
+                    seconds=significant(seconds, 3), values=rounded, provenance=provenance,
+                    state_month=str(end), state=final)
     return FitResult(fitted, int(result.nfev), bool(result.success), str(result.message))

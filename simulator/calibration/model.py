@@ -51,19 +51,16 @@ class Lived:
         return at
 
 
-def yearly_arrivals(calibration: Calibration, scenario: Scenario, values: dict[str, Decimal],
+def yearly_arrivals(calibration: Calibration, values: dict[str, Decimal],
                     years: range) -> dict[str, dict[int, float]]:
-    """Corridor -> year -> arrivals; a group's arrivals split by the scenario's populations."""
+    """Corridor -> year -> arrivals; a split entry's arrivals shared by its weights."""
     out: dict[str, dict[int, float]] = {}
     for key, a in calibration.arrivals.items():
         level = float(values[f"arrivals.{key}.level"])
         growth = float(values[f"arrivals.{key}.growth"])
         total = {y: float(values[f"arrivals.{key}.{y}"]) if y in a.years
                  else level * math.exp(growth * (y - a.reference_year)) for y in years}
-        group = a.group or (key,)
-        weights = [scenario.corridors[c].population.value for c in group]
-        for corridor, weight in zip(group, weights, strict=True):
-            share = weight / sum(weights) if sum(weights) else 1 / len(group)
+        for corridor, share in a.shares(key).items():
             out[corridor] = {y: v * share for y, v in total.items()}
     return out
 
@@ -109,7 +106,7 @@ def live(calibration: Calibration, scenario: Scenario, values: dict[str, Decimal
     start, end = Month.parse(calibration.start), Month.parse(calibration.end)
     months = start.months_until(end) + 1
     years = range(start.year, end.year + 1)
-    per_year = yearly_arrivals(calibration, scenario, values, years)
+    per_year = yearly_arrivals(calibration, values, years)
     p = {k.removeprefix("parameters."): float(v) for k, v in values.items()
          if k.startswith("parameters.")}
     arrivals, stock, leaving = {}, {}, {}
@@ -135,6 +132,14 @@ def live(calibration: Calibration, scenario: Scenario, values: dict[str, Decimal
                  lswp_claim_share=p.get("jp_claim_share",
                                         float(scenario.claims.jp.claim_share.value)),
                  lswp_delay=scenario.claims.jp.delay_months.value)
+
+
+def state(lived: Lived, month: Month) -> dict[str, int]:
+    """Workers in covered work per corridor at `month`, rounded half-even to whole workers; in
+    Thailand only the insured share of them (the simulator's Thai workers all contribute)."""
+    at = lived.index(month)
+    return {c: round(float(s[at]) * (lived.insured_share if c.endswith("-TH") else 1.0))
+            for c, s in sorted(lived.stock.items())}
 
 
 def measure(lived: Lived, q: Quantity) -> float:

@@ -203,3 +203,33 @@ def test_every_quantity_measures_something() -> None:
     assert compare(CALIBRATED.calibration, load_scenario("default"), CALIBRATED.targets,
                    values(CALIBRATED.calibration, dict(CALIBRATED.fitted.values))
                    )[0].simulated == pytest.approx(CALIBRATED.rows[0].simulated)
+
+
+def test_the_scenario_starts_from_the_calibrated_state() -> None:
+    """default.yaml's calibrated corridors hold the fitted 2025 stocks, with their provenance."""
+    scenario = load_scenario(CALIBRATED.calibration.scenario)
+    assert set(CALIBRATED.fitted.state) == {"VN-JP", "MM-JP", "MM-TH", "KH-TH", "LA-TH",
+                                            "VN-TH"}
+    for corridor, workers in CALIBRATED.fitted.state.items():
+        population = scenario.corridors[corridor].population
+        assert population.value == workers, f"{corridor}: rerun clmtv calibrate baseline-2012"
+        assert population.source.startswith("calibrated: simulator/calibration/baseline-2012")
+    vn = CALIBRATED.fitted.state["VN-JP"]
+    assert abs(vn / 605_906 - 1) < 0.05  # the October 2025 MHLW count, two months before
+
+
+def test_writing_populations_refuses_a_line_it_cannot_rewrite(tmp_path: Path) -> None:
+    from simulator.calibration.files import write_populations
+    from simulator.policy import scenario_path
+
+    path = tmp_path / "default.yaml"
+    text = scenario_path("default").read_text(encoding="utf-8")
+    vn_jp = text.index("  VN-JP:")
+    start = text.index("    population:", vn_jp)
+    end = text.index("\n", start)
+    path.write_text(text[:start] + "    population:\n      value: 1" + text[end:],
+                    encoding="utf-8")
+    before = path.read_text(encoding="utf-8")
+    with pytest.raises(DomainError, match=r"corridors\.VN-JP\.population is not one line"):
+        write_populations(path, CALIBRATED.fitted, set())
+    assert path.read_text(encoding="utf-8") == before
