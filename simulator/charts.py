@@ -131,13 +131,21 @@ def flows(links: Sequence[tuple[str, str, float]], title: str, unit: str) -> str
             tint = colour(columns[1].index(middle)) if middle in columns[1] else "#999999"
             ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=tint, alpha=0.45,
                                    edgecolor="none"))
-        for node, (bottom, size) in pos.items():
-            x = xs[node]
-            ax.add_patch(Rectangle((x - 0.04, bottom), 0.08, size, color="#333333"))
-            ha = "right" if x == 0 else "left"
-            dx = -0.06 if x == 0 else 0.06
-            ax.text(x + dx, bottom + size / 2, f"{node}\n{thousands(size)} {unit}", va="center",
-                    ha=ha, fontsize=8)
+        for nodes in columns:
+            # Labels centred on their node, pushed down just enough not to overlap the one
+            # above (small nodes at the bottom would otherwise print over each other).
+            floor = -gap
+            for node in nodes:
+                bottom, size = pos[node]
+                x = xs[node]
+                ax.add_patch(Rectangle((x - 0.04, bottom), 0.08, size, color="#333333"))
+                y = max(bottom + size / 2, floor + total * 0.13)
+                floor = y
+                ha = "right" if x == 0 else "left"
+                dx = -0.06 if x == 0 else 0.06
+                ax.text(x + dx, y, f"{node}\n{thousands(size)} {unit}", va="center", ha=ha,
+                        fontsize=8)
+                height = max(height, y + total * 0.05)
         ax.set_xlim(-0.9, 2.9)
         ax.set_ylim(height + gap, -gap)
         ax.set_xticks([0, 1, 2], ["who paid", "fund", "what became of it"])
