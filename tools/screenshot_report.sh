@@ -7,11 +7,13 @@
 #   sudo bash tools/screenshot_report.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ "${1:-}" != "--inside" ]; then exec unshare --net bash "$0" --inside; fi
+if [ "${1:-}" != "--inside" ]; then
+  python3 dev.py bootstrap  # may install the lock: before the network goes
+  exec unshare --net bash "$0" --inside
+fi
 ip link set lo up
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-python3 dev.py bootstrap
 .venv/bin/clmtv simulate default --policy no-agreement --policy clmtv-pilot \
   --policy bilateral-refund-assistance --workers 20000 --years 30 --seed 1 \
   --out "$tmp/simulation" --no-progress >/dev/null
@@ -21,10 +23,10 @@ shot() {  # shot NAME HEIGHT FILE
     --screenshot="docs/screenshots/$1.png" "file://$3" 2>>"$tmp/chromium.log"
 }
 shot simulator-report 2600 "$tmp/simulation/report.html"
-# The charts: the same page from "What became of the money" on.
-sed 's|</style>|body>:not(h1):not(.charts){display:none}</style>|; s|<h2>What became|<div class="charts"><h2>What became|; s|<h2>Flows between|</div><h2>Flows between|' \
+# The charts: the same page from "What became of the money" to "Over time".
+sed 's|</style>|body>:not(h1):not(.charts){display:none}</style>|; s|<h2>What became|<div class="charts"><h2>What became|; s|<h2>Over time|</div><h2>Over time|' \
   "$tmp/simulation/report.html" >"$tmp/charts.html"
-shot simulator-report-charts 700 "$tmp/charts.html"
+shot simulator-report-charts 4200 "$tmp/charts.html"
 sed 's|</style>|body>:not(#calibration){display:none}</style>|' \
   "$tmp/simulation/report.html" >"$tmp/calibration.html"
 shot simulator-report-calibration 3000 "$tmp/calibration.html"
