@@ -208,7 +208,7 @@ def against_published(simulated: tuple[Sequence[float], Sequence[float]],
         ax.set_ylabel(ylabel)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0) if share
                                      else FuncFormatter(thousands))
-        ax.legend(frameon=False, fontsize=8, loc="upper left")
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
         return _svg(fig)
 
 
