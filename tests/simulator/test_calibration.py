@@ -23,7 +23,7 @@ from rich.console import Console
 
 from ledger.domain.errors import DomainError
 from simulator.calibration import cli as calibration_cli
-from simulator.calibration.compare import ASSERTED, Row, compare, residual
+from simulator.calibration.compare import ASSERTED, Row, compare, formatted, residual
 from simulator.calibration.files import (
     CALIBRATION_DIR,
     Calibration,
@@ -48,9 +48,9 @@ ASSERTED_ROWS = [r for r in CALIBRATED.rows if r.target.tier in ASSERTED]
 @pytest.mark.parametrize("row", ASSERTED_ROWS, ids=lambda r: r.target.id)
 def test_every_asserted_target_holds(row: Row) -> None:
     low, high = row.target.bounds()
-    assert row.holds, (f"{row.target.id}: simulated {row.simulated:,.4g} is outside "
-                       f"[{low:,.4g}, {high:,.4g}] around the published {row.published:,.4g} "
-                       f"({row.target.source})")
+    assert row.holds, (f"{row.target.id}: simulated {formatted(row, row.simulated)} is "
+                       f"outside [{formatted(row, low)}, {formatted(row, high)}] around the "
+                       f"published {formatted(row, row.published)} ({row.target.source})")
 
 
 def test_the_tight_targets_are_the_administrative_counts() -> None:
