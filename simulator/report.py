@@ -346,7 +346,7 @@ def html(metrics: Sequence[PolicyMetrics], scenario: Scenario, command: str,
     share_defs = "".join(f"<dt>{escape(n)}</dt><dd>{escape(d)}</dd>" for n, d in SHARE_COLUMNS)
     assumptions = "".join(
         f"<li><code>{escape(k)}</code>: {escape(v)}</li>" for k, v in _assumptions(scenario))
-    calibration = report_section(calibrated())
+    calibration = report_section(calibrated(), scenario_name)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>clmtv simulation: {escape(scenario.title)}</title>

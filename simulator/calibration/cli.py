@@ -11,12 +11,12 @@ from __future__ import annotations
 import argparse
 import time
 
-from rich.console import Console
+from rich.console import Console, JustifyMethod
 from rich.table import Table as RichTable
 
 from ledger import text
 from ledger.domain.errors import DomainError
-from simulator.calibration.compare import ASSERTED, Row, compare, formatted
+from simulator.calibration.compare import ASSERTED, Row, compare, formatted, tolerance_text
 from simulator.calibration.files import (
     fitted_path,
     load_calibration,
@@ -39,20 +39,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="fit and print, but leave the fitted values file as it is")
 
 
-def tolerance_text(row: Row) -> str:
-    t = row.target.tolerance
-    if t.relative is not None:
-        return f"±{float(t.relative):.0%}"
-    low, high = row.target.bounds()
-    return f"{formatted(row, low)} – {formatted(row, high)}"
-
-
 def table(rows: list[Row], title: str) -> RichTable:
     out = RichTable(title=title)
-    for name, justify in (("target", "left"), ("date", "left"), ("published", "right"),
-                          ("simulated", "right"), ("distance", "right"),
-                          ("tolerance", "right"), ("tier", "left"), ("verdict", "left")):
-        out.add_column(name, justify=justify)  # type: ignore[arg-type]
+    columns: tuple[tuple[str, JustifyMethod], ...] = (
+        ("target", "left"), ("date", "left"), ("published", "right"), ("simulated", "right"),
+        ("distance", "right"), ("tolerance", "right"), ("tier", "left"), ("verdict", "left"))
+    for name, justify in columns:
+        out.add_column(name, justify=justify)
     for r in rows:
         colour = "green" if r.verdict == "holds" else "red" if r.verdict == "OUTSIDE" else "dim"
         out.add_row(r.target.id, r.target.date, formatted(r, r.published),

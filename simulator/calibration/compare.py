@@ -70,3 +70,12 @@ def formatted(row: Row, value: float) -> str:
             "stock_share", "insured_share", "lswp_per_stock", "stay_share"):
         return f"{value:.1%}"
     return f"{value:,.0f}"
+
+
+def tolerance_text(row: Row) -> str:
+    """±5%, or the band in the target's units."""
+    t = row.target.tolerance
+    if t.relative is not None:
+        return f"±{float(t.relative):.0%}"
+    low, high = row.target.bounds()
+    return f"{formatted(row, low)} – {formatted(row, high)}"

@@ -214,8 +214,27 @@ def load_calibration(name_or_path: str) -> tuple[Calibration, Path]:
 
 
 def load_targets(calibration: Calibration, path: Path) -> Targets:
+    """The targets file the calibration names; a month outside the calibration's years, or a
+    corridor it does not simulate, is refused with the target's key."""
     where = path.parent / calibration.targets
     targets: Targets = _parse(Targets, read_yaml(where), str(where))
+    first, last = _month(calibration.start).to_int(), _month(calibration.end).to_int()
+    simulated = calibration.corridors()
+    for n, t in enumerate(targets.targets):
+        q = t.quantity
+        for name in ("month", "from_", "to"):
+            value = getattr(q, name)
+            if value is not None and not first <= _month(value).to_int() <= last:
+                key = f"targets.{n}.quantity.{name.rstrip('_')}"
+                raise DomainError(ErrorCode.INVALID_INPUT,
+                                  f"{where}: {key}: {value} is outside the calibration's "
+                                  f"{calibration.start} to {calibration.end}", field=key)
+        for corridor in (*q.corridors, *(q.of or ())):
+            if corridor not in simulated:
+                key = f"targets.{n}.quantity.corridors"
+                raise DomainError(ErrorCode.INVALID_INPUT,
+                                  f"{where}: {key}: {corridor} is not simulated by "
+                                  f"{calibration.name}", field=key)
     return targets
 
 

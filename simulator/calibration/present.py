@@ -12,8 +12,7 @@ from dataclasses import dataclass
 from html import escape
 
 from simulator import charts
-from simulator.calibration.cli import tolerance_text
-from simulator.calibration.compare import ASSERTED, Row, formatted
+from simulator.calibration.compare import ASSERTED, Row, formatted, tolerance_text
 from simulator.calibration.files import (
     Calibration,
     Fitted,
@@ -127,6 +126,13 @@ def charts_html(c: Calibrated) -> list[str]:
     return out
 
 
+def _other(c: Calibrated, scenario_name: str | None) -> str:
+    if scenario_name is None or scenario_name == c.calibration.scenario:
+        return ""
+    return (f"This calibrates the <code>{escape(c.calibration.scenario)}</code> scenario's "
+            f"rules, not <code>{escape(scenario_name)}</code>, the one simulated above. ")
+
+
 def _month_at(c: Calibrated, index: int) -> str:
     return str(c.lived.start.plus(index))
 
@@ -135,7 +141,9 @@ def _verdict_class(row: Row) -> str:
     return {"holds": "ok", "OUTSIDE": "bad"}.get(row.verdict, "muted")
 
 
-def report_section(c: Calibrated | None) -> str:
+def report_section(c: Calibrated | None, scenario_name: str | None = None) -> str:
+    """The report's calibration section; `scenario_name` is the scenario simulated, named when
+    it is not the one calibrated."""
     if c is None:
         return ("<section id='calibration'><h2>Calibration</h2><p>No fitted values: run "
                 "<code>clmtv calibrate baseline-2012</code>.</p></section>")
@@ -158,13 +166,13 @@ def report_section(c: Calibrated | None) -> str:
 <p>The no-agreement baseline lived from {c.calibration.start} to {c.calibration.end}
 (<code>simulator/calibration/{c.calibration.name}.yaml</code>), its free parameters fitted by
 <code>clmtv calibrate</code> on {escape(c.fitted.fitted_on)} ({escape(c.fitted.method)}).
-<strong>{holding} of {len(asserted)}</strong> asserted targets hold; tight targets are
-administrative counts asserted within a relative tolerance, bands are ratios whose definitions
-differ; "shown only" targets are not comparable with the simulated population and are neither
-fitted nor asserted. Distance is simulated ÷ published − 1. Stocks are drawn from
-{_month_at(c, complete_from(c))}, when everyone in them arrived after {c.calibration.start}
-(no contract is longer); the build-up before is not a simulated history. Sources are the pages
-each figure was read on; the project's own notes are
+{_other(c, scenario_name)}<strong>{holding} of {len(asserted)}</strong> asserted targets hold;
+tight targets are administrative counts asserted within a relative tolerance, bands are ratios
+whose definitions differ; "shown only" targets are not comparable with the simulated population
+and are neither fitted nor asserted. Distance is simulated ÷ published − 1. Stocks are drawn
+from {_month_at(c, complete_from(c))}, when everyone in them arrived after
+{c.calibration.start} (no contract is longer); the build-up before is not a simulated history.
+Sources are the pages each figure was read on; the project's own notes are
 <code>docs/reference/calibration-targets.md</code> and the full table is
 <code>docs/calibration.md</code>.</p>
 {''.join(charts_html(c))}

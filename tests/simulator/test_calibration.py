@@ -178,6 +178,10 @@ def _targets_file(tmp_path: Path, change: dict[str, object]) -> Path:
     ({"quantity": {"measure": "stock", "corridors": ["VN-SG"], "month": "2022-10"}},
      "targets.0.quantity", "no fund adapter for destination 'SG'"),
     ({"tolerance": {"band": ["2", "1"]}}, "targets.0.tolerance", "below low"),
+    ({"quantity": {"measure": "stock", "corridors": ["VN-JP"], "month": "2030-10"}},
+     "targets.0.quantity.month", "outside the calibration's 2012-01 to 2025-12"),
+    ({"quantity": {"measure": "stock", "corridors": ["VN-MY"], "month": "2022-10"}},
+     "targets.0.quantity.corridors", "VN-MY is not simulated by baseline-2012"),
 ])
 def test_a_bad_target_is_refused_with_its_key(tmp_path: Path, change: dict[str, object],
                                               field: str, says: str) -> None:
