@@ -24,9 +24,9 @@ from simulator.calibration.files import (
     read_fitted,
     values,
     write_fitted,
-    write_populations,
 )
 from simulator.calibration.fit import fit
+from simulator.calibration.writeback import scenario_changes, write_scenario
 from simulator.policy import load_scenario, scenario_path
 
 
@@ -73,9 +73,8 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
             fitted = result.fitted
             written = None if args.no_write else write_fitted(path, fitted)
             if written is not None:
-                tight = {c for t in targets.targets if t.tier == "tight"
-                         and t.quantity.measure == "stock" for c in t.quantity.corridors}
-                write_populations(scenario_path(calibration.scenario), fitted, tight)
+                keys = write_scenario(scenario_path(calibration.scenario),
+                                      scenario_changes(calibration, fitted, targets, scenario))
         rows = compare(calibration, scenario, targets, values(calibration, dict(fitted.values)))
     except DomainError as exc:
         console.print(f"[red]error[/red]: {exc.message}", highlight=False)
@@ -95,8 +94,8 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     if not args.check:
         console.print(f"fitted {len(fitted.values)} parameters in {result.evaluations} "
                       f"evaluations ({result.message}); "
-                      + (f"wrote {written} and the populations of "
-                         f"{', '.join(fitted.state)} in {scenario_path(calibration.scenario)}"
+                      + (f"wrote {written}, and {len(keys)} keys of "
+                         f"{scenario_path(calibration.scenario)} ({', '.join(keys)})"
                          if written else "wrote nothing (--no-write)"),
                       highlight=False)
     console.print(f"{asserted - len(outside)} of {asserted} asserted targets hold; "

@@ -10,7 +10,6 @@ only in the model, where they are counts of people and rates, never money.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -135,6 +134,10 @@ class Param(_Model):
     free: tuple[Number, Number] | None = None
     unit: Text
     source: Text
+    writes: tuple[str, ...] = ()  # scenario keys the fitted value is written to
+    # For the longest contract's share: the weights of the shorter lengths, which share the rest
+    # (fixed here, so a fit does not read back the shares an earlier fit wrote).
+    others: dict[int, Number] | None = None
 
     @model_validator(mode="after")
     def _inside(self) -> Self:
@@ -305,44 +308,6 @@ def write_fitted(path: Path, fitted: Fitted) -> Path:
     where.write_text(header + yaml.safe_dump(data, allow_unicode=True, sort_keys=False,
                                              width=100), encoding="utf-8")
     return where
-
-
-CORRIDOR_LINE = re.compile(r"^  ([A-Z]{2}-[A-Z]{2}):\s*$")
-POPULATION_LINE = re.compile(r"^    population: \{value: \d+, source: \"[^\"]*\", "
-                             r"verified: (?:true|false)\}\s*$")
-
-
-def write_populations(path: Path, fitted: Fitted, verified: set[str]) -> list[str]:
-    """Set each calibrated corridor's `population` in the scenario file at `path` to the fitted
-    state, with its provenance, line by line (the file's comments and layout stay). Returns the
-    corridors written; a corridor whose population line is not in the expected form is refused
-    (nothing is written)."""
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
-    corridor, written = None, []
-    for i, line in enumerate(lines):
-        header = CORRIDOR_LINE.match(line)
-        if header:
-            corridor = header.group(1)
-            continue
-        if corridor in fitted.state and line.startswith("    population:"):
-            if not POPULATION_LINE.match(line):
-                raise DomainError(ErrorCode.INVALID_INPUT,
-                                  f"{path}:{i + 1}: corridors.{corridor}.population is not one "
-                                  "line {value: N, source: \"...\", verified: ...}",
-                                  field=f"corridors.{corridor}.population")
-            source = (f"calibrated: simulator/calibration/{fitted.calibration}.fitted.yaml, "
-                      f"workers in covered work at {fitted.state_month}"
-                      + (" (insured)" if corridor.endswith("-TH") else "")
-                      + f", fitted on {fitted.fitted_on}")
-            lines[i] = (f"    population: {{value: {fitted.state[corridor]}, source: "
-                        f"\"{source}\", verified: {str(corridor in verified).lower()}}}\n")
-            written.append(corridor)
-    missing = sorted(set(fitted.state) - set(written))
-    if missing:
-        raise DomainError(ErrorCode.INVALID_INPUT,
-                          f"{path}: no population line for {', '.join(missing)}")
-    path.write_text("".join(lines), encoding="utf-8")
-    return written
 
 
 def now_text() -> str:

@@ -65,16 +65,21 @@ def yearly_arrivals(calibration: Calibration, values: dict[str, Decimal],
     return out
 
 
-def contract_table(corridor: Corridor, long_share: float | None) -> dict[int, float]:
-    """Contract months -> share; `long_share` sets the longest's share, the others keep their
-    proportions."""
+def contract_table(corridor: Corridor, long_share: float | None,
+                   others: dict[int, Decimal] | None = None) -> dict[int, float]:
+    """Contract months -> share. With `long_share`, the longest contract takes that share and
+    the shorter ones share the rest by `others` (their weights), or else by their shares in the
+    scenario."""
     table = {m: float(s) for m, s in corridor.contract_months.value.items()}
     if long_share is None:
         return table
     longest = max(table)
-    rest = sum(s for m, s in table.items() if m != longest)
-    return {m: (long_share if m == longest else (1 - long_share) * s / rest if rest else 0.0)
-            for m, s in table.items()}
+    weights = ({m: float(w) for m, w in others.items()} if others else
+               {m: s for m, s in table.items() if m != longest})
+    total = sum(weights.values())
+    out = {m: (1 - long_share) * w / total if total else 0.0 for m, w in weights.items()}
+    out[longest] = long_share
+    return out
 
 
 def exit_probabilities(contracts: dict[int, float], hazards: list[float], months: int
@@ -117,7 +122,9 @@ def live(calibration: Calibration, scenario: Scenario, values: dict[str, Decimal
         hazards = [float(getattr(c.hazards, h).value) for h in HAZARDS]
         if japan and "jp_return_home" in p:
             hazards[HAZARDS.index("return_home")] = p["jp_return_home"]
-        contracts = contract_table(c, p.get("jp_long_contract_share") if japan else None)
+        long_param = calibration.parameters.get("jp_long_contract_share")
+        contracts = contract_table(c, p.get("jp_long_contract_share") if japan else None,
+                                   long_param.others if long_param else None)
         survival, ended = exit_probabilities(contracts, hazards, months)
         arrivals[corridor] = monthly
         stock[corridor] = np.convolve(monthly, survival)[:months]

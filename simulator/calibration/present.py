@@ -16,6 +16,7 @@ from simulator.calibration.compare import ASSERTED, Row, formatted, tolerance_te
 from simulator.calibration.files import (
     Calibration,
     Fitted,
+    Param,
     Target,
     Targets,
     load_calibration,
@@ -254,24 +255,38 @@ def markdown(c: Calibrated) -> str:
         "",
         "## Fitted parameters",
         "",
-        "| parameter | value | start | bounds | provenance |",
-        "|---|---:|---:|---|---|",
+        "Every value below was calibrated to the "
+        f"{len(c.fitted.targets_fitted)} tight and band targets above, fitted on "
+        f"{c.fitted.fitted_on} with {c.fitted.method}, within the bounds shown; the fitted",
+        f"file `simulator/calibration/{c.calibration.name}.fitted.yaml` carries the same",
+        "provenance for each parameter.",
+        "",
+        "| parameter | fitted | start | bounds | what it is | basis |",
+        "|---|---:|---:|---|---|---|",
     ]
     start = values(c.calibration)
     for name, value in c.fitted.values.items():
-        bounds = _bounds(c.calibration, name)
-        lines.append(f"| `{name}` | {value} | {start[name]} | {bounds} | "
-                     f"{c.fitted.provenance[name]} |")
+        p = _param(c.calibration, name)
+        bounds = f"{p.free[0]} to {p.free[1]}" if p.free else "fixed"
+        lines.append(f"| `{name}` | {value} | {start[name]} | {bounds} | {p.unit} | "
+                     f"{p.source} |")
+    v = {k: float(x) for k, x in c.fitted.values.items()}
+    scenario = load_scenario(c.calibration.scenario)
+    long_before = float(scenario.corridors["VN-JP"].contract_months.value[
+        max(scenario.corridors["VN-JP"].contract_months.value)])
     lines += [
         "",
-        "What the fit says. The Japanese stocks and the DOLAB flows together need stays longer",
-        "than the scenario's contracts (`jp_long_contract_share`: the share of 96-month stays)",
-        "and a count of Vietnamese arrivals larger than DOLAB's (`vn_jp_contract_share`):",
-        "MHLW counts every Vietnamese employee, students working part time included, DOLAB",
-        "only contract workers sent by licensed companies. The Japanese LSWP band is met with",
-        "a claim share well below the scenario's 0.8 (`jp_claim_share`). The length-of-stay",
-        "shares are far from MHLW's all-nationality figures: the simulated cohort has no stays",
-        "under 3 years, so the comparison is shown, not asserted.",
+        "What the fit says. The Japanese stocks and the DOLAB flows together need longer stays",
+        f"than the scenario assumes ({v['parameters.jp_long_contract_share']:.0%} of stays in",
+        f"Japan last 96 months, against the scenario's {long_before:.0%}) and more Vietnamese",
+        "arrivals than DOLAB counts (DOLAB's contract workers are "
+        f"{v['parameters.vn_jp_contract_share']:.0%} of",
+        "them): MHLW counts every Vietnamese employee, students working part time included,",
+        "DOLAB only contract workers sent by licensed companies. The LSWP band is met with",
+        f"{v['parameters.jp_claim_share']:.0%} of leavers claiming (the scenario assumes "
+        f"{float(scenario.claims.jp.claim_share.value):.0%}).",
+        "The length-of-stay shares are far from MHLW's all-nationality figures: the simulated",
+        "cohort has no stays under 3 years, so they are shown, not asserted.",
         "",
         f"## The state the forward-looking scenarios start from ({c.fitted.state_month})",
         "",
@@ -300,11 +315,10 @@ def markdown(c: Calibrated) -> str:
     return "\n".join(lines)
 
 
-def _bounds(calibration: Calibration, name: str) -> str:
+def _param(calibration: Calibration, name: str) -> Param:
     kind, key, *rest = name.split(".")
     if kind == "parameters":
-        p = calibration.parameters[key]
-    else:
-        a = calibration.arrivals[key]
-        p = {"level": a.level, "growth": a.growth}.get(rest[0]) or a.years[int(rest[0])]
-    return f"{p.free[0]} to {p.free[1]}" if p.free else "fixed"
+        return calibration.parameters[key]
+    a = calibration.arrivals[key]
+    named = {"level": a.level, "growth": a.growth}
+    return named[rest[0]] if rest[0] in named else a.years[int(rest[0])]
