@@ -179,8 +179,23 @@ Sources are the pages each figure was read on; the project's own notes are
 {''.join(charts_html(c))}
 <table><tr><th>target</th><th>date</th><th>published</th><th>simulated</th><th>distance</th>
 <th>tolerance</th><th>tier</th><th>verdict</th><th>source (reliability)</th></tr>{rows}</table>
+<h3>Fitted parameters</h3>
+<table><tr><th>parameter</th><th>fitted</th><th>start</th><th>bounds</th><th>what it is</th>
+</tr>{_fitted_rows(c)}</table>
 <h3>What cannot be calibrated, and the range a sweep must cover</h3><ul>{missing}</ul>
 </section>"""
+
+
+def _fitted_rows(c: Calibrated) -> str:
+    start = values(c.calibration)
+    out = []
+    for name, value in c.fitted.values.items():
+        p = _param(c.calibration, name)
+        bounds = f"{p.free[0]} to {p.free[1]}" if p.free else "fixed"
+        out.append(f"<tr><td><code>{escape(name)}</code></td><td class='n'>{value}</td>"
+                   f"<td class='n'>{start[name]}</td><td>{bounds}</td>"
+                   f"<td>{escape(p.unit)}</td></tr>")
+    return "".join(out)
 
 
 def markdown(c: Calibrated) -> str:
