@@ -114,7 +114,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
                           "--workers", str(args.workers), "--years", str(args.years),
                           "--seed", str(args.seed), "--out", str(out)])
     report = out / "report.html"
-    report.write_text(html(metrics, runs[0].scenario, command), encoding="utf-8")
+    report.write_text(html(metrics, runs[0].scenario, command, args.scenario), encoding="utf-8")
     (out / MARKER).write_text(command + "\n", encoding="utf-8")
     summary(metrics, text.console())
     console.print(f"{plural(args.workers, 'worker')} x {plural(args.years, 'year')} x "
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
 
 
 def _replay(outcome: Outcome, target: str, out: Path, console: Console, quiet: bool) -> int:
-    from simulator.replay import run_replay
+    from simulator.replay import LedgerNotEmptyError, run_replay
 
     with Progress(TextColumn("replay {task.description}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), console=console,
@@ -140,6 +140,9 @@ def _replay(outcome: Outcome, target: str, out: Path, console: Console, quiet: b
 
         try:
             report = run_replay(outcome, target, out, tick)
+        except LedgerNotEmptyError as exc:
+            console.print(f"[red]replay refused[/red]: {exc}", highlight=False, soft_wrap=True)
+            return 2
         except (httpx.HTTPError, RuntimeError, ValueError) as exc:
             console.print(f"[red]replay failed[/red]: {type(exc).__name__}: {exc}",
                           highlight=False)

@@ -74,6 +74,11 @@ def _file(name_or_path: str) -> Path:
     return SCENARIOS_DIR / f"{name_or_path}.yaml"
 
 
+def scenario_path(name_or_path: str) -> Path:
+    """The file a scenario or policy name stands for."""
+    return _file(name_or_path)
+
+
 def scenario_data(name_or_path: str) -> dict[str, Any]:
     path = _file(name_or_path)
     data = read_yaml(path)
@@ -132,3 +137,48 @@ def load_run(scenario: str, policy: str) -> Run:
     merged = apply_policy(scenario_data(scenario), policy)
     parsed = parse_scenario(merged, source=f"{scenario} + {policy}")
     return Run(policy, parsed, bundled_agreement(parsed.policy.agreement))
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change a policy makes to its scenario, for people to read (the report)."""
+
+    key: str
+    value: str
+    baseline: str
+    source: str
+
+
+def _shown(node: Any) -> str:
+    if isinstance(node, dict) and "value" in node:
+        return _shown(node["value"])
+    if isinstance(node, bool):
+        return "yes" if node else "no"
+    return str(node)
+
+
+def _at(data: dict[str, Any], dotted: str) -> Any:
+    node: Any = data
+    for part in dotted.split("."):
+        node = node[part] if isinstance(node, dict) and part in node else None
+    return node
+
+
+def policy_title(policy_name: str) -> str:
+    data = read_yaml(_file(policy_name))
+    return str(data.get("title") or policy_name) if isinstance(data, dict) else policy_name
+
+
+def policy_changes(scenario: str, policy_name: str, depth: int = 0) -> list[Change]:
+    """The changes `policy_name` (and what it extends, first) makes to the scenario's values."""
+    if depth > EXTENDS_DEPTH_MAX:
+        return []
+    base = scenario_data(scenario)
+    data = read_yaml(_file(policy_name))
+    if not isinstance(data, dict):
+        return []
+    out = policy_changes(scenario, str(data["extends"]), depth + 1) if data.get("extends") else []
+    for key, value in (data.get("changes") or {}).items():
+        source = value.get("source", "") if isinstance(value, dict) else ""
+        out.append(Change(str(key), _shown(value), _shown(_at(base, str(key))), str(source)))
+    return out

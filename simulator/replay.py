@@ -99,6 +99,27 @@ class ReplayReport:
                 if self.simulator.get(k, 0) != self.ledger.get(k, 0)}
 
 
+class LedgerNotEmptyError(ValueError):
+    """The target ledger already books contributions: its totals could not equal the
+    simulator's, so the replay refuses before sending anything."""
+
+
+async def refuse_unless_empty(http: httpx.AsyncClient, token: str, where: str) -> None:
+    """Refuse at once, naming what the ledger holds, when it already books contributions."""
+    refuse_if_held(await _http_totals(http, token), where)
+
+
+def refuse_if_held(totals: dict[Key, int], where: str) -> None:
+    held = {k: v for k, v in totals.items() if v}
+    if held:
+        first = sorted(held)[0]
+        raise LedgerNotEmptyError(
+            f"the ledger at {where} already holds contributions ({len(held)} (fund, scheme, "
+            f"payer) totals, e.g. {'/'.join(first)} {held[first]} minor units): a replay "
+            "compares the ledger's totals with the simulator's, so it needs a ledger that "
+            "holds nothing else; replay into `local` (a new SQLite file) or an empty database")
+
+
 def _thai_id(i: int) -> str:
     body = f"8{i:011d}"
     return body + str(national_id_check_digit(body))
@@ -417,6 +438,7 @@ async def replay_http(outcome: Outcome, base_url: str, token: str,
     transitions. Windows are not settled here: each fund confirms with its own key."""
     replay = plan(outcome)
     async with httpx.AsyncClient(base_url=base_url, timeout=600, transport=transport) as http:
+        await refuse_unless_empty(http, token, base_url)
         rows = await send(http, token, replay, progress)
         booked = await _http_totals(http, token)
         exits = await _exits_http(http, token, outcome)
@@ -488,13 +510,27 @@ async def replay_local(outcome: Outcome, database_url: str,
     """Replay into a fresh database at `database_url` through an in-process ledger."""
     from ledger.app.local import local_ledger
 
-    async with local_ledger(database_url, "simulator-replay") as ledger:
+    async def empty(services: Any) -> None:  # before the replay's operator client is written
+        refuse_if_held(await services.transfers.contribution_totals(), _safe(database_url))
+
+    async with local_ledger(database_url, "simulator-replay", before=empty) as ledger:
         replay = plan(outcome)
         rows = await send(ledger.http, ledger.operator_token, replay, progress)
         booked = await _http_totals(ledger.http, ledger.operator_token)
         exits = await replay_exits(ledger.services, outcome)
     return ReplayReport(len(replay.workers), len(replay.files), rows,
                         len(replay.contributions), simulator_totals(outcome), booked, exits)
+
+
+def _safe(database_url: str) -> str:
+    """The database URL without its password (it is printed)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):  # unparsable: named by its scheme only
+        return database_url.split("://", 1)[0] + "://…"
 
 
 def run_replay(outcome: Outcome, target: str, out: Path,

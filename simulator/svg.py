@@ -1,4 +1,5 @@
-"""Inline SVG charts, drawn here so the report needs no library, CDN or script.
+"""Inline SVG charts drawn by hand, for the load-test report (`ledger/app/loadtest/report.py`);
+the simulator's report draws with matplotlib (`charts.py`, ADR 0043).
 
 Owns four chart shapes: stacked horizontal bars, a three-column Sankey, step histograms and line
 series. Every function takes plain numbers and returns an `<svg>` string; coordinates are floats

@@ -9,7 +9,7 @@ and the settlement runner that a replay of exits needs. Nothing else of `ledger.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -52,14 +52,20 @@ class LocalLedger:
 
 @asynccontextmanager
 async def local_ledger(database_url: str, client_name: str = "local-operator",
-                       timeout_s: float = 600) -> AsyncIterator[LocalLedger]:
+                       timeout_s: float = 600,
+                       before: Callable[[Services], Awaitable[None]] | None = None,
+                       ) -> AsyncIterator[LocalLedger]:
     """Migrate the database at `database_url`, sign with a new hub key, and yield the ledger
-    with a hub operator's bearer token; everything is stopped and closed on exit."""
+    with a hub operator's bearer token; everything is stopped and closed on exit. `before` runs
+    on the services ahead of any write of ours (a caller's refusal, e.g. a replay into a ledger
+    that already holds data, leaves no operator client behind)."""
     db = open_database(database_url, 4)
     settings = Settings(database_url=database_url)
     try:
         async with running_services(settings, db=db,
                                     signer=HubSigner(SigningKey.generate(HUB))) as services:
+            if before is not None:
+                await before(services)
             token = await services.clients.register(client_name, PrincipalKind.HUB_OPERATOR,
                                                     None)
             app = create_app(settings, services)

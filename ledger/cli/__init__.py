@@ -89,6 +89,10 @@ def _parser() -> argparse.ArgumentParser:
     from simulator import cli as simulator_cli
 
     simulator_cli.add_arguments(sub.add_parser("simulate", help="run the policy simulator"))
+    from simulator.calibration import cli as calibration_cli
+
+    calibration_cli.add_arguments(sub.add_parser(
+        "calibrate", help="fit the baseline to published figures and compare them"))
     _document_exit_codes(parser)
     return parser
 
@@ -121,6 +125,7 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("clients", "rotate"): None,
     ("hub-key", "create"): None,
     ("simulate",): "the replay's ledger totals differ from the simulator's",
+    ("calibrate",): "a tight or band target lies outside its tolerance",
     ("loadtest", "run"): "the audit found a problem (a lost or twice-booked acknowledgement, "
     "an unbalanced currency, a day that does not reconcile)",
     ("loadtest", "prepare"): None,
@@ -192,6 +197,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from simulator import cli as simulator_cli
 
             return simulator_cli.run(args)
+        elif args.command == "calibrate":
+            from simulator.calibration import cli as calibration_cli
+
+            return calibration_cli.run(args)
         elif args.command == "verify":
             return _verify(args)
         elif args.command == "adapters":

@@ -96,3 +96,31 @@ def test_a_replay_to_a_running_ledger_goes_through_its_api_only(tmp_path: Path) 
     assert report.equal, report.differences()
     assert report.exits is not None and report.exits.via == "API transitions"
     assert report.exits.flows > 0 and report.exits.simulator == report.exits.ledger
+
+
+def test_a_replay_into_a_ledger_that_holds_contributions_refuses_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second replay into the same database stops before sending anything, with the
+    reason; through `clmtv simulate --replay` it is one line and exit 2, not a list of
+    differences and exit 1."""
+    import io
+
+    from rich.console import Console
+
+    from simulator import cli
+
+    url = f"sqlite+aiosqlite:///{tmp_path}/used.db"
+    result = outcome(workers=8, years=1)
+    assert replay.run_replay(result, url, tmp_path).equal
+
+    async def nothing_is_sent(*_: object) -> int:
+        raise AssertionError("the refused replay sent something")
+
+    monkeypatch.setattr(replay, "send", nothing_is_sent)  # at once: before any registration
+    with pytest.raises(replay.LedgerNotEmptyError, match="already holds contributions"):
+        replay.run_replay(result, url, tmp_path)
+    text = io.StringIO()
+    assert cli._replay(result, url, tmp_path, Console(file=text, width=300), quiet=True) == 2
+    said = text.getvalue()
+    assert "replay refused" in said and "needs a ledger that holds nothing else" in said
+    assert "differs" not in said

@@ -17,6 +17,8 @@ from simulator import cli
 from simulator.policy import scenario_data
 from simulator.report import HEADLINE_ROWS, cell, money
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 def _args(tmp_path: Path, scenario: str = "default", **kw: object) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
@@ -51,15 +53,104 @@ def test_tables_are_written(output: Path) -> None:
                                                                          "clmtv-pilot"}
 
 
+NAMESPACES = {"http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+
+
 def test_report_is_self_contained(output: Path) -> None:
+    """Nothing is loaded: no script, stylesheet, import, image source or external url(); the
+    only web addresses are SVG namespaces and the sources the calibration section links."""
     html = (output / "report.html").read_text(encoding="utf-8")
     assert "<script" not in html and "<link" not in html and "@import" not in html
-    assert re.findall(r"https?://[^\"' ]+", html) == ["http://www.w3.org/2000/svg"] * len(
-        re.findall(r"<svg ", html))
+    assert " src=" not in html and "<img" not in html and "<iframe" not in html
+    assert all(u.startswith("#") for u in re.findall(r"url\(([^)]*)\)", html))
+    linked = set(re.findall(r"<a href='(https?://[^']+)'>", html))
+    addresses = set(re.findall(r"https?://[^\"' <]+", html))
+    assert addresses - NAMESPACES == linked and len(linked) >= 10
     svgs = re.findall(r"<svg .*?</svg>", html, re.S)
-    assert len(svgs) >= 6  # bars, two Sankeys, histograms, two time series
+    assert len(svgs) >= 12  # bars, two flow diagrams, histograms, two series, calibration
     for svg in svgs:
         xml.dom.minidom.parseString(svg)  # well-formed: a browser will draw it
+
+
+def _texts(svg: str) -> list[str]:
+    return [t.strip() for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
+
+
+def test_every_chart_has_a_title_axes_ticks_and_values(output: Path) -> None:
+    html = (output / "report.html").read_text(encoding="utf-8")
+    svgs = re.findall(r"<svg .*?</svg>", html, re.S)
+    for svg in svgs:
+        texts = _texts(svg)
+        assert len(texts) >= 6, texts  # a title, axis titles and several tick labels
+    everything = [t for svg in svgs for t in _texts(svg)]
+    for label in ("What became of long-term contributions at the destination", "US dollars",
+                  "share of workers", "recovered ÷ own contributions (the last bin: 200% and "
+                  "more)", "Inter-fund messages per month", "messages a month", "year",
+                  "Vietnamese workers in Japan (end of month)", "workers",
+                  "Ratios and shares against their tolerance"):
+        assert label in everything, label
+    assert any(t.endswith("USD") for t in everything)  # values written on the flow diagrams
+
+
+def test_charts_and_page_name_fonts_for_japanese_and_the_mekong_scripts(output: Path) -> None:
+    html = (output / "report.html").read_text(encoding="utf-8")
+    for family in ("Noto Sans CJK JP", "Noto Sans Thai", "Noto Sans Lao", "Noto Sans Khmer",
+                   "Noto Sans Myanmar"):
+        assert f"'{family}'" in html.split("</style>")[0], family
+        assert f"'{family}'" in re.findall(r"<svg .*?</svg>", html, re.S)[0], family
+    assert "外国人雇用状況" in html  # a Japanese source name, as text
+
+
+def test_policies_are_named_by_title_with_their_changes(output: Path) -> None:
+    html = (output / "report.html").read_text(encoding="utf-8")
+    title = "CLMTV pilot: totalisation, transfers, certificate of coverage, no agent fees"
+    assert f"<th>{title}</th>" in html
+    assert "<td><code>policy.certificate_share</code></td><td>0</td><td>0.8</td>" in html
+    assert "No change: the scenario as it is" in html
+
+
+def test_each_headline_that_moves_says_why(output: Path) -> None:
+    html = (output / "report.html").read_text(encoding="utf-8")
+    why = html.split("<h3>Why the headlines move</h3>")[1].split("</ul>")[0]
+    assert ("<strong>Insured months lost on status changes</strong> is lower under CLMTV pilot"
+            in why)
+    assert "the hub links a worker&#x27;s records across funds and statuses" in why
+    assert "certificates of coverage exempt posted months" in why
+    for _, label in HEADLINE_ROWS:
+        assert f"<dt>{label}</dt>" in html, label  # every row defined
+
+
+def test_corridors_without_long_term_contributions_are_left_out_with_the_reason(
+        output: Path) -> None:
+    html = (output / "report.html").read_text(encoding="utf-8")
+    assert "Left out: MM-MY, VN-MY. Malaysia" in html
+    assert "(MM-MY)" not in html and "(VN-MY)" not in html
+    assert "<td>MM-MY</td>" not in html
+    assert "<dt>workers</dt><dd>workers of the corridor who left covered work" in html
+    assert "200% means both halves of an equal split" in html
+
+
+CITATION = re.compile(r"docs/reference/([a-z-]+\.md) §\s?(\d+[a-z]?(?:\.\d+)?)")
+
+
+def _sections(page: str) -> set[str]:
+    text = (ROOT / "docs" / "reference" / page).read_text(encoding="utf-8")
+    return set(re.findall(r"^#{2,3} (\d+[a-z]?(?:\.\d+)?)\.?\s", text, re.M))
+
+
+def test_every_citation_in_the_report_resolves_inside_the_repository(output: Path) -> None:
+    """Every `docs/reference/PAGE.md §N` names a page and a section that exist, and every
+    repository path the report names in <code> exists."""
+    html = (output / "report.html").read_text(encoding="utf-8")
+    citations = CITATION.findall(html)
+    assert len(citations) >= 50
+    for page, section in citations:
+        assert (ROOT / "docs" / "reference" / page).exists(), page
+        assert section in _sections(page), f"docs/reference/{page} §{section}"
+    paths = re.findall(r"<code>([\w./+-]+\.(?:ya?ml|md|py))</code>", html)
+    assert "simulator/calibration/baseline-2012.yaml" in paths
+    for path in paths:
+        assert (ROOT / path).exists(), path
 
 
 def test_headline_numbers_match_the_table(output: Path) -> None:
