@@ -14,8 +14,9 @@ coordinates and axis values, never money: callers convert exact amounts once, fo
 from __future__ import annotations
 
 import io
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import matplotlib
@@ -230,5 +231,70 @@ def ratios(rows: Sequence[tuple[str, float, float, float, float]], title: str) -
         ax.xaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
         ax.set_xlabel("share")
         ax.set_title(title, loc="left")
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        return _svg(fig)
+
+
+def fine(values: Sequence[float]) -> Callable[..., str]:
+    """Like `thousands`, with as many decimals as the spread of `values` needs: a band from
+    4.41bn to 4.43bn must not read 4.4bn at every tick."""
+    top = max((abs(v) for v in values), default=0.0)
+    scale, suffix = next(((d, s) for d, s in ((1e9, "bn"), (1e6, "m"), (1e3, "k"))
+                          if top >= d * 10 or (d == 1e9 and top >= d)), (1.0, ""))
+    spread = (max(values) - min(values)) / scale if values else 0.0
+    decimals = 1 if spread >= 1 or spread == 0 else min(6, 1 - math.floor(math.log10(spread)))
+
+    def shown(value: float, _pos: object = None) -> str:
+        return f"{value / scale:,.{decimals}f}{suffix}"
+
+    return shown
+
+
+def bands(lines: Sequence[tuple[str, Sequence[float], Sequence[float], Sequence[float],
+                                Sequence[float]]], title: str, xlabel: str, ylabel: str) -> str:
+    """One line per (name, xs, mean, lowest, highest): the mean over seeds, the band between the
+    lowest and the highest seed's value, each mean written beside its point."""
+    with plt.rc_context(STYLE):
+        fig, ax = _figure(2.8)
+        for i, (name, xs, mean, low, high) in enumerate(lines):
+            ax.fill_between(xs, low, high, color=colour(i), alpha=0.18, linewidth=0,
+                            label=f"{name}: lowest to highest seed")
+            ax.plot(xs, mean, "o-", color=colour(i), linewidth=1.6, markersize=4,
+                    label=f"{name}: mean over seeds")
+        shown = fine([y for _, _, mean, low, high in lines for y in (*mean, *low, *high)])
+        for i, (_, xs, mean, _, _) in enumerate(lines):
+            for x, y in zip(xs, mean, strict=True):
+                ax.annotate(shown(y), (x, y), textcoords="offset points", xytext=(0, 6),
+                            ha="center", fontsize=7, color=colour(i))
+        ax.set_title(title, loc="left")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.yaxis.set_major_formatter(FuncFormatter(shown))
+        ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        return _svg(fig)
+
+
+def tornado(rows: Sequence[tuple[str, float, float]], centre: float, title: str,
+            unit: str) -> str:
+    """One bar per (parameter, outcome at its lowest value, at its highest), from the outcome
+    with every parameter at its middle value (`centre`), widest on top."""
+    ordered = sorted(rows, key=lambda r: -abs(r[2] - r[1]))
+    shown = fine([centre, *(v for _, a, b in rows for v in (a, b))])
+    with plt.rc_context(STYLE):
+        fig, ax = _figure(0.9 + 0.5 * max(len(ordered), 1))
+        for k, (_, at_low, at_high) in enumerate(ordered):
+            for value, face, label in ((at_low, colour(0), "at the lowest value"),
+                                       (at_high, colour(1), "at the highest value")):
+                ax.barh(k, value - centre, left=centre, color=face, height=0.6,
+                        label=label if k == 0 else None)
+                ax.annotate(shown(value), (value, k), textcoords="offset points",
+                            xytext=(4 if value >= centre else -4, 0), va="center",
+                            ha="left" if value >= centre else "right", fontsize=8)
+        ax.axvline(centre, color="#333333", linewidth=1)
+        ax.set_yticks(range(len(ordered)), [r[0] for r in ordered])
+        ax.invert_yaxis()
+        ax.set_title(title, loc="left")
+        ax.set_xlabel(f"{unit} (line: every parameter at its middle value, {shown(centre)})")
+        ax.xaxis.set_major_formatter(FuncFormatter(shown))
         ax.legend(frameon=False, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
         return _svg(fig)

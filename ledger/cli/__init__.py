@@ -93,6 +93,10 @@ def _parser() -> argparse.ArgumentParser:
 
     calibration_cli.add_arguments(sub.add_parser(
         "calibrate", help="fit the baseline to published figures and compare them"))
+    from simulator import sweep as sweep_cli
+
+    sweep_cli.add_arguments(sub.add_parser(
+        "sweep", help="run the simulator over a grid of parameter values and seeds on Dask"))
     _document_exit_codes(parser)
     return parser
 
@@ -126,6 +130,7 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("hub-key", "create"): None,
     ("simulate",): "the replay's ledger totals differ from the simulator's",
     ("calibrate",): "a tight or band target lies outside its tolerance",
+    ("sweep",): "one or more runs failed (each named in the report; the others are kept)",
     ("loadtest", "run"): "the audit found a problem (a lost or twice-booked acknowledgement, "
     "an unbalanced currency, a day that does not reconcile)",
     ("loadtest", "prepare"): None,
@@ -201,6 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from simulator.calibration import cli as calibration_cli
 
             return calibration_cli.run(args)
+        elif args.command == "sweep":
+            from simulator import sweep as sweep_cli
+
+            return sweep_cli.run(args)
         elif args.command == "verify":
             return _verify(args)
         elif args.command == "adapters":
