@@ -93,7 +93,7 @@ def _parser() -> argparse.ArgumentParser:
 
     calibration_cli.add_arguments(sub.add_parser(
         "calibrate", help="fit the baseline to published figures and compare them"))
-    from simulator import sweep as sweep_cli
+    from simulator import sweep_cli
 
     sweep_cli.add_arguments(sub.add_parser(
         "sweep", help="run the simulator over a grid of parameter values and seeds on Dask"))
@@ -207,7 +207,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return calibration_cli.run(args)
         elif args.command == "sweep":
-            from simulator import sweep as sweep_cli
+            from simulator import sweep_cli
 
             return sweep_cli.run(args)
         elif args.command == "verify":

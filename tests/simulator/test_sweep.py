@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ledger.domain.errors import DomainError
-from simulator import sweep
+from simulator import sweep_cli
 from simulator.sweep import Task, Vary, grid, parse_vary, scenario_for, summarise
 
 
@@ -105,7 +105,7 @@ def test_a_failed_run_is_named_and_the_others_are_kept(
         def print(self, line: str, **_: Any) -> None:
             lines.append(line)
 
-    assert sweep.run(args, Console()) == 1  # some runs failed
+    assert sweep_cli.run(args, Console()) == 1  # some runs failed
     assert lines[0] == f"8 runs of 2,000 workers x 5 years on {args.scheduler}"
     assert sum("FAILED: RuntimeError: planted failure" in line for line in lines) == 4
     assert lines[-1].startswith("4 of 8 runs finished, 4 failed")
@@ -137,6 +137,6 @@ def test_bad_arguments_change_nothing(tmp_path: Path) -> None:
                            (["claims.jp.claim_share=0:1:2", "claims.jp.claim_share=0,1"],
                             "a key is varied twice")]:
         args = argparse.Namespace(**base, varies=varies, out=out)
-        assert sweep.run(args, Console()) == 2
+        assert sweep_cli.run(args, Console()) == 2
         assert reason in lines[-1]
     assert not out.exists()
