@@ -320,12 +320,14 @@ class ThresholdSpec(_Model):
 
 
 class ThaiOldAgeExit(_Model):
-    """Thai s33 old age without an agreement: claimable only at 55, in person or by proxy."""
+    """Thai s33 old age without an agreement: claimable only at 55, in person or by proxy.
+
+    The claim window is the fund's dated rule (`old_age_claim_window_months`), enforced by the
+    adapter; a `claim_window_years` key is refused as unknown (ADR 0042)."""
 
     claim_age_min: Param[StrictInt]
     in_person_only: Param[StrictBool]
     lump_sum_on_departure: Param[StrictBool]
-    claim_window_years: Param[StrictInt]
     agent_fee_rate: Param[Rate]
 
 
@@ -335,13 +337,14 @@ class JapanLswpExit(_Model):
     The months cap is not here: it is the fund's own dated rule (`lswp_max_months` in
     ledger/adapters/jp_jps/parameters.yaml: 36, 60 from April 2021, 96 from April 2026), which
     the adapter applies by the last insured month. A `months_cap` key is refused as unknown, so
-    a second, undated copy cannot creep back in."""
+    a second, undated copy cannot creep back in. The same holds for the claim windows (24 months
+    after leaving for the lump sum, 60 after payment for the tax refund): the adapter's dated
+    parameters enforce them, and `claim_window_years` is refused (ADR 0042)."""
 
     via_agent: Param[StrictBool]
     agent_fee_rate: Param[Rate]
     tax_withholding_rate: Param[Rate]
     tax_refund_claimed: Param[StrictBool]
-    claim_window_years: Param[StrictInt]
 
 
 class VietnamWithdrawalExit(_Model):

@@ -137,8 +137,15 @@ BAD_PILOTS = [
      "exit_routes.th_old_age.agent_fee_rate.value", "quoted decimal string"),
     (_set("exit_routes.jp_lswp.tax_refund_claimed.value", "no"),
      "exit_routes.jp_lswp.tax_refund_claimed.value", "boolean"),
-    (_set("exit_routes.jp_lswp.claim_window_years.source", ...),
-     "exit_routes.jp_lswp.claim_window_years.source", "required key is missing"),
+    (_set("exit_routes.jp_lswp.agent_fee_rate.source", ...),
+     "exit_routes.jp_lswp.agent_fee_rate.source", "required key is missing"),
+    # One source for the claim windows too: the funds' dated parameters (ADR 0042).
+    (_set("exit_routes.jp_lswp.claim_window_years", {"value": 2, "source": "x",
+                                                     "verified": True}),
+     "exit_routes.jp_lswp.claim_window_years", "unknown key"),
+    (_set("exit_routes.th_old_age.claim_window_years", {"value": 2, "source": "x",
+                                                        "verified": True}),
+     "exit_routes.th_old_age.claim_window_years", "unknown key"),
     # One source for Japan's LSWP months cap: the fund's dated parameter (lswp_max_months).
     (_set("exit_routes.jp_lswp.months_cap", {"value": 60, "source": "x", "verified": True}),
      "exit_routes.jp_lswp.months_cap", "unknown key"),

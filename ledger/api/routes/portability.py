@@ -40,6 +40,9 @@ class ClaimIn(BaseModel):
     claim_month: str = Field(description="YYYY-MM")
     age_years: int | None = Field(None, ge=0, le=130)
     left_country_month: str | None = Field(None, description="YYYY-MM the worker left")
+    entitled_month: str | None = Field(
+        None, description="YYYY-MM the right arose (Thai old age: age 55 reached and insured "
+        "status ended); the fund's claim window runs from it")
 
 
 class FlowIn(BaseModel):
@@ -112,11 +115,13 @@ async def request_flow(body: FlowIn, principal: PrincipalDep, svc: ServicesDep
                        ) -> dict[str, Any]:
     claim = None
     if body.claim is not None:
-        left = body.claim.left_country_month
+        left, entitled = body.claim.left_country_month, body.claim.entitled_month
         claim = Claim(claim_month=Month.parse(body.claim.claim_month, "claim.claim_month"),
                       age_years=body.claim.age_years, insured_status_ended=True,
                       left_country_month=Month.parse(left, "claim.left_country_month")
-                      if left else None)
+                      if left else None,
+                      entitled_month=Month.parse(entitled, "claim.entitled_month")
+                      if entitled else None)
     return await svc.portability.request(principal, FlowRequest(
         body.worker_id, body.host_fund, body.scheme, body.reason, Flow(body.flow), body.id,
         claim))
