@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
+from ledger import metrics
 from ledger.adapters.base import FundAdapter
 from ledger.adapters.declarations import DeclarationChecker
 from ledger.adapters.formats import DeclaredHeader, RowError, reconcile
@@ -198,6 +199,8 @@ class ImportService:
                 "accepted": report.rows_accepted, "rejected": report.rows_rejected,
                 "report": json.dumps(report.to_dict(), separators=(",", ":")), "now": now_us(),
             })
+        metrics.IMPORT_ROWS.labels(fund, "accepted").inc(report.rows_accepted)
+        metrics.IMPORT_ROWS.labels(fund, "rejected").inc(report.rows_rejected)
         return report
 
     # -- parse, check, stage -----------------------------------------------------------------

@@ -36,6 +36,7 @@ OF_THE_WORKER = STAFF | FUNDS | {"worker"}
 ALLOWED: dict[str, frozenset[str]] = {
     "GET /v1/health": EVERYONE,
     "GET /v1/ready": EVERYONE - {"bad-token", "revoked", "expired"},
+    "GET /metrics": STAFF,
     "GET /v1/funds": EVERYONE,
     "GET /v1/funds/{fund}": EVERYONE,
     "GET /.well-known/jwks.json": EVERYONE,
