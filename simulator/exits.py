@@ -67,7 +67,7 @@ class Context:
     totals: Totals
     outcome: WorkerOutcome
     host_state: IntArray
-    jp_keeps: BoolArray  # decided up front: totalisation gives a JP right by the horizon
+    keeps: BoolArray  # decided up front: totalisation gives a host-fund right by the horizon
     agreement_from: int  # month index from which the agreement applies
 
 
@@ -111,10 +111,23 @@ def _lose(ctx: Context, fund: str, idx: IntArray) -> None:
 
 
 def _portable_rule(ctx: Context, fund: str, scheme: str, month: int) -> TransferRule | None:
+    """The route in force for the scheme: none before the agreement applies; for Thai old age
+    the one the policy names (`policy.th_old_age_route`, checked against what the agreement
+    offers when the run loads), else the agreement's default."""
     if month < ctx.agreement_from:
         return None
     portable = ctx.run.agreement.portable_scheme(fund, scheme)
-    return None if portable is None else portable.transfer_rule
+    if portable is None:
+        return None
+    return route_of(ctx.run, fund, scheme) or portable.transfer_rule
+
+
+def route_of(run: Run, fund: str, scheme: str) -> TransferRule | None:
+    """The route a policy names for a scheme (Thai old age only), None for `fund_exit`."""
+    if (fund, scheme) != ("TH-SSO", "s33-old-age"):
+        return None
+    named = run.scenario.policy.th_old_age_route.value
+    return None if named == "fund_exit" else TransferRule(named)
 
 
 def _home_receives(ctx: Context, idx: IntArray) -> BoolArray:
@@ -139,6 +152,13 @@ def _thai(ctx: Context, idx: IntArray, month: int) -> None:
         _pay_worker(ctx, "TH-SSO", idx[~home], month)
     elif rule is TransferRule.PAY_WORKER:
         _pay_worker(ctx, "TH-SSO", idx, month)
+    elif rule is TransferRule.KEEP_AND_TOTALISE:
+        # Months kept: a pro-rata pension at 55 where totalisation gives a right by the end of
+        # the horizon, else the SSO's own lump sum at 55 (ADR 0044).
+        keep = ctx.keeps[idx]
+        age = ctx.run.agreement.exit_routes.th_old_age.claim_age_min.value
+        _keep(ctx, "TH-SSO", idx[keep], age)
+        _thai_lump_sum(ctx, idx[~keep], month)
     else:
         _thai_lump_sum(ctx, idx, month)
 
@@ -239,23 +259,23 @@ def _japan(ctx: Context, idx: IntArray, month: int) -> None:
         return
     rule = _portable_rule(ctx, "JP-JPS", "epi", month)
     if rule is TransferRule.KEEP_AND_TOTALISE:
-        keep = ctx.jp_keeps[idx]
-        _keep(ctx, idx[keep])
+        keep = ctx.keeps[idx]
+        _keep(ctx, "JP-JPS", idx[keep], ctx.run.scenario.pension_age.value)
         _lswp(ctx, idx[~keep], month, via_hub=True)
     else:
         _lswp(ctx, idx, month, via_hub=False)
 
 
-def _keep(ctx: Context, idx: IntArray) -> None:
-    """Periods stay and give a pension right by totalisation; valued at the shares paid in."""
+def _keep(ctx: Context, fund: str, idx: IntArray, age: int) -> None:
+    """Periods stay and give a pension right by totalisation, from `age`; valued at the
+    portable shares paid in (the other payers' shares are the fund's)."""
     if idx.size == 0:
         return
     pop = ctx.pop
-    value, retained = _portable_value(ctx, "JP-JPS", idx)
-    ctx.totals.forfeited["JP-JPS"] += int(retained.sum())
-    age = ctx.run.scenario.pension_age.value
+    value, retained = _portable_value(ctx, fund, idx)
+    ctx.totals.forfeited[fund] += int(retained.sum())
     when = pop.arrival[idx] + (age - pop.age_at_arrival[idx]) * 12
-    ctx.totals.add_recovered("pension_right", "JPY", when, value)
+    ctx.totals.add_recovered("pension_right", _currency(fund), when, value)
     ctx.outcome.recovered[idx] += value
 
 
@@ -286,6 +306,7 @@ def _lswp(ctx: Context, idx: IntArray, month: int, via_hub: bool) -> None:
     # The refund is the withheld tax less the tax really due (jp_jps/retirement_tax.py).
     t.add_recovered("tax_refund", "JPY", tax_when[reclaim], result.refund[reclaim])
     t.tax_unclaimed += int(result.refund[ok & ~reclaim].sum())
+    t.tax_due += int((result.withheld - result.refund)[ok].sum())
     # What the LSWP does not give back stays with the fund (it can give back more: the rate is
     # half the premium times a months factor, and the factor counts whole 6-month steps).
     refunded = zeros(idx.size)

@@ -163,17 +163,29 @@ class FlowAmounts:
                  "balance_minor": str(balance)}
         return sources, uses, sorted(m.to_int() for m in result.months), basis
 
-    async def refund(self, row: dict[str, Any]) -> RefundResult:
-        rows, states = await repo.history_rows(self.db, row["worker_id"], row["host_fund"])
-        fund = get_fund(row["host_fund"])
+    async def history(self, worker_id: str, fund_code: str) -> History:
+        """The worker's record at one fund, as the funds' refund rules read it."""
+        rows, states = await repo.history_rows(self.db, worker_id, fund_code)
+        fund = get_fund(fund_code)
         records = tuple(
             MonthRecord(Month.from_int(r["month"]), r["scheme"], r["wage_base_minor"],
                         {Payer(p): int(a) for p, a in json.loads(r["shares"]).items()},
                         state=PeriodState(states.get((r["scheme"], r["month"]), "active")))
             for r in rows)
+        return History(fund.code, fund.currency, records)
+
+    async def portable_amount(self, worker_id: str, host_fund: str, scheme: str) -> int:
+        """What a transfer would move now (minor units of the host fund's currency)."""
+        row = {"worker_id": worker_id, "host_fund": host_fund, "scheme": scheme,
+               "source_currency": get_fund(host_fund).currency.value}
+        sources, _ = await self._portable_balance(row)
+        return sum(amount for _, amount in sources)
+
+    async def refund(self, row: dict[str, Any]) -> RefundResult:
+        fund = get_fund(row["host_fund"])
+        history = await self.history(row["worker_id"], fund.code)
         claim = _claim_of(json.loads(row["detail"])["claim"])
-        results = get_adapter(fund.code).withdrawal(History(fund.code, fund.currency, records),
-                                                    claim)
+        results = get_adapter(fund.code).withdrawal(history, claim)
         for result in results:
             if result.scheme == row["scheme"] and result.kind is BenefitKind.PENSION:
                 # Enough months for a pension (s33 and s39 together): paying a lump sum would

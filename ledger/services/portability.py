@@ -115,7 +115,7 @@ class PortabilityService:
         worker = check_worker_id(req.worker_id)
         host = get_fund(req.host_fund, field="host_fund")
         host.scheme(req.scheme)
-        home = await self._home_fund(worker)
+        home = await self.home_fund(worker)
         principal.require(
             principal.kind is PrincipalKind.HUB_OPERATOR
             or (principal.kind is PrincipalKind.WORKER and principal.scope == worker)
@@ -176,9 +176,16 @@ class PortabilityService:
         if flow is not Flow.TRANSFER:
             # The fund's own lump sum, routed through the home fund: no agent, no lost refund.
             return Destination.WORKER
-        rule = portable.transfer_rule
-        if rule is TransferRule.TRANSFER_TO_HOME_FUND and not _has_pension(home):
-            rule = portable.fallback_rule or rule
+        # A transfer request is the worker choosing a route that moves the value (ADR 0044):
+        # home when the agreement offers it and the home fund has a scheme to receive it.
+        if portable.offers(TransferRule.TRANSFER_TO_HOME_FUND):
+            rule = TransferRule.TRANSFER_TO_HOME_FUND
+            if not has_pension(home):
+                rule = portable.fallback_rule or rule
+        elif portable.offers(TransferRule.PAY_WORKER):
+            rule = TransferRule.PAY_WORKER
+        else:
+            rule = TransferRule.KEEP_AND_TOTALISE
         if rule is TransferRule.TRANSFER_TO_HOME_FUND:
             return Destination.MEMBER
         if rule is TransferRule.PAY_WORKER:
@@ -187,7 +194,8 @@ class PortabilityService:
                           f"{agreement.name} keeps {host} {scheme} where it is and totalises its "
                           "months: a pro-rata pension is paid later", field="scheme")
 
-    async def _home_fund(self, worker: str) -> str:
+    async def home_fund(self, worker: str) -> str:
+        """The member fund of the worker's country (where a transfer goes)."""
         country = await repo.nationality(self.db, worker)
         if country is None:
             raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no worker {worker}", field="worker_id")
@@ -434,7 +442,8 @@ def render(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _has_pension(fund: str) -> bool:
+def has_pension(fund: str) -> bool:
+    """The fund runs a long-term scheme that can receive a transferred balance."""
     return any(s.long_term and s.operating for s in get_fund(fund).schemes.values())
 
 

@@ -170,6 +170,9 @@ class PortableScheme(_Model):
     # Used when the worker's home fund has no operating long-term scheme to receive the value
     # (Myanmar's old-age branch is not operating): the value cannot go "home".
     fallback_rule: TransferRule | None = None
+    # Other exit routes the worker may choose instead of `transfer_rule` (ADR 0044): the pilot
+    # offers Thai old age both ways, moved home or kept and paid pro rata at pension age.
+    options: tuple[TransferRule, ...] = ()
     portable_payers: tuple[Payer, ...] = Field(min_length=1)
     source: Text
 
@@ -196,10 +199,24 @@ class PortableScheme(_Model):
             raise ValueError("a payer is listed twice")
         return value
 
+    @property
+    def offered_rules(self) -> tuple[TransferRule, ...]:
+        """Every route the worker may take, the default (`transfer_rule`) first."""
+        return (self.transfer_rule, *self.options)
+
+    def offers(self, rule: TransferRule) -> bool:
+        return rule in self.offered_rules
+
+    @model_validator(mode="after")
+    def _options_differ(self) -> Self:
+        if len(set(self.offered_rules)) != len(self.offered_rules):
+            raise _keyed("options", "a route is offered twice (transfer_rule is offered already)")
+        return self
+
     @model_validator(mode="after")
     def _fallback_only_for_transfers(self) -> Self:
         if self.fallback_rule is not None and (
-            self.transfer_rule is not TransferRule.TRANSFER_TO_HOME_FUND
+            not self.offers(TransferRule.TRANSFER_TO_HOME_FUND)
             or self.fallback_rule is TransferRule.TRANSFER_TO_HOME_FUND
         ):
             raise _keyed(

@@ -73,6 +73,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /v1/portability/transfers/{flow_id}/transitions": frozenset({"operator", "th-sso"}),
     "GET /v1/workers/{worker_id}/totalisation": STAFF | {"worker"},
     "GET /v1/workers/{worker_id}/receivables": OF_THE_WORKER,
+    "GET /v1/workers/{worker_id}/exit-options": STAFF | {"worker"},
     "POST /v1/inbox/messages": frozenset({"operator"}) | FUNDS,
     "GET /v1/inbox/messages": STAFF | FUNDS,
     "GET /v1/inbox/rejections": STAFF,

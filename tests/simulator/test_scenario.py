@@ -14,7 +14,7 @@ from simulator.policy import apply_policy, load_run, scenario_data
 from simulator.scenario import parse_scenario
 
 POLICIES = ("no-agreement", "bilateral-refund-assistance", "clmtv-pilot",
-            "clmtv-pilot+digital-voluntary")
+            "clmtv-pilot+digital-voluntary", "clmtv-pilot-keep")
 
 
 @pytest.fixture(scope="module")

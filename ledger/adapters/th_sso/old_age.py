@@ -144,17 +144,36 @@ def _lump_sum(
     )
 
 
+def _average_and_rate(params: Parameters, history: History, records: tuple[MonthRecord, ...],
+                      months: int, month: Month) -> tuple[Fraction, Fraction]:
+    """The capped average wage base of the last 60 counted months, and the rate `months` give."""
+    last = records[-params.at(AVERAGE_MONTHS, month):]
+    ceiling = int(params.at(CEILING, last[-1].month).scaleb(history.currency.exponent))
+    average = min(Fraction(sum(r.wage_base_minor for r in last), len(last)), Fraction(ceiling))
+    steps = (months - params.at(PENSION_MONTHS, month)) // params.at(PENSION_STEP_MONTHS, month)
+    rate = percent(params.at(PENSION_RATE, month)) + steps * percent(
+        params.at(PENSION_STEP_RATE, month))
+    return average, rate
+
+
+def theoretical_pension(params: Parameters, history: History, totalised_months: int,
+                        claim: Claim) -> Money:
+    """The monthly pension as if all `totalised_months` were Thai, on the Thai wage record
+    (EU Reg 883/2004 Art 52(1)(b)(i)): what an agreement's pro-rata share is taken of. Needs
+    Thai months of its own and totalised months at the pension threshold."""
+    records = counted_months(history)
+    month = claim.claim_month
+    if not records or totalised_months < params.at(PENSION_MONTHS, month):
+        raise not_eligible(FUND, [f"{totalised_months} totalised months give no pension"])
+    average, rate = _average_and_rate(params, history, records, totalised_months, month)
+    return _money(params, history, average * rate, claim)
+
+
 def _pension(
     params: Parameters, history: History, records: tuple[MonthRecord, ...], claim: Claim
 ) -> RefundResult:
     month = claim.claim_month
-    last = records[-params.at(AVERAGE_MONTHS, month):]
-    ceiling = int(params.at(CEILING, last[-1].month).scaleb(history.currency.exponent))
-    average = min(Fraction(sum(r.wage_base_minor for r in last), len(last)), Fraction(ceiling))
-    steps = (len(records) - params.at(PENSION_MONTHS, month)) // params.at(PENSION_STEP_MONTHS,
-                                                                           month)
-    rate = percent(params.at(PENSION_RATE, month)) + steps * percent(
-        params.at(PENSION_STEP_RATE, month))
+    average, rate = _average_and_rate(params, history, records, len(records), month)
     monthly = _money(params, history, average * rate, claim)
     return RefundResult(
         FUND, SCHEME, BenefitKind.PENSION, monthly, (Payment("monthly_pension", monthly),),
