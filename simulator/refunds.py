@@ -1,8 +1,9 @@
 """The funds' refund rules over arrays of workers, equal to the adapters' scalar rules.
 
 Owns the vectorised Thai s33 old-age lump sum (`th_lump_sum`) and Japanese EPI lump-sum
-withdrawal (`jp_lswp`, with the tax really due on it: `retirement_tax_due`). They read the same dated parameters as `ledger/adapters/th_sso/old_age.py`
-and `ledger/adapters/jp_jps/lswp.py`, and take a worker's history as the sums those rules compute
+withdrawal (`jp_lswp`, with the tax really due on it: `retirement_tax_due`). They read the
+same dated parameters as `ledger/adapters/th_sso/old_age.py`, `ledger/adapters/jp_jps/lswp.py`
+and `retirement_tax.py`, and take a worker's history as the sums those rules compute
 from it (shares, Σ share × month index, Σ standard remuneration, months), which the engine keeps
 instead of a month-by-month history. Scalar rule pieces that depend on a few values only (the
 payment rate for a months factor, the parameters at a month) are called once per distinct value.

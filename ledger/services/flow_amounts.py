@@ -5,8 +5,9 @@ transfer takes the portable payers' shares of the still-active months from the w
 account at the host fund (capped at what it holds); a lump sum applies the fund's
 own rule (`get_adapter(fund).withdrawal`) to the worker's history there and drains the whole
 member balance into the net payment, the withheld tax and what the fund retains; a tax refund
-takes back the part of the withheld tax that is not due (`jp_jps/retirement_tax.py`). Conversion uses the reference rates in force (`fx_rates`, set by
-the hub operator) and the agreement's rounding, once per step.
+takes back the part of the withheld tax that is not due (`jp_jps/retirement_tax.py`).
+Conversion uses the reference rates in force (`fx_rates`, set by the hub operator) and the
+agreement's rounding, once per step.
 """
 
 from __future__ import annotations
