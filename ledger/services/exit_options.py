@@ -29,7 +29,7 @@ from ledger.adapters.th_sso.params import CLAIM_AGE, CLAIM_WINDOW
 from ledger.domain.errors import DomainError
 from ledger.domain.funds import get_fund
 from ledger.domain.ids import check_worker_id
-from ledger.domain.money import Money, Rounding
+from ledger.domain.money import Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.portability import PortabilityService, has_pension
@@ -99,20 +99,21 @@ def _keep(agreement: Agreement, portable: PortableScheme, history: History,
                 "the months stay and totalise; the amount is the fund's to compute"}
     params = get_adapter(host.code).parameters
     age = params.at(CLAIM_AGE, as_of)
-    at_age = as_of if age_years is None or age_years >= age else as_of.plus(
-        (age - age_years) * 12)
     last = history.active(old_age.COUNTED)[-1].month
-    entitled = max(at_age, last.plus(1))  # age reached and insured status ended
+    if age_years is None:  # the month the worker turns 55 is not known: no date to promise
+        entitled = max(as_of, last.plus(1))
+        timing = {"when": f"from age {age}", "claim_by": None}
+    else:
+        at_age = as_of if age_years >= age else as_of.plus((age - age_years) * 12)
+        entitled = max(at_age, last.plus(1))  # age reached and insured status ended
+        window = params.at(CLAIM_WINDOW, entitled)
+        timing = {"when": f"from {entitled}", "claim_by": str(entitled.plus(window))}
     claim = Claim(entitled, age_years=age, insured_status_ended=True, entitled_month=entitled)
-    window = params.at(CLAIM_WINDOW, entitled)
-    timing = {"when": f"from {entitled}" + ("" if age_years is not None
-                                              else f" at the latest (age {age})"),
-              "claim_by": str(entitled.plus(window))}
     if view.qualifies_on_periods:
+        assert agreement.totalisation is not None  # an agreement (not a baseline) has one
         benefit = pro_rata_benefit(
             view, lambda months: old_age.theoretical_pension(params, history, months, claim),
-            agreement.totalisation.pro_rata_rounding if agreement.totalisation
-            else Rounding.DOWN)
+            agreement.totalisation.pro_rata_rounding)
         return {**out, **timing, "amount": benefit.amount.to_wire(), "payment": "monthly",
                 "basis": {"theoretical": benefit.theoretical.to_wire(),
                           "pro_rata": f"{view.own_months}/{view.totalised_months}",
