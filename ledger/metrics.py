@@ -8,10 +8,11 @@ Owns every metric the hub exports (docs/operations.md lists them with their labe
   label and the series stay few;
 - `clmtv_postings_total{outcome}` (units the posting engine committed: created, exists, failed,
   replayed) and `clmtv_group_commit_batch_units` (units per group-commit transaction);
-- `clmtv_import_rows_total{fund,outcome}` (accepted, rejected);
+- `clmtv_import_rows_total{fund,outcome}` (booked; rejected; not_booked: good rows of a file
+  refused whole);
 - `clmtv_inbox_messages_total{outcome}` (processed, failed, held, duplicate, refused);
-- `clmtv_settlement_windows_total{state}` (windows reaching open, closed, settling, settled,
-  aborted).
+- `clmtv_settlement_windows_total{state}` (windows reaching closed, settled, aborted: each
+  counted by the process that moved it).
 
 The posting path pays one `inc`/`observe` per batch, never per transfer: labelled children are
 bound here once, at import (ADR 0043).

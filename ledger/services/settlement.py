@@ -63,7 +63,6 @@ class SettlementService:
         # The operator's act: the auditor reads everything and changes nothing.
         principal.require(principal.kind is PrincipalKind.HUB_OPERATOR, "open windows")
         window_id = await repo.open_window(self.db, Currency.parse(currency).value, now_us())
-        metrics.SETTLEMENT_WINDOWS.labels(WindowState.OPEN.value).inc()
         return await self.get(principal, window_id)
 
     async def get(self, principal: Principal, window_id: str) -> dict[str, Any]:
@@ -118,7 +117,6 @@ class SettlementService:
             _require_move({**row, "state": values.get("state")}, WindowState.CLOSED)
         await repo.open_window(self.db, currency.value, now_us())  # the next one
         metrics.SETTLEMENT_WINDOWS.labels(WindowState.CLOSED.value).inc()
-        metrics.SETTLEMENT_WINDOWS.labels(WindowState.OPEN.value).inc()
         return await self.get(principal, window_id)
 
     def _net(self, obligations: list[repo.Obligation], currency: Currency) -> NettingResult:

@@ -12,7 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from ledger.api.observability import JsonFormatter
 from tests.api.conftest import Api
+from ledger.domain.periods import Month
 from tests.api.helpers import member_number, new_worker, thai_contribution
+from tests.db.test_imports import JAN_2026, thai_file
 
 pytestmark = pytest.mark.anyio
 
@@ -40,6 +42,16 @@ async def test_counters_move_after_a_few_requests(api: Api, uid: str) -> None:
                                  headers={**api.auth("operator"), "Idempotency-Key": f"m-{uid}"})
     assert posted.status_code == 201, posted.text
     assert (await api.http.get(f"/v1/workers/{worker}x")).status_code in (401, 404)
+    # A declaration file: one row booked; then a file refused whole for one bad row.
+    number = member_number("TH-SSO", uid)
+    booked = await api.http.post("/v1/funds/TH-SSO/declarations", headers=api.auth("th"),
+                                 files={"file": ("sso.txt", thai_file(JAN_2026,
+                                                                      [(number, 1_500_000)]))})
+    assert booked.status_code == 201, booked.text
+    bad = thai_file(Month(2026, 2), [(number, 1_500_000)], employee={0: 1})
+    refused = await api.http.post("/v1/funds/TH-SSO/declarations", headers=api.auth("th"),
+                                  files={"file": ("sso.txt", bad)})
+    assert refused.status_code == 422
     after = await scrape(api)
 
     def moved(name: str, **labels: str) -> float:
@@ -56,6 +68,8 @@ async def test_counters_move_after_a_few_requests(api: Api, uid: str) -> None:
     # registration posts nothing, other tests' units may share the process's counters).
     assert moved("clmtv_postings_total", outcome="created") >= 1
     assert moved("clmtv_group_commit_batch_units_count") >= 1
+    assert moved("clmtv_import_rows_total", fund="TH-SSO", outcome="booked") == 1
+    assert moved("clmtv_import_rows_total", fund="TH-SSO", outcome="rejected") == 1
     # No worker id ever becomes a label.
     assert not any(worker in str(labels) for _, labels in after)
 
