@@ -11,8 +11,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from ledger.api.observability import JsonFormatter
-from tests.api.conftest import Api
 from ledger.domain.periods import Month
+from tests.api.conftest import Api
 from tests.api.helpers import member_number, new_worker, thai_contribution
 from tests.db.test_imports import JAN_2026, thai_file
 
