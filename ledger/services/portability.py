@@ -232,7 +232,7 @@ class PortabilityService:
         if row["flow"] == Flow.LUMP_SUM.value and basis.get("refund_minor", "0") != "0":
             await self._open_tax_refund(row, int(basis["withheld_minor"]),
                                         int(basis["refund_minor"]),
-                                        int(basis.get("tax_refund_claim_window_months", "60")))
+                                        int(basis["tax_refund_claim_window_months"]))
         return await self.get(principal, flow_id)
 
     async def refuse(self, principal: Principal, flow_id: str, reason: str) -> dict[str, Any]:
