@@ -27,7 +27,7 @@ from ledger.adapters.registry import get_adapter
 from ledger.adapters.th_sso import old_age
 from ledger.adapters.th_sso.params import CLAIM_AGE, CLAIM_WINDOW
 from ledger.domain.errors import DomainError
-from ledger.domain.funds import get_fund
+from ledger.domain.funds import FundCode, get_fund
 from ledger.domain.ids import check_worker_id
 from ledger.domain.money import Money
 from ledger.domain.periods import Month
@@ -57,8 +57,9 @@ async def exit_options(service: PortabilityService, principal: Principal, worker
         active = history.active({portable.scheme})
         if not active:
             continue
-        routes = [await _route(service, portable, rule, worker, home, history, totals.funds.get(
-            portable.fund), as_of, age_years) for rule in portable.offered_rules]
+        view = totals.funds.get(FundCode(portable.fund))
+        routes = [await _route(service, portable, rule, worker, home, history, view, as_of,
+                               age_years) for rule in portable.offered_rules]
         out["schemes"].append({"fund": portable.fund, "scheme": portable.scheme,
                                "active_months": len(active), "home_fund": home,
                                "default": portable.transfer_rule.value, "routes": routes})
