@@ -6,16 +6,17 @@ Owns every metric the hub exports (docs/operations.md lists them with their labe
   `clmtv_http_request_duration_seconds{method,route}`: by route *template*
   (`/v1/workers/{worker_id}/statement`), never the raw path, so a worker id never becomes a
   label and the series stay few;
-- `clmtv_postings_total{outcome}` (units the posting engine committed: created, exists, failed,
-  replayed) and `clmtv_group_commit_batch_units` (units per group-commit transaction);
+- `clmtv_postings_total` (units, all-or-nothing groups of transfers, in the transactions the
+  group committer committed; each unit's outcome is in its request's status) and
+  `clmtv_group_commit_batch_units` (units per group-commit transaction);
 - `clmtv_import_rows_total{fund,outcome}` (booked; rejected; not_booked: good rows of a file
   refused whole);
 - `clmtv_inbox_messages_total{outcome}` (processed, failed, held, duplicate, refused);
 - `clmtv_settlement_windows_total{state}` (windows reaching closed, settled, aborted: each
   counted by the process that moved it).
 
-The posting path pays one `inc`/`observe` per batch, never per transfer: labelled children are
-bound here once, at import (ADR 0043).
+The posting path pays one `inc` and one `observe` per group-commit transaction, never per unit
+or transfer (ADR 0043).
 
 Several server processes (`clmtv serve --workers N`) each count on their own; with
 `PROMETHEUS_MULTIPROC_DIR` set before this module is imported (serve does it), prometheus-client
@@ -47,8 +48,8 @@ HTTP_REQUESTS = Counter("clmtv_http_requests", "HTTP requests answered",
 HTTP_LATENCY = Histogram("clmtv_http_request_duration_seconds",
                          "Time from the request's arrival to the end of its answer",
                          ["method", "route"], buckets=LATENCY_BUCKETS_S)
-POSTINGS = Counter("clmtv_postings", "Units (all-or-nothing groups of transfers) the posting "
-                   "engine committed, by outcome", ["outcome"])
+POSTED_UNITS = Counter("clmtv_postings", "Units (all-or-nothing groups of transfers) in the "
+                       "transactions the group committer committed")
 BATCH_UNITS = Histogram("clmtv_group_commit_batch_units",
                         "Units in one group-commit transaction", buckets=BATCH_BUCKETS)
 IMPORT_ROWS = Counter("clmtv_import_rows", "Rows of declaration files, by outcome",
@@ -57,10 +58,6 @@ INBOX_MESSAGES = Counter("clmtv_inbox_messages", "Signed messages received, by o
                          ["outcome"])
 SETTLEMENT_WINDOWS = Counter("clmtv_settlement_windows",
                              "Settlement windows reaching a state", ["state"])
-
-# Bound once: the posting path must not look labels up per batch.
-POSTED_BY_STATUS = {status: POSTINGS.labels(status)
-                    for status in ("created", "exists", "failed", "replayed")}
 
 
 def scrape() -> bytes:

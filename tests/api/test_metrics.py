@@ -66,7 +66,7 @@ async def test_counters_move_after_a_few_requests(api: Api, uid: str) -> None:
                  status="201") == 1
     # The contribution is one unit in one group-commit transaction (at least: the worker's
     # registration posts nothing, other tests' units may share the process's counters).
-    assert moved("clmtv_postings_total", outcome="created") >= 1
+    assert moved("clmtv_postings_total") >= 1
     assert moved("clmtv_group_commit_batch_units_count") >= 1
     assert moved("clmtv_import_rows_total", fund="TH-SSO", outcome="booked") == 1
     assert moved("clmtv_import_rows_total", fund="TH-SSO", outcome="rejected") == 1
