@@ -1,4 +1,4 @@
-"""What the Prometheus metrics cost on the hot paths (ADR 0043), in microseconds.
+"""What the Prometheus metrics cost on the hot paths (ADR 0046), in microseconds.
 
 Run: .venv/bin/python bench/bench_metrics.py [--requests 20000] [--batches 2000]
 

@@ -16,7 +16,7 @@ Owns every metric the hub exports (docs/operations.md lists them with their labe
   counted by the process that moved it).
 
 The posting path pays one `inc` and one `observe` per group-commit transaction, never per unit
-or transfer (ADR 0043).
+or transfer (ADR 0046).
 
 Several server processes (`clmtv serve --workers N`) each count on their own; with
 `PROMETHEUS_MULTIPROC_DIR` set before this module is imported (serve does it), prometheus-client

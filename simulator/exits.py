@@ -154,7 +154,7 @@ def _thai(ctx: Context, idx: IntArray, month: int) -> None:
         _pay_worker(ctx, "TH-SSO", idx, month)
     elif rule is TransferRule.KEEP_AND_TOTALISE:
         # Months kept: a pro-rata pension at 55 where totalisation gives a right by the end of
-        # the horizon, else the SSO's own lump sum at 55 (ADR 0044).
+        # the horizon, else the SSO's own lump sum at 55 (ADR 0047).
         keep = ctx.keeps[idx]
         age = ctx.run.agreement.exit_routes.th_old_age.claim_age_min.value
         _keep(ctx, "TH-SSO", idx[keep], age)
@@ -331,7 +331,7 @@ def _jp_params() -> Parameters:
 def within_window(params: Parameters, window: Param[int], start: IntArray, claim: IntArray,
                   origin: Month) -> BoolArray:
     """claim - start <= the fund's dated window (read at the claim month), row by row; month
-    indexes count from `origin`. The windows are the funds' own rules (ADR 0042)."""
+    indexes count from `origin`. The windows are the funds' own rules (ADR 0045)."""
     out: BoolArray = np.zeros(claim.shape, dtype=np.bool_)
     for c in np.unique(claim).tolist():
         rows = claim == c

@@ -1,6 +1,6 @@
 """A worker's exit routes under the agreement, side by side: what each pays, who pays, by when.
 
-Owns the comparison the worker chooses from (ADR 0044). For each portable scheme the worker has
+Owns the comparison the worker chooses from (ADR 0047). For each portable scheme the worker has
 active months in at a fund abroad, every route the agreement offers (`PortableScheme.
 offered_rules`):
 

@@ -126,7 +126,7 @@ class GroupCommitter:
 
 def _count(results: list[list[UnitResult]]) -> None:
     """The batch in the metrics: one counter increment and one observation per transaction,
-    whatever its size, and no look at each unit (ADR 0043: measured there)."""
+    whatever its size, and no look at each unit (ADR 0046: measured there)."""
     units = sum(map(len, results))
     metrics.POSTED_UNITS.inc(units)
     metrics.BATCH_UNITS.observe(units)

@@ -176,7 +176,7 @@ class PortabilityService:
         if flow is not Flow.TRANSFER:
             # The fund's own lump sum, routed through the home fund: no agent, no lost refund.
             return Destination.WORKER
-        # A transfer request is the worker choosing a route that moves the value (ADR 0044):
+        # A transfer request is the worker choosing a route that moves the value (ADR 0047):
         # home when the agreement offers it and the home fund has a scheme to receive it.
         if portable.offers(TransferRule.TRANSFER_TO_HOME_FUND):
             rule = TransferRule.TRANSFER_TO_HOME_FUND

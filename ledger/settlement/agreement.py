@@ -170,7 +170,7 @@ class PortableScheme(_Model):
     # Used when the worker's home fund has no operating long-term scheme to receive the value
     # (Myanmar's old-age branch is not operating): the value cannot go "home".
     fallback_rule: TransferRule | None = None
-    # Other exit routes the worker may choose instead of `transfer_rule` (ADR 0044): the pilot
+    # Other exit routes the worker may choose instead of `transfer_rule` (ADR 0047): the pilot
     # offers Thai old age both ways, moved home or kept and paid pro rata at pension age.
     options: tuple[TransferRule, ...] = ()
     portable_payers: tuple[Payer, ...] = Field(min_length=1)
@@ -340,7 +340,7 @@ class ThaiOldAgeExit(_Model):
     """Thai s33 old age without an agreement: claimable only at 55, in person or by proxy.
 
     The claim window is the fund's dated rule (`old_age_claim_window_months`), enforced by the
-    adapter; a `claim_window_years` key is refused as unknown (ADR 0042)."""
+    adapter; a `claim_window_years` key is refused as unknown (ADR 0045)."""
 
     claim_age_min: Param[StrictInt]
     in_person_only: Param[StrictBool]
@@ -356,7 +356,7 @@ class JapanLswpExit(_Model):
     the adapter applies by the last insured month. A `months_cap` key is refused as unknown, so
     a second, undated copy cannot creep back in. The same holds for the claim windows (24 months
     after leaving for the lump sum, 60 after payment for the tax refund): the adapter's dated
-    parameters enforce them, and `claim_window_years` is refused (ADR 0042)."""
+    parameters enforce them, and `claim_window_years` is refused (ADR 0045)."""
 
     via_agent: Param[StrictBool]
     agent_fee_rate: Param[Rate]

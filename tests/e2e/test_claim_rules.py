@@ -1,4 +1,4 @@
-"""Claims through the hub are checked against the fund's rule when they are requested (ADR 0042):
+"""Claims through the hub are checked against the fund's rule when they are requested (ADR 0045):
 a Japanese lump sum claimed after the two-year window, and a Thai lump sum where 170 s33 and 12
 s39 months give a pension, are refused at once with the rule's reasons; nothing is recorded."""
 

@@ -1,5 +1,5 @@
 """The pilot offers Thai old age both ways, and says what each pays, who pays and by when
-(ADR 0044; issue 17 item 5). Worked by hand from the funds' rules:
+(ADR 0047; issue 17 item 5). Worked by hand from the funds' rules:
 
 A Cambodian worker: 140 months of Thai s33 at 15,000 THB (2010-01 .. 2021-08; 450 THB a side
 and 150 from the state each month), then 40 months of the NSSF pension at home (2024-09 ..

@@ -61,7 +61,7 @@ async def ready(svc: ServicesDep, principal: OptionalPrincipalDep
 async def prometheus_metrics(principal: PrincipalDep) -> Response:
     """Requests and latency by route, postings, group-commit batch sizes, import rows, inbox
     messages by outcome and settlement windows (docs/operations.md). A scraper sends an
-    auditor's token: read-only, and it sees no one's data here (ADR 0043)."""
+    auditor's token: read-only, and it sees no one's data here (ADR 0046)."""
     principal.require(principal.kind in STAFF, "read the metrics")
     return Response(metrics.scrape(), media_type=metrics.CONTENT_TYPE)
 

@@ -199,7 +199,7 @@ async def exit_options(
     age_years: Annotated[int | None, Query(ge=0, le=130)] = None,
 ) -> dict[str, Any]:
     """For each portable scheme the worker has months in abroad, every route the agreement
-    offers (ADR 0044): move the balance home now, or keep the months, totalise, and be paid the
+    offers (ADR 0047): move the balance home now, or keep the months, totalise, and be paid the
     fund's pro-rata share at its pension age. The worker chooses; a transfer is then requested
     with `POST /v1/portability/transfers`."""
     month = Month.parse(as_of, "as_of") if as_of else Month.of(datetime.now(UTC).date())
