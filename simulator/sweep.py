@@ -26,7 +26,7 @@ from ledger.domain.errors import DomainError, ErrorCode
 from ledger.settlement.agreement import bundled_agreement
 from simulator.engine import simulate
 from simulator.metrics import measure
-from simulator.policy import Run, apply_policy, scenario_data
+from simulator.policy import Run, apply_policy, check_route, scenario_data
 from simulator.population import draw
 from simulator.scenario import parse_scenario
 
@@ -125,8 +125,11 @@ def scenario_for(scenario: str, policy: str, point: Sequence[tuple[str, str]]) -
                               "source and verified)", field="--vary")
         node["value"] = _typed(value, node["value"])
         node["source"] = f"swept by clmtv sweep ({node.get('source', '')})"
-    parsed = parse_scenario(data, source=f"{scenario} + {policy} + sweep")
-    return Run(policy, parsed, bundled_agreement(parsed.policy.agreement))
+    source = f"{scenario} + {policy} + sweep"
+    parsed = parse_scenario(data, source=source)
+    agreement = bundled_agreement(parsed.policy.agreement)
+    check_route(agreement, parsed.policy.th_old_age_route.value, source)
+    return Run(policy, parsed, agreement)
 
 
 def run_task(scenario: str, task: Task, workers: int, years: int) -> dict[str, Any]:

@@ -139,6 +139,11 @@ async def test_pilot_routes_both_japanese_cash_flows_home_and_totalises_thai_mon
     receivable = await svc.receivables(OPERATOR, worker)
     assert [(r["flow"], r["source"]) for r in receivable] == [
         ("tax_refund", {"amount_minor": "121294", "currency": "JPY"})]
+    # Who owes it and by when: the tax agent's final return within 5 years of the payment
+    # (claimed 2024-10): 2029-10. 594,000 yen for 3 years of service is under the 1,200,000
+    # deduction, so the whole withholding comes back (jp_jps/retirement_tax.py).
+    assert receivable[0]["claim_by"] == "2029-10"
+    assert receivable[0]["owed_by"].startswith("JP-JPS tax authority")
 
     # Nothing is posted until the home fund acknowledges; the worker's JP balance is reserved.
     jp_member = await account(story_services, f"member/{worker}/JP-JPS/epi/JPY")
