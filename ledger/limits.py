@@ -29,6 +29,9 @@ VERIFY_INLINE_MAX = 32
 # the longest life (exp - iat) a fund's message may claim (a 100-year message was accepted).
 HELD_AHEAD_MAX = 1000
 REFUSAL_PREFIX_CHARS = 512  # of a refused message kept for audit, with its hash and length
+# How long a refused message's record is kept: each new refusal deletes those older than this
+# (issue 25 finding 5); a sender has long since had its answer.
+REFUSAL_RETENTION_DAYS = 90
 MESSAGE_LIFETIME_MAX_S = 30 * 24 * 3600
 VERIFY_THREADS_MAX = 4
 # A channel's day file is accepted once its business day has ended and this long has passed, so
