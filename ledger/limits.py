@@ -12,6 +12,9 @@ ID_MAX = 2**63 - 1
 REQUEST_BODY_MAX_BYTES = 4 * 1024 * 1024  # JSON bodies; file uploads have their own bound
 # A declaration file upload: a million-row Thai SSO 1-10 file is 137 MB.
 DECLARATION_FILE_MAX_BYTES = 512 * 1024 * 1024
+# An employer declares one employer's month: a 64 MB SSO 1-10 file is ~490,000 rows. The full
+# bound is for funds and the operator, who may send a whole fund's month (issue 25 finding 7).
+EMPLOYER_DECLARATION_MAX_BYTES = 64 * 1024 * 1024
 DECLARATION_UPLOAD_PATH = "/v1/funds/{fund}/declarations"
 IDEMPOTENCY_KEY_MAX_LENGTH = 256
 # Published keys: a fund rotates yearly with overlap, so a handful are live at once; revoked and

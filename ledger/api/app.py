@@ -23,6 +23,7 @@ from ledger.api.routes import (
     windows,
     workers,
 )
+from ledger.api.uploads import BODY_LIMIT_KEY, UploadGate
 from ledger.composition import Services, build_services
 from ledger.config import Settings
 from ledger.demo_data import DEMO_TOKENS
@@ -71,7 +72,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = _body_limit(scope["path"])
+        limit = scope.get(BODY_LIMIT_KEY) or _body_limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, f"the body is {int(declared)} bytes; "
@@ -177,6 +178,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     errors.install(app)
 
     app.add_middleware(BodyLimit)
+    # Outside BodyLimit: an upload is authenticated before its length is even looked at.
+    app.add_middleware(UploadGate)
     app.add_middleware(SecurityHeaders)
     for router in (meta.router, workers.router, contributions.router, ledger.router,
                    keys.router, imports.router,
