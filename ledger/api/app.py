@@ -14,6 +14,7 @@ from ledger.api import errors
 from ledger.api.routes import (
     channels,
     contributions,
+    employers,
     imports,
     inbox,
     keys,
@@ -181,7 +182,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # Outside BodyLimit: an upload is authenticated before its length is even looked at.
     app.add_middleware(UploadGate)
     app.add_middleware(SecurityHeaders)
-    for router in (meta.router, workers.router, contributions.router, ledger.router,
+    for router in (meta.router, workers.router, contributions.router, employers.router,
+                   ledger.router,
                    keys.router, imports.router,
                    portability.router, inbox.router, windows.router, channels.router):
         app.include_router(router)
