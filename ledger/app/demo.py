@@ -46,7 +46,8 @@ OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
 # Thai s33 on a wage of 15,000 THB (the pre-2026 ceiling): old age 3/3/1 %, sickness 1.5 %
 # each, unemployment 0.5/0.5/0.25 %; the state's 2.75 % is paid in whole baht (413, ADR 0035),
 # so its old-age branch, which takes the rounding, is 150.50. These are the fund's rules' own
-# amounts: the demo seeds through the same check as the API (issue 22 item 3). Japanese EPI: 9.15 % each side of the grade, 180,000 yen
+# amounts: the demo seeds through the same check as the API (issue 22 item 3). Japanese EPI:
+# 9.15 % each side of the grade, 180,000 yen
 # until the sample 算定基礎届 (average 185,666 yen) moves him to 190,000 from September 2025.
 # Cambodian pension on the sample's wage of 1,500,000 riel, clamped to the 1,200,000 ceiling, at
 # 4 % total: 24,000 riel each (riel minor unit = 1/100).

@@ -4,9 +4,9 @@ finding 4)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, text
 
 from ledger.db.engine import Database
 from ledger.db.tables import employments
@@ -55,3 +55,14 @@ async def employed(db: Database, fund: str, employer: str, worker_ids: Collectio
                     employments.c.fund == fund, employments.c.employer == employer,
                     employments.c.worker_id.in_(wanted[start:start + 500])))).all())
     return found
+
+
+async def add_many(db: Database, rows: Sequence[tuple[str, str, str]], registered_by: str,
+                   now_us: int) -> None:
+    """Record many (fund, employer, worker) at once; those recorded already are left alone."""
+    sql = text("INSERT INTO employments (fund, employer, worker_id, registered_by, "
+               "created_at_us) VALUES (:f, :e, :w, :by, :now) ON CONFLICT DO NOTHING")
+    async with db.engine.begin() as conn:
+        for start in range(0, len(rows), 5_000):
+            await conn.execute(sql, [{"f": f, "e": e, "w": w, "by": registered_by, "now": now_us}
+                                     for f, e, w in rows[start:start + 5_000]])

@@ -64,8 +64,9 @@ def _client_row(name: str, kind: PrincipalKind, scope: str | None, token: str | 
     token = token or "clmtv_" + secrets.token_urlsafe(32)
     now = now_us()
     return {"token_hash": token_hash(token), "name": name, "kind": kind.value, "scope": scope,
-            "employer": employer, "created_at_us": now, "expires_at_us": None if expires_in_s is None
-            else now + expires_in_s * 1_000_000}, token
+            "employer": employer, "created_at_us": now,
+            "expires_at_us": None if expires_in_s is None else now + expires_in_s * 1_000_000
+            }, token
 
 
 class ClientService:

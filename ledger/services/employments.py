@@ -10,7 +10,7 @@ that worker exists.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from ledger.db import employments_repo as repo
 from ledger.db.engine import Database
@@ -50,6 +50,16 @@ class EmploymentService:
                               f"worker {worker_id} has no membership at {fund}",
                               field="worker_id")
         return await repo.add(self.db, fund, number, worker_id, principal.name, now_us())
+
+    async def register_many(self, principal: Principal, rows: Sequence[tuple[str, str, str]]
+                            ) -> None:
+        """Bulk enrolment by the hub operator (a load test's employer groups): (fund, employer,
+        worker) each, recorded unless recorded already; the workers' memberships are the
+        caller's to have made."""
+        principal.require(principal.kind is PrincipalKind.HUB_OPERATOR,
+                          "register employees in bulk")
+        await repo.add_many(self.db, [(get_fund(f).code, canonical_employer(e), w)
+                                      for f, e, w in rows], principal.name, now_us())
 
     async def end(self, principal: Principal, fund: str, employer: str, worker_id: str) -> None:
         get_fund(fund)

@@ -49,7 +49,8 @@ from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
 from ledger.domain.ledger import AccountFlags
 from ledger.domain.pii import PiiVault
-from ledger.domain.principals import Principal
+from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.employments import canonical_employer
 from ledger.services.import_chunks import ChunkReader, StagedChunk
 from ledger.services.posting import now_us
 
@@ -158,6 +159,8 @@ class ImportService:
         adapter = get_adapter(fund)
         principal.require(principal.can_post_contribution(fund),
                           f"import declarations for {fund}")
+        # An employer declares as itself (the header's employer) for its employees only.
+        employer = principal.employer if principal.kind is PrincipalKind.EMPLOYER else None
         sha, size = _sha256(source)
         import_id = "imp_" + hashlib.sha256(f"{fund}\x00{sha}".encode()).hexdigest()[:24]
         stored = await lookup_import(self.db, fund, sha)
@@ -169,10 +172,10 @@ class ImportService:
         async with import_transaction(self.db) as (store, tx), lookups as lookup:
             await store.create_staging()
             errors = _Errors()
-            booking = _Booking(store, adapter, import_id, partial, errors, lookup)
+            booking = _Booking(store, adapter, import_id, partial, errors, lookup, employer)
             header = await self._stage_file(store, adapter, fmt.parse(_lines(
                 source, size, progress, fmt.line_max_bytes, fmt.name)), report, errors,
-                booking.chunk, booking.look_ahead)
+                booking.chunk, booking.look_ahead, employer)
             # The ledger's checks count only for a file whose header holds: a file refused
             # whole lists what is wrong with the file itself.
             checked = header is not None and report.header_reconciled and report.rows_accepted
@@ -206,6 +209,7 @@ class ImportService:
         report: ImportReport, errors: _Errors,
         on_chunk: Callable[[StagedChunk, Callable[[], None]], Awaitable[None]] | None = None,
         look_ahead: Callable[[StagedChunk], Awaitable[None]] | None = None,
+        employer: str | None = None,
     ) -> DeclaredHeader | None:
         first = next(parsed, None)
         if first is None:
@@ -226,6 +230,8 @@ class ImportService:
             errors.add(RowError(1, "currency", f"{adapter.FUND_CODE} books {adapter.currency}, "
                                                f"the header says {header.currency}"))
             return None
+        if employer is not None:
+            _require_own_header(header, employer)
         reader = ChunkReader(adapter, DeclarationChecker(adapter, header), parsed,
                               self.vault, copy_text=store.copy_text)
         # Parsing, checking and hashing run in a worker thread, a chunk ahead of the database:
@@ -287,9 +293,13 @@ class _Booking:
     """
 
     def __init__(self, store: ImportTx, adapter: FundAdapter, import_id: str, partial: bool,
-                 file_errors: _Errors, lookup: MemberLookup | None = None) -> None:
+                 file_errors: _Errors, lookup: MemberLookup | None = None,
+                 employer: str | None = None) -> None:
         self.store = store
-        self.lookup = lookup  # PostgreSQL: chunks to book in one statement are looked up ahead
+        # PostgreSQL: chunks to book in one statement are looked up ahead. Not for an
+        # employer's file: its rows are checked against the employment relation first.
+        self.lookup = lookup if employer is None else None
+        self.employer = employer
         self.adapter = adapter
         self.fund = adapter.FUND_CODE
         self.currency = str(adapter.currency)
@@ -364,11 +374,13 @@ class _Booking:
             await store.stage(staged.rows, staged.items, staged.copy_text)
             staged_hook()
         bad: set[int] = set()
-        unresolved = set(await store.resolve(fund, self.import_id))
+        unresolved = set(await store.resolve(fund, self.import_id, self.employer))
         for line in sorted(unresolved):
-            self.unregistered.add(RowError(
-                line, "member_number", f"no worker is registered with this {fund} member "
-                "number; register the worker first (POST /v1/workers)"))
+            self.unregistered.add(RowError(line, "member_number", (
+                f"no worker is registered with this {fund} member number; register the worker "
+                "first (POST /v1/workers)") if self.employer is None else (
+                f"not an employee of employer {self.employer} at {fund}: the fund registers "
+                f"its employees (POST /v1/funds/{fund}/employers/{{employer}}/employees)")))
         duplicates = {line: first for line, first in staged.duplicates
                       if line not in unresolved}
         for line, first in sorted(duplicates.items()):
@@ -499,6 +511,18 @@ class _Booking:
             await store.move_balances(sources["collections"], debits=collections)
         if owed.get(Payer.GOVERNMENT):
             await store.move_balances(sources["government"], debits=owed[Payer.GOVERNMENT])
+
+
+def _require_own_header(header: DeclaredHeader, employer: str) -> None:
+    """403 unless the file's header names the employer the uploading client is bound to."""
+    try:
+        declared = canonical_employer(header.employer_account, "employer")
+    except DomainError:
+        declared = None
+    if declared != employer:
+        raise DomainError(
+            ErrorCode.FORBIDDEN, f"the file declares for employer {header.employer_account!r}; "
+            f"this client declares for employer {employer} only", field="file")
 
 
 def _source_name(payer: str) -> str:

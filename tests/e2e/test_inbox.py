@@ -20,8 +20,8 @@ from ledger.db.tables import inbox_messages, inbox_rejections
 from ledger.domain.errors import DomainError
 from ledger.domain.periods import Month
 from ledger.limits import REFUSAL_PREFIX_CHARS, REFUSAL_RETENTION_DAYS
-from ledger.services.posting import now_us
 from ledger.services.portability import FlowRequest, Reason
+from ledger.services.posting import now_us
 from ledger.settlement.jws import b64url_decode, b64url_encode
 from ledger.settlement.keys import HUB, Party, SigningKey, Validity
 from ledger.settlement.messages import MessageRejected, MessageType, verify_message
@@ -36,7 +36,7 @@ REQ, ACK = MessageType.TRANSFER_REQUEST, MessageType.TRANSFER_ACK
 async def vietnamese_worker(services: Services, uid: str) -> str:
     worker = await enrol(services, uid, "VN", ("TH-SSO", "VN-VSS"))
     await contribute(services, worker, "TH-SSO", "s33-old-age", Month(2024, 1), 12, 1_500_000,
-                     {E: 45_000, R: 45_000, G: 15_000})
+                     {E: 45_000, R: 45_000, G: 15_050})
     return worker
 
 

@@ -198,7 +198,7 @@ async def test_thai_balance_moves_home_for_a_vietnamese_worker_and_a_rejection_v
 ) -> None:
     worker = await enrol(story_services, uid, "VN", ("TH-SSO", "VN-VSS"))
     await contribute(story_services, worker, "TH-SSO", "s33-old-age", Month(2024, 1), 24,
-                     1_500_000, {E: 45_000, R: 45_000, G: 15_000})
+                     1_500_000, {E: 45_000, R: 45_000, G: 15_050})
     svc = story_services.portability
     before = await balances(story_services.db)
     flow = await svc.request(fund_principal("VN-VSS"), FlowRequest(
