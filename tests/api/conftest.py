@@ -16,7 +16,6 @@ from ledger.domain.principals import PrincipalKind
 from ledger.services.signing import HubSigner
 from ledger.settlement.keys import HUB, SigningKey
 
-
 # The employer number of the `employer` token: the test SSO 1-10 files' employer
 # (tests/db/test_imports.py `thai_file`).
 TEST_EMPLOYER = "1234567890"
