@@ -1,9 +1,9 @@
 """A contribution sent one by one (`POST /v1/contributions`) is held to the fund's rules, as a
 declaration file's row is (issue 22 item 3).
 
-The wage base must be a base the rules give (the wage base of a wage at or under the ceiling is
-itself; above it, the ceiling), and each payer's share must be what the rules give for it, to the
-minor unit, with the sentence a file's row gets (`declarations.amount_differs`). A share that
+The wage base must be a base the rules give (the base of a wage at or under the ceiling is
+itself; above it, the ceiling; a value of a grade or rank table), and each payer's share must be
+what the rules give on that base, to the minor unit, with the sentence a file's row gets (`declarations.amount_differs`). A share that
 legitimately differs (arrears, a surcharge, back pay, a court order) says so with a reason:
 it is then accepted as declared, and the reason with the rules' amount is kept
 (`ShareOverride`). Quotes are cached per (fund, scheme, month, base, facts): a batch of one
@@ -24,16 +24,16 @@ from ledger.domain.funds import Payer
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 
-_OWN_FIELDS = frozenset({"fund", "scheme", "month", "wage", "wages_minor"})
+_OWN_FIELDS = frozenset({"fund", "scheme", "month", "wage", "wage_base"})
 
 
 @lru_cache(maxsize=4096)
 def _quote(fund: str, scheme: str, month: Month, base_minor: int, currency: Currency,
-           facts: tuple[tuple[str, str], ...]) -> ContributionQuote:
+           facts: tuple[tuple[str, str], ...]) -> tuple[ContributionQuote, int]:
     adapter = get_adapter(fund)
     try:
         context = adapter.context_from_fields(dict(facts))
-        return adapter.contribution(context, scheme, month, Money(base_minor, currency))
+        return adapter.on_base(context, scheme, month, Money(base_minor, currency))
     except DomainError as exc:
         # A fact the rules need (a zone, a flag) is named where the caller gives it.
         field = exc.field if exc.field in _OWN_FIELDS or exc.field is None \
@@ -49,13 +49,14 @@ def check_against_rules(contribution: Contribution, reasons: Mapping[Payer, Shar
     share as the caller sent it (e.g. `shares[2].amount`)."""
     c = contribution
     currency = c.wage_base.currency
-    quote = _quote(c.fund, c.scheme, c.month, c.wage_base.amount_minor, currency,
-                   tuple(sorted(facts.items())))
-    if quote.wage_base != c.wage_base:
+    quote, rules_base = _quote(c.fund, c.scheme, c.month, c.wage_base.amount_minor, currency,
+                               tuple(sorted(facts.items())))
+    if rules_base != c.wage_base.amount_minor:
         raise DomainError(
             ErrorCode.SHARE_NOT_PER_RULES,
             f"wage_base {c.wage_base} is not a base of the {c.fund} rules: they give "
-            f"{quote.wage_base} for a wage of {c.wage_base} in {c.month}", field="wage_base")
+            f"{Money(rules_base, currency)} for a wage of {c.wage_base} in {c.month}",
+            field="wage_base")
     rules = quote.shares_minor()
     declared = {payer: money.amount_minor for payer, money in c.shares}
     overrides: list[ShareOverride] = []

@@ -105,7 +105,7 @@ class ClientService:
         tokens: list[str] = []
         for index, client in enumerate(clients):
             name, kind, scope = client[:3]
-            employer = client[3] if len(client) > 3 else None
+            employer = client[3] if len(client) == 4 else None
             try:
                 row, token = _client_row(name, kind, scope, None, self.channels,
                                          employer=employer)
