@@ -547,14 +547,14 @@ def _lines(source: IO[bytes], size: int, progress: Progress | None, line_max: in
     was read as one line, 2.6 times its size in memory); a longer line refuses the file."""
     done = rows = 0
     while line := source.readline(line_max + 1):
+        rows += 1
         if len(line) > line_max:
             raise DomainError(
-                ErrorCode.LINE_TOO_LONG, f"line {rows + 1} is longer than {line_max} bytes, the "
+                ErrorCode.LINE_TOO_LONG, f"line {rows} is longer than {line_max} bytes, the "
                 f"most a {format_name} line takes; nothing was booked", field="file")
         yield line
         if progress is not None:
             done += len(line)
-            rows += 1
             if rows % 50_000 == 0 or done == size:
                 progress(done, size, rows)
 
