@@ -165,7 +165,10 @@ class ImportService:
         import_id = "imp_" + hashlib.sha256(f"{fund}\x00{sha}".encode()).hexdigest()[:24]
         stored = await lookup_import(self.db, fund, sha)
         if stored is not None:
-            return _replayed(stored)
+            replayed = _replayed(stored)
+            if employer is not None:  # another employer's file, sent again: not its report
+                _require_own_header_account(replayed.employer or "", employer)
+            return replayed
         fmt = codec(fund)
         report = ImportReport(import_id, fund, sha, fmt.name, "rejected")
         lookups = member_lookup(self.db) if self.one_statement else contextlib.nullcontext()
@@ -515,14 +518,18 @@ class _Booking:
 
 def _require_own_header(header: DeclaredHeader, employer: str) -> None:
     """403 unless the file's header names the employer the uploading client is bound to."""
+    _require_own_header_account(header.employer_account, employer)
+
+
+def _require_own_header_account(account: str, employer: str) -> None:
     try:
-        declared = canonical_employer(header.employer_account, "employer")
+        declared = canonical_employer(account, "employer")
     except DomainError:
         declared = None
     if declared != employer:
         raise DomainError(
-            ErrorCode.FORBIDDEN, f"the file declares for employer {header.employer_account!r}; "
-            f"this client declares for employer {employer} only", field="file")
+            ErrorCode.FORBIDDEN, f"the file declares for employer {account!r}; this client "
+            f"declares for employer {employer} only", field="file")
 
 
 def _source_name(payer: str) -> str:
