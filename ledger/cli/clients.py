@@ -72,7 +72,7 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
             if args.json:
                 print(json.dumps(rows, indent=2))
             for row in [] if args.json else rows:
-                scope = row["scope"] or "-"
+                scope = str(row["scope"] or "-")
                 if row["employer"]:
                     scope += f"/{row['employer']}"
                 print(f"{row['name']:32} {row['kind']:13} {scope:14} "
