@@ -6,8 +6,8 @@ itself; above it, the ceiling; a value of a grade or rank table), and each payer
 what the rules give on that base, to the minor unit, with the sentence a file's row gets
 (`declarations.amount_differs`). A share that legitimately differs (arrears, a surcharge, back
 pay, a court order) says so with a reason: it is then accepted as declared, and the reason with
-the rules' amount is kept (`ShareOverride`). Quotes are cached per (fund, scheme, month, base, facts): a batch of one
-fund's month prices each wage once.
+the rules' amount is kept (`ShareOverride`). Quotes are cached per (fund, scheme, month, base,
+facts): a batch of one fund's month prices each wage once.
 """
 
 from __future__ import annotations
