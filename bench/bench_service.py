@@ -41,7 +41,7 @@ def thai(worker: str, month: Month) -> ContributionInput:
         worker_id=worker, fund="TH-SSO", scheme="s33-old-age", month=str(month),
         wage_base=Money(1_500_000, THB),
         shares=[("employee", Money(45_000, THB)), ("employer", Money(45_000, THB)),
-                ("government", Money(15_000, THB))])
+                ("government", Money(15_050, THB))])
 
 
 async def contributions(workers: int, months: int, batch: int) -> dict[str, object]:

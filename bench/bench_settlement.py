@@ -63,7 +63,7 @@ async def _contributions(svc: Services, workers: list[str], batch: int) -> None:
             worker_id=w, fund="TH-SSO", scheme="s33-old-age", month=str(MONTH),
             wage_base=Money(1_500_000, THB),
             shares=[("employee", Money(45_000, THB)), ("employer", Money(45_000, THB)),
-                    ("government", Money(15_000, THB))]) for w in workers[start:start + batch]]
+                    ("government", Money(15_050, THB))]) for w in workers[start:start + batch]]
         results = await svc.contributions.post(await svc.contributions.validate(OPERATOR, inputs))
         assert all(r.ok for r in results)
 

@@ -24,6 +24,7 @@ from ledger.services.channel_days import ChannelDayService
 from ledger.services.channels import ChannelService
 from ledger.services.clients import ClientService
 from ledger.services.contributions import ContributionService
+from ledger.services.employments import EmploymentService
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.imports import ImportService
 from ledger.services.inbox import InboxService
@@ -65,6 +66,7 @@ class Services:
     imports: ImportService
     channels: ChannelService
     channel_days: ChannelDayService
+    employments: EmploymentService
 
 
 def build_services(
@@ -90,12 +92,13 @@ def build_services(
     keys.on_revoke.append(inbox.refuse_held)
     registry = load_registry(agreement)
     channels = ChannelService(db, committer, worker_service, signer, agreement, registry)
+    employments = EmploymentService(db, worker_service)
     return Services(
         db=db,
         committer=committer,
         clients=ClientService(db, registry.channels),
         workers=worker_service,
-        contributions=ContributionService(committer, worker_service),
+        contributions=ContributionService(committer, worker_service, employments),
         transfers=TransferService(db, committer),
         statements=StatementService(db, worker_service),
         signer=signer,
@@ -106,6 +109,7 @@ def build_services(
         imports=ImportService(db, vault),
         channels=channels,
         channel_days=ChannelDayService(channels),
+        employments=employments,
     )
 
 

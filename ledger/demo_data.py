@@ -16,6 +16,10 @@ DEMO_WORKER_KH_NUMBER = "NSSF-000123"
 DEMO_SECOND_WORKER = "wkr_demo0002"  # a Myanmar worker in Thailand
 DEMO_SECOND_TH_ID = "0001234567890"
 
+# The Thai sample file's employer (its SSO account number); the demo registers its Thai
+# employees (both demo workers) so that an employer's token may declare for them.
+DEMO_EMPLOYER = "1234567890"
+
 DEMO_THIRD_WORKER = "wkr_demo0003"  # a Vietnamese worker in Thailand, paying voluntary SI home
 DEMO_THIRD_VN_NUMBER = "7912345680"
 

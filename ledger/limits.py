@@ -12,6 +12,9 @@ ID_MAX = 2**63 - 1
 REQUEST_BODY_MAX_BYTES = 4 * 1024 * 1024  # JSON bodies; file uploads have their own bound
 # A declaration file upload: a million-row Thai SSO 1-10 file is 137 MB.
 DECLARATION_FILE_MAX_BYTES = 512 * 1024 * 1024
+# An employer declares one employer's month: a 64 MB SSO 1-10 file is ~490,000 rows. The full
+# bound is for funds and the operator, who may send a whole fund's month (issue 25 finding 7).
+EMPLOYER_DECLARATION_MAX_BYTES = 64 * 1024 * 1024
 DECLARATION_UPLOAD_PATH = "/v1/funds/{fund}/declarations"
 IDEMPOTENCY_KEY_MAX_LENGTH = 256
 # Published keys: a fund rotates yearly with overlap, so a handful are live at once; revoked and
@@ -29,6 +32,9 @@ VERIFY_INLINE_MAX = 32
 # the longest life (exp - iat) a fund's message may claim (a 100-year message was accepted).
 HELD_AHEAD_MAX = 1000
 REFUSAL_PREFIX_CHARS = 512  # of a refused message kept for audit, with its hash and length
+# How long a refused message's record is kept: each new refusal deletes those older than this
+# (issue 25 finding 5); a sender has long since had its answer.
+REFUSAL_RETENTION_DAYS = 90
 MESSAGE_LIFETIME_MAX_S = 30 * 24 * 3600
 VERIFY_THREADS_MAX = 4
 # A channel's day file is accepted once its business day has ended and this long has passed, so

@@ -23,7 +23,7 @@ local function contribution(n)
     '"wage_base":{"amount_minor":"1500000","currency":"THB"},"shares":[' ..
     '{"payer":"employee","amount":{"amount_minor":"45000","currency":"THB"}},' ..
     '{"payer":"employer","amount":{"amount_minor":"45000","currency":"THB"}},' ..
-    '{"payer":"government","amount":{"amount_minor":"15000","currency":"THB"}}]}',
+    '{"payer":"government","amount":{"amount_minor":"15050","currency":"THB"}}]}',
     w, month_of(n))
 end
 

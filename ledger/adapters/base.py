@@ -198,6 +198,34 @@ class FundAdapter(ABC):
             plan.rounding, plan.quantum,
         )
 
+    def on_base(self, context: WorkerContext, scheme: str, month: Month, base: Money
+                ) -> tuple[ContributionQuote, int]:
+        """The quote on a base as declared (`POST /v1/contributions` sends the base, not the
+        wage), and the base the rules give for that amount taken as a wage: equal when the
+        declared base is one the rules give, or it is a value of the plan's table (a Cambodian
+        rank's base lies outside its own rank's wages)."""
+        self._check_scheme(scheme, month)
+        if base.currency is not self.currency:
+            raise DomainError(
+                ErrorCode.CURRENCY_MISMATCH,
+                f"{self.FUND_CODE} wages are in {self.currency}, got {base.currency}",
+                field="wage_base",
+            )
+        plan = self.plan(scheme, month, context)
+        amounts = [(p, s.scalar(base.amount_minor, plan.rounding, plan.quantum))
+                   for p, s in plan.shares.items()]
+        shares = tuple(
+            (p, Money(a, self.currency))
+            for p, a in sorted(amounts, key=lambda pa: _PAYER_ORDER[pa[0]])
+            if a != 0
+        )
+        quote = ContributionQuote(self.fund_code, SchemeCode(scheme), month, base, base, shares,
+                                  plan.rounding, plan.quantum)
+        table = getattr(plan.base, "values", None)
+        if isinstance(table, tuple) and base.amount_minor in table:
+            return quote, base.amount_minor
+        return quote, plan.base.scalar(base.amount_minor, context)
+
     def declaration(
         self, context: WorkerContext, month: Month, wage: Money
     ) -> tuple[ContributionQuote, ...]:

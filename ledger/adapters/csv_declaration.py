@@ -164,6 +164,9 @@ VN_VSS = Layout(
 class LayoutCodec:
     """The CLMTV declaration CSV for one fund's layout, as a `Codec`."""
 
+    # A row is a dozen fields; names in Khmer, Lao or Burmese take 3 bytes a character.
+    line_max_bytes = 8192
+
     def __init__(self, layout: Layout, name: str) -> None:
         self.layout = layout
         self.name = name

@@ -29,6 +29,14 @@ from ledger.domain.periods import Month
 BoolArray = npt.NDArray[np.bool_]
 
 
+def amount_differs(fund: str, declared: Money, computed: Money, wage: Money, month: Month
+                   ) -> str:
+    """Why a declared amount is refused: the one sentence both doors give, a file's row and
+    `POST /v1/contributions` (`rules_check.py`)."""
+    return (f"declared {declared}, the {fund} rules give {computed} for a wage of {wage} "
+            f"in {month}")
+
+
 @dataclass(slots=True)
 class CheckedChunk:
     """A chunk's accepted rows with their amounts, and its rejected rows.
@@ -165,9 +173,6 @@ class DeclarationChecker:
                 if bad_employee[k] else
                 ("employer_contribution", declared_employer[k], employer[k])
             )
-            errors[indices[k]] = RowError(
-                row.line, name,
-                f"declared {Money(int(declared), currency)}, the {self.fund.code} rules give "
-                f"{Money(int(computed), currency)} for a wage of {Money(row.wage_minor, currency)} "
-                f"in {row.month}",
-            )
+            errors[indices[k]] = RowError(row.line, name, amount_differs(
+                self.fund.code, Money(int(declared), currency), Money(int(computed), currency),
+                Money(row.wage_minor, currency), row.month))

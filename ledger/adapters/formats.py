@@ -63,10 +63,14 @@ Parsed = DeclaredRow | RowError
 class Codec(Protocol):
     """Parse and render one native format. `parse` yields the header first (or a RowError for
     it), then rows and errors in file order. Each fund folder's `format.py` exposes one as
-    `CODEC` (found by `registry.codec`)."""
+    `CODEC` (found by `registry.codec`). `line_max_bytes` bounds a line, its line break
+    included: a file is read a bounded line at a time, never a line of any length."""
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def line_max_bytes(self) -> int: ...
 
     def parse(self, lines: Iterator[bytes]) -> Iterator[DeclaredHeader | Parsed]: ...
 

@@ -15,6 +15,7 @@ from ledger.api.observability import RequestObserver
 from ledger.api.routes import (
     channels,
     contributions,
+    employers,
     imports,
     inbox,
     keys,
@@ -24,6 +25,7 @@ from ledger.api.routes import (
     windows,
     workers,
 )
+from ledger.api.uploads import BODY_LIMIT_KEY, UploadGate
 from ledger.composition import Services, build_services
 from ledger.config import Settings
 from ledger.demo_data import DEMO_TOKENS
@@ -72,7 +74,7 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = _body_limit(scope["path"])
+        limit = scope.get(BODY_LIMIT_KEY) or _body_limit(scope["path"])
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, f"the body is {int(declared)} bytes; "
@@ -178,9 +180,12 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     errors.install(app)
 
     app.add_middleware(BodyLimit)
+    # Outside BodyLimit: an upload is authenticated before its length is even looked at.
+    app.add_middleware(UploadGate)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestObserver)  # outermost of ours: it times and counts all of it
-    for router in (meta.router, workers.router, contributions.router, ledger.router,
+    for router in (meta.router, workers.router, contributions.router, employers.router,
+                   ledger.router,
                    keys.router, imports.router,
                    portability.router, inbox.router, windows.router, channels.router):
         app.include_router(router)

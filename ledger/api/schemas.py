@@ -17,6 +17,7 @@ from ledger.demo_data import (
     EXAMPLE_MONTH,
 )
 from ledger.domain.accounts import AccountCode
+from ledger.domain.contributions import ShareReason
 from ledger.domain.funds import Payer
 from ledger.domain.money import Currency
 from ledger.domain.periods import PeriodKind
@@ -49,6 +50,14 @@ class ShareIn(BaseModel):
     )
     payer: Payer
     amount: MoneyIn
+    reason: ShareReason | None = Field(
+        None,
+        description="Only when this share differs from what the fund's rules give for the wage "
+        "base: why (arrears, surcharge, back_pay, court_order). The share is then booked as "
+        "sent; the reason and the rules' amount are kept with the contribution and shown on "
+        "the statement. Without it, a share that differs is refused (share_not_per_rules). "
+        "Funds and the hub only.",
+    )
 
 
 def _thb(amount: str) -> dict[str, Any]:
@@ -65,7 +74,8 @@ CONTRIBUTION_EXAMPLE: dict[str, Any] = {
     "shares": [
         {"payer": "employee", "amount": _thb("52500")},
         {"payer": "employer", "amount": _thb("52500")},
-        {"payer": "government", "amount": _thb("17500")},
+        # The state's 2.75 % in whole baht (481), old age taking the rounding (ADR 0035).
+        {"payer": "government", "amount": _thb("17475")},
     ],
 }
 
@@ -88,6 +98,12 @@ class ContributionIn(BaseModel):
     kind: PeriodKind = PeriodKind.COMPULSORY
     wage_base: MoneyIn
     shares: list[ShareIn] = Field(min_length=1)
+    worker_facts: dict[Annotated[str, Field(max_length=32)],
+                       Annotated[str, Field(max_length=32)]] = Field(
+        default_factory=dict, max_length=8,
+        description="What the fund's rules need to know of the worker besides the wage, as a "
+        "declaration file's columns say it (e.g. VN-VSS `zone`, `regime`; MM-SSB "
+        "`registered_at_60_or_over`)", examples=[{}])
 
 
 class ContributionBatchIn(BaseModel):

@@ -20,6 +20,7 @@ from ledger.app.demo_summary import DemoSummary, summarise
 from ledger.composition import Services
 from ledger.demo_data import (
     DEMO_CHANNEL,
+    DEMO_EMPLOYER,
     DEMO_SECOND_TH_ID,
     DEMO_SECOND_WORKER,
     DEMO_TOKENS,
@@ -43,14 +44,17 @@ OPERATOR = Principal("demo-operator", PrincipalKind.HUB_OPERATOR)
 
 # (fund, scheme, shares in minor units by payer) for one month of the demo worker's career.
 # Thai s33 on a wage of 15,000 THB (the pre-2026 ceiling): old age 3/3/1 %, sickness 1.5 %
-# each, unemployment 0.5/0.5/0.25 %. Japanese EPI: 9.15 % each side of the grade, 180,000 yen
+# each, unemployment 0.5/0.5/0.25 %; the state's 2.75 % is paid in whole baht (413, ADR 0035),
+# so its old-age branch, which takes the rounding, is 150.50. These are the fund's rules' own
+# amounts: the demo seeds through the same check as the API (issue 22 item 3). Japanese EPI:
+# 9.15 % each side of the grade, 180,000 yen
 # until the sample 算定基礎届 (average 185,666 yen) moves him to 190,000 from September 2025.
 # Cambodian pension on the sample's wage of 1,500,000 riel, clamped to the 1,200,000 ceiling, at
 # 4 % total: 24,000 riel each (riel minor unit = 1/100).
 ShareTable = list[tuple[str, int, dict[Payer, int]]]
 E, R, G = Payer.EMPLOYEE, Payer.EMPLOYER, Payer.GOVERNMENT
 THAI: ShareTable = [
-    ("s33-old-age", 1_500_000, {E: 45_000, R: 45_000, G: 15_000}),
+    ("s33-old-age", 1_500_000, {E: 45_000, R: 45_000, G: 15_050}),
     ("s33-sickness", 1_500_000, {E: 22_500, R: 22_500, G: 22_500}),
     ("s33-unemployment", 1_500_000, {E: 7_500, R: 7_500, G: 3_750}),
 ]
@@ -84,6 +88,8 @@ CAREERS = [
 async def seed(svc: Services, say: Callable[[str], None] = print) -> DemoSummary:
     await _accounts(svc)
     await _workers(svc)
+    for worker in (DEMO_WORKER, DEMO_SECOND_WORKER):  # the Thai sample's employer's staff
+        await svc.employments.register(OPERATOR, "TH-SSO", DEMO_EMPLOYER, worker)
     await _clients(svc)  # after the workers: a worker's client names an existing worker
     for career in CAREERS:
         inputs = [

@@ -32,6 +32,9 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     add.add_argument("--kind", required=True, choices=[k.value for k in PrincipalKind])
     add.add_argument("--scope", help="fund code (fund, employer), channel code (channel, as in "
                      "channels/*.yaml) or worker id (worker)")
+    add.add_argument("--employer", metavar="NUMBER",
+                     help="an employer client's employer number at its fund (required for "
+                     "--kind employer): it posts only as that employer, for its employees")
     add.add_argument("--expires-in", type=int, metavar="DAYS",
                      help="the token stops working after this many days (default: never)")
     listing = commands.add_parser("list", help="every client: kind, scope, expiry, revocation")
@@ -62,14 +65,17 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         if command == "add":
             expires = None if args.expires_in is None else args.expires_in * DAY_S
             token = await service.register(args.name, PrincipalKind(args.kind), args.scope,
-                                           expires_in_s=expires)
+                                           expires_in_s=expires, employer=args.employer)
             print(f"client {args.name} created; its token (shown once):\n{token}")
         elif command == "list":
             rows = await service.listing()
             if args.json:
                 print(json.dumps(rows, indent=2))
             for row in [] if args.json else rows:
-                print(f"{row['name']:32} {row['kind']:13} {row['scope'] or '-':14} "
+                scope = str(row["scope"] or "-")
+                if row["employer"]:
+                    scope += f"/{row['employer']}"
+                print(f"{row['name']:32} {row['kind']:13} {scope:14} "
                       f"expires {_when(row['expires_at_us'])}  "
                       f"revoked {_when(row['revoked_at_us'])}")
         elif command == "revoke":

@@ -335,10 +335,13 @@ class ImportTx:
             await self.conn.execute(sql, [dict(zip(columns, r, strict=True)) for r in chunk])
 
     # -- resolve and check ---------------------------------------------------------------------
-    async def resolve(self, fund: str, import_id: str) -> list[int]:
+    async def resolve(self, fund: str, import_id: str, employer: str | None = None
+                      ) -> list[int]:
         """Fill the chunk's worker ids from memberships, and mark each row new unless its
         (fund, worker, month) was booked by an earlier import; the lines whose member number is
-        not registered. One probe of each primary key per row."""
+        not registered. One probe of each primary key per row. With `employer` (an employer's
+        upload), a worker it does not employ is left unresolved too: the employer learns no more
+        of that worker than of a number nobody holds, and nothing is checked or booked for it."""
         await self._run(
             # A scalar subquery, not EXISTS: PostgreSQL turns that EXISTS into an IN over all
             # the month's declared rows (the worker condition left out), once per row.
@@ -348,6 +351,12 @@ class ImportTx:
             "THEN 0 ELSE 1 END FROM memberships AS m "
             "WHERE m.fund = :fund AND m.member_number_hmac = chunk_rows.member_hmac)",
             fund=fund, import_id=import_id)
+        if employer is not None:
+            await self._run(
+                "UPDATE chunk_rows SET worker_id = NULL, is_new = NULL WHERE worker_id IS NOT "
+                "NULL AND NOT EXISTS (SELECT 1 FROM employments AS e WHERE e.fund = :fund AND "
+                "e.employer = :employer AND e.worker_id = chunk_rows.worker_id)",
+                fund=fund, employer=employer)
         return [r[0] for r in await self._all(
             "SELECT line FROM chunk_rows WHERE worker_id IS NULL ORDER BY line")]
 

@@ -236,12 +236,16 @@ async def _attach_acks(conn: AsyncConnection, rows: list[Row]) -> list[Row]:
     return rows
 
 
-async def save_rejections(db: Database, rows: Sequence[Row]) -> None:
+async def save_rejections(db: Database, rows: Sequence[Row], older_than_us: int | None = None
+                          ) -> None:
     """Insert refusals not kept already (same token hash and reason: a retried refusal is one
-    row)."""
+    row); first delete every refusal received before `older_than_us` (the retention)."""
     if not rows:
         return
     async with db.engine.begin() as conn:
+        if older_than_us is not None:
+            await conn.execute(inbox_rejections.delete().where(
+                inbox_rejections.c.received_at_us < older_than_us))
         kept = {(r.token_sha256, r.reason) for r in (await conn.execute(select(
             inbox_rejections.c.token_sha256, inbox_rejections.c.reason).where(
             inbox_rejections.c.token_sha256.in_(sorted({r["token_sha256"] for r in rows})))))}

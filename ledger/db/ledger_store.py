@@ -94,6 +94,9 @@ class ContributionRow:
     currency: str
     shares: str  # canonical JSON {"payer": "amount_minor", ...}
     created_at_us: int
+    # Shares declared apart from the rules: canonical JSON {"payer": {"reason": ..,
+    # "rules_minor": ..}}, or None (every share is the rules'). Not part of the identity.
+    overrides: str | None = None
 
     def identity(self) -> tuple[object, ...]:
         shares: dict[str, str] = json.loads(self.shares)

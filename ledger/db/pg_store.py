@@ -168,6 +168,7 @@ class PgLedgerTx:
                 [x.id for x in c], [x.worker_id for x in c], [x.fund for x in c],
                 [x.scheme for x in c], [x.month for x in c], [x.kind for x in c],
                 [x.wage_base_minor for x in c], [x.currency for x in c], [x.shares for x in c],
+                [x.overrides for x in c],
                 [x.worker_id for x in p], [x.fund for x in p], [x.scheme for x in p],
                 [x.month for x in p], [x.kind for x in p], [x.contribution_id for x in p],
                 [k[0] for k, _ in r], [k[1] for k, _ in r], [v.request_hash for _, v in r],
@@ -193,7 +194,7 @@ class PgLedgerTx:
             await self.conn.copy_records_to_table("contributions", columns=_CONTRIBUTION_COPY,
                                                   records=[
                 (x.id, x.worker_id, x.fund, x.scheme, x.month, x.kind, x.wage_base_minor,
-                 x.currency, x.shares, now_us)
+                 x.currency, x.shares, now_us, x.overrides)
                 for x in contributions])
 
 
@@ -201,7 +202,7 @@ COPY_THRESHOLD = 256  # rows per pass from which COPY is faster (bench/bench_ser
 _TRANSFER_COPY = ["id", "debit_account_id", "credit_account_id", "amount_minor", "currency",
                   "flags", "pending_id", "reversal_of", "code", "contribution_id", "created_at_us"]
 _CONTRIBUTION_COPY = ["id", "worker_id", "fund", "scheme", "month", "kind", "wage_base_minor",
-                      "currency", "shares", "created_at_us"]
+                      "currency", "shares", "created_at_us", "overrides"]
 
 
 def _transfer(t: list[Any]) -> TransferRecord:
@@ -224,7 +225,7 @@ _READ_SQL = "SELECT " + ", ".join([
     _agg("reversal_of",
          "transfers WHERE reversal_of = ANY($3::text[]) AND reversal_of IS NOT NULL"),
     _agg("json_build_array(id, worker_id, fund, scheme, month, kind, wage_base_minor, currency, "
-         "shares, created_at_us)", "contributions WHERE id = ANY($4::text[])"),
+         "shares, created_at_us, overrides)", "contributions WHERE id = ANY($4::text[])"),
     _agg("json_build_array(p.worker_id, p.fund, p.scheme, p.month, p.state)",
          "insurance_periods p JOIN unnest($5::text[], $6::text[], $7::text[], $8::int[]) "
          "AS k(w, f, s, m) ON p.worker_id = k.w AND p.fund = k.f AND p.scheme = k.s "
@@ -240,7 +241,7 @@ _WRITE_SQL = """
 WITH t AS (
   INSERT INTO transfers (id, debit_account_id, credit_account_id, amount_minor, currency, flags,
                          pending_id, reversal_of, code, contribution_id, created_at_us)
-  SELECT i, d, c, a, cu, f, p, r, co, ct, $32 FROM unnest($1::text[], $2::bigint[], $3::bigint[],
+  SELECT i, d, c, a, cu, f, p, r, co, ct, $33 FROM unnest($1::text[], $2::bigint[], $3::bigint[],
     $4::bigint[], $5::text[], $6::int[], $7::text[], $8::text[], $9::text[], $10::text[])
     WITH ORDINALITY AS x(i, d, c, a, cu, f, p, r, co, ct, n) ORDER BY n
 ), b AS (
@@ -249,21 +250,21 @@ WITH t AS (
   FROM json_array_elements($11::json) AS u(v) WHERE a.id = (u.v->>0)::bigint
 ), c AS (
   INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, wage_base_minor, currency,
-                             shares, created_at_us)
-  SELECT i, w, f, s, m, k, wb, cu, sh, $32 FROM unnest($12::text[], $13::text[], $14::text[],
-    $15::text[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::text[])
-    AS x(i, w, f, s, m, k, wb, cu, sh)
+                             shares, created_at_us, overrides)
+  SELECT i, w, f, s, m, k, wb, cu, sh, $33, o FROM unnest($12::text[], $13::text[], $14::text[],
+    $15::text[], $16::int[], $17::text[], $18::bigint[], $19::text[], $20::text[], $21::text[])
+    AS x(i, w, f, s, m, k, wb, cu, sh, o)
 ), p AS (
   INSERT INTO insurance_periods (worker_id, fund, scheme, month, kind, state, contribution_id,
                                  created_at_us)
-  SELECT w, f, s, m, k, 'active', c, $32 FROM unnest($21::text[], $22::text[], $23::text[],
-    $24::int[], $25::text[], $26::text[]) AS x(w, f, s, m, k, c)
+  SELECT w, f, s, m, k, 'active', c, $33 FROM unnest($22::text[], $23::text[], $24::text[],
+    $25::int[], $26::text[], $27::text[]) AS x(w, f, s, m, k, c)
   ON CONFLICT DO NOTHING
 ), r AS (
   INSERT INTO idempotency_keys (principal, key, request_hash, status_code, response,
                                 created_at_us)
-  SELECT p, k, h, s, b, $32 FROM unnest($27::text[], $28::text[], $29::text[], $30::int[],
-    $31::text[]) AS x(p, k, h, s, b)
+  SELECT p, k, h, s, b, $33 FROM unnest($28::text[], $29::text[], $30::text[], $31::int[],
+    $32::text[]) AS x(p, k, h, s, b)
 )
 SELECT 1
 """

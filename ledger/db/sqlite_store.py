@@ -143,7 +143,7 @@ class SqliteLedgerTx:
     async def contributions_by_id(self, ids: Sequence[str]) -> dict[str, ContributionRow]:
         rows = await self._select_in(
             "SELECT id, worker_id, fund, scheme, month, kind, wage_base_minor, currency, shares, "
-            "created_at_us FROM contributions WHERE id IN ({})",
+            "created_at_us, overrides FROM contributions WHERE id IN ({})",
             ids,
         )
         return {r["id"]: ContributionRow(**dict(r)) for r in rows}
@@ -211,10 +211,10 @@ class SqliteLedgerTx:
     async def insert_contributions(self, rows: Sequence[ContributionRow]) -> None:
         await self._write(
             "INSERT INTO contributions (id, worker_id, fund, scheme, month, kind, wage_base_minor, "
-            "currency, shares, created_at_us) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "currency, shares, created_at_us, overrides) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (r.id, r.worker_id, r.fund, r.scheme, r.month, r.kind, r.wage_base_minor,
-                 r.currency, r.shares, r.created_at_us)
+                 r.currency, r.shares, r.created_at_us, r.overrides)
                 for r in rows
             ],
         )

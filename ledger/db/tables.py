@@ -104,6 +104,8 @@ contributions = Table(
     Column("currency", String(3), nullable=False),
     Column("shares", Text, nullable=False),
     Column("created_at_us", BigInteger, nullable=False),
+    # Shares declared apart from the fund's rules, with reason and the rules' amount (0012).
+    Column("overrides", Text),
 )
 
 insurance_periods = Table(
@@ -140,6 +142,19 @@ api_clients = Table(
     Column("created_at_us", BigInteger, nullable=False),
     Column("expires_at_us", BigInteger),
     Column("revoked_at_us", BigInteger),
+    Column("employer", String(32)),  # an employer client's employer number (migration 0012)
+)
+
+# Which workers an employer employs (issue 25 finding 4): an employer client posts and declares
+# only for these. Registered by the fund or the operator (migration 0012).
+employments = Table(
+    "employments",
+    metadata,
+    Column("fund", String(16), primary_key=True),
+    Column("employer", String(32), primary_key=True),
+    Column("worker_id", String(64), primary_key=True),
+    Column("registered_by", String(128), nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
 )
 
 # A registration whose identity number another worker holds: kept for a reviewed merge, so that
@@ -274,7 +289,7 @@ inbox_rejections = Table(
     Column("token_sha256", String(64), nullable=False),
     Column("reason", String(32), nullable=False),
     Column("detail", Text, nullable=False),
-    Column("received_at_us", BigInteger, nullable=False),
+    Column("received_at_us", BigInteger, nullable=False, index=True),  # retention (0012)
     Column("token_length", Integer, nullable=False, server_default="0"),
 )
 

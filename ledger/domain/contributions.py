@@ -8,7 +8,9 @@ transfer ids derive from the contribution id.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from ledger.domain.accounts import AccountSpec, hot_source_account, member_account
 from ledger.domain.errors import DomainError, ErrorCode
@@ -35,6 +37,26 @@ class PlannedTransfer:
     contribution_id: str | None = None
 
 
+class ShareReason(StrEnum):
+    """Why a share differs from what the fund's rules give for the wage (issue 22 item 3). A
+    share without one must be the rules' amount; a share with one is booked as declared and
+    the reason and the rules' amount are kept with the contribution and shown on statements."""
+
+    ARREARS = "arrears"  # months paid late, with what was owed then
+    SURCHARGE = "surcharge"  # a late-payment surcharge or penalty added to the share
+    BACK_PAY = "back_pay"  # wages paid later for this month (a corrected, higher share)
+    COURT_ORDER = "court_order"  # an amount a court or tribunal ordered
+
+
+@dataclass(frozen=True, slots=True)
+class ShareOverride:
+    """A share declared apart from the rules: who, why, and what the rules give."""
+
+    payer: Payer
+    reason: ShareReason
+    rules_minor: int
+
+
 @dataclass(frozen=True, slots=True)
 class Contribution:
     id: str
@@ -45,6 +67,15 @@ class Contribution:
     kind: PeriodKind
     wage_base: Money
     shares: tuple[tuple[Payer, Money], ...]
+    overrides: tuple[ShareOverride, ...] = ()  # not part of the identity: the amounts are
+
+    def overrides_json(self) -> str | None:
+        """The overrides as stored: {"payer": {"reason": .., "rules_minor": ".."}} or None."""
+        if not self.overrides:
+            return None
+        return json.dumps({str(o.payer): {"reason": str(o.reason),
+                                          "rules_minor": str(o.rules_minor)}
+                           for o in self.overrides}, sort_keys=True, separators=(",", ":"))
 
     def shares_minor(self) -> dict[str, str]:
         """The shares as stored and compared: payer -> amount string, in payer order."""
@@ -82,6 +113,10 @@ class ContributionInput:
     shares: list[tuple[object, Money]] = field(default_factory=list)
     kind: object = PeriodKind.COMPULSORY.value
     id: object = None
+    # payer -> why that share differs from the rules (ShareReason values), and the worker facts
+    # the fund's rules need (the columns a declaration row carries, e.g. VN-VSS zone).
+    reasons: dict[str, str] = field(default_factory=dict)
+    facts: dict[str, str] = field(default_factory=dict)
 
 
 def validate_contribution(raw: ContributionInput) -> Contribution:

@@ -49,6 +49,8 @@ class ErrorCode(StrEnum):
     PARAMETER_NOT_IN_FORCE = "parameter_not_in_force"  # no dated value covers the month
     NOT_ELIGIBLE = "not_eligible"  # a refund/withdrawal rule's conditions are not met
     IMPORT_REJECTED = "import_rejected"  # details.report lists every rejected row; nothing booked
+    LINE_TOO_LONG = "line_too_long"  # a file's line is longer than its format allows
+    SHARE_NOT_PER_RULES = "share_not_per_rules"  # a share differs from the fund's rules, unsaid
     # settlement
     MESSAGE_REJECTED = "message_rejected"  # details.reason holds the precise RejectReason
     INVALID_AGREEMENT = "invalid_agreement"  # field names the offending key of the agreement file

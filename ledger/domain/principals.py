@@ -2,8 +2,12 @@
 
 Every service takes the principal as its first argument. A fund sees only its own members and
 accounts; a worker sees only themself; the hub operator sees everything; an auditor reads all
-and writes nothing. Employers may only post contributions to their fund; a payment channel's
-scope is its channel code (`channels/*.yaml`), and it acts only for that channel.
+and writes nothing. An employer is bound to its fund (its scope) and its employer number
+(`employer`): it posts contributions and declaration files only at that fund, only as that
+employer, and only for the workers the fund registered as its employees (the employment
+relation, `services/employments.py`); an employer client without a number may post nothing. A
+payment channel's scope is its channel code (`channels/*.yaml`), and it acts only for that
+channel.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class Principal:
     name: str
     kind: PrincipalKind
     scope: str | None = None  # fund code for fund-scoped kinds, worker id for workers
+    employer: str | None = None  # an employer's number at its fund (canonical: letters, digits)
 
     @property
     def sees_everything(self) -> bool:
@@ -42,11 +47,13 @@ class Principal:
             raise DomainError(ErrorCode.FORBIDDEN, f"{self.kind.value} {self.name} may not {what}")
 
     def can_post_contribution(self, fund: str) -> bool:
-        """Compulsory contributions and declaration files: the hub, the fund and its employers.
-        A payment channel collects voluntary payments through its own route, nothing else."""
+        """Compulsory contributions and declaration files: the hub, the fund and its employers
+        (an employer with its number; which workers it may post for is the employment
+        relation's). A payment channel collects voluntary payments through its own route."""
         return self.kind is PrincipalKind.HUB_OPERATOR or (
-            self.kind in (PrincipalKind.FUND, PrincipalKind.EMPLOYER) and self.scope == fund
-        )
+            self.kind is PrincipalKind.FUND and self.scope == fund
+        ) or (self.kind is PrincipalKind.EMPLOYER and self.scope == fund
+              and self.employer is not None)
 
     def can_act_for_channel(self, channel: str) -> bool:
         """Take payments, reverse or refund them, send day files: the channel or the hub."""

@@ -18,6 +18,7 @@ from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import get_fund
 from ledger.domain.ids import check_worker_id
 from ledger.domain.principals import FUND_SCOPED, Principal, PrincipalKind
+from ledger.services.employments import canonical_employer
 from ledger.services.posting import now_us
 
 _CACHE_TTL_S = 30.0
@@ -28,9 +29,10 @@ def token_hash(token: str) -> str:
 
 
 def _client_row(name: str, kind: PrincipalKind, scope: str | None, token: str | None,
-                channels: frozenset[str], expires_in_s: int | None = None
-                ) -> tuple[dict[str, object], str]:
-    """A client's row, its scope checked (except that a worker exists: the caller's query)."""
+                channels: frozenset[str], expires_in_s: int | None = None,
+                employer: str | None = None) -> tuple[dict[str, object], str]:
+    """A client's row, its scope checked (except that a worker exists: the caller's query).
+    An employer client names its employer number; no other kind takes one."""
     if expires_in_s is not None and expires_in_s <= 0:
         raise DomainError(ErrorCode.INVALID_INPUT, "a token's life must be positive",
                           field="expires_in")
@@ -51,11 +53,20 @@ def _client_row(name: str, kind: PrincipalKind, scope: str | None, token: str | 
         check_worker_id(scope, "scope")
     elif scope is not None:
         raise DomainError(ErrorCode.INVALID_INPUT, f"{kind} takes no scope", field="scope")
+    if kind is PrincipalKind.EMPLOYER:
+        if not employer:
+            raise DomainError(ErrorCode.INVALID_INPUT, "an employer client needs its employer "
+                              "number at the fund (--employer)", field="employer")
+        employer = canonical_employer(employer)
+    elif employer is not None:
+        raise DomainError(ErrorCode.INVALID_INPUT, f"a {kind.value} client takes no employer "
+                          "number", field="employer")
     token = token or "clmtv_" + secrets.token_urlsafe(32)
     now = now_us()
     return {"token_hash": token_hash(token), "name": name, "kind": kind.value, "scope": scope,
-            "created_at_us": now, "expires_at_us": None if expires_in_s is None
-            else now + expires_in_s * 1_000_000}, token
+            "employer": employer, "created_at_us": now,
+            "expires_at_us": None if expires_in_s is None else now + expires_in_s * 1_000_000
+            }, token
 
 
 class ClientService:
@@ -67,10 +78,11 @@ class ClientService:
 
     async def register(
         self, name: str, kind: PrincipalKind, scope: str | None, token: str | None = None,
-        expires_in_s: int | None = None,
+        expires_in_s: int | None = None, employer: str | None = None,
     ) -> str:
         """Create a client and return its token (shown once; only its hash is kept)."""
-        row, token = _client_row(name, kind, scope, token, self.channels, expires_in_s)
+        row, token = _client_row(name, kind, scope, token, self.channels, expires_in_s,
+                                 employer)
         if kind is PrincipalKind.WORKER:
             worker, _ = await repo.worker_with_memberships(self.db, scope or "")
             if worker is None:
@@ -82,21 +94,27 @@ class ClientService:
                               field="name") from None
         return token
 
-    async def register_many(self, clients: Sequence[tuple[str, PrincipalKind, str | None]]
-                            ) -> list[str]:
+    async def register_many(
+        self, clients: Sequence[tuple[str, PrincipalKind, str | None]
+                                | tuple[str, PrincipalKind, str | None, str | None]],
+    ) -> list[str]:
         """Create many clients in one transaction (all or none); their tokens, in order. For
-        bulk enrolment, e.g. one token per worker of a load-test population."""
+        bulk enrolment, e.g. one token per worker of a load-test population. An employer's
+        tuple carries its employer number fourth."""
         rows: list[dict[str, object]] = []
         tokens: list[str] = []
-        for index, (name, kind, scope) in enumerate(clients):
+        for index, client in enumerate(clients):
+            name, kind, scope = client[:3]
+            employer = client[3] if len(client) == 4 else None
             try:
-                row, token = _client_row(name, kind, scope, None, self.channels)
+                row, token = _client_row(name, kind, scope, None, self.channels,
+                                         employer=employer)
             except DomainError as exc:
                 raise exc.at(index, f"clients[{index}]") from None
             rows.append(row)
             tokens.append(token)
-        workers = {str(scope): index for index, (_, kind, scope) in enumerate(clients)
-                   if kind is PrincipalKind.WORKER}
+        workers = {str(c[2]): index for index, c in enumerate(clients)
+                   if c[1] is PrincipalKind.WORKER}
         missing = set(workers) - await repo.existing_workers(self.db, list(workers))
         if missing:
             first = min(missing, key=workers.__getitem__)
@@ -123,7 +141,8 @@ class ClientService:
         expires = row["expires_at_us"]
         if expires is not None and expires <= now:
             raise DomainError(ErrorCode.UNAUTHENTICATED, "this token has expired")
-        principal = Principal(row["name"], PrincipalKind(row["kind"]), row["scope"])
+        principal = Principal(row["name"], PrincipalKind(row["kind"]), row["scope"],
+                              row.get("employer"))
         cached_s = _CACHE_TTL_S if expires is None else min(_CACHE_TTL_S, (expires - now) / 1e6)
         self._cache[digest] = (principal, time.monotonic() + cached_s)
         return principal
@@ -144,6 +163,8 @@ class ClientService:
         return token
 
     async def listing(self) -> list[dict[str, object]]:
-        """Every client without its token: name, kind, scope, created, expires, revoked."""
-        return [{k: r[k] for k in ("name", "kind", "scope", "created_at_us", "expires_at_us",
-                                   "revoked_at_us")} for r in await repo.clients(self.db)]
+        """Every client without its token: name, kind, scope, employer number, created,
+        expires, revoked."""
+        return [{k: r[k] for k in ("name", "kind", "scope", "employer", "created_at_us",
+                                   "expires_at_us", "revoked_at_us")}
+                for r in await repo.clients(self.db)]

@@ -36,7 +36,12 @@ from ledger.db import inbox_repo
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal, PrincipalKind
-from ledger.limits import HELD_AHEAD_MAX, MESSAGE_LIFETIME_MAX_S, REFUSAL_PREFIX_CHARS
+from ledger.limits import (
+    HELD_AHEAD_MAX,
+    MESSAGE_LIFETIME_MAX_S,
+    REFUSAL_PREFIX_CHARS,
+    REFUSAL_RETENTION_DAYS,
+)
 from ledger.services.keys import KeyService
 from ledger.services.posting import now_us
 from ledger.services.signing import HubSigner
@@ -161,7 +166,10 @@ class InboxService:
                 "audience": self.audience, "token": token[:REFUSAL_PREFIX_CHARS],
                 "token_sha256": digest, "token_length": len(token), "reason": reason,
                 "detail": error.message[:REFUSAL_PREFIX_CHARS], "received_at_us": now})
-        await inbox_repo.save_rejections(self.db, list(rows.values()))
+        # Kept for REFUSAL_RETENTION_DAYS: each refusal deletes the ones older than that.
+        await inbox_repo.save_rejections(
+            self.db, list(rows.values()),
+            older_than_us=now - REFUSAL_RETENTION_DAYS * 86_400 * 1_000_000)
 
     async def _apply(self, plan: _Plan, outcomes: list[Outcome | None]) -> None:
         """Apply the deliverable messages in order, then store results with signed acks."""

@@ -568,4 +568,5 @@ def _contribution_row(c: Contribution, now: int) -> ContributionRow:
         c.id, c.worker_id, c.fund, c.scheme, c.month.to_int(), str(c.kind),
         c.wage_base.amount_minor, str(c.wage_base.currency),
         json.dumps(c.shares_minor(), sort_keys=True, separators=(",", ":")), now,
+        c.overrides_json(),
     )

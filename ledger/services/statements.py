@@ -81,19 +81,29 @@ def _line(part: FundPart, scheme: str, currency: Currency) -> SchemeLine:
     return part.schemes[scheme]
 
 
+def _share(payer: str, amount: str, currency: str, override: dict[str, str] | None
+           ) -> dict[str, Any]:
+    """One payer's share; one declared apart from the rules says why and what they give."""
+    out: dict[str, Any] = {"payer": payer,
+                           "amount": {"amount_minor": amount, "currency": currency}}
+    if override is not None:
+        out["override"] = {"reason": override["reason"], "rules_amount": {
+            "amount_minor": override["rules_minor"], "currency": currency}}
+    return out
+
+
 def _contribution(row: dict[str, Any]) -> dict[str, Any]:
     currency = row["currency"]
     shares: dict[str, str] = json.loads(row["shares"])
+    overrides: dict[str, dict[str, str]] = json.loads(row.get("overrides") or "{}")
     return {
         "id": row["id"],
         "scheme": row["scheme"],
         "month": str(Month.from_int(row["month"])),
         "kind": row["kind"],
         "wage_base": {"amount_minor": str(row["wage_base_minor"]), "currency": currency},
-        "shares": [
-            {"payer": payer, "amount": {"amount_minor": amount, "currency": currency}}
-            for payer, amount in shares.items()
-        ],
+        "shares": [_share(payer, amount, currency, overrides.get(payer))
+                   for payer, amount in shares.items()],
     }
 
 

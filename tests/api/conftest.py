@@ -16,6 +16,10 @@ from ledger.domain.principals import PrincipalKind
 from ledger.services.signing import HubSigner
 from ledger.settlement.keys import HUB, SigningKey
 
+# The employer number of the `employer` token: the test SSO 1-10 files' employer
+# (tests/db/test_imports.py `thai_file`).
+TEST_EMPLOYER = "1234567890"
+
 
 @dataclass
 class Api:
@@ -46,7 +50,9 @@ async def api_on(db: Database, uid: str) -> AsyncIterator[Api]:
         ("jp", PrincipalKind.FUND, "JP-JPS"),
         ("employer", PrincipalKind.EMPLOYER, "TH-SSO"),
     ):
-        tokens[who] = await services.clients.register(f"{who}-{uid}", kind, scope)
+        tokens[who] = await services.clients.register(
+            f"{who}-{uid}", kind, scope,
+            employer=TEST_EMPLOYER if kind is PrincipalKind.EMPLOYER else None)
     app = create_app(Settings(database_url=db.url), services)
     app.state.services = services
     transport = httpx.ASGITransport(app=app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.api.conftest import Api
+from tests.api.conftest import TEST_EMPLOYER, Api
 
 
 def money(amount: str, currency: str = "THB") -> dict[str, str]:
@@ -12,13 +12,19 @@ def money(amount: str, currency: str = "THB") -> dict[str, str]:
 
 
 def thai_contribution(worker: str, month: str = "2025-06", employee: str = "45000",
-                      **overrides: Any) -> dict[str, Any]:
+                      employee_reason: str | None = None, **overrides: Any) -> dict[str, Any]:
+    """s33 old age on a 15,000 THB wage, at the rules' amounts (the state's 2.75 % in whole
+    baht leaves 150.50 to old age, ADR 0035) unless `employee` says otherwise, with a reason
+    (`employee_reason`) or without (then the rules refuse it)."""
+    own: dict[str, Any] = {"payer": "employee", "amount": money(employee)}
+    if employee_reason is not None:
+        own["reason"] = employee_reason
     body: dict[str, Any] = {
         "worker_id": worker, "fund": "TH-SSO", "scheme": "s33-old-age", "month": month,
         "wage_base": money("1500000"),
-        "shares": [{"payer": "employee", "amount": money(employee)},
+        "shares": [own,
                    {"payer": "employer", "amount": money("45000")},
-                   {"payer": "government", "amount": money("15000")}],
+                   {"payer": "government", "amount": money("15050")}],
     }
     body.update(overrides)
     return body
@@ -49,6 +55,14 @@ async def new_worker(api: Api, uid: str, funds: tuple[str, ...] = ("TH-SSO",)) -
         "memberships": [{"fund": f, "member_number": member_number(f, uid)} for f in funds]})
     assert response.status_code == 201, response.text
     return str(response.json()["id"])
+
+
+async def employ(api: Api, worker: str, employer: str = TEST_EMPLOYER,
+                 fund: str = "TH-SSO") -> None:
+    """The fund registers the worker as the employer's employee."""
+    response = await api.http.post(f"/v1/funds/{fund}/employers/{employer}/employees",
+                                   headers=api.auth("operator"), json={"worker_id": worker})
+    assert response.status_code in (200, 201), response.text
 
 
 async def ledger_snapshot(api: Api) -> Any:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from ledger.db import repositories as repo
-from ledger.demo_data import DEMO_CHANNEL, DEMO_SECOND_WORKER, DEMO_TOKENS
+from ledger.demo_data import DEMO_CHANNEL, DEMO_EMPLOYER, DEMO_SECOND_WORKER, DEMO_TOKENS
 from ledger.domain.principals import PrincipalKind
 from tests.api.test_openapi_examples import UPLOADS, _example, _path, demo_http
 
@@ -30,7 +30,8 @@ SIGNED_IN = EVERYONE - NOT_SIGNED_IN
 STAFF = frozenset({"operator", "auditor"})
 FUNDS = frozenset({"th-sso", "jp-jps", "kh-nssf"})
 # The demo worker belongs to TH-SSO, JP-JPS and KH-NSSF; `worker` is that worker, `worker2`
-# another; `employer` is scoped to TH-SSO, `channel` to the demo's channel (Mekong Wallet).
+# another; `employer` is the Thai sample's employer at TH-SSO (both demo workers are its
+# employees), `channel` is the demo's channel (Mekong Wallet).
 OF_THE_WORKER = STAFF | FUNDS | {"worker"}
 
 ALLOWED: dict[str, frozenset[str]] = {
@@ -47,6 +48,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /v1/funds/{fund}/members/search": STAFF | {"th-sso"},
     "GET /v1/workers/{worker_id}/statement": OF_THE_WORKER,
     "GET /v1/workers/{worker_id}/statement.jws": OF_THE_WORKER,
+    "POST /v1/funds/{fund}/employers/{employer}/employees": frozenset({"operator", "th-sso"}),
+    "GET /v1/funds/{fund}/employers/{employer}/employees": STAFF | {"th-sso", "employer"},
+    # Run as the operator first: ends the example's employment, so th-sso is answered 404.
+    "DELETE /v1/funds/{fund}/employers/{employer}/employees/{worker_id}":
+        frozenset({"operator", "th-sso"}),
     "POST /v1/contributions": frozenset({"operator", "th-sso", "employer"}),
     "POST /v1/contributions/batch": frozenset({"operator", "th-sso", "employer"}),
     "POST /v1/accounts": frozenset({"operator"}),
@@ -103,7 +109,8 @@ async def _tokens(http: httpx.AsyncClient) -> dict[str, str | None]:
     services = http._transport.app.state.services  # type: ignore[attr-defined]
     tokens: dict[str, str | None] = dict(DEMO_TOKENS)
     tokens["employer"] = await services.clients.register(
-        f"employer-{secrets.token_hex(3)}", PrincipalKind.EMPLOYER, "TH-SSO")
+        f"employer-{secrets.token_hex(3)}", PrincipalKind.EMPLOYER, "TH-SSO",
+        employer=DEMO_EMPLOYER)
     tokens["channel"] = await services.clients.register(
         f"channel-{secrets.token_hex(3)}", PrincipalKind.CHANNEL, DEMO_CHANNEL)
     tokens["worker2"] = await services.clients.register(

@@ -178,6 +178,7 @@ NOT_IDENTITY_NUMBERS = {
     ("path", "channel"): "payment channel code (channels/*.yaml)",
     ("path", "channel_ref"): "the channel's own payment reference",
     ("path", "day"): "a date (YYYY-MM-DD)",
+    ("path", "employer"): "an employer's number at the fund (a company's, not a person's)",
 }
 
 

@@ -77,17 +77,17 @@ async def test_statement_balances_months_and_totals(api: Api, uid: str) -> None:
                                     headers=api.auth("operator"))).json()
     by_fund = {f["fund"]: f for f in statement["funds"]}
     thai = by_fund["TH-SSO"]
-    assert thai["months"] == 3 and thai["totals"] == [money("315000")]
+    assert thai["months"] == 3 and thai["totals"] == [money("315150")]
     (old_age,) = thai["schemes"]
-    assert old_age["balance"] == money("315000")
+    assert old_age["balance"] == money("315150")
     assert old_age["paid_by_payer"] == [
         {"payer": "employee", "amount": money("135000")},
         {"payer": "employer", "amount": money("135000")},
-        {"payer": "government", "amount": money("45000")}]
+        {"payer": "government", "amount": money("45150")}]
     assert (old_age["first_month"], old_age["last_month"]) == ("2025-01", "2025-03")
     assert old_age["months_by_state"] == {"active": 3}
     assert by_fund["JP-JPS"]["totals"] == [money("32940", "JPY")]
-    assert statement["totals"] == [money("32940", "JPY"), money("315000")]
+    assert statement["totals"] == [money("32940", "JPY"), money("315150")]
     assert len(thai["contributions"]) == 3
     as_th = (await api.http.get(f"/v1/workers/{worker}/statement", headers=api.auth("th"))).json()
     assert [f["fund"] for f in as_th["funds"]] == ["TH-SSO"]

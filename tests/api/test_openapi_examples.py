@@ -34,6 +34,7 @@ ORDER = [
     ("post", "/v1/workers"),
     ("post", "/v1/workers/{worker_id}/memberships"),
     ("post", "/v1/funds/{fund}/members/search"),
+    ("post", "/v1/funds/{fund}/employers/{employer}/employees"),
     ("post", "/v1/contributions"),
     ("post", "/v1/contributions/batch"),
     ("post", "/v1/accounts"),

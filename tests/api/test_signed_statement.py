@@ -55,7 +55,7 @@ async def test_clmtv_verify_accepts_it_and_refuses_a_tampered_copy(
     assert cli.main(["verify", str(tmp_path / "statement.jws"),
                      "--jwks", str(tmp_path / "jwks.json")]) == 0
     out = capsys.readouterr().out
-    assert f"to {worker}" in out and "TH-SSO: 1 month, 105000 THB" in out
+    assert f"to {worker}" in out and "TH-SSO: 1 month, 105050 THB" in out
     head, payload, signature = token.split(".")
     forged = payload[:-4] + ("AAAA" if payload[-4:] != "AAAA" else "BBBB")
     (tmp_path / "forged.jws").write_text(f"{head}.{forged}.{signature}")

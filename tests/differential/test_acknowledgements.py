@@ -29,6 +29,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 import ledger.services.portability as portability
+from ledger.adapters.context import WorkerContext
+from ledger.adapters.registry import get_adapter
 from ledger.config import DEV_PII_ENCRYPTION_KEY, DEV_PII_HMAC_KEY
 from ledger.db import portability_repo
 from ledger.db.engine import Database
@@ -60,7 +62,7 @@ from tests.differential.support import (
     scratch_databases,
     store_under_test,
 )
-from tests.e2e.story_support import OPERATOR, RATES, E, G, R, fund_principal
+from tests.e2e.story_support import OPERATOR, RATES, fund_principal
 
 pytestmark = pytest.mark.anyio
 __all__ = ["fresh", "scratch_databases"]
@@ -172,12 +174,13 @@ async def _build(ledger: Ledger, flows: Sequence[PlannedFlow]) -> list[str]:
         await ledger.workers.create(OPERATOR, NewWorker(
             "VN" if plan.home == "VN-VSS" else "MM",
             [(f, member_number(f, uid)) for f in (HOST, plan.home)], None, None, workers[-1]))
-        share = plan.wage * 3 // 100
-        shares = {E: share, R: share, G: plan.wage // 100}
+        # The fund's own amounts for the wage (the contribution service holds them to it).
+        quote = get_adapter(HOST).contribution(WorkerContext(), "s33-old-age", Month(2024, 1),
+                                               Money(plan.wage, Currency.THB))
         inputs += [ContributionInput(
             worker_id=workers[-1], fund=HOST, scheme="s33-old-age",
-            month=str(Month(2024, 1).plus(i)), wage_base=Money(plan.wage, Currency.THB),
-            shares=[(p.value, Money(a, Currency.THB)) for p, a in shares.items()])
+            month=str(Month(2024, 1).plus(i)), wage_base=quote.wage_base,
+            shares=[(p.value, m) for p, m in quote.shares])
             for i in range(plan.months)]
     contributions = ContributionService(ledger.committer, ledger.workers)
     results = await contributions.post(await contributions.validate(OPERATOR, inputs))

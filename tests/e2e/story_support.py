@@ -28,9 +28,11 @@ from tests.api.helpers import member_number
 OPERATOR = Principal("story-operator", PrincipalKind.HUB_OPERATOR)
 E, R, G = Payer.EMPLOYEE, Payer.EMPLOYER, Payer.GOVERNMENT
 CAREER = [
-    ("TH-SSO", "s33-old-age", Month(2010, 1), 140, 1_500_000, {E: 45_000, R: 45_000, G: 15_000}),
+    ("TH-SSO", "s33-old-age", Month(2010, 1), 140, 1_500_000, {E: 45_000, R: 45_000, G: 15_050}),
     ("JP-JPS", "epi", Month(2021, 9), 36, 180_000, {E: 16_470, R: 16_470}),
-    ("KH-NSSF", "pension", Month(2024, 9), 40, 100_000_000, {E: 2_000_000, R: 2_000_000}),
+    # The pension's total rate steps from 4 % to 8 % in its sixth year (October 2027).
+    ("KH-NSSF", "pension", Month(2024, 9), 37, 100_000_000, {E: 2_000_000, R: 2_000_000}),
+    ("KH-NSSF", "pension", Month(2027, 10), 3, 100_000_000, {E: 4_000_000, R: 4_000_000}),
 ]
 RATES = [("JPY", "USD", "0.0067"), ("USD", "KHR", "4100"), ("THB", "USD", "0.028"),
          ("USD", "VND", "25000")]

@@ -84,6 +84,10 @@ def test_an_expired_token_is_refused(ledger_url: str) -> None:
     (["clients", "add", "w", "--kind", "worker"], "a worker client needs a scope"),
     (["clients", "add", "w", "--kind", "worker", "--scope", "wkr_nobody01"], "no worker"),
     (["clients", "add", "f", "--kind", "fund"], "a fund client needs a scope"),
+    (["clients", "add", "e", "--kind", "employer", "--scope", "TH-SSO"],
+     "an employer client needs its employer number"),
+    (["clients", "add", "f", "--kind", "fund", "--scope", "TH-SSO", "--employer", "1"],
+     "a fund client takes no employer number"),
 ])
 def test_a_client_without_its_scope_is_refused(ledger_url: str,
                                                capsys: pytest.CaptureFixture[str],
@@ -96,3 +100,13 @@ def test_every_fund_the_registry_knows_gets_clients(ledger_url: str,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["clients", "add", "socso", "--kind", "fund", "--scope", "MY-SOCSO"]) == 0
     assert "created" in capsys.readouterr().out
+
+
+def test_an_employer_client_is_bound_to_its_number(ledger_url: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["clients", "add", "acme", "--kind", "employer", "--scope", "TH-SSO",
+                     "--employer", "12-34-567890"]) == 0
+    assert "created" in capsys.readouterr().out
+    assert cli.main(["clients", "list"]) == 0
+    (line,) = [r for r in capsys.readouterr().out.splitlines() if r.startswith("acme ")]
+    assert "TH-SSO/1234567890" in line  # kept as letters and digits

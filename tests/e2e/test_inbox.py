@@ -5,21 +5,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import secrets
 import time
 from typing import Any
 
 import pytest
 from joserfc import jwt
 from joserfc.jwk import OKPKey
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from ledger.composition import Services
 from ledger.db import repositories
 from ledger.db.tables import inbox_messages, inbox_rejections
 from ledger.domain.errors import DomainError
 from ledger.domain.periods import Month
-from ledger.limits import REFUSAL_PREFIX_CHARS
+from ledger.limits import REFUSAL_PREFIX_CHARS, REFUSAL_RETENTION_DAYS
 from ledger.services.portability import FlowRequest, Reason
+from ledger.services.posting import now_us
 from ledger.settlement.jws import b64url_decode, b64url_encode
 from ledger.settlement.keys import HUB, Party, SigningKey, Validity
 from ledger.settlement.messages import MessageRejected, MessageType, verify_message
@@ -34,7 +36,7 @@ REQ, ACK = MessageType.TRANSFER_REQUEST, MessageType.TRANSFER_ACK
 async def vietnamese_worker(services: Services, uid: str) -> str:
     worker = await enrol(services, uid, "VN", ("TH-SSO", "VN-VSS"))
     await contribute(services, worker, "TH-SSO", "s33-old-age", Month(2024, 1), 12, 1_500_000,
-                     {E: 45_000, R: 45_000, G: 15_000})
+                     {E: 45_000, R: 45_000, G: 15_050})
     return worker
 
 
@@ -274,3 +276,24 @@ async def test_a_refusal_keeps_a_bounded_prefix_once(story_services: Services) -
             inbox_rejections.c.token_sha256 == digest))).all()
     assert len(rows) == 1  # the same refusal, once
     assert rows[0].token_length == 2_000_000 and rows[0].token == junk[:REFUSAL_PREFIX_CHARS]
+
+
+async def test_refusals_are_kept_for_the_retention_then_deleted(
+        story_services: Services) -> None:
+    """Issue 25 finding 5: refusals are kept REFUSAL_RETENTION_DAYS, by age. A refusal older
+    than that is deleted by the next one; one a day younger is kept."""
+    day_us = 86_400 * 1_000_000
+    now = now_us()
+    old, young = (f"retention-{secrets.token_hex(4)}-{k}" for k in ("old", "young"))
+    rows = [{"audience": "HUB", "token": name, "token_sha256": name, "token_length": len(name),
+             "reason": "malformed", "detail": "planted",
+             "received_at_us": now - (REFUSAL_RETENTION_DAYS + 1 - k) * day_us}
+            for k, name in ((0, old), (2, young))]
+    async with story_services.db.engine.begin() as conn:
+        await conn.execute(insert(inbox_rejections), rows)
+    with pytest.raises(MessageRejected):
+        await story_services.inbox.receive(f"junk-{secrets.token_hex(4)}")
+    async with story_services.db.engine.connect() as conn:
+        kept = {r.token_sha256 for r in (await conn.execute(select(inbox_rejections).where(
+            inbox_rejections.c.token_sha256.in_([old, young])))).all()}
+    assert kept == {young}

@@ -52,7 +52,7 @@ async def _pending_flows(svc: Services, uid: str, count: int, home: str = "VN-VS
                 await svc.portability.set_rate(OPERATOR, "USD", "MMK", "2100", "test rate")
             worker = await enrol(svc, f"{uid}{i}", "MM", ("TH-SSO", home))
             await contribute(svc, worker, "TH-SSO", "s33-old-age", Month(2024, 1), 12,
-                             1_500_000, {E: 45_000, R: 45_000, G: 15_000})
+                             1_500_000, {E: 45_000, R: 45_000, G: 15_050})
             flow_id = str((await svc.portability.request(OPERATOR, FlowRequest(
                 worker, "TH-SSO", "s33-old-age", Reason.RETURN_HOME)))["id"])
         flows.append(await svc.portability.approve(fund_principal("TH-SSO"), flow_id))

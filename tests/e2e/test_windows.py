@@ -30,7 +30,7 @@ MEMBERS = ("KH-NSSF", "MM-SSB", "VN-VSS", "TH-SSO", "JP-JPS")
 async def thai_flow(svc: Services, uid: str, nationality: str, home: str, months: int) -> str:
     worker = await enrol(svc, uid, nationality, ("TH-SSO", home))
     await contribute(svc, worker, "TH-SSO", "s33-old-age", Month(2024, 1), months, 1_500_000,
-                     {E: 45_000, R: 45_000, G: 15_000})
+                     {E: 45_000, R: 45_000, G: 15_050})
     flow = await svc.portability.request(OPERATOR, FlowRequest(
         worker, "TH-SSO", "s33-old-age", Reason.RETURN_HOME))
     await svc.portability.approve(fund_principal("TH-SSO"), flow["id"])

@@ -203,7 +203,7 @@ async def test_thai_balance_moves_home_for_a_vietnamese_worker_and_a_rejection_v
 ) -> None:
     worker = await enrol(story_services, uid, "VN", ("TH-SSO", "VN-VSS"))
     await contribute(story_services, worker, "TH-SSO", "s33-old-age", Month(2024, 1), 24,
-                     1_500_000, {E: 45_000, R: 45_000, G: 15_000})
+                     1_500_000, {E: 45_000, R: 45_000, G: 15_050})
     svc = story_services.portability
     before = await balances(story_services.db)
     flow = await svc.request(fund_principal("VN-VSS"), FlowRequest(
@@ -226,9 +226,10 @@ async def test_thai_balance_moves_home_for_a_vietnamese_worker_and_a_rejection_v
     # 21,600 THB → 604.80 USD → 15,120,000 dong (VND has no minor unit).
     assert done["settlement"] == {"amount_minor": "60480", "currency": "USD"}
     assert done["target"] == {"amount_minor": "15120000", "currency": "VND"}
-    # The one member account gave the portable payers' shares; the state's stay (24 × 150 THB).
+    # The one member account gave the portable payers' shares; the state's stay (24 × 150.50
+    # THB: its 2.75 % in whole baht, old age taking the rounding, ADR 0035).
     member = await account(story_services, f"member/{worker}/TH-SSO/s33-old-age/THB")
-    assert member["credits_posted"] - member["debits_posted"] == 360_000
+    assert member["credits_posted"] - member["debits_posted"] == 361_200
     result = await svc.totalisation(OPERATOR, worker, as_of=Month(2026, 1), age_years=40)
     assert result.fund("TH-SSO").own_months == 0  # transferred: counted at the receiving fund
     assert result.fund("VN-VSS").own_months == 24

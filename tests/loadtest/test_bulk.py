@@ -65,11 +65,12 @@ async def test_many_clients_and_their_tokens(api: Api, uid: str) -> None:
     worker = _workers(uid, 1)[0]
     await api.services.workers.register_many(OPERATOR, [worker])
     tokens = await api.services.clients.register_many([
-        (f"{uid}-c0", PrincipalKind.EMPLOYER, "TH-SSO"),
+        (f"{uid}-c0", PrincipalKind.EMPLOYER, "TH-SSO", "9000000001"),
         (f"{uid}-c1", PrincipalKind.WORKER, worker.id)])
     first = await api.services.clients.authenticate(tokens[0])
     second = await api.services.clients.authenticate(tokens[1])
-    assert (first.kind, first.scope) == (PrincipalKind.EMPLOYER, "TH-SSO")
+    assert (first.kind, first.scope, first.employer) == (PrincipalKind.EMPLOYER, "TH-SSO",
+                                                         "9000000001")
     assert (second.kind, second.scope) == (PrincipalKind.WORKER, worker.id)
     with pytest.raises(DomainError) as caught:
         await api.services.clients.register_many([(f"{uid}-c2", PrincipalKind.FUND, "TH-SSO"),

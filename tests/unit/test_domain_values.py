@@ -90,7 +90,8 @@ def test_a_file_with_problems_names_the_first_and_counts_the_rest() -> None:
 HUB = Principal("hub", PrincipalKind.HUB_OPERATOR)
 AUDITOR = Principal("audit", PrincipalKind.AUDITOR)
 FUND = Principal("sso", PrincipalKind.FUND, "TH-SSO")
-EMPLOYER = Principal("acme", PrincipalKind.EMPLOYER, "TH-SSO")
+EMPLOYER = Principal("acme", PrincipalKind.EMPLOYER, "TH-SSO", "1234567890")
+UNBOUND_EMPLOYER = Principal("old", PrincipalKind.EMPLOYER, "TH-SSO")  # a token from before 0012
 CHANNEL = Principal("wallet", PrincipalKind.CHANNEL, "TH-SSO")
 WORKER = Principal("w", PrincipalKind.WORKER, "wkr_abcd")
 
@@ -102,6 +103,8 @@ def test_who_may_post_manage_and_read() -> None:
                                                           WORKER)] == [
         True, False, True, True, False, False]  # a channel collects voluntary payments only
     assert not FUND.can_post_contribution("KH-NSSF")
+    assert not EMPLOYER.can_post_contribution("KH-NSSF")
+    assert not UNBOUND_EMPLOYER.can_post_contribution("TH-SSO")  # no employer number: nothing
     assert [p.can_manage_members("TH-SSO") for p in (HUB, AUDITOR, FUND, EMPLOYER)] == [
         True, False, True, False]
     assert not FUND.can_manage_members("KH-NSSF")

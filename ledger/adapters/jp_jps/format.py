@@ -217,6 +217,7 @@ def _write_applied_month(cells: list[str], month: Month) -> None:
 
 class _Shfd0006:
     name = NAME
+    line_max_bytes = 4096  # a record is a few dozen short fields (names in Shift_JIS)
 
     def parse(self, lines: Iterator[bytes]) -> Iterator[DeclaredHeader | Parsed]:
         return parse(lines)

@@ -229,6 +229,7 @@ def _record(fields: list[tuple[str, int]]) -> bytes:
 
 class _Sso110:
     name = NAME
+    line_max_bytes = 1024  # a record is RECORD_BYTES; a longer line is refused for its length
 
     def parse(self, lines: Iterator[bytes]) -> Iterator[DeclaredHeader | Parsed]:
         return parse(lines)

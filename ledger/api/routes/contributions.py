@@ -69,6 +69,8 @@ def to_input(item: ContributionIn) -> ContributionInput:
         ],
         kind=item.kind.value,
         id=item.id,
+        reasons={s.payer.value: s.reason.value for s in item.shares if s.reason is not None},
+        facts=dict(item.worker_facts),
     )
 
 

@@ -65,6 +65,7 @@ class Upload:
     name: str
     rows: int
     data: bytes
+    members: tuple[int, ...] = ()  # population rows an employer's file declares: its employees
 
 
 def employer_account(fund: str, group: int) -> str:
@@ -126,7 +127,8 @@ def _native(fund: str, month: Month, rows: IntArray, pop: Any, numbering: Number
                                                      strict=True))]
     data = codec(fund).render(header, declared)
     return Upload("declaration_upload", fund, month, group,
-                  f"{fund}-{month}-{account}.dat", int(rows.size), data)
+                  f"{fund}-{month}-{account}.dat", int(rows.size), data,
+                  tuple(int(i) for i in rows))
 
 
 def _vietnam(month: Month, rows: IntArray, numbering: Numbering, group: int) -> Upload:

@@ -32,7 +32,7 @@ import numpy as np
 
 from ledger.adapters.context import WorkerContext
 from ledger.adapters.registry import get_adapter
-from ledger.app.loadtest.declarations import Numbering, Upload, uploads
+from ledger.app.loadtest.declarations import Numbering, Upload, employer_account, uploads
 from ledger.app.loadtest.payers import (
     Route,
     channel_payers,
@@ -248,8 +248,10 @@ def _fund_of_rows(pop: Any) -> list[str]:
     return out
 
 
-async def _register_many(services: Services,
-                         clients: Sequence[tuple[str, PrincipalKind, str | None]]) -> list[str]:
+async def _register_many(
+    services: Services, clients: Sequence[tuple[str, PrincipalKind, str | None]
+                                          | tuple[str, PrincipalKind, str | None, str]],
+) -> list[str]:
     tokens: list[str] = []
     for chunk in _chunks(clients, REGISTER_BATCH):
         tokens += await services.clients.register_many(chunk)
@@ -313,8 +315,12 @@ async def _write_uploads(services: Services, outcome: Any, index: int, options: 
     employers = sorted({(u.fund, u.employer) for u in rendered if u.kind == "declaration_upload"
                         and u.fund != "VN-VSS"})
     tokens = dict(zip(employers, await _register_many(services, [
-        (f"{options.prefix}-employer-{f}-{g}", PrincipalKind.EMPLOYER, f)
+        (f"{options.prefix}-employer-{f}-{g}", PrincipalKind.EMPLOYER, f, employer_account(f, g))
         for f, g in employers]), strict=True))
+    # An employer declares only its employees (issue 25 finding 4): each group's workers.
+    await services.employments.register_many(OPERATOR, sorted({
+        (u.fund, employer_account(u.fund, u.employer), numbering.worker(i))
+        for u in rendered if (u.fund, u.employer) in tokens for i in u.members}))
     rows = []
     for u in rendered:
         (directory / u.name).write_bytes(u.data)
