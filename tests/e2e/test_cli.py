@@ -108,6 +108,15 @@ def test_import_books_a_sample_reports_it_and_a_rerun_changes_nothing(
     out = capsys.readouterr().out
     assert "rejected: nothing was booked" in out and "line 4" in out
     assert cli.main(["import", "TH-SSO", str(tmp_path / "missing.txt")]) == 2
+    unreadable = tmp_path / "unreadable.csv"
+    unreadable.write_bytes(b"garbage,header\n1,2\n")
+    assert cli.main(["import", "KH-NSSF", str(unreadable)]) == 1
+    out = capsys.readouterr().out
+    assert ("the header could not be read: line 1, header: must be HEADER and 9 fields, got 2 "
+            "fields") in out
+    assert "rows: none read (the file is refused at its header)" in out
+    assert "-1" not in out and "0 read" not in out
+    assert totals(sqlite_url) == before
 
 
 def test_adapters_check_passes_a_sample_and_names_the_line_of_a_bad_one(
