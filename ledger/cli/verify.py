@@ -45,7 +45,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
                                "https URL: a trust anchor is never followed elsewhere")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -68,7 +68,7 @@ def load_jwks(source: str, allow_http_loopback: bool = False) -> dict[str, Any]:
 def _fetch_jwks(source: str, allow_http_loopback: bool) -> dict[str, Any]:
     url = source if source.endswith(".json") else source.rstrip("/") + "/.well-known/jwks.json"
     parts = urllib.parse.urlsplit(url)
-    loopback_http = allow_http_loopback and _is_loopback(parts.hostname or "")
+    loopback_http = allow_http_loopback and is_loopback(parts.hostname or "")
     if parts.scheme != "https" and not loopback_http:
         raise VerifyInputError(
             "the keys must come over https (plain http is accepted only from this machine, "

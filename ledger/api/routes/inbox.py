@@ -68,6 +68,7 @@ async def rejections(principal: PrincipalDep, svc: ServicesDep,
     return {"rejections": await svc.inbox.rejections(principal, limit)}
 
 
-@router.get("/v1/inbox/channels", summary="Next sequence number per channel")
+@router.get("/v1/inbox/channels",
+            summary="Next sequence number per channel (a fund sees its own)")
 async def channels(principal: PrincipalDep, svc: ServicesDep) -> dict[str, Any]:
     return {"channels": await svc.inbox.channels(principal)}
