@@ -190,7 +190,7 @@ def test_channels_commands_on_the_demo(sqlite_url: str, tmp_path: Path,
                      "--audience", "wkr_demo0003"]) == 0
     shown = capsys.readouterr().out
     assert "valid: payment.receipt from HUB to wkr_demo0003 (checked)" in shown
-    assert "paid 158714 THB" in shown and "months covered: 2026-12" in shown
+    assert "paid 1,587.14 THB" in shown and "months covered: 2026-12" in shown
     tampered = (tmp_path / "receipt.jws").read_text()
     head, body, signature = tampered.split(".")
     (tmp_path / "bad.jws").write_text(f"{head}.{body}.{signature[::-1]}")
