@@ -168,7 +168,7 @@ async def test_an_unknown_worker_is_told_apart_from_a_non_member(api: Api, uid: 
     assert (problem["code"], problem["field"]) == ("unknown_worker", "worker_id")
     assert problem["detail"].startswith(f"no worker wkr_none{uid}: register the worker")
     # In a batch, each item says which of the two it is.
-    member = await new_worker(api, f"{uid}m", ("JP-JPS",))
+    member = await new_worker(api, f"{uid}0", ("JP-JPS",))
     response = await api.http.post("/v1/contributions/batch", json={"contributions": [
         thai_contribution(member), thai_contribution(f"wkr_none{uid}")]},
         headers={**api.auth("operator"), "Idempotency-Key": f"b-{uid}"})
@@ -211,13 +211,19 @@ async def test_batch_with_one_bad_item_posts_nothing_and_lists_every_bad_item(
     worker = await new_worker(api, uid)
     items = [thai_contribution(worker, month=f"2025-{m:02d}") for m in range(1, 7)]
     items[2]["fund"] = "XX-NOPE"
-    items[4]["shares"][0]["amount"] = money("-1")
+    items[4]["shares"][0]["amount"] = money("0")
     before = await ledger_snapshot(api)
     response = await batch(api, items, f"b-{uid}")
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert [(e["index"], e["code"]) for e in errors] == [(2, "unknown_fund"),
                                                          (4, "invalid_amount")]
+    # A sign is refused with the request itself, naming the item's field.
+    items[4]["shares"][0]["amount"] = money("-1")
+    signed = await batch(api, items, f"c-{uid}")
+    assert signed.status_code == 422
+    assert (signed.json()["code"], signed.json()["field"]) == (
+        "invalid_amount", "contributions[4].shares[0].amount.amount_minor")
     assert await ledger_snapshot(api) == before
 
 
