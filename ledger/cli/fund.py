@@ -64,7 +64,7 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     keygen.add_argument("--out", required=True, type=Path,
                         help="the private key file to create (refuses to overwrite one)")
     keygen.add_argument("--valid-from", help="not valid before (ISO 8601 or Unix seconds)")
-    keygen.add_argument("--valid-until", help="not valid from (ISO 8601 or Unix seconds)")
+    keygen.add_argument("--valid-until", help="valid until, not including (ISO 8601 or Unix seconds)")
 
     def hub_args(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--hub", required=True,
