@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from ledger.cli import exits
-from ledger.cli.verify import is_loopback, parse_time
+from ledger.cli.verify import VerifyInputError, is_loopback, money, parse_time
 from ledger.domain.errors import DomainError
 from ledger.settlement.keys import HUB, Party, SigningKey, TrustRegistry, Validity
 from ledger.settlement.messages import (
@@ -64,7 +64,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     keygen.add_argument("--out", required=True, type=Path,
                         help="the private key file to create (refuses to overwrite one)")
     keygen.add_argument("--valid-from", help="not valid before (ISO 8601 or Unix seconds)")
-    keygen.add_argument("--valid-until", help="valid until, not including (ISO 8601 or Unix seconds)")
+    keygen.add_argument("--valid-until",
+                        help="valid until, not including (ISO 8601 or Unix seconds)")
 
     def hub_args(parser: argparse.ArgumentParser) -> None:
         parser.add_argument("--hub", required=True,
@@ -116,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         if command == "send":
             return _send(args)
         return _window(args)
-    except FundToolError as exc:
+    except (FundToolError, VerifyInputError) as exc:
         print(f"clmtv fund {args.fund_command}: {exc}", file=sys.stderr)
         return exits.REFUSED
     except MessageRejected as exc:  # the tool refuses to sign what the hub would refuse
@@ -212,29 +213,36 @@ def _sign(args: argparse.Namespace) -> int:
     return exits.OK
 
 
-def _read_tokens(names: list[str]) -> list[str]:
-    tokens: list[str] = []
+def _read_tokens(names: list[str]) -> list[tuple[str, str]]:
+    """(where it came from, the token) for each token: a file holds one, stdin one a line."""
+    tokens: list[tuple[str, str]] = []
     for name in names:
         if name == "-":
-            tokens.extend(line.strip() for line in sys.stdin if line.strip())
+            lines = [line.strip() for line in sys.stdin if line.strip()]
+            tokens.extend((f"stdin line {i}", token) for i, token in enumerate(lines, 1))
             continue
         path = Path(name)
         if not path.is_file():
             raise FundToolError(f"no such file: {name}")
-        tokens.append(path.read_text(encoding="ascii").strip())
+        try:
+            tokens.append((name, path.read_text(encoding="ascii").strip()))
+        except UnicodeDecodeError:
+            raise FundToolError(f"{name} is not a compact JWS (not ASCII text)") from None
+    if not tokens:
+        raise FundToolError("no token to send")
     return tokens
 
 
 def _send(args: argparse.Namespace) -> int:
     tokens = _read_tokens(args.tokens)
     hub = Hub(args.hub, _token(args.token))
-    answer = hub.call("POST", "/v1/inbox/messages", {"tokens": tokens})
+    answer = hub.call("POST", "/v1/inbox/messages", {"tokens": [t for _, t in tokens]})
     outcomes = answer.get("outcomes", []) if isinstance(answer, dict) else []
     if args.json:
         print(json.dumps(answer, indent=2, ensure_ascii=False))
     else:
         registry = hub.registry()
-        for name, outcome in zip(args.tokens, outcomes, strict=False):
+        for (name, _), outcome in zip(tokens, outcomes, strict=False):
             for line in describe_outcome(outcome, registry):
                 print(f"{name}: {line}")
     done = all(_settled(o) for o in outcomes) and len(outcomes) == len(tokens)
@@ -279,9 +287,10 @@ def _value(value: object) -> str:
     if not isinstance(value, dict):
         return json.dumps(value)
     if "state" in value and "id" in value:  # a portability flow
-        amount = value.get("target") or value.get("source") or {}
-        return (f"flow {value.get('id')} is {value.get('state')} "
-                f"({amount.get('amount_minor')} {amount.get('currency')} minor units)")
+        moved = " → ".join(money(value[k]) for k in ("source", "settlement", "target")
+                           if isinstance(value.get(k), dict))
+        return f"flow {value.get('id')} is {value.get('state')}" + (f" ({moved})" if moved
+                                                                    else "")
     if value.get("confirmed"):
         return f"{value.get('fund')} confirmed window {value.get('window_id')}"
     return json.dumps(value, ensure_ascii=False)
@@ -307,12 +316,11 @@ def _window(args: argparse.Namespace) -> int:
     currency = netting.get("currency")
     print(f"window {args.window_id} ({window.get('state')}): the hub's statement to "
           f"{args.fund} verifies (key {message.kid})")
+    shown = money({"amount_minor": position, "currency": currency})
     print(f"  {plural(int(netting.get('transfer_count', 0)), 'flow')}; {args.fund}'s position "
-          f"{position} {currency} minor units (positive: the fund receives)")
+          f"{shown} (positive: the fund receives)")
     for payment in message.body.get("payments", []):
-        amount = payment["amount"]
-        print(f"  {payment['payer']} pays {payment['payee']} {amount['amount_minor']} "
-              f"{amount['currency']} minor units")
+        print(f"  {payment['payer']} pays {payment['payee']} {money(payment['amount'])}")
     confirmation = {"window_id": args.window_id,
                     "statement_sha256": hashlib.sha256(statement.encode("ascii")).hexdigest(),
                     "position_minor": position}
