@@ -24,7 +24,7 @@ from ledger import cli
 from ledger.composition import Services
 from ledger.db.engine import Database
 from ledger.domain.periods import Month
-from ledger.domain.principals import PrincipalKind
+from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.portability import FlowRequest, Reason
 from tests.api.conftest import api_on
 from tests.e2e.story_support import OPERATOR, RATES, E, G, R, contribute, enrol
@@ -146,6 +146,9 @@ async def test_two_funds_run_a_transfer_and_confirm_its_window_with_the_tool(
                            "--out", str(token)))[0] == 0
         done, out, err = await fund(capsys, "send", str(token), *args)
         assert done == 0 and f"{code} confirmed window {window['id']}" in out, out + err
+    # A fund reads its own inbox channels (where `sign` learns its next number), no other's.
+    th_channels = await svc.inbox.channels(Principal("th", PrincipalKind.FUND, "TH-SSO"))
+    assert th_channels and all("TH-SSO" in (r["issuer"], r["audience"]) for r in th_channels)
     current = await svc.settlement.get(OPERATOR, window["id"])
     assert {"TH-SSO", "VN-VSS"} <= set(current["confirmations"])
     # Any other fund with a part in this window (another test's flows) confirms the same way.
