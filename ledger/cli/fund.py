@@ -269,7 +269,7 @@ def describe_outcome(outcome: dict[str, Any], hub_keys: TrustRegistry) -> list[s
         lines = [f"{head}: {_value(result.get('value'))}"]
     else:
         error = result.get("error") or {}
-        lines = [f"{head} but failed: {error.get('code')}: {error.get('message')}"]
+        lines = [f"{head}: not applied: {error.get('code')}: {error.get('message')}"]
     ack = outcome.get("ack")
     if ack:
         try:
