@@ -129,6 +129,14 @@ async def test_two_funds_run_a_transfer_and_confirm_its_window_with_the_tool(
     done, out, _ = await fund(capsys, "send", str(ack), *vn_hub)
     assert done == 0 and out.startswith(f"{ack}: duplicate #")
 
+    # A message that verifies but cannot be applied is said so, and exits 1.
+    bogus = tmp_path / "bogus.jws"
+    assert (await fund(capsys, "sign", "--key", str(vn), "--type", "transfer.ack", "--body",
+                       '{"flow_id": "pt-none", "accepted": true}', *vn_hub, "--out",
+                       str(bogus)))[0] == 0
+    done, out, _ = await fund(capsys, "send", str(bogus), *vn_hub)
+    assert done == 1 and "not applied: unknown_flow" in out, out
+
     # 3. The window closes; each fund reads its signed statement and confirms by message.
     window = await svc.settlement.open_window(OPERATOR, "USD")
     closed = await svc.settlement.close(OPERATOR, window["id"])
