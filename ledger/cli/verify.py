@@ -168,7 +168,7 @@ def describe(message: VerifiedMessage, audience_checked: bool = False) -> str:
         totals = ", ".join(money(t) for t in fund["totals"])
         lines.append(f"  {fund['fund']}: {plural(fund['months'], 'month')}, {totals}")
         for scheme in fund.get("schemes", []):
-            lines.append(f"    {scheme['scheme']}: {plural(scheme['months'], 'month')} "
+            lines.append(f"    {scheme['scheme']}: {plural(scheme['months'], 'month')}"
                          f"{_span(scheme)}, balance {money(scheme['balance'])}")
             paid = ", ".join(f"{p['payer']} {money(p['amount'])}"
                              for p in scheme.get("paid_by_payer", []))
@@ -189,8 +189,9 @@ def money(wire: dict[str, Any]) -> str:
 
 def _span(scheme: dict[str, Any]) -> str:
     first, last = scheme.get("first_month"), scheme.get("last_month")
-    return f"({first} … {last})" if first and last and first != last else \
-        f"({first})" if first else ""
+    if first and last and first != last:
+        return f" ({first} … {last})"
+    return f" ({first})" if first else ""
 
 
 def _receipt_lines(body: dict[str, Any]) -> list[str]:
