@@ -32,6 +32,7 @@ TOOL_VARIABLES = frozenset({
     "CLMTV_TEST_DATABASE_URL",  # tests: which store (dev.py test)
     "CLMTV_PG_ADMIN_URL",  # dev.py: where to create test databases
     "CLMTV_REPLAY_TOKEN",  # simulate --replay URL: the operator's token
+    "CLMTV_FUND_TOKEN",  # clmtv fund: the fund's bearer token
 })
 KEY_HOWTO = (
     "generate real keys with: python3 -c \"import base64, secrets; "

@@ -40,6 +40,15 @@ DEMO_TOKENS = {
     "channel": "demo-mekong-wallet-token",  # the channel DEMO_CHANNEL: its own payments only
 }
 
+# Japan's lump sum the demo sends home through the NSSF (demo_settlement.py).
+DEMO_LSWP_FLOW = "pt-demo-lswp"
+# The inbox's OpenAPI example is a message from this fund, signed with this key when the
+# document is read (ledger/api/examples.py). Only the demo publishes the key: its private half
+# is here, in the open, so that "Try it out" works; a hub that does not publish it refuses it.
+DEMO_EXAMPLE_FUND = "KH-NSSF"
+DEMO_EXAMPLE_KID = "kh-nssf-demo-example"
+DEMO_EXAMPLE_KEY_SEED = "Y2xtdHYgZGVtbyBleGFtcGxlIGtleSwgcHVibGljISE"  # 32 bytes, base64url
+
 EXAMPLE_MONTH = "2026-10"  # not seeded, so the first "Try it out" creates it (201)
 
 

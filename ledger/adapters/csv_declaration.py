@@ -51,6 +51,9 @@ class _LineError(Exception):
 
 
 def _amount(value: str, field: str) -> int:
+    if value[:1] == "-" and value[1:].isascii() and value[1:].isdigit():
+        raise _LineError(field, f"must be positive (a whole number of minor units, zero or "
+                                f"more), got {value!r}")
     if not value.isascii() or not value.isdigit() or len(value) > 18:
         raise _LineError(field, f"must be a whole number of minor units, got {value!r}")
     return int(value)

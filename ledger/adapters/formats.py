@@ -102,10 +102,16 @@ class Totals:
         self.employer_minor += row.employer_minor or 0
 
 
-def reconcile(header: DeclaredHeader, totals: Totals, employer_per_row: bool) -> list[RowError]:
-    """The header's claims against the rows' sums; each mismatch is a file-level error."""
+def reconcile(header: DeclaredHeader, totals: Totals, employer_per_row: bool,
+              unreadable: int = 0) -> list[RowError]:
+    """The header's claims against the rows' sums; each mismatch is a file-level error.
+
+    The sums are of the rows that could be read: with `unreadable` rows left out, a mismatch
+    says so, since it may be only the consequence of those rows' own errors."""
     if not header.has_totals:
         return []
+    rows = "1 unreadable row" if unreadable == 1 else f"{unreadable:,} unreadable rows"
+    left_out = f" (the {rows} not counted)" if unreadable else ""
     checks = [
         ("employee_count", header.employee_count, totals.count),
         ("total_wages", header.total_wages_minor, totals.wages_minor),
@@ -115,7 +121,7 @@ def reconcile(header: DeclaredHeader, totals: Totals, employer_per_row: bool) ->
         checks.append(("total_employer_contributions", header.total_employer_minor,
                        totals.employer_minor))
     return [
-        RowError(0, name, f"header says {claimed}, rows add up to {actual}")
+        RowError(0, name, f"header says {claimed}, rows add up to {actual}{left_out}")
         for name, claimed, actual in checks
         if claimed != actual
     ]

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api import errors
 from ledger.api.observability import RequestObserver
+from ledger.api.examples import serve_live_examples
 from ledger.api.routes import (
     channels,
     contributions,
@@ -189,4 +190,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                    keys.router, imports.router,
                    portability.router, inbox.router, windows.router, channels.router):
         app.include_router(router)
+    serve_live_examples(app)  # the inbox's example, signed when the document is read
     return app

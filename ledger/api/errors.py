@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from ledger.api.schemas import AMOUNT_MINOR_ERROR
 from ledger.domain.errors import DomainError, ErrorCode
 
 PROBLEM_TYPE = "urn:clmtv:problem:"
@@ -108,12 +109,14 @@ def validation_problem(exc: RequestValidationError) -> DomainError:
             f"request body is not valid JSON: {where.get('ctx', {}).get('error', 'parse error')}",
         )
     items = [
-        DomainError(ErrorCode.INVALID_INPUT, str(e.get("msg")), field=_field(tuple(e["loc"])))
+        DomainError(ErrorCode.INVALID_AMOUNT if e.get("type") == AMOUNT_MINOR_ERROR
+                    else ErrorCode.INVALID_INPUT, str(e.get("msg")),
+                    field=_field(tuple(e["loc"])))
         for e in errors
     ]
     first = items[0]
     return DomainError(
-        ErrorCode.INVALID_INPUT,
+        first.code,
         f"{first.field}: {first.message}" + (f" (and {len(items) - 1} more)" if len(items) > 1
                                               else ""),
         field=first.field,

@@ -6,9 +6,11 @@ minor units (satang, yen, dong, riel...). Months are `YYYY-MM`.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from ledger.demo_data import (
     DEMO_WORKER,
@@ -23,13 +25,35 @@ from ledger.domain.money import Currency
 from ledger.domain.periods import PeriodKind
 from ledger.limits import ID_MAX
 
+AMOUNT_MINOR_PATTERN = re.compile(r"[0-9]{1,19}")
+AMOUNT_MINOR_ERROR = "amount_minor"  # the validation error's type: answered as invalid_amount
+
+
+def _amount_minor(value: object) -> str:
+    """A string of 1-19 digits, told in words: the schema's pattern is for machines, and a
+    person who sent "525.00" needs to hear that amounts are whole minor units. No sign: every
+    amount of the API is positive (or zero, where the next check allows it)."""
+    if isinstance(value, str) and AMOUNT_MINOR_PATTERN.fullmatch(value):
+        return value
+    if isinstance(value, str):
+        shown = repr(value)
+    else:
+        shown = "a JSON number" if isinstance(value, int | float) else "no string"
+    raise PydanticCustomError(
+        AMOUNT_MINOR_ERROR,
+        "must be a whole number of minor units: a string of 1 to 19 digits, with no sign, "
+        "decimal point or exponent (\"52500\" is 525.00 THB), got {shown}", {"shown": shown})
+
+
 AmountMinor = Annotated[
     str,
-    Field(
-        pattern=r"^-?[0-9]{1,19}$",
-        description="Integer minor units as a string of digits (no decimals, no exponent)",
-        examples=["2000000"],
-    ),
+    PlainValidator(_amount_minor),
+    WithJsonSchema({
+        "type": "string", "pattern": f"^{AMOUNT_MINOR_PATTERN.pattern}$",
+        "description": "Integer minor units as a string of digits (no sign, no decimals, "
+                       "no exponent)",
+        "examples": ["2000000"],
+    }),
 ]
 
 

@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from ledger.adapters.refunds import Claim
+from ledger.api.examples import example_key
 from ledger.app.settle_run import OPERATOR, fund_keys, publish_fund_keys, run_window
 from ledger.composition import Services
 from ledger.db import inbox_repo, windows_repo
-from ledger.demo_data import DEMO_SECOND_WORKER, DEMO_WORKER
+from ledger.demo_data import DEMO_LSWP_FLOW, DEMO_SECOND_WORKER, DEMO_WORKER
 from ledger.domain.periods import Month
 from ledger.services.portability import FlowRequest, Reason
 from ledger.settlement.keys import HUB, Party, SigningKey
@@ -29,12 +30,13 @@ from ledger.settlement.messages import MessageType, sign_message
 # Reference rates for the demo (illustrative, not published rates).
 DEMO_RATES = [("JPY", "USD", "0.0067"), ("THB", "USD", "0.028"), ("USD", "KHR", "4100"),
               ("USD", "MMK", "2100"), ("USD", "VND", "25000")]
-DEMO_LSWP = "pt-demo-lswp"
+DEMO_LSWP = DEMO_LSWP_FLOW
 DEMO_THAI = "pt-demo-thai"
 
 
 async def seed_settlement(svc: Services, say: Callable[[str], None],
                           keys_dir: Path | None = None) -> None:
+    await publish_example_key(svc)
     if any(w["state"] == "settled" for w in await windows_repo.windows(svc.db, "USD", 100)):
         return
     funds = tuple(svc.portability.agreement.member_funds)
@@ -51,6 +53,14 @@ async def seed_settlement(svc: Services, say: Callable[[str], None],
     say("  portability: Japan's lump sum home to KH-NSSF (its tax refund receivable), "
         "a Thai old-age balance paid to a Myanmar worker")
     await run_window(svc, "USD", keys, lambda line: say("  " + line))
+
+
+async def publish_example_key(svc: Services) -> None:
+    """The key the inbox's OpenAPI example is signed with (ledger/api/examples.py): published
+    by the demo only, so that "Try it out" delivers a message the inbox accepts."""
+    key = example_key()
+    if (await svc.keys.registry()).get(key.kid, key.issuer) is None:
+        await svc.keys.publish(OPERATOR, key.issuer, {"keys": [key.public_jwk()]})
 
 
 async def _flow(svc: Services, keys: dict[str, SigningKey], request: FlowRequest) -> None:

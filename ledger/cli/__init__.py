@@ -79,8 +79,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="print only the window's report, as JSON")
 
     from ledger.cli import clients as clients_cli
+    from ledger.cli import fund as fund_cli
 
     clients_cli.add_parser(sub)
+    fund_cli.add_parser(sub)
 
     hub_key = sub.add_parser("hub-key", help="the hub's signing key (a JWK file)")
     hub_key_sub = hub_key.add_subparsers(dest="hub_key_command", required=True)
@@ -130,6 +132,11 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("clients", "revoke"): None,
     ("clients", "rotate"): None,
     ("hub-key", "create"): None,
+    ("fund", "keygen"): None,
+    ("fund", "publish"): None,
+    ("fund", "sign"): None,
+    ("fund", "send"): "a message was rejected, held or failed (each outcome is listed)",
+    ("fund", "window"): "the hub's statement does not verify",
     ("simulate",): "the replay's ledger totals differ from the simulator's",
     ("calibrate",): "a tight or band target lies outside its tolerance",
     ("sweep",): "one or more runs failed (each named in the report; the others are kept)",
@@ -196,6 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "db":
             print(_upgraded(asyncio.run(_upgrade(settings)), settings))
+        elif args.command == "fund":
+            from ledger.cli import fund as fund_cli
+
+            return fund_cli.run(args)
         elif args.command == "clients":
             from ledger.cli import clients as clients_cli
 

@@ -78,12 +78,17 @@ def describe(report: ImportReport, console: Console) -> None:
                   f"(sha256 {report.file_sha256[:12]}…): {verdict}"
                   + (" — imported before; this is its original report" if report.replayed
                      else ""))
-    if report.rows_parsed == 0 and not report.replayed:
-        console.print(f"  no row could be read: {report.first_reason()}", markup=False)
-    console.print(f"  rows: {report.rows_total:,} read, {report.rows_accepted:,} accepted, "
-                  f"{report.rows_rejected:,} rejected, {report.rows_already_booked:,} already "
-                  f"booked; {plural(report.contributions_booked, 'contribution')} booked")
-    if not report.header_reconciled:
+    if not report.header_read:
+        console.print(f"  the header could not be read: {report.first_reason()}", markup=False)
+        console.print("  rows: none read (the file is refused at its header)")
+    else:
+        if report.rows_parsed == 0 and not report.replayed:
+            console.print(f"  no row could be read: {report.first_reason()}", markup=False)
+        console.print(f"  rows: {report.rows_total:,} read, {report.rows_accepted:,} accepted, "
+                      f"{report.rows_rejected:,} rejected, {report.rows_already_booked:,} "
+                      f"already booked; {plural(report.contributions_booked, 'contribution')} "
+                      "booked")
+    if report.header_read and not report.header_reconciled:
         console.print("  [red]the header's totals do not match the rows[/]")
     for scheme, by_payer in report.pooled_minor.items():
         amounts = ", ".join(f"{payer} {amount}" for payer, amount in by_payer.items())

@@ -22,6 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ledger.domain.errors import DomainError
+from ledger.domain.money import Currency, Money
 from ledger.settlement.keys import HUB, TrustRegistry
 from ledger.settlement.messages import (
     MessageRejected,
@@ -51,7 +53,7 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
                                "https URL: a trust anchor is never followed elsewhere")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
     try:
@@ -74,7 +76,7 @@ def load_jwks(source: str, allow_http_loopback: bool = False) -> dict[str, Any]:
 def _fetch_jwks(source: str, allow_http_loopback: bool) -> dict[str, Any]:
     url = source if source.endswith(".json") else source.rstrip("/") + "/.well-known/jwks.json"
     parts = urllib.parse.urlsplit(url)
-    loopback_http = allow_http_loopback and _is_loopback(parts.hostname or "")
+    loopback_http = allow_http_loopback and is_loopback(parts.hostname or "")
     if parts.scheme != "https" and not loopback_http:
         raise VerifyInputError(
             "the keys must come over https (plain http is accepted only from this machine, "
@@ -174,21 +176,41 @@ def describe(message: VerifiedMessage, audience_checked: bool = False) -> str:
     if message.typ == "payment.receipt":
         lines.extend(_receipt_lines(body))
     for fund in body.get("funds", []):
-        totals = ", ".join(f"{t['amount_minor']} {t['currency']}" for t in fund["totals"])
-        lines.append(f"  {fund['fund']}: {plural(fund['months'], 'month')}, {totals} "
-                     "(minor units)")
+        totals = ", ".join(money(t) for t in fund["totals"])
+        lines.append(f"  {fund['fund']}: {plural(fund['months'], 'month')}, {totals}")
+        for scheme in fund.get("schemes", []):
+            lines.append(f"    {scheme['scheme']}: {plural(scheme['months'], 'month')}"
+                         f"{_span(scheme)}, balance {money(scheme['balance'])}")
+            paid = ", ".join(f"{p['payer']} {money(p['amount'])}"
+                             for p in scheme.get("paid_by_payer", []))
+            if paid:
+                lines.append(f"      paid by {paid}")
+    if isinstance(body.get("totals"), list) and body.get("funds"):
+        lines.append("  total: " + (", ".join(money(t) for t in body["totals"]) or "nothing"))
     return "\n".join(lines)
+
+
+def money(wire: dict[str, Any]) -> str:
+    """A wire amount as a person reads it (`268,975.00 THB`); as sent if it is not one."""
+    try:
+        return Money(int(wire["amount_minor"]), Currency(wire["currency"])).display()
+    except (KeyError, ValueError, TypeError, DomainError):
+        return f"{wire.get('amount_minor')} {wire.get('currency')} (minor units)"
+
+
+def _span(scheme: dict[str, Any]) -> str:
+    first, last = scheme.get("first_month"), scheme.get("last_month")
+    if first and last and first != last:
+        return f" ({first} … {last})"
+    return f" ({first})" if first else ""
 
 
 def _receipt_lines(body: dict[str, Any]) -> list[str]:
     """A channel payment's receipt (docs/channels.md), in words."""
-    def money(m: dict[str, str]) -> str:
-        return f"{m['amount_minor']} {m['currency']}"
-
     rate = body["rate"]
     return [
         f"  payment {body['payment_id']} by {body['channel']} at {body['paid_at']}",
-        f"  paid {money(body['paid'])} (minor units): principal {money(body['principal'])}, "
+        f"  paid {money(body['paid'])}: principal {money(body['principal'])}, "
         f"fee {money(body['fee'])}",
         f"  rate {rate['rate']} {rate['quote']}/{rate['base']} ({rate['rounding']}; "
         f"{rate['source']})",

@@ -148,6 +148,13 @@ class Money:
         exp = self.currency.exponent
         return f"{self.to_major():.{exp}f} {self.currency.value}"
 
+    def display(self) -> str:
+        """For a person: major units with the currency's decimals and thousands separated,
+        `268,975.00 THB`, `1,185,840 JPY` (exact: no rounding, the decimals are the minor
+        units)."""
+        exp = self.currency.exponent
+        return f"{self.to_major():,.{exp}f} {self.currency.value}"
+
     # -- arithmetic -----------------------------------------------------------------------------
     def _same(self, other: Money) -> None:
         if other.currency is not self.currency:

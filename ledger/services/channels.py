@@ -238,6 +238,9 @@ class ChannelService:
         scheme = fund.scheme(str(purchase.scheme)).code
         channel.may_collect(fund.code, scheme)
         missing = await self.workers.require_members([(worker, fund.code)])
+        if missing and not await self.workers.existing({worker}):
+            raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no worker {worker}",
+                              field="worker_id")
         if missing:
             raise DomainError(ErrorCode.WORKER_NOT_MEMBER,
                               f"worker {worker} has no membership at {fund.code}",

@@ -81,17 +81,7 @@ class ContributionService:
             except DomainError as exc:
                 errors.append(exc.at(index))
         if not errors:
-            missing = await self.workers.require_members(
-                [(c.worker_id, c.fund) for c in valid]
-            )
-            errors = [
-                DomainError(
-                    ErrorCode.WORKER_NOT_MEMBER,
-                    f"worker {valid[i].worker_id} has no membership at {valid[i].fund}",
-                    field="worker_id", index=i,
-                )
-                for i in sorted(missing)
-            ]
+            errors = await self._membership_errors(valid)
             seen: set[str] = set()
             for i, c in enumerate(valid):
                 if c.id in seen:
@@ -129,6 +119,29 @@ class ContributionService:
                     ErrorCode.FORBIDDEN, f"employer {principal.employer} at {fund} does not "
                     f"employ worker {raw.worker_id}; the fund registers its employees",
                     field="worker_id", index=index if several else None)
+    async def _membership_errors(self, valid: list[Contribution]) -> list[DomainError]:
+        """One error per contribution whose worker is not a member of its fund: a worker who
+        does not exist at all is told apart (register them first) from one who exists but has
+        no membership there (add the membership)."""
+        missing = sorted(await self.workers.require_members(
+            [(c.worker_id, c.fund) for c in valid]))
+        if not missing:
+            return []
+        known = await self.workers.existing({valid[i].worker_id for i in missing})
+        errors = []
+        for i in missing:
+            c = valid[i]
+            if c.worker_id in known:
+                errors.append(DomainError(
+                    ErrorCode.WORKER_NOT_MEMBER,
+                    f"worker {c.worker_id} has no membership at {c.fund}: add it first "
+                    f"(POST /v1/workers/{c.worker_id}/memberships)", field="worker_id", index=i))
+            else:
+                errors.append(DomainError(
+                    ErrorCode.UNKNOWN_WORKER,
+                    f"no worker {c.worker_id}: register the worker (POST /v1/workers) with a "
+                    f"membership at {c.fund} first", field="worker_id", index=i))
+        return errors
 
     async def post(
         self,

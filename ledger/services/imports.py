@@ -78,7 +78,8 @@ class ImportReport:
     rows_already_booked: int = 0  # accepted rows an earlier import (or the API) had booked
     contributions_booked: int = 0
     pooled_minor: dict[str, dict[str, str]] = field(default_factory=dict)
-    header_reconciled: bool = True
+    header_read: bool = True  # False: the file was refused at its header, no row was read
+    header_reconciled: bool = True  # False too when the header could not be read
     errors: list[dict[str, Any]] = field(default_factory=list)
     errors_not_listed: int = 0
     replayed: bool = False  # the same file was imported before: this is its original report
@@ -91,6 +92,8 @@ class ImportReport:
 
     def rejection(self) -> str:
         """Why nothing was booked, in one sentence that names the first reason."""
+        if not self.header_read:
+            return f"the header could not be read: {self.first_reason()}; nothing was booked"
         if self.rows_parsed == 0:
             what = "no row could be read"
         else:
@@ -139,7 +142,9 @@ def _merged(kinds: list[_Errors]) -> _Errors:
 
 
 def _as_dicts(errors: _Errors) -> list[dict[str, Any]]:
-    ordered = sorted(errors.kept, key=lambda e: e.line)
+    # Rows by line, then the file's own errors (line 0): a row's error comes before the header
+    # totals it put out of balance.
+    ordered = sorted(errors.kept, key=lambda e: (e.line == 0, e.line))
     return [{"line": e.line, "field": e.field, "reason": e.reason} for e in ordered]
 
 
@@ -186,6 +191,8 @@ class ImportService:
             log = _merged([errors, *booking.kinds()] if checked else [errors])
             if checked:
                 report.rows_already_booked = booking.already
+            if header is None:  # nothing to reconcile: the rows were never read
+                report.header_read = report.header_reconciled = False
             # Line numbers name rows once a header was read; before that, only the file.
             report.rows_rejected = len(log.lines - {0}) if header is not None else 0
             report.rows_accepted = report.rows_total - report.rows_rejected
@@ -280,7 +287,8 @@ class ImportService:
         report.rows_total, report.rows_parsed = reader.rows_total, reader.rows_parsed
         if report.rows_total == 0:
             errors.add(RowError(0, "file", "has a header but no rows"))
-        mismatches = reconcile(header, reader.totals, reader.employer_per_row)
+        mismatches = reconcile(header, reader.totals, reader.employer_per_row,
+                               reader.rows_total - reader.rows_parsed)
         for mismatch in mismatches:
             errors.add(mismatch)
         report.header_reconciled = not mismatches

@@ -267,8 +267,13 @@ class InboxService:
                                    "detail", "received_at_us")} for r in rows]
 
     async def channels(self, principal: Principal) -> list[dict[str, Any]]:
-        principal.require(principal.sees_everything, "read channel positions")
-        return await inbox_repo.channels(self.db)
+        """Every channel's next sequence number; a fund sees its own channels (it must know
+        which number the hub expects next from it)."""
+        rows = await inbox_repo.channels(self.db)
+        if principal.sees_everything:
+            return rows
+        principal.require(principal.kind is PrincipalKind.FUND, "read channel positions")
+        return [r for r in rows if principal.scope in (r["issuer"], r["audience"])]
 
 
 def _principal(message: VerifiedMessage) -> Principal:

@@ -3,6 +3,11 @@
 Each scheme's balance is its member account (one per worker, fund, scheme and currency, ADR
 0026), so the statement always equals the ledger; who paid is the sum of the contributions'
 shares by payer. A fund sees only its own part; the worker and the hub see all.
+
+The summary (per fund and scheme: balance, paid by whom, months) is always whole. The detail,
+one line per contribution (a worker of twenty years has hundreds), is whole in the signed
+statement and paged over the API (`DetailPage`): in the order fund, month, scheme, id, a page
+starts after a contribution id and says where the next one starts.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from typing import Any
 
 from ledger.db import repositories as repo
 from ledger.db.engine import Database
+from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
@@ -37,6 +43,18 @@ class FundPart:
     member_number: str | None
     schemes: dict[str, SchemeLine] = field(default_factory=dict)
     contributions: list[dict[str, Any]] = field(default_factory=list)
+    count: int | None = None  # every contribution, when `contributions` holds a page of them
+
+
+@dataclass(frozen=True, slots=True)
+class DetailPage:
+    """Which contributions a statement lists: at most `limit` (0: the summary alone), after
+    the contribution `after`, of one fund and scheme if given."""
+
+    limit: int
+    after: str | None = None
+    fund: str | None = None
+    scheme: str | None = None
 
 
 class StatementService:
@@ -44,7 +62,9 @@ class StatementService:
         self.db = db
         self.workers = workers
 
-    async def statement(self, principal: Principal, worker_id: str) -> dict[str, Any]:
+    async def statement(self, principal: Principal, worker_id: str,
+                        page: DetailPage | None = None) -> dict[str, Any]:
+        """The whole statement, or with `page` its summary and one page of its detail."""
         worker = await self.workers.get(principal, worker_id)
         visible = {m.fund: m.member_number for m in worker.memberships}
         parts = {fund: FundPart(fund, number) for fund, number in visible.items()}
@@ -72,7 +92,34 @@ class StatementService:
                 for payer, amount in json.loads(row["shares"]).items():
                     paid[payer] = paid.get(payer, 0) + int(amount)
         complete = principal.sees_everything or principal.kind is PrincipalKind.WORKER
-        return _render(worker_id, worker.nationality, list(parts.values()), complete)
+        detail = None if page is None else _paginate(list(parts.values()), page)
+        statement = _render(worker_id, worker.nationality, list(parts.values()), complete)
+        if detail is not None:
+            statement["detail"] = detail
+        return statement
+
+
+def _paginate(parts: list[FundPart], page: DetailPage) -> dict[str, Any]:
+    """Keep in each part only the contributions of the page; say what the page holds."""
+    chosen = [(part.fund, c) for part in sorted(parts, key=lambda p: p.fund)
+              for c in sorted(part.contributions, key=lambda c: (c["month"], c["scheme"],
+                                                                 c["id"]))
+              if (page.fund is None or part.fund == page.fund)
+              and (page.scheme is None or c["scheme"] == page.scheme)]
+    start = 0
+    if page.after is not None:
+        start = next((i + 1 for i, (_, c) in enumerate(chosen) if c["id"] == page.after), -1)
+        if start < 0:
+            raise DomainError(ErrorCode.INVALID_INPUT, f"after: no contribution {page.after} "
+                              "among those this statement lists", field="after")
+    listed = chosen[start:start + page.limit]
+    for part in parts:
+        part.count = len(part.contributions)
+        part.contributions = [c for fund, c in listed if fund == part.fund]
+    more = start + len(listed) < len(chosen)
+    return {"contributions": len(chosen), "listed": len(listed), "limit": page.limit,
+            "after": page.after, "next": listed[-1][1]["id"] if more and listed else None,
+            "fund": page.fund, "scheme": page.scheme}
 
 
 def _line(part: FundPart, scheme: str, currency: Currency) -> SchemeLine:
@@ -139,6 +186,7 @@ def _render(worker_id: str, nationality: str, parts: list[FundPart], complete: b
             "totals": [Money(a, c).to_wire() for c, a in sorted(fund_total.items())],
             "schemes": schemes_out,
             "contributions": part.contributions,
+            **({} if part.count is None else {"contributions_total": part.count}),
         })
     return {
         "worker_id": worker_id,

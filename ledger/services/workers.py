@@ -222,6 +222,10 @@ class WorkerService:
             raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no member {mask(number)} at {fund}")
         return await self.get(principal, worker_id)
 
+    async def existing(self, worker_ids: set[str]) -> set[str]:
+        """Which of these worker ids are registered."""
+        return await repo.existing_workers(self.db, sorted(worker_ids))
+
     async def require_members(self, pairs: Sequence[tuple[str, str]]) -> set[int]:
         """Indexes of (worker, fund) pairs that are NOT memberships (cached once confirmed)."""
         unknown = sorted({p for p in pairs if p not in self._known_members})

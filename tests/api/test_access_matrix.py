@@ -83,7 +83,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /v1/inbox/messages": frozenset({"operator"}) | FUNDS,
     "GET /v1/inbox/messages": STAFF | FUNDS,
     "GET /v1/inbox/rejections": STAFF,
-    "GET /v1/inbox/channels": STAFF,
+    "GET /v1/inbox/channels": STAFF | FUNDS,  # a fund: its own channels (clmtv fund sign)
     "POST /v1/windows": frozenset({"operator"}),
     "GET /v1/windows": STAFF | FUNDS,
     "GET /v1/windows/{window_id}": STAFF | FUNDS,

@@ -197,6 +197,8 @@ async def test_bad_payments_are_refused_with_a_clear_problem_and_book_nothing(
          "unknown_quote", "quote_id"),
         ("a worker of another fund", {**good, "worker_id": cambodian}, 422,
          "worker_not_member", "worker_id"),
+        ("a worker who does not exist", {**good, "worker_id": f"wkr_none{uid}"}, 404,
+         "unknown_worker", "worker_id"),
         ("paid is not the price", {**good, "paid": {"amount_minor": "158713",
                                                      "currency": "THB"}},
          422, "invalid_amount", "paid.amount_minor"),

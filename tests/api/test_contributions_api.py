@@ -89,10 +89,12 @@ BAD_INPUTS: list[tuple[str, dict[str, Any], int, str, str | None]] = [
     ("zero share", {"shares": [{"payer": "employee", "amount": money("0")}]}, 422,
      "invalid_amount", "shares[0].amount.amount_minor"),
     ("fractional amount", {"shares": [{"payer": "employee", "amount": money("5.5")}]}, 422,
-     "invalid_input", "shares[0].amount.amount_minor"),
+     "invalid_amount", "shares[0].amount.amount_minor"),
     ("number instead of string", {"shares": [{"payer": "employee", "amount": {
-        "amount_minor": 5, "currency": "THB"}}]}, 422, "invalid_input",
+        "amount_minor": 5, "currency": "THB"}}]}, 422, "invalid_amount",
      "shares[0].amount.amount_minor"),
+    ("negative wage base", {"wage_base": money("-1500000")}, 422, "invalid_amount",
+     "wage_base.amount_minor"),
     ("unknown payer", {"shares": [{"payer": "uncle", "amount": money("5")}]}, 422,
      "invalid_input", "shares[0].payer"),
     ("payer twice", {"shares": [{"payer": "employee", "amount": money("5")},
@@ -139,6 +141,45 @@ async def test_worker_must_be_member_of_the_fund(api: Api, uid: str) -> None:
     assert response.json()["code"] == "worker_not_member"
 
 
+@pytest.mark.parametrize("amount", ["525.00", "-52500", "5e4", "+52500", " 52500"])
+async def test_an_amount_that_is_not_whole_minor_units_says_so_in_words(
+    api: Api, uid: str, amount: str,
+) -> None:
+    """Not the schema's regex: the rule in words, and a sign refused at once (every share is
+    positive; a negative one used to pass this check only to be refused by the next)."""
+    worker = await new_worker(api, uid)
+    body = thai_contribution(worker)
+    body["shares"][0]["amount"]["amount_minor"] = amount
+    response = await post(api, body, f"k-{uid}")
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert (problem["code"], problem["field"]) == ("invalid_amount",
+                                                   "shares[0].amount.amount_minor")
+    assert problem["detail"] == (
+        "shares[0].amount.amount_minor: must be a whole number of minor units: a string of 1 "
+        "to 19 digits, with no sign, decimal point or exponent (\"52500\" is 525.00 THB), got "
+        f"{amount!r}")
+    assert "pattern" not in response.text and "^" not in response.text
+
+
+async def test_an_unknown_worker_is_told_apart_from_a_non_member(api: Api, uid: str) -> None:
+    response = await post(api, thai_contribution(f"wkr_none{uid}"), f"k-{uid}")
+    assert response.status_code == 404, response.text
+    problem = response.json()
+    assert (problem["code"], problem["field"]) == ("unknown_worker", "worker_id")
+    assert problem["detail"].startswith(f"no worker wkr_none{uid}: register the worker")
+    # In a batch, each item says which of the two it is.
+    member = await new_worker(api, f"{uid}0", ("JP-JPS",))
+    response = await api.http.post("/v1/contributions/batch", json={"contributions": [
+        thai_contribution(member), thai_contribution(f"wkr_none{uid}")]},
+        headers={**api.auth("operator"), "Idempotency-Key": f"b-{uid}"})
+    assert response.status_code == 422, response.text
+    items = response.json()["errors"]
+    assert [(e["index"], e["code"]) for e in items] == [
+        (0, "worker_not_member"), (1, "unknown_worker")]
+    assert "has no membership at TH-SSO" in items[0]["message"]
+
+
 async def test_a_fund_cannot_post_to_another_fund(api: Api, uid: str) -> None:
     worker = await new_worker(api, uid, ("TH-SSO", "JP-JPS"))
     response = await post(api, thai_contribution(worker), f"k-{uid}", who="jp")
@@ -174,13 +215,19 @@ async def test_batch_with_one_bad_item_posts_nothing_and_lists_every_bad_item(
     worker = await new_worker(api, uid)
     items = [thai_contribution(worker, month=f"2025-{m:02d}") for m in range(1, 7)]
     items[2]["fund"] = "XX-NOPE"
-    items[4]["shares"][0]["amount"] = money("-1")
+    items[4]["shares"][0]["amount"] = money("0")
     before = await ledger_snapshot(api)
     response = await batch(api, items, f"b-{uid}")
     assert response.status_code == 422
     errors = response.json()["errors"]
     assert [(e["index"], e["code"]) for e in errors] == [(2, "unknown_fund"),
                                                          (4, "invalid_amount")]
+    # A sign is refused with the request itself, naming the item's field.
+    items[4]["shares"][0]["amount"] = money("-1")
+    signed = await batch(api, items, f"c-{uid}")
+    assert signed.status_code == 422
+    assert (signed.json()["code"], signed.json()["field"]) == (
+        "invalid_amount", "contributions[4].shares[0].amount.amount_minor")
     assert await ledger_snapshot(api) == before
 
 

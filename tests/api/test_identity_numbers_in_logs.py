@@ -160,6 +160,7 @@ NOT_IDENTITY_NUMBERS = {
     ("path", "window_id"): "settlement window id",
     ("path", "fund"): "fund code",
     ("query", "fund"): "fund code",
+    ("query", "scheme"): "scheme code (a statement's page)",
     ("path", "issuer"): "fund code or HUB",
     ("query", "issuer"): "fund code or HUB",
     ("path", "kid"): "signing key id",

@@ -61,23 +61,70 @@ async def test_a_file_with_no_readable_row_says_so_with_the_first_reason(api: Ap
     header, row = good.split(b"\n")[:2]
     before = await ledger_snapshot(api)
     text = f"not a declaration {uid}"
-    for data, reason in (
-        (f"{text}\n".encode(), f"line 1, record: is {len(text)} bytes, expected 135"),
-        (header + b"\n" + row[:40] + b"\n", "line 2, record: is 40 bytes, expected 135"),
-        (header + b"\n", "the file has a header but no rows"),
-        (b"", "the file is empty"),
+    for data, reason, header_read in (
+        (f"{text}\n".encode(),
+         f"the header could not be read: line 1, record: is {len(text)} bytes, expected 135",
+         False),
+        (b"", "the header could not be read: the file is empty", False),
+        (header + b"\n" + row[:40] + b"\n",
+         "no row could be read: line 2, record: is 40 bytes, expected 135", True),
+        (header + b"\n", "no row could be read: the file has a header but no rows", True),
     ):
         response = await api.http.post(URL, headers=api.auth("th"),
                                        files={"file": ("sso.txt", data)})
         assert response.status_code == 422, response.text
         problem = response.json()
         assert problem["code"] == "import_rejected"
-        assert problem["detail"].startswith(f"no row could be read: {reason}"), problem["detail"]
+        assert problem["detail"].startswith(reason), problem["detail"]
         assert problem["detail"].endswith("; nothing was booked")
         report = problem["details"]["report"]
         assert report["rows_parsed"] == 0
-        assert report["rows_rejected"] <= report["rows_total"]
+        assert report["header_read"] is header_read
+        if not header_read:  # nothing counted, nothing reconciled
+            assert (report["rows_total"], report["rows_accepted"], report["rows_rejected"]) == (
+                0, 0, 0)
+            assert report["header_reconciled"] is False
+        assert 0 <= report["rows_rejected"] <= report["rows_total"]
+        assert report["rows_accepted"] >= 0
     assert await ledger_snapshot(api) == before
+
+
+async def test_a_csv_file_whose_header_cannot_be_read_counts_nothing(api: Api) -> None:
+    """The issue's case: a CSV header of the wrong shape read as `0 read, -1 accepted` and
+    `header_reconciled: true`."""
+    before = await ledger_snapshot(api)
+    data = b"garbage,header\nNSSF-000123,Sok,Dara,150000000,2400000,6480000\n"
+    response = await api.http.post("/v1/funds/KH-NSSF/declarations",
+                                   headers=api.auth("operator"),
+                                   files={"file": ("declaration.csv", data)})
+    assert response.status_code == 422, response.text
+    problem = response.json()
+    assert problem["detail"] == ("the header could not be read: line 1, header: must be HEADER "
+                                 "and 9 fields, got 2 fields; nothing was booked")
+    report = problem["details"]["report"]
+    assert (report["header_read"], report["header_reconciled"]) == (False, False)
+    assert (report["rows_total"], report["rows_accepted"], report["rows_rejected"]) == (0, 0, 0)
+    assert await ledger_snapshot(api) == before
+
+
+async def test_a_negative_amount_must_be_positive_and_comes_before_the_totals_it_upsets(
+    api: Api,
+) -> None:
+    from tests.adapters.test_csv_declarations import SAMPLES
+
+    sample = SAMPLES["KH-NSSF"][1].read_bytes()
+    data = sample.replace(b"150000000,2400000,", b"150000000,-2400000,", 1)
+    assert data != sample
+    response = await api.http.post("/v1/funds/KH-NSSF/declarations",
+                                   headers=api.auth("operator"),
+                                   files={"file": ("declaration.csv", data)})
+    assert response.status_code == 422, response.text
+    errors = response.json()["details"]["report"]["errors"]
+    assert errors[0] == {"line": 3, "field": "employee_minor", "reason": (
+        "must be positive (a whole number of minor units, zero or more), got '-2400000'")}
+    totals = errors[1:]
+    assert [e["line"] for e in totals] == [0] * 4 and len(totals) == 4
+    assert all(e["reason"].endswith("(the 1 unreadable row not counted)") for e in totals)
 
 
 def _multipart(file: bytes, padding: int) -> tuple[bytes, str]:

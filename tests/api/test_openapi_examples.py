@@ -125,6 +125,10 @@ async def test_every_example_succeeds_on_the_demo(demo_http: httpx.AsyncClient) 
                 method, _path(path, operation), json=_example(operation, spec),
                 headers={**auth, "Idempotency-Key": f"example-{path}"})
         assert response.status_code in (200, 201), (path, response.text)
+        if path == "/v1/inbox/messages":  # a message the demo's inbox accepts and applies
+            (outcome,) = response.json()["outcomes"]
+            assert outcome["outcome"] == "processed", outcome
+            assert outcome["result"]["ok"] is True and outcome["ack"]
     for path, ops in spec["paths"].items():
         if "get" in ops:
             response = await demo_http.get(_path(path, ops["get"]), headers=auth)

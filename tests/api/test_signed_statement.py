@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from joserfc import jws
@@ -28,7 +29,17 @@ async def signed(api: Api, uid: str) -> tuple[str, dict[str, object], dict[str, 
     assert token.headers["content-type"] == "application/jose"
     plain = await api.http.get(f"/v1/workers/{worker}/statement", headers=api.auth("operator"))
     jwks = (await api.http.get("/.well-known/jwks.json")).json()
-    return token.text, plain.json(), jwks, worker
+    return token.text, _whole(plain.json()), jwks, worker
+
+
+def _whole(statement: dict[str, Any]) -> dict[str, Any]:
+    """The JSON statement as signed: every contribution listed, so without the page's counts
+    (the signed statement is never paged)."""
+    detail = statement.pop("detail")
+    assert detail["next"] is None and detail["listed"] == detail["contributions"]
+    for fund in statement["funds"]:
+        assert fund.pop("contributions_total") == len(fund["contributions"])
+    return statement
 
 
 async def test_statement_is_signed_and_matches_the_json_statement(api: Api, uid: str) -> None:
@@ -55,7 +66,7 @@ async def test_clmtv_verify_accepts_it_and_refuses_a_tampered_copy(
     assert cli.main(["verify", str(tmp_path / "statement.jws"),
                      "--jwks", str(tmp_path / "jwks.json")]) == 0
     out = capsys.readouterr().out
-    assert f"to {worker}" in out and "TH-SSO: 1 month, 105050 THB" in out
+    assert f"to {worker}" in out and "TH-SSO: 1 month, 1,050.50 THB" in out
     head, payload, signature = token.split(".")
     forged = payload[:-4] + ("AAAA" if payload[-4:] != "AAAA" else "BBBB")
     (tmp_path / "forged.jws").write_text(f"{head}.{forged}.{signature}")

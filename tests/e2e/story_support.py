@@ -1,8 +1,12 @@
 """The reference worker of issue 4, built through the real services on the test database.
 
-A Cambodian worker: 140 months of Thai s33 (2010-01 .. 2021-08), 36 months of Japanese EPI on a
-standard remuneration of 180,000 yen (2021-09 .. 2024-08), then 40 months of the NSSF pension at
-home (2024-09 .. 2027-12). Shares are the funds' published rates on those wages.
+The demo's worker (`ledger/app/demo.py`, the README's reference worker), carried forward: a
+Cambodian worker with 140 months of Thai s33 (2012-01 .. 2023-08), 36 months of Japanese EPI
+(2023-09 .. 2026-08) on a standard remuneration of 180,000 yen until his 2025 return (the demo's
+sample 算定基礎届) sets 190,000 from 2025-09, then home: the NSSF pension from 2026-09, where the
+demo stops after two months and this story goes on to 40 (.. 2029-12). Shares are the funds'
+published rates on those wages, as the demo seeds them. `test_story_is_the_demos.py` checks
+that the demo, this career and docs/settlement.md tell the same story.
 """
 
 from __future__ import annotations
@@ -28,11 +32,12 @@ from tests.api.helpers import member_number
 OPERATOR = Principal("story-operator", PrincipalKind.HUB_OPERATOR)
 E, R, G = Payer.EMPLOYEE, Payer.EMPLOYER, Payer.GOVERNMENT
 CAREER = [
-    ("TH-SSO", "s33-old-age", Month(2010, 1), 140, 1_500_000, {E: 45_000, R: 45_000, G: 15_050}),
-    ("JP-JPS", "epi", Month(2021, 9), 36, 180_000, {E: 16_470, R: 16_470}),
+    ("TH-SSO", "s33-old-age", Month(2012, 1), 140, 1_500_000, {E: 45_000, R: 45_000, G: 15_050}),
+    ("JP-JPS", "epi", Month(2023, 9), 24, 180_000, {E: 16_470, R: 16_470}),
+    ("JP-JPS", "epi", Month(2025, 9), 12, 190_000, {E: 17_385, R: 17_385}),
     # The pension's total rate steps from 4 % to 8 % in its sixth year (October 2027).
-    ("KH-NSSF", "pension", Month(2024, 9), 37, 100_000_000, {E: 2_000_000, R: 2_000_000}),
-    ("KH-NSSF", "pension", Month(2027, 10), 3, 100_000_000, {E: 4_000_000, R: 4_000_000}),
+    ("KH-NSSF", "pension", Month(2026, 9), 13, 120_000_000, {E: 2_400_000, R: 2_400_000}),
+    ("KH-NSSF", "pension", Month(2027, 10), 27, 120_000_000, {E: 4_800_000, R: 4_800_000}),
 ]
 RATES = [("JPY", "USD", "0.0067"), ("USD", "KHR", "4100"), ("THB", "USD", "0.028"),
          ("USD", "VND", "25000")]

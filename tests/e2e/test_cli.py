@@ -108,6 +108,15 @@ def test_import_books_a_sample_reports_it_and_a_rerun_changes_nothing(
     out = capsys.readouterr().out
     assert "rejected: nothing was booked" in out and "line 4" in out
     assert cli.main(["import", "TH-SSO", str(tmp_path / "missing.txt")]) == 2
+    unreadable = tmp_path / "unreadable.csv"
+    unreadable.write_bytes(b"garbage,header\n1,2\n")
+    assert cli.main(["import", "KH-NSSF", str(unreadable)]) == 1
+    out = capsys.readouterr().out
+    assert ("the header could not be read: line 1, header: must be HEADER and 9 fields, got 2 "
+            "fields") in out
+    assert "rows: none read (the file is refused at its header)" in out
+    assert "-1" not in out and "0 read" not in out
+    assert totals(sqlite_url) == before
 
 
 def test_adapters_check_passes_a_sample_and_names_the_line_of_a_bad_one(
@@ -181,7 +190,7 @@ def test_channels_commands_on_the_demo(sqlite_url: str, tmp_path: Path,
                      "--audience", "wkr_demo0003"]) == 0
     shown = capsys.readouterr().out
     assert "valid: payment.receipt from HUB to wkr_demo0003 (checked)" in shown
-    assert "paid 158714 THB" in shown and "months covered: 2026-12" in shown
+    assert "paid 1,587.14 THB" in shown and "months covered: 2026-12" in shown
     tampered = (tmp_path / "receipt.jws").read_text()
     head, body, signature = tampered.split(".")
     (tmp_path / "bad.jws").write_text(f"{head}.{body}.{signature[::-1]}")

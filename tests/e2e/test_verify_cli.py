@@ -138,3 +138,37 @@ def test_every_input_problem_is_one_line_and_exit_code_2(
     code, _, err = _verify(capsys, *args)
     assert code == 2 and said in err and "Traceback" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_a_statement_reads_in_each_currencys_convention(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Amounts as a person writes them (268,975.00 THB, 1,185,840 JPY), not minor units; each
+    scheme with its months, balance and payers (issue 22 item 8)."""
+    signer = HubSigner(SigningKey.generate(HUB))
+
+    def wire(amount: str, currency: str = "THB") -> dict[str, str]:
+        return {"amount_minor": amount, "currency": currency}
+
+    statement = {"worker_id": WORKER, "scope": {"complete": True, "funds": ["JP-JPS", "TH-SSO"]},
+                 "funds": [
+        {"fund": "JP-JPS", "months": 36, "totals": [wire("1185840", "JPY")], "schemes": [
+            {"scheme": "epi", "balance": wire("1185840", "JPY"), "months": 36,
+             "first_month": "2023-09", "last_month": "2026-08",
+             "paid_by_payer": [{"payer": "employee", "amount": wire("592920", "JPY")},
+                               {"payer": "employer", "amount": wire("592920", "JPY")}]}]},
+        {"fund": "TH-SSO", "months": 140, "totals": [wire("26897500")], "schemes": [
+            {"scheme": "s33-old-age", "balance": wire("14700000"), "months": 140,
+             "first_month": "2012-01", "last_month": "2023-08", "paid_by_payer": [
+                 {"payer": "employee", "amount": wire("6300000")}]}]}],
+        "totals": [wire("1185840", "JPY"), wire("26897500")]}
+    (tmp_path / "s.jws").write_text(signer.sign_statement(WORKER, statement))
+    (tmp_path / "jwks.json").write_text(json.dumps(signer.jwks()))
+    code, out, _ = _verify(capsys, str(tmp_path / "s.jws"), "--jwks", str(tmp_path / "jwks.json"))
+    assert code == 0, out
+    assert "  TH-SSO: 140 months, 268,975.00 THB" in out
+    assert "    s33-old-age: 140 months (2012-01 … 2023-08), balance 147,000.00 THB" in out
+    assert "      paid by employee 63,000.00 THB" in out
+    assert "  JP-JPS: 36 months, 1,185,840 JPY" in out
+    assert "  total: 1,185,840 JPY, 268,975.00 THB" in out
+    assert "minor units" not in out

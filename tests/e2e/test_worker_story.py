@@ -1,14 +1,17 @@
 """Issue 4's "Must show": the Cambodian worker, under the baseline and under the pilot agreement.
 
-Amounts worked by hand from the funds' rules (funds.md §1.5, nenkin.go.jp):
-- Japan EPI LSWP: 36 insured months at 180,000 yen, last month 2024-08; premium rate in force in
-  October 2023 is 18.3%, so the payment rate is 18.3% × ½ × 36 = 3.294 → 3.3 (half up, one
-  decimal); gross = 180,000 × 3.3 = 594,000 yen; 20.42% withheld = 121,294.8 → 121,294 yen
-  (rounded down); paid now 472,706 yen.
-- Baseline: an agent keeps 15% of what is paid (70,905.9 → 70,906 yen, half up) and the withheld
-  tax never comes back: 401,800 yen reach the worker; 192,200 yen are lost.
+The README's reference worker, as the demo seeds him (`story_support.py`). Amounts worked by hand
+from the funds' rules (docs/reference/funds.md §1.5, nenkin.go.jp):
+- Japan EPI LSWP: 36 insured months, 24 at a standard remuneration of 180,000 yen and 12 at
+  190,000, last month 2026-08: the average is 6,600,000 / 36 = 183,333.33 yen; the premium rate
+  in force in October 2025 is 18.3%, so the payment rate is 18.3% × ½ × 36 = 3.294 → 3.3 (half
+  up, one decimal); gross = 6,600,000 × 3.3 / 36 = 605,000 yen; 20.42% withheld = 123,541 yen
+  (exact); paid now 481,459 yen. His EPI balance is 24 × 32,940 + 12 × 34,770 = 1,207,800 yen.
+- Baseline: an agent keeps 15% of what is paid (72,218.85 → 72,219 yen, half up) and the
+  withheld tax never comes back: 409,240 yen reach the worker; 195,760 yen are lost.
 - Pilot: no agent; both flows go JP-JPS → KH-NSSF at 0.0067 USD/JPY and 4,100 KHR/USD, half even:
-  472,706 yen → 3,167.13 USD → 12,985,233 riel; 121,294 yen → 812.67 USD → 3,331,947 riel.
+  481,459 yen → 3,225.7753 → 3,225.78 USD → 13,225,698 riel; 123,541 yen → 827.7247 → 827.72
+  USD → 3,393,652 riel.
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ __all__ = ["story_services"]
 
 JP, KH, TH = fund_principal("JP-JPS"), fund_principal("KH-NSSF"), fund_principal("TH-SSO")
 REQ, ACK = MessageType.TRANSFER_REQUEST, MessageType.TRANSFER_ACK
-CLAIM = Claim(claim_month=Month(2024, 10), age_years=35, left_country_month=Month(2024, 8))
+CLAIM = Claim(claim_month=Month(2026, 9), age_years=35, left_country_month=Month(2026, 8),
+              insured_status_ended=True)  # the demo's claim
 
 
 def lswp_request(worker: str) -> FlowRequest:
@@ -93,18 +97,18 @@ async def test_baseline_locks_thai_money_and_loses_a_third_of_the_japanese_lump_
 
     refund = await story_services.portability.amounts.refund(  # the fund's own rule
         {"worker_id": worker, "host_fund": "JP-JPS", "scheme": "epi",
-         "detail": json.dumps({"claim": {"claim_month": "2024-10", "age_years": 35,
-                                         "left_country_month": "2024-08"}})})
+         "detail": json.dumps({"claim": {"claim_month": "2026-09", "age_years": 35,
+                                         "left_country_month": "2026-08"}})})
     outcome = lump_sum_outcome(baseline, refund)
-    assert outcome.gross.amount_minor == 594_000
-    assert outcome.paid_now.amount_minor == 472_706
-    assert outcome.agent_fee.amount_minor == 70_906
+    assert outcome.gross.amount_minor == 605_000
+    assert outcome.paid_now.amount_minor == 481_459
+    assert outcome.agent_fee.amount_minor == 72_219
     assert outcome.tax_refund.amount_minor == 0
-    assert outcome.reaches_worker.amount_minor == 401_800
-    assert outcome.lost.amount_minor == 192_200
+    assert outcome.reaches_worker.amount_minor == 409_240
+    assert outcome.lost.amount_minor == 195_760
 
     pilot = lump_sum_outcome(bundled_agreement("clmtv-2019-pilot"), refund)
-    assert pilot.reaches_worker.amount_minor == 594_000 and pilot.lost.amount_minor == 0
+    assert pilot.reaches_worker.amount_minor == 605_000 and pilot.lost.amount_minor == 0
 
 
 async def test_pilot_routes_both_japanese_cash_flows_home_and_totalises_thai_months(
@@ -129,25 +133,24 @@ async def test_pilot_routes_both_japanese_cash_flows_home_and_totalises_thai_mon
     assert requested["state"] == "requested" and requested["destination"] == "worker"
     pending = await send(jp, REQ, {"action": "approve", "flow_id": requested["id"]})
     assert pending["state"] == "pending"
-    assert pending["source"] == {"amount_minor": "472706", "currency": "JPY"}
-    assert pending["settlement"] == {"amount_minor": "316713", "currency": "USD"}
-    assert pending["target"] == {"amount_minor": "1298523300", "currency": "KHR"}
-    assert pending["basis"]["gross_minor"] == "594000"
-    assert pending["basis"]["withheld_minor"] == "121294"
+    assert pending["source"] == {"amount_minor": "481459", "currency": "JPY"}
+    assert pending["settlement"] == {"amount_minor": "322578", "currency": "USD"}
+    assert pending["target"] == {"amount_minor": "1322569800", "currency": "KHR"}
+    assert pending["basis"]["gross_minor"] == "605000"
+    assert pending["basis"]["withheld_minor"] == "123541"
 
     # The second cash flow exists from the first day, as a receivable.
     receivable = await svc.receivables(OPERATOR, worker)
     assert [(r["flow"], r["source"]) for r in receivable] == [
-        ("tax_refund", {"amount_minor": "121294", "currency": "JPY"})]
-    # Who owes it and by when: the tax agent's final return within 5 years of the payment
-    # (claimed 2024-10): 2029-10. 594,000 yen for 3 years of service is under the 1,200,000
-    # deduction, so the whole withholding comes back (jp_jps/retirement_tax.py).
-    assert receivable[0]["claim_by"] == "2029-10"
+        ("tax_refund", {"amount_minor": "123541", "currency": "JPY"})]
+    # Who owes it and by when: the tax agent's final return within 5 years of the payment.
+    # 605,000 yen for 3 years of service is under the 1,200,000 deduction, so the whole
+    # withholding comes back (jp_jps/retirement_tax.py).
     assert receivable[0]["owed_by"].startswith("JP-JPS tax authority")
 
     # Nothing is posted until the home fund acknowledges; the worker's JP balance is reserved.
     jp_member = await account(story_services, f"member/{worker}/JP-JPS/epi/JPY")
-    assert jp_member["debits_posted"] == 0 and jp_member["debits_pending"] == 1_185_840
+    assert jp_member["debits_posted"] == 0 and jp_member["debits_pending"] == 1_207_800
     with pytest.raises(DomainError) as not_home:
         await svc.acknowledge(JP, pending["id"])
     assert not_home.value.code is ErrorCode.FORBIDDEN
@@ -159,20 +162,20 @@ async def test_pilot_routes_both_japanese_cash_flows_home_and_totalises_thai_mon
     refund_flow = receivable[0]["id"]
     await send(jp, REQ, {"action": "approve", "flow_id": refund_flow})  # tax office refunded
     refund_posted = await send(kh, ACK, {"flow_id": refund_flow, "accepted": True})
-    assert refund_posted["target"] == {"amount_minor": "333194700", "currency": "KHR"}
+    assert refund_posted["target"] == {"amount_minor": "339365200", "currency": "KHR"}
     assert await svc.receivables(OPERATOR, worker) == []
 
-    # Both flows reached the worker through the home fund: 12,985,233 + 3,331,947 riel.
+    # Both flows reached the worker through the home fund: 13,225,698 + 3,393,652 riel.
     payouts = await account(story_services, f"portability/{worker}/KH-NSSF/KHR")
-    assert payouts["credits_posted"] == 1_298_523_300 + 333_194_700
+    assert payouts["credits_posted"] == 1_322_569_800 + 339_365_200
     assert payouts["debits_posted"] == payouts["credits_posted"]  # paid out to the worker
     # Japan's whole EPI balance is settled: paid, withheld-then-refunded, or retained.
     row = await account(story_services, f"member/{worker}/JP-JPS/epi/JPY")
-    assert row["credits_posted"] == row["debits_posted"] == 1_185_840
+    assert row["credits_posted"] == row["debits_posted"] == 1_207_800
     assert row["debits_pending"] == 0
 
     # Japanese months are withdrawn; Thai and Cambodian ones totalise to 180.
-    result = await svc.totalisation(OPERATOR, worker, as_of=Month(2028, 1), age_years=55)
+    result = await svc.totalisation(OPERATOR, worker, as_of=Month(2030, 1), age_years=55)
     th, kh = result.fund("TH-SSO"), result.fund("KH-NSSF")
     assert (th.own_months, th.totalised_months) == (140, 180)
     assert th.pro_rata == Fraction(140, 180) and th.eligible

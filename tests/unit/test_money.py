@@ -80,3 +80,11 @@ def test_half_up_is_exact_integer_arithmetic(amount: int, rate_ppm: int) -> None
     """The Decimal path equals pure integer half-up rounding: no binary float anywhere."""
     got = Money(amount, Currency.THB).times(Decimal(rate_ppm) / 10**6, Rounding.HALF_UP)
     assert got.amount_minor == (2 * amount * rate_ppm + 10**6) // (2 * 10**6)
+
+
+def test_display_follows_each_currencys_convention() -> None:
+    assert Money(26_897_500, Currency.THB).display() == "268,975.00 THB"
+    assert Money(1_185_840, Currency.JPY).display() == "1,185,840 JPY"
+    assert Money(15_120_000, Currency.VND).display() == "15,120,000 VND"
+    assert Money(5, Currency.USD).display() == "0.05 USD"
+    assert Money(-123_456, Currency.KHR).display() == "-1,234.56 KHR"

@@ -27,7 +27,8 @@ EXAMPLE_REPORT: dict[str, Any] = {
     "rows_rejected": 0, "rows_already_booked": 0, "contributions_booked": 3,
     "pooled_minor": {"s33-sickness": {"employee": "46725", "employer": "46725",
                                       "government": "46725"}},
-    "header_reconciled": True, "errors": [], "errors_not_listed": 0, "replayed": False,
+    "header_read": True, "header_reconciled": True, "errors": [], "errors_not_listed": 0,
+    "replayed": False,
 }
 
 

@@ -24,7 +24,9 @@ from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 router = APIRouter(tags=["inbox"], responses=PROBLEM_RESPONSES)
 Limit = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)]
 MESSAGES_PER_REQUEST_MAX = 1000
-# A well-formed token whose key no fund has published: "Try it out" shows a precise refusal.
+# A well-formed token whose key no fund has published: the example of a hub that does not trust
+# the demo's example key (a precise refusal). The demo's document carries a message signed when
+# it is read, which the inbox accepts (ledger/api/examples.py).
 EXAMPLE_MESSAGE = (
     "eyJhbGciOiJFZDI1NTE5Iiwia2lkIjoiZXhhbXBsZSIsInR5cCI6ImNsbXR2LW1zZytqd3QifQ"
     ".eyJhdWQiOiJIVUIifQ"
@@ -68,6 +70,7 @@ async def rejections(principal: PrincipalDep, svc: ServicesDep,
     return {"rejections": await svc.inbox.rejections(principal, limit)}
 
 
-@router.get("/v1/inbox/channels", summary="Next sequence number per channel")
+@router.get("/v1/inbox/channels",
+            summary="Next sequence number per channel (a fund sees its own)")
 async def channels(principal: PrincipalDep, svc: ServicesDep) -> dict[str, Any]:
     return {"channels": await svc.inbox.channels(principal)}

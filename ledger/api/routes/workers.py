@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from ledger.api import views
 from ledger.api.deps import PrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES, MemberSearchIn, MembershipIn, WorkerIn
 from ledger.demo_data import DEMO_SECOND_WORKER, DEMO_WORKER
+from ledger.limits import PAGE_SIZE_MAX
+from ledger.services.statements import DetailPage
 from ledger.services.workers import NewWorker
 
 router = APIRouter(tags=["workers"], responses=PROBLEM_RESPONSES)
@@ -21,6 +23,10 @@ def _example(value: str) -> Any:
 
 
 WorkerPath = Annotated[str, _example(DEMO_WORKER)]
+STATEMENT_PAGE_DEFAULT = 50  # contributions a statement lists unless asked: about 12 KB
+ID_MAX_CHARS = 200
+# The demo worker's first contribution (demo.py: Thai s33 from 2012-01), for "Try it out".
+DEMO_FIRST_CONTRIBUTION = f"ctb:{DEMO_WORKER}:TH-SSO:s33-old-age:2012-01"
 
 
 @router.post("/v1/workers", status_code=201, summary="Register a worker (and memberships)")
@@ -78,11 +84,29 @@ async def find_member(
 
 @router.get("/v1/workers/{worker_id}/statement", summary="What was paid, by whom, where")
 async def statement(
-    worker_id: WorkerPath, principal: PrincipalDep, svc: ServicesDep
+    worker_id: WorkerPath, principal: PrincipalDep, svc: ServicesDep,
+    limit: Annotated[int, Query(
+        ge=0, le=PAGE_SIZE_MAX,
+        description="Contributions listed in this page of the detail (0: the summary alone)",
+    )] = STATEMENT_PAGE_DEFAULT,
+    after: Annotated[str | None, Query(
+        max_length=ID_MAX_CHARS, description="List the contributions after this one (the "
+        "previous page's `detail.next`)",
+        openapi_examples={"demo": {"summary": "the demo worker's first Thai month",
+                                   "value": DEMO_FIRST_CONTRIBUTION}})] = None,
+    fund: Annotated[str | None, Query(description="List only this fund's contributions")
+                    ] = None,
+    scheme: Annotated[str | None, Query(description="List only this scheme's contributions")
+                      ] = None,
 ) -> dict[str, Any]:
-    """Balances per fund, scheme, payer and currency; months per fund; contributions; totals.
-    A fund sees only its part; the worker and the hub see every fund."""
-    return await svc.statements.statement(principal, worker_id)
+    """The summary, whole: per fund and scheme the balance, what each payer paid, the months
+    and their states; totals per currency. The detail, paged: the contributions in the order
+    fund, month, scheme, id, `limit` at a time; `detail` says how many there are, how many this
+    page lists and where the next page starts (`next`, for `after`; null on the last page).
+    A fund sees only its part; the worker and the hub see every fund. The signed statement
+    (`statement.jws`) holds the whole detail."""
+    page = DetailPage(limit, after, fund, scheme)
+    return await svc.statements.statement(principal, worker_id, page)
 
 
 @router.get(
