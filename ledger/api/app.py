@@ -11,8 +11,8 @@ from fastapi_standalone_docs import StandaloneDocs  # type: ignore[import-untype
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api import errors
-from ledger.api.observability import RequestObserver
 from ledger.api.examples import serve_live_examples
+from ledger.api.observability import RequestObserver
 from ledger.api.routes import (
     channels,
     contributions,
