@@ -24,7 +24,8 @@ from ledger.api.routes import (
     workers,
 )
 from ledger.composition import Services, build_services
-from ledger.config import Settings
+from ledger.config import ConfigurationError, Settings
+from ledger.db.durability import durability_problems
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.limits import DAY_FILE_MAX_BYTES, DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
@@ -159,6 +160,11 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = services or build_services(settings)
+        if services is None:  # a server: it must not acknowledge what a crash would lose
+            problems = await durability_problems(svc.db)
+            if problems:
+                await svc.db.dispose()
+                raise ConfigurationError(problems)
         app.state.services = svc
         svc.committer.start()
         try:

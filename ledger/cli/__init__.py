@@ -162,6 +162,21 @@ async def _upgrade(settings: Settings) -> list[str]:
         await db.dispose()
 
 
+async def _prepare_server(settings: Settings) -> None:
+    """Migrate, then refuse (ConfigurationError) a store that would lose acknowledged
+    postings in a crash (`ledger/db/durability.py`)."""
+    from ledger.db.durability import durability_problems
+
+    db = open_database(settings.database_url, 1)
+    try:
+        await upgrade(db)
+        problems = await durability_problems(db)
+    finally:
+        await db.dispose()
+    if problems:
+        raise ConfigurationError(problems)
+
+
 def _upgraded(applied: list[str], settings: Settings) -> str:
     where = settings.database_url.split("@")[-1]
     if not applied:
@@ -224,7 +239,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.warn_if_dev_keys()
             if serving.refuse_busy_port(args):
                 return exits.REFUSED
-            asyncio.run(_upgrade(settings))
+            asyncio.run(_prepare_server(settings))
             serving.serve(settings, args)
     except DomainError as exc:
         print(f"clmtv: {exc.code.value}: {exc.message}", file=sys.stderr)

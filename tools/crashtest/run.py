@@ -1,0 +1,233 @@
+"""One crash run: the cluster, the servers, the population, the chaos, the checks.
+
+1. A PostgreSQL cluster of its own (`cluster.py`) with a `clmtv` database, migrated, and an
+   operator token; `apis` servers (`servers.py`); an operating account, wallets that may not go
+   below zero and TH-SSO members, made over HTTP.
+2. The main phase: `clients` clients post for `seconds` (`workload.py`, same ids and keys on
+   every retry) while, every `kill_every_s`, one of the servers or PostgreSQL is killed with
+   SIGKILL and started again, in turn. The checker (`checker.py`) must pass.
+3. The control phase: the same, for `control_seconds`, but every retry with new ids and keys.
+   The same checker must fail it (operations applied twice).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import secrets
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+from ledger.db.engine import open_database
+from ledger.db.migrate import upgrade
+from ledger.domain.principals import PrincipalKind
+from ledger.services.clients import ClientService
+from tools.crashtest.checker import Verdict, check_run
+from tools.crashtest.cluster import PgCluster, free_port
+from tools.crashtest.servers import ApiServer, server_environment
+from tools.crashtest.workload import FUND, Population, Workload
+
+DATABASE = "clmtv"
+GRACE_S = 45.0  # time an operation under way at the end still gets to finish
+
+
+@dataclass(slots=True)
+class RunConfig:
+    seconds: float = 25.0
+    control_seconds: float = 8.0
+    apis: int = 2
+    clients: int = 12
+    drop: float = 0.2
+    kill_every_s: float = 5.0
+    wallets: int = 8
+    workers: int = 6
+    seed: int = 16
+
+
+@dataclass(slots=True)
+class RunReport:
+    config: RunConfig
+    api_kills: int = 0
+    postgres_kills: int = 0
+    seconds: float = 0.0
+    main: dict[str, Any] = field(default_factory=dict)
+    control: dict[str, Any] = field(default_factory=dict)
+    main_ok: bool = False
+    control_caught: bool = False
+    recovered: bool = False  # an operation was acknowledged after the last restart
+    tally: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.main_ok and self.control_caught and self.recovered
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "config": asdict(self.config), "api_kills": self.api_kills,
+                "postgres_kills": self.postgres_kills, "seconds": round(self.seconds, 1),
+                "recovered_after_last_kill": self.recovered, "tally": self.tally,
+                "main": self.main, "control": self.control,
+                "control_caught": self.control_caught}
+
+    def lines(self) -> list[str]:
+        counts = self.main.get("counts", {})
+        control_counts = self.control.get("counts", {})
+        out = [
+            f"crash run: {self.api_kills} API kills, {self.postgres_kills} PostgreSQL kills "
+            f"in {self.config.seconds:.0f} s ({self.seconds:.0f} s in all)",
+            f"main: {counts.get('operations', 0)} operations, "
+            f"{counts.get('acknowledged', 0)} acknowledged, {counts.get('refused', 0)} "
+            f"refused, {counts.get('unknown', 0)} unknown; {self.tally.get('dropped', 0)} "
+            f"answers dropped, {self.tally.get('failed', 0)} attempts without an answer",
+        ]
+        for check in self.main.get("checks", []):
+            out.append(f"  {'ok  ' if check['ok'] else 'FAIL'} {check['name']}"
+                       + ("" if check["ok"] else f": {check['problems'][:3]}"))
+        caught = self.control.get("checks", [{}])[0]
+        out.append(f"control (new keys on retry): {control_counts.get('operations', 0)} "
+                   f"operations; {'caught' if self.control_caught else 'NOT caught'}: "
+                   f"{caught.get('problems_total', 0)} problems, e.g. "
+                   f"{caught.get('problems', [])[:1]}")
+        out.append(f"recovered after the last kill: {self.recovered}")
+        out.append("PASS" if self.ok else "FAIL")
+        return out
+
+
+async def _create_database(cluster: PgCluster) -> None:
+    conn = await asyncpg.connect(cluster.url_of("postgres").replace("+asyncpg", ""))
+    try:
+        await conn.execute(f"CREATE DATABASE {DATABASE}")
+    finally:
+        await conn.close()
+
+
+async def _prepare(url: str) -> str:
+    """Migrate and register the run's operator; its token."""
+    db = open_database(url, 1)
+    try:
+        await upgrade(db)
+        return await ClientService(db).register(f"crash-operator-{secrets.token_hex(3)}",
+                                                PrincipalKind.HUB_OPERATOR, None)
+    finally:
+        await db.dispose()
+
+
+def thai_id(n: int) -> str:
+    """A valid 13-digit Thai identity number (the SSO's check digit) for member n."""
+    body = "1" + str(n).rjust(11, "0")
+    total = sum(int(d) * (13 - i) for i, d in enumerate(body))
+    return body + str((11 - total % 11) % 10)
+
+
+async def seed_population(base: str, token: str, config: RunConfig, tag: str) -> Population:
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=30) as http:
+        async def account(key: str, flags: list[str]) -> int:
+            response = await http.post("/v1/accounts", json={
+                "key": key, "code": "operating", "currency": "THB", "flags": flags})
+            response.raise_for_status()
+            return int(response.json()["id"])
+
+        source = await account(f"crash/{tag}/source", [])
+        wallets = [await account(f"crash/{tag}/wallet-{n}", ["debits_must_not_exceed_credits"])
+                   for n in range(config.wallets)]
+        workers = []
+        for n in range(config.workers):
+            number = int(tag, 16) * 100 + n
+            response = await http.post("/v1/workers", json={
+                "id": f"wkr_crash{tag}{n}", "nationality": "KH",
+                "memberships": [{"fund": FUND, "member_number": thai_id(number)}]})
+            response.raise_for_status()
+            workers.append(str(response.json()["id"]))
+    return Population(token, source, wallets, workers)
+
+
+class Chaos:
+    """Kills one process every `every_s` seconds, in turn: a server, PostgreSQL, the next
+    server, PostgreSQL... and starts it again."""
+
+    def __init__(self, cluster: PgCluster, servers: list[ApiServer], every_s: float) -> None:
+        self.cluster = cluster
+        self.servers = servers
+        self.every_s = every_s
+        self.last_restart = 0.0
+        victims: list[ApiServer | PgCluster] = []
+        for server in servers:
+            victims += [server, cluster]
+        self.victims = itertools.cycle(victims)
+
+    async def run(self, seconds: float) -> None:
+        end = time.monotonic() + seconds
+        while time.monotonic() + self.every_s < end:
+            await asyncio.sleep(self.every_s)
+            victim = next(self.victims)
+            if isinstance(victim, PgCluster):
+                await asyncio.to_thread(victim.kill)
+                await asyncio.sleep(0.5)
+                await asyncio.to_thread(victim.start)
+            else:
+                await asyncio.to_thread(victim.kill)
+                await asyncio.sleep(0.5)
+                victim.start()
+                await asyncio.to_thread(victim.wait_ready)
+            self.last_restart = time.monotonic()
+
+
+async def crash_run(config: RunConfig, work_dir: Path) -> RunReport:
+    report = RunReport(config)
+    started = time.monotonic()
+    cluster = PgCluster()
+    servers: list[ApiServer] = []
+    try:
+        await asyncio.to_thread(cluster.init)
+        await asyncio.to_thread(cluster.start)
+        await _create_database(cluster)
+        url = cluster.url_of(DATABASE)
+        token = await _prepare(url)
+        env = server_environment(url, work_dir / "hub-key.jwk")
+        servers = [ApiServer(free_port(), env, work_dir / f"api-{n}.log")
+                   for n in range(config.apis)]
+        for server in servers:
+            server.start()
+        for server in servers:
+            await asyncio.to_thread(server.wait_ready)
+
+        def live() -> list[str]:
+            return [s.base_url for s in servers if s.alive]
+
+        tag = secrets.token_hex(3)
+        main = Workload(live, await seed_population(servers[0].base_url, token, config, tag),
+                        prefix=f"crash-{tag}", clients=config.clients, drop=config.drop,
+                        new_keys=False, seed=config.seed)
+        chaos = Chaos(cluster, servers, config.kill_every_s)
+        ops, _ = await asyncio.gather(main.run(config.seconds, GRACE_S),
+                                      chaos.run(config.seconds))
+        report.api_kills = sum(s.kills for s in servers)
+        report.postgres_kills = cluster.kills
+        report.tally = asdict(main.tally)
+        report.recovered = any(op.acknowledged_at > chaos.last_restart for op in ops)
+        db = open_database(url, 2)
+        try:
+            verdict = await check_run(db, ops, main.prefix)
+            report.main, report.main_ok = verdict.to_dict(), verdict.ok
+            control_tag = secrets.token_hex(3)
+            control = Workload(live, await seed_population(servers[0].base_url, token, config,
+                                                           control_tag),
+                               prefix=f"crash-{control_tag}", clients=config.clients,
+                               drop=config.drop, new_keys=True, seed=config.seed + 1)
+            control_ops = await control.run(config.control_seconds, GRACE_S)
+            caught: Verdict = await check_run(db, control_ops, control.prefix)
+            report.control = caught.to_dict()
+            report.control_caught = not caught.check("each operation").ok
+        finally:
+            await db.dispose()
+    finally:
+        for server in servers:
+            server.stop()
+        cluster.remove()
+    report.seconds = time.monotonic() - started
+    return report
