@@ -27,6 +27,7 @@ from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.imports import ImportService
 from ledger.services.inbox import InboxService
+from ledger.services.journal import JournalService
 from ledger.services.keys import KeyService
 from ledger.services.message_handlers import (
     portability_bulk_handlers,
@@ -65,6 +66,7 @@ class Services:
     imports: ImportService
     channels: ChannelService
     channel_days: ChannelDayService
+    journal: JournalService
 
 
 def build_services(
@@ -106,6 +108,7 @@ def build_services(
         imports=ImportService(db, vault),
         channels=channels,
         channel_days=ChannelDayService(channels),
+        journal=JournalService(db, signer),
     )
 
 

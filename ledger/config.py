@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     group_commit_max: int = Field(
         512, ge=1, description="Most units one group-commit transaction takes"
     )
+    journal_seal_interval_s: float = Field(
+        1.0, ge=0, description="Seconds between two seals of the tamper-evident journal by a "
+        "server (ADR 0042); 0: this server does not seal (another process or `clmtv audit seal` "
+        "does)"
+    )
     log_level: str = "info"
 
     def uses_dev_keys(self) -> bool:

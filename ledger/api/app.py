@@ -3,6 +3,8 @@ comes from the composition root (`ledger.composition`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,6 +18,7 @@ from ledger.api.routes import (
     contributions,
     imports,
     inbox,
+    journal,
     keys,
     ledger,
     meta,
@@ -167,9 +170,16 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 raise ConfigurationError(problems)
         app.state.services = svc
         svc.committer.start()
+        # The journal is sealed beside the posting path, never on it (ADR 0042).
+        sealer = (asyncio.create_task(svc.journal.run_sealer(settings.journal_seal_interval_s))
+                  if settings.journal_seal_interval_s > 0 else None)
         try:
             yield
         finally:
+            if sealer is not None:
+                sealer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sealer
             await svc.committer.stop()
             if services is None:
                 await svc.db.dispose()
@@ -186,6 +196,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for router in (meta.router, workers.router, contributions.router, ledger.router,
                    keys.router, imports.router,
-                   portability.router, inbox.router, windows.router, channels.router):
+                   portability.router, inbox.router, windows.router, channels.router,
+                   journal.router):
         app.include_router(router)
     return app

@@ -76,9 +76,11 @@ def _parser() -> argparse.ArgumentParser:
     settle.add_argument("--json", action="store_true",
                         help="print only the window's report, as JSON")
 
+    from ledger.cli import audit as audit_cli
     from ledger.cli import clients as clients_cli
 
     clients_cli.add_parser(sub)
+    audit_cli.add_parser(sub)
 
     hub_key = sub.add_parser("hub-key", help="the hub's signing key (a JWK file)")
     hub_key_sub = hub_key.add_subparsers(dest="hub_key_command", required=True)
@@ -120,6 +122,10 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("clients", "revoke"): None,
     ("clients", "rotate"): None,
     ("hub-key", "create"): None,
+    ("audit", "seal"): None,
+    ("audit", "verify"): "the journal differs from what was sealed (the first difference is "
+    "named)",
+    ("audit", "check"): "the proof or its tree head does not verify",
     ("simulate",): "the replay's ledger totals differ from the simulator's",
     ("loadtest", "run"): "the audit found a problem (a lost or twice-booked acknowledgement, "
     "an unbalanced currency, a day that does not reconcile)",
@@ -203,6 +209,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ledger.cli import clients as clients_cli
 
             return clients_cli.run(settings, args)
+        elif args.command == "audit":
+            from ledger.cli import audit as audit_cli
+
+            return audit_cli.run(settings, args)
         elif args.command == "simulate":
             from simulator import cli as simulator_cli
 

@@ -9,6 +9,7 @@ belongs to it.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -81,7 +82,7 @@ class PgCluster:
     def init(self) -> None:
         if self.user:
             shutil.chown(self.root, self.user)
-        subprocess.run([str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust",
+        subprocess.run([str(self.bindir / "initdb"),  # noqa: S603 - fixed arguments "-D", str(self.data), "-A", "trust",
                         "-U", "postgres", "-E", "UTF8", "--no-sync"],
                        check=True, capture_output=True, user=self.user)
 
@@ -91,7 +92,7 @@ class PgCluster:
         for name, value in self.settings.items():
             args += ["-c", f"{name}={value}"]
         log = self.log.open("ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(args, stdout=log,  # noqa: S603 - fixed arguments stderr=subprocess.STDOUT,
                                         start_new_session=True, user=self.user)
         log.close()
         self.starts += 1
@@ -103,7 +104,7 @@ class PgCluster:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"PostgreSQL exited: see {self.log}:\n{self.tail()}")
-            done = subprocess.run([str(self.bindir / "pg_isready"), "-q", "-h", "127.0.0.1",
+            done = subprocess.run([str(self.bindir / "pg_isready"),  # noqa: S603 "-q", "-h", "127.0.0.1",
                                    "-p", str(self.port), "-d", "postgres"], check=False)
             if done.returncode == 0:
                 return
@@ -116,10 +117,8 @@ class PgCluster:
         if self.process is None:
             return
         group = self.process.pid
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(group, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -84,9 +84,9 @@ class RunReport:
             f"refused, {counts.get('unknown', 0)} unknown; {self.tally.get('dropped', 0)} "
             f"answers dropped, {self.tally.get('failed', 0)} attempts without an answer",
         ]
-        for check in self.main.get("checks", []):
-            out.append(f"  {'ok  ' if check['ok'] else 'FAIL'} {check['name']}"
-                       + ("" if check["ok"] else f": {check['problems'][:3]}"))
+        out.extend(f"  {'ok  ' if check['ok'] else 'FAIL'} {check['name']}"
+                   + ("" if check["ok"] else f": {check['problems'][:3]}")
+                   for check in self.main.get("checks", []))
         caught = self.control.get("checks", [{}])[0]
         out.append(f"control (new keys on retry): {control_counts.get('operations', 0)} "
                    f"operations; {'caught' if self.control_caught else 'NOT caught'}: "
@@ -135,14 +135,15 @@ async def seed_population(base: str, token: str, config: RunConfig, tag: str) ->
         source = await account(f"crash/{tag}/source", [])
         wallets = [await account(f"crash/{tag}/wallet-{n}", ["debits_must_not_exceed_credits"])
                    for n in range(config.wallets)]
-        workers = []
-        for n in range(config.workers):
-            number = int(tag, 16) * 100 + n
+        async def worker(n: int) -> str:
             response = await http.post("/v1/workers", json={
                 "id": f"wkr_crash{tag}{n}", "nationality": "KH",
-                "memberships": [{"fund": FUND, "member_number": thai_id(number)}]})
+                "memberships": [{"fund": FUND,
+                                 "member_number": thai_id(int(tag, 16) * 100 + n)}]})
             response.raise_for_status()
-            workers.append(str(response.json()["id"]))
+            return str(response.json()["id"])
+
+        workers = [await worker(n) for n in range(config.workers)]
     return Population(token, source, wallets, workers)
 
 

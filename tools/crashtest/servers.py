@@ -6,6 +6,7 @@ own port, in its own process group, with its output in a log file of the run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -44,7 +45,7 @@ class ApiServer:
 
     def start(self) -> None:
         handle = self.log.open("ab")
-        self.process = subprocess.Popen(
+        self.process = subprocess.Popen(  # noqa: S603 - this interpreter, fixed arguments
             [sys.executable, "-m", "ledger.cli", "serve", "--port", str(self.port),
              "--no-access-log"],
             cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT,
@@ -74,10 +75,8 @@ class ApiServer:
     def kill(self) -> None:
         if self.process is None:
             return
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         self.process.wait()
         self.process = None
         self.kills += 1
