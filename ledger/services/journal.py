@@ -96,6 +96,7 @@ class JournalService:
         self.signer = signer
         self.seals_made = 0
         self.backlog = False  # the last seal stopped at SEAL_BATCH_MAX: more is waiting
+        self.horizon_wait_s = repo.HORIZON_WAIT_S
 
     # -- sealing ---------------------------------------------------------------------------------
 
@@ -105,7 +106,8 @@ class JournalService:
         if self.signer is None:
             raise RuntimeError("sealing needs the hub's signing key")
         signer = self.signer
-        horizon = await repo.pg_horizon(self.db) if self.db.is_postgres else None
+        horizon = (await repo.pg_horizon(self.db, self.horizon_wait_s) if self.db.is_postgres
+                   else None)
         if self.db.is_postgres and horizon is None:
             return None
         async with repo.sealing(self.db) as tx:
@@ -296,7 +298,9 @@ class JournalService:
         by_id = {leaf.transfer_id: leaf for leaf in leaves}
         seqs = [leaf.transfer_seq for leaf in leaves]
         seen: set[int] = set()
-        async for fields in repo.iter_transfers(self.db, report.last_seq):
+        # Read whole before any look-up: on SQLite every transaction holds the one write lock.
+        stored = [fields async for fields in repo.iter_transfers(self.db, report.last_seq)]
+        for fields in stored:
             report.transfers_checked += 1
             seq, ident = fields[0], fields[1]
             leaf = by_seq.get(seq)
