@@ -43,7 +43,7 @@ async def latest_tree_head(principal: PrincipalDep, svc: ServicesDep) -> dict[st
     return await svc.journal.latest()
 
 
-@router.get("/v1/journal/transfers/{transfer_id}/inclusion",
+@router.get("/v1/journal/transfers/{transfer_id:path}/inclusion",
             summary="Proof that a transfer, as stored now, is in a signed tree head")
 async def inclusion(
     transfer_id: Annotated[str, Path(openapi_examples={
@@ -51,7 +51,8 @@ async def inclusion(
     principal: PrincipalDep, svc: ServicesDep,
     tree_size: Annotated[int | None, Query(ge=1, le=ID_MAX)] = None,
 ) -> dict[str, Any]:
-    """The latest tree head unless `tree_size` names another. A transfer committed after the
+    """The id may hold slashes, as a contribution's transfers do (`ctb:…/employee`). The
+    latest tree head unless `tree_size` names another. A transfer committed after the
     last seal is sealed first (without `tree_size`); 409 `not_sealed_yet` if it still cannot
     be (a transaction older than it is still running)."""
     _reader(principal, "read inclusion proofs")
