@@ -127,7 +127,8 @@ async def pg_horizon(db: Database, wait_s: float = HORIZON_WAIT_S) -> int | None
             await conn.execute(text("SELECT pg_stat_clear_snapshot()"))
             running = (await conn.execute(text(
                 "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-                "AND datname = current_database() AND xact_start IS NOT NULL "
+                "AND backend_type = 'client backend' AND datname = current_database() "
+                "AND xact_start IS NOT NULL "
                 "AND (extract(epoch FROM xact_start) * 1000000)::bigint <= :mark"),
                 {"mark": mark})).scalar_one()
             await conn.rollback()

@@ -43,6 +43,7 @@ def test_nothing_acknowledged_is_lost_or_doubled_through_kills_and_a_control_run
     assert report.recovered, "nothing was acknowledged after the last restart"
     assert report.control_caught, report.to_dict()["control"]
     assert "applied 2 times" in str(report.control["checks"][0]["problems"])
+    assert report.journal["ok"] and report.journal["tree_size"] > 0, report.journal
 
 
 @pytest.fixture

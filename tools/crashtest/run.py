@@ -23,10 +23,12 @@ from typing import Any
 import asyncpg
 import httpx
 
-from ledger.db.engine import open_database
+from ledger.db.engine import Database, open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.principals import PrincipalKind
 from ledger.services.clients import ClientService
+from ledger.services.journal import JournalService
+from ledger.services.signing import HubSigner
 from tools.crashtest.checker import Verdict, check_run
 from tools.crashtest.cluster import PgCluster, free_port
 from tools.crashtest.servers import ApiServer, server_environment
@@ -60,18 +62,20 @@ class RunReport:
     main_ok: bool = False
     control_caught: bool = False
     recovered: bool = False  # an operation was acknowledged after the last restart
+    journal: dict[str, Any] = field(default_factory=dict)  # the servers' sealed log, audited
     tally: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return self.main_ok and self.control_caught and self.recovered
+        return (self.main_ok and self.control_caught and self.recovered
+                and bool(self.journal.get("ok")))
 
     def to_dict(self) -> dict[str, Any]:
         return {"ok": self.ok, "config": asdict(self.config), "api_kills": self.api_kills,
                 "postgres_kills": self.postgres_kills, "seconds": round(self.seconds, 1),
                 "recovered_after_last_kill": self.recovered, "tally": self.tally,
                 "main": self.main, "control": self.control,
-                "control_caught": self.control_caught}
+                "control_caught": self.control_caught, "journal": self.journal}
 
     def lines(self) -> list[str]:
         counts = self.main.get("counts", {})
@@ -93,6 +97,10 @@ class RunReport:
                    f"{caught.get('problems_total', 0)} problems, e.g. "
                    f"{caught.get('problems', [])[:1]}")
         out.append(f"recovered after the last kill: {self.recovered}")
+        out.append(f"journal sealed by the servers through the kills: "
+                   f"{self.journal.get('tree_heads', 0)} tree heads, "
+                   f"{self.journal.get('tree_size', 0)} leaves, "
+                   f"{'verifies' if self.journal.get('ok') else self.journal.get('first')}")
         out.append("PASS" if self.ok else "FAIL")
         return out
 
@@ -145,6 +153,14 @@ async def seed_population(base: str, token: str, config: RunConfig, tag: str) ->
 
         workers = [await worker(n) for n in range(config.workers)]
     return Population(token, source, wallets, workers)
+
+
+async def _audit_journal(db: Database, hub_key: Path) -> dict[str, Any]:
+    """Seal what the servers had not sealed yet, then recompute the whole log: the sealers ran
+    through every kill (ADR 0042)."""
+    journal = JournalService(db, HubSigner.from_file(hub_key))
+    await journal.seal_all()
+    return (await journal.audit()).to_dict()
 
 
 class Chaos:
@@ -224,6 +240,7 @@ async def crash_run(config: RunConfig, work_dir: Path) -> RunReport:
             caught: Verdict = await check_run(db, control_ops, control.prefix)
             report.control = caught.to_dict()
             report.control_caught = not caught.check("each operation").ok
+            report.journal = await _audit_journal(db, work_dir / "hub-key.jwk")
         finally:
             await db.dispose()
     finally:
