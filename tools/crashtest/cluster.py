@@ -82,7 +82,7 @@ class PgCluster:
     def init(self) -> None:
         if self.user:
             shutil.chown(self.root, self.user)
-        subprocess.run([str(self.bindir / "initdb"),  # noqa: S603 - fixed arguments "-D", str(self.data), "-A", "trust",
+        subprocess.run([str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust",  # noqa: S603
                         "-U", "postgres", "-E", "UTF8", "--no-sync"],
                        check=True, capture_output=True, user=self.user)
 
@@ -92,7 +92,7 @@ class PgCluster:
         for name, value in self.settings.items():
             args += ["-c", f"{name}={value}"]
         log = self.log.open("ab")
-        self.process = subprocess.Popen(args, stdout=log,  # noqa: S603 - fixed arguments stderr=subprocess.STDOUT,
+        self.process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT,  # noqa: S603
                                         start_new_session=True, user=self.user)
         log.close()
         self.starts += 1
@@ -104,8 +104,9 @@ class PgCluster:
             assert self.process is not None
             if self.process.poll() is not None:
                 raise RuntimeError(f"PostgreSQL exited: see {self.log}:\n{self.tail()}")
-            done = subprocess.run([str(self.bindir / "pg_isready"),  # noqa: S603 "-q", "-h", "127.0.0.1",
-                                   "-p", str(self.port), "-d", "postgres"], check=False)
+            done = subprocess.run([str(self.bindir / "pg_isready"), "-q", "-h", "127.0.0.1",  # noqa: S603
+                                   "-p", str(self.port), "-U", "postgres", "-d", "postgres"],
+                                  check=False)
             if done.returncode == 0:
                 return
             time.sleep(0.1)
