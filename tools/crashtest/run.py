@@ -184,7 +184,8 @@ async def _every_server_answers(servers: list[ApiServer], population: Population
 
 class Chaos:
     """Kills one process every `every_s` seconds, in turn: a server, PostgreSQL, the next
-    server, PostgreSQL... and starts it again."""
+    server, PostgreSQL... and starts it again at once (PostgreSQL: until it accepts
+    connections; a server: its process, which answers seconds later)."""
 
     def __init__(self, cluster: PgCluster, servers: list[ApiServer], every_s: float) -> None:
         self.cluster = cluster
@@ -207,8 +208,15 @@ class Chaos:
             else:
                 await asyncio.to_thread(victim.kill)
                 await asyncio.sleep(0.5)
-                victim.start()
-                await asyncio.to_thread(victim.wait_ready)
+                victim.start()  # it takes seconds to import: clients use the others meanwhile
+
+    async def all_up(self) -> None:
+        """Every server started and answering again (after the last kill)."""
+        for server in self.servers:
+            if not server.alive:
+                server.start()
+        for server in self.servers:
+            await asyncio.to_thread(server.wait_ready)
 
 
 async def crash_run(config: RunConfig, work_dir: Path) -> RunReport:
@@ -243,6 +251,7 @@ async def crash_run(config: RunConfig, work_dir: Path) -> RunReport:
         report.api_kills = sum(s.kills for s in servers)
         report.postgres_kills = cluster.kills
         report.tally = asdict(main.tally)
+        await chaos.all_up()
         report.recovered = await _every_server_answers(servers, main.population)
         db = open_database(url, 2)
         try:
