@@ -36,6 +36,10 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                         "part of CLMTV_HUB_KEY_FILE")
     verify.add_argument("--allow-http-loopback", action="store_true",
                         help="accept plain http for --jwks, from this machine only")
+    verify.add_argument("--kept", action="append", default=[], metavar="FILE",
+                        help="tree heads a fund kept (the JSON of /v1/journal/tree-heads or "
+                        "of one head, or a JWS): the transfers must still match each "
+                        "(repeatable)")
     verify.add_argument("--json", action="store_true", help="print the report as JSON")
     check = commands.add_parser("check", help="verify a proof document offline")
     check.add_argument("file", help="a JSON proof document (inclusion or consistency)")
@@ -79,7 +83,7 @@ async def _with_journal(settings: Settings, args: argparse.Namespace) -> int:
             return exits.OK
         registry = (_registry(args.jwks, args.allow_http_loopback) if args.jwks
                     else HubSigner.from_file(Path(settings.hub_key_file)).trust())
-        report = await JournalService(db, None).audit(registry)
+        report = await JournalService(db, None).audit(registry, kept=_kept_tokens(args.kept))
     finally:
         await db.dispose()
     if args.json:
@@ -96,6 +100,21 @@ async def _with_journal(settings: Settings, args: argparse.Namespace) -> int:
             for finding in report.to_dict()["findings"][1:10]:
                 print(f"  also {finding}")
     return exits.OK if report.ok else exits.FAILED
+
+
+def _kept_tokens(paths: list[str]) -> list[str]:
+    """The tree heads in each file: a /v1/journal/tree-heads answer, one head, or a JWS."""
+    tokens: list[str] = []
+    for name in paths:
+        text = Path(name).read_text(encoding="utf-8").strip()
+        try:
+            loaded = json.loads(text)
+        except ValueError:
+            tokens.append(text)
+            continue
+        heads = loaded.get("tree_heads", [loaded]) if isinstance(loaded, dict) else loaded
+        tokens.extend(str(head["token"]) for head in heads)
+    return tokens
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -18,6 +18,7 @@ import asyncio
 import bisect
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,7 +53,8 @@ def _edge(blob: bytes) -> list[bytes]:
 class Finding:
     """One way the database differs from what was sealed."""
 
-    kind: str  # edited | deleted | inserted | reordered | log_altered | tree_head_invalid
+    # edited | deleted | inserted | reordered | log_altered | tree_head_invalid | rewritten
+    kind: str
     position: int  # the leaf (or the place in the log) where it shows
     transfer_id: str | None
     detail: str
@@ -227,9 +229,12 @@ class JournalService:
 
     # -- the audit -------------------------------------------------------------------------------
 
-    async def audit(self, registry: TrustRegistry | None = None, now: int | None = None
-                    ) -> AuditReport:
-        """Recompute the log from the database; every difference from what was sealed."""
+    async def audit(self, registry: TrustRegistry | None = None, now: int | None = None,
+                    kept: Sequence[str] = ()) -> AuditReport:
+        """Recompute the log from the database; every difference from what was sealed. `kept`:
+        tree heads a fund kept (JWS): the transfers must still hash to each one's root, which
+        catches the one party the stored seals cannot: the hub rewriting its log and signing
+        it again."""
         if registry is None:
             if self.signer is None:
                 raise RuntimeError("the audit needs the hub's public keys")
@@ -239,13 +244,48 @@ class JournalService:
         seals = await repo.every_seal(self.db)
         report.tree_heads = len(seals)
         heads = self._signed_heads(seals, registry, now, report)
+        kept_heads = self._kept_heads(kept, registry, now, report)
         leaves = [leaf async for leaf in repo.iter_leaves(self.db)]
         self._leaves_against_roots(leaves, heads, report)
-        if not seals:
-            return report
-        report.tree_size, report.last_seq = seals[-1].tree_size, seals[-1].last_seq
-        await self._transfers_against_leaves(leaves[:report.tree_size], report)
+        if seals:
+            report.tree_size, report.last_seq = seals[-1].tree_size, seals[-1].last_seq
+        upto = max([report.last_seq, *(h.last_seq for h in kept_heads)])
+        # Read whole before any look-up: on SQLite every transaction holds the one write lock.
+        stored = [fields async for fields in repo.iter_transfers(self.db, upto)]
+        if seals:
+            await self._transfers_against_leaves(
+                leaves[:report.tree_size], [f for f in stored if f[0] <= report.last_seq],
+                report)
+        for head in kept_heads:
+            self._against_kept(head, stored, report)
         return report
+
+    @staticmethod
+    def _kept_heads(kept: Sequence[str], registry: TrustRegistry, now: int,
+                    report: AuditReport) -> list[TreeHead]:
+        heads = []
+        for number, token in enumerate(kept):
+            try:
+                heads.append(verify_tree_head(token, registry, now))
+            except (MessageRejected, ProofInvalid) as exc:
+                report.findings.append(Finding("tree_head_invalid", 0, None,
+                                               f"kept tree head {number + 1} does not verify: "
+                                               f"{exc}"))
+        return heads
+
+    @staticmethod
+    def _against_kept(head: TreeHead, stored: list[repo.TransferFields],
+                      report: AuditReport) -> None:
+        tree = merkle.CompactTree()
+        for fields in stored:
+            if fields[0] <= head.last_seq:
+                tree.append(transfer_leaf_hash(fields))
+        if (tree.size, tree.root()) != (head.tree_size, head.root):
+            report.findings.append(Finding(
+                "rewritten", 0, None,
+                f"the kept tree head of size {head.tree_size} (root {head.root.hex()[:16]}…) no "
+                f"longer matches the transfers up to seq {head.last_seq} ({tree.size} of them): "
+                "history before it was rewritten, whatever the log now says"))
 
     @staticmethod
     def _signed_heads(seals: list[repo.SealRow], registry: TrustRegistry, now: int,
@@ -293,13 +333,12 @@ class JournalService:
             verified = tree.size
 
     async def _transfers_against_leaves(self, leaves: list[repo.LeafRow],
+                                        stored: list[repo.TransferFields],
                                         report: AuditReport) -> None:
         by_seq = {leaf.transfer_seq: leaf for leaf in leaves}
         by_id = {leaf.transfer_id: leaf for leaf in leaves}
         seqs = [leaf.transfer_seq for leaf in leaves]
         seen: set[int] = set()
-        # Read whole before any look-up: on SQLite every transaction holds the one write lock.
-        stored = [fields async for fields in repo.iter_transfers(self.db, report.last_seq)]
         for fields in stored:
             report.transfers_checked += 1
             seq, ident = fields[0], fields[1]

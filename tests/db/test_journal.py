@@ -307,3 +307,27 @@ async def test_postgresql_seals_nothing_past_a_transaction_still_running(
     assert sealed and sealed[-1].tree_size == 38
     report = await service.audit()
     assert report.ok, report.to_dict()
+
+
+async def test_the_hub_rewriting_and_resigning_its_log_is_caught_by_a_kept_tree_head(
+        journal: Journal) -> None:
+    """The one party the stored seals cannot catch holds the signing key: it edits a transfer,
+    throws the log away and seals it again. Its own audit then passes; a fund's kept head
+    does not."""
+    service = journal.services.journal
+    kept = [(await service.latest())["token"], (await service.tree_heads(0, 1))[0]["token"]]
+    assert (await service.audit(kept=kept)).ok
+    await _disable_guards(journal.db)
+    if journal.db.is_postgres:
+        await _exec(journal.db, "ALTER TABLE journal_seals DISABLE TRIGGER USER")
+    else:
+        await _exec(journal.db, "DROP TRIGGER journal_leaves_no_delete",
+                    "DROP TRIGGER journal_seals_no_delete")
+    seq, _ = await _leaf(journal.db, 5)
+    await _exec(journal.db, "UPDATE transfers SET amount_minor = 1 WHERE seq = :s", s=seq)
+    await _exec(journal.db, "DELETE FROM journal_leaves", "DELETE FROM journal_seals")
+    assert await service.seal_all()
+    assert (await service.audit()).ok  # the rewritten log agrees with itself
+    report = await service.audit(kept=kept)
+    assert [f.kind for f in report.findings] == ["rewritten", "rewritten"], report.to_dict()
+    assert "size 12 " in report.findings[1].detail
