@@ -2,7 +2,8 @@
 over HTTP to two `clmtv serve` processes on a PostgreSQL cluster of the test's own, drop answers
 at random and retry with the same ids and keys, while the servers and PostgreSQL are killed with
 SIGKILL and restarted. The checker must pass; a control run that retries with new ids and keys
-must be caught by the same checker; the journal the servers sealed through the kills verifies. The long run: `python3 -m tools.crashtest` (docs/security.md).
+must be caught by the same checker; the journal the servers sealed through the kills verifies.
+The long run: `python3 -m tools.crashtest` (docs/security.md).
 
 Also here: a server refuses to start on a PostgreSQL that would lose acknowledged postings.
 """
@@ -33,8 +34,8 @@ pytestmark = pytest.mark.skipif(pg_bindir() is None,
                     "own cluster): run once, in the SQLite pass of the suite")
 def test_nothing_acknowledged_is_lost_or_doubled_through_kills_and_a_control_run_is_caught(
         tmp_path: Path) -> None:
-    config = RunConfig(seconds=22, control_seconds=6, apis=2, clients=10, drop=0.25,
-                       kill_every_s=5)
+    config = RunConfig(seconds=25, control_seconds=6, apis=2, clients=10, drop=0.25,
+                       kill_every_s=4.5)
     report = asyncio.run(crash_run(config, tmp_path))
     print("\n".join(report.lines()))
     assert report.api_kills >= 2 and report.postgres_kills >= 1, report.lines()

@@ -34,11 +34,12 @@ from ledger.services.journal import JournalService
 from ledger.services.signing import HubSigner
 from tools.crashtest.checker import Verdict, check_run
 from tools.crashtest.cluster import PgCluster, free_port
-from tools.crashtest.servers import ApiServer, server_environment
+from tools.crashtest.servers import ApiServer, Zygote, server_environment
 from tools.crashtest.workload import FUND, Population, Workload
 
 DATABASE = "clmtv"
 GRACE_S = 45.0  # time an operation under way at the end still gets to finish
+RESTART_MARGIN_S = 5.0
 
 
 @dataclass(slots=True)
@@ -67,6 +68,7 @@ class RunReport:
     recovered: bool = False  # after the last restart, each server acknowledged a transfer
     journal: dict[str, Any] = field(default_factory=dict)  # the servers' sealed log, audited
     tally: dict[str, int] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds each phase took
 
     @property
     def ok(self) -> bool:
@@ -78,7 +80,8 @@ class RunReport:
                 "postgres_kills": self.postgres_kills, "seconds": round(self.seconds, 1),
                 "recovered_after_last_kill": self.recovered, "tally": self.tally,
                 "main": self.main, "control": self.control,
-                "control_caught": self.control_caught, "journal": self.journal}
+                "control_caught": self.control_caught, "journal": self.journal,
+                "phases_s": {k: round(v, 1) for k, v in self.phases.items()}}
 
     def lines(self) -> list[str]:
         counts = self.main.get("counts", {})
@@ -104,6 +107,7 @@ class RunReport:
                    f"{self.journal.get('tree_heads', 0)} tree heads, "
                    f"{self.journal.get('tree_size', 0)} leaves, "
                    f"{'verifies' if self.journal.get('ok') else self.journal.get('first')}")
+        out.append("phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in self.phases.items()))
         out.append("PASS" if self.ok else "FAIL")
         return out
 
@@ -191,15 +195,21 @@ class Chaos:
         self.cluster = cluster
         self.servers = servers
         self.every_s = every_s
+        self.starting: list[asyncio.Task[None]] = []
         victims: list[ApiServer | PgCluster] = []
         for server in servers:
             victims += [server, cluster]
         self.victims = itertools.cycle(victims)
 
     async def run(self, seconds: float) -> None:
-        end = time.monotonic() + seconds
-        while time.monotonic() + self.every_s < end:
-            await asyncio.sleep(self.every_s)
+        """Kill at every_s, 2 every_s, ... from now, whatever the restarts took. No kill in the
+        last RESTART_MARGIN_S: a server killed then would come back after the phase."""
+        start = time.monotonic()
+        end = start + seconds - RESTART_MARGIN_S
+        number = 1
+        while start + number * self.every_s <= end:
+            await asyncio.sleep(max(0.0, start + number * self.every_s - time.monotonic()))
+            number += 1
             victim = next(self.victims)
             if isinstance(victim, PgCluster):
                 await asyncio.to_thread(victim.kill)
@@ -208,10 +218,12 @@ class Chaos:
             else:
                 await asyncio.to_thread(victim.kill)
                 await asyncio.sleep(0.5)
-                victim.start()  # it takes seconds to import: clients use the others meanwhile
+                victim.start()  # it takes seconds to start: clients use the others meanwhile
+                self.starting.append(asyncio.create_task(asyncio.to_thread(victim.wait_ready)))
 
     async def all_up(self) -> None:
         """Every server started and answering again (after the last kill)."""
+        await asyncio.gather(*self.starting)
         for server in self.servers:
             if not server.alive:
                 server.start()
@@ -224,14 +236,16 @@ async def crash_run(config: RunConfig, work_dir: Path) -> RunReport:
     started = time.monotonic()
     cluster = PgCluster()
     servers: list[ApiServer] = []
+    zygote: Zygote | None = None
     try:
         await asyncio.to_thread(cluster.init)
         await asyncio.to_thread(cluster.start)
         await _create_database(cluster)
         url = cluster.url_of(DATABASE)
-        token = await _prepare(url)
-        env = server_environment(url, work_dir / "hub-key.jwk")
-        servers = [ApiServer(free_port(), env, work_dir / f"api-{n}.log")
+        zygote = Zygote(server_environment(url, work_dir / "hub-key.jwk"))
+        token = await _prepare(url)  # while the factory imports the app
+        await asyncio.to_thread(zygote.wait_ready)
+        servers = [ApiServer(free_port(), zygote, work_dir / f"api-{n}.log")
                    for n in range(config.apis)]
         for server in servers:
             server.start()
@@ -239,8 +253,9 @@ async def crash_run(config: RunConfig, work_dir: Path) -> RunReport:
             await asyncio.to_thread(server.wait_ready)
 
         def live() -> list[str]:
-            return [s.base_url for s in servers if s.alive]
+            return [s.base_url for s in servers if s.ready]
 
+        report.phases["start"] = time.monotonic() - started
         tag = secrets.token_hex(3)
         main = Workload(live, await seed_population(servers[0].base_url, token, config, tag),
                         prefix=f"crash-{tag}", clients=config.clients, drop=config.drop,
@@ -251,6 +266,7 @@ async def crash_run(config: RunConfig, work_dir: Path) -> RunReport:
         report.api_kills = sum(s.kills for s in servers)
         report.postgres_kills = cluster.kills
         report.tally = asdict(main.tally)
+        report.phases["main"] = time.monotonic() - started - report.phases["start"]
         await chaos.all_up()
         report.recovered = await _every_server_answers(servers, main.population)
         db = open_database(url, 2)
@@ -262,16 +278,22 @@ async def crash_run(config: RunConfig, work_dir: Path) -> RunReport:
                                                            control_tag),
                                prefix=f"crash-{control_tag}", clients=config.clients,
                                drop=config.drop, new_keys=True, seed=config.seed + 1)
+            mark = time.monotonic()
             control_ops = await control.run(config.control_seconds, GRACE_S)
+            report.phases["control"] = time.monotonic() - mark
             caught: Verdict = await check_run(db, control_ops, control.prefix)
             report.control = caught.to_dict()
             report.control_caught = not caught.check("each operation").ok
+            mark = time.monotonic()
             report.journal = await _audit_journal(db, work_dir / "hub-key.jwk")
+            report.phases["journal audit"] = time.monotonic() - mark
         finally:
             await db.dispose()
     finally:
         for server in servers:
             server.stop()
+        if zygote is not None:
+            zygote.stop()
         cluster.remove()
     report.seconds = time.monotonic() - started
     return report
