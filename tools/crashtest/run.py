@@ -34,7 +34,7 @@ from ledger.services.journal import JournalService
 from ledger.services.signing import HubSigner
 from tools.crashtest.checker import Verdict, check_run
 from tools.crashtest.cluster import PgCluster, free_port
-from tools.crashtest.servers import ApiServer, Zygote, server_environment
+from tools.crashtest.servers import READY_TIMEOUT_S, ApiServer, Zygote, server_environment
 from tools.crashtest.workload import FUND, Population, Workload
 
 DATABASE = "clmtv"
@@ -196,6 +196,7 @@ class Chaos:
         self.servers = servers
         self.every_s = every_s
         self.starting: list[asyncio.Task[None]] = []
+        self.failed_starts = 0  # servers that exited on start (PostgreSQL was down)
         victims: list[ApiServer | PgCluster] = []
         for server in servers:
             victims += [server, cluster]
@@ -218,17 +219,29 @@ class Chaos:
             else:
                 await asyncio.to_thread(victim.kill)
                 await asyncio.sleep(0.5)
-                victim.start()  # it takes seconds to start: clients use the others meanwhile
-                self.starting.append(asyncio.create_task(asyncio.to_thread(victim.wait_ready)))
+                # It takes seconds to start: clients use the others meanwhile.
+                self.starting.append(asyncio.create_task(self.bring_up(victim)))
+
+    async def bring_up(self, server: ApiServer) -> None:
+        """Start `server` until it answers, as a supervisor would: one started while
+        PostgreSQL is down refuses to start (it cannot migrate) and exits."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while True:
+            if not server.alive:
+                server.start()
+            try:
+                await asyncio.to_thread(server.wait_ready)
+                return
+            except RuntimeError:
+                if time.monotonic() > deadline:
+                    raise
+                self.failed_starts += 1
+                await asyncio.sleep(0.5)
 
     async def all_up(self) -> None:
         """Every server started and answering again (after the last kill)."""
         await asyncio.gather(*self.starting)
-        for server in self.servers:
-            if not server.alive:
-                server.start()
-        for server in self.servers:
-            await asyncio.to_thread(server.wait_ready)
+        await asyncio.gather(*(self.bring_up(s) for s in self.servers))
 
 
 async def crash_run(config: RunConfig, work_dir: Path) -> RunReport:
@@ -265,7 +278,7 @@ async def crash_run(config: RunConfig, work_dir: Path) -> RunReport:
                                       chaos.run(config.seconds))
         report.api_kills = sum(s.kills for s in servers)
         report.postgres_kills = cluster.kills
-        report.tally = asdict(main.tally)
+        report.tally = {**asdict(main.tally), "failed_server_starts": chaos.failed_starts}
         report.phases["main"] = time.monotonic() - started - report.phases["start"]
         await chaos.all_up()
         report.recovered = await _every_server_answers(servers, main.population)

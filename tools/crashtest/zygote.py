@@ -34,7 +34,10 @@ def main() -> None:
             os.dup2(out, 1)
             os.dup2(out, 2)
             os.close(out)
-            os.close(0)
+            # Not closed: a socket given fd 0 would trip uvloop's assertion when it closes.
+            null = os.open(os.devnull, os.O_RDONLY)
+            os.dup2(null, 0)
+            os.close(null)
             try:
                 code = ledger.cli.main(["serve", "--port", port, "--no-access-log"])
             finally:
