@@ -1,5 +1,9 @@
-"""The journal log's tables (`journal_leaves`, `journal_seals`) and the reads the sealer and the
-verifier make of `transfers` (ADR 0042). Nothing here is on the posting path.
+"""The journal log's table (`journal_seals`) and the reads the sealer and the verifier make of
+`transfers` (ADR 0042). Nothing here is on the posting path.
+
+A seal row carries the leaves it appended as one blob (`encode_leaves`): per leaf, the transfer's
+seq (8 bytes, big-endian), its leaf hash (32 bytes), the length of its id (2 bytes) and the id
+(UTF-8). Positions follow: a seal of tree size n with k leaves holds leaves n-k .. n-1.
 
 The sealer appends transfers in seq order, up to a *horizon*: a seq below which no transfer can
 still appear. On SQLite it is the largest seq, read inside the sealer's write transaction (one
@@ -22,7 +26,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.db.engine import Database
-from ledger.db.tables import journal_leaves, journal_seals, transfers
+from ledger.db.tables import journal_seals, transfers
 
 SEALER_LOCK = 7_311_016  # pg_advisory_xact_lock key: one sealer at a time across processes
 CHUNK = 5_000
@@ -46,6 +50,7 @@ class SealRow:
     edge: bytes
     token: str
     sealed_at_us: int
+    leaves: bytes = b""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,9 +66,39 @@ def _fields(row: Any) -> TransferFields:
             row[7], row[8], row[9], row[10], int(row[11]))
 
 
+# A seal without its leaves (which may run to megabytes): what listing and sealing read.
+_HEAD = [c for c in journal_seals.c if c.name != "leaves"]
+
+
 def _seal(row: Any) -> SealRow:
+    leaves = row._mapping.get("leaves")
     return SealRow(int(row.tree_size), bytes(row.root_hash), int(row.last_seq), bytes(row.edge),
-                   row.token, int(row.sealed_at_us))
+                   row.token, int(row.sealed_at_us), b"" if leaves is None else bytes(leaves))
+
+
+def encode_leaves(leaves: Sequence[LeafRow]) -> bytes:
+    parts = []
+    for leaf in leaves:
+        ident = leaf.transfer_id.encode()
+        parts.append(leaf.transfer_seq.to_bytes(8, "big", signed=True) + leaf.leaf_hash
+                     + len(ident).to_bytes(2, "big") + ident)
+    return b"".join(parts)
+
+
+def decode_leaves(seal: SealRow) -> list[LeafRow]:
+    """The leaves a seal appended, with their positions. A blob that does not parse (altered)
+    yields what parses up to there: the audit then finds the positions or the root wrong."""
+    out: list[tuple[int, bytes, str]] = []
+    blob, at = seal.leaves, 0
+    while at + 42 <= len(blob):
+        seq = int.from_bytes(blob[at:at + 8], "big", signed=True)
+        leaf = blob[at + 8:at + 40]
+        size = int.from_bytes(blob[at + 40:at + 42], "big")
+        ident = blob[at + 42:at + 42 + size].decode(errors="replace")
+        out.append((seq, leaf, ident))
+        at += 42 + size
+    first = seal.tree_size - len(out)
+    return [LeafRow(first + n, seq, ident, leaf) for n, (seq, leaf, ident) in enumerate(out)]
 
 
 class SealingTx:
@@ -73,7 +108,7 @@ class SealingTx:
         self.conn = conn
 
     async def last_seal(self) -> SealRow | None:
-        row = (await self.conn.execute(select(journal_seals).order_by(
+        row = (await self.conn.execute(select(*_HEAD).order_by(
             journal_seals.c.tree_size.desc()).limit(1))).first()
         return None if row is None else _seal(row)
 
@@ -88,14 +123,12 @@ class SealingTx:
                 transfers.c.seq).limit(limit))
         return [_fields(r) for r in rows]
 
-    async def append(self, leaves: Sequence[LeafRow], seal: SealRow) -> None:
-        if leaves:
-            await self.conn.execute(insert(journal_leaves), [
-                {"position": x.position, "transfer_seq": x.transfer_seq,
-                 "transfer_id": x.transfer_id, "leaf_hash": x.leaf_hash} for x in leaves])
+    async def append(self, seal: SealRow) -> None:
+        """One row per seal, its leaves in it: one write, however many transfers it seals."""
         await self.conn.execute(insert(journal_seals).values(
             tree_size=seal.tree_size, root_hash=seal.root_hash, last_seq=seal.last_seq,
-            edge=seal.edge, token=seal.token, sealed_at_us=seal.sealed_at_us))
+            edge=seal.edge, leaves=seal.leaves, token=seal.token,
+            sealed_at_us=seal.sealed_at_us))
 
 
 @asynccontextmanager
@@ -139,9 +172,10 @@ async def pg_horizon(db: Database, wait_s: float = HORIZON_WAIT_S) -> int | None
             await asyncio.sleep(0.01)
 
 
-async def seals(db: Database, after_size: int, limit: int) -> list[SealRow]:
+async def seals(db: Database, after_size: int, limit: int, with_leaves: bool = False
+                ) -> list[SealRow]:
     async with db.engine.connect() as conn:
-        rows = await conn.execute(select(journal_seals).where(
+        rows = await conn.execute(select(*(journal_seals.c if with_leaves else _HEAD)).where(
             journal_seals.c.tree_size > after_size).order_by(journal_seals.c.tree_size).limit(
                 limit))
         return [_seal(r) for r in rows]
@@ -149,14 +183,14 @@ async def seals(db: Database, after_size: int, limit: int) -> list[SealRow]:
 
 async def seal_of_size(db: Database, tree_size: int) -> SealRow | None:
     async with db.engine.connect() as conn:
-        row = (await conn.execute(select(journal_seals).where(
+        row = (await conn.execute(select(*_HEAD).where(
             journal_seals.c.tree_size == tree_size))).first()
         return None if row is None else _seal(row)
 
 
 async def latest_seal(db: Database) -> SealRow | None:
     async with db.engine.connect() as conn:
-        row = (await conn.execute(select(journal_seals).order_by(
+        row = (await conn.execute(select(*_HEAD).order_by(
             journal_seals.c.tree_size.desc()).limit(1))).first()
         return None if row is None else _seal(row)
 
@@ -164,24 +198,27 @@ async def latest_seal(db: Database) -> SealRow | None:
 async def leaf_hashes(db: Database, count: int) -> list[bytes]:
     """The first `count` leaf hashes, in log order (what a proof is computed from)."""
     out: list[bytes] = []
-    async with db.engine.connect() as conn:
-        while len(out) < count:
-            rows = await conn.execute(select(journal_leaves.c.leaf_hash).where(
-                journal_leaves.c.position >= len(out)).order_by(
-                    journal_leaves.c.position).limit(min(CHUNK * 10, count - len(out))))
-            chunk = [bytes(r[0]) for r in rows]
-            if not chunk:
-                break
-            out.extend(chunk)
+    async for leaf in iter_leaves(db):
+        if len(out) >= count:
+            break
+        out.append(leaf.leaf_hash)
     return out
 
 
 async def leaf_of_transfer(db: Database, transfer_id: str) -> LeafRow | None:
+    """The leaf of the transfer stored under `transfer_id` (None: not sealed yet, or none)."""
     async with db.engine.connect() as conn:
-        row = (await conn.execute(select(journal_leaves).where(
-            journal_leaves.c.transfer_id == transfer_id))).first()
-    return None if row is None else LeafRow(int(row.position), int(row.transfer_seq),
-                                            row.transfer_id, bytes(row.leaf_hash))
+        seq = (await conn.execute(select(transfers.c.seq).where(
+            transfers.c.id == transfer_id))).scalar_one_or_none()
+        if seq is None:
+            return None
+        row = (await conn.execute(select(journal_seals).where(
+            journal_seals.c.last_seq >= seq).order_by(journal_seals.c.tree_size).limit(
+                1))).first()
+    if row is None:
+        return None
+    return next((leaf for leaf in decode_leaves(_seal(row))
+                 if leaf.transfer_seq == seq and leaf.transfer_id == transfer_id), None)
 
 
 async def transfer_at(db: Database, seq: int) -> TransferFields | None:
@@ -195,18 +232,16 @@ async def every_seal(db: Database) -> list[SealRow]:
 
 
 async def iter_leaves(db: Database) -> AsyncIterator[LeafRow]:
-    async with db.engine.connect() as conn:
-        after = -1
-        while True:
-            rows = (await conn.execute(select(journal_leaves).where(
-                journal_leaves.c.position > after).order_by(journal_leaves.c.position).limit(
-                    CHUNK))).all()
-            for r in rows:
-                yield LeafRow(int(r.position), int(r.transfer_seq), r.transfer_id,
-                              bytes(r.leaf_hash))
-            if len(rows) < CHUNK:
-                return
-            after = int(rows[-1].position)
+    """Every leaf, in log order, seal after seal."""
+    after = -1
+    while True:
+        batch = await seals(db, after, 100, with_leaves=True)
+        for seal in batch:
+            for leaf in decode_leaves(seal):
+                yield leaf
+        if len(batch) < 100:
+            return
+        after = batch[-1].tree_size
 
 
 async def iter_transfers(db: Database, upto_seq: int) -> AsyncIterator[TransferFields]:

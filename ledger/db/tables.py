@@ -406,15 +406,6 @@ Index("ix_channel_obligations_day", channel_obligations.c.channel, channel_oblig
 
 # -- the tamper-evident journal (migration 0012, ADR 0042) ----------------------------------------
 
-journal_leaves = Table(
-    "journal_leaves",
-    metadata,
-    Column("position", BigInteger, primary_key=True, autoincrement=False),  # leaf index, from 0
-    Column("transfer_seq", BigInteger, nullable=False, unique=True),
-    Column("transfer_id", String(128), nullable=False),
-    Column("leaf_hash", LargeBinary, nullable=False),
-)
-
 journal_seals = Table(
     "journal_seals",
     metadata,
@@ -422,6 +413,7 @@ journal_seals = Table(
     Column("root_hash", LargeBinary, nullable=False),
     Column("last_seq", BigInteger, nullable=False),  # every transfer up to it is a leaf
     Column("edge", LargeBinary, nullable=False),  # the tree's right edge: 32 bytes per hash
+    Column("leaves", LargeBinary, nullable=False),  # this seal's leaves (journal_repo.encode)
     Column("token", Text, nullable=False),  # the signed tree head (JWS)
     Column("sealed_at_us", BigInteger, nullable=False),
 )

@@ -132,8 +132,9 @@ class JournalService:
             last_seq = rows[-1][0] if self.backlog else upto
             root, now = tree.root(), _now_us()
             token = signer.sign_tree_head(tree.size, root, last_seq, now)
-            seal = repo.SealRow(tree.size, root, last_seq, b"".join(tree.edge), token, now)
-            await tx.append(leaves, seal)
+            seal = repo.SealRow(tree.size, root, last_seq, b"".join(tree.edge), token, now,
+                                repo.encode_leaves(leaves))
+            await tx.append(seal)
         self.seals_made += 1
         return seal
 

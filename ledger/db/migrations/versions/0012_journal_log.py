@@ -1,13 +1,11 @@
-"""The tamper-evident journal (issue 16 item 2, ADR 0042): the Merkle log of transfers and its
-seals.
+"""The tamper-evident journal (issue 16 item 2, ADR 0042): the Merkle log of transfers, sealed.
 
-- `journal_leaves`: one row per transfer appended to the log after commit, in seq order: its
-  position (0-based leaf index), the transfer's seq and id, and its RFC 6962 leaf hash;
 - `journal_seals`: one row per signed tree head: the tree's size, root, the last transfer seq it
-  covers, the right edge of the tree (to extend it without reading every leaf) and the hub's
-  JWS.
+  covers, the right edge of the tree (to extend it without reading every leaf), the leaves this
+  seal appended (one blob: seq, RFC 6962 leaf hash and id of each transfer, in seq order: one
+  row per seal, not per transfer, keeps the sealer's writes small) and the hub's JWS.
 
-Both are append-only: on PostgreSQL and SQLite a trigger refuses UPDATE and DELETE (the verifier,
+It is append-only: on PostgreSQL and SQLite a trigger refuses UPDATE and DELETE (the verifier,
 `clmtv audit verify`, does not rely on it: it recomputes everything from the transfers).
 Self-contained: it creates its own guard function on PostgreSQL.
 
@@ -25,23 +23,17 @@ down_revision = "0011"
 branch_labels = None
 depends_on = None
 
-TABLES = ("journal_leaves", "journal_seals")
+TABLES = ("journal_seals",)
 
 
 def upgrade() -> None:
-    op.create_table(
-        "journal_leaves",
-        sa.Column("position", sa.BigInteger(), primary_key=True, autoincrement=False),
-        sa.Column("transfer_seq", sa.BigInteger(), nullable=False, unique=True),
-        sa.Column("transfer_id", sa.String(128), nullable=False),
-        sa.Column("leaf_hash", sa.LargeBinary(), nullable=False),
-    )
     op.create_table(
         "journal_seals",
         sa.Column("tree_size", sa.BigInteger(), primary_key=True, autoincrement=False),
         sa.Column("root_hash", sa.LargeBinary(), nullable=False),
         sa.Column("last_seq", sa.BigInteger(), nullable=False),
         sa.Column("edge", sa.LargeBinary(), nullable=False),
+        sa.Column("leaves", sa.LargeBinary(), nullable=False),
         sa.Column("token", sa.Text(), nullable=False),
         sa.Column("sealed_at_us", sa.BigInteger(), nullable=False),
     )
