@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     )
     journal_seal_interval_s: float = Field(
         1.0, ge=0, description="Seconds between two seals of the tamper-evident journal by a "
-        "server (ADR 0042); 0: this server does not seal (another process or `clmtv audit seal` "
+        "server (ADR 0050); 0: this server does not seal (another process or `clmtv audit seal` "
         "does)"
     )
     log_level: str = "info"

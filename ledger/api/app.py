@@ -170,7 +170,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 raise ConfigurationError(problems)
         app.state.services = svc
         svc.committer.start()
-        # The journal is sealed beside the posting path, never on it (ADR 0042).
+        # The journal is sealed beside the posting path, never on it (ADR 0050).
         sealer = (asyncio.create_task(svc.journal.run_sealer(settings.journal_seal_interval_s))
                   if settings.journal_seal_interval_s > 0 else None)
         try:

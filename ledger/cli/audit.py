@@ -1,4 +1,4 @@
-"""`clmtv audit seal | verify | check`: the tamper-evident journal (ADR 0042).
+"""`clmtv audit seal | verify | check`: the tamper-evident journal (ADR 0050).
 
 - `seal` appends what was committed since the last seal and signs the tree head (a server does
   this by itself every CLMTV_JOURNAL_SEAL_INTERVAL_S);

@@ -1,5 +1,5 @@
 """The journal log's table (`journal_seals`) and the reads the sealer and the verifier make of
-`transfers` (ADR 0042). Nothing here is on the posting path.
+`transfers` (ADR 0050). Nothing here is on the posting path.
 
 A seal row carries the leaves it appended as one blob (`encode_leaves`): per leaf, the transfer's
 seq (8 bytes, big-endian), its leaf hash (32 bytes), the length of its id (2 bytes) and the id

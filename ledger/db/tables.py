@@ -404,7 +404,7 @@ channel_obligations = Table(
 )
 Index("ix_channel_obligations_day", channel_obligations.c.channel, channel_obligations.c.day)
 
-# -- the tamper-evident journal (migration 0012, ADR 0042) ----------------------------------------
+# -- the tamper-evident journal (migration 0013, ADR 0050) ----------------------------------------
 
 journal_seals = Table(
     "journal_seals",

@@ -1,4 +1,4 @@
-"""The tamper-evident journal (issue 16 item 2, ADR 0042): sealing, proofs and the audit.
+"""The tamper-evident journal (issue 16 item 2, ADR 0050): sealing, proofs and the audit.
 
 - `seal_once` appends the transfers committed since the last seal to the Merkle log, in seq
   order up to the store's horizon (`journal_repo`), and signs the new tree head with the hub's

@@ -69,7 +69,7 @@ class HubSigner:
 
     def sign_tree_head(self, tree_size: int, root: bytes, last_seq: int,
                        sealed_at_us: int) -> str:
-        """A journal seal: the tree of `tree_size` leaves has `root` (ADR 0042)."""
+        """A journal seal: the tree of `tree_size` leaves has `root` (ADR 0050)."""
         return sign_tree_head(self.keyring.current(sealed_at_us // 1_000_000), tree_size, root,
                               last_seq, sealed_at_us)
 

@@ -1,5 +1,5 @@
 """The tamper-evident journal's pure part: what a leaf is, what a tree head says, and the offline
-check of a proof document (ADR 0042, `clmtv audit check`).
+check of a proof document (ADR 0050, `clmtv audit check`).
 
 A leaf is one transfer as stored, in a fixed text form that any language can rebuild: the JSON
 array `["clmtv-transfer-1", seq, id, debit account, credit account, amount, currency, flags,

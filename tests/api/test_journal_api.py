@@ -1,4 +1,4 @@
-"""The journal's routes (ADR 0042): a fund fetches tree heads and proofs and checks them offline
+"""The journal's routes (ADR 0050): a fund fetches tree heads and proofs and checks them offline
 with the hub's published keys; an inclusion proof follows the transfer's visibility."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The tamper-evident journal (issue 16 item 2, ADR 0042), on a database of its own per store:
+"""The tamper-evident journal (issue 16 item 2, ADR 0050), on a database of its own per store:
 sealing in signed tree heads, the audit that recomputes the log from the transfers, and the
 proofs a fund checks offline.
 

@@ -10,7 +10,7 @@
 4. The control phase: the same, for `control_seconds`, but every retry with new ids and keys.
    The same checker must fail it (operations applied twice).
 5. The journal the servers sealed through the kills is sealed to the end and audited
-   (`clmtv audit verify`'s check, ADR 0042): it must verify.
+   (`clmtv audit verify`'s check, ADR 0050): it must verify.
 """
 
 from __future__ import annotations
@@ -164,7 +164,7 @@ async def seed_population(base: str, token: str, config: RunConfig, tag: str) ->
 
 async def _audit_journal(db: Database, hub_key: Path) -> dict[str, Any]:
     """Seal what the servers had not sealed yet, then recompute the whole log: the sealers ran
-    through every kill (ADR 0042)."""
+    through every kill (ADR 0050)."""
     journal = JournalService(db, HubSigner.from_file(hub_key))
     await journal.seal_all()
     return (await journal.audit()).to_dict()

@@ -1,4 +1,4 @@
-"""The tamper-evident journal (ADR 0042): signed tree heads, and inclusion and consistency proofs
+"""The tamper-evident journal (ADR 0050): signed tree heads, and inclusion and consistency proofs
 a fund checks offline (`clmtv audit check FILE --jwks URL`). Funds, the operator and the auditor
 may read them; an inclusion proof shows a transfer, so it follows the transfer's own rule (a fund
 sees the transfers of its accounts)."""

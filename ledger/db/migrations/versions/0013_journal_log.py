@@ -1,4 +1,4 @@
-"""The tamper-evident journal (issue 16 item 2, ADR 0042): the Merkle log of transfers, sealed.
+"""The tamper-evident journal (issue 16 item 2, ADR 0050): the Merkle log of transfers, sealed.
 
 - `journal_seals`: one row per signed tree head: the tree's size, root, the last transfer seq it
   covers, the right edge of the tree (to extend it without reading every leaf), the leaves this
@@ -9,8 +9,8 @@ It is append-only: on PostgreSQL and SQLite a trigger refuses UPDATE and DELETE 
 `clmtv audit verify`, does not rely on it: it recomputes everything from the transfers).
 Self-contained: it creates its own guard function on PostgreSQL.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
