@@ -28,6 +28,7 @@ from ledger.services.employments import EmploymentService
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.imports import ImportService
 from ledger.services.inbox import InboxService
+from ledger.services.journal import JournalService
 from ledger.services.keys import KeyService
 from ledger.services.message_handlers import (
     portability_bulk_handlers,
@@ -67,6 +68,7 @@ class Services:
     channels: ChannelService
     channel_days: ChannelDayService
     employments: EmploymentService
+    journal: JournalService
 
 
 def build_services(
@@ -110,6 +112,7 @@ def build_services(
         channels=channels,
         channel_days=ChannelDayService(channels),
         employments=employments,
+        journal=JournalService(db, signer),
     )
 
 

@@ -93,6 +93,11 @@ class Settings(BaseSettings):
         None, description="Where several server processes (`serve --workers N`) keep their "
         "Prometheus metrics files, emptied at start; default: a new temporary directory"
     )
+    journal_seal_interval_s: float = Field(
+        1.0, ge=0, description="Seconds between two seals of the tamper-evident journal by a "
+        "server (ADR 0050); 0: this server does not seal (another process or `clmtv audit seal` "
+        "does)"
+    )
 
     def uses_dev_keys(self) -> bool:
         return (

@@ -3,6 +3,8 @@ comes from the composition root (`ledger.composition`)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,6 +21,7 @@ from ledger.api.routes import (
     employers,
     imports,
     inbox,
+    journal,
     keys,
     ledger,
     meta,
@@ -28,7 +31,8 @@ from ledger.api.routes import (
 )
 from ledger.api.uploads import BODY_LIMIT_KEY, UploadGate
 from ledger.composition import Services, build_services
-from ledger.config import Settings
+from ledger.config import ConfigurationError, Settings
+from ledger.db.durability import durability_problems
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.limits import DAY_FILE_MAX_BYTES, DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
@@ -163,11 +167,23 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         svc = services or build_services(settings)
+        if services is None:  # a server: it must not acknowledge what a crash would lose
+            problems = await durability_problems(svc.db)
+            if problems:
+                await svc.db.dispose()
+                raise ConfigurationError(problems)
         app.state.services = svc
         svc.committer.start()
+        # The journal is sealed beside the posting path, never on it (ADR 0050).
+        sealer = (asyncio.create_task(svc.journal.run_sealer(settings.journal_seal_interval_s))
+                  if settings.journal_seal_interval_s > 0 else None)
         try:
             yield
         finally:
+            if sealer is not None:
+                sealer.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await sealer
             await svc.committer.stop()
             if services is None:
                 await svc.db.dispose()
@@ -188,7 +204,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     for router in (meta.router, workers.router, contributions.router, employers.router,
                    ledger.router,
                    keys.router, imports.router,
-                   portability.router, inbox.router, windows.router, channels.router):
+                   portability.router, inbox.router, windows.router, channels.router,
+                   journal.router):
         app.include_router(router)
     serve_live_examples(app)  # the inbox's example, signed when the document is read
     return app

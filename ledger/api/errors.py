@@ -40,6 +40,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.FX_RATE_MISSING: 409,
     ErrorCode.RECONCILIATION_FAILED: 409,
     ErrorCode.DAY_NOT_OVER: 409,
+    ErrorCode.NOT_SEALED_YET: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
     # A fund's shipped parameters.yaml is broken: the server's fault, not the caller's.
     ErrorCode.INVALID_PARAMETERS: 500,

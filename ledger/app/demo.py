@@ -112,6 +112,7 @@ async def seed(svc: Services, say: Callable[[str], None] = print) -> DemoSummary
     from ledger.app.demo_channels import seed_channels
 
     await seed_channels(svc, say)
+    await svc.journal.seal_all()  # the first signed tree head: proofs work at once (ADR 0050)
     return await summarise(svc, samples)
 
 

@@ -78,11 +78,13 @@ def _parser() -> argparse.ArgumentParser:
     settle.add_argument("--json", action="store_true",
                         help="print only the window's report, as JSON")
 
+    from ledger.cli import audit as audit_cli
     from ledger.cli import clients as clients_cli
     from ledger.cli import fund as fund_cli
 
     clients_cli.add_parser(sub)
     fund_cli.add_parser(sub)
+    audit_cli.add_parser(sub)
 
     hub_key = sub.add_parser("hub-key", help="the hub's signing key (a JWK file)")
     hub_key_sub = hub_key.add_subparsers(dest="hub_key_command", required=True)
@@ -137,6 +139,10 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("fund", "sign"): None,
     ("fund", "send"): "a message was rejected, held or failed (each outcome is listed)",
     ("fund", "window"): "the hub's statement does not verify",
+    ("audit", "seal"): None,
+    ("audit", "verify"): "the journal differs from what was sealed (the first difference is "
+    "named)",
+    ("audit", "check"): "the proof or its tree head does not verify",
     ("simulate",): "the replay's ledger totals differ from the simulator's",
     ("calibrate",): "a tight or band target lies outside its tolerance",
     ("sweep",): "one or more runs failed (each named in the report; the others are kept)",
@@ -181,6 +187,21 @@ async def _upgrade(settings: Settings) -> list[str]:
         await db.dispose()
 
 
+async def _prepare_server(settings: Settings) -> None:
+    """Migrate, then refuse (ConfigurationError) a store that would lose acknowledged
+    postings in a crash (`ledger/db/durability.py`)."""
+    from ledger.db.durability import durability_problems
+
+    db = open_database(settings.database_url, 1)
+    try:
+        await upgrade(db)
+        problems = await durability_problems(db)
+    finally:
+        await db.dispose()
+    if problems:
+        raise ConfigurationError(problems)
+
+
 def _upgraded(applied: list[str], settings: Settings) -> str:
     where = settings.database_url.split("@")[-1]
     if not applied:
@@ -211,6 +232,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ledger.cli import clients as clients_cli
 
             return clients_cli.run(settings, args)
+        elif args.command == "audit":
+            from ledger.cli import audit as audit_cli
+
+            return audit_cli.run(settings, args)
         elif args.command == "simulate":
             from simulator import cli as simulator_cli
 
@@ -255,7 +280,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings.warn_if_dev_keys()
             if serving.refuse_busy_port(args):
                 return exits.REFUSED
-            asyncio.run(_upgrade(settings))
+            asyncio.run(_prepare_server(settings))
             serving.serve(settings, args)
     except DomainError as exc:
         print(f"clmtv: {exc.code.value}: {exc.message}", file=sys.stderr)

@@ -418,3 +418,17 @@ channel_obligations = Table(
     Column("created_at_us", BigInteger, nullable=False),
 )
 Index("ix_channel_obligations_day", channel_obligations.c.channel, channel_obligations.c.day)
+
+# -- the tamper-evident journal (migration 0013, ADR 0050) ----------------------------------------
+
+journal_seals = Table(
+    "journal_seals",
+    metadata,
+    Column("tree_size", BigInteger, primary_key=True, autoincrement=False),
+    Column("root_hash", LargeBinary, nullable=False),
+    Column("last_seq", BigInteger, nullable=False),  # every transfer up to it is a leaf
+    Column("edge", LargeBinary, nullable=False),  # the tree's right edge: 32 bytes per hash
+    Column("leaves", LargeBinary, nullable=False),  # this seal's leaves (journal_repo.encode)
+    Column("token", Text, nullable=False),  # the signed tree head (JWS)
+    Column("sealed_at_us", BigInteger, nullable=False),
+)

@@ -72,6 +72,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_QUOTE = "unknown_quote"
     QUOTE_EXPIRED = "quote_expired"
     UNKNOWN_PAYMENT = "unknown_payment"
+    NOT_SEALED_YET = "not_sealed_yet"  # the transfer or tree size is not in a signed tree head yet
     DAY_NOT_OVER = "day_not_over"  # a day file for a day that has not ended (plus a grace)
     DAY_FILE_REJECTED = "day_file_rejected"  # details.errors lists every bad line; nothing kept
     # requests

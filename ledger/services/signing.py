@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ledger.settlement.keys import HUB, Keyring, SigningKey
+from ledger.settlement.journal import sign_tree_head
+from ledger.settlement.keys import HUB, Keyring, SigningKey, TrustRegistry
 from ledger.settlement.messages import MessageType, sign_message
 
 # A statement stays verifiable for a year; `clmtv verify --at` checks it as of another time.
@@ -65,6 +66,18 @@ class HubSigner:
             self.keyring.current(issued), aud=worker_id, typ=MessageType.STATEMENT_WORKER,
             seq=issued, body=statement, iat=issued, ttl_s=STATEMENT_TTL_S,
         )
+
+    def sign_tree_head(self, tree_size: int, root: bytes, last_seq: int,
+                       sealed_at_us: int) -> str:
+        """A journal seal: the tree of `tree_size` leaves has `root` (ADR 0050)."""
+        return sign_tree_head(self.keyring.current(sealed_at_us // 1_000_000), tree_size, root,
+                              last_seq, sealed_at_us)
+
+    def trust(self) -> TrustRegistry:
+        """A registry holding the hub's public keys: what a verifier of its documents needs."""
+        registry = TrustRegistry()
+        registry.load_jwks(HUB, self.jwks())
+        return registry
 
     def sign_receipt(self, worker_id: str, receipt: dict[str, Any], paid_at_us: int) -> str:
         """A channel payment's receipt (JWS over its RFC 8785 form), addressed to the worker.

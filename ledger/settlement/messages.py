@@ -66,6 +66,7 @@ class MessageType(StrEnum):
     SETTLEMENT_CONFIRMATION = "settlement.confirmation"
     STATEMENT_WORKER = "statement.worker"
     PAYMENT_RECEIPT = "payment.receipt"  # hub -> worker: a channel payment (docs/channels.md)
+    JOURNAL_TREE_HEAD = "journal.tree_head"  # hub -> anyone: a sealed Merkle tree (ADR 0050)
 
 
 _MESSAGE_TYPES = frozenset(t.value for t in MessageType)

@@ -102,6 +102,12 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /v1/channels/{channel}/days/{day}": frozenset({"operator", "channel"}),
     "GET /v1/channels/{channel}/days/{day}": STAFF | {"channel"},
     "GET /v1/channels/{channel}/days/{day}/ledger.csv": STAFF | {"channel"},
+    # The tamper-evident journal (ADR 0050): funds keep the hub's tree heads; an inclusion proof
+    # shows a transfer, so it follows the transfer's rule (demo-move-1 is the hub's own).
+    "GET /v1/journal/tree-heads": STAFF | FUNDS,
+    "GET /v1/journal/tree-heads/latest": STAFF | FUNDS,
+    "GET /v1/journal/transfers/{transfer_id}/inclusion": STAFF,
+    "GET /v1/journal/consistency": STAFF | FUNDS,
 }
 
 

@@ -1,0 +1,149 @@
+"""`clmtv audit seal | verify | check`: the tamper-evident journal (ADR 0050).
+
+- `seal` appends what was committed since the last seal and signs the tree head (a server does
+  this by itself every CLMTV_JOURNAL_SEAL_INTERVAL_S);
+- `verify` recomputes the log from the database (CLMTV_DATABASE_URL) and names the first
+  transfer edited, deleted, inserted or moved since it was sealed;
+- `check FILE` verifies an inclusion or consistency proof document (from
+  `/v1/journal/transfers/ID/inclusion` or `/v1/journal/consistency`) offline, with the hub's
+  published keys.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from ledger.cli import exits
+from ledger.config import Settings
+from ledger.settlement.keys import HUB, TrustRegistry
+
+DOCUMENT_BYTES_MAX = 16 * 1024 * 1024
+
+
+def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    audit = sub.add_parser("audit", help="the tamper-evident journal: seal, verify, check "
+                           "proofs")
+    commands = audit.add_subparsers(dest="audit_command", required=True)
+    commands.add_parser("seal", help="seal what was committed since the last seal")
+    verify = commands.add_parser(
+        "verify", help="recompute the journal's log from the database and name the first "
+        "transfer edited, deleted, inserted or moved")
+    verify.add_argument("--jwks", help="the hub's JWKS (file or base URL); default: the public "
+                        "part of CLMTV_HUB_KEY_FILE")
+    verify.add_argument("--allow-http-loopback", action="store_true",
+                        help="accept plain http for --jwks, from this machine only")
+    verify.add_argument("--kept", action="append", default=[], metavar="FILE",
+                        help="tree heads a fund kept (the JSON of /v1/journal/tree-heads or "
+                        "of one head, or a JWS): the transfers must still match each "
+                        "(repeatable)")
+    verify.add_argument("--json", action="store_true", help="print the report as JSON")
+    check = commands.add_parser("check", help="verify a proof document offline")
+    check.add_argument("file", help="a JSON proof document (inclusion or consistency)")
+    check.add_argument("--jwks", required=True, help="the hub's JWKS: a file, or its base URL")
+    check.add_argument("--at", help="check as of this time (ISO 8601 or Unix seconds)")
+    check.add_argument("--allow-http-loopback", action="store_true",
+                       help="accept plain http for --jwks, from this machine only")
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.audit_command == "check":
+        return _check(args)
+    return asyncio.run(_with_journal(settings, args))
+
+
+def _registry(source: str, allow_http_loopback: bool) -> TrustRegistry:
+    from ledger.cli.verify import load_jwks
+
+    registry = TrustRegistry()
+    registry.load_jwks(HUB, load_jwks(source, allow_http_loopback))
+    return registry
+
+
+async def _with_journal(settings: Settings, args: argparse.Namespace) -> int:
+    from ledger.db.engine import open_database
+    from ledger.db.migrate import upgrade
+    from ledger.services.journal import JournalService
+    from ledger.services.signing import HubSigner
+
+    db = open_database(settings.database_url, 2)
+    try:
+        await upgrade(db)
+        if args.audit_command == "seal":
+            signer = HubSigner.from_file(Path(settings.hub_key_file), create=settings.dev_mode)
+            made = await JournalService(db, signer).seal_all()
+            if not made:
+                print("nothing to seal")
+            for seal in made:
+                print(f"sealed: tree of {seal.tree_size} leaves up to transfer seq "
+                      f"{seal.last_seq}, root {seal.root_hash.hex()}")
+            return exits.OK
+        registry = (_registry(args.jwks, args.allow_http_loopback) if args.jwks
+                    else HubSigner.from_file(Path(settings.hub_key_file)).trust())
+        report = await JournalService(db, None).audit(registry, kept=_kept_tokens(args.kept))
+    finally:
+        await db.dispose()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(f"journal: {report.tree_heads} signed tree heads, tree of {report.tree_size} "
+              f"leaves up to seq {report.last_seq}; {report.transfers_checked} transfers "
+              "recomputed")
+        first = report.first
+        if first is None:
+            print("ok: every transfer is as it was sealed")
+        else:
+            print(f"TAMPERED: first at {first.line()}")
+            for finding in report.to_dict()["findings"][1:10]:
+                print(f"  also {finding}")
+    return exits.OK if report.ok else exits.FAILED
+
+
+def _kept_tokens(paths: list[str]) -> list[str]:
+    """The tree heads in each file: a /v1/journal/tree-heads answer, one head, or a JWS."""
+    tokens: list[str] = []
+    for name in paths:
+        text = Path(name).read_text(encoding="utf-8").strip()
+        try:
+            loaded = json.loads(text)
+        except ValueError:
+            tokens.append(text)
+            continue
+        heads = loaded.get("tree_heads", [loaded]) if isinstance(loaded, dict) else loaded
+        tokens.extend(str(head["token"]) for head in heads)
+    return tokens
+
+
+def _check(args: argparse.Namespace) -> int:
+    from ledger.cli.verify import VerifyInputError, parse_time
+    from ledger.settlement.journal import ProofInvalid, check_document
+    from ledger.settlement.messages import MessageRejected
+
+    try:
+        path = Path(args.file)
+        if not path.is_file():
+            raise VerifyInputError(f"no such file: {args.file}")
+        if path.stat().st_size > DOCUMENT_BYTES_MAX:
+            raise VerifyInputError(f"{args.file} is larger than {DOCUMENT_BYTES_MAX} bytes")
+        try:
+            document = json.loads(path.read_bytes())
+        except ValueError:
+            raise VerifyInputError(f"{args.file} is not JSON") from None
+        if not isinstance(document, dict):
+            raise VerifyInputError(f"{args.file} is not a proof document (a JSON object)")
+        registry = _registry(args.jwks, args.allow_http_loopback)
+        verdict = check_document(document, registry, parse_time(args.at))
+    except VerifyInputError as exc:
+        print(f"clmtv audit check: {exc}", file=sys.stderr)
+        return exits.REFUSED
+    except MessageRejected as exc:
+        print(f"invalid: the tree head: {exc.reason.value}: {exc.message}", file=sys.stderr)
+        return exits.FAILED
+    except ProofInvalid as exc:
+        print(f"invalid: {exc}", file=sys.stderr)
+        return exits.FAILED
+    print("\n".join(verdict.lines))
+    return exits.OK

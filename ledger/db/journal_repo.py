@@ -1,0 +1,267 @@
+"""The journal log's table (`journal_seals`) and the reads the sealer and the verifier make of
+`transfers` (ADR 0050). Nothing here is on the posting path.
+
+A seal row carries the leaves it appended as one blob (`encode_leaves`): per leaf, the transfer's
+seq (8 bytes, big-endian), its leaf hash (32 bytes), the length of its id (2 bytes) and the id
+(UTF-8). Positions follow: a seal of tree size n with k leaves holds leaves n-k .. n-1.
+
+The sealer appends transfers in seq order, up to a *horizon*: a seq below which no transfer can
+still appear. On SQLite it is the largest seq, read inside the sealer's write transaction (one
+writer at a time: nothing is in flight). On PostgreSQL seqs are handed out before commit, so a
+transaction still running may hold a lower seq than one already visible: `pg_horizon` reads the
+sequence's last value, then waits until every transaction that had started by then has ended;
+from then on, every transfer at or below that value is committed or never will be.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from ledger.db.engine import Database
+from ledger.db.tables import journal_seals, transfers
+
+SEALER_LOCK = 7_311_016  # pg_advisory_xact_lock key: one sealer at a time across processes
+CHUNK = 5_000
+HORIZON_WAIT_S = 5.0
+
+# (seq, id, debit, credit, amount, currency, flags, pending id, reversal of, code,
+#  contribution id, created at µs): a transfer in leaf order
+TransferFields = tuple[int, str, int, int, int, str, int, str | None, str | None, str,
+                       str | None, int]
+_FIELDS = (transfers.c.seq, transfers.c.id, transfers.c.debit_account_id,
+           transfers.c.credit_account_id, transfers.c.amount_minor, transfers.c.currency,
+           transfers.c.flags, transfers.c.pending_id, transfers.c.reversal_of, transfers.c.code,
+           transfers.c.contribution_id, transfers.c.created_at_us)
+
+
+@dataclass(frozen=True, slots=True)
+class SealRow:
+    tree_size: int
+    root_hash: bytes
+    last_seq: int
+    edge: bytes
+    token: str
+    sealed_at_us: int
+    leaves: bytes = b""
+
+
+@dataclass(frozen=True, slots=True)
+class LeafRow:
+    position: int
+    transfer_seq: int
+    transfer_id: str
+    leaf_hash: bytes
+
+
+def _fields(row: Any) -> TransferFields:
+    return (int(row[0]), row[1], int(row[2]), int(row[3]), int(row[4]), row[5], int(row[6]),
+            row[7], row[8], row[9], row[10], int(row[11]))
+
+
+# A seal without its leaves (which may run to megabytes): what listing and sealing read.
+_HEAD = [c for c in journal_seals.c if c.name != "leaves"]
+
+
+def _seal(row: Any) -> SealRow:
+    leaves = row._mapping.get("leaves")
+    return SealRow(int(row.tree_size), bytes(row.root_hash), int(row.last_seq), bytes(row.edge),
+                   row.token, int(row.sealed_at_us), b"" if leaves is None else bytes(leaves))
+
+
+def encode_leaves(leaves: Sequence[LeafRow]) -> bytes:
+    parts = []
+    for leaf in leaves:
+        ident = leaf.transfer_id.encode()
+        parts.append(leaf.transfer_seq.to_bytes(8, "big", signed=True) + leaf.leaf_hash
+                     + len(ident).to_bytes(2, "big") + ident)
+    return b"".join(parts)
+
+
+def decode_leaves(seal: SealRow) -> list[LeafRow]:
+    """The leaves a seal appended, with their positions. A blob that does not parse (altered)
+    yields what parses up to there: the audit then finds the positions or the root wrong."""
+    out: list[tuple[int, bytes, str]] = []
+    blob, at = seal.leaves, 0
+    while at + 42 <= len(blob):
+        seq = int.from_bytes(blob[at:at + 8], "big", signed=True)
+        leaf = blob[at + 8:at + 40]
+        size = int.from_bytes(blob[at + 40:at + 42], "big")
+        ident = blob[at + 42:at + 42 + size].decode(errors="replace")
+        out.append((seq, leaf, ident))
+        at += 42 + size
+    first = seal.tree_size - len(out)
+    return [LeafRow(first + n, seq, ident, leaf) for n, (seq, leaf, ident) in enumerate(out)]
+
+
+class SealingTx:
+    """The sealer's transaction: it alone appends to the log."""
+
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+
+    async def last_seal(self) -> SealRow | None:
+        row = (await self.conn.execute(select(*_HEAD).order_by(
+            journal_seals.c.tree_size.desc()).limit(1))).first()
+        return None if row is None else _seal(row)
+
+    async def max_seq(self) -> int:
+        return int((await self.conn.execute(select(func.coalesce(
+            func.max(transfers.c.seq), 0)))).scalar_one())
+
+    async def transfers_between(self, after_seq: int, upto_seq: int, limit: int
+                                ) -> list[TransferFields]:
+        rows = await self.conn.execute(select(*_FIELDS).where(
+            transfers.c.seq > after_seq, transfers.c.seq <= upto_seq).order_by(
+                transfers.c.seq).limit(limit))
+        return [_fields(r) for r in rows]
+
+    async def append(self, seal: SealRow) -> None:
+        """One row per seal, its leaves in it: one write, however many transfers it seals."""
+        await self.conn.execute(insert(journal_seals).values(
+            tree_size=seal.tree_size, root_hash=seal.root_hash, last_seq=seal.last_seq,
+            edge=seal.edge, leaves=seal.leaves, token=seal.token,
+            sealed_at_us=seal.sealed_at_us))
+
+
+@asynccontextmanager
+async def sealing(db: Database) -> AsyncIterator[SealingTx | None]:
+    """A write transaction for the sealer, or None when another sealer holds the lock."""
+    async with db.engine.begin() as conn:
+        if db.is_postgres:
+            got = (await conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"),
+                                      {"k": SEALER_LOCK})).scalar_one()
+            if not got:
+                yield None
+                return
+        yield SealingTx(conn)
+
+
+async def pg_horizon(db: Database, wait_s: float = HORIZON_WAIT_S) -> int | None:
+    """The largest seq handed out so far, once every transaction that was running when it was
+    read has ended (None when one is still running after `wait_s`: try again later)."""
+    async with db.engine.connect() as conn:
+        last = (await conn.execute(text(
+            "SELECT coalesce(pg_sequence_last_value(pg_get_serial_sequence('transfers', "
+            "'seq')::regclass), 0)"))).scalar_one()
+        # Read after the sequence: any transaction holding a seq <= last started before this.
+        mark = (await conn.execute(text(
+            "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"))).scalar_one()
+        await conn.rollback()
+        deadline = time.monotonic() + wait_s
+        while True:
+            await conn.execute(text("SELECT pg_stat_clear_snapshot()"))
+            running = (await conn.execute(text(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
+                "AND backend_type = 'client backend' AND datname = current_database() "
+                "AND xact_start IS NOT NULL "
+                "AND (extract(epoch FROM xact_start) * 1000000)::bigint <= :mark"),
+                {"mark": mark})).scalar_one()
+            await conn.rollback()
+            if running == 0:
+                return int(last)
+            if time.monotonic() > deadline:
+                return None
+            await asyncio.sleep(0.01)
+
+
+async def seals(db: Database, after_size: int, limit: int, with_leaves: bool = False
+                ) -> list[SealRow]:
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(select(*(journal_seals.c if with_leaves else _HEAD)).where(
+            journal_seals.c.tree_size > after_size).order_by(journal_seals.c.tree_size).limit(
+                limit))
+        return [_seal(r) for r in rows]
+
+
+async def seal_of_size(db: Database, tree_size: int) -> SealRow | None:
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(*_HEAD).where(
+            journal_seals.c.tree_size == tree_size))).first()
+        return None if row is None else _seal(row)
+
+
+async def latest_seal(db: Database) -> SealRow | None:
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(*_HEAD).order_by(
+            journal_seals.c.tree_size.desc()).limit(1))).first()
+        return None if row is None else _seal(row)
+
+
+async def leaf_hashes(db: Database, count: int) -> list[bytes]:
+    """The first `count` leaf hashes, in log order (what a proof is computed from)."""
+    out: list[bytes] = []
+    async for leaf in iter_leaves(db):
+        if len(out) >= count:
+            break
+        out.append(leaf.leaf_hash)
+    return out
+
+
+async def leaf_of_transfer(db: Database, transfer_id: str) -> LeafRow | None:
+    """The leaf of the transfer stored under `transfer_id` (None: not sealed yet, or none)."""
+    async with db.engine.connect() as conn:
+        seq = (await conn.execute(select(transfers.c.seq).where(
+            transfers.c.id == transfer_id))).scalar_one_or_none()
+        if seq is None:
+            return None
+        row = (await conn.execute(select(journal_seals).where(
+            journal_seals.c.last_seq >= seq).order_by(journal_seals.c.tree_size).limit(
+                1))).first()
+    if row is None:
+        return None
+    return next((leaf for leaf in decode_leaves(_seal(row))
+                 if leaf.transfer_seq == seq and leaf.transfer_id == transfer_id), None)
+
+
+async def transfer_at(db: Database, seq: int) -> TransferFields | None:
+    async with db.engine.connect() as conn:
+        row = (await conn.execute(select(*_FIELDS).where(transfers.c.seq == seq))).first()
+    return None if row is None else _fields(row)
+
+
+async def every_seal(db: Database) -> list[SealRow]:
+    return await seals(db, -1, 10**9)
+
+
+async def iter_leaves(db: Database) -> AsyncIterator[LeafRow]:
+    """Every leaf, in log order, seal after seal."""
+    after = -1
+    while True:
+        batch = await seals(db, after, 100, with_leaves=True)
+        for seal in batch:
+            for leaf in decode_leaves(seal):
+                yield leaf
+        if len(batch) < 100:
+            return
+        after = batch[-1].tree_size
+
+
+async def iter_transfers(db: Database, upto_seq: int) -> AsyncIterator[TransferFields]:
+    """Every transfer at or below `upto_seq`, in seq order (including any seq <= 0)."""
+    async with db.engine.connect() as conn:
+        after: int | None = None
+        while True:
+            query = select(*_FIELDS).where(transfers.c.seq <= upto_seq)
+            if after is not None:
+                query = query.where(transfers.c.seq > after)
+            rows = (await conn.execute(query.order_by(transfers.c.seq).limit(CHUNK))).all()
+            for r in rows:
+                yield _fields(r)
+            if len(rows) < CHUNK:
+                return
+            after = int(rows[-1][0])
+
+
+async def seq_of_transfer(db: Database, transfer_id: str) -> int | None:
+    async with db.engine.connect() as conn:
+        found = (await conn.execute(select(transfers.c.seq).where(
+            transfers.c.id == transfer_id))).scalar_one_or_none()
+    return None if found is None else int(found)
