@@ -22,7 +22,9 @@ from ledger.db.stores import ledger_transactions
 from ledger.domain.pii import PiiVault
 from ledger.services.channel_days import ChannelDayService
 from ledger.services.channels import ChannelService
+from ledger.services.claimables import ClaimablesService
 from ledger.services.clients import ClientService
+from ledger.services.consent import ConsentService
 from ledger.services.contributions import ContributionService
 from ledger.services.group_commit import GroupCommitter
 from ledger.services.imports import ImportService
@@ -39,6 +41,7 @@ from ledger.services.settlement import SettlementService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
 from ledger.services.transfers import TransferService
+from ledger.services.verification import VerificationService
 from ledger.services.workers import WorkerService
 from ledger.settlement.agreement import bundled_agreement
 
@@ -57,6 +60,9 @@ class Services:
     contributions: ContributionService
     transfers: TransferService
     statements: StatementService
+    consent: ConsentService
+    claimables: ClaimablesService
+    verification: VerificationService
     signer: HubSigner
     keys: KeyService
     portability: PortabilityService
@@ -90,6 +96,7 @@ def build_services(
     keys.on_revoke.append(inbox.refuse_held)
     registry = load_registry(agreement)
     channels = ChannelService(db, committer, worker_service, signer, agreement, registry)
+    consent = ConsentService(db)
     return Services(
         db=db,
         committer=committer,
@@ -97,7 +104,10 @@ def build_services(
         workers=worker_service,
         contributions=ContributionService(committer, worker_service),
         transfers=TransferService(db, committer),
-        statements=StatementService(db, worker_service),
+        statements=StatementService(db, worker_service, consent),
+        consent=consent,
+        claimables=ClaimablesService(db, agreement),
+        verification=VerificationService(signer),
         signer=signer,
         keys=keys,
         portability=portability,

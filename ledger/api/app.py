@@ -14,6 +14,7 @@ from ledger.api import errors
 from ledger.api.routes import (
     channels,
     contributions,
+    documents,
     imports,
     inbox,
     keys,
@@ -28,7 +29,7 @@ from ledger.config import Settings
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.limits import DAY_FILE_MAX_BYTES, DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
-from ledger.web import pages
+from ledger.web import pages, statement_page, verify_page
 
 DESCRIPTION = f"""
 Cross-border social-security contribution ledger for migrant workers of the Mekong region.
@@ -182,8 +183,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for router in (meta.router, workers.router, contributions.router, ledger.router,
                    keys.router, imports.router,
-                   portability.router, inbox.router, windows.router, channels.router):
+                   portability.router, inbox.router, windows.router, channels.router,
+                   documents.router):
         app.include_router(router)
     # The pages people read (ledger.web): rendered on the server from the same services.
-    pages.install(app)
+    pages.install(app, (statement_page.router, verify_page.router))
     return app

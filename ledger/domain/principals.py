@@ -3,7 +3,9 @@
 Every service takes the principal as its first argument. A fund sees only its own members and
 accounts; a worker sees only themself; the hub operator sees everything; an auditor reads all
 and writes nothing. Employers may only post contributions to their fund; a payment channel's
-scope is its channel code (`channels/*.yaml`), and it acts only for that channel.
+scope is its channel code (`channels/*.yaml`), and it acts only for that channel. A helper
+(attaché, officer, civil-society helper) sees a worker's statement only while that worker's
+consent grant is in force (`ledger/services/consent.py`).
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ class PrincipalKind(StrEnum):
     EMPLOYER = "employer"
     CHANNEL = "channel"
     WORKER = "worker"
+    # A labour attaché, a fund officer abroad or a civil-society helper: reads nothing of its
+    # own; a worker's consent grant lets it read that worker's statement for a while.
+    HELPER = "helper"
 
 
 # Kinds whose scope names a fund. A worker's scope names a worker, a channel's its channel.

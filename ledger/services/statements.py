@@ -2,7 +2,9 @@
 
 Each scheme's balance is its member account (one per worker, fund, scheme and currency, ADR
 0026), so the statement always equals the ledger; who paid is the sum of the contributions'
-shares by payer. A fund sees only its own part; the worker and the hub see all.
+shares by payer. A fund sees only its own part; the worker and the hub see all; an officer or
+helper whose consent grant is in force sees all but the identity and member numbers
+(`consent.py`), and each such read is recorded for the worker.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from ledger.db.engine import Database
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.consent import Access, ConsentService
 from ledger.services.workers import WorkerService
 
 
@@ -40,13 +43,25 @@ class FundPart:
 
 
 class StatementService:
-    def __init__(self, db: Database, workers: WorkerService) -> None:
+    def __init__(self, db: Database, workers: WorkerService, consent: ConsentService) -> None:
         self.db = db
         self.workers = workers
+        self.consent = consent
 
-    async def statement(self, principal: Principal, worker_id: str) -> dict[str, Any]:
+    async def statement(self, principal: Principal, worker_id: str, what: str = "json"
+                        ) -> dict[str, Any]:
+        """The statement as `principal` may read it; a read by anyone but the worker is
+        recorded as `what` ("json", "signed", "page")."""
+        access = await self.consent.access(principal, worker_id)
+        found = await self._statement(access, worker_id)
+        await self.consent.record_read(access, worker_id, what)
+        return found
+
+    async def _statement(self, access: Access, worker_id: str) -> dict[str, Any]:
+        principal = access.acting_as
         worker = await self.workers.get(principal, worker_id)
-        visible = {m.fund: m.member_number for m in worker.memberships}
+        visible = {m.fund: None if access.hide_numbers else m.member_number
+                   for m in worker.memberships}
         parts = {fund: FundPart(fund, number) for fund, number in visible.items()}
         for row in await repo.worker_accounts(self.db, worker_id):
             if row["fund"] not in parts:
