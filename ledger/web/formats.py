@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton
 from babel.numbers import format_currency, get_currency_precision
 
 from ledger.domain.money import Currency, Money
@@ -52,7 +52,7 @@ def month(value: Month, locale: str) -> str:
     first = date(value.year, value.month, 1)
     if locale == "th":
         return f"{format_date(first, 'LLLL', locale='th')} {value.year + BUDDHIST_ERA_OFFSET}"
-    text = format_date(first, "yMMMM" if locale != "ja" else "y年M月", locale=locale)
+    text = format_skeleton("yMMMM", first, locale=locale)  # the locale's order and spacing
     if locale == "ja":
         return f"{text}（{japanese_era(first)}）"
     return text

@@ -46,6 +46,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /v1/funds/{fund}/members/search": STAFF | {"th-sso"},
     "GET /v1/workers/{worker_id}/statement": OF_THE_WORKER,
     "GET /v1/workers/{worker_id}/statement.jws": OF_THE_WORKER,
+    "GET /v1/workers/{worker_id}/claimable": OF_THE_WORKER,  # a fund: its own part
+    "GET /v1/workers/{worker_id}/consents": STAFF | {"worker"},
+    "POST /v1/verify": EVERYONE,  # anyone may check a document; no token needed
     "POST /v1/contributions": frozenset({"operator", "th-sso", "employer"}),
     "POST /v1/contributions/batch": frozenset({"operator", "th-sso", "employer"}),
     "POST /v1/accounts": frozenset({"operator"}),
