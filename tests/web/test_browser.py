@@ -219,7 +219,11 @@ def test_the_qr_code_opens_the_check_that_pins_the_printed_statement(
 @pytest.mark.skipif(shutil.which("fc-list") is None, reason="fontconfig's fc-list is absent")
 @pytest.mark.parametrize("code", ["km", "lo", "my", "th", "ja"])
 def test_the_system_has_a_font_for_each_script(code: str) -> None:
+    """Without one the screenshots show empty boxes. CI installs them (.ci/run) and fails here
+    if it could not; elsewhere the test skips and says what to install."""
     fonts = subprocess.run(["fc-list", f":lang={code}", "family"], capture_output=True,
                            text=True, check=True).stdout
-    assert "Noto" in fonts, (f"no Noto font for {code}: apt-get install fonts-noto-core "
-                             "fonts-noto-cjk (docs/web.md)")
+    advice = f"no Noto font for {code}: apt-get install fonts-noto-core fonts-noto-cjk"
+    if "Noto" not in fonts and os.environ.get("CI") != "true":
+        pytest.skip(advice)
+    assert "Noto" in fonts, advice
