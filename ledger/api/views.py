@@ -124,6 +124,7 @@ def claims(c: WorkerClaims) -> dict[str, Any]:
             "deadline": o.deadline.isoformat() if o.deadline else None,
             "days_left": o.days_left(c.today), "warn": o.warn(c.today),
             "opens_at_age": o.opens_at_age, "window_years": o.window_years,
+            "window_months_after_leaving": o.window_months_after_leaving,
             "refused": list(o.refused), "basis": o.basis,
         } for o in c.options],
         "coverage_ended": [{"fund": e.fund, "last_month": str(e.last_month)}

@@ -47,6 +47,7 @@ class ClaimOption:
     deadline: date | None  # the last day to claim, when the rules fix one
     opens_at_age: int | None = None  # claimable from this age
     window_years: int | None = None  # claimable within this long, when no date is known
+    window_months_after_leaving: int | None = None  # still insured there: the window to come
     refused: tuple[str, ...] = ()  # the rule's reasons when it would not pay now
     basis: dict[str, str] = field(default_factory=dict)
 
@@ -101,9 +102,10 @@ class ClaimablesService:
             if not active:
                 continue
             last = max(r.month for r in active)
-            if last.months_until(current) > 1:  # no contribution last month or this one
+            still_insured = last.months_until(current) <= 1  # paid last month or this one
+            if not still_insured:
                 ended.append(CoverageEnd(fund, last))
-            options.extend(self._options(fund, history, last, current))
+            options.extend(self._options(fund, history, last, current, still_insured))
         flows = tuple(_flow(r) for r in await flows_repo.flows(self.db, worker_id=worker_id)
                       if r["host_fund"] in funds or r["home_fund"] in funds)
         payments = tuple(_payment(r) for r in await consent_repo.payments_of_worker(
@@ -119,33 +121,39 @@ class ClaimablesService:
                         state=PeriodState(states.get((r["scheme"], r["month"]), "active")))
             for r in rows))
 
-    def _options(self, fund: str, history: History, last: Month, current: Month
-                 ) -> list[ClaimOption]:
+    def _options(self, fund: str, history: History, last: Month, current: Month,
+                 still_insured: bool) -> list[ClaimOption]:
         if fund == "JP-JPS":
-            return self._japan(history, last, current)
+            return self._japan(history, last, current, still_insured)
         if fund == "TH-SSO":
             return [self._thailand(history, current)]
         if fund == "VN-VSS":
             return [self._vietnam(history, current)]
         return []  # the other funds pay pensions only: their months count toward one
 
-    def _japan(self, history: History, last: Month, current: Month) -> list[ClaimOption]:
+    def _japan(self, history: History, last: Month, current: Month, still_insured: bool
+               ) -> list[ClaimOption]:
         """The lump-sum withdrawal (EPI, NP) within the window after leaving, and the tax
-        withheld from it, reclaimed from the tax office through a representative."""
+        withheld from it, reclaimed from the tax office through a representative. A worker
+        still insured in Japan sees the amount if they left now, and the window to come."""
         adapter = get_adapter("JP-JPS")
         left = last.plus(1)
         window = adapter.parameters.at(LSWP_CLAIM_WINDOW, max(current, left))
-        deadline = last_day(left.plus(window))
+        deadline = None if still_insured else last_day(left.plus(window))
+        to_come = window if still_insured else None
         claim = Claim(claim_month=max(current, left), left_country_month=left)
         try:
             results = adapter.withdrawal(history, claim)
         except DomainError as refused:
             return [ClaimOption("jp_lswp", "JP-JPS", "epi", "JP-JPS", None, deadline,
+                                window_months_after_leaving=to_come,
                                 refused=_reasons(refused))]
         out = []
         for result in results:
             out.append(ClaimOption("jp_lswp", "JP-JPS", result.scheme, "JP-JPS",
-                                   result.paid_now, deadline, basis=dict(result.basis)))
+                                   result.paid_now, deadline,
+                                   window_months_after_leaving=to_come,
+                                   basis=dict(result.basis)))
             withheld = _receivable(result)
             if withheld is not None:
                 out.append(ClaimOption("jp_tax_refund", "JP-JPS", result.scheme, "JP-TAX",

@@ -105,3 +105,26 @@ async def test_a_reader_without_a_token_is_asked_to_sign_in(api: Api, uid: str) 
     worker, _ = await _worker(api, uid)
     page = await api.http.get(f"/web/workers/{worker}/statement?lang=vi")
     assert page.status_code == 401 and "Vui lòng đăng nhập" in page.text
+
+
+async def test_a_passed_window_shows_the_rules_refusal_and_a_current_job_the_window_to_come(
+        api: Api, uid: str) -> None:
+    from tests.e2e.story_support import E, R, contribute, enrol
+    from tests.web.seed import current_month
+
+    late = await enrol(api.services, uid, "VN", ("JP-JPS",))
+    await contribute(api.services, late, "JP-JPS", "epi", current_month().plus(-40), 12,
+                     180_000, {E: 16_470, R: 16_470})
+    claims = await api.services.claimables.for_worker(late, ["JP-JPS"])
+    (lswp,) = claims.options
+    assert lswp.amount is None and lswp.deadline is not None and not lswp.warn(claims.today)
+    assert any("after leaving Japan" in reason for reason in lswp.refused)
+
+    working = await enrol(api.services, uid[::-1], "VN", ("JP-JPS",))
+    await contribute(api.services, working, "JP-JPS", "epi", current_month().plus(-11), 12,
+                     180_000, {E: 16_470, R: 16_470})
+    claims = await api.services.claimables.for_worker(working, ["JP-JPS"])
+    assert claims.coverage_ended == ()
+    lswp = next(o for o in claims.options if o.route == "jp_lswp")
+    assert lswp.deadline is None and lswp.window_months_after_leaving == 24
+    assert lswp.amount is not None and lswp.amount.amount_minor > 0
