@@ -83,3 +83,13 @@ async def test_a_chosen_language_is_remembered_in_a_cookie(api: Api) -> None:
     api.http.cookies.clear()
     browser = await api.http.get("/web/", headers={"Accept-Language": "ja,en;q=0.5"})
     assert browser.headers["content-language"] == "ja"
+
+
+async def test_a_bad_token_at_the_form_is_refused_in_the_readers_language(api: Api) -> None:
+    refused = await api.http.post("/web/login?lang=th", data={"token": "not-a-token"})
+    assert refused.status_code == 401 and "กรุณาเข้าสู่ระบบ" in refused.text
+    assert "clmtv_session" not in refused.cookies
+    signed_in = await api.http.post("/web/login", data={"token": api.tokens["operator"]})
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/web/"
+    home = await api.http.get("/web/")  # the cookie carries the session
+    assert "/web/verify" in home.text and 'name="token"' not in home.text
