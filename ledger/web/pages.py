@@ -7,7 +7,10 @@ answers with an HTML page in the reader's language, never the API's problem+json
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI, Form
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, FastAPI, Form, Query
 from fastapi.staticfiles import StaticFiles
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -48,6 +51,14 @@ async def home(request: Request) -> Response:
 @router.get("/web")
 async def home_without_slash() -> Response:
     return RedirectResponse("/web/", status_code=307)
+
+
+@router.get("/web/open")
+async def open_statement(worker: Annotated[str, Query(max_length=64)]) -> Response:
+    """The start page's form for officers and helpers: to the worker's statement page (the
+    page itself checks access; an id that is not a worker's id is refused there)."""
+    return RedirectResponse(f"/web/workers/{quote(worker.strip(), safe='')}/statement",
+                            status_code=303)
 
 
 @router.post("/web/login")

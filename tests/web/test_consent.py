@@ -50,6 +50,8 @@ async def test_a_grant_lets_the_helper_read_until_it_expires(api: Api, uid: str)
     assert before.json()["scope"]["complete"] is True
     assert {f["fund"] for f in before.json()["funds"]} == {"TH-SSO", "JP-JPS"}
     assert all(f["member_number"] is None for f in before.json()["funds"])  # no numbers shown
+    opened = await api.http.get(f"/web/open?worker={worker}", headers=as_helper)
+    assert opened.headers["location"] == f"/web/workers/{worker}/statement"
     page = await api.http.get(f"/web/workers/{worker}/statement", headers=as_helper)
     assert page.status_code == 200 and worker in page.text
 
