@@ -95,3 +95,17 @@ async def test_only_the_worker_grants_and_only_for_a_while(api: Api, uid: str) -
     assert seen["grants"] == []
     other = await api.http.get(f"/v1/workers/{worker}/consents", headers=as_helper)
     assert other.status_code == 403
+
+
+async def test_an_unknown_grant_and_too_many_grants_are_refused(api: Api, uid: str) -> None:
+    from ledger.limits import CONSENT_GRANTS_OPEN_MAX
+
+    worker, as_worker, _, helper = await _setup(api, uid)
+    unknown = await api.http.post(f"/web/workers/{worker}/consents/cg_nothing/revoke",
+                                  headers=as_worker)
+    assert unknown.status_code == 404
+    for _ in range(CONSENT_GRANTS_OPEN_MAX):
+        assert await _grant(api, worker, as_worker, helper, 1) == 303
+    assert await _grant(api, worker, as_worker, helper, 1) == 400
+    seen = (await api.http.get(f"/v1/workers/{worker}/consents", headers=as_worker)).json()
+    assert len(seen["grants"]) == CONSENT_GRANTS_OPEN_MAX
