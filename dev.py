@@ -11,6 +11,7 @@ it and installs the hash-pinned `requirements.lock`; later runs reuse it until t
     python3 dev.py lint            # ruff + mypy --strict + the layering contracts
     python3 dev.py architecture    # rewrite docs/architecture.md from the contracts
     python3 dev.py cli-docs        # rewrite docs/cli.md from the clmtv command tree
+    python3 dev.py config-docs     # rewrite the settings table of docs/operations.md
     python3 dev.py bench [NAME]    # list the benchmarks, or run bench/bench_NAME.py
     python3 dev.py mutate [MODULE ...]  # mutation scores of the core modules (docs/testing.md)
     python3 dev.py clmtv ARGS...   # any CLI command inside the environment
@@ -199,6 +200,8 @@ def main() -> int:
         return _exec([str(BIN / "python"), "-m", "tools.architecture", *args], cwd=ROOT)
     if task == "cli-docs":
         return _exec([str(BIN / "python"), "-m", "tools.cli_docs", *args], cwd=ROOT)
+    if task == "config-docs":
+        return _exec([str(BIN / "python"), "-m", "tools.config_docs", *args], cwd=ROOT)
     if task == "bench":
         return task_bench(args)
     print(f"unknown task {task!r}\n{__doc__}", file=sys.stderr)

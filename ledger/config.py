@@ -16,6 +16,7 @@ import warnings
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -56,9 +57,13 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///FILE or "
         "postgresql+asyncpg://USER@HOST:PORT/DB",
     )
-    pii_hmac_key: str = Field(DEV_PII_HMAC_KEY, description="Key for identity-number lookups")
+    pii_hmac_key: str = Field(
+        DEV_PII_HMAC_KEY, description="Key for identity-number look-ups, 32 bytes or more (the "
+        "default is the public development key: refused outside development mode)"
+    )
     pii_encryption_key: str = Field(
-        DEV_PII_ENCRYPTION_KEY, description="base64 of a 32-byte AES-256-GCM key"
+        DEV_PII_ENCRYPTION_KEY, description="base64 of a 32-byte AES-256-GCM key for identity "
+        "numbers (the default is the public development key, as above)"
     )
     hub_key_file: str = Field(
         "clmtv-hub-key.jwk",
@@ -69,11 +74,24 @@ class Settings(BaseSettings):
         False, description="Development mode: the development identity keys are accepted and a "
         "missing hub key file is created. Never in production"
     )
-    db_pool_size: int = Field(10, ge=1, le=200)
+    db_pool_size: int = Field(
+        10, ge=1, le=200, description="Database connections each server process keeps open"
+    )
     group_commit_max: int = Field(
         512, ge=1, description="Most units one group-commit transaction takes"
     )
-    log_level: str = "info"
+    log_level: str = Field(
+        "info", description="Least severe log records written: critical, error, warning, "
+        "info (the access log) or debug"
+    )
+    log_format: Literal["json", "text"] = Field(
+        "json", description="json: one JSON object per line with the request id and the "
+        "principal's name; text: plain lines for a terminal"
+    )
+    metrics_dir: str | None = Field(
+        None, description="Where several server processes (`serve --workers N`) keep their "
+        "Prometheus metrics files, emptied at start; default: a new temporary directory"
+    )
 
     def uses_dev_keys(self) -> bool:
         return (

@@ -22,7 +22,7 @@ import numpy as np
 from ledger.adapters.arith import IntArray
 from ledger.settlement.agreement import TransferRule
 from simulator.contributions import PriceCache
-from simulator.exits import Context, HostState, settle
+from simulator.exits import Context, HostState, route_of, settle
 from simulator.paying import Coverage, accumulate, agreement_from, coverage
 from simulator.policy import Run
 from simulator.population import Population
@@ -55,7 +55,7 @@ def simulate(run: Run, pop: Population, cache: PriceCache | None = None,
     start = agreement_from(run, pop)
     worker = WorkerOutcome(zeros(pop.size), bal.employee + bal.voluntary, cov.settle < h)
     ctx = Context(run, pop, cov, bal, totals, worker, zeros(pop.size),
-                  _jp_keeps(run, pop, cov, bal), start)
+                  _keeps(run, pop, cov, bal), start)
     order = np.argsort(cov.settle, kind="stable")
     bounds = np.searchsorted(cov.settle[order], np.arange(h + 1), side="left")
     for month in range(h):
@@ -69,11 +69,14 @@ def simulate(run: Run, pop: Population, cache: PriceCache | None = None,
     return Outcome(run, pop, cov, bal, totals, worker, ctx.host_state)
 
 
-def _jp_keeps(run: Run, pop: Population, cov: Coverage, bal: Balances) -> np.ndarray:
-    """Under keep_and_totalise, whether keeping the Japanese periods gives a right by the end
-    of the horizon (the hub can tell the worker before the LSWP would erase them)."""
-    portable = run.agreement.portable_scheme("JP-JPS", "epi")
-    if portable is None or portable.transfer_rule is not TransferRule.KEEP_AND_TOTALISE:
+def _keeps(run: Run, pop: Population, cov: Coverage, bal: Balances) -> np.ndarray:
+    """Under keep_and_totalise (Japan's EPI, or Thai old age where the policy takes that
+    route), whether keeping the destination periods gives a right by the end of the horizon
+    (the hub can tell the worker before a lump sum would erase them)."""
+    kept = [route_of(run, fund, scheme) or portable.transfer_rule
+            for fund, scheme in (("JP-JPS", "epi"), ("TH-SSO", "s33-old-age"))
+            if (portable := run.agreement.portable_scheme(fund, scheme)) is not None]
+    if TransferRule.KEEP_AND_TOTALISE not in kept:
         return np.zeros(pop.size, dtype=bool)
     counted = np.ones(pop.size, dtype=bool)
     m = months(run.agreement, pop, cov, bal, counted, np.zeros(pop.size, dtype=bool))

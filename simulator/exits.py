@@ -10,8 +10,10 @@ Owns the exit routes, applied to the batch of workers who settle in a month:
   Myanmar, and Lao PDR which has no member fund), `keep_and_totalise` keeps the periods when they
   give a right by totalisation and otherwise claims the lump sum through the hub;
 - otherwise the fund's own exit route: the Thai s33 old-age lump sum (at 55, or on departure where
-  a policy opens it) and the Japanese LSWP with its 20.42% withholding, each claimed by a share of
-  workers, some through agents who keep a fee (agreement `exit_routes`).
+  a policy opens it) and the Japanese LSWP with its 20.42% withholding (the part not due as
+  retirement-income tax is refunded to those who reclaim it), each claimed by a share of
+  workers, some through agents who keep a fee (agreement `exit_routes`), and only within the
+  fund's claim window (its dated parameter: a late claim is refused, the money stays).
 
 Amounts come from `refunds.py` (equal to the adapters' rules). Whatever is not paid back to the
 worker or moved stays with the fund: `forfeited`. Short-term branches (sickness, unemployment)
@@ -28,8 +30,14 @@ from fractions import Fraction
 import numpy as np
 
 from ledger.adapters.arith import IntArray
+from ledger.adapters.jp_jps.params import LSWP_CLAIM_WINDOW as JP_CLAIM_WINDOW
+from ledger.adapters.jp_jps.params import TAX_REFUND_CLAIM_WINDOW as JP_TAX_REFUND_WINDOW
+from ledger.adapters.parameters import Param, Parameters
+from ledger.adapters.registry import get_adapter
+from ledger.adapters.th_sso.params import CLAIM_WINDOW as TH_CLAIM_WINDOW
 from ledger.domain.funds import Payer
 from ledger.domain.money import Rounding
+from ledger.domain.periods import Month
 from ledger.settlement.agreement import TransferRule
 from simulator.paying import LONG_TERM, Coverage
 from simulator.policy import Run
@@ -59,7 +67,7 @@ class Context:
     totals: Totals
     outcome: WorkerOutcome
     host_state: IntArray
-    jp_keeps: BoolArray  # decided up front: totalisation gives a JP right by the horizon
+    keeps: BoolArray  # decided up front: totalisation gives a host-fund right by the horizon
     agreement_from: int  # month index from which the agreement applies
 
 
@@ -103,10 +111,23 @@ def _lose(ctx: Context, fund: str, idx: IntArray) -> None:
 
 
 def _portable_rule(ctx: Context, fund: str, scheme: str, month: int) -> TransferRule | None:
+    """The route in force for the scheme: none before the agreement applies; for Thai old age
+    the one the policy names (`policy.th_old_age_route`, checked against what the agreement
+    offers when the run loads), else the agreement's default."""
     if month < ctx.agreement_from:
         return None
     portable = ctx.run.agreement.portable_scheme(fund, scheme)
-    return None if portable is None else portable.transfer_rule
+    if portable is None:
+        return None
+    return route_of(ctx.run, fund, scheme) or portable.transfer_rule
+
+
+def route_of(run: Run, fund: str, scheme: str) -> TransferRule | None:
+    """The route a policy names for a scheme (Thai old age only), None for `fund_exit`."""
+    if (fund, scheme) != ("TH-SSO", "s33-old-age"):
+        return None
+    named = run.scenario.policy.th_old_age_route.value
+    return None if named == "fund_exit" else TransferRule(named)
 
 
 def _home_receives(ctx: Context, idx: IntArray) -> BoolArray:
@@ -131,6 +152,13 @@ def _thai(ctx: Context, idx: IntArray, month: int) -> None:
         _pay_worker(ctx, "TH-SSO", idx[~home], month)
     elif rule is TransferRule.PAY_WORKER:
         _pay_worker(ctx, "TH-SSO", idx, month)
+    elif rule is TransferRule.KEEP_AND_TOTALISE:
+        # Months kept: a pro-rata pension at 55 where totalisation gives a right by the end of
+        # the horizon, else the SSO's own lump sum at 55 (ADR 0044).
+        keep = ctx.keeps[idx]
+        age = ctx.run.agreement.exit_routes.th_old_age.claim_age_min.value
+        _keep(ctx, "TH-SSO", idx[keep], age)
+        _thai_lump_sum(ctx, idx[~keep], month)
     else:
         _thai_lump_sum(ctx, idx, month)
 
@@ -194,17 +222,24 @@ def _thai_lump_sum(ctx: Context, idx: IntArray, month: int) -> None:
     s, t, b, pop = ctx.run.scenario, ctx.totals, ctx.bal, ctx.pop
     routes = ctx.run.agreement.exit_routes.th_old_age
     claims = s.claims.th
+    # The right arises on leaving (insured status ends) where a policy opens the lump sum on
+    # departure, else at the claim age or on leaving, the later. A claim later than the fund's
+    # window (24 months) is refused: the money stays with the fund.
+    entitled = np.full(idx.size, month, dtype=np.int64)
     if s.policy.th_lump_sum_on_departure.value:
-        claim = np.full(idx.size, month + claims.delay_months.value, dtype=np.int64)
+        claim = entitled + claims.delay_months.value
         share = claims.claim_share_on_departure.value
     else:
         at_age = pop.arrival[idx] + (routes.claim_age_min.value - pop.age_at_arrival[idx]) * 12
         claim = np.maximum(at_age, month + claims.delay_months.value)
+        entitled = np.maximum(at_age, entitled)
         share = claims.claim_share_at_age.value
-    claimed = _draw(pop.u_claim[idx], share) & (b.months[idx] > 0)
+    in_time = within_window(_th_params(), TH_CLAIM_WINDOW, entitled, claim, pop.start)
+    claimed = _draw(pop.u_claim[idx], share) & (b.months[idx] > 0) & in_time
     c = idx[claimed]
+    # s33 and s39 months count together towards the 12-month step (old_age.counted_months).
     lump = th_lump_sum(b.employee[c], b.employer[c], b.employee_m[c], b.employer_m[c],
-                       b.months[c], claim[claimed], pop.start)
+                       b.months[c] + b.voluntary_months[c], claim[claimed], pop.start)
     gross = lump.gross
     agent = _draw(pop.u_agent[c], claims.agent_share.value) & (
         not s.policy.fees_waived.value)
@@ -224,23 +259,23 @@ def _japan(ctx: Context, idx: IntArray, month: int) -> None:
         return
     rule = _portable_rule(ctx, "JP-JPS", "epi", month)
     if rule is TransferRule.KEEP_AND_TOTALISE:
-        keep = ctx.jp_keeps[idx]
-        _keep(ctx, idx[keep])
+        keep = ctx.keeps[idx]
+        _keep(ctx, "JP-JPS", idx[keep], ctx.run.scenario.pension_age.value)
         _lswp(ctx, idx[~keep], month, via_hub=True)
     else:
         _lswp(ctx, idx, month, via_hub=False)
 
 
-def _keep(ctx: Context, idx: IntArray) -> None:
-    """Periods stay and give a pension right by totalisation; valued at the shares paid in."""
+def _keep(ctx: Context, fund: str, idx: IntArray, age: int) -> None:
+    """Periods stay and give a pension right by totalisation, from `age`; valued at the
+    portable shares paid in (the other payers' shares are the fund's)."""
     if idx.size == 0:
         return
     pop = ctx.pop
-    value, retained = _portable_value(ctx, "JP-JPS", idx)
-    ctx.totals.forfeited["JP-JPS"] += int(retained.sum())
-    age = ctx.run.scenario.pension_age.value
+    value, retained = _portable_value(ctx, fund, idx)
+    ctx.totals.forfeited[fund] += int(retained.sum())
     when = pop.arrival[idx] + (age - pop.age_at_arrival[idx]) * 12
-    ctx.totals.add_recovered("pension_right", "JPY", when, value)
+    ctx.totals.add_recovered("pension_right", _currency(fund), when, value)
     ctx.outcome.recovered[idx] += value
 
 
@@ -256,28 +291,52 @@ def _lswp(ctx: Context, idx: IntArray, month: int, via_hub: bool) -> None:
     when = np.full(c.size, month + claims.delay_months.value, dtype=np.int64)
     last = np.maximum(ctx.cov.host_stop[c] - 1, 0)
     result = jp_lswp(b.standard_sum[c], b.months[c], last, when, pop.start)
-    ok = result.eligible == 1
+    left = np.full(c.size, month, dtype=np.int64)
+    ok = (result.eligible == 1) & within_window(_jp_params(), JP_CLAIM_WINDOW, left, when,
+                                                 pop.start)
     agent = (_draw(pop.u_agent[c], claims.agent_share.value) & routes.via_agent.value
              & (not s.policy.fees_waived.value) & (not via_hub))
     fees = np.where(agent & ok, fee(result.paid_now, routes.agent_fee_rate.value), 0)
     net = result.paid_now - fees
     t.add_recovered("refund", "JPY", when[ok], net[ok])
     t.agent_fees["JPY"] += int(fees.sum())
-    reclaim = _draw(pop.u_tax[c], s.policy.jp_tax_refund_claimed_share.value) & ok
     tax_when = when + claims.tax_refund_delay_months.value
-    t.add_recovered("tax_refund", "JPY", tax_when[reclaim], result.withheld[reclaim])
-    t.tax_unclaimed += int(result.withheld[ok & ~reclaim].sum())
+    reclaim = (_draw(pop.u_tax[c], s.policy.jp_tax_refund_claimed_share.value) & ok
+               & within_window(_jp_params(), JP_TAX_REFUND_WINDOW, when, tax_when, pop.start))
+    # The refund is the withheld tax less the tax really due (jp_jps/retirement_tax.py).
+    t.add_recovered("tax_refund", "JPY", tax_when[reclaim], result.refund[reclaim])
+    t.tax_unclaimed += int(result.refund[ok & ~reclaim].sum())
+    t.tax_due += int((result.withheld - result.refund)[ok].sum())
     # What the LSWP does not give back stays with the fund (it can give back more: the rate is
     # half the premium times a months factor, and the factor counts whole 6-month steps).
     refunded = zeros(idx.size)
     refunded[np.flatnonzero(claimed)[ok]] = result.gross[ok]
     kept = b.employee[idx] + b.employer[idx] - refunded
     t.forfeited["JP-JPS"] += int(np.maximum(kept, 0).sum())
-    ctx.outcome.recovered[c[ok]] += net[ok] + np.where(reclaim[ok], result.withheld[ok], 0)
+    ctx.outcome.recovered[c[ok]] += net[ok] + np.where(reclaim[ok], result.refund[ok], 0)
     ctx.host_state[c[ok]] = HostState.WITHDRAWN
     if via_hub:
         t.claims_via_hub += int(ok.sum())
         _messages(ctx, when[ok], s.messages.per_claim_via_hub.value)
+
+
+def _th_params() -> Parameters:
+    return get_adapter("TH-SSO").parameters
+
+
+def _jp_params() -> Parameters:
+    return get_adapter("JP-JPS").parameters
+
+
+def within_window(params: Parameters, window: Param[int], start: IntArray, claim: IntArray,
+                  origin: Month) -> BoolArray:
+    """claim - start <= the fund's dated window (read at the claim month), row by row; month
+    indexes count from `origin`. The windows are the funds' own rules (ADR 0042)."""
+    out: BoolArray = np.zeros(claim.shape, dtype=np.bool_)
+    for c in np.unique(claim).tolist():
+        rows = claim == c
+        out[rows] = (claim[rows] - start[rows]) <= params.at(window, origin.plus(int(c)))
+    return out
 
 
 def _messages(ctx: Context, when: IntArray, per_event: int) -> None:

@@ -106,6 +106,7 @@ def measure(outcome: Outcome) -> PolicyMetrics:
         "forfeited_usd": sum(r[3] for r in forfeited),
         "agent_fees_usd": sum(r[2] for r in fees),
         "tax_unclaimed_usd": fx.usd(t.tax_unclaimed, "JPY"),
+        "tax_due_usd": fx.usd(t.tax_due, "JPY"),
         "double_contribution_usd": fx.usd(t.double_value, "VND"),
         "double_contribution_months": int(outcome.balances.double_months.sum()),
         "periods_lost_months": t.periods_lost_months,
@@ -267,6 +268,7 @@ def _flows(outcome: Outcome, fx: Fx, contributions: tuple[tuple[Cell, ...], ...]
     for ccy, amount in t.agent_fees.items():
         add("TH-SSO" if ccy == "THB" else "JP-JPS", "agents' fees", fx.usd(amount, ccy))
     add("JP-JPS", "tax not reclaimed", fx.usd(t.tax_unclaimed, "JPY"))
+    add("JP-JPS", "income tax due", fx.usd(t.tax_due, "JPY"))
     for fund, amount in t.forfeited.items():
         add(fund, "forfeited to fund", fx.usd(amount, currency_of(fund)))
     for fund, targets in out.items():

@@ -128,7 +128,20 @@ def _set(data: dict[str, Any], dotted: str, value: Any, source: str) -> None:
 
 
 def load_run(scenario: str, policy: str) -> Run:
-    """Scenario + policy diff -> validated scenario and its agreement."""
+    """Scenario + policy diff -> validated scenario and its agreement; the Thai old-age route
+    the policy names must be one its agreement offers (or `fund_exit` under none)."""
     merged = apply_policy(scenario_data(scenario), policy)
     parsed = parse_scenario(merged, source=f"{scenario} + {policy}")
-    return Run(policy, parsed, bundled_agreement(parsed.policy.agreement))
+    agreement = bundled_agreement(parsed.policy.agreement)
+    check_route(agreement, parsed.policy.th_old_age_route.value, f"{scenario} + {policy}")
+    return Run(policy, parsed, agreement)
+
+
+def check_route(agreement: Agreement, route: str, source: str) -> None:
+    portable = agreement.portable_scheme("TH-SSO", "s33-old-age")
+    offered = ["fund_exit"] if portable is None else [r.value for r in portable.offered_rules]
+    if route not in offered:
+        raise DomainError(ErrorCode.INVALID_INPUT,
+                          f"{source}: policy.th_old_age_route: {agreement.name} does not offer "
+                          f"{route!r}; it offers {', '.join(offered)}",
+                          field="policy.th_old_age_route")

@@ -1,8 +1,9 @@
 """The funds' refund rules over arrays of workers, equal to the adapters' scalar rules.
 
 Owns the vectorised Thai s33 old-age lump sum (`th_lump_sum`) and Japanese EPI lump-sum
-withdrawal (`jp_lswp`). They read the same dated parameters as `ledger/adapters/th_sso/old_age.py`
-and `ledger/adapters/jp_jps/lswp.py`, and take a worker's history as the sums those rules compute
+withdrawal (`jp_lswp`, with the tax really due on it: `retirement_tax_due`). They read the
+same dated parameters as `ledger/adapters/th_sso/old_age.py`, `ledger/adapters/jp_jps/lswp.py`
+and `retirement_tax.py`, and take a worker's history as the sums those rules compute
 from it (shares, Σ share × month index, Σ standard remuneration, months), which the engine keeps
 instead of a month-by-month history. Scalar rule pieces that depend on a few values only (the
 payment rate for a months factor, the parameters at a month) are called once per distinct value.
@@ -26,6 +27,16 @@ from ledger.adapters.jp_jps.params import (
     LSWP_MIN_MONTHS,
     LSWP_WITHHOLDING,
     LSWP_WITHHOLDING_ROUNDING,
+    RETIREMENT_DEDUCTION_MIN,
+    RETIREMENT_DEDUCTION_PER_YEAR,
+    RETIREMENT_SHORT_SERVICE_HALF_LIMIT,
+    RETIREMENT_SHORT_SERVICE_YEARS_MAX,
+    RETIREMENT_TAXABLE_RATIO,
+    RETIREMENT_TAXABLE_STEP,
+    SERVICE_YEARS_ROUNDING,
+    SURTAX_RATE,
+    SURTAX_ROUNDING,
+    TAX_BRACKETS,
 )
 from ledger.adapters.parameters import Parameters
 from ledger.adapters.registry import get_adapter
@@ -68,7 +79,8 @@ def th_lump_sum(employee: IntArray, employer: IntArray, employee_months_sum: Int
     """The s33 old-age lump sum (fewer than 180 months) as `old_age._lump_sum` computes it.
 
     `employee`/`employer`: Σ old-age shares; `*_months_sum`: Σ share × month index (month
-    indexes and `claim` count from `start`); `months`: the number of old-age months."""
+    indexes and `claim` count from `start`); `months`: the number of old-age months, s33 and
+    s39 together (`old_age.counted_months`)."""
     params = params or get_adapter("TH-SSO").parameters
     contributions = np.zeros(months.shape, dtype=np.int64)
     interest = np.zeros(months.shape, dtype=np.int64)
@@ -101,7 +113,8 @@ def _th_rule(params: Parameters, month: Month) -> tuple[Fraction, Rounding, int,
 class JpLswp:
     eligible: IntArray  # 1 where the scheme has the minimum months, else 0
     gross: IntArray
-    withheld: IntArray  # 20.42%: a receivable, reclaimed later through a tax agent (or lost)
+    withheld: IntArray  # 20.42%, paid to the tax office at once
+    refund: IntArray  # withheld less the tax really due: reclaimed later through a tax agent
 
     @property
     def paid_now(self) -> IntArray:
@@ -118,6 +131,7 @@ def jp_lswp(standard_sum: IntArray, months: IntArray, last: IntArray, claim: Int
     params = params or get_adapter("JP-JPS").parameters
     gross = np.zeros(months.shape, dtype=np.int64)
     withheld = np.zeros(months.shape, dtype=np.int64)
+    refund = np.zeros(months.shape, dtype=np.int64)
     eligible = np.zeros(months.shape, dtype=np.int64)
     for c in np.unique(claim).tolist():
         eligible[claim == c] = months[claim == c] >= params.at(LSWP_MIN_MONTHS, start.plus(c))
@@ -142,4 +156,39 @@ def jp_lswp(standard_sum: IntArray, months: IntArray, last: IntArray, claim: Int
             gross[sub] = g
             withheld[sub] = _scaled(g, withholding,
                                     params.at(LSWP_WITHHOLDING_ROUNDING, paid), 1)
-    return JpLswp(eligible, gross, withheld)
+            due = retirement_tax_due(params, g, months[sub], paid)
+            refund[sub] = np.maximum(withheld[sub] - due, 0)
+    return JpLswp(eligible, gross, withheld, refund)
+
+
+def retirement_tax_due(params: Parameters, gross: IntArray, months: IntArray,
+                       paid: Month) -> IntArray:
+    """The tax really due on each lump sum, as `jp_jps/retirement_tax.retirement_tax` computes
+    it (income tax and surtax), for payments made in `paid`."""
+    years = round_div(months, np.int64(12), params.at(SERVICE_YEARS_ROUNDING, paid))
+    deduction = np.maximum(years * np.int64(params.at(RETIREMENT_DEDUCTION_PER_YEAR, paid)),
+                           np.int64(params.at(RETIREMENT_DEDUCTION_MIN, paid)))
+    above = np.maximum(gross - deduction, 0)
+    ratio = Fraction(params.at(RETIREMENT_TAXABLE_RATIO, paid))
+    limit = np.int64(params.at(RETIREMENT_SHORT_SERVICE_HALF_LIMIT, paid))
+    short = years <= params.at(RETIREMENT_SHORT_SERVICE_YEARS_MAX, paid)
+    # The taxable income times the ratio's denominator, exactly; then down to the step.
+    scaled = np.where(short,
+                      np.minimum(above, limit) * np.int64(ratio.numerator)
+                      + np.maximum(above - limit, 0) * np.int64(ratio.denominator),
+                      above * np.int64(ratio.numerator))
+    step = np.int64(params.at(RETIREMENT_TAXABLE_STEP, paid))
+    taxable = scaled // (np.int64(ratio.denominator) * step) * step
+    tax = np.zeros(gross.shape, dtype=np.int64)
+    for lower, rate, less in params.at(TAX_BRACKETS, paid):
+        r = percent(rate)
+        band = (taxable > lower) | (lower == 0)
+        tax = np.where(band, taxable * np.int64(r.numerator) // np.int64(r.denominator) - less,
+                       tax)
+    tax = np.where(taxable == 0, 0, tax)
+    surtax_rate = percent(params.at(SURTAX_RATE, paid))
+    surtax = round_div(tax * np.int64(surtax_rate.numerator),
+                       np.full(tax.shape, surtax_rate.denominator, dtype=np.int64),
+                       params.at(SURTAX_ROUNDING, paid))
+    out: IntArray = tax + surtax
+    return out

@@ -13,10 +13,10 @@ Under an agreement the exits are replayed too, as signed messages to the inbox: 
 whose Thai old-age balance the simulation moved home, or paid out through the hub, gets a
 portability flow (requested, approved by TH-SSO, acknowledged by the home fund), and the flows
 are settled in a USD window; the THB each flow drained must equal what the simulation moved.
-Japanese lump sums the simulation paid through the hub become lump-sum flows whose gross and
-withheld tax must equal the simulation's. Exits of workers without a member fund at home (Lao
-PDR) cannot be flows and are counted, as are Japanese periods kept for totalisation (nothing
-moves).
+Japanese lump sums the simulation paid through the hub become lump-sum flows whose gross,
+withheld tax and tax refund must equal the simulation's. Exits of workers without a member fund
+at home (Lao PDR) cannot be flows and are counted, as are Japanese periods kept for
+totalisation (nothing moves).
 """
 
 from __future__ import annotations
@@ -60,7 +60,8 @@ class ExitFlow:
     moved_minor: int  # THB moved out of TH-SSO, or the JPY gross lump sum
     claim_index: int = 0  # JP: month index of the claim
     last_index: int = 0  # JP: month index of the last insured month
-    withheld_minor: int = 0  # JP: the 20.42% kept back (the tax refund the worker is owed)
+    withheld_minor: int = 0  # JP: the 20.42% kept back
+    refund_minor: int = 0  # JP: the part of it not due as tax (the refund the worker is owed)
 
 
 @dataclass(slots=True)
@@ -317,7 +318,7 @@ def _japanese_lump_sums(outcome: Outcome, rows: slice, skipped: dict[str, int]
             skipped[f"no member fund in {origin}"] += 1
             continue
         out.append(ExitFlow(i, "jp_lump_sum", int(result.gross[k]), int(claim[k]),
-                            int(last[k]), int(result.withheld[k])))
+                            int(last[k]), int(result.withheld[k]), int(result.refund[k])))
     kept = int((outcome.host_state[rows] == HostState.ACTIVE).sum())
     skipped["JP-JPS periods kept (nothing moves)"] = kept
     return out
@@ -466,10 +467,12 @@ def _tally(report: ExitsReport, flow: ExitFlow, done: dict[str, Any]) -> None:
         destination = flow.destination
         drained = int(done["basis"]["gross_minor"])
         withheld = int(done["basis"]["withheld_minor"])
-        report.simulator["jp_tax_refund"] = (report.simulator.get("jp_tax_refund", 0)
-                                             + flow.withheld_minor)
-        report.ledger["jp_tax_refund"] = report.ledger.get("jp_tax_refund", 0) + withheld
-        if withheld != flow.withheld_minor:
+        refund = int(done["basis"]["refund_minor"])
+        for key, simulated, booked in (("jp_tax_withheld", flow.withheld_minor, withheld),
+                                       ("jp_tax_refund", flow.refund_minor, refund)):
+            report.simulator[key] = report.simulator.get(key, 0) + simulated
+            report.ledger[key] = report.ledger.get(key, 0) + booked
+        if (withheld, refund) != (flow.withheld_minor, flow.refund_minor):
             report.mismatched.append(done["id"])
     else:
         destination = "home_fund" if done["destination"] == "member" else "worker"

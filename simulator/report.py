@@ -22,8 +22,8 @@ from simulator.metrics import SHARE_BINS, PolicyMetrics
 from simulator.scenario import P, Scenario
 
 OUTCOME_PARTS = ("refunded to workers", "transferred to KH-NSSF", "transferred to VN-VSS",
-                 "pension rights kept", "agents' fees", "tax not reclaimed", "forfeited to fund",
-                 "still insured or pending")
+                 "pension rights kept", "agents' fees", "tax not reclaimed", "income tax due",
+                 "forfeited to fund", "still insured or pending")
 HEADLINE_ROWS = (
     ("long_term_contributions_usd", "Long-term contributions (all funds)"),
     ("destination_long_term_usd", "… of which at the destination fund"),
@@ -31,7 +31,8 @@ HEADLINE_ROWS = (
     ("recovered_after_horizon_usd", "… of which paid after the horizon"),
     ("forfeited_usd", "Value forfeited to funds"),
     ("agent_fees_usd", "Fees lost to agents"),
-    ("tax_unclaimed_usd", "Japanese tax withheld and never reclaimed"),
+    ("tax_unclaimed_usd", "Japanese tax withheld, refundable, and never reclaimed"),
+    ("tax_due_usd", "Japanese retirement-income tax really due on lump sums"),
     ("double_contribution_usd", "Double contributions (VN 22% for months paid abroad too)"),
     ("double_contribution_months", "Double-contribution months"),
     ("periods_lost_months", "Insured months lost on status changes"),

@@ -197,6 +197,10 @@ class PolicyLevers(_Model):
     """What a policy changes. A scenario sets them to the baseline; policies diff them."""
 
     agreement: Text  # a bundled agreement (agreements/<name>.yaml)
+    # The Thai old-age route the policy assumes workers take (ADR 0044): `fund_exit` (no
+    # agreement route: the SSO's own lump sum at 55), or one the agreement offers for TH-SSO
+    # s33-old-age (`transfer_to_home_fund`, `keep_and_totalise`); checked by policy.load_run.
+    th_old_age_route: P[Literal["fund_exit", "transfer_to_home_fund", "keep_and_totalise"]]
     th_lump_sum_on_departure: P[bool]
     jp_tax_refund_claimed_share: P[Rate]  # share of LSWP claimants who reclaim the 20.42%
     identity_portable: P[bool]  # records survive a status change (no periods lost)

@@ -61,7 +61,8 @@ class Totals:
     recovered_monthly: dict[tuple[str, str], IntArray] = field(default_factory=dict)
     forfeited: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # fund
     agent_fees: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))  # ccy
-    tax_unclaimed: int = 0  # JPY withheld from the LSWP and never reclaimed
+    tax_unclaimed: int = 0  # JPY of the LSWP's refundable withholding never reclaimed
+    tax_due: int = 0  # JPY of the withholding really due as retirement-income tax: kept
     double_value: int = 0  # VND paid at home for months also paid at the destination
     periods_lost_months: int = 0
     workers_lost: int = 0

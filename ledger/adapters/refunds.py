@@ -3,7 +3,8 @@
 A rule reads a worker's `History` at one fund (one `MonthRecord` per scheme and month: the base,
 each payer's share, any bonus) and a `Claim` (when, why, age, departure), and returns one
 `RefundResult` per benefit: the kind, the gross amount, the cash flows (`Payment`s, a later and
-separate one marked `receivable`, such as the Japanese tax refund) and the months it pays for, so
+separate one marked `receivable`, such as the Japanese tax refund: the withheld tax less the tax
+really due) and the months it pays for, so
 that the ledger can mark them withdrawn. Only active periods count: a withdrawn or transferred
 month can never be paid twice. Failing conditions raise `NOT_ELIGIBLE` with every reason.
 """
@@ -63,6 +64,9 @@ class Claim:
     claim_month: Month
     age_years: int | None = None
     insured_status_ended: bool = False  # TH: no longer insured under s33
+    # TH: the month the right arose (claim age reached and insured status ended, the later);
+    # the claim window runs from it. None: not known, the window is not checked.
+    entitled_month: Month | None = None
     left_country_month: Month | None = None  # month the worker left (lost residence in) the country
     reason: str | None = None  # VN: "one_year_after_leaving", "emigrating", ...
     foreign_national: bool = True  # JP: the LSWP is for non-Japanese nationals
@@ -77,7 +81,7 @@ class BenefitKind(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Payment:
-    label: str  # "refund", "investment_return", "tax_withheld", ...
+    label: str  # "refund", "investment_return", "tax_refund", ...
     amount: Money
     receivable: bool = False  # a separate, later cash flow (e.g. reclaiming withheld tax)
 
@@ -91,6 +95,20 @@ class RefundResult:
     payments: tuple[Payment, ...]
     months: tuple[Month, ...]  # the months it pays for
     basis: Mapping[str, str] = field(default_factory=dict)  # figures used, for statements
+
+    @property
+    def receivable(self) -> Money:
+        """What comes later, from someone else (the Japanese tax refund)."""
+        total = Money.zero(self.gross.currency)
+        for p in self.payments:
+            if p.receivable:
+                total = total + p.amount
+        return total
+
+    @property
+    def withheld(self) -> Money:
+        """What the fund keeps back from the gross and pays to someone else (tax withheld)."""
+        return self.gross - self.paid_now
 
     @property
     def paid_now(self) -> Money:

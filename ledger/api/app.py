@@ -11,6 +11,7 @@ from fastapi_standalone_docs import StandaloneDocs  # type: ignore[import-untype
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ledger.api import errors
+from ledger.api.observability import RequestObserver
 from ledger.api.routes import (
     channels,
     contributions,
@@ -181,6 +182,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
 
     app.add_middleware(BodyLimit)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestObserver)  # outermost of ours: it times and counts all of it
     for router in (meta.router, workers.router, contributions.router, ledger.router,
                    keys.router, imports.router,
                    portability.router, inbox.router, windows.router, channels.router,

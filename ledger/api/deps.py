@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from ledger.api.observability import note_principal
 from ledger.composition import Services
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal
@@ -30,7 +31,9 @@ async def principal(
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise DomainError(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
     svc: Services = request.app.state.services
-    return await svc.clients.authenticate(credentials.credentials)
+    found = await svc.clients.authenticate(credentials.credentials)
+    note_principal(found.name)  # the logs of this request name who asked
+    return found
 
 
 async def optional_principal(

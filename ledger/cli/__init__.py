@@ -64,8 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     verify.add_argument("--at", help="check as of this time (ISO 8601 or Unix seconds)")
     verify.add_argument("--type", default="statement.worker",
                         help="the document type expected (default: %(default)s)")
-    verify.add_argument("--audience", help="whom the document must be issued to (e.g. the "
-                        "worker id of the person presenting a statement)")
+    verify.add_argument("--audience", "--worker", dest="audience",
+                        help="whom the document must be issued to: the worker id of the person "
+                        "presenting a statement or receipt (without it, anyone's genuine "
+                        "statement passes)")
     verify.add_argument("--allow-http-loopback", action="store_true",
                         help="accept plain http for --jwks, from this machine only")
 

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import socket
 import sys
+import tempfile
+from pathlib import Path
 
 from ledger.config import Settings
 
@@ -52,9 +55,14 @@ def refuse_busy_port(args: argparse.Namespace) -> bool:
 def serve(settings: Settings, args: argparse.Namespace) -> None:
     import uvicorn
 
-    common = {"host": args.host, "port": args.port, "access_log": not args.no_access_log,
-              "log_level": settings.log_level}
+    from ledger.api.observability import log_config
+
+    access = not args.no_access_log
+    common = {"host": args.host, "port": args.port, "access_log": access,
+              "log_level": settings.log_level,
+              "log_config": log_config(settings.log_level, settings.log_format == "json", access)}
     if getattr(args, "workers", 1) > 1:
+        multiprocess_metrics(settings)
         # A worker process imports the whole app before it answers uvicorn's health check; on a
         # busy machine that takes longer than uvicorn's 5 s, and it would kill and restart them
         # forever.
@@ -64,6 +72,20 @@ def serve(settings: Settings, args: argparse.Namespace) -> None:
     from ledger.api.app import create_app
 
     uvicorn.run(create_app(settings), **common)
+
+
+def multiprocess_metrics(settings: Settings) -> Path:
+    """Several server processes: each writes its Prometheus values to files in one directory
+    and a scrape sums them (ledger/metrics.py). Set before any worker imports prometheus-client
+    (they inherit the environment); emptied first, so a restart does not count the last run's
+    requests again. A worker that dies leaves its counters in the sum until the next start."""
+    folder = Path(settings.metrics_dir) if settings.metrics_dir else Path(
+        tempfile.mkdtemp(prefix="clmtv-metrics-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    for stale in folder.glob("*.db"):
+        stale.unlink()
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
 
 
 def demo_greeting(args: argparse.Namespace) -> str:

@@ -3,8 +3,10 @@
 Needs only the file and the issuer's published keys: a JWKS file, or the hub's https URL. The
 trust anchor is fetched strictly: https only (plain http only to loopback, and only with
 `--allow-http-loopback`), no redirects, at most JWKS_BYTES_MAX bytes. The document's type is
-pinned (`--type`, default `statement.worker`) and, with `--audience`, so is whom it was issued
-to: a genuine statement of worker A presented by someone else is refused.
+pinned (`--type`, default `statement.worker`) and, with `--audience` (or its alias `--worker`),
+so is whom it was issued to: a genuine statement of worker A presented for worker B is refused.
+A statement or receipt also names its subject in its body (`worker_id`); it must be the worker
+it is addressed to, or the document is refused whatever `--audience` says.
 """
 
 from __future__ import annotations
@@ -24,11 +26,15 @@ from ledger.settlement.keys import HUB, TrustRegistry
 from ledger.settlement.messages import (
     MessageRejected,
     MessageType,
+    RejectReason,
     VerifiedMessage,
     verify_message,
 )
 from ledger.text import plural
 
+# Documents about one worker, addressed to that worker: their body's worker_id is the subject.
+WORKER_DOCUMENTS = frozenset({MessageType.STATEMENT_WORKER.value,
+                              MessageType.PAYMENT_RECEIPT.value})
 JWKS_BYTES_MAX = 256 * 1024
 TOKEN_BYTES_MAX = 1024 * 1024
 FETCH_TIMEOUT_S = 10
@@ -143,6 +149,11 @@ def verify_file(path: str, jwks_source: str, at: str | None = None, *,
     if message.typ != expected_type:
         raise VerifyInputError(f"this is a {message.typ}, not a {expected_type} (pass --type "
                                f"{message.typ} if that is what you expect)")
+    subject = message.body.get("worker_id")
+    if message.typ in WORKER_DOCUMENTS and subject != message.aud:
+        raise MessageRejected(RejectReason.WRONG_AUDIENCE,
+                              f"the document is about {subject!r} but addressed to "
+                              f"{message.aud!r}", claim="aud")
     return message
 
 

@@ -5,8 +5,9 @@ transfer takes the portable payers' shares of the still-active months from the w
 account at the host fund (capped at what it holds); a lump sum applies the fund's
 own rule (`get_adapter(fund).withdrawal`) to the worker's history there and drains the whole
 member balance into the net payment, the withheld tax and what the fund retains; a tax refund
-takes the withheld amount back. Conversion uses the reference rates in force (`fx_rates`, set by
-the hub operator) and the agreement's rounding, once per step.
+takes back the part of the withheld tax that is not due (`jp_jps/retirement_tax.py`).
+Conversion uses the reference rates in force (`fx_rates`, set by the hub operator) and the
+agreement's rounding, once per step.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from ledger.adapters.refunds import Claim, History, MonthRecord, RefundResult
+from ledger.adapters.refunds import BenefitKind, Claim, History, MonthRecord, RefundResult
 from ledger.adapters.registry import get_adapter
 from ledger.db import portability_repo as repo
 from ledger.db.engine import Database
@@ -95,7 +96,10 @@ class FlowAmounts:
             uses = [Use("transfer", amount, clearing)]
             basis = {"portable_minor": str(amount)}
         elif flow is Flow.TAX_REFUND:
-            amount = int(json.loads(row["detail"])["withheld_minor"])
+            detail = json.loads(row["detail"])
+            # The refund is the withheld tax less the tax really due (jp_jps/retirement_tax.py);
+            # a flow opened before that rule recorded only the withheld amount.
+            amount = int(detail.get("refund_minor", detail.get("withheld_minor", 0)))
             sources = [(tax_withheld_account(host, host_cur), amount)]
             uses, months = [Use("tax-refund", amount, clearing)], []
             basis = {"refund_minor": str(amount)}
@@ -140,7 +144,8 @@ class FlowAmounts:
         host, scheme = row["host_fund"], row["scheme"]
         currency = Currency(row["source_currency"])
         result = await self.refund(row)
-        withheld = sum(p.amount.amount_minor for p in result.payments if p.receivable)
+        withheld = result.withheld.amount_minor  # all of it to the tax account; some comes back
+        refund = result.receivable.amount_minor
         net = result.paid_now.amount_minor
         sources = [(_spec_of(account), _free(account)) for account
                    in await repo.member_accounts(self.db, row["worker_id"], host, scheme)]
@@ -155,21 +160,42 @@ class FlowAmounts:
         elif gross > balance:  # the rule pays more than the member accounts hold
             sources.append((retained, gross - balance))
         basis = {**result.basis, "gross_minor": str(gross), "net_minor": str(net),
-                 "withheld_minor": str(withheld), "balance_minor": str(balance)}
+                 "withheld_minor": str(withheld), "refund_minor": str(refund),
+                 "balance_minor": str(balance)}
         return sources, uses, sorted(m.to_int() for m in result.months), basis
 
-    async def refund(self, row: dict[str, Any]) -> RefundResult:
-        rows, states = await repo.history_rows(self.db, row["worker_id"], row["host_fund"])
-        fund = get_fund(row["host_fund"])
+    async def history(self, worker_id: str, fund_code: str) -> History:
+        """The worker's record at one fund, as the funds' refund rules read it."""
+        rows, states = await repo.history_rows(self.db, worker_id, fund_code)
+        fund = get_fund(fund_code)
         records = tuple(
             MonthRecord(Month.from_int(r["month"]), r["scheme"], r["wage_base_minor"],
                         {Payer(p): int(a) for p, a in json.loads(r["shares"]).items()},
                         state=PeriodState(states.get((r["scheme"], r["month"]), "active")))
             for r in rows)
+        return History(fund.code, fund.currency, records)
+
+    async def portable_amount(self, worker_id: str, host_fund: str, scheme: str) -> int:
+        """What a transfer would move now (minor units of the host fund's currency)."""
+        row = {"worker_id": worker_id, "host_fund": host_fund, "scheme": scheme,
+               "source_currency": get_fund(host_fund).currency.value}
+        sources, _ = await self._portable_balance(row)
+        return sum(amount for _, amount in sources)
+
+    async def refund(self, row: dict[str, Any]) -> RefundResult:
+        fund = get_fund(row["host_fund"])
+        history = await self.history(row["worker_id"], fund.code)
         claim = _claim_of(json.loads(row["detail"])["claim"])
-        results = get_adapter(fund.code).withdrawal(History(fund.code, fund.currency, records),
-                                                    claim)
+        results = get_adapter(fund.code).withdrawal(history, claim)
         for result in results:
+            if result.scheme == row["scheme"] and result.kind is BenefitKind.PENSION:
+                # Enough months for a pension (s33 and s39 together): paying a lump sum would
+                # sell the worker's pension for one month of it.
+                raise DomainError(ErrorCode.NOT_ELIGIBLE,
+                                  f"{fund.code} {row['scheme']}: {result.basis.get('months')} "
+                                  "months give a pension, not a lump sum",
+                                  details={"kind": result.kind.value,
+                                           "monthly": result.gross.to_wire()})
             if result.scheme == row["scheme"]:
                 return result
         raise DomainError(ErrorCode.NOT_ELIGIBLE, f"{fund.code} pays no lump sum for "
@@ -201,6 +227,8 @@ def _rate(text: str) -> Decimal:
 
 def _claim_of(data: dict[str, Any]) -> Claim:
     left = data.get("left_country_month")
+    entitled = data.get("entitled_month")
     return Claim(claim_month=Month.parse(data["claim_month"]), age_years=data.get("age_years"),
                  left_country_month=Month.parse(left) if left else None,
+                 entitled_month=Month.parse(entitled) if entitled else None,
                  insured_status_ended=True)

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import IO, Any
 
+from ledger import metrics
 from ledger.adapters.base import FundAdapter
 from ledger.adapters.declarations import DeclarationChecker
 from ledger.adapters.formats import DeclaredHeader, RowError, reconcile
@@ -189,6 +190,7 @@ class ImportService:
             if not bookable:
                 report.status = "rejected"
                 await tx.rollback()  # whatever the chunks booked so far
+                _count_rows(report)
                 return report
             await booking.finish(report)
             report.status = "partial" if log.count else "posted"
@@ -198,6 +200,7 @@ class ImportService:
                 "accepted": report.rows_accepted, "rejected": report.rows_rejected,
                 "report": json.dumps(report.to_dict(), separators=(",", ":")), "now": now_us(),
             })
+        _count_rows(report)
         return report
 
     # -- parse, check, stage -----------------------------------------------------------------
@@ -499,6 +502,14 @@ class _Booking:
             await store.move_balances(sources["collections"], debits=collections)
         if owed.get(Payer.GOVERNMENT):
             await store.move_balances(sources["government"], debits=owed[Payer.GOVERNMENT])
+
+
+def _count_rows(report: ImportReport) -> None:
+    """Rows booked, rows rejected, and good rows of a file refused whole (not booked)."""
+    booked = report.status != "rejected"
+    metrics.IMPORT_ROWS.labels(report.fund, "booked" if booked else "not_booked").inc(
+        report.rows_accepted)
+    metrics.IMPORT_ROWS.labels(report.fund, "rejected").inc(report.rows_rejected)
 
 
 def _source_name(payer: str) -> str:

@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from ledger import metrics
 from ledger.db import inbox_repo
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
@@ -143,7 +144,9 @@ class InboxService:
         for index, receipt in plan.receipts.items():
             outcomes[index] = receipt
         await self._apply(plan, outcomes)
-        return [o if o is not None else _lost() for o in outcomes]
+        done = [o if o is not None else _lost() for o in outcomes]
+        _count(done)
+        return done
 
     async def _keep_refusals(self, refused: list[tuple[int, str, DomainError]]) -> None:
         """A refusal keeps the token's hash, length, reason and first REFUSAL_PREFIX_CHARS
@@ -277,6 +280,17 @@ def _message_view(row: dict[str, Any]) -> dict[str, Any]:
             "token": row["token"], "result": stored.get("result"), "ack": row["ack"],
             "received_at_us": row["received_at_us"],
             "processed_at_us": row["processed_at_us"]}
+
+
+def _count(outcomes: Sequence[Outcome]) -> None:
+    """One increment per outcome kind and batch: a refusal (bad signature, replay, ...) is
+    `refused`."""
+    by_kind: dict[str, int] = {}
+    for outcome in outcomes:
+        kind = "refused" if isinstance(outcome, DomainError) else outcome.outcome
+        by_kind[kind] = by_kind.get(kind, 0) + 1
+    for kind, count in by_kind.items():
+        metrics.INBOX_MESSAGES.labels(kind).inc(count)
 
 
 def _lost() -> DomainError:

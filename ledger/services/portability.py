@@ -53,7 +53,7 @@ from ledger.settlement.totalisation import PeriodRecord, Totalisation, totalise
 
 class FlowState(StrEnum):
     REQUESTED = "requested"
-    RECEIVABLE = "receivable"  # owed by someone else later (the withheld tax): not forgotten
+    RECEIVABLE = "receivable"  # owed by someone else later (the tax refund): not forgotten
     PENDING = "pending"  # legs reserved in the ledger, awaiting the home fund
     POSTED = "posted"
     VOIDED = "voided"
@@ -85,7 +85,8 @@ def _claim_json(claim: Claim | None) -> dict[str, Any] | None:
         return None
     return {"claim_month": str(claim.claim_month), "age_years": claim.age_years,
             "left_country_month": str(claim.left_country_month)
-            if claim.left_country_month else None}
+            if claim.left_country_month else None,
+            "entitled_month": str(claim.entitled_month) if claim.entitled_month else None}
 
 
 class PortabilityService:
@@ -114,7 +115,7 @@ class PortabilityService:
         worker = check_worker_id(req.worker_id)
         host = get_fund(req.host_fund, field="host_fund")
         host.scheme(req.scheme)
-        home = await self._home_fund(worker)
+        home = await self.home_fund(worker)
         principal.require(
             principal.kind is PrincipalKind.HUB_OPERATOR
             or (principal.kind is PrincipalKind.WORKER and principal.scope == worker)
@@ -143,6 +144,10 @@ class PortabilityService:
             "detail": json.dumps({"claim": _claim_json(req.claim)}),
             "created_at_us": now, "updated_at_us": now,
         }
+        if req.flow is Flow.LUMP_SUM:
+            # The fund's rule now, so that a late claim (Japan: 24 months after leaving; Thailand:
+            # 24 months after the right arose) or a pension due is refused at once, not at approval.
+            await self.amounts.refund(row)
         if not await repo.insert_flow(self.db, row):
             raise DomainError(ErrorCode.ID_CONFLICT, f"flow {flow_id} exists", field="id")
         return await self.get(principal, flow_id)
@@ -171,9 +176,16 @@ class PortabilityService:
         if flow is not Flow.TRANSFER:
             # The fund's own lump sum, routed through the home fund: no agent, no lost refund.
             return Destination.WORKER
-        rule = portable.transfer_rule
-        if rule is TransferRule.TRANSFER_TO_HOME_FUND and not _has_pension(home):
-            rule = portable.fallback_rule or rule
+        # A transfer request is the worker choosing a route that moves the value (ADR 0044):
+        # home when the agreement offers it and the home fund has a scheme to receive it.
+        if portable.offers(TransferRule.TRANSFER_TO_HOME_FUND):
+            rule = TransferRule.TRANSFER_TO_HOME_FUND
+            if not has_pension(home):
+                rule = portable.fallback_rule or rule
+        elif portable.offers(TransferRule.PAY_WORKER):
+            rule = TransferRule.PAY_WORKER
+        else:
+            rule = TransferRule.KEEP_AND_TOTALISE
         if rule is TransferRule.TRANSFER_TO_HOME_FUND:
             return Destination.MEMBER
         if rule is TransferRule.PAY_WORKER:
@@ -182,7 +194,8 @@ class PortabilityService:
                           f"{agreement.name} keeps {host} {scheme} where it is and totalises its "
                           "months: a pro-rata pension is paid later", field="scheme")
 
-    async def _home_fund(self, worker: str) -> str:
+    async def home_fund(self, worker: str) -> str:
+        """The member fund of the worker's country (where a transfer goes)."""
         country = await repo.nationality(self.db, worker)
         if country is None:
             raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no worker {worker}", field="worker_id")
@@ -216,8 +229,10 @@ class PortabilityService:
                   "detail": json.dumps(detail), "updated_at_us": now_us()}
         if not await repo.move_flow(self.db, flow_id, state.value, values):
             return await self._moved_meanwhile(principal, flow_id, FlowState.PENDING)
-        if row["flow"] == Flow.LUMP_SUM.value and basis.get("withheld_minor", "0") != "0":
-            await self._open_tax_refund(row, int(basis["withheld_minor"]))
+        if row["flow"] == Flow.LUMP_SUM.value and basis.get("refund_minor", "0") != "0":
+            await self._open_tax_refund(row, int(basis["withheld_minor"]),
+                                        int(basis["refund_minor"]),
+                                        int(basis["tax_refund_claim_window_months"]))
         return await self.get(principal, flow_id)
 
     async def refuse(self, principal: Principal, flow_id: str, reason: str) -> dict[str, Any]:
@@ -315,16 +330,21 @@ class PortabilityService:
             raise _illegal(current, wanted)
         return current
 
-    async def _open_tax_refund(self, row: dict[str, Any], withheld: int) -> None:
+    async def _open_tax_refund(self, row: dict[str, Any], withheld: int, refund: int,
+                               window_months: int) -> None:
         now = now_us()
+        paid = Month.parse(json.loads(row["detail"])["claim"]["claim_month"])
         await repo.insert_flow(self.db, {
             **{k: row[k] for k in ("worker_id", "reason", "host_fund", "scheme", "home_fund",
                                    "destination", "agreement", "source_currency",
                                    "settlement_currency", "target_currency")},
             "id": f"{row['id']}-tax-refund", "flow": Flow.TAX_REFUND.value,
             "state": FlowState.RECEIVABLE.value, "months": "[]", "linked_id": row["id"],
-            "source_minor": withheld,
-            "detail": json.dumps({"withheld_minor": str(withheld)}),
+            "source_minor": refund,
+            "detail": json.dumps({"withheld_minor": str(withheld), "refund_minor": str(refund),
+                                  "owed_by": f"{row['host_fund']} tax authority, through a tax "
+                                  "agent appointed before leaving",
+                                  "claim_by": str(paid.plus(window_months))}),
             "created_at_us": now, "updated_at_us": now,
         })
 
@@ -417,10 +437,13 @@ def render(row: dict[str, Any]) -> dict[str, Any]:
         "linked_id": row["linked_id"], "window_id": row["window_id"],
         "legs": detail.get("legs", []), "basis": detail.get("basis", {}),
         "reason_given": detail.get("reason"),
+        # A receivable says who owes it and the last month it can be claimed in.
+        "owed_by": detail.get("owed_by"), "claim_by": detail.get("claim_by"),
     }
 
 
-def _has_pension(fund: str) -> bool:
+def has_pension(fund: str) -> bool:
+    """The fund runs a long-term scheme that can receive a transferred balance."""
     return any(s.long_term and s.operating for s in get_fund(fund).schemes.values())
 
 

@@ -29,6 +29,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ledger import metrics
 from ledger.channels.legs import channel_position_account
 from ledger.db import channels_repo
 from ledger.db import windows_repo as repo
@@ -115,6 +116,7 @@ class SettlementService:
         if values.get("state") != WindowState.CLOSED.value:  # moved meanwhile
             _require_move({**row, "state": values.get("state")}, WindowState.CLOSED)
         await repo.open_window(self.db, currency.value, now_us())  # the next one
+        metrics.SETTLEMENT_WINDOWS.labels(WindowState.CLOSED.value).inc()
         return await self.get(principal, window_id)
 
     def _net(self, obligations: list[repo.Obligation], currency: Currency) -> NettingResult:
@@ -201,9 +203,10 @@ class SettlementService:
             if result.error is not None:
                 raise result.error
         window.settle()
-        await repo.move_window(self.db, window_id, WindowState.SETTLING.value, {
-            "state": window.state.value, "reconciliation": json.dumps(report),
-            "updated_at_us": now_us()})
+        if await repo.move_window(self.db, window_id, WindowState.SETTLING.value, {
+                "state": window.state.value, "reconciliation": json.dumps(report),
+                "updated_at_us": now_us()}):
+            metrics.SETTLEMENT_WINDOWS.labels(window.state.value).inc()
         return await self.get(principal, window_id)
 
     async def _reconcile(self, window_id: str, netting: dict[str, Any],
@@ -247,6 +250,7 @@ class SettlementService:
                 "updated_at_us": now_us()}):
             raise DomainError(ErrorCode.ILLEGAL_WINDOW_TRANSITION,
                               f"window {window_id} moved meanwhile; read it again")
+        metrics.SETTLEMENT_WINDOWS.labels(window.state.value).inc()
         await repo.release_flows(self.db, window_id)
         return await self.get(principal, window_id)
 

@@ -170,6 +170,9 @@ class PortableScheme(_Model):
     # Used when the worker's home fund has no operating long-term scheme to receive the value
     # (Myanmar's old-age branch is not operating): the value cannot go "home".
     fallback_rule: TransferRule | None = None
+    # Other exit routes the worker may choose instead of `transfer_rule` (ADR 0044): the pilot
+    # offers Thai old age both ways, moved home or kept and paid pro rata at pension age.
+    options: tuple[TransferRule, ...] = ()
     portable_payers: tuple[Payer, ...] = Field(min_length=1)
     source: Text
 
@@ -196,10 +199,24 @@ class PortableScheme(_Model):
             raise ValueError("a payer is listed twice")
         return value
 
+    @property
+    def offered_rules(self) -> tuple[TransferRule, ...]:
+        """Every route the worker may take, the default (`transfer_rule`) first."""
+        return (self.transfer_rule, *self.options)
+
+    def offers(self, rule: TransferRule) -> bool:
+        return rule in self.offered_rules
+
+    @model_validator(mode="after")
+    def _options_differ(self) -> Self:
+        if len(set(self.offered_rules)) != len(self.offered_rules):
+            raise _keyed("options", "a route is offered twice (transfer_rule is offered already)")
+        return self
+
     @model_validator(mode="after")
     def _fallback_only_for_transfers(self) -> Self:
         if self.fallback_rule is not None and (
-            self.transfer_rule is not TransferRule.TRANSFER_TO_HOME_FUND
+            not self.offers(TransferRule.TRANSFER_TO_HOME_FUND)
             or self.fallback_rule is TransferRule.TRANSFER_TO_HOME_FUND
         ):
             raise _keyed(
@@ -320,12 +337,14 @@ class ThresholdSpec(_Model):
 
 
 class ThaiOldAgeExit(_Model):
-    """Thai s33 old age without an agreement: claimable only at 55, in person or by proxy."""
+    """Thai s33 old age without an agreement: claimable only at 55, in person or by proxy.
+
+    The claim window is the fund's dated rule (`old_age_claim_window_months`), enforced by the
+    adapter; a `claim_window_years` key is refused as unknown (ADR 0042)."""
 
     claim_age_min: Param[StrictInt]
     in_person_only: Param[StrictBool]
     lump_sum_on_departure: Param[StrictBool]
-    claim_window_years: Param[StrictInt]
     agent_fee_rate: Param[Rate]
 
 
@@ -335,13 +354,14 @@ class JapanLswpExit(_Model):
     The months cap is not here: it is the fund's own dated rule (`lswp_max_months` in
     ledger/adapters/jp_jps/parameters.yaml: 36, 60 from April 2021, 96 from April 2026), which
     the adapter applies by the last insured month. A `months_cap` key is refused as unknown, so
-    a second, undated copy cannot creep back in."""
+    a second, undated copy cannot creep back in. The same holds for the claim windows (24 months
+    after leaving for the lump sum, 60 after payment for the tax refund): the adapter's dated
+    parameters enforce them, and `claim_window_years` is refused (ADR 0042)."""
 
     via_agent: Param[StrictBool]
     agent_fee_rate: Param[Rate]
     tax_withholding_rate: Param[Rate]
     tax_refund_claimed: Param[StrictBool]
-    claim_window_years: Param[StrictInt]
 
 
 class VietnamWithdrawalExit(_Model):

@@ -4,7 +4,9 @@ Owns the comparison the project exists for. Under the baseline (no agreement) th
 each fund's own exit route as the agreement file describes it: Japan's lump sum through an agent
 who keeps a fee, the 20.42% withheld tax usually never reclaimed, the Thai old-age money
 claimable only at 55 and in person. Under an agreement the same lump sum is routed through the
-home fund: no agent, and the withheld tax is a receivable the home fund claims for the worker.
+home fund: no agent, and the refundable part of the withheld tax (the withholding less the tax
+really due on the payment as retirement income) is a receivable the home fund claims for the
+worker.
 Amounts are integer minor units; the agent's fee rounds half up (a fee is charged in whole units).
 """
 
@@ -25,9 +27,9 @@ class LumpSumOutcome:
     gross: Money  # what the fund's rule computes
     paid_now: Money  # the first cash flow: gross less withheld tax
     agent_fee: Money  # kept by an agent (baseline only)
-    tax_refund: Money  # the second cash flow, if it ever comes
+    tax_refund: Money  # the second cash flow (withheld less the tax due), if it ever comes
     reaches_worker: Money  # paid_now - agent_fee + tax_refund
-    lost: Money  # gross - reaches_worker
+    lost: Money  # gross - reaches_worker (the tax really due included)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,17 +48,17 @@ def lump_sum_outcome(agreement: Agreement, refund: RefundResult) -> LumpSumOutco
         raise DomainError(ErrorCode.INVALID_INPUT, "only Japan's lump sum is modelled here",
                           field="fund")
     route = agreement.exit_routes.jp_lswp
-    withheld = Money.zero(refund.gross.currency)
-    for payment in refund.payments:
-        if payment.receivable:
-            withheld = withheld + payment.amount
+    # The refundable part of the withheld tax: the withholding less the tax really due
+    # (jp_jps/retirement_tax.py); the tax due is lost on every route.
+    refundable = refund.receivable
     paid_now = refund.paid_now
     if agreement.kind is AgreementKind.AGREEMENT and agreement.is_member(refund.fund):
-        fee, refunded = Money.zero(paid_now.currency), withheld
+        fee, refunded = Money.zero(paid_now.currency), refundable
     else:
         rate = route.agent_fee_rate.value if route.via_agent.value else None
         fee = paid_now.times(rate, AGENT_FEE_ROUNDING) if rate else Money.zero(paid_now.currency)
-        refunded = withheld if route.tax_refund_claimed.value else Money.zero(withheld.currency)
+        refunded = (refundable if route.tax_refund_claimed.value
+                    else Money.zero(refundable.currency))
     reaches = paid_now - fee + refunded
     return LumpSumOutcome(refund.gross, paid_now, fee, refunded, reaches, refund.gross - reaches)
 

@@ -98,16 +98,63 @@ LEFT = Claim(Month(2025, 6), left_country_month=Month(2025, 4))
 
 
 def test_epi_250000_for_30_months() -> None:
-    # 250,000 × 2.7 = 675,000 gross; 675,000 × 20.42% = 137,835 withheld (reclaimable later);
-    # 675,000 - 137,835 = 537,165 paid now.
+    """250,000 × 2.7 = 675,000 gross; 675,000 × 20.42% = 137,835 withheld;
+    675,000 - 137,835 = 537,165 paid now.
+
+    Tax really due: 30 months are 3 years of service (a part year counts whole); deduction
+    max(400,000 × 3, 800,000) = 1,200,000 >= 675,000, so nothing is taxable and all 137,835
+    comes back (the funds.md §1.5 example: "most of the 137,835 reclaimable")."""
     (result,) = JP.withdrawal(epi_history(30), LEFT)
     assert result.scheme == "epi" and result.kind is BenefitKind.LUMP_SUM
     assert result.gross == yen(675_000)
     assert [(p.label, p.amount.amount_minor, p.receivable) for p in result.payments] == [
-        ("lump_sum", 537_165, False), ("tax_withheld", 137_835, True)]
+        ("lump_sum", 537_165, False), ("tax_refund", 137_835, True)]
+    assert result.withheld == yen(137_835)
+    assert (result.basis["service_years"], result.basis["retirement_deduction"],
+            result.basis["tax_due"]) == ("3", "1200000", "0")
     assert result.paid_now == yen(537_165)
     assert result.basis["payment_rate"] == "2.7"
     assert len(result.months) == 30
+
+
+def test_a_large_lump_sum_gets_less_than_the_whole_withholding_back() -> None:
+    """60 months at the top grade, 650,000, last insured month March 2025 (cap 60 months).
+
+    Gross: 650,000 × 5.5 = 3,575,000 (18.3% × ½ × 60 = 5.49, published as 5.5).
+    Withheld: 3,575,000 × 20.42% = 730,015; paid now 3,575,000 - 730,015 = 2,844,985.
+    Tax really due, as retirement income paid in June 2025:
+      service 60 months = 5 years; deduction 400,000 × 5 = 2,000,000;
+      above it 1,575,000; short service (5 years or less, from 2022): the first 3,000,000 of it
+      is halved: 787,500, down to 1,000 yen: 787,000 taxable;
+      income tax 5% × 787,000 = 39,350; surtax 2.1% × 39,350 = 826.35, down to 826;
+      due 39,350 + 826 = 40,176.
+    Refund: 730,015 - 40,176 = 689,839, not the whole 730,015."""
+    (result,) = JP.withdrawal(epi_history(60, 650_000), LEFT)
+    assert result.gross == yen(3_575_000)
+    assert result.paid_now == yen(2_844_985) and result.withheld == yen(730_015)
+    assert result.receivable == yen(689_839)
+    assert (result.basis["taxable_income"], result.basis["tax_due"]) == ("787000", "40176")
+
+
+def test_retirement_tax_above_the_short_service_limit_and_before_the_rule() -> None:
+    """5,000,000 yen for 24 insured months (2 years): deduction max(800,000, 800,000) = 800,000;
+    4,200,000 above it.
+
+    Paid June 2025 (short-service rule): 3,000,000 × ½ + (4,200,000 - 3,000,000) = 2,700,000
+      taxable; 10% × 2,700,000 - 97,500 = 172,500; surtax 2.1% = 3,622.5, down to 3,622;
+      due 176,122.
+    Paid June 2021 (no such rule yet): 4,200,000 × ½ = 2,100,000; 10% - 97,500 = 112,500;
+      surtax 2,362.5, down to 2,362; due 114,862."""
+    from ledger.adapters.jp_jps.retirement_tax import retirement_tax
+
+    params = JP.parameters
+    now = retirement_tax(params, 5_000_000, 24, Month(2025, 6))
+    assert (now.deduction, now.taxable, now.income_tax, now.surtax, now.due) == (
+        800_000, 2_700_000, 172_500, 3_622, 176_122)
+    before = retirement_tax(params, 5_000_000, 24, Month(2021, 6))
+    assert (before.taxable, before.due) == (2_100_000, 114_862)
+    # 13 months are 2 years (a part year counts whole): 800,000 either way; 25 are 3: 1,200,000.
+    assert retirement_tax(params, 1_000_000, 25, Month(2025, 6)).deduction == 1_200_000
 
 
 def test_epi_36_months_is_rate_3_3() -> None:

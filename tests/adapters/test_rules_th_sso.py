@@ -176,6 +176,63 @@ def test_pension_from_180_months() -> None:
     assert TH.withdrawal(history(180), AT_55)[0].gross == thb(300_000)
 
 
+def with_s39(s33_months: int, s39_months: int) -> History:
+    """`s33_months` at 15,000 from January 2010, then `s39_months` of s39 (9% of 4,800 = 432)."""
+    first_s39 = JANUARY_2010.plus(s33_months)
+    s39 = tuple(MonthRecord(first_s39.plus(i), "s39-voluntary", 480_000,
+                            {Payer.VOLUNTARY: 43_200}) for i in range(s39_months))
+    return History("TH-SSO", Currency.THB, history(s33_months).records + s39)
+
+
+def test_s39_months_count_with_s33_months_170_plus_12_is_a_pension() -> None:
+    """170 s33 months at 15,000 (2010-01 .. 2024-02), then 12 s39 months (2024-03 .. 2025-02).
+
+    Months: 170 + 12 = 182 >= 180, so a pension, not a lump sum.
+    Rate: 20% + 1.5% x floor((182 - 180) / 12) = 20% + 0 = 20%.
+    Average wage base of the last 60 months: 48 s33 months at 15,000 and 12 s39 months at 4,800:
+      (48 x 15,000 + 12 x 4,800) / 60 = (720,000 + 57,600) / 60 = 12,960.00 THB
+      (under the 15,000 ceiling of 2025-02).
+    Pension: 20% x 12,960.00 = 2,592.00 THB a month (whole baht already).
+    Without the s39 months it was 170 < 180 months: a lump sum of 170 x (450 + 450) = 153,000.
+    """
+    result = TH.withdrawal(with_s39(170, 12), AT_55)[0]
+    assert result.kind is BenefitKind.PENSION
+    assert result.gross == thb(259_200)
+    assert result.basis["months"] == "182" and result.basis["s39_months"] == "12"
+    assert result.basis["rate"] == "20%"
+    s33_only = TH.withdrawal(history(170), AT_55)[0]
+    assert s33_only.kind is BenefitKind.LUMP_SUM and s33_only.gross == thb(15_300_000)
+
+
+def test_s39_months_reach_the_12_month_step_of_the_lump_sum() -> None:
+    """6 s33 months and 6 s39 months are 12 months: the lump sum adds the employer's share.
+
+    Money: the s33 old-age branch only (the old-age part of s39's 432 is not sourced):
+      6 x (450.00 + 450.00) = 5,400.00 THB, where 6 s33 months alone give 6 x 450.00 = 2,700.00.
+    """
+    result = TH.withdrawal(with_s39(6, 6), AT_55)[0]
+    assert result.kind is BenefitKind.LUMP_SUM
+    assert result.gross == thb(540_000)
+    assert result.basis["shares"] == "employee+employer"
+    assert len(result.months) == 12
+    assert TH.withdrawal(history(6), AT_55)[0].gross == thb(270_000)
+
+
+def test_a_thai_claim_after_the_two_year_window_is_refused() -> None:
+    """The right arose in 2027-12; a claim in 2030-01 is 25 months later: over the 24-month
+    window (funds.md §1.4: within 2 years of entitlement). From 2028-01 it is 24: in time."""
+    late = Claim(Month(2030, 1), age_years=55, insured_status_ended=True,
+                 entitled_month=Month(2027, 12))
+    with pytest.raises(DomainError) as err:
+        TH.withdrawal(history(24), late)
+    assert err.value.code is ErrorCode.NOT_ELIGIBLE
+    assert err.value.details["reasons"] == [
+        "claimed 25 months after the right arose (2027-12): the claim window is 24 months"]
+    in_time = Claim(Month(2030, 1), age_years=55, insured_status_ended=True,
+                    entitled_month=Month(2028, 1))
+    assert TH.withdrawal(history(24), in_time)[0].gross == thb(24 * 90_000)
+
+
 def test_old_age_conditions() -> None:
     with pytest.raises(DomainError) as err:
         TH.withdrawal(history(24), Claim(Month(2030, 1), age_years=40))
@@ -188,7 +245,7 @@ def test_old_age_conditions() -> None:
         MonthRecord(r.month, r.scheme, r.wage_base_minor, r.shares_minor,
                     state=PeriodState.WITHDRAWN)
         for r in used.records))
-    with pytest.raises(DomainError, match="no s33 old-age contributions"):
+    with pytest.raises(DomainError, match="no s33 or s39 old-age contributions"):
         TH.withdrawal(withdrawn, AT_55)
 
 

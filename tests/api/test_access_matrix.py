@@ -36,6 +36,7 @@ OF_THE_WORKER = STAFF | FUNDS | {"worker"}
 ALLOWED: dict[str, frozenset[str]] = {
     "GET /v1/health": EVERYONE,
     "GET /v1/ready": EVERYONE - {"bad-token", "revoked", "expired"},
+    "GET /metrics": STAFF,
     "GET /v1/funds": EVERYONE,
     "GET /v1/funds/{fund}": EVERYONE,
     "GET /.well-known/jwks.json": EVERYONE,
@@ -75,6 +76,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /v1/portability/transfers/{flow_id}/transitions": frozenset({"operator", "th-sso"}),
     "GET /v1/workers/{worker_id}/totalisation": STAFF | {"worker"},
     "GET /v1/workers/{worker_id}/receivables": OF_THE_WORKER,
+    "GET /v1/workers/{worker_id}/exit-options": STAFF | {"worker"},
     "POST /v1/inbox/messages": frozenset({"operator"}) | FUNDS,
     "GET /v1/inbox/messages": STAFF | FUNDS,
     "GET /v1/inbox/rejections": STAFF,

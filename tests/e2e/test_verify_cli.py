@@ -74,6 +74,23 @@ def test_the_audience_is_checked_when_given(signed: tuple[Path, Path, HubSigner]
     assert code == 0 and "NOT checked" in out
 
 
+def test_worker_a_statement_presented_for_worker_b_is_refused(
+        signed: tuple[Path, Path, HubSigner], tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A genuine statement of A, checked for B with --worker (the alias of --audience): invalid,
+    exit 1. A statement whose body is about someone else than its addressee is refused even
+    without --worker: the subject is part of what is signed."""
+    token, jwks, signer = signed
+    code, _, err = _verify(capsys, str(token), "--jwks", str(jwks), "--worker", "wkr_other001")
+    assert code == 1 and "invalid: wrong_audience" in err
+    code, out, _ = _verify(capsys, str(token), "--jwks", str(jwks), "--worker", WORKER)
+    assert code == 0 and f"to {WORKER} (checked)" in out
+    borrowed = signer.sign_statement(WORKER, {"worker_id": "wkr_other001", "funds": []})
+    (tmp_path / "borrowed.jws").write_text(borrowed)
+    code, _, err = _verify(capsys, str(tmp_path / "borrowed.jws"), "--jwks", str(jwks))
+    assert code == 1 and "is about 'wkr_other001' but addressed to 'wkr_verify0001'" in err
+
+
 def test_the_type_is_pinned(signed: tuple[Path, Path, HubSigner], tmp_path: Path,
                             capsys: pytest.CaptureFixture[str]) -> None:
     _, jwks, signer = signed

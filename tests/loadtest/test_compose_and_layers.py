@@ -56,6 +56,26 @@ def test_the_loadtest_profile_adds_preparation_and_locust() -> None:
 
 
 @needs_compose
+def test_the_monitoring_profile_scrapes_the_apis_metrics_with_a_token() -> None:
+    services = _config("--profile", "monitoring")["services"]
+    prometheus = services["prometheus"]
+    assert prometheus["profiles"] == ["monitoring"]
+    assert prometheus["depends_on"]["api"]["condition"] == "service_healthy"
+    assert "127.0.0.1:9090:9090" in str(prometheus["ports"][0])  # loopback by default
+    # Short syntax ("SOURCE:TARGET:ro") or long ({"target": ...}), by docker-compose version.
+    targets = {m["target"] if isinstance(m, dict) else m.split(":")[1]
+               for m in prometheus["volumes"]}
+    assert {"/etc/prometheus/prometheus.yml", "/etc/prometheus/clmtv-token"} <= targets
+    scrape = yaml.safe_load((ROOT / "monitoring" / "prometheus.yml").read_text())
+    (job,) = scrape["scrape_configs"]
+    assert job["metrics_path"] == "/metrics" and job["static_configs"][0]["targets"] == [
+        "api:8000"]
+    assert job["authorization"]["credentials_file"] == "/etc/prometheus/clmtv-token"
+    # Several API processes: their counters meet in one directory (ledger/cli/serving.py).
+    assert services["api"]["environment"]["CLMTV_METRICS_DIR"]
+
+
+@needs_compose
 def test_a_broken_compose_file_is_refused(tmp_path: Path) -> None:
     """The check above can fail: a dependency on a service that does not exist."""
     assert COMPOSE is not None

@@ -131,14 +131,26 @@ BAD_PILOTS = [
      "at least 1"),
     (_set("portable_schemes[1].fallback_rule", "pay_worker"), "portable_schemes[1].fallback_rule",
      "only to transfer_to_home_fund"),
+    # ADR 0044: other routes the worker may choose; the default is not offered twice.
+    (_set("portable_schemes[0].options", ["keep_and_totalise", "transfer_to_home_fund"]),
+     "portable_schemes[0].options", "a route is offered twice"),
+    (_set("portable_schemes[0].options", ["refund"]), "portable_schemes[0].options[0]",
+     "transfer_to_home_fund"),
     (_set("exit_routes.jp_lswp.agent_fee_rate.value", "1.5"),
      "exit_routes.jp_lswp.agent_fee_rate.value", "between 0 and 1"),
     (_set("exit_routes.th_old_age.agent_fee_rate.value", 0.15),
      "exit_routes.th_old_age.agent_fee_rate.value", "quoted decimal string"),
     (_set("exit_routes.jp_lswp.tax_refund_claimed.value", "no"),
      "exit_routes.jp_lswp.tax_refund_claimed.value", "boolean"),
-    (_set("exit_routes.jp_lswp.claim_window_years.source", ...),
-     "exit_routes.jp_lswp.claim_window_years.source", "required key is missing"),
+    (_set("exit_routes.jp_lswp.agent_fee_rate.source", ...),
+     "exit_routes.jp_lswp.agent_fee_rate.source", "required key is missing"),
+    # One source for the claim windows too: the funds' dated parameters (ADR 0042).
+    (_set("exit_routes.jp_lswp.claim_window_years", {"value": 2, "source": "x",
+                                                     "verified": True}),
+     "exit_routes.jp_lswp.claim_window_years", "unknown key"),
+    (_set("exit_routes.th_old_age.claim_window_years", {"value": 2, "source": "x",
+                                                        "verified": True}),
+     "exit_routes.th_old_age.claim_window_years", "unknown key"),
     # One source for Japan's LSWP months cap: the fund's dated parameter (lswp_max_months).
     (_set("exit_routes.jp_lswp.months_cap", {"value": 60, "source": "x", "verified": True}),
      "exit_routes.jp_lswp.months_cap", "unknown key"),
@@ -284,3 +296,16 @@ def test_a_missing_file_and_a_bad_name() -> None:
         load_agreement(AGREEMENTS_DIR / "nope.yaml")
     with pytest.raises(DomainError, match="not an agreement name"):
         bundled_agreement("../etc/passwd")
+
+
+def test_the_pilot_offers_thai_old_age_both_ways() -> None:
+    """ADR 0044: moved home now (the default) or kept, totalised and paid pro rata at 55."""
+    from ledger.settlement.agreement import TransferRule, bundled_agreement
+
+    thai = bundled_agreement("clmtv-2019-pilot").portable_scheme("TH-SSO", "s33-old-age")
+    assert thai is not None
+    assert thai.offered_rules == (TransferRule.TRANSFER_TO_HOME_FUND,
+                                  TransferRule.KEEP_AND_TOTALISE)
+    assert thai.offers(TransferRule.KEEP_AND_TOTALISE)
+    assert not thai.offers(TransferRule.PAY_WORKER)  # only as the fallback (Myanmar)
+    assert thai.fallback_rule is TransferRule.PAY_WORKER

@@ -14,7 +14,7 @@ from simulator.policy import Run, load_run
 from simulator.population import Exit, allocate, draw
 
 POLICIES = ("no-agreement", "bilateral-refund-assistance", "clmtv-pilot",
-            "clmtv-pilot+digital-voluntary")
+            "clmtv-pilot+digital-voluntary", "clmtv-pilot-keep")
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,8 @@ def test_every_minor_unit_is_accounted_for(policy: str) -> None:
     th_in = sum(v for (f, s, _), v in c.items() if f == "TH-SSO"
                 and s in ("s33-old-age", "s39-voluntary"))
     th_out = (t.recovered[("refund", "THB")] + t.recovered[("transfer", "THB")]
-              + t.agent_fees["THB"] + t.forfeited["TH-SSO"])
+              + t.recovered[("pension_right", "THB")] + t.agent_fees["THB"]
+              + t.forfeited["TH-SSO"])
     th_rows = pop.slices["TH-SSO"]
     th_pending = int((b.employee + b.employer + b.government + b.voluntary)[th_rows][
         pending[th_rows]].sum())
@@ -88,6 +89,7 @@ def test_every_minor_unit_is_accounted_for(policy: str) -> None:
     jp_in = sum(v for (f, s, _), v in c.items() if (f, s) == ("JP-JPS", "epi"))
     jp_out = (t.recovered[("refund", "JPY")] + t.recovered[("tax_refund", "JPY")]
               + t.recovered[("pension_right", "JPY")] + t.agent_fees["JPY"] + t.tax_unclaimed
+              + t.tax_due
               + t.forfeited["JP-JPS"])
     jp_rows = pop.slices["JP-JPS"]
     jp_pending = int((b.employee + b.employer)[jp_rows][pending[jp_rows]].sum())

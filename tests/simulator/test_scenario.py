@@ -14,7 +14,7 @@ from simulator.policy import apply_policy, load_run, scenario_data
 from simulator.scenario import parse_scenario
 
 POLICIES = ("no-agreement", "bilateral-refund-assistance", "clmtv-pilot",
-            "clmtv-pilot+digital-voluntary")
+            "clmtv-pilot+digital-voluntary", "clmtv-pilot-keep")
 
 
 @pytest.fixture(scope="module")
@@ -131,3 +131,26 @@ def test_a_world_without_workers_is_refused(base: dict[str, Any]) -> None:
         corridor["population"]["value"] = 0
     error = fails(data)
     assert error.field == "corridors" and "population of 0" in error.message
+
+
+@pytest.mark.parametrize(("policy", "route"), [
+    ("no-agreement", "fund_exit"), ("bilateral-refund-assistance", "fund_exit"),
+    ("clmtv-pilot", "transfer_to_home_fund"),
+    ("clmtv-pilot+digital-voluntary", "transfer_to_home_fund"),
+    ("clmtv-pilot-keep", "keep_and_totalise")])
+def test_each_policy_names_its_thai_old_age_route(policy: str, route: str) -> None:
+    assert load_run("default", policy).scenario.policy.th_old_age_route.value == route
+
+
+def test_a_route_the_agreement_does_not_offer_is_refused() -> None:
+    from ledger.settlement.agreement import bundled_agreement
+    from simulator.policy import check_route
+
+    with pytest.raises(DomainError) as refused:
+        check_route(bundled_agreement("no-agreement"), "keep_and_totalise", "test")
+    assert refused.value.field == "policy.th_old_age_route"
+    assert "no-agreement does not offer 'keep_and_totalise'; it offers fund_exit" in (
+        refused.value.message)
+    check_route(bundled_agreement("clmtv-2019-pilot"), "keep_and_totalise", "test")
+    with pytest.raises(DomainError):
+        check_route(bundled_agreement("clmtv-2019-pilot"), "fund_exit", "test")

@@ -5,8 +5,10 @@ EPI: average standard remuneration × payment rate, where
   payment rate = premium rate × ½ × months factor, rounded half up to one decimal, as JPS
   publishes it (0.5, 1.1, 1.6, 2.2, 2.7, 3.3, 3.8, 4.4, 4.9, 5.5 for 6 ... 60 months). The
   premium rate is the one in force in October of the year before the last insured month.
-  20.42% is withheld: the worker gets the rest now, and the withheld tax is a separate receivable
-  (reclaimed later through a tax agent, within 5 years).
+  20.42% is withheld: the worker gets the rest now. The tax really due on it as retirement
+  income (`retirement_tax.py`) is usually less: the difference is a separate receivable, the
+  tax refund, reclaimed later through a tax agent within 5 years. It is the whole 20.42% only
+  when the retirement-income deduction covers the payment.
 NP: the premium of the fiscal year of the last paid month × ½ × months factor; untaxed.
 Months factor: months rounded down to a multiple of 6 (6-11 -> 6, 12-17 -> 12, ...), capped at the
 dated cap for the last insured month (36; 60 from April 2021; 8 years from a date to be set).
@@ -30,7 +32,9 @@ from ledger.adapters.jp_jps.params import (
     LSWP_WITHHOLDING,
     LSWP_WITHHOLDING_ROUNDING,
     NP_PREMIUM,
+    TAX_REFUND_CLAIM_WINDOW,
 )
+from ledger.adapters.jp_jps.retirement_tax import retirement_tax
 from ledger.adapters.parameters import Parameters
 from ledger.adapters.refunds import (
     BenefitKind,
@@ -110,15 +114,21 @@ def epi_lswp(
     paid = claim.claim_month  # tax is withheld at payment: the law of the claim's month
     withholding = percent(params.at(LSWP_WITHHOLDING, paid))
     withheld = round_fraction(gross * withholding, params.at(LSWP_WITHHOLDING_ROUNDING, paid))
+    tax = retirement_tax(params, gross, len(records), paid)
+    refund = max(withheld - tax.due, 0)
     cur = history.currency
     return RefundResult(
         FUND, "epi", BenefitKind.LUMP_SUM, Money(gross, cur),
         (Payment("lump_sum", Money(gross - withheld, cur)),
-         Payment("tax_withheld", Money(withheld, cur), receivable=True)),
+         Payment("tax_refund", Money(refund, cur), receivable=True)),
         tuple(r.month for r in records),
         {"months": str(len(records)), "months_factor": str(factor),
          "payment_rate": fraction_text(rate), "average_remuneration": fraction_text(average),
-         "withholding_rate": fraction_text(withholding * 100) + "%"},
+         "withholding_rate": fraction_text(withholding * 100) + "%",
+         "tax_withheld": str(withheld), "service_years": str(tax.service_years),
+         "retirement_deduction": str(tax.deduction), "taxable_income": str(tax.taxable),
+         "tax_due": str(tax.due), "tax_refund": str(refund),
+         "tax_refund_claim_window_months": str(params.at(TAX_REFUND_CLAIM_WINDOW, paid))},
     )
 
 

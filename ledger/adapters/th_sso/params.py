@@ -21,6 +21,7 @@ ROUNDING = param("amount_rounding", "choice", Rounding)
 QUANTUM = param("amount_quantum", "currency", Decimal)
 # old-age benefit
 CLAIM_AGE = param("old_age_claim_age", "age", int)
+CLAIM_WINDOW = param("old_age_claim_window_months", "months", int)
 REQUIRES_STATUS_ENDED = param("old_age_requires_insured_status_ended", "flag", bool)
 LUMP_SUM_ON_DEPARTURE = param("old_age_lump_sum_on_departure", "flag", bool)
 PENSION_MONTHS = param("old_age_pension_min_months", "months", int)
@@ -34,6 +35,7 @@ RETURN_RATE = param("old_age_return_rate_annual", "percent", Decimal)
 
 ALL: tuple[Param[Any], ...] = (
     FLOOR, CEILING, S33_RATES, S39_WAGE, S39_RATE, S40_OPTIONS, ROUNDING, QUANTUM,
-    CLAIM_AGE, REQUIRES_STATUS_ENDED, LUMP_SUM_ON_DEPARTURE, PENSION_MONTHS, BOTH_SHARES_MONTHS,
+    CLAIM_AGE, CLAIM_WINDOW, REQUIRES_STATUS_ENDED, LUMP_SUM_ON_DEPARTURE, PENSION_MONTHS,
+    BOTH_SHARES_MONTHS,
     PENSION_RATE, PENSION_STEP_RATE, PENSION_STEP_MONTHS, AVERAGE_MONTHS, SLICE_SHARE, RETURN_RATE,
 )

@@ -1,14 +1,15 @@
-"""Health, readiness and the fund registry."""
+"""Health, readiness, the Prometheus metrics and the fund registry."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
+from ledger import metrics
 from ledger.api import views
-from ledger.api.deps import OptionalPrincipalDep, ServicesDep
+from ledger.api.deps import OptionalPrincipalDep, PrincipalDep, ServicesDep
 from ledger.db import repositories as repo
 from ledger.db.migrate import current_revision, head_revision
 from ledger.domain.errors import DomainError, ErrorCode
@@ -51,6 +52,18 @@ async def ready(svc: ServicesDep, principal: OptionalPrincipalDep
         "schema": revision,
         "group_commit": {"batches": svc.committer.batches, "jobs": svc.committer.jobs},
     }
+
+
+@router.get("/metrics", summary="Prometheus metrics (the hub's operator or auditor)",
+            response_class=Response,
+            responses={200: {"content": {metrics.CONTENT_TYPE: {}},
+                             "description": "The Prometheus text format"}})
+async def prometheus_metrics(principal: PrincipalDep) -> Response:
+    """Requests and latency by route, postings, group-commit batch sizes, import rows, inbox
+    messages by outcome and settlement windows (docs/operations.md). A scraper sends an
+    auditor's token: read-only, and it sees no one's data here (ADR 0043)."""
+    principal.require(principal.kind in STAFF, "read the metrics")
+    return Response(metrics.scrape(), media_type=metrics.CONTENT_TYPE)
 
 
 @router.get("/v1/funds", tags=["funds"], summary="The member funds and their schemes")

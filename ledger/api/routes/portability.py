@@ -22,6 +22,7 @@ from ledger.demo_data import DEMO_WORKER
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.periods import Month
 from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from ledger.services import exit_options as options
 from ledger.services.portability import FlowRequest, Reason
 from ledger.settlement.agreement import AGREEMENTS_DIR, bundled_agreement
 from ledger.settlement.legs import Flow
@@ -40,6 +41,9 @@ class ClaimIn(BaseModel):
     claim_month: str = Field(description="YYYY-MM")
     age_years: int | None = Field(None, ge=0, le=130)
     left_country_month: str | None = Field(None, description="YYYY-MM the worker left")
+    entitled_month: str | None = Field(
+        None, description="YYYY-MM the right arose (Thai old age: age 55 reached and insured "
+        "status ended); the fund's claim window runs from it")
 
 
 class FlowIn(BaseModel):
@@ -112,11 +116,13 @@ async def request_flow(body: FlowIn, principal: PrincipalDep, svc: ServicesDep
                        ) -> dict[str, Any]:
     claim = None
     if body.claim is not None:
-        left = body.claim.left_country_month
+        left, entitled = body.claim.left_country_month, body.claim.entitled_month
         claim = Claim(claim_month=Month.parse(body.claim.claim_month, "claim.claim_month"),
                       age_years=body.claim.age_years, insured_status_ended=True,
                       left_country_month=Month.parse(left, "claim.left_country_month")
-                      if left else None)
+                      if left else None,
+                      entitled_month=Month.parse(entitled, "claim.entitled_month")
+                      if entitled else None)
     return await svc.portability.request(principal, FlowRequest(
         body.worker_id, body.host_fund, body.scheme, body.reason, Flow(body.flow), body.id,
         claim))
@@ -183,3 +189,18 @@ async def totalisation(
 async def receivables(worker_id: Annotated[str, _path(DEMO_WORKER)], principal: PrincipalDep,
                       svc: ServicesDep) -> dict[str, Any]:
     return {"receivables": await svc.portability.receivables(principal, worker_id)}
+
+
+@router.get("/v1/workers/{worker_id}/exit-options",
+            summary="Each exit route the agreement offers the worker: amount, payer, when")
+async def exit_options(
+    worker_id: Annotated[str, _path(DEMO_WORKER)], principal: PrincipalDep, svc: ServicesDep,
+    as_of: Annotated[str | None, Query(description="YYYY-MM; default this month")] = None,
+    age_years: Annotated[int | None, Query(ge=0, le=130)] = None,
+) -> dict[str, Any]:
+    """For each portable scheme the worker has months in abroad, every route the agreement
+    offers (ADR 0044): move the balance home now, or keep the months, totalise, and be paid the
+    fund's pro-rata share at its pension age. The worker chooses; a transfer is then requested
+    with `POST /v1/portability/transfers`."""
+    month = Month.parse(as_of, "as_of") if as_of else Month.of(datetime.now(UTC).date())
+    return await options.exit_options(svc.portability, principal, worker_id, month, age_years)
