@@ -123,8 +123,8 @@ def claims(c: WorkerClaims) -> dict[str, Any]:
             "amount": money(o.amount),
             "deadline": o.deadline.isoformat() if o.deadline else None,
             "days_left": o.days_left(c.today), "warn": o.warn(c.today),
-            "opens_at_age": o.opens_at_age, "window_years": o.window_years,
-            "window_months_after_leaving": o.window_months_after_leaving,
+            "opens_at_age": o.opens_at_age, "window_months": o.window_months,
+            "window_from": o.window_from,
             "refused": list(o.refused), "basis": o.basis,
         } for o in c.options],
         "coverage_ended": [{"fund": e.fund, "last_month": str(e.last_month)}

@@ -46,8 +46,11 @@ class ClaimOption:
     amount: Money | None  # what is paid (the net, for a lump sum with tax withheld)
     deadline: date | None  # the last day to claim, when the rules fix one
     opens_at_age: int | None = None  # claimable from this age
-    window_years: int | None = None  # claimable within this long, when no date is known
-    window_months_after_leaving: int | None = None  # still insured there: the window to come
+    # When no date is known yet: claimable within `window_months` of an event still to come,
+    # "age" (the rule's age, `opens_at_age`), "leaving" (the country) or "payment" (of the
+    # lump sum the refund follows).
+    window_months: int | None = None
+    window_from: str | None = None
     refused: tuple[str, ...] = ()  # the rule's reasons when it would not pay now
     basis: dict[str, str] = field(default_factory=dict)
 
@@ -141,18 +144,19 @@ class ClaimablesService:
         window = adapter.parameters.at(LSWP_CLAIM_WINDOW, max(current, left))
         deadline = None if still_insured else last_day(left.plus(window))
         to_come = window if still_insured else None
+        leaving = "leaving" if still_insured else None
         claim = Claim(claim_month=max(current, left), left_country_month=left)
         try:
             results = adapter.withdrawal(history, claim)
         except DomainError as refused:
             return [ClaimOption("jp_lswp", "JP-JPS", "epi", "JP-JPS", None, deadline,
-                                window_months_after_leaving=to_come,
+                                window_months=to_come, window_from=leaving,
                                 refused=_reasons(refused))]
         out = []
         for result in results:
             out.append(ClaimOption("jp_lswp", "JP-JPS", result.scheme, "JP-JPS",
                                    result.paid_now, deadline,
-                                   window_months_after_leaving=to_come,
+                                   window_months=to_come, window_from=leaving,
                                    basis=dict(result.basis)))
             withheld = _receivable(result)
             if withheld is not None:
@@ -164,15 +168,16 @@ class ClaimablesService:
         """Old age: a lump sum or a pension from the rule's age; the agreement's window."""
         adapter = get_adapter("TH-SSO")
         age = adapter.parameters.at(CLAIM_AGE, current)
-        window = self.agreement.exit_routes.th_old_age.claim_window_years.value
+        window = _thai_claim_window_months(self.agreement)
         claim = Claim(claim_month=current, age_years=age, insured_status_ended=True)
         try:
             result = adapter.withdrawal(history, claim)[0]
         except DomainError as refused:
             return ClaimOption("th_old_age", "TH-SSO", "s33-old-age", "TH-SSO", None, None,
-                               opens_at_age=age, window_years=window, refused=_reasons(refused))
+                               opens_at_age=age, window_months=window, window_from="age",
+                               refused=_reasons(refused))
         return ClaimOption("th_old_age", "TH-SSO", result.scheme, "TH-SSO", result.paid_now,
-                           None, opens_at_age=age, window_years=window,
+                           None, opens_at_age=age, window_months=window, window_from="age",
                            basis={"kind": result.kind.value, **result.basis})
 
     def _vietnam(self, history: History, current: Month) -> ClaimOption:
@@ -189,6 +194,11 @@ class ClaimablesService:
                                None, None, refused=_reasons(refused))
         return ClaimOption("vn_one_time", "VN-VSS", result.scheme, "VN-VSS", result.paid_now,
                            None, basis=dict(result.basis))
+
+
+def _thai_claim_window_months(agreement: Agreement) -> int:
+    """The Thai old-age claim window: the agreement's exit route declares it in years."""
+    return agreement.exit_routes.th_old_age.claim_window_years.value * 12
 
 
 def _receivable(result: RefundResult) -> Money | None:

@@ -126,5 +126,5 @@ async def test_a_passed_window_shows_the_rules_refusal_and_a_current_job_the_win
     claims = await api.services.claimables.for_worker(working, ["JP-JPS"])
     assert claims.coverage_ended == ()
     lswp = next(o for o in claims.options if o.route == "jp_lswp")
-    assert lswp.deadline is None and lswp.window_months_after_leaving == 24
+    assert lswp.deadline is None and lswp.window_months == 24 and lswp.window_from == "leaving"
     assert lswp.amount is not None and lswp.amount.amount_minor > 0
