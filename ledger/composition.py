@@ -106,7 +106,7 @@ def build_services(
         transfers=TransferService(db, committer),
         statements=StatementService(db, worker_service, consent),
         consent=consent,
-        claimables=ClaimablesService(db, agreement),
+        claimables=ClaimablesService(db, agreement, portability),
         verification=VerificationService(signer),
         signer=signer,
         keys=keys,

@@ -24,6 +24,7 @@ from ledger.adapters.jp_jps.params import LSWP_CLAIM_WINDOW
 from ledger.adapters.refunds import Claim, History, MonthRecord, RefundResult
 from ledger.adapters.registry import get_adapter
 from ledger.adapters.th_sso.params import CLAIM_AGE
+from ledger.adapters.th_sso.params import CLAIM_WINDOW as TH_CLAIM_WINDOW
 from ledger.db import consent_repo
 from ledger.db import portability_repo as flows_repo
 from ledger.db.engine import Database
@@ -31,7 +32,10 @@ from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer, get_fund
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month, PeriodState
+from ledger.domain.principals import Principal
 from ledger.limits import DEADLINE_WARNING_DAYS, PAYMENTS_SHOWN
+from ledger.services.exit_options import exit_options
+from ledger.services.portability import PortabilityService
 from ledger.settlement.agreement import Agreement
 
 
@@ -88,10 +92,24 @@ def last_day(month: Month) -> date:
 
 class ClaimablesService:
     def __init__(self, db: Database, agreement: Agreement,
+                 portability: PortabilityService | None = None,
                  today: Callable[[], date] = _today) -> None:
         self.db = db
         self.agreement = agreement
+        self.portability = portability
         self.today = today
+
+    async def exit_routes(self, principal: Principal, worker_id: str) -> dict[str, Any] | None:
+        """The agreement's exit routes for the worker, side by side (`exit_options.py`): what
+        each pays, who pays and by when, for the worker to choose. None for a reader who may
+        not see them (a fund, a grantee: they see the claims above, not the choice)."""
+        if self.portability is None:
+            return None
+        try:
+            return await exit_options(self.portability, principal, worker_id,
+                                      Month.of(self.today()), None)
+        except DomainError:
+            return None
 
     async def for_worker(self, worker_id: str, funds: list[str]) -> WorkerClaims:
         """Claims at `funds` (those the reader may see; the caller checked access)."""
@@ -158,17 +176,21 @@ class ClaimablesService:
                                    result.paid_now, deadline,
                                    window_months=to_come, window_from=leaving,
                                    basis=dict(result.basis)))
-            withheld = _receivable(result)
-            if withheld is not None:
+            refund = _receivable(result)
+            if refund is not None:  # the tax withheld less the tax really due (the JP rule)
+                refund_window = result.basis.get("tax_refund_claim_window_months")
                 out.append(ClaimOption("jp_tax_refund", "JP-JPS", result.scheme, "JP-TAX",
-                                       withheld, None, basis=dict(result.basis)))
+                                       refund, None,
+                                       window_months=int(refund_window) if refund_window else None,
+                                       window_from="payment" if refund_window else None,
+                                       basis=dict(result.basis)))
         return out
 
     def _thailand(self, history: History, current: Month) -> ClaimOption:
         """Old age: a lump sum or a pension from the rule's age; the agreement's window."""
         adapter = get_adapter("TH-SSO")
         age = adapter.parameters.at(CLAIM_AGE, current)
-        window = _thai_claim_window_months(self.agreement)
+        window = _thai_claim_window_months(current)
         claim = Claim(claim_month=current, age_years=age, insured_status_ended=True)
         try:
             result = adapter.withdrawal(history, claim)[0]
@@ -196,9 +218,10 @@ class ClaimablesService:
                            None, basis=dict(result.basis))
 
 
-def _thai_claim_window_months(agreement: Agreement) -> int:
-    """The Thai old-age claim window: the agreement's exit route declares it in years."""
-    return agreement.exit_routes.th_old_age.claim_window_years.value * 12
+def _thai_claim_window_months(month: Month) -> int:
+    """The Thai old-age claim window: the fund's dated rule (issue 17 item 5, ADR 0042 of
+    issue-17-rules), from the month the right arises."""
+    return get_adapter("TH-SSO").parameters.at(TH_CLAIM_WINDOW, month)
 
 
 def _receivable(result: RefundResult) -> Money | None:

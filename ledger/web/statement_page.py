@@ -59,11 +59,13 @@ async def statement_page(request: Request, worker_id: str) -> Response:
     except DomainError as refused:
         return error_page(request, refused)
     claims = await svc.claimables.for_worker(worker_id, statement["scope"]["funds"])
+    routes = await svc.claimables.exit_routes(principal, worker_id)
     token = svc.signer.sign_statement(worker_id, statement)
     context: dict[str, Any] = {
         "principal": principal, "is_worker": principal.kind is PrincipalKind.WORKER,
         "worker_id": worker_id, "statement": statement, "claims": claims,
         "warnings": [o for o in claims.options if o.warn(claims.today)],
+        "exit_routes": routes,
         "token": token,
         "token_data_uri": "data:application/jose;base64,"
                           + base64.b64encode(token.encode("ascii")).decode("ascii"),

@@ -128,3 +128,12 @@ async def test_a_passed_window_shows_the_rules_refusal_and_a_current_job_the_win
     lswp = next(o for o in claims.options if o.route == "jp_lswp")
     assert lswp.deadline is None and lswp.window_months == 24 and lswp.window_from == "leaving"
     assert lswp.amount is not None and lswp.amount.amount_minor > 0
+
+
+async def test_the_worker_sees_each_exit_route_the_agreement_offers(api: Api, uid: str) -> None:
+    worker, as_worker = await _worker(api, uid)
+    page = await api.http.get(f"/web/workers/{worker}/statement?lang=th", headers=as_worker)
+    assert 'data-exit="TH-SSO/s33-old-age"' in page.text
+    assert 'data-route="transfer_to_home_fund"' in page.text
+    assert 'data-route="keep_and_totalise"' in page.text
+    assert "ทางเลือกของคุณตามความตกลง" in page.text
