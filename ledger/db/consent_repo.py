@@ -1,4 +1,4 @@
-"""Consent grants and the record of who read a worker's statement (migration 0012)."""
+"""Consent grants and the record of who read a worker's statement (migration 0014)."""
 
 from __future__ import annotations
 

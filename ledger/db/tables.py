@@ -404,7 +404,7 @@ channel_obligations = Table(
 )
 Index("ix_channel_obligations_day", channel_obligations.c.channel, channel_obligations.c.day)
 
-# Consent (migration 0012): a worker's time-limited, revocable grants of read access to their
+# Consent (migration 0014): a worker's time-limited, revocable grants of read access to their
 # statement, and each read of it by someone other than the worker.
 consent_grants = Table(
     "consent_grants",

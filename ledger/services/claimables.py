@@ -219,8 +219,8 @@ class ClaimablesService:
 
 
 def _thai_claim_window_months(month: Month) -> int:
-    """The Thai old-age claim window: the fund's dated rule (issue 17 item 5, ADR 0042 of
-    issue-17-rules), from the month the right arises."""
+    """The Thai old-age claim window: the fund's dated rule (issue 17 item 5, ADR 0045,
+    the rules the page promises), from the month the right arises."""
     return get_adapter("TH-SSO").parameters.at(TH_CLAIM_WINDOW, month)
 
 

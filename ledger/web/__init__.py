@@ -4,5 +4,5 @@
 calendar, money in each currency's convention) and `templating` (the Jinja environment and the
 base template) are the reusable base; the statement, consent and verification pages are built on
 it. Pages reach the ledger only through the service graph (`ledger.composition.Services`): the
-same rules and the same access checks as the JSON API. ADR 0042.
+same rules and the same access checks as the JSON API. ADR 0051.
 """

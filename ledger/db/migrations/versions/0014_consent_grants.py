@@ -8,8 +8,8 @@ sees who read it.
   statement (page, JSON or signed), with the grant that allowed it, if any.
 - `channel_payments`: an index by worker (the statement lists a worker's voluntary payments).
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0014
+Revises: 0013
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
