@@ -22,7 +22,9 @@ from ledger.db.stores import ledger_transactions
 from ledger.domain.pii import PiiVault
 from ledger.services.channel_days import ChannelDayService
 from ledger.services.channels import ChannelService
+from ledger.services.claimables import ClaimablesService
 from ledger.services.clients import ClientService
+from ledger.services.consent import ConsentService
 from ledger.services.contributions import ContributionService
 from ledger.services.employments import EmploymentService
 from ledger.services.group_commit import GroupCommitter
@@ -41,6 +43,7 @@ from ledger.services.settlement import SettlementService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
 from ledger.services.transfers import TransferService
+from ledger.services.verification import VerificationService
 from ledger.services.workers import WorkerService
 from ledger.settlement.agreement import bundled_agreement
 
@@ -59,6 +62,9 @@ class Services:
     contributions: ContributionService
     transfers: TransferService
     statements: StatementService
+    consent: ConsentService
+    claimables: ClaimablesService
+    verification: VerificationService
     signer: HubSigner
     keys: KeyService
     portability: PortabilityService
@@ -95,6 +101,7 @@ def build_services(
     registry = load_registry(agreement)
     channels = ChannelService(db, committer, worker_service, signer, agreement, registry)
     employments = EmploymentService(db, worker_service)
+    consent = ConsentService(db)
     return Services(
         db=db,
         committer=committer,
@@ -102,7 +109,10 @@ def build_services(
         workers=worker_service,
         contributions=ContributionService(committer, worker_service, employments),
         transfers=TransferService(db, committer),
-        statements=StatementService(db, worker_service),
+        statements=StatementService(db, worker_service, consent),
+        consent=consent,
+        claimables=ClaimablesService(db, agreement, portability),
+        verification=VerificationService(signer),
         signer=signer,
         keys=keys,
         portability=portability,

@@ -41,3 +41,11 @@ VERIFY_THREADS_MAX = 4
 # that a payment acknowledged in the day's last second is in the hub's view of it.
 DAY_FILE_GRACE_S = 300
 DAY_FILE_MAX_BYTES = 64 * 1024 * 1024  # ~400,000 lines of a channel's day
+# Consent (issue 17): a worker's grant of read access lasts at most this long (a claim's
+# paperwork takes weeks, not years; a longer need is a new grant the worker makes knowingly).
+CONSENT_DAYS_MAX = 90
+CONSENT_GRANTS_OPEN_MAX = 20  # grants in force at once per worker
+STATEMENT_READS_SHOWN = 200  # the latest reads of a statement the worker's page lists
+PAYMENTS_SHOWN = 200  # the latest voluntary payments a statement page lists
+# The statement page warns when a claim's deadline is this close (issue 17: "within 90 days").
+DEADLINE_WARNING_DAYS = 90

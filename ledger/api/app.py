@@ -18,6 +18,7 @@ from ledger.api.observability import RequestObserver
 from ledger.api.routes import (
     channels,
     contributions,
+    documents,
     employers,
     imports,
     inbox,
@@ -36,6 +37,7 @@ from ledger.db.durability import durability_problems
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.limits import DAY_FILE_MAX_BYTES, DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
+from ledger.web import pages, statement_page, verify_page
 
 DESCRIPTION = f"""
 Cross-border social-security contribution ledger for migrant workers of the Mekong region.
@@ -145,7 +147,8 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        cacheable = path in CACHEABLE_PATHS or path.startswith(("/v1/funds/", "/docs", "/redoc"))
+        cacheable = path in CACHEABLE_PATHS or path.startswith(("/v1/funds/", "/docs", "/redoc",
+                                                                "/web/static/"))
         extra = _SECURITY_HEADERS if cacheable else [*_SECURITY_HEADERS, _NO_STORE]
 
         async def with_headers(message: Message) -> None:
@@ -205,7 +208,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                    ledger.router,
                    keys.router, imports.router,
                    portability.router, inbox.router, windows.router, channels.router,
-                   journal.router):
+                   journal.router, documents.router):
         app.include_router(router)
     serve_live_examples(app)  # the inbox's example, signed when the document is read
+    # The pages people read (ledger.web): rendered on the server from the same services.
+    pages.install(app, (statement_page.router, verify_page.router))
     return app

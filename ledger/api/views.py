@@ -13,6 +13,7 @@ from ledger.domain.contributions import Contribution
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Fund
 from ledger.domain.ledger import AccountFlags, TransferFlags
+from ledger.services.claimables import WorkerClaims
 from ledger.services.posting import Status, UnitResult
 from ledger.services.transfers import AccountView
 from ledger.services.workers import WorkerView
@@ -108,3 +109,28 @@ def contribution_result(c: Contribution, result: UnitResult) -> tuple[int, dict[
 
 def unexpected(result: UnitResult) -> DomainError:
     return result.error or DomainError(ErrorCode.INVALID_INPUT, f"unexpected {result.status}")
+
+
+def claims(c: WorkerClaims) -> dict[str, Any]:
+    """What is claimable (GET /v1/workers/{id}/claimable): money on the wire, dates ISO."""
+    def money(m: Any) -> dict[str, str] | None:
+        return None if m is None else m.to_wire()
+
+    return {
+        "as_of": c.today.isoformat(),
+        "options": [{
+            "route": o.route, "fund": o.fund, "scheme": o.scheme, "payer": o.payer,
+            "amount": money(o.amount),
+            "deadline": o.deadline.isoformat() if o.deadline else None,
+            "days_left": o.days_left(c.today), "warn": o.warn(c.today),
+            "opens_at_age": o.opens_at_age, "window_months": o.window_months,
+            "window_from": o.window_from,
+            "refused": list(o.refused), "basis": o.basis,
+        } for o in c.options],
+        "coverage_ended": [{"fund": e.fund, "last_month": str(e.last_month)}
+                           for e in c.coverage_ended],
+        "flows": [{**f, "source": money(f["source"]), "target": money(f["target"]),
+                   "at": f["at"].isoformat()} for f in c.flows],
+        "payments": [{**p, "paid": money(p["paid"]), "contribution": money(p["contribution"]),
+                      "at": p["at"].isoformat()} for p in c.payments],
+    }

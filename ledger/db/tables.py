@@ -432,3 +432,34 @@ journal_seals = Table(
     Column("token", Text, nullable=False),  # the signed tree head (JWS)
     Column("sealed_at_us", BigInteger, nullable=False),
 )
+
+
+# Consent (migration 0014): a worker's time-limited, revocable grants of read access to their
+# statement, and each read of it by someone other than the worker.
+consent_grants = Table(
+    "consent_grants",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("worker_id", String(64), nullable=False),
+    Column("grantee", String(128), nullable=False),  # an API client's name
+    Column("note", Text, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+    Column("expires_at_us", BigInteger, nullable=False),
+    Column("revoked_at_us", BigInteger),
+)
+Index("ix_consent_grants_worker", consent_grants.c.worker_id)
+Index("ix_consent_grants_grantee", consent_grants.c.grantee, consent_grants.c.worker_id)
+
+statement_reads = Table(
+    "statement_reads",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("worker_id", String(64), nullable=False),
+    Column("reader", String(128), nullable=False),
+    Column("reader_kind", String(16), nullable=False),
+    Column("grant_id", String(32)),
+    Column("what", String(16), nullable=False),  # "page", "json", "signed"
+    Column("at_us", BigInteger, nullable=False),
+)
+Index("ix_statement_reads_worker", statement_reads.c.worker_id, statement_reads.c.at_us)
+Index("ix_channel_payments_worker", channel_payments.c.worker_id)

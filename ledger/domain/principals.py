@@ -7,7 +7,9 @@ and writes nothing. An employer is bound to its fund (its scope) and its employe
 employer, and only for the workers the fund registered as its employees (the employment
 relation, `services/employments.py`); an employer client without a number may post nothing. A
 payment channel's scope is its channel code (`channels/*.yaml`), and it acts only for that
-channel.
+channel. A helper
+(attaché, officer, civil-society helper) sees a worker's statement only while that worker's
+consent grant is in force (`ledger/services/consent.py`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ class PrincipalKind(StrEnum):
     EMPLOYER = "employer"
     CHANNEL = "channel"
     WORKER = "worker"
+    # A labour attaché, a fund officer abroad or a civil-society helper: reads nothing of its
+    # own; a worker's consent grant lets it read that worker's statement for a while.
+    HELPER = "helper"
 
 
 # Kinds whose scope names a fund. A worker's scope names a worker, a channel's its channel.

@@ -7,7 +7,9 @@ shares by payer. A fund sees only its own part; the worker and the hub see all.
 The summary (per fund and scheme: balance, paid by whom, months) is always whole. The detail,
 one line per contribution (a worker of twenty years has hundreds), is whole in the signed
 statement and paged over the API (`DetailPage`): in the order fund, month, scheme, id, a page
-starts after a contribution id and says where the next one starts.
+starts after a contribution id and says where the next one starts; an officer or
+helper whose consent grant is in force sees all but the identity and member numbers
+(`consent.py`), and each such read is recorded for the worker.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
 from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.consent import Access, ConsentService
 from ledger.services.workers import WorkerService
 
 
@@ -58,15 +61,27 @@ class DetailPage:
 
 
 class StatementService:
-    def __init__(self, db: Database, workers: WorkerService) -> None:
+    def __init__(self, db: Database, workers: WorkerService, consent: ConsentService) -> None:
         self.db = db
         self.workers = workers
+        self.consent = consent
 
     async def statement(self, principal: Principal, worker_id: str,
-                        page: DetailPage | None = None) -> dict[str, Any]:
-        """The whole statement, or with `page` its summary and one page of its detail."""
+                        page: DetailPage | None = None, what: str = "json") -> dict[str, Any]:
+        """The statement as `principal` may read it: whole, or with `page` its summary and one
+        page of its detail; a read by anyone but the worker is recorded as `what` ("json",
+        "signed", "page")."""
+        access = await self.consent.access(principal, worker_id)
+        found = await self._statement(access, worker_id, page)
+        await self.consent.record_read(access, worker_id, what)
+        return found
+
+    async def _statement(self, access: Access, worker_id: str,
+                         page: DetailPage | None = None) -> dict[str, Any]:
+        principal = access.acting_as
         worker = await self.workers.get(principal, worker_id)
-        visible = {m.fund: m.member_number for m in worker.memberships}
+        visible = {m.fund: None if access.hide_numbers else m.member_number
+                   for m in worker.memberships}
         parts = {fund: FundPart(fund, number) for fund, number in visible.items()}
         for row in await repo.worker_accounts(self.db, worker_id):
             if row["fund"] not in parts:

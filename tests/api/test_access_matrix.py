@@ -53,6 +53,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     # Run as the operator first: ends the example's employment, so th-sso is answered 404.
     "DELETE /v1/funds/{fund}/employers/{employer}/employees/{worker_id}":
         frozenset({"operator", "th-sso"}),
+    "GET /v1/workers/{worker_id}/claimable": OF_THE_WORKER,  # a fund: its own part
+    "GET /v1/workers/{worker_id}/consents": STAFF | {"worker"},
+    "POST /v1/verify": EVERYONE,  # anyone may check a document; no token needed
     "POST /v1/contributions": frozenset({"operator", "th-sso", "employer"}),
     "POST /v1/contributions/batch": frozenset({"operator", "th-sso", "employer"}),
     "POST /v1/accounts": frozenset({"operator"}),

@@ -56,6 +56,7 @@ ORDER = [
     ("post", "/v1/channels/{channel}/payments/{channel_ref}/reversal"),
     ("post", "/v1/channels/{channel}/payments/{channel_ref}/refund"),
     ("post", "/v1/channels/{channel}/days/{day}"),
+    ("post", "/v1/verify"),
 ]
 # File uploads have no JSON example: the docs point at the sample, which the demo already sent.
 UPLOADS = {"/v1/funds/{fund}/declarations": sample_files("TH-SSO")[0],

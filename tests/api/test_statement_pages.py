@@ -88,7 +88,7 @@ async def test_the_default_page_the_summary_alone_and_filters(api: Api, uid: str
     assert _summary(summary) == _summary(default)
     thai = {f["fund"]: f for f in summary["funds"]}["TH-SSO"]
     (old_age,) = thai["schemes"]  # months, balance and who paid, without one contribution
-    assert (old_age["months"], old_age["balance"]) == (7, money(str(7 * 105_000)))
+    assert (old_age["months"], old_age["balance"]) == (7, money(str(7 * 105_050)))
     assert old_age["paid_by_payer"][0] == {"payer": "employee", "amount": money("315000")}
     japan = await _statement(api, worker, fund="JP-JPS")
     assert [i.split(":")[2] for i in _listed(japan)] == ["JP-JPS", "JP-JPS"]

@@ -34,9 +34,10 @@ __all__ = ["story_services"]
 
 async def thai_then_home(services: Services, uid: str, thai_months: int = 140) -> str:
     worker = await enrol(services, uid, "KH", ("TH-SSO", "KH-NSSF"))
-    th, _, kh = CAREER
+    th = CAREER[0]
     await contribute(services, worker, th[0], th[1], th[2], thai_months, th[4], th[5])
-    await contribute(services, worker, *kh)
+    for step in (c for c in CAREER if c[0] == "KH-NSSF"):  # the rate steps in October 2027
+        await contribute(services, worker, *step)
     return worker
 
 

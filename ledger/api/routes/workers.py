@@ -1,4 +1,5 @@
-"""Workers, their memberships at funds, member look-up, and the worker's statement."""
+"""Workers, their memberships at funds, member look-up, the worker's statement, what the worker
+can still claim, and who the worker let read it."""
 
 from __future__ import annotations
 
@@ -120,6 +121,27 @@ async def signed_statement(worker_id: WorkerPath, principal: PrincipalDep, svc: 
                            ) -> Response:
     """Verify with `clmtv verify FILE` or any JOSE library and the keys at
     `/.well-known/jwks.json`. The payload is the RFC 8785 form of the statement claims."""
-    statement = await svc.statements.statement(principal, worker_id)
+    statement = await svc.statements.statement(principal, worker_id, what="signed")
     return Response(svc.signer.sign_statement(worker_id, statement),
                     media_type="application/jose")
+
+
+@router.get("/v1/workers/{worker_id}/claimable",
+            summary="What is still claimable, from whom, by when (by the funds' own rules)")
+async def claimable(worker_id: WorkerPath, principal: PrincipalDep, svc: ServicesDep
+                    ) -> dict[str, Any]:
+    """Each option's amount is the fund's rule applied to the worker's history for a claim this
+    month; `deadline` is the last day to claim where the rules fix one; `warn` is true when it
+    is within 90 days. Assumes the worker left a host country after their last month there."""
+    statement = await svc.statements.statement(principal, worker_id)
+    claims = await svc.claimables.for_worker(worker_id, statement["scope"]["funds"])
+    return views.claims(claims)
+
+
+@router.get("/v1/workers/{worker_id}/consents",
+            summary="Who the worker lets read their statement, and who read it")
+async def consents(worker_id: WorkerPath, principal: PrincipalDep, svc: ServicesDep
+                   ) -> dict[str, Any]:
+    """The worker (and the hub's staff) see every grant, ended ones too, and each read of the
+    statement by someone else. A worker grants and revokes on the statement page (/web)."""
+    return await svc.consent.overview(principal, worker_id)
