@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from ledger.adapters.registry import adapters
@@ -38,9 +39,11 @@ from ledger.services.posting import PostingEngine
 from ledger.services.settlement import SettlementService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
+from ledger.services.stats import StatsService
 from ledger.services.transfers import TransferService
 from ledger.services.workers import WorkerService
 from ledger.settlement.agreement import bundled_agreement
+from ledger.stats.privacy import Budget
 
 # The agreement the hub runs (a settings key once more than one is in force).
 PILOT_AGREEMENT = "clmtv-2019-pilot"
@@ -65,6 +68,7 @@ class Services:
     imports: ImportService
     channels: ChannelService
     channel_days: ChannelDayService
+    stats: StatsService
 
 
 def build_services(
@@ -106,6 +110,8 @@ def build_services(
         imports=ImportService(db, vault),
         channels=channels,
         channel_days=ChannelDayService(channels),
+        stats=StatsService(db, signer, Decimal(settings.stats_epsilon),
+                           Budget(Decimal(settings.stats_budget_per_month))),
     )
 
 

@@ -73,6 +73,14 @@ class Settings(BaseSettings):
     group_commit_max: int = Field(
         512, ge=1, description="Most units one group-commit transaction takes"
     )
+    stats_epsilon: str = Field(
+        "1.0", pattern=r"^\d+(\.\d{1,6})?$",
+        description="ε of one public monitoring release (docs/monitoring.md, ADR 0042)",
+    )
+    stats_budget_per_month: str = Field(
+        "2.0", pattern=r"^\d+(\.\d{1,6})?$",
+        description="The most ε all releases of one audience may spend on one month of data",
+    )
     log_level: str = "info"
 
     def uses_dev_keys(self) -> bool:

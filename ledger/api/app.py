@@ -20,6 +20,7 @@ from ledger.api.routes import (
     ledger,
     meta,
     portability,
+    stats,
     windows,
     workers,
 )
@@ -180,6 +181,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     for router in (meta.router, workers.router, contributions.router, ledger.router,
                    keys.router, imports.router,
-                   portability.router, inbox.router, windows.router, channels.router):
+                   portability.router, inbox.router, windows.router, channels.router,
+                   stats.router):
         app.include_router(router)
     return app

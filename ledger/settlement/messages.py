@@ -66,6 +66,7 @@ class MessageType(StrEnum):
     SETTLEMENT_CONFIRMATION = "settlement.confirmation"
     STATEMENT_WORKER = "statement.worker"
     PAYMENT_RECEIPT = "payment.receipt"  # hub -> worker: a channel payment (docs/channels.md)
+    STATS_RELEASE = "stats.release"  # hub -> everyone: a monitoring data package (monitoring.md)
 
 
 _MESSAGE_TYPES = frozenset(t.value for t in MessageType)
