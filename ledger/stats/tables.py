@@ -165,16 +165,14 @@ MEASURES: tuple[Measure, ...] = (
            "money whose claim deadline falls in the 90 days after the ledger position",
            "the deadline's month", None, None, _NO_DEPARTURES),
     _money("forfeited_amount", "contributions that stay with a fund because no one claimed",
-           "the month of departure", None,
-           "the exit rules' forfeited value (the run totals it per fund, not per month)",
+           "the month of departure", None, None,
            "forfeiture follows a departure without a claim, which the ledger does not see"),
     _count("certificate_months_avoided", Unit.WORKER_MONTHS,
            "months a certificate of coverage spared a worker from paying at two funds",
            "the month exempted", None,
            "certificate holders' months [arrival, host_first)", _NO_CERTIFICATES),
     _money("agent_fees", "fees paid to recruitment or claim agents",
-           "the month of the claim", None,
-           "the scenario's agent fee on claims through agents (totalled per currency)",
+           "the month of the claim", None, None,
            "claims through agents are paid outside the hub; the ledger knows only channel fees",
            currency=CurrencyOf.WALLET),
 )
@@ -258,6 +256,7 @@ class TableBuilder:
                        for m in self.measures}
         self._facts = {m.name: _Facts() for m in self.measures}
         self._workers: dict[str, int] = {}
+        self._totals: dict[str, IntArray] = {}  # cell totals with no worker behind them
         self._countries = frozenset(grid.origins)
         self.outside = 0
 
@@ -273,14 +272,18 @@ class TableBuilder:
         facts.cells.append(index)
         facts.values.append(value)
 
-    def add_many(self, measure: str, workers: IntArray, cells: IntArray, values: IntArray
-                 ) -> None:
-        """Facts already as arrays (the simulator): worker numbers must not collide with `add`'s
-        (a builder is fed by one of the two), cells index `grid.cells(measure)`."""
-        facts = self._facts[measure]
-        facts.workers.extend(int(w) for w in workers)
-        facts.cells.extend(int(c) for c in cells)
-        facts.values.extend(int(v) for v in values)
+    def add_total(self, measure: str, nationality: str, fund: str, month: int, value: int,
+                  currency: str = "") -> None:
+        """A cell's total with no worker behind it (a simulated population's sums): exact
+        tables only; a builder holding totals cannot be made private (`facts` refuses)."""
+        origin = nationality if nationality in self._countries else OTHER_ORIGIN
+        index = self._index[measure].get((origin, fund, month, currency))
+        if index is None:
+            self.outside += 1
+            return
+        totals = self._totals.setdefault(measure, np.zeros(len(self._index[measure]),
+                                                           dtype=np.int64))
+        totals[index] += value
 
     def cell_index(self, measure: str, origin: str, fund: str, month: int,
                    currency: str = "") -> int | None:
@@ -288,6 +291,9 @@ class TableBuilder:
 
     def facts(self, measure: str) -> FactArrays:
         """The facts of one measure, one entry per (worker, cell): repeated adds summed."""
+        if self._totals:
+            raise ValueError("this table holds totals with no worker behind them: the privacy "
+                             "bound is per worker, so it cannot be computed")
         raw = self._facts[measure]
         workers = np.asarray(raw.workers, dtype=np.int64)
         cells = np.asarray(raw.cells, dtype=np.int64)
@@ -303,9 +309,12 @@ class TableBuilder:
 
     def exact(self, measure: str) -> IntArray:
         """The exact table of one measure: per cell, the sum of every fact."""
-        facts = self.facts(measure)
+        raw = self._facts[measure]
         out = np.zeros(len(self._index[measure]), dtype=np.int64)
-        np.add.at(out, facts.cells, facts.values)
+        np.add.at(out, np.asarray(raw.cells, dtype=np.int64),
+                  np.asarray(raw.values, dtype=np.int64))
+        if measure in self._totals:
+            out += self._totals[measure]
         return out
 
     def rows(self, measure: str, values: IntArray) -> list[Row]:

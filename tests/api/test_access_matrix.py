@@ -94,6 +94,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "POST /v1/channels/{channel}/days/{day}": frozenset({"operator", "channel"}),
     "GET /v1/channels/{channel}/days/{day}": STAFF | {"channel"},
     "GET /v1/channels/{channel}/days/{day}/ledger.csv": STAFF | {"channel"},
+    # the demo's public monitoring release: anyone, with no token or a good one
+    "GET /v1/stats/releases": EVERYONE - {"bad-token", "revoked", "expired"},
+    "GET /v1/stats/releases/{release_id}": EVERYONE - {"bad-token", "revoked", "expired"},
+    "GET /v1/stats/releases/{release_id}/files/{path}":
+        EVERYONE - {"bad-token", "revoked", "expired"},
 }
 
 

@@ -15,12 +15,12 @@ from fastapi import APIRouter, Path, Response
 
 from ledger.api.deps import OptionalPrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES
+from ledger.demo_data import DEMO_RELEASE
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.stats.package import SIGNATURE
 
 router = APIRouter(tags=["statistics"], responses=PROBLEM_RESPONSES)
 
-DEMO_RELEASE = "stats-public-2026-q3-1"
 ReleaseId = Annotated[str, Path(max_length=96, openapi_examples={"demo": {"value": DEMO_RELEASE}})]
 _MEDIA = {".csv": "text/csv; charset=utf-8", ".json": "application/json",
           ".jws": "application/jose"}
