@@ -23,7 +23,9 @@ ROLES = {
     "ledger.cli": "`clmtv`, the one front door: parses arguments, prints, sets exit codes",
     "ledger.app": "programs built on the service graph: demo seeding, the settlement runner, "
                   "`app.local` (an in-process ledger: the simulator's interface)",
-    "ledger.api": "HTTP: routes, schemas, authentication, problem+json (the only FastAPI user)",
+    "ledger.api": "HTTP: routes, schemas, authentication, problem+json",
+    "ledger.web": "the pages people read, rendered on the server: languages, calendars, money, "
+                  "the statement, consent and verification pages",
     "ledger.composition": "the composition root: builds the service graph from settings",
     "ledger.services": "use cases: posting, group commit, imports, portability, inbox, windows",
     "ledger.channels": "pure payment-channel rules: registry, pricing, legs, day files, "

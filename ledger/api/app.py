@@ -29,6 +29,7 @@ from ledger.config import Settings
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.limits import DAY_FILE_MAX_BYTES, DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
+from ledger.web import pages
 
 DESCRIPTION = f"""
 Cross-border social-security contribution ledger for migrant workers of the Mekong region.
@@ -138,7 +139,8 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         path: str = scope["path"]
-        cacheable = path in CACHEABLE_PATHS or path.startswith(("/v1/funds/", "/docs", "/redoc"))
+        cacheable = path in CACHEABLE_PATHS or path.startswith(("/v1/funds/", "/docs", "/redoc",
+                                                                "/web/static/"))
         extra = _SECURITY_HEADERS if cacheable else [*_SECURITY_HEADERS, _NO_STORE]
 
         async def with_headers(message: Message) -> None:
@@ -184,4 +186,6 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                    portability.router, inbox.router, windows.router, channels.router,
                    stats.router):
         app.include_router(router)
+    # The pages people read (ledger.web): rendered on the server from the same services.
+    pages.install(app)
     return app

@@ -1,4 +1,4 @@
-"""Monitoring releases (issue 24, ADR 0042): the signed data packages and the privacy budget.
+"""Monitoring releases (issue 24, ADR 0043): the signed data packages and the privacy budget.
 
 - `stats_releases`: one row per release: audience (`public`, `fund:<code>`, `ministry:<country>`),
   period, the ε it spent, the ledger position it was read at, its descriptor and the hub's JWS;
