@@ -29,7 +29,7 @@ from ledger.config import Settings
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.limits import DAY_FILE_MAX_BYTES, DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
-from ledger.web import pages
+from ledger.web import pages, stats_page
 
 DESCRIPTION = f"""
 Cross-border social-security contribution ledger for migrant workers of the Mekong region.
@@ -187,5 +187,5 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                    stats.router):
         app.include_router(router)
     # The pages people read (ledger.web): rendered on the server from the same services.
-    pages.install(app)
+    pages.install(app, (stats_page.router,))
     return app

@@ -1,0 +1,134 @@
+"""The monitoring dashboard (issue 24): a release's headline series, charted, each linked to data.
+
+`/web/stats/` shows the latest public release (`?release=ID` another one the reader may read: a
+ministry or fund signed in also sees its own). The page reads the release's own signed CSV
+through the statistics service, so what it shows is what anyone can download and verify. Series
+are sums over the release's cells (every cell noisy: the margin of a sum of n cells is wider
+than one cell's), charted as inline SVG: no script, nothing fetched.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ledger.domain.errors import DomainError
+from ledger.domain.money import Currency, Money
+from ledger.domain.principals import Principal
+from ledger.web import session
+from ledger.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+COUNTS = ("workers_covered", "months_voluntary", "channel_payers", "transfers_posted",
+          "refunds_paid", "claims_pending")
+PAYERS = ("employee", "employer", "government", "voluntary")
+BAR_WIDTH = 320  # px of the longest bar
+
+
+def _(message: str) -> str:
+    """Marks a label for the catalogue (pybabel extract); the page translates it when shown."""
+    return message
+
+
+LABELS = {
+    "workers_covered": _("Workers covered"),
+    "months_voluntary": _("Voluntary months insured"),
+    "channel_payers": _("Workers paying through a payment channel"),
+    "transfers_posted": _("Transfers to the home fund"),
+    "refunds_paid": _("Refunds paid"),
+    "claims_pending": _("Claims pending"),
+    "contributions_employee": _("Paid by employees"),
+    "contributions_employer": _("Paid by employers"),
+    "contributions_government": _("Paid by governments"),
+    "contributions_voluntary": _("Paid voluntarily"),
+}
+
+
+@dataclass(slots=True)
+class Series:
+    """One line of the dashboard: a value per month, with the margin of that sum."""
+
+    key: str
+    currency: str = ""
+    values: dict[str, int] = field(default_factory=dict)  # YYYY-MM -> sum of the cells
+    margins: dict[str, int] = field(default_factory=dict)  # YYYY-MM -> Σ cell margins (bound)
+
+    def bars(self) -> list[tuple[str, int, int, int]]:
+        """(month, value, margin, bar width in px): widths scale to the largest value."""
+        top = max([abs(v) for v in self.values.values()] + [1])
+        return [(m, v, self.margins.get(m, 0), max(0, v) * BAR_WIDTH // top)
+                for m, v in sorted(self.values.items())]
+
+
+def _read(files: dict[str, bytes]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+    def rows(path: str) -> list[dict[str, str]]:
+        return list(csv.DictReader(io.StringIO(files[path].decode("utf-8"))))
+
+    return rows("data/monitoring.csv"), rows("data/measures.csv")
+
+
+def series(cells: list[dict[str, str]]) -> dict[str, list[Series]]:
+    """Headline series: counts over every corridor; money per currency; corridors' workers."""
+    found: dict[tuple[str, str], Series] = {}
+    corridors: dict[tuple[str, str], Series] = {}
+    for cell in cells:
+        measure, currency, month = cell["measure"], cell["currency"], cell["month"]
+        value, margin = int(cell["value"]), int(cell["margin_95"] or 0)
+        wanted = measure in COUNTS or measure.startswith("contributions_") or (
+            measure == "channel_fees")
+        if wanted:
+            line = found.setdefault((measure, currency), Series(measure, currency))
+            line.values[month] = line.values.get(month, 0) + value
+            line.margins[month] = line.margins.get(month, 0) + margin
+        if measure == "workers_covered":
+            key = (cell["origin"], cell["fund"])
+            line = corridors.setdefault(key, Series(f"{key[0]} → {key[1]}"))
+            line.values[month] = value
+            line.margins[month] = margin
+    money: dict[str, list[Series]] = defaultdict(list)
+    for (measure, currency), line in sorted(found.items()):
+        if currency and any(line.values.values()):
+            money[measure].append(line)
+    top = sorted(corridors.values(), key=lambda s: -sum(s.values.values()))[:8]
+    return {"counts": [found[(m, "")] for m in COUNTS if (m, "") in found],
+            "contributions": [s for p in PAYERS for s in money.get(f"contributions_{p}", [])],
+            "fees": money.get("channel_fees", []), "corridors": top}
+
+
+async def _reader(request: Request) -> Principal | None:
+    try:
+        return await session.principal(request)
+    except DomainError:
+        return None  # the public release needs no sign-in
+
+
+@router.get("/web/stats/")
+async def dashboard(request: Request, release: str | None = None) -> Response:
+    from ledger.web.pages import error_page
+
+    stats = session.services(request).stats
+    reader = await _reader(request)
+    listed = await stats.releases(reader)
+    chosen = release or next((r["id"] for r in reversed(listed) if r["audience"] == "public"),
+                             None)
+    if chosen is None:
+        return render(request, "stats.html", {"release": None, "listed": listed})
+    try:
+        row = await stats.release(reader, chosen)
+        cells, measures = _read(await stats.files(reader, chosen))
+    except DomainError as refused:
+        return error_page(request, refused)
+    unknown = [m for m in measures if m["released"] == "false"]
+    return render(request, "stats.html", {
+        "release": row, "listed": listed, "series": series(cells), "unknown": unknown,
+        "months": sorted({c["month"] for c in cells}), "labels": LABELS,
+        "files": f"/v1/stats/releases/{row['id']}/files",
+        "minor": lambda value, currency: Money(value, Currency(currency)),
+    })

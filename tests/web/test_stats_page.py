@@ -1,0 +1,74 @@
+"""The monitoring dashboard: the latest public release charted in the reader's language, each
+series linked to its data; a ministry signed in also sees its own; what is unknown is said."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from ledger.api.app import create_app
+from ledger.composition import Services, running_services
+from ledger.config import Settings
+from ledger.domain.principals import Principal, PrincipalKind
+from tests.stats.test_releases import _seed
+
+pytestmark = pytest.mark.anyio
+
+OPERATOR = Principal("op", PrincipalKind.HUB_OPERATOR)
+
+
+@pytest.fixture
+async def site(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, Services, str]]:
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/web.db",
+                        hub_key_file=str(tmp_path / "hub.jwk"), dev_mode=True)
+    async with running_services(settings) as services:
+        await _seed(services)
+        token = await services.clients.register("kh-ministry", PrincipalKind.MINISTRY, "KH")
+        app = create_app(settings, services)
+        app.state.services = services
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app),
+                                     base_url="http://test") as http:
+            yield http, services, token
+
+
+async def test_without_a_release_the_page_says_so(site: tuple[httpx.AsyncClient, Services, str]
+                                                  ) -> None:
+    http, _, _ = site
+    page = await http.get("/web/stats/?lang=en")
+    assert page.status_code == 200 and "No release has been published yet." in page.text
+
+
+async def test_the_public_release_in_thai_with_its_data_links(
+        site: tuple[httpx.AsyncClient, Services, str]) -> None:
+    http, services, _ = site
+    built = await services.stats.build(OPERATOR, "2026-Q3")
+    page = await http.get("/web/stats/?lang=th")
+    assert page.status_code == 200 and '<html lang="th">' in page.text
+    assert "สถิติการติดตามผล" in page.text  # Monitoring statistics
+    assert "แรงงานที่ได้รับความคุ้มครอง" in page.text  # Workers covered
+    assert "กรกฎาคม 2569" in page.text  # July 2026 in the Buddhist Era
+    files = f"/v1/stats/releases/{built.release['id']}/files"
+    for link in ("data/monitoring.csv", "data/measures.csv", "datapackage.json", "release.jws"):
+        assert f'href="{files}/{link}"' in page.text
+        assert (await http.get(f"{files}/{link}")).status_code == 200
+    assert "<svg" in page.text and "<script" not in page.text
+    assert "deadline_90_days_amount" in page.text  # what the ledger does not know, listed
+    assert "ค่าธรรมเนียมของบริษัทจัดหางาน" in page.text  # agents' fees: not known, said so
+
+
+async def test_a_ministry_signed_in_sees_its_own_release_others_do_not(
+        site: tuple[httpx.AsyncClient, Services, str]) -> None:
+    http, services, token = site
+    await services.stats.build(OPERATOR, "2026-Q3")
+    own = await services.stats.build(Principal("kh", PrincipalKind.MINISTRY, "KH"), "2026-Q3",
+                                     "ministry:KH")
+    address = f"/web/stats/?release={own.release['id']}&lang=en"
+    signed_in = await http.get(address, headers={"Authorization": f"Bearer {token}"})
+    assert signed_in.status_code == 200 and "ministry:KH" in signed_in.text
+    anonymous = await http.get(address)
+    assert anonymous.status_code == 404
+    listing = await http.get("/web/stats/?lang=en")
+    assert own.release["id"] not in listing.text
