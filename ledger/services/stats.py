@@ -97,10 +97,10 @@ class StatsService:
         """Every fact of the grid's months from the ledger, into a builder."""
         builder = TableBuilder(grid)
         first, last = min(grid.months), max(grid.months)
-        scope = {"fund": audience.fund, "nationality": audience.nationality}
+        scope = (audience.fund, audience.nationality)
         covered: set[tuple[str, str, int]] = set()
         for worker, nationality, fund, month, kind in await repo.period_kinds(
-                self.db, first, last, **scope):
+                self.db, first, last, *scope):
             if (worker, fund, month) not in covered:
                 covered.add((worker, fund, month))
                 builder.add("workers_covered", worker, nationality, fund, month, 1)
@@ -109,7 +109,7 @@ class StatsService:
             elif kind == PeriodKind.VOLUNTARY.value:
                 builder.add("months_voluntary", worker, nationality, fund, month, 1)
         for worker, nationality, fund, month, currency, shares in await repo.contribution_shares(
-                self.db, first, last, **scope):
+                self.db, first, last, *scope):
             for payer, amount in json.loads(shares).items():
                 name = f"contributions_{payer}"
                 if name in MEASURE_BY_NAME:
@@ -121,10 +121,10 @@ class StatsService:
         return builder
 
     async def _channel_facts(self, builder: TableBuilder, start: int, stop: int,
-                             scope: dict[str, str | None]) -> None:
+                             scope: tuple[str | None, str | None]) -> None:
         payers: set[tuple[str, str, int]] = set()
         for (worker, nationality, fund, paid_at, wallet, fee, home,
-             contribution) in await repo.channel_paid(self.db, start, stop, **scope):
+             contribution) in await repo.channel_paid(self.db, start, stop, *scope):
             month = month_of_us(paid_at)
             if (worker, fund, month) not in payers:
                 payers.add((worker, fund, month))
@@ -135,9 +135,9 @@ class StatsService:
             builder.add("channel_fees", worker, nationality, fund, month, fee, wallet)
 
     async def _flow_facts(self, builder: TableBuilder, start: int, stop: int,
-                          scope: dict[str, str | None]) -> None:
+                          scope: tuple[str | None, str | None]) -> None:
         for (worker, nationality, fund, flow, state, amount, currency, created,
-             updated) in await repo.flows(self.db, start, stop, **scope):
+             updated) in await repo.flows(self.db, start, stop, *scope):
             if state == "posted" and start <= updated < stop:
                 month = month_of_us(updated)
                 refund = flow in _REFUND_FLOWS
@@ -167,9 +167,11 @@ class StatsService:
         position = await repo.position(self.db)
         builder = await self.facts(grid, audience)
         release_id = await self._next_id(audience, period)
+        margins: dict[tuple[str, str], int] | None = None
+        noisy: list[NoisyMeasure] = []
         if audience.exact:
             eps = Decimal(0)
-            rows, margins, noisy = builder.exact_rows(), None, []
+            rows = builder.exact_rows()
             notes = {m.name: package.MeasureNote(m.name, True) for m in builder.measures}
         else:
             eps = epsilon if epsilon is not None else self.epsilon

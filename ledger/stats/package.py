@@ -36,7 +36,7 @@ DESCRIPTOR = "datapackage.json"
 SIGNATURE = "release.jws"
 _PERIOD = re.compile(r"^(\d{4})-(?:Q([1-4])|(\d{2}))$")
 
-MONITORING_FIELDS = [
+MONITORING_FIELDS: list[dict[str, Any]] = [
     {"name": "origin", "type": "string", "description": "nationality, ISO 3166-1 alpha-2 "
      "(XX: any other)", "constraints": {"required": True, "pattern": "[A-Z]{2}"}},
     {"name": "fund", "type": "string", "description": "the fund the records belong to",
@@ -52,7 +52,7 @@ MONITORING_FIELDS = [
     {"name": "flag", "type": "string", "description": "'small': |value| is within its margin "
      "(read as 'few or none')", "constraints": {"enum": ["", "small"]}},
 ]
-MEASURE_FIELDS = [
+MEASURE_FIELDS: list[dict[str, Any]] = [
     {"name": "measure", "type": "string", "constraints": {"required": True, "unique": True}},
     {"name": "unit", "type": "string"},
     {"name": "definition", "type": "string"},

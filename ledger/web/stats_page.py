@@ -22,6 +22,7 @@ from ledger.domain.errors import DomainError
 from ledger.domain.money import Currency, Money
 from ledger.domain.principals import Principal
 from ledger.web import session
+from ledger.web.pages import error_page
 from ledger.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -111,8 +112,6 @@ async def _reader(request: Request) -> Principal | None:
 
 @router.get("/web/stats/")
 async def dashboard(request: Request, release: str | None = None) -> Response:
-    from ledger.web.pages import error_page
-
     stats = session.services(request).stats
     reader = await _reader(request)
     listed = await stats.releases(reader)
