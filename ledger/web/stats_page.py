@@ -3,8 +3,9 @@
 `/web/stats/` shows the latest public release (`?release=ID` another one the reader may read: a
 ministry or fund signed in also sees its own). The page reads the release's own signed CSV
 through the statistics service, so what it shows is what anyone can download and verify. Series
-are sums over the release's cells (every cell noisy: the margin of a sum of n cells is wider
-than one cell's), charted as inline SVG: no script, nothing fetched.
+are sums over the release's cells (every cell noisy: the margin of a sum of n cells is at most
+the sum of theirs), charted as inline SVG: no script, nothing fetched. A money series in a
+currency whose every month lies within its margin is left to the CSV: it is noise.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from fastapi import APIRouter
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ledger.domain.errors import DomainError
+from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.money import Currency, Money
 from ledger.domain.principals import Principal
 from ledger.web import session
@@ -95,7 +96,9 @@ def series(cells: list[dict[str, str]]) -> dict[str, list[Series]]:
             line.margins[month] = margin
     money: dict[str, list[Series]] = defaultdict(list)
     for (measure, currency), line in sorted(found.items()):
-        if currency and any(line.values.values()):
+        # a money line is shown where some month stands out of its noise; the rest are in the
+        # CSV (a currency no one paid in is noise only)
+        if currency and any(abs(v) > line.margins.get(m, 0) for m, v in line.values.items()):
             money[measure].append(line)
     top = sorted(corridors.values(), key=lambda s: -sum(s.values.values()))[:8]
     return {"counts": [found[(m, "")] for m in COUNTS if (m, "") in found],
@@ -123,6 +126,8 @@ async def dashboard(request: Request, release: str | None = None) -> Response:
         row = await stats.release(reader, chosen)
         cells, measures = _read(await stats.files(reader, chosen))
     except DomainError as refused:
+        if refused.code is ErrorCode.UNKNOWN_RELEASE:  # the pages' "not found"
+            refused = DomainError(ErrorCode.NOT_FOUND, refused.message, field=refused.field)
         return error_page(request, refused)
     unknown = [m for m in measures if m["released"] == "false"]
     return render(request, "stats.html", {

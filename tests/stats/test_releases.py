@@ -167,7 +167,7 @@ async def test_the_package_validates_and_its_signature_binds_every_file(
     message, problems = verify_release(str(folder), str(jwks), audience="public")
     assert problems == [] and message.body["release_id"] == built.release["id"]
     csv_file = folder / "data" / "monitoring.csv"
-    csv_file.write_bytes(csv_file.read_bytes().replace(b",KH,", b",MM,", 1))
+    csv_file.write_bytes(csv_file.read_bytes().replace(b"\nKH,", b"\nMM,", 1))
     (folder / "data" / "extra.csv").write_text("a\n1\n")
     _, problems = verify_release(str(folder), str(jwks))
     assert problems == ["data/monitoring.csv: changed since it was signed (sha256 differs)",
