@@ -12,6 +12,7 @@ import pytest
 from ledger.api.app import create_app
 from ledger.composition import Services, running_services
 from ledger.config import Settings
+from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.principals import Principal, PrincipalKind
 from tests.stats.test_releases import _seed
 
@@ -72,3 +73,34 @@ async def test_a_ministry_signed_in_sees_its_own_release_others_do_not(
     assert anonymous.status_code == 404
     listing = await http.get("/web/stats/?lang=en")
     assert own.release["id"] not in listing.text
+
+
+async def test_the_api_serves_each_reader_its_own_releases_and_files(
+        site: tuple[httpx.AsyncClient, Services, str]) -> None:
+    http, services, token = site
+    public = await services.stats.build(OPERATOR, "2026-Q3")
+    own = await services.stats.build(OPERATOR, "2026-Q3", "ministry:KH")
+    ministry = {"Authorization": f"Bearer {token}"}
+    anonymous = (await http.get("/v1/stats/releases")).json()
+    assert [r["id"] for r in anonymous] == [public.release["id"]]
+    signed_in = (await http.get("/v1/stats/releases", headers=ministry)).json()
+    assert [r["id"] for r in signed_in] == [public.release["id"], own.release["id"]]
+    address = f"/v1/stats/releases/{own.release['id']}"
+    assert (await http.get(address)).status_code == 404
+    fetched = (await http.get(address, headers=ministry)).json()
+    assert fetched["signature"] == own.token
+    assert fetched["datapackage"]["clmtv"]["audience"] == "ministry:KH"
+    csv_file = await http.get(f"{address}/files/data/monitoring.csv", headers=ministry)
+    assert csv_file.content == own.files["data/monitoring.csv"]
+    assert csv_file.headers["content-type"].startswith("text/csv")
+    missing = await http.get(f"{address}/files/data/nope.csv", headers=ministry)
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+
+
+async def test_a_ministry_client_names_a_country_a_fund_has(
+        site: tuple[httpx.AsyncClient, Services, str]) -> None:
+    _, services, _ = site
+    for scope in ("FR", None):
+        with pytest.raises(DomainError) as refused:
+            await services.clients.register(f"m-{scope}", PrincipalKind.MINISTRY, scope)
+        assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "scope")
