@@ -1,6 +1,7 @@
-"""Monitoring releases from a real ledger (a private SQLite file: a release reads the whole ledger,
-so it cannot share the suite's database): exact fund tables, private public and ministry tables,
-the budget kept across releases, who reads what, the signed package, `clmtv stats` and `verify`.
+"""Monitoring releases from a real ledger, on the suite's store but in a database of their own (a
+release reads the whole ledger, so it cannot share the suite's): exact fund tables, private
+public and ministry tables, the budget kept across releases, who reads what, the signed package,
+`clmtv stats` and `verify`.
 """
 
 from __future__ import annotations
@@ -10,10 +11,13 @@ import csv
 import hashlib
 import io
 import json
+import secrets
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from ledger import cli
@@ -28,6 +32,7 @@ from ledger.services.signing import HubSigner
 from ledger.services.workers import NewWorker
 from ledger.stats import package
 from tests.api.helpers import member_number
+from tests.conftest import TEST_DB
 
 pytestmark = pytest.mark.anyio
 
@@ -57,13 +62,31 @@ async def _seed(svc: Services) -> None:
             assert not [r.error for r in results if r.error]
 
 
+@asynccontextmanager
+async def own_database(tmp_path: Path) -> AsyncIterator[str]:
+    """A new empty database on the suite's store: a SQLite file, or a PostgreSQL database
+    dropped afterwards."""
+    if TEST_DB == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path}/stats.db"
+        return
+    name = f"clmtv_stats_{secrets.token_hex(4)}"
+    admin = await asyncpg.connect(TEST_DB.replace("+asyncpg", ""))
+    await admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield TEST_DB.rsplit("/", 1)[0] + "/" + name
+    finally:
+        await admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        await admin.close()
+
+
 @pytest.fixture
 async def svc(tmp_path: Path) -> AsyncIterator[Services]:
-    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path}/stats.db",
-                        hub_key_file=str(tmp_path / "hub.jwk"), dev_mode=True)
-    async with running_services(settings) as services:
-        await _seed(services)
-        yield services
+    async with own_database(tmp_path) as url:
+        settings = Settings(database_url=url, hub_key_file=str(tmp_path / "hub.jwk"),
+                            dev_mode=True)
+        async with running_services(settings) as services:
+            await _seed(services)
+            yield services
 
 
 def _rows(files: dict[str, bytes]) -> list[dict[str, str]]:
