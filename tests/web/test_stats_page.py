@@ -3,6 +3,7 @@ series linked to its data; a ministry signed in also sees its own; what is unkno
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -95,6 +96,15 @@ async def test_the_api_serves_each_reader_its_own_releases_and_files(
     assert csv_file.headers["content-type"].startswith("text/csv")
     missing = await http.get(f"{address}/files/data/nope.csv", headers=ministry)
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert "ledger_position" not in fetched  # the commitment's opening is for the hub's staff
+    operator = await services.clients.register("op", PrincipalKind.HUB_OPERATOR, None)
+    opened = (await http.get(f"/v1/stats/releases/{public.release['id']}",
+                             headers={"Authorization": f"Bearer {operator}"})).json()
+    position = opened["ledger_position"]
+    commitment = opened["datapackage"]["clmtv"]["ledger_position"]["commitment"]
+    assert commitment == hashlib.sha256(
+        f"{public.release['id']}:{position['transfers_seq']}:{position['nonce']}".encode()
+    ).hexdigest()
 
 
 async def test_a_ministry_client_names_a_country_a_fund_has(

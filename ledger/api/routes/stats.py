@@ -2,8 +2,9 @@
 
 The public release is everyone's, with or without a token; a fund's exact tables and a
 ministry's private tables of its nationals are read with that fund's or ministry's token (and by
-the hub's staff). A release someone may not read is not found. Each file is served byte for byte
-as the hub signed it; `release.jws` is the signature `clmtv verify` checks offline.
+the hub's staff, who also get the ledger position a public release only commits to). A release
+someone may not read is not found. Each file is served byte for byte as the hub signed it;
+`release.jws` is the signature `clmtv verify` checks offline.
 """
 
 from __future__ import annotations
@@ -43,8 +44,13 @@ async def list_releases(svc: ServicesDep, principal: OptionalPrincipalDep
 async def get_release(release_id: ReleaseId, svc: ServicesDep,
                       principal: OptionalPrincipalDep) -> dict[str, Any]:
     row = await svc.stats.release(principal, release_id)
-    return {**_summary(row), "datapackage": json.loads(row["descriptor"]),
-            "signature": row["token"]}
+    out = {**_summary(row), "datapackage": json.loads(row["descriptor"]),
+           "signature": row["token"]}
+    if principal is not None and principal.sees_everything:
+        # what the public descriptor commits to: sha256(id:transfers_seq:nonce)
+        out["ledger_position"] = {"transfers_seq": row["position"],
+                                  "nonce": row["position_nonce"]}
+    return out
 
 
 @router.get("/v1/stats/releases/{release_id}/files/{path:path}",
