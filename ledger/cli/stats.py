@@ -35,6 +35,8 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
                          "or fund:<fund> (its members, exact)")
     release.add_argument("--epsilon", help="ε to spend (default: CLMTV_STATS_EPSILON)")
     release.add_argument("--out", help="also write the data package into this folder")
+    release.add_argument("--simulation", help="a simulator's monitoring.csv (clmtv simulate "
+                         "--out DIR writes DIR/monitoring.csv) to publish beside the tables")
     release.add_argument("--json", action="store_true", help="print the release row as JSON")
     export = commands.add_parser("export", help="write a stored release into a folder")
     export.add_argument("release_id")
@@ -55,6 +57,15 @@ def _epsilon(text: str | None) -> Decimal | None:
     return value
 
 
+def _simulation(path: str | None) -> str | None:
+    if path is None:
+        return None
+    file = Path(path)
+    if not file.is_file():
+        raise DomainError(ErrorCode.INVALID_INPUT, f"no such file: {path}", field="simulation")
+    return file.read_text(encoding="utf-8")
+
+
 def run(settings: Settings, args: argparse.Namespace) -> int:
     async def go() -> int:
         from ledger.composition import running_services
@@ -63,7 +74,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
             stats = services.stats
             if args.stats_command == "release":
                 built = await stats.build(OPERATOR, args.period, args.audience,
-                                          _epsilon(args.epsilon))
+                                          _epsilon(args.epsilon), _simulation(args.simulation))
                 files = {**built.files, package.SIGNATURE: built.token.encode()}
                 if args.out:
                     package.write(Path(args.out), files)

@@ -155,14 +155,19 @@ class StatsService:
                                 amount, currency)
 
     async def build(self, principal: Principal, period: str, audience_text: str = PUBLIC,
-                    epsilon: Decimal | None = None) -> Built:
-        """Build, sign and store one release; refused (budget_exhausted) past the budget."""
+                    epsilon: Decimal | None = None, simulation: str | None = None) -> Built:
+        """Build, sign and store one release; refused (budget_exhausted) past the budget.
+        `simulation`: a simulator's monitoring.csv to publish beside the tables, cut to the
+        release's grid."""
         principal.require(principal.can_build_stats(audience_text),
                           f"build the {audience_text} monitoring release")
         audience = Audience.parse(audience_text)
         months = package.period_months(period)
         grid = Grid.of(months, (audience.nationality,) if audience.nationality else None,
                        (audience.fund,) if audience.fund else None)
+        simulated = None if simulation is None else package.simulation_csv(
+            simulation, {str(Month.from_int(m)) for m in grid.months}, set(grid.origins),
+            set(grid.funds))  # checked before anything is read or spent
         began = time.perf_counter()
         position = await repo.position(self.db)
         builder = await self.facts(grid, audience)
@@ -186,6 +191,8 @@ class StatsService:
         built_at = datetime.fromtimestamp(self.clock(), tz=UTC).isoformat(timespec="seconds")
         files = {"data/monitoring.csv": package.monitoring_csv(rows, margins),
                  "data/measures.csv": package.measures_csv(notes)}
+        if simulated is not None:
+            files[package.SIMULATION] = simulated
         provenance = self._provenance(release_id, audience, period, grid, built_at, position,
                                       nonce, eps, noisy)
         desc = package.descriptor(release_id, files, provenance,

@@ -6,6 +6,7 @@ A release is a folder (or the same files kept in the store):
     data/monitoring.csv   one row per cell: origin, fund, month, measure, currency, value, margin
     data/measures.csv     one row per measure: definition, where the ledger knows it (or why
                           not), ε spent, caps and noise scales
+    data/simulation.csv   optional: a simulator run's tables on the same axes (exact)
     release.jws           the hub's JWS over the files' SHA-256 (`manifest`): `clmtv verify`
 
 The descriptor names each resource's `hash` (sha256) and `bytes`, so `frictionless validate`
@@ -67,6 +68,39 @@ MEASURE_FIELDS: list[dict[str, Any]] = [
 ]
 
 
+SIMULATION_FIELDS: list[dict[str, Any]] = [
+    {"name": "policy", "type": "string", "description": "the simulator's policy",
+     "constraints": {"required": True}},
+    *[f for f in MONITORING_FIELDS if f["name"] not in ("margin_95", "flag")],
+]
+SIMULATION = "data/simulation.csv"
+
+
+def simulation_csv(text: str, months: set[str], origins: set[str], funds: set[str]) -> bytes:
+    """A simulator's `monitoring.csv` (`clmtv simulate`), cut to a release's months, origins and
+    funds: "what a policy would change" beside "what is". Simulated people are not people: the
+    values are exact. A malformed file is refused naming its line and field."""
+    reader = csv.DictReader(io.StringIO(text))
+    wanted = [f["name"] for f in SIMULATION_FIELDS]
+    if reader.fieldnames is None or [n for n in wanted if n not in reader.fieldnames]:
+        raise DomainError(ErrorCode.INVALID_INPUT, "not a simulator monitoring.csv: its header "
+                          f"must name {', '.join(wanted)}", field="simulation")
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(wanted)
+    for line, row in enumerate(reader, start=2):
+        if row["month"] not in months or row["origin"] not in origins or row["fund"] not in funds:
+            continue
+        try:
+            value = int(row["value"])
+        except (TypeError, ValueError):
+            raise DomainError(ErrorCode.INVALID_INPUT, f"line {line}: value {row['value']!r} is "
+                              "not an integer", field="simulation.value", index=line) from None
+        writer.writerow([row["policy"], row["origin"], row["fund"], row["month"],
+                         row["measure"], row["currency"], value])
+    return out.getvalue().encode()
+
+
 def period_months(period: str) -> tuple[Month, ...]:
     """`2026-Q3` (a quarter) or `2026-09` (a month)."""
     match = _PERIOD.match(period)
@@ -123,7 +157,8 @@ def sha256(data: bytes) -> str:
 
 def descriptor(name: str, files: Mapping[str, bytes], provenance: Mapping[str, Any],
                title: str) -> dict[str, Any]:
-    schemas = {"data/monitoring.csv": MONITORING_FIELDS, "data/measures.csv": MEASURE_FIELDS}
+    schemas = {"data/monitoring.csv": MONITORING_FIELDS, "data/measures.csv": MEASURE_FIELDS,
+               SIMULATION: SIMULATION_FIELDS}
     resources = []
     for path, data in files.items():
         resources.append({

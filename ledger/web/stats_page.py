@@ -6,6 +6,8 @@ through the statistics service, so what it shows is what anyone can download and
 are sums over the release's cells (every cell noisy and independent: the margin of a sum is the
 root of the sum of the squared margins), charted as inline SVG: no script, nothing fetched. A
 money series in a currency whose every month lies within its margin is left to the CSV: noise.
+Where the release carries a simulator run (`data/simulation.csv`), its sums stand beside the
+ledger's: "what a policy would change" next to "what is".
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from starlette.responses import Response
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.money import Currency, Money
 from ledger.domain.principals import Principal
+from ledger.stats.package import SIMULATION
 from ledger.web import session
 from ledger.web.pages import error_page
 from ledger.web.templating import render
@@ -83,11 +86,23 @@ class Series:
                 for m, v in sorted(self.values.items())]
 
 
-def _read(files: dict[str, bytes]) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
-    def rows(path: str) -> list[dict[str, str]]:
-        return list(csv.DictReader(io.StringIO(files[path].decode("utf-8"))))
+def _rows(files: dict[str, bytes], path: str) -> list[dict[str, str]]:
+    if path not in files:
+        return []
+    return list(csv.DictReader(io.StringIO(files[path].decode("utf-8"))))
 
-    return rows("data/monitoring.csv"), rows("data/measures.csv")
+
+Simulated = dict[tuple[str, str], dict[str, dict[str, int]]]  # (measure, ccy) -> policy -> month
+
+
+def simulated(rows: list[dict[str, str]]) -> Simulated:
+    """A simulator run published with the release, summed like the release's series."""
+    out: Simulated = {}
+    for row in rows:
+        months = out.setdefault((row["measure"], row["currency"]), {}).setdefault(
+            row["policy"], {})
+        months[row["month"]] = months.get(row["month"], 0) + int(row["value"])
+    return out
 
 
 def series(cells: list[dict[str, str]]) -> dict[str, list[Series]]:
@@ -136,14 +151,18 @@ async def dashboard(request: Request, release: str | None = None) -> Response:
         return render(request, "stats.html", {"release": None, "listed": listed})
     try:
         row = await stats.release(reader, chosen)
-        cells, measures = _read(await stats.files(reader, chosen))
+        files = await stats.files(reader, chosen)
     except DomainError as refused:
         if refused.code is ErrorCode.UNKNOWN_RELEASE:  # the pages' "not found"
             refused = DomainError(ErrorCode.NOT_FOUND, refused.message, field=refused.field)
         return error_page(request, refused)
-    unknown = [m for m in measures if m["released"] == "false"]
+    cells = _rows(files, "data/monitoring.csv")
+    unknown = [m for m in _rows(files, "data/measures.csv") if m["released"] == "false"]
+    simulation = simulated(_rows(files, SIMULATION))
     return render(request, "stats.html", {
         "release": row, "listed": listed, "series": series(cells), "unknown": unknown,
+        "simulated": simulation,
+        "policies": sorted({p for by_policy in simulation.values() for p in by_policy}),
         "months": sorted({c["month"] for c in cells}), "labels": LABELS,
         "files": f"/v1/stats/releases/{row['id']}/files",
         "minor": lambda value, currency: Money(value, Currency(currency)),

@@ -180,7 +180,10 @@ async def test_bad_periods_and_audiences_are_refused(svc: Services) -> None:
 async def test_the_package_validates_and_its_signature_binds_every_file(
         svc: Services, tmp_path: Path) -> None:
     frictionless = pytest.importorskip("frictionless")
-    built = await svc.stats.build(OPERATOR, "2026-Q3")
+    simulation = ("policy,origin,fund,month,measure,currency,value,margin_95,flag\n"
+                  "clmtv-pilot,KH,JP-JPS,2026-07,contributions_employee,JPY,109800,,\n")
+    built = await svc.stats.build(OPERATOR, "2026-Q3", simulation=simulation)
+    assert "data/simulation.csv" in built.files
     folder = tmp_path / "release"
     package.write(folder, {**built.files, package.SIGNATURE: built.token.encode()})
     report = frictionless.validate(str(folder / "datapackage.json"))

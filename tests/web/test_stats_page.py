@@ -114,3 +114,34 @@ async def test_a_ministry_client_names_a_country_a_fund_has(
         with pytest.raises(DomainError) as refused:
             await services.clients.register(f"m-{scope}", PrincipalKind.MINISTRY, scope)
         assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "scope")
+
+
+SIMULATION = """policy,origin,fund,month,measure,currency,value,margin_95,flag
+clmtv-pilot,KH,JP-JPS,2026-07,workers_covered,,4000,,
+clmtv-pilot,KH,JP-JPS,2026-08,workers_covered,,4100,,
+clmtv-pilot,KH,JP-JPS,2027-01,workers_covered,,9999,,
+no-agreement,KH,JP-JPS,2026-07,workers_covered,,3000,,
+clmtv-pilot,KH,XX-NONE,2026-07,workers_covered,,7,,
+"""
+
+
+async def test_a_simulated_run_stands_beside_the_ledgers_numbers(
+        site: tuple[httpx.AsyncClient, Services, str]) -> None:
+    http, services, _ = site
+    built = await services.stats.build(OPERATOR, "2026-Q3", simulation=SIMULATION)
+    kept = built.files["data/simulation.csv"].decode().splitlines()
+    assert kept == ["policy,origin,fund,month,measure,currency,value",
+                    "clmtv-pilot,KH,JP-JPS,2026-07,workers_covered,,4000",
+                    "clmtv-pilot,KH,JP-JPS,2026-08,workers_covered,,4100",
+                    "no-agreement,KH,JP-JPS,2026-07,workers_covered,,3000"]  # the grid's only
+    page = await http.get("/web/stats/?lang=en")
+    assert "simulator: clmtv-pilot" in page.text and "simulator: no-agreement" in page.text
+    assert "4,000" in page.text and "4,100" in page.text
+    with pytest.raises(DomainError) as refused:
+        await services.stats.build(OPERATOR, "2026-09", simulation="policy,origin\nx,KH\n")
+    assert refused.value.field == "simulation"
+    with pytest.raises(DomainError) as refused:
+        await services.stats.build(OPERATOR, "2026-Q3", simulation=SIMULATION.replace(
+            "4100", "many"))
+    assert (refused.value.field, refused.value.index) == ("simulation.value", 3)
+    assert [r["id"] for r in await services.stats.releases(None)] == [built.release["id"]]
