@@ -1,13 +1,20 @@
 """Queries of the monitoring statistics: the facts a release is built from (periods,
 contributions, channel payments, portability flows, each with the worker's nationality), the
-ledger position, and the releases and privacy budget kept once built."""
+ledger position, and the releases and privacy budget kept once built.
+
+The facts and the position are read in one `snapshot`: a single read transaction (REPEATABLE
+READ on PostgreSQL; on SQLite a read transaction sees one state of the file), so a release's
+position and its tables describe the same moment of the ledger.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Select, and_, func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from ledger.db.engine import Database
 from ledger.db.tables import (
@@ -23,6 +30,7 @@ from ledger.db.tables import (
 )
 
 Row = dict[str, Any]
+Snapshot = AsyncConnection  # what `snapshot` yields, for callers that do not import SQLAlchemy
 
 
 def _scoped(query: Select[Any], fund_column: Any, fund: str | None, nationality: str | None
@@ -34,32 +42,41 @@ def _scoped(query: Select[Any], fund_column: Any, fund: str | None, nationality:
     return query
 
 
-async def _rows(db: Database, query: Select[Any]) -> list[tuple[Any, ...]]:
+@asynccontextmanager
+async def snapshot(db: Database) -> AsyncIterator[AsyncConnection]:
+    """One read transaction for every query of a build."""
     async with db.engine.connect() as conn:
-        return [tuple(r) for r in (await conn.execute(query)).all()]
+        if db.is_postgres:
+            await conn.execution_options(isolation_level="REPEATABLE READ")
+        async with conn.begin():
+            yield conn
 
 
-async def period_kinds(db: Database, first: int, last: int, fund: str | None = None,
+async def _rows(conn: AsyncConnection, query: Select[Any]) -> list[tuple[Any, ...]]:
+    return [tuple(r) for r in (await conn.execute(query)).all()]
+
+
+async def period_kinds(conn: Snapshot, first: int, last: int, fund: str | None = None,
                        nationality: str | None = None) -> list[tuple[Any, ...]]:
     """(worker, nationality, fund, month, kind), each once, for months first..last (YYYYMM)."""
     ip = insurance_periods
     query = (select(ip.c.worker_id, workers.c.nationality, ip.c.fund, ip.c.month, ip.c.kind)
              .distinct().join(workers, workers.c.id == ip.c.worker_id)
              .where(ip.c.month.between(first, last)))
-    return await _rows(db, _scoped(query, ip.c.fund, fund, nationality))
+    return await _rows(conn, _scoped(query, ip.c.fund, fund, nationality))
 
 
-async def contribution_shares(db: Database, first: int, last: int, fund: str | None = None,
+async def contribution_shares(conn: Snapshot, first: int, last: int, fund: str | None = None,
                               nationality: str | None = None) -> list[tuple[Any, ...]]:
     """(worker, nationality, fund, month, currency, shares JSON) for months first..last."""
     c = contributions
     query = (select(c.c.worker_id, workers.c.nationality, c.c.fund, c.c.month, c.c.currency,
                     c.c.shares).join(workers, workers.c.id == c.c.worker_id)
              .where(c.c.month.between(first, last)))
-    return await _rows(db, _scoped(query, c.c.fund, fund, nationality))
+    return await _rows(conn, _scoped(query, c.c.fund, fund, nationality))
 
 
-async def channel_paid(db: Database, start_us: int, stop_us: int, fund: str | None = None,
+async def channel_paid(conn: Snapshot, start_us: int, stop_us: int, fund: str | None = None,
                        nationality: str | None = None) -> list[tuple[Any, ...]]:
     """(worker, nationality, fund, paid_at_us, wallet currency, fee, home currency,
     contribution) of the payments made in [start_us, stop_us)."""
@@ -68,10 +85,10 @@ async def channel_paid(db: Database, start_us: int, stop_us: int, fund: str | No
                     p.c.wallet_currency, p.c.fee_minor, p.c.home_currency,
                     p.c.contribution_minor).join(workers, workers.c.id == p.c.worker_id)
              .where(and_(p.c.paid_at_us >= start_us, p.c.paid_at_us < stop_us)))
-    return await _rows(db, _scoped(query, p.c.fund, fund, nationality))
+    return await _rows(conn, _scoped(query, p.c.fund, fund, nationality))
 
 
-async def flows(db: Database, start_us: int, stop_us: int, fund: str | None = None,
+async def flows(conn: Snapshot, start_us: int, stop_us: int, fund: str | None = None,
                 nationality: str | None = None) -> list[tuple[Any, ...]]:
     """(worker, nationality, host fund, flow, state, source amount, source currency,
     created_at_us, updated_at_us) of the flows filed or moved in [start_us, stop_us)."""
@@ -81,13 +98,12 @@ async def flows(db: Database, start_us: int, stop_us: int, fund: str | None = No
              .join(workers, workers.c.id == f.c.worker_id)
              .where(((f.c.created_at_us >= start_us) & (f.c.created_at_us < stop_us))
                     | ((f.c.updated_at_us >= start_us) & (f.c.updated_at_us < stop_us))))
-    return await _rows(db, _scoped(query, f.c.host_fund, fund, nationality))
+    return await _rows(conn, _scoped(query, f.c.host_fund, fund, nationality))
 
 
-async def position(db: Database) -> int:
+async def position(conn: AsyncConnection) -> int:
     """The ledger position a build reads at: the last transfer's sequence number (0: none)."""
-    async with db.engine.connect() as conn:
-        return int((await conn.execute(select(func.max(transfers.c.seq)))).scalar() or 0)
+    return int((await conn.execute(select(func.max(transfers.c.seq)))).scalar() or 0)
 
 
 async def budget_spent(db: Database, audience: str, months: Sequence[int]) -> list[Row]:

@@ -93,14 +93,15 @@ class StatsService:
         self.budget = budget
         self.clock = clock
 
-    async def facts(self, grid: Grid, audience: Audience) -> TableBuilder:
-        """Every fact of the grid's months from the ledger, into a builder."""
+    async def facts(self, conn: repo.Snapshot, grid: Grid, audience: Audience
+                    ) -> TableBuilder:
+        """Every fact of the grid's months from the ledger (one snapshot), into a builder."""
         builder = TableBuilder(grid)
         first, last = min(grid.months), max(grid.months)
         scope = (audience.fund, audience.nationality)
         covered: set[tuple[str, str, int]] = set()
         for worker, nationality, fund, month, kind in await repo.period_kinds(
-                self.db, first, last, *scope):
+                conn, first, last, *scope):
             if (worker, fund, month) not in covered:
                 covered.add((worker, fund, month))
                 builder.add("workers_covered", worker, nationality, fund, month, 1)
@@ -109,22 +110,22 @@ class StatsService:
             elif kind == PeriodKind.VOLUNTARY.value:
                 builder.add("months_voluntary", worker, nationality, fund, month, 1)
         for worker, nationality, fund, month, currency, shares in await repo.contribution_shares(
-                self.db, first, last, *scope):
+                conn, first, last, *scope):
             for payer, amount in json.loads(shares).items():
                 name = f"contributions_{payer}"
                 if name in MEASURE_BY_NAME:
                     builder.add(name, worker, nationality, fund, month, int(amount), currency)
         start = month_start_us(Month.from_int(first))
         stop = month_start_us(Month.from_int(last).plus(1))
-        await self._channel_facts(builder, start, stop, scope)
-        await self._flow_facts(builder, start, stop, scope)
+        await self._channel_facts(conn, builder, start, stop, scope)
+        await self._flow_facts(conn, builder, start, stop, scope)
         return builder
 
-    async def _channel_facts(self, builder: TableBuilder, start: int, stop: int,
-                             scope: tuple[str | None, str | None]) -> None:
+    async def _channel_facts(self, conn: repo.Snapshot, builder: TableBuilder, start: int,
+                             stop: int, scope: tuple[str | None, str | None]) -> None:
         payers: set[tuple[str, str, int]] = set()
         for (worker, nationality, fund, paid_at, wallet, fee, home,
-             contribution) in await repo.channel_paid(self.db, start, stop, *scope):
+             contribution) in await repo.channel_paid(conn, start, stop, *scope):
             month = month_of_us(paid_at)
             if (worker, fund, month) not in payers:
                 payers.add((worker, fund, month))
@@ -134,10 +135,10 @@ class StatsService:
                         home)
             builder.add("channel_fees", worker, nationality, fund, month, fee, wallet)
 
-    async def _flow_facts(self, builder: TableBuilder, start: int, stop: int,
+    async def _flow_facts(self, conn: repo.Snapshot, builder: TableBuilder, start: int, stop: int,
                           scope: tuple[str | None, str | None]) -> None:
         for (worker, nationality, fund, flow, state, amount, currency, created,
-             updated) in await repo.flows(self.db, start, stop, *scope):
+             updated) in await repo.flows(conn, start, stop, *scope):
             if state == "posted" and start <= updated < stop:
                 month = month_of_us(updated)
                 refund = flow in _REFUND_FLOWS
@@ -169,8 +170,9 @@ class StatsService:
             simulation, {str(Month.from_int(m)) for m in grid.months}, set(grid.origins),
             set(grid.funds))  # checked before anything is read or spent
         began = time.perf_counter()
-        position = await repo.position(self.db)
-        builder = await self.facts(grid, audience)
+        async with repo.snapshot(self.db) as conn:
+            position = await repo.position(conn)
+            builder = await self.facts(conn, grid, audience)
         release_id = await self._next_id(audience, period)
         margins: dict[tuple[str, str], int] | None = None
         noisy: list[NoisyMeasure] = []
