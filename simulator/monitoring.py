@@ -5,12 +5,14 @@ ledger release, from a run's coverage intervals and its contributions per corrid
 (`Totals.contributions_by_corridor`). Simulated people are not people: the tables are exact.
 
 What a run fills (the `simulator` column of docs/monitoring.md):
-- `workers_covered`, `months_compulsory`: months paid at the destination fund, and the
-  Vietnamese 22% abroad regime at VN-VSS;
+- `workers_covered`, `months_compulsory`: months paid at the destination fund's long-term
+  scheme (the ledger books short-term branches to a file's pool, to no worker: a Malaysian
+  employment-injury month is in neither table), and the Vietnamese 22% abroad regime at VN-VSS;
 - `months_voluntary`: s39 paid from home (TH-SSO) and the home voluntary scheme paid from abroad
   (at the home fund, where `channel_payers` counts the same workers: a digital channel is how
   the scenario has them pay);
-- `contributions_<payer>`: every stream's shares, by the month they are for;
+- `contributions_<payer>`: the shares of every long-term stream (the schemes the ledger keeps
+  per worker), by the month they are for;
 - `certificate_months_avoided`: a certificate holder's months from arrival to the first month
   paid at the destination (the posting months spared from paying twice).
 Forfeited value and agents' fees are totals per run (report.html), not per month: not here.
@@ -30,7 +32,7 @@ from ledger.domain.periods import Month
 from ledger.stats.package import MONITORING_FIELDS
 from ledger.stats.tables import MEASURES, Grid, Row, TableBuilder
 from simulator.engine import Outcome
-from simulator.paying import HOME_VOLUNTARY
+from simulator.paying import HOME_VOLUNTARY, LONG_TERM
 
 
 def _interval_counts(corridor: IntArray, first: IntArray, stop: IntArray, n_corridors: int,
@@ -72,7 +74,13 @@ def tables(outcome: Outcome, months: Sequence[Month] | None = None) -> TableBuil
     host = [pop.fund_of(c) for c in range(n)]
     home = [HOME_VOLUNTARY.get(pop.origin_of(c), ("", ""))[0] for c in range(n)]
     none = [""] * n
-    counts = _interval_counts(pop.corridor, cov.host_first, cov.host_stop, n, h)
+    # the ledger keeps periods and contributions per worker for long-term schemes only; a short-
+    # term branch (Thai sickness and unemployment, Malaysian employment injury) is booked to the
+    # file's branch pool: a destination with no long-term stream has no worker in the tables
+    per_worker = np.asarray([pop.fund_of(c) in LONG_TERM for c in range(n)])
+    counts = _interval_counts(pop.corridor, cov.host_first,
+                              np.where(per_worker[pop.corridor], cov.host_stop, cov.host_first),
+                              n, h)
     s39 = _interval_counts(pop.corridor, cov.digital_first, cov.digital_stop, n, h)
     home_paid = _interval_counts(pop.corridor, cov.home_first, cov.home_stop, n, h)
     abroad_stop = np.where(cov.abroad, cov.host_stop, pop.arrival)
@@ -89,7 +97,9 @@ def tables(outcome: Outcome, months: Sequence[Month] | None = None) -> TableBuil
     put("channel_payers", home_paid, home, none)
     put("months_compulsory", abroad, vn, none)
     put("certificate_months_avoided", certified, host, none)
-    for (fund, payer), diff in totals.contributions_by_corridor.items():
+    for (fund, scheme, payer), diff in totals.contributions_by_corridor.items():
+        if not FUNDS[fund].scheme(scheme).long_term:
+            continue  # a pooled branch: the ledger books it per file, to no worker (below)
         monthly = np.cumsum(diff, axis=1)[:, :h]
         currency = FUNDS[fund].currency.value
         put(f"contributions_{payer}", monthly, [fund] * n, [currency] * n)

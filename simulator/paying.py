@@ -174,10 +174,10 @@ class Where:
     count: int
 
 
-def _by_corridor(totals: Totals, fund: str, payer: Payer, where: Where, lo: IntArray,
+def _by_corridor(totals: Totals, stream: Stream, payer: Payer, where: Where, lo: IntArray,
                  months: IntArray, amounts: IntArray) -> None:
     """Add each row's monthly `amounts` over [lo, lo + months) to its corridor's months."""
-    key = (fund, payer.value)
+    key = (stream.fund, stream.scheme, payer.value)
     table = totals.contributions_by_corridor.get(key)
     if table is None:
         table = totals.contributions_by_corridor[key] = np.zeros(
@@ -236,7 +236,7 @@ def _home_months(stream: Stream, idx: IntArray, income: int, first: IntArray, st
                 months.sum())
             if payer is Payer.VOLUNTARY:
                 bal.home_voluntary[idx] += amount * months
-            _by_corridor(totals, stream.fund, payer, where, lo, months,
+            _by_corridor(totals, stream, payer, where, lo, months,
                          np.full(months.size, amount, dtype=np.int64))
         np.add.at(monthly, lo[live], per_month)
         np.add.at(monthly, (lo + months)[live], -per_month)
@@ -260,7 +260,7 @@ def _stream(stream: Stream, rows: slice, wages: IntArray, first: IntArray, stop:
             per_month += amounts
             totals.contributions[(stream.fund, stream.scheme, payer.value)] += int(
                 (amounts * months).sum())
-            _by_corridor(totals, stream.fund, payer, where, lo, months,
+            _by_corridor(totals, stream, payer, where, lo, months,
                          np.broadcast_to(amounts, months.shape).astype(np.int64))
             _balances(stream, payer, amounts, months, first, stop, epoch, rows, bal)
         np.add.at(monthly, lo[live], per_month[live])
