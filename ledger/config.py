@@ -75,7 +75,7 @@ class Settings(BaseSettings):
     )
     stats_epsilon: str = Field(
         "1.0", pattern=r"^\d+(\.\d{1,6})?$",
-        description="ε of one public monitoring release (docs/monitoring.md, ADR 0043)",
+        description="ε of one public monitoring release (docs/monitoring.md, ADR 0052)",
     )
     stats_budget_per_month: str = Field(
         "2.0", pattern=r"^\d+(\.\d{1,6})?$",

@@ -404,7 +404,7 @@ channel_obligations = Table(
 )
 Index("ix_channel_obligations_day", channel_obligations.c.channel, channel_obligations.c.day)
 
-# -- monitoring releases (migration 0012, ADR 0043) -----------------------------------------------
+# -- monitoring releases (migration 0015, ADR 0052) -----------------------------------------------
 
 stats_releases = Table(
     "stats_releases",

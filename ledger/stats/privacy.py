@@ -1,4 +1,4 @@
-"""Differentially private monitoring tables with OpenDP (ADR 0043), and the budget across releases.
+"""Differentially private monitoring tables with OpenDP (ADR 0052), and the budget across releases.
 
 The unit of privacy is one worker: two ledgers are neighbours when one has a worker (with every
 record of theirs) that the other has not. For each measure m of a release:

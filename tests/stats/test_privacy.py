@@ -1,4 +1,4 @@
-"""Differential privacy of monitoring releases (ADR 0043, docs/monitoring.md).
+"""Differential privacy of monitoring releases (ADR 0052, docs/monitoring.md).
 
 Three claims, each tested so that it can fail:
 1. sensitivity: adding or removing one worker, however extreme their records, moves the bounded

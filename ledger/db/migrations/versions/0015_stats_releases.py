@@ -1,4 +1,4 @@
-"""Monitoring releases (issue 24, ADR 0043): the signed data packages and the privacy budget.
+"""Monitoring releases (issue 24, ADR 0052): the signed data packages and the privacy budget.
 
 - `stats_releases`: one row per release: audience (`public`, `fund:<code>`, `ministry:<country>`),
   period, the ε it spent, the ledger position it was read at, its descriptor and the hub's JWS;
@@ -7,8 +7,8 @@
 - `stats_budget`: the ε each release spent on each month of data, per audience: what
   `privacy.Budget` sums before it allows another release of the same months.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0015
+Revises: 0014
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
-down_revision = "0011"
+revision = "0015"
+down_revision = "0014"
 branch_labels = None
 depends_on = None
 
