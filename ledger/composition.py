@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from ledger.adapters.registry import adapters
@@ -42,10 +43,12 @@ from ledger.services.posting import PostingEngine
 from ledger.services.settlement import SettlementService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
+from ledger.services.stats import StatsService
 from ledger.services.transfers import TransferService
 from ledger.services.verification import VerificationService
 from ledger.services.workers import WorkerService
 from ledger.settlement.agreement import bundled_agreement
+from ledger.stats.privacy import Budget
 
 # The agreement the hub runs (a settings key once more than one is in force).
 PILOT_AGREEMENT = "clmtv-2019-pilot"
@@ -75,6 +78,7 @@ class Services:
     channel_days: ChannelDayService
     employments: EmploymentService
     journal: JournalService
+    stats: StatsService
 
 
 def build_services(
@@ -123,6 +127,8 @@ def build_services(
         channel_days=ChannelDayService(channels),
         employments=employments,
         journal=JournalService(db, signer),
+        stats=StatsService(db, signer, Decimal(settings.stats_epsilon),
+                           Budget(Decimal(settings.stats_budget_per_month))),
     )
 
 

@@ -98,6 +98,14 @@ class Settings(BaseSettings):
         "server (ADR 0050); 0: this server does not seal (another process or `clmtv audit seal` "
         "does)"
     )
+    stats_epsilon: str = Field(
+        "1.0", pattern=r"^\d+(\.\d{1,6})?$",
+        description="ε of one public monitoring release (docs/monitoring.md, ADR 0052)",
+    )
+    stats_budget_per_month: str = Field(
+        "2.0", pattern=r"^\d+(\.\d{1,6})?$",
+        description="The most ε all releases of one audience may spend on one month of data",
+    )
 
     def uses_dev_keys(self) -> bool:
         return (

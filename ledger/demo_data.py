@@ -24,6 +24,9 @@ DEMO_THIRD_WORKER = "wkr_demo0003"  # a Vietnamese worker in Thailand, paying vo
 DEMO_THIRD_VN_NUMBER = "7912345680"
 
 # The demo's payment channel (channels/mekong-wallet-th.yaml) and what it did on one past day.
+# The demo's public monitoring release (docs/monitoring.md): seeded once, whatever the reruns.
+DEMO_STATS_PERIOD = "2026-Q3"
+DEMO_RELEASE = "stats-public-2026-q3-1"
 DEMO_CHANNEL = "mekong-wallet-th"
 DEMO_CHANNEL_DAY = "2026-12-01"  # a day the demo replays with its clock set to it
 DEMO_PAYMENT_REF = "mw-demo-0001"  # voluntary SI for December 2026, reconciled in the day file

@@ -18,7 +18,9 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 
 from ledger import text
 from ledger.domain.errors import DomainError
+from ledger.stats.tables import Row
 from ledger.text import plural
+from simulator import monitoring
 from simulator.contributions import PriceCache
 from simulator.engine import Outcome, simulate
 from simulator.metrics import PolicyMetrics, measure
@@ -92,6 +94,7 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
     pop = draw(runs[0].scenario, args.workers, args.years, args.seed)
     cache = PriceCache(pop.start, pop.horizon)
     metrics: list[PolicyMetrics] = []
+    monitored: list[tuple[str, list[Row]]] = []
     first: Outcome | None = None
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/"
                   "{task.total} months"), TimeElapsedColumn(), console=console,
@@ -105,10 +108,12 @@ def run(args: argparse.Namespace, console: Console | None = None) -> int:
             outcome = simulate(r, pop, cache, tick)
             first = first or outcome
             metrics.append(measure(outcome))
+            monitored.append((r.policy, monitoring.rows(outcome)))
     elapsed = time.perf_counter() - started
     out: Path = args.out
     written = write_csv(metrics, out)
     written += write_parquet(written)
+    written.append(monitoring.write_csv(out / "monitoring.csv", monitored))
     command = shlex.join(["clmtv", "simulate", args.scenario,
                           *(a for p in policies for a in ("--policy", p)),
                           "--workers", str(args.workers), "--years", str(args.years),

@@ -142,29 +142,54 @@ def accumulate(run: Run, pop: Population, cov: Coverage, cache: PriceCache,
                bal: Balances, totals: Totals) -> None:
     """Every contribution of the horizon, into per-worker balances and run totals."""
     h = pop.horizon
+    n_corridors = len(pop.corridors)
     for fund, rows in pop.slices.items():
         wages = pop.wage_minor[rows]
         first, stop = cov.host_first[rows], cov.host_stop[rows]
+        where = Where(pop.corridor[rows], n_corridors)
         for stream in HOST_STREAMS[fund]:
-            _stream(stream, rows, wages, first, stop, cache, bal, totals, h)
+            _stream(stream, rows, wages, first, stop, cache, bal, totals, h, where)
         if fund == "TH-SSO":
             _stream(S39, rows, wages, cov.digital_first[rows], cov.digital_stop[rows], cache,
-                    bal, totals, h)
+                    bal, totals, h, where)
         spell_first = pop.arrival[rows]
         spell_stop = np.where(cov.abroad[rows], cov.host_stop[rows], spell_first)
-        _stream(VN_ABROAD, rows, wages, spell_first, spell_stop, cache, bal, totals, h,
+        _stream(VN_ABROAD, rows, wages, spell_first, spell_stop, cache, bal, totals, h, where,
                 double=(first, stop))
     streams = home_streams(run)
     for index in range(len(pop.corridors)):
         home = streams.get(pop.origin_of(index))
         idx = np.flatnonzero((pop.corridor == index) & (cov.home_stop > cov.home_first))
         if home is not None and idx.size:
-            _home_voluntary(run, home, pop.origin_of(index), idx, cov, cache, bal, totals, h)
+            _home_voluntary(run, home, pop.origin_of(index), idx, cov, cache, bal, totals, h,
+                            Where(pop.corridor[idx], n_corridors))
     totals.certificates = int(cov.certificate.sum())
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class Where:
+    """Each row's corridor, for the contributions per corridor and month."""
+
+    corridor: IntArray
+    count: int
+
+
+def _by_corridor(totals: Totals, stream: Stream, payer: Payer, where: Where, lo: IntArray,
+                 months: IntArray, amounts: IntArray) -> None:
+    """Add each row's monthly `amounts` over [lo, lo + months) to its corridor's months."""
+    key = (stream.fund, stream.scheme, payer.value)
+    table = totals.contributions_by_corridor.get(key)
+    if table is None:
+        table = totals.contributions_by_corridor[key] = np.zeros(
+            (where.count, totals.horizon + 1), dtype=np.int64)
+    live = months > 0
+    np.add.at(table, (where.corridor[live], lo[live]), amounts[live])
+    np.add.at(table, (where.corridor[live], (lo + months)[live]), -amounts[live])
+
+
 def _home_voluntary(run: Run, stream: Stream, origin: str, idx: IntArray, cov: Coverage,
-                    cache: PriceCache, bal: Balances, totals: Totals, horizon: int) -> None:
+                    cache: PriceCache, bal: Balances, totals: Totals, horizon: int,
+                    where: Where) -> None:
     """Every month of the home voluntary scheme paid from abroad by the workers `idx`. Everyone
     of an origin declares the same income, so each epoch is priced once for one worker."""
     income = home_income_minor(run, origin)
@@ -173,10 +198,10 @@ def _home_voluntary(run: Run, stream: Stream, origin: str, idx: IntArray, cov: C
     if cap is not None:  # the state's support ends after `cap` months: the rest pays it all
         middle = np.minimum(first + cap, stop)
         plain = Stream(stream.fund, stream.scheme, WorkerContext(), stream.opened)
-        _home_months(stream, idx, income, first, middle, cache, bal, totals, horizon)
-        _home_months(plain, idx, income, middle, stop, cache, bal, totals, horizon)
+        _home_months(stream, idx, income, first, middle, cache, bal, totals, horizon, where)
+        _home_months(plain, idx, income, middle, stop, cache, bal, totals, horizon, where)
         return
-    _home_months(stream, idx, income, first, stop, cache, bal, totals, horizon)
+    _home_months(stream, idx, income, first, stop, cache, bal, totals, horizon, where)
 
 
 def _support_cap(stream: Stream, start: Month) -> int | None:
@@ -192,7 +217,8 @@ def _support_cap(stream: Stream, start: Month) -> int | None:
 
 
 def _home_months(stream: Stream, idx: IntArray, income: int, first: IntArray, stop: IntArray,
-                 cache: PriceCache, bal: Balances, totals: Totals, horizon: int) -> None:
+                 cache: PriceCache, bal: Balances, totals: Totals, horizon: int,
+                 where: Where) -> None:
     monthly = totals.contributions_monthly.setdefault(stream.fund, zeros(horizon + 1))
     wage = np.asarray([income], dtype=np.int64)
     for epoch in cache.epochs(stream):
@@ -210,13 +236,15 @@ def _home_months(stream: Stream, idx: IntArray, income: int, first: IntArray, st
                 months.sum())
             if payer is Payer.VOLUNTARY:
                 bal.home_voluntary[idx] += amount * months
+            _by_corridor(totals, stream, payer, where, lo, months,
+                         np.full(months.size, amount, dtype=np.int64))
         np.add.at(monthly, lo[live], per_month)
         np.add.at(monthly, (lo + months)[live], -per_month)
         bal.home_voluntary_months[idx] += months
 
 
 def _stream(stream: Stream, rows: slice, wages: IntArray, first: IntArray, stop: IntArray,
-            cache: PriceCache, bal: Balances, totals: Totals, horizon: int,
+            cache: PriceCache, bal: Balances, totals: Totals, horizon: int, where: Where,
             double: tuple[IntArray, IntArray] | None = None) -> None:
     monthly = totals.contributions_monthly.setdefault(stream.fund, zeros(horizon + 1))
     key = rows.start or 0
@@ -232,6 +260,8 @@ def _stream(stream: Stream, rows: slice, wages: IntArray, first: IntArray, stop:
             per_month += amounts
             totals.contributions[(stream.fund, stream.scheme, payer.value)] += int(
                 (amounts * months).sum())
+            _by_corridor(totals, stream, payer, where, lo, months,
+                         np.broadcast_to(amounts, months.shape).astype(np.int64))
             _balances(stream, payer, amounts, months, first, stop, epoch, rows, bal)
         np.add.at(monthly, lo[live], per_month[live])
         np.add.at(monthly, (lo + months)[live], -per_month[live])

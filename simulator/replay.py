@@ -26,7 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import numpy as np
@@ -40,6 +40,9 @@ from ledger.domain.money import Money
 from ledger.domain.periods import Month
 from simulator.engine import Outcome
 from simulator.paying import S39
+
+if TYPE_CHECKING:
+    from ledger.app.local import LocalLedger
 
 BATCH = 1_000  # contributions per API batch (the API's own limit)
 Key = tuple[str, str, str]  # (fund, scheme, payer)
@@ -252,10 +255,11 @@ def _money(m: Money) -> dict[str, str]:
 
 
 async def send(http: httpx.AsyncClient, token: str, replay: ReplayPlan,
-               progress: Progress | None = None) -> int:
-    """Register, upload, post. Returns the number of file rows booked. Raises on any refusal."""
+               progress: Progress | None = None, register: bool = True) -> int:
+    """Register (unless the caller did, in bulk), upload, post. Returns the number of file rows
+    booked. Raises on any refusal."""
     auth = {"Authorization": f"Bearer {token}"}
-    for n, worker in enumerate(replay.workers, start=1):
+    for n, worker in enumerate(replay.workers if register else [], start=1):
         response = await http.post("/v1/workers", json=worker, headers=auth)
         if response.status_code not in (201, 409):
             raise RuntimeError(f"registering {worker['id']}: {response.text}")
@@ -508,6 +512,26 @@ def simulator_totals(outcome: Outcome) -> dict[Key, int]:
     return {k: v for k, v in outcome.totals.contributions.items() if v}
 
 
+REGISTER_BATCH = 2_000  # workers per transaction when registering in bulk
+
+
+async def _register_in_bulk(ledger: LocalLedger, replay: ReplayPlan,
+                            progress: Progress | None) -> None:
+    """Every worker of the plan through the service graph, a batch per transaction (what
+    `clmtv loadtest prepare` does): the same checks, hashing and encryption as `POST
+    /v1/workers`, without a request per worker (100,000 workers: minutes, not an hour)."""
+    from ledger.app.local import OPERATOR, NewWorker
+
+    total = len(replay.workers)
+    for start in range(0, total, REGISTER_BATCH):
+        batch = [NewWorker(w["nationality"], [(m["fund"], m["member_number"])
+                                              for m in w["memberships"]], id=w["id"])
+                 for w in replay.workers[start:start + REGISTER_BATCH]]
+        await ledger.services.workers.register_many(OPERATOR, batch)
+        if progress is not None:
+            progress("workers", min(start + REGISTER_BATCH, total), total)
+
+
 async def replay_local(outcome: Outcome, database_url: str,
                        progress: Progress | None = None) -> ReplayReport:
     """Replay into a fresh database at `database_url` through an in-process ledger."""
@@ -518,7 +542,8 @@ async def replay_local(outcome: Outcome, database_url: str,
 
     async with local_ledger(database_url, "simulator-replay", before=empty) as ledger:
         replay = plan(outcome)
-        rows = await send(ledger.http, ledger.operator_token, replay, progress)
+        await _register_in_bulk(ledger, replay, progress)
+        rows = await send(ledger.http, ledger.operator_token, replay, progress, register=False)
         booked = await _http_totals(ledger.http, ledger.operator_token)
         exits = await replay_exits(ledger.services, outcome)
     return ReplayReport(len(replay.workers), len(replay.files), rows,

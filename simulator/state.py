@@ -55,6 +55,10 @@ class Totals:
     contributions: defaultdict[tuple[str, str, str], int] = field(
         default_factory=lambda: defaultdict(int))  # (fund, scheme, payer) -> minor
     contributions_monthly: dict[str, IntArray] = field(default_factory=dict)  # fund -> minor
+    # (fund, scheme, payer) -> [corridor, month] minor units, as differences: a cumsum along the
+    # months gives each month's contributions (the monitoring tables, simulator/monitoring.py)
+    contributions_by_corridor: dict[tuple[str, str, str], IntArray] = field(
+        default_factory=dict)
     recovered: defaultdict[tuple[str, str], int] = field(
         default_factory=lambda: defaultdict(int))  # (kind, currency) -> minor
     # (kind, currency) -> minor by month of payment; the last slot is "after the horizon".

@@ -33,6 +33,8 @@ ROLES = {
     "ledger.settlement": "pure settlement rules: agreements, totalisation, netting, messages",
     "ledger.db": "the only SQLAlchemy/asyncpg user: tables, stores, repositories, migrations",
     "ledger.adapters": "each fund's dated rules, ID formats and native file formats",
+    "ledger.stats": "pure monitoring statistics: the tables' definitions (the ledger's and the "
+                    "simulator's), differential privacy (OpenDP), data packages",
     "ledger.domain": "pure: money, accounts, the ledger's state machine, contributions, periods",
 }
 

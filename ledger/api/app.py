@@ -27,6 +27,7 @@ from ledger.api.routes import (
     ledger,
     meta,
     portability,
+    stats,
     windows,
     workers,
 )
@@ -37,7 +38,7 @@ from ledger.db.durability import durability_problems
 from ledger.demo_data import DEMO_TOKENS
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.limits import DAY_FILE_MAX_BYTES, DECLARATION_FILE_MAX_BYTES, REQUEST_BODY_MAX_BYTES
-from ledger.web import pages, statement_page, verify_page
+from ledger.web import pages, statement_page, stats_page, verify_page
 
 DESCRIPTION = f"""
 Cross-border social-security contribution ledger for migrant workers of the Mekong region.
@@ -208,9 +209,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                    ledger.router,
                    keys.router, imports.router,
                    portability.router, inbox.router, windows.router, channels.router,
-                   journal.router, documents.router):
+                   journal.router, documents.router, stats.router):
         app.include_router(router)
     serve_live_examples(app)  # the inbox's example, signed when the document is read
     # The pages people read (ledger.web): rendered on the server from the same services.
-    pages.install(app, (statement_page.router, verify_page.router))
+    pages.install(app, (statement_page.router, verify_page.router, stats_page.router))
     return app

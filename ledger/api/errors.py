@@ -29,6 +29,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.UNKNOWN_WINDOW: 404,
     ErrorCode.UNKNOWN_CHANNEL: 404,
     ErrorCode.UNKNOWN_PAYMENT: 404,
+    ErrorCode.UNKNOWN_RELEASE: 404,
     ErrorCode.ID_CONFLICT: 409,
     ErrorCode.MEMBERSHIP_EXISTS: 409,
     ErrorCode.IDEMPOTENCY_KEY_IN_FLIGHT: 409,
@@ -41,6 +42,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.RECONCILIATION_FAILED: 409,
     ErrorCode.DAY_NOT_OVER: 409,
     ErrorCode.NOT_SEALED_YET: 409,
+    ErrorCode.BUDGET_EXHAUSTED: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
     # A fund's shipped parameters.yaml is broken: the server's fault, not the caller's.
     ErrorCode.INVALID_PARAMETERS: 500,

@@ -24,6 +24,7 @@ from ledger.db.engine import open_database
 from ledger.domain.principals import PrincipalKind
 from ledger.services.portability import FlowRequest, Reason
 from ledger.services.signing import HubSigner
+from ledger.services.workers import NewWorker
 from ledger.settlement.keys import HUB, SigningKey
 
 __all__ = [
@@ -31,6 +32,7 @@ __all__ = [
     "REFERENCE_RATES",
     "FlowRequest",
     "LocalLedger",
+    "NewWorker",
     "Reason",
     "Services",
     "local_ledger",

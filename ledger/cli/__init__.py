@@ -51,14 +51,19 @@ def _parser() -> argparse.ArgumentParser:
     from ledger.cli import channels as channels_cli
     from ledger.cli import imports as import_cli
     from ledger.cli import loadtest as loadtest_cli
+    from ledger.cli import stats as stats_cli
 
     import_cli.add_parser(sub)
     adapters_cli.add_parser(sub)
     channels_cli.add_parser(sub)
     loadtest_cli.add_parser(sub)
+    stats_cli.add_parser(sub)
 
-    verify = sub.add_parser("verify", help="verify a signed message or statement offline")
-    verify.add_argument("file", help="a compact JWS (e.g. from /v1/workers/ID/statement.jws)")
+    verify = sub.add_parser("verify", help="verify a signed message, statement or monitoring "
+                            "release offline")
+    verify.add_argument("file", help="a compact JWS (e.g. from /v1/workers/ID/statement.jws), "
+                        "or a monitoring release's folder (its release.jws and every file it "
+                        "signs are checked)")
     verify.add_argument("--jwks", required=True,
                         help="the issuer's JWKS: a file, or the hub's base URL")
     verify.add_argument("--at", help="check as of this time (ISO 8601 or Unix seconds)")
@@ -150,6 +155,9 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     "an unbalanced currency, a day that does not reconcile)",
     ("loadtest", "prepare"): None,
     ("loadtest", "shape"): None,
+    ("stats", "release"): None,
+    ("stats", "export"): None,
+    ("stats", "list"): None,
 }
 # Commands with outcomes beyond 0, 1 and 2: their whole exit-code paragraph.
 EXIT_MORE = {
@@ -262,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from ledger.cli import loadtest as loadtest_cli
 
             return loadtest_cli.run(settings, args)
+        elif args.command == "stats":
+            from ledger.cli import stats as stats_cli
+
+            return stats_cli.run(settings, args)
         elif args.command == "import":
             from ledger.cli import imports as import_cli
 
@@ -309,12 +321,24 @@ def _create_hub_key(path: Path) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from ledger.cli.verify import MessageRejected, VerifyInputError, describe, verify_file
+    from ledger.cli.verify import (
+        MessageRejected,
+        VerifyInputError,
+        describe,
+        verify_file,
+        verify_release,
+    )
 
+    problems: list[str] = []
     try:
-        message = verify_file(args.file, args.jwks, args.at, expected_type=args.type,
-                              audience=args.audience,
-                              allow_http_loopback=args.allow_http_loopback)
+        if Path(args.file).is_dir():
+            message, problems = verify_release(
+                args.file, args.jwks, args.at, audience=args.audience,
+                allow_http_loopback=args.allow_http_loopback)
+        else:
+            message = verify_file(args.file, args.jwks, args.at, expected_type=args.type,
+                                  audience=args.audience,
+                                  allow_http_loopback=args.allow_http_loopback)
     except MessageRejected as exc:
         print(f"invalid: {exc.reason.value}: {exc.message}", file=sys.stderr)
         return exits.FAILED
@@ -322,7 +346,9 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"clmtv verify: {exc}", file=sys.stderr)
         return exits.REFUSED
     print(describe(message, audience_checked=args.audience is not None))
-    return exits.OK
+    for problem in problems:
+        print(f"invalid: {problem}", file=sys.stderr)
+    return exits.FAILED if problems else exits.OK
 
 
 def _demo(settings: Settings, args: argparse.Namespace) -> int:

@@ -32,6 +32,7 @@ from ledger.settlement.messages import (
     VerifiedMessage,
     verify_message,
 )
+from ledger.stats.package import SIGNATURE, check_files
 from ledger.text import plural
 
 # Documents about one worker, addressed to that worker: their body's worker_id is the subject.
@@ -159,6 +160,20 @@ def verify_file(path: str, jwks_source: str, at: str | None = None, *,
     return message
 
 
+def verify_release(folder: str, jwks_source: str, at: str | None = None, *,
+                   audience: str | None = None, allow_http_loopback: bool = False
+                   ) -> tuple[VerifiedMessage, list[str]]:
+    """A monitoring release's folder: its release.jws (type stats.release), then every file it
+    lists against its SHA-256. The problems are [] when every file is as signed."""
+    signature = Path(folder) / SIGNATURE
+    if not signature.is_file():
+        raise VerifyInputError(f"{folder} has no {SIGNATURE}: not a monitoring release")
+    message = verify_file(str(signature), jwks_source, at,
+                          expected_type=MessageType.STATS_RELEASE.value, audience=audience,
+                          allow_http_loopback=allow_http_loopback)
+    return message, check_files(Path(folder), message.body)
+
+
 def describe(message: VerifiedMessage, audience_checked: bool = False) -> str:
     checked = "checked" if audience_checked else "NOT checked: pass --audience to check"
     lines = [
@@ -175,6 +190,9 @@ def describe(message: VerifiedMessage, audience_checked: bool = False) -> str:
                      else f"scope: PARTIAL, only {funds}: not the worker's whole record")
     if message.typ == "payment.receipt":
         lines.extend(_receipt_lines(body))
+    if message.typ == MessageType.STATS_RELEASE.value:
+        lines.append(f"  release {body['release_id']}: " + ", ".join(
+            f"{f['path']} ({f['bytes']} bytes)" for f in body["files"]))
     for fund in body.get("funds", []):
         totals = ", ".join(money(t) for t in fund["totals"])
         lines.append(f"  {fund['fund']}: {plural(fund['months'], 'month')}, {totals}")
@@ -220,4 +238,4 @@ def _receipt_lines(body: dict[str, Any]) -> list[str]:
     ]
 
 
-__all__ = ["MessageRejected", "VerifyInputError", "describe", "verify_file"]
+__all__ = ["MessageRejected", "VerifyInputError", "describe", "verify_file", "verify_release"]

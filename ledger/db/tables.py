@@ -463,3 +463,39 @@ statement_reads = Table(
 )
 Index("ix_statement_reads_worker", statement_reads.c.worker_id, statement_reads.c.at_us)
 Index("ix_channel_payments_worker", channel_payments.c.worker_id)
+# -- monitoring releases (migration 0015, ADR 0052) -----------------------------------------------
+
+stats_releases = Table(
+    "stats_releases",
+    metadata,
+    Column("id", String(96), primary_key=True),
+    Column("audience", String(32), nullable=False),  # public, fund:<code>, ministry:<country>
+    Column("period", String(16), nullable=False),
+    Column("epsilon", String(32), nullable=False),  # Decimal text; "0" for an exact table
+    Column("position", BigInteger, nullable=False),  # the last transfer seq the build saw
+    # A DP release publishes sha256(id:position:nonce), not the position: the number of
+    # transfers ever booked is itself a count of the data. An auditor checks it against this.
+    Column("position_nonce", String(32), nullable=False),
+    Column("descriptor", Text, nullable=False),  # datapackage.json
+    Column("token", Text, nullable=False),  # the hub's JWS over the files
+    Column("build_ms", Integer, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+Index("ix_stats_releases_audience", stats_releases.c.audience, stats_releases.c.period)
+
+stats_release_files = Table(
+    "stats_release_files",
+    metadata,
+    Column("release_id", String(96), primary_key=True),
+    Column("path", String(64), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+)
+
+stats_budget = Table(
+    "stats_budget",
+    metadata,
+    Column("audience", String(32), primary_key=True),
+    Column("month", Integer, primary_key=True),  # YYYYMM of the data
+    Column("release_id", String(96), primary_key=True),
+    Column("epsilon", String(32), nullable=False),
+)

@@ -75,6 +75,9 @@ class ErrorCode(StrEnum):
     NOT_SEALED_YET = "not_sealed_yet"  # the transfer or tree size is not in a signed tree head yet
     DAY_NOT_OVER = "day_not_over"  # a day file for a day that has not ended (plus a grace)
     DAY_FILE_REJECTED = "day_file_rejected"  # details.errors lists every bad line; nothing kept
+    # monitoring statistics
+    BUDGET_EXHAUSTED = "budget_exhausted"  # a release would pass a month's privacy budget
+    UNKNOWN_RELEASE = "unknown_release"
     # requests
     MALFORMED_JSON = "malformed_json"
     BODY_TOO_LARGE = "body_too_large"

@@ -30,6 +30,7 @@ class PrincipalKind(StrEnum):
     # A labour attaché, a fund officer abroad or a civil-society helper: reads nothing of its
     # own; a worker's consent grant lets it read that worker's statement for a while.
     HELPER = "helper"
+    MINISTRY = "ministry"
 
 
 # Kinds whose scope names a fund. A worker's scope names a worker, a channel's its channel.
@@ -103,6 +104,21 @@ class Principal:
         if self.kind is PrincipalKind.WORKER:
             return self.scope == worker_id
         return self.kind is PrincipalKind.FUND and fund is not None and self.scope == fund
+
+    def can_read_stats(self, audience: str) -> bool:
+        """A monitoring release: the public one is everyone's; `fund:<code>` is that fund's,
+        `ministry:<country>` that ministry's; the hub and the auditor read them all."""
+        if audience == "public" or self.sees_everything:
+            return True
+        kind, _, scope = audience.partition(":")
+        return kind in (PrincipalKind.FUND.value, PrincipalKind.MINISTRY.value) and (
+            self.kind.value == kind and self.scope == scope)
+
+    def can_build_stats(self, audience: str) -> bool:
+        """Spending privacy budget is the hub's; a fund or ministry may build its own."""
+        return self.kind is PrincipalKind.HUB_OPERATOR or (
+            audience != "public" and self.can_read_stats(audience)
+            and self.kind is not PrincipalKind.AUDITOR)
 
     @property
     def is_writer(self) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from ledger.db import repositories as repo
 from ledger.db.engine import Database
 from ledger.domain.errors import DomainError, ErrorCode
-from ledger.domain.funds import get_fund
+from ledger.domain.funds import FUNDS, get_fund
 from ledger.domain.ids import check_worker_id
 from ledger.domain.principals import FUND_SCOPED, Principal, PrincipalKind
 from ledger.services.employments import canonical_employer
@@ -37,9 +37,11 @@ def _client_row(name: str, kind: PrincipalKind, scope: str | None, token: str | 
         raise DomainError(ErrorCode.INVALID_INPUT, "a token's life must be positive",
                           field="expires_in")
     if not scope and (kind in FUND_SCOPED or kind in (PrincipalKind.WORKER,
-                                                       PrincipalKind.CHANNEL)):
+                                                       PrincipalKind.CHANNEL,
+                                                       PrincipalKind.MINISTRY)):
         what = {PrincipalKind.WORKER: "the worker's id",
-                PrincipalKind.CHANNEL: "a channel code"}.get(kind, "a fund code")
+                PrincipalKind.CHANNEL: "a channel code",
+                PrincipalKind.MINISTRY: "a country code"}.get(kind, "a fund code")
         raise DomainError(ErrorCode.INVALID_INPUT, f"a {kind.value} client needs a scope: "
                           f"{what}", field="scope")
     if kind in FUND_SCOPED:
@@ -51,6 +53,11 @@ def _client_row(name: str, kind: PrincipalKind, scope: str | None, token: str | 
                               field="scope")
     elif kind is PrincipalKind.WORKER:
         check_worker_id(scope, "scope")
+    elif kind is PrincipalKind.MINISTRY:
+        countries = sorted({f.country for f in FUNDS.values()})
+        if scope not in countries:
+            raise DomainError(ErrorCode.INVALID_INPUT, f"unknown country {scope!r}; a ministry's "
+                              f"scope is one of {', '.join(countries)}", field="scope")
     elif scope is not None:
         raise DomainError(ErrorCode.INVALID_INPUT, f"{kind} takes no scope", field="scope")
     if kind is PrincipalKind.EMPLOYER:

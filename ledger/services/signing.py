@@ -20,6 +20,8 @@ from ledger.settlement.messages import MessageType, sign_message
 
 # A statement stays verifiable for a year; `clmtv verify --at` checks it as of another time.
 STATEMENT_TTL_S = 366 * 24 * 3600
+# A monitoring release stays verifiable as long as anyone may cite it.
+RELEASE_TTL_S = 10 * 366 * 24 * 3600
 # A receipt is the worker's proof of payment for as long as a claim on those months may last.
 RECEIPT_TTL_S = 10 * 366 * 24 * 3600
 
@@ -87,4 +89,14 @@ class HubSigner:
             self.keyring.current(issued), aud=worker_id, typ=MessageType.PAYMENT_RECEIPT,
             seq=max(paid_at_us, 1), body=receipt, iat=issued, ttl_s=RECEIPT_TTL_S,
             jti=f"receipt:{receipt['payment_id']}",
+        )
+
+    def sign_release(self, audience: str, release_id: str, manifest: dict[str, Any],
+                     now: int | None = None) -> str:
+        """A monitoring release's manifest (its files' SHA-256), addressed to its audience
+        (`public`, `fund:<code>`, `ministry:<country>`); the jti is the release id."""
+        issued = int(time.time()) if now is None else now
+        return sign_message(
+            self.keyring.current(issued), aud=audience, typ=MessageType.STATS_RELEASE,
+            seq=max(issued, 1), body=manifest, iat=issued, ttl_s=RELEASE_TTL_S, jti=release_id,
         )

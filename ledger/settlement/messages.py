@@ -67,6 +67,7 @@ class MessageType(StrEnum):
     STATEMENT_WORKER = "statement.worker"
     PAYMENT_RECEIPT = "payment.receipt"  # hub -> worker: a channel payment (docs/channels.md)
     JOURNAL_TREE_HEAD = "journal.tree_head"  # hub -> anyone: a sealed Merkle tree (ADR 0050)
+    STATS_RELEASE = "stats.release"  # hub -> everyone: a monitoring data package (monitoring.md)
 
 
 _MESSAGE_TYPES = frozenset(t.value for t in MessageType)

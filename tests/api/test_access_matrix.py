@@ -111,6 +111,11 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /v1/journal/tree-heads/latest": STAFF | FUNDS,
     "GET /v1/journal/transfers/{transfer_id}/inclusion": STAFF,
     "GET /v1/journal/consistency": STAFF | FUNDS,
+    # the demo's public monitoring release: anyone, with no token or a good one
+    "GET /v1/stats/releases": EVERYONE - {"bad-token", "revoked", "expired"},
+    "GET /v1/stats/releases/{release_id}": EVERYONE - {"bad-token", "revoked", "expired"},
+    "GET /v1/stats/releases/{release_id}/files/{path}":
+        EVERYONE - {"bad-token", "revoked", "expired"},
 }
 
 
