@@ -16,11 +16,16 @@ from pathlib import Path
 RULES = ("tests/adapters/test_rules_arrays.py", "tests/adapters/test_rules_samples.py")
 
 TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
-    # the ledger's domain (issue 21's model-based tests belong here as they arrive)
+    # the ledger's domain, with issue 21's model-based and refusal tests
     "ledger/domain/accounts.py": (
         "tests/unit/test_domain.py", "tests/settlement/test_legs.py", "tests/db/test_posting.py",
+        "tests/db/test_hot_families.py", "tests/unit/test_refusals.py",
+        "tests/properties/test_contribution_model.py",
     ),
-    "ledger/domain/contributions.py": ("tests/unit/test_domain.py", "tests/db/test_posting.py"),
+    "ledger/domain/contributions.py": (
+        "tests/unit/test_domain.py", "tests/db/test_posting.py", "tests/unit/test_refusals.py",
+        "tests/properties/test_contribution_model.py",
+    ),
     "ledger/domain/errors.py": (
         "tests/unit", "tests/settlement/test_agreement.py", "tests/settlement/test_totalisation.py",
         "tests/db/test_posting.py",
