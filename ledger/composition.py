@@ -34,6 +34,7 @@ from ledger.services.message_handlers import (
     settlement_handlers,
 )
 from ledger.services.portability import PortabilityService
+from ledger.services.rate_limits import RateLimiter
 from ledger.services.posting import PostingEngine
 from ledger.services.settlement import SettlementService
 from ledger.services.signing import HubSigner
@@ -65,6 +66,7 @@ class Services:
     imports: ImportService
     channels: ChannelService
     channel_days: ChannelDayService
+    rate_limits: RateLimiter
 
 
 def build_services(
@@ -106,6 +108,7 @@ def build_services(
         imports=ImportService(db, vault),
         channels=channels,
         channel_days=ChannelDayService(channels),
+        rate_limits=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
     )
 
 

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     group_commit_max: int = Field(
         512, ge=1, description="Most units one group-commit transaction takes"
     )
+    rate_limit_per_s: float = Field(
+        100.0, ge=0, description="Requests per second each principal may make, sustained, per "
+        "server process (0: no limit; ADR 0042)"
+    )
+    rate_limit_burst: int = Field(
+        200, ge=1, description="Requests a principal may make at once before the rate applies"
+    )
     log_level: str = "info"
 
     def uses_dev_keys(self) -> bool:

@@ -27,10 +27,27 @@ async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise DomainError(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
+    """The caller, counted against its rate limit (ADR 0042): an authenticated caller by its
+    name, one without a valid token by its address (so token guessing is slowed too)."""
     svc: Services = request.app.state.services
-    return await svc.clients.authenticate(credentials.credentials)
+    try:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
+        found = await svc.clients.authenticate(credentials.credentials)
+    except DomainError as exc:
+        if exc.code is ErrorCode.UNAUTHENTICATED:
+            address = request.client.host if request.client else "unknown"
+            _limit(svc, f"address:{address}")
+        raise
+    _limit(svc, f"principal:{found.name}")
+    return found
+
+
+def _limit(svc: Services, key: str) -> None:
+    wait_s = svc.rate_limits.take(key)
+    if wait_s:
+        raise DomainError(ErrorCode.RATE_LIMITED, f"too many requests: retry in {wait_s} s",
+                          details={"retry_after_s": wait_s})
 
 
 async def optional_principal(

@@ -40,6 +40,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.RECONCILIATION_FAILED: 409,
     ErrorCode.DAY_NOT_OVER: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
     # A fund's shipped parameters.yaml is broken: the server's fault, not the caller's.
     ErrorCode.INVALID_PARAMETERS: 500,
     ErrorCode.INVALID_CHANNEL: 500,
@@ -54,6 +55,7 @@ TITLES: dict[int, str] = {
     404: "Not found",
     409: "Conflict",
     413: "Request body too large",
+    429: "Too many requests",
     422: "Unprocessable request",
     500: "Server misconfigured",
 }
@@ -88,6 +90,8 @@ def problem_body(error: DomainError, instance: str | None = None) -> tuple[int, 
 def problem(error: DomainError, instance: str | None = None) -> Response:
     status, body = problem_body(error, instance)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 429:
+        headers = {"Retry-After": str(error.details["retry_after_s"])}
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
