@@ -69,6 +69,14 @@ class Services:
     rate_limits: RateLimiter
 
 
+def identity_vault(settings: Settings) -> PiiVault:
+    """The identity keys: the current pair, and the previous one during a rotation."""
+    previous = None
+    if settings.pii_previous_hmac_key and settings.pii_previous_encryption_key:
+        previous = PiiVault(settings.pii_previous_hmac_key, settings.pii_previous_encryption_key)
+    return PiiVault(settings.pii_hmac_key, settings.pii_encryption_key, previous)
+
+
 def build_services(
     settings: Settings, db: Database | None = None, signer: HubSigner | None = None
 ) -> Services:
@@ -77,7 +85,7 @@ def build_services(
     # API from the first request, not from the first import that happens to load its rules.
     adapters()
     db = db or open_database(settings.database_url, settings.db_pool_size)
-    vault = PiiVault(settings.pii_hmac_key, settings.pii_encryption_key)
+    vault = identity_vault(settings)
     committer = GroupCommitter(PostingEngine(db, ledger_transactions(db)),
                                settings.group_commit_max)
     worker_service = WorkerService(db, vault)

@@ -1,9 +1,10 @@
-"""`clmtv db prune-replays`: database upkeep run by the operator (a timer, daily), against
-CLMTV_DATABASE_URL.
+"""`clmtv db prune-replays | rotate-identity-keys`: database upkeep run by the operator,
+against CLMTV_DATABASE_URL, while the servers run.
 
 `prune-replays` deletes idempotency keys and applied inbox messages past their retention
 (ADR 0043), in short batches; an interrupted run leaves nothing half done, and the next one
-goes on.
+goes on. `rotate-identity-keys` re-hashes and re-seals every identity and member number under
+the current identity keys (ADR 0044), in batches, with progress; run it again to resume.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ import time
 from datetime import UTC, datetime
 
 from ledger.cli import exits
-from ledger.config import Settings
+from ledger.composition import identity_vault
+from ledger.config import ConfigurationError, Settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.limits import REPLAY_RECORDS_KEEP_DAYS, REPLAY_RECORDS_KEEP_DAYS_MIN
-from ledger.services import replay_records
+from ledger.domain.errors import DomainError, ErrorCode
+from ledger.services import identity_rotation, replay_records
 
 
 def add_parsers(db_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -34,9 +37,53 @@ def add_parsers(db_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
     prune.add_argument("--dry-run", action="store_true", help="count, delete nothing")
     prune.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    rotate = db_sub.add_parser(
+        "rotate-identity-keys", help="re-hash and re-seal every identity and member number "
+        "under the current identity keys, reading old rows with CLMTV_PII_PREVIOUS_* (ADR 0044)")
+    rotate.add_argument("--batch", type=int, default=identity_rotation.BATCH_ROWS,
+                        help="rows per transaction (default: %(default)s)")
+    rotate.add_argument("--json", action="store_true", help="print the report as JSON")
+
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
+    if args.db_command == "rotate-identity-keys":
+        return asyncio.run(_rotate(settings, args))
     return asyncio.run(_prune(settings, args))
+
+
+async def _rotate(settings: Settings, args: argparse.Namespace) -> int:
+    problems = settings.previous_key_problems()
+    if problems:
+        raise ConfigurationError(problems)
+    if args.batch < 1:
+        raise DomainError(ErrorCode.INVALID_INPUT, "--batch must be at least 1", field="batch")
+    vault = identity_vault(settings)
+    db = open_database(settings.database_url, 1)
+    try:
+        await upgrade(db)
+
+        def progress(done: identity_rotation.TableProgress) -> None:
+            if not args.json:
+                print(f"{done.table}: {done.examined:,} read, {done.rotated:,} rotated, "
+                      f"{done.already:,} done before", file=sys.stderr, flush=True)
+
+        report = await identity_rotation.rotate(db, vault, batch=args.batch, progress=progress)
+    finally:
+        await db.dispose()
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        for table in report.tables:
+            print(f"{table.table}: {table.examined:,} read, {table.rotated:,} rotated, "
+                  f"{table.already:,} already under the current keys")
+            for what, keys in (("opened by neither key", table.unreadable),
+                               ("refused by a unique index", table.refused)):
+                if keys:
+                    print(f"  {len(keys)} {what}: {', '.join(keys[:20])}")
+        print("complete: every number is under the current keys; remove "
+              "CLMTV_PII_PREVIOUS_* from the servers" if report.complete else
+              "INCOMPLETE: the rows above are still under other keys")
+    return exits.OK if report.complete else exits.FAILED
 
 
 async def _prune(settings: Settings, args: argparse.Namespace) -> int:

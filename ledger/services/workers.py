@@ -71,6 +71,8 @@ class WorkerService:
         worker, members = self._rows(principal, new, now)
         worker_id = str(worker["id"])
         try:
+            await self._refuse_held_under_previous_key(new.identity_kind, new.identity_number,
+                                                       new.memberships)
             await repo.insert_worker(self.db, worker, members)
         except repo.DuplicateKeyError as exc:
             if "identity_hmac" not in exc.detail or principal.kind is PrincipalKind.HUB_OPERATOR:
@@ -106,6 +108,10 @@ class WorkerService:
             workers.append(worker)
             members.extend(rows)
         try:
+            for item in new if self.vault.rotating else ():
+                await self._refuse_held_under_previous_key(item.identity_kind,
+                                                           item.identity_number,
+                                                           item.memberships)
             await repo.insert_workers_bulk(self.db, workers, members)
         except repo.DuplicateKeyError as exc:
             raise _conflict(exc.detail) from None
@@ -157,10 +163,27 @@ class WorkerService:
         row = self._membership_row(principal, worker_id, fund, number, None)
         await self.get(principal, worker_id, allow_new_fund=fund)
         try:
+            await self._refuse_held_under_previous_key(None, None, [(fund, number)])
             await repo.insert_membership(self.db, {**row, "created_at_us": now_us()})
         except repo.DuplicateKeyError as exc:
             raise _conflict(exc.detail) from None
         return await self.get(principal, worker_id)
+
+    async def _refuse_held_under_previous_key(
+        self, identity_kind: str | None, identity_number: str | None,
+        memberships: Sequence[tuple[str, str]]
+    ) -> None:
+        """During a rotation (ADR 0044): raise DuplicateKeyError, as the unique index would,
+        when a row not yet re-hashed holds one of these numbers under the previous key."""
+        previous = self.vault.previous
+        if previous is None:
+            return
+        identity = (previous.lookup_hash(identity_kind or "national_id", identity_number)
+                    if identity_number else None)
+        clash = await repo.held_under_previous_key(
+            self.db, identity, [(f, previous.lookup_hash(f, n)) for f, n in memberships])
+        if clash is not None:
+            raise repo.DuplicateKeyError(clash)
 
     def _membership_row(
         self, principal: Principal, worker_id: str, fund: str, number: str, index: int | None
@@ -216,8 +239,8 @@ class WorkerService:
     async def find(self, principal: Principal, fund: str, number: str) -> WorkerView:
         get_fund(fund)
         principal.require(principal.can_read_fund(fund), f"look up members of {fund}")
-        digest = self.vault.lookup_hash(fund, number)
-        worker_id = await repo.worker_id_by_member(self.db, fund, digest)
+        worker_id = await repo.worker_id_by_member(self.db, fund,
+                                                   self.vault.lookup_hashes(fund, number))
         if worker_id is None:
             raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no member {mask(number)} at {fund}")
         return await self.get(principal, worker_id)
