@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 BATCH_SIZE_MAX = 1000  # contributions per POST /v1/contributions:batch
+MEMBERSHIPS_PER_WORKER_MAX = 32  # in one registration: a worker's funds, with room to spare
 TRANSFERS_PER_REQUEST_MAX = 1000  # transfers in one linked batch
 PAGE_SIZE_MAX = 500  # rows per page of any listing
 PAGE_SIZE_DEFAULT = 100

@@ -20,7 +20,13 @@ from ledger.domain.accounts import AccountCode
 from ledger.domain.funds import Payer
 from ledger.domain.money import Currency
 from ledger.domain.periods import PeriodKind
-from ledger.limits import ID_MAX
+from ledger.domain.ledger import AccountFlags
+from ledger.limits import (
+    BATCH_SIZE_MAX,
+    ID_MAX,
+    MEMBERSHIPS_PER_WORKER_MAX,
+    TRANSFERS_PER_REQUEST_MAX,
+)
 
 AmountMinor = Annotated[
     str,
@@ -87,7 +93,8 @@ class ContributionIn(BaseModel):
     month: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")
     kind: PeriodKind = PeriodKind.COMPULSORY
     wage_base: MoneyIn
-    shares: list[ShareIn] = Field(min_length=1)
+    shares: list[ShareIn] = Field(min_length=1, max_length=len(Payer),
+                                  description="One share per payer")
 
 
 class ContributionBatchIn(BaseModel):
@@ -101,7 +108,8 @@ class ContributionBatchIn(BaseModel):
                 {"payer": "government", "amount": _thb("26250")}]},
         ], "partial": False}]},
     )
-    contributions: list[ContributionIn]
+    # The service refuses a longer batch with its own code (batch_too_large): said here.
+    contributions: list[ContributionIn] = Field(json_schema_extra={"maxItems": BATCH_SIZE_MAX})
     partial: bool = Field(
         False,
         description="false (default): one invalid item and nothing is posted. true: every "
@@ -149,7 +157,8 @@ class WorkerIn(BaseModel):
     id: str | None = Field(None, description="Optional id (wkr_...); the hub assigns one")
     nationality: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
     identity: IdentityIn | None = None
-    memberships: list[MembershipIn] = Field(default_factory=list)
+    memberships: list[MembershipIn] = Field(default_factory=list,
+                                            max_length=MEMBERSHIPS_PER_WORKER_MAX)
 
 
 class AccountIn(BaseModel):
@@ -163,7 +172,7 @@ class AccountIn(BaseModel):
     code: AccountCode
     currency: Currency
     flags: list[str] = Field(
-        default_factory=list,
+        default_factory=list, max_length=len([f for f in AccountFlags if f]),  # each once
         description="any of debits_must_not_exceed_credits, credits_must_not_exceed_debits",
     )
     fund: str | None = None
@@ -196,7 +205,9 @@ class TransferBatchIn(BaseModel):
             {"id": "demo-move-2", "debit_account_id": 1, "credit_account_id": 2,
              "amount": _thb("2500"), "pending": True, "code": "transfer"}]}]},
     )
-    transfers: list[TransferIn]
+    # The service refuses a longer batch with its own code (batch_too_large): said here.
+    transfers: list[TransferIn] = Field(
+        json_schema_extra={"maxItems": TRANSFERS_PER_REQUEST_MAX})
 
 
 class ResolveIn(BaseModel):

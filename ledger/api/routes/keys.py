@@ -39,7 +39,8 @@ async def jwks(svc: ServicesDep) -> dict[str, Any]:
 @router.get("/v1/keys", summary="Every published key set, by issuer (HUB and member funds)",
             response_model=None, responses={304: {"description": "Not modified (ETag)"}})
 async def keys_by_issuer(svc: ServicesDep,
-                         if_none_match: Annotated[str | None, Header()] = None) -> Response:
+                         if_none_match: Annotated[str | None, Header(max_length=1024)] = None
+                         ) -> Response:
     """With an `ETag`: a fund that keeps the keys asks again with `If-None-Match` and gets 304
     until a key is published or revoked."""
     payload = orjson.dumps({"HUB": svc.signer.jwks(), **await svc.keys.jwks_by_issuer()})

@@ -22,7 +22,8 @@ from ledger.demo_data import DEMO_WORKER
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.periods import Month
 from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
-from ledger.services.portability import FlowRequest, Reason
+from ledger.domain.ids import check_worker_id
+from ledger.services.portability import FlowRequest, FlowState, Reason
 from ledger.settlement.agreement import AGREEMENTS_DIR, bundled_agreement
 from ledger.settlement.legs import Flow
 
@@ -68,7 +69,8 @@ class TransitionIn(BaseModel):
 class RateIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"rate": "0.028", "source": "Bank of Thailand reference rate, 2026-10-30"}]})
-    rate: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?$",
+    # fx_rates.rate holds 48 characters: a longer rate was a database error (a 500).
+    rate: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", max_length=48,
                       description="Units of quote per unit of base, a decimal string")
     source: str = Field(min_length=1, max_length=500)
 
@@ -124,11 +126,14 @@ async def request_flow(body: FlowIn, principal: PrincipalDep, svc: ServicesDep
 
 @router.get("/v1/portability/transfers", summary="Flows visible to the caller")
 async def list_flows(principal: PrincipalDep, svc: ServicesDep, worker_id: str | None = None,
-                     state: str | None = None,
+                     state: FlowState | None = None,
                      limit: Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
                      ) -> dict[str, Any]:
     """Oldest first, at most `limit`."""
-    return {"transfers": await svc.portability.find(principal, worker_id, state, limit)}
+    if worker_id is not None:
+        check_worker_id(worker_id)
+    return {"transfers": await svc.portability.find(
+        principal, worker_id, state.value if state else None, limit)}
 
 
 @router.get("/v1/portability/transfers/{flow_id}", summary="One flow, its amounts and legs")
