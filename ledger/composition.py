@@ -34,8 +34,8 @@ from ledger.services.message_handlers import (
     settlement_handlers,
 )
 from ledger.services.portability import PortabilityService
-from ledger.services.rate_limits import RateLimiter
 from ledger.services.posting import PostingEngine
+from ledger.services.rate_limits import RateLimiter
 from ledger.services.settlement import SettlementService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService

@@ -18,9 +18,9 @@ from ledger.demo_data import (
 )
 from ledger.domain.accounts import AccountCode
 from ledger.domain.funds import Payer
+from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency
 from ledger.domain.periods import PeriodKind
-from ledger.domain.ledger import AccountFlags
 from ledger.limits import (
     BATCH_SIZE_MAX,
     ID_MAX,

@@ -21,8 +21,8 @@ from ledger.composition import identity_vault
 from ledger.config import ConfigurationError, Settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
-from ledger.limits import REPLAY_RECORDS_KEEP_DAYS, REPLAY_RECORDS_KEEP_DAYS_MIN
 from ledger.domain.errors import DomainError, ErrorCode
+from ledger.limits import REPLAY_RECORDS_KEEP_DAYS, REPLAY_RECORDS_KEEP_DAYS_MIN
 from ledger.services import identity_rotation, replay_records
 
 

@@ -92,7 +92,7 @@ def test_the_number_of_buckets_is_bounded() -> None:
 
 
 def test_bad_settings_are_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="rate_per_s >= 0"):
         RateLimiter(-1, 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="burst >= 1"):
         RateLimiter(1, 0)

@@ -37,7 +37,7 @@ def _keys() -> tuple[str, str]:
     return secrets.token_urlsafe(48), base64.b64encode(os.urandom(32)).decode()
 
 
-class Stop(Exception):
+class StopError(Exception):
     """Stands for the process being stopped between two batches."""
 
 
@@ -86,9 +86,9 @@ async def test_a_rotation_stopped_half_way_resumes_and_numbers_stay_findable(
         sealed_before = await _stored(db)
 
         def stop(_: identity_rotation.TableProgress) -> None:
-            raise Stop
+            raise StopError
 
-        with pytest.raises(Stop):
+        with pytest.raises(StopError):
             await identity_rotation.rotate(db, rotating, batch=3, progress=stop)
         half = await _stored(db)
         done_first = {k[0] for k in _changed(sealed_before, half, "workers")}
@@ -121,7 +121,7 @@ async def test_a_rotation_stopped_half_way_resumes_and_numbers_stay_findable(
 
         # After: the new keys alone read and find everything; the old ones find nothing.
         after = WorkerService(db, PiiVault(*new_keys))
-        for worker_id, identity, th, jp in people:
+        for worker_id, identity, th, _ in people:
             assert (await after.get(OPERATOR, worker_id)).identity_number == identity
             assert (await after.find(OPERATOR, "TH-SSO", th)).id == worker_id
             with pytest.raises(DomainError):

@@ -20,9 +20,9 @@ from ledger.api.deps import PrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES
 from ledger.demo_data import DEMO_WORKER
 from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.ids import check_worker_id
 from ledger.domain.periods import Month
 from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
-from ledger.domain.ids import check_worker_id
 from ledger.services.portability import FlowRequest, FlowState, Reason
 from ledger.settlement.agreement import AGREEMENTS_DIR, bundled_agreement
 from ledger.settlement.legs import Flow
