@@ -72,15 +72,22 @@ def _formats() -> dict[str, dict[str, Any]]:
         "scheme": {"maxLength": 64, "pattern": r"^[a-z0-9][a-z0-9-]*$"},
         "month": month, "months": month, "as_of": month, "claim_month": month,
         "left_country_month": month,
-        "code": {"enum": [c.value for c in AccountCode]},
         "flags": {"enum": [f.name.lower() for f in AccountFlags if f.name and f.value]},
         "channel": {"maxLength": 32, "pattern": r"^[a-z0-9][a-z0-9-]*$"},
         "channel_ref": {"pattern": REF_PATTERN, "maxLength": 48},
         "day": {"pattern": DAY_PATTERN, "maxLength": 10},
-        "name": {"maxLength": 64, "pattern": r"^[a-z0-9][a-z0-9-]*$"},
         "Idempotency-Key": {"minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
         # Money as the channels take it: the service refuses anything not an int64 amount.
         "amount_minor": {"maxLength": 20},
+    }
+
+
+def _parameter_formats() -> dict[str, dict[str, Any]]:
+    """Formats of parameters whose names mean something else in a body (a transfer's `code`
+    is a free label, an account's the enum)."""
+    return {
+        "code": {"enum": [c.value for c in AccountCode]},
+        "name": {"maxLength": 64, "pattern": r"^[a-z0-9][a-z0-9-]*$"},
     }
 
 
@@ -112,6 +119,7 @@ def install(app: FastAPI) -> None:
 
 def exact(doc: dict[str, Any]) -> dict[str, Any]:
     formats, body_formats = _formats(), _body_formats()
+    parameter_formats = {**formats, **_parameter_formats()}
     schemas: dict[str, Any] = doc.setdefault("components", {}).setdefault("schemas", {})
     for name in ("HTTPValidationError", "ValidationError"):
         schemas.pop(name, None)
@@ -123,7 +131,7 @@ def exact(doc: dict[str, Any]) -> dict[str, Any]:
     for item in doc.get("paths", {}).values():
         for method, operation in item.items():
             for parameter in operation.get("parameters", []):
-                found = formats.get(parameter["name"])
+                found = parameter_formats.get(parameter["name"])
                 if found:
                     _constrain(parameter["schema"], found)
             _declare_statuses(method, operation)

@@ -148,7 +148,7 @@ async def test_bodies_past_their_bounds_are_refused_and_book_nothing(api: Api, u
         ("/v1/workers", {"nationality": "KH", "memberships": [
             {"fund": "TH-SSO", "member_number": f"{n:013d}"}
             for n in range(MEMBERSHIPS_PER_WORKER_MAX + 1)]}, {}, "memberships"),
-        ("/v1/accounts", {"key": f"flags-{uid}", "code": "member", "currency": "THB",
+        ("/v1/accounts", {"key": f"flags-{uid}", "code": "operating", "currency": "THB",
                           "flags": ["debits_must_not_exceed_credits"] * 3}, {}, "flags"),
         ("/v1/contributions/batch", {"contributions": [
             thai_contribution(worker, month=f"20{y:02d}-{m:02d}")
