@@ -29,6 +29,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from ledger.api.deps import OPTIONAL_BEARER
 from ledger.channels.dayfile import REF_PATTERN
 from ledger.domain.accounts import AccountCode
 from ledger.domain.funds import FUNDS
@@ -128,12 +129,20 @@ def exact(doc: dict[str, Any]) -> dict[str, Any]:
             found = body_formats.get((name, prop)) or formats.get(prop)
             if found:
                 _constrain(sub, found)
+    doc["components"].get("securitySchemes", {}).pop(OPTIONAL_BEARER, None)
     for item in doc.get("paths", {}).values():
         for method, operation in item.items():
             for parameter in operation.get("parameters", []):
                 found = parameter_formats.get(parameter["name"])
                 if found:
                     _constrain(parameter["schema"], found)
+                if parameter["name"] == "Idempotency-Key":
+                    # Optional in the signature so that its absence gets our own 400
+                    # (`idempotency_key_missing`), but required all the same.
+                    parameter["required"] = True
+            if operation.get("security") == [{OPTIONAL_BEARER: []}]:
+                # A token is optional here (it says more to the hub's staff).
+                operation["security"] = [{"HTTPBearer": []}, {}]
             _declare_statuses(method, operation)
     return doc
 
@@ -150,7 +159,8 @@ def _declare_statuses(method: str, operation: dict[str, Any]) -> None:
     for status in sorted(statuses):
         responses.setdefault(str(status), {"description": STATUS_TEXT[status]})
     for status, response in responses.items():
-        if status.isdigit() and int(status) >= 400:
+        declared = [m.get("schema") for m in response.get("content", {}).values()]
+        if status.isdigit() and int(status) >= 400 and all(s == PROBLEM_REF for s in declared):
             response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
             if status == "429":
                 response["headers"] = {"Retry-After": {

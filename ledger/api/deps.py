@@ -50,9 +50,16 @@ def _limit(svc: Services, key: str) -> None:
                           details={"retry_after_s": wait_s})
 
 
+# The same bearer scheme under its own name, so that the OpenAPI document can say the token is
+# optional where it is (api/contract.py folds it back into `HTTPBearer`).
+OPTIONAL_BEARER = "HTTPBearerOptional"
+_optional_bearer = HTTPBearer(auto_error=False, scheme_name=OPTIONAL_BEARER,
+                              description="Optional: staff learn more with one")
+
+
 async def optional_principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
 ) -> Principal | None:
     """The principal when a token is sent (a bad token is still refused), else None: for
     routes anyone may call that say more to the hub's own staff."""

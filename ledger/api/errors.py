@@ -142,4 +142,6 @@ def install(app: FastAPI) -> None:
         data = orjson.loads(body)
         data["status"] = exc.status_code
         data["title"] = TITLES.get(exc.status_code, "Error")
-        return Response(orjson.dumps(data), status_code=exc.status_code, media_type=MEDIA_TYPE)
+        # A 405 says which methods the path takes (RFC 9110 §15.5.6): Starlette's Allow header.
+        return Response(orjson.dumps(data), status_code=exc.status_code, media_type=MEDIA_TYPE,
+                        headers=exc.headers)
