@@ -151,7 +151,7 @@ async def test_no_identity_number_or_name_is_in_a_dump_a_log_or_a_problem(
     jp, kh = member_number("JP-JPS", uid), member_number("KH-NSSF", uid)
     passport, national = f"PP{uid.upper()}", f"9{int(uid, 16) % 10**12:012d}"
     unknown_th = member_number("TH-SSO", uid[::-1])
-    names = [f"Somchai{uid}", f"Rattanakosin{uid}", f"Dara{uid}", f"Sokha{uid}"]
+    names = [f"Somchai{uid}", f"Rattanakosin{uid}", f"Dara{uid}", f"Sokha {uid}"]
     numbers = [*th, jp, kh, passport, national, unknown_th]
     problems: list[str] = []
     async with fresh_database(tmp_path) as db:
@@ -192,9 +192,10 @@ async def test_no_identity_number_or_name_is_in_a_dump_a_log_or_a_problem(
                 await call("POST", "/v1/workers", 422, headers=operator, json={
                     "nationality": "KH",
                     "memberships": [{"fund": "TH-SSO", "member_number": names[3]}]})
+                broken = th[0][:6] + "#" + th[0][6:]
                 await call("POST", "/v1/workers", 422, headers=operator, json={
                     "nationality": "KH",
-                    "memberships": [{"fund": "TH-SSO", "member_number": th[0][:-1] + "x"}]})
+                    "memberships": [{"fund": "TH-SSO", "member_number": broken}]})
                 for who, number, status in (("th", th[0], 200), ("th", unknown_th, 404),
                                             ("operator", jp, 200)):
                     await call("POST", f"/v1/funds/{'JP-JPS' if number == jp else 'TH-SSO'}"
