@@ -152,7 +152,8 @@ async def test_no_identity_number_or_name_is_in_a_dump_a_log_or_a_problem(
     passport, national = f"PP{uid.upper()}", f"9{int(uid, 16) % 10**12:012d}"
     unknown_th = member_number("TH-SSO", uid[::-1])
     names = [f"Somchai{uid}", f"Rattanakosin{uid}", f"Dara{uid}", f"Sokha {uid}"]
-    numbers = [*th, jp, kh, passport, national, unknown_th]
+    broken = th[0][:6] + "#" + th[0][6:]  # refused by the registration's check
+    numbers = [*th, jp, kh, passport, national, unknown_th, broken]
     problems: list[str] = []
     async with fresh_database(tmp_path) as db:
         async for api in api_on(db, uid):
@@ -192,7 +193,6 @@ async def test_no_identity_number_or_name_is_in_a_dump_a_log_or_a_problem(
                 await call("POST", "/v1/workers", 422, headers=operator, json={
                     "nationality": "KH",
                     "memberships": [{"fund": "TH-SSO", "member_number": names[3]}]})
-                broken = th[0][:6] + "#" + th[0][6:]
                 await call("POST", "/v1/workers", 422, headers=operator, json={
                     "nationality": "KH",
                     "memberships": [{"fund": "TH-SSO", "member_number": broken}]})
