@@ -16,6 +16,7 @@ from ledger.limits import (
     PAGE_SIZE_MAX,
     TRANSFERS_PER_REQUEST_MAX,
 )
+from ledger.api.routes.inbox import MESSAGES_PER_REQUEST_MAX
 from tests.api.conftest import Api
 from tests.api.helpers import ledger_snapshot, money, new_worker, thai_contribution
 
@@ -165,6 +166,14 @@ async def test_bodies_past_their_bounds_are_refused_and_book_nothing(api: Api, u
             assert response.json()["field"].startswith(field), response.text
         else:
             assert response.json()["code"] == "batch_too_large"
+    transfer = {"id": "x", "debit_account_id": 1, "credit_account_id": 2,
+                "amount": money("1")}
+    too_many = await api.http.post("/v1/transfers", headers=operator, json={"transfers": [
+        {**transfer, "id": f"many-{uid}-{n}"} for n in range(TRANSFERS_PER_REQUEST_MAX + 1)]})
+    assert too_many.status_code == 422 and too_many.json()["code"] == "batch_too_large"
+    tokens = await api.http.post("/v1/inbox/messages", headers=api.auth("th"), json={
+        "tokens": ["x"] * (MESSAGES_PER_REQUEST_MAX + 1)})
+    assert tokens.status_code == 422 and tokens.json()["field"] == "tokens"
     long_rate = await api.http.put("/v1/fx-rates/THB/USD", headers=operator,
                                    json={"rate": "1" * 49, "source": "too precise"})
     assert long_rate.status_code == 422 and long_rate.json()["field"] == "rate"
