@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from ledger.api.routes.inbox import MESSAGES_PER_REQUEST_MAX
 from ledger.domain.funds import FUNDS
 from ledger.limits import (
     BATCH_SIZE_MAX,
@@ -16,7 +17,6 @@ from ledger.limits import (
     PAGE_SIZE_MAX,
     TRANSFERS_PER_REQUEST_MAX,
 )
-from ledger.api.routes.inbox import MESSAGES_PER_REQUEST_MAX
 from tests.api.conftest import Api
 from tests.api.helpers import ledger_snapshot, money, new_worker, thai_contribution
 
