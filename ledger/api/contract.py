@@ -156,8 +156,8 @@ def _declare_statuses(method: str, operation: dict[str, Any]) -> None:
         statuses |= {400, 413}
     if method in ("post", "put"):
         statuses.add(409)
-    for status in sorted(statuses):
-        responses.setdefault(str(status), {"description": STATUS_TEXT[status]})
+    for code in sorted(statuses):
+        responses.setdefault(str(code), {"description": STATUS_TEXT[code]})
     for status, response in responses.items():
         declared = [m.get("schema") for m in response.get("content", {}).values()]
         if status.isdigit() and int(status) >= 400 and all(s == PROBLEM_REF for s in declared):

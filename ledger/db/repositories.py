@@ -118,8 +118,8 @@ async def worker_id_by_member(db: Database, fund: str, number_hmacs: Sequence[st
     during an identity key rotation)."""
     async with db.engine.connect() as conn:
         found = (await conn.execute(select(memberships.c.worker_id).where(
-            memberships.c.fund == fund, memberships.c.member_number_hmac.in_(number_hmacs))
-        ).limit(1)).scalar()
+            memberships.c.fund == fund, memberships.c.member_number_hmac.in_(number_hmacs)
+        ).limit(1))).scalar()
     return None if found is None else str(found)
 
 
