@@ -40,6 +40,8 @@ from ledger.limits import IDEMPOTENCY_KEY_MAX_LENGTH
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+# What FastAPI and the routers declare for an error answer: the server sends a Problem.
+_PROBLEM_SCHEMAS = (PROBLEM_REF, {"$ref": "#/components/schemas/HTTPValidationError"})
 MONTH_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 
@@ -160,7 +162,8 @@ def _declare_statuses(method: str, operation: dict[str, Any]) -> None:
         responses.setdefault(str(code), {"description": STATUS_TEXT[code]})
     for status, response in responses.items():
         declared = [m.get("schema") for m in response.get("content", {}).values()]
-        if status.isdigit() and int(status) >= 400 and all(s == PROBLEM_REF for s in declared):
+        if status.isdigit() and int(status) >= 400 and all(s in _PROBLEM_SCHEMAS
+                                                           for s in declared):
             response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
             if status == "429":
                 response["headers"] = {"Retry-After": {
