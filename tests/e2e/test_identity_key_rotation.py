@@ -149,11 +149,13 @@ async def test_rows_under_a_third_key_are_named_and_the_rotation_is_incomplete(
 ) -> None:
     async with fresh_database(tmp_path) as db:
         lost = await WorkerService(db, PiiVault(*_keys())).create(
-            OPERATOR, NewWorker("KH", [], "passport", f"N{uid}"))
+            OPERATOR, NewWorker("KH", [("VN-VSS", member_number("VN-VSS", uid))], "passport",
+                                f"N{uid}"))
         report = await identity_rotation.rotate(
             db, PiiVault(*_keys(), previous=PiiVault(*_keys())))
         assert not report.complete
         assert report.tables[0].unreadable == [lost.id]
+        assert report.tables[2].unreadable == [f"{lost.id}/VN-VSS"]
 
 
 async def test_without_previous_keys_there_is_nothing_to_rotate_from(tmp_path: Path) -> None:
