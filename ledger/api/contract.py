@@ -67,7 +67,7 @@ def _formats() -> dict[str, dict[str, Any]]:
     worker = {"pattern": WORKER_ID_PATTERN, "maxLength": 44}
     month = {"pattern": MONTH_PATTERN, "maxLength": 7}
     return {
-        "fund": fund, "host_fund": fund, "issuer": {"enum": ["HUB", *sorted(FUNDS)]},
+        "fund": fund, "host_fund": fund, "issuer": fund,
         "currency": currency, "base": currency, "quote": currency,
         "worker_id": worker,
         "transfer_id": identifier, "flow_id": identifier, "window_id": identifier,
@@ -80,6 +80,9 @@ def _formats() -> dict[str, dict[str, Any]]:
         "channel_ref": {"pattern": REF_PATTERN, "maxLength": 48},
         "day": {"pattern": DAY_PATTERN, "maxLength": 10},
         "Idempotency-Key": {"minLength": 1, "maxLength": IDEMPOTENCY_KEY_MAX_LENGTH},
+        # The registration's check (services/workers.py); each fund's own format is checked
+        # where its files are read.
+        "member_number": {"pattern": r"^[A-Za-z0-9()/-]+$", "maxLength": 40},
         # Money as the channels take it: the service refuses anything not an int64 amount.
         "amount_minor": {"maxLength": 20},
     }
@@ -99,6 +102,8 @@ def _body_formats() -> dict[tuple[str, str], dict[str, Any]]:
     identifier = {"pattern": ID_PATTERN, "maxLength": ID_MAX_LENGTH}
     return {
         ("WorkerIn", "id"): {"pattern": WORKER_ID_PATTERN, "maxLength": 44},
+        ("WorkerIn", "nationality"): {"pattern": r"^[A-Za-z]{2}$"},
+        ("AccountIn", "key"): identifier,
         ("ContributionIn", "id"): identifier,
         ("TransferIn", "id"): identifier,
         ("ResolveIn", "id"): identifier,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -142,6 +143,19 @@ def install(app: FastAPI) -> None:
         data = orjson.loads(body)
         data["status"] = exc.status_code
         data["title"] = TITLES.get(exc.status_code, "Error")
-        # A 405 says which methods the path takes (RFC 9110 §15.5.6): Starlette's Allow header.
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Every method the path takes (RFC 9110 §15.5.6): Starlette names only those of
+            # the one route it matched, and a path's GET and POST are two routes.
+            headers["Allow"] = _allowed(request) or headers.get("Allow", "")
         return Response(orjson.dumps(data), status_code=exc.status_code, media_type=MEDIA_TYPE,
-                        headers=exc.headers)
+                        headers=headers)
+
+
+def _allowed(request: Request) -> str | None:
+    """The methods the OpenAPI document gives the request's path (None: no such path)."""
+    for template, operations in request.app.openapi()["paths"].items():
+        parts = re.split(r"\{[^}]+\}", template)
+        if re.fullmatch("[^/]+".join(re.escape(p) for p in parts), request.url.path):
+            return ", ".join(sorted(m.upper() for m in operations))
+    return None

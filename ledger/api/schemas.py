@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+# Booleans and integers of a body are strict: the document says boolean and integer, so "1",
+# 0 or 1.0 are refused rather than coerced (Schemathesis found `"pending": 0` accepted).
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from ledger.demo_data import (
     DEMO_WORKER,
@@ -110,7 +112,7 @@ class ContributionBatchIn(BaseModel):
     )
     # The service refuses a longer batch with its own code (batch_too_large): said here.
     contributions: list[ContributionIn] = Field(json_schema_extra={"maxItems": BATCH_SIZE_MAX})
-    partial: bool = Field(
+    partial: StrictBool = Field(
         False,
         description="false (default): one invalid item and nothing is posted. true: every "
         "valid item is posted on its own and the response says which failed.",
@@ -187,10 +189,10 @@ class TransferIn(BaseModel):
             "code": "transfer"}]},
     )
     id: str = Field(description="Caller-chosen id: the same id and fields again is a no-op")
-    debit_account_id: int = Field(ge=1, le=ID_MAX)
-    credit_account_id: int = Field(ge=1, le=ID_MAX)
+    debit_account_id: StrictInt = Field(ge=1, le=ID_MAX)
+    credit_account_id: StrictInt = Field(ge=1, le=ID_MAX)
     amount: MoneyIn
-    pending: bool = Field(False, description="Reserve now; post or void later")
+    pending: StrictBool = Field(False, description="Reserve now; post or void later")
     code: str = Field("transfer", max_length=32)
 
 

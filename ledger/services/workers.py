@@ -49,7 +49,8 @@ class NewWorker:
 
 
 def basic_member_number_check(fund: str, number: str) -> None:
-    if not (1 <= len(number) <= 40) or not all(ch.isalnum() or ch in "-/()" for ch in number):
+    if not (1 <= len(number) <= 40) or not all(
+            (ch.isascii() and ch.isalnum()) or ch in "-/()" for ch in number):
         raise DomainError(
             ErrorCode.INVALID_ID,
             f"member number for {fund} must be 1-40 letters, digits or - / ( )",
@@ -127,18 +128,19 @@ class WorkerService:
                 ErrorCode.INVALID_INPUT, "a fund registers a worker with its membership",
                 field="memberships",
             )
-        if new.id and principal.kind is not PrincipalKind.HUB_OPERATOR:
+        # An id sent, even an empty one, is an id chosen (the API document gives its pattern).
+        if new.id is not None and principal.kind is not PrincipalKind.HUB_OPERATOR:
             # A chosen id that exists elsewhere would answer "exists" to a fund that may not
             # see that worker: ids of fund registrations are the hub's (issue 25 finding 3).
             raise DomainError(ErrorCode.INVALID_INPUT, "the hub assigns worker ids: register "
                               "without an id", field="id")
-        worker_id = check_worker_id(new.id) if new.id else new_worker_id()
-        if new.id:
+        worker_id = check_worker_id(new.id) if new.id is not None else new_worker_id()
+        if new.id is not None:
             check_worker_id_carries_no_number(
                 worker_id, [n for _, n in new.memberships]
                 + ([new.identity_number] if new.identity_number else []))
         nationality = new.nationality.upper()
-        if len(nationality) != 2 or not nationality.isalpha():
+        if len(nationality) != 2 or not (nationality.isascii() and nationality.isalpha()):
             raise DomainError(ErrorCode.INVALID_INPUT, "nationality is ISO 3166-1 alpha-2",
                               field="nationality")
         rows = [{**self._membership_row(principal, worker_id, f, n, i), "created_at_us": now}

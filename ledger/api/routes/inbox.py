@@ -21,7 +21,6 @@ from ledger.api.schemas import PROBLEM_RESPONSES
 from ledger.domain.errors import DomainError
 from ledger.domain.funds import get_fund
 from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REQUEST_BODY_MAX_BYTES
-from ledger.settlement.keys import HUB
 
 router = APIRouter(tags=["inbox"], responses=PROBLEM_RESPONSES)
 Limit = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)]
@@ -65,7 +64,7 @@ async def deliver(body: MessagesIn, principal: PrincipalDep, svc: ServicesDep
 async def messages(principal: PrincipalDep, svc: ServicesDep, issuer: str | None = None,
                    state: Literal["held", "received", "processed", "failed"] | None = None,
                    limit: Limit = PAGE_SIZE_DEFAULT) -> dict[str, Any]:
-    if issuer is not None and issuer != HUB:
+    if issuer is not None:  # messages come from funds: any other issuer is refused
         get_fund(issuer, "issuer")
     return {"messages": await svc.inbox.messages(principal, issuer, state, limit)}
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ledger.api.deps import PrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES
@@ -28,7 +28,7 @@ EXAMPLE_JWK = {"kty": "OKP", "crv": "Ed25519", "kid": "th-sso-2026-01",
 class RevocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"at": 1767225600}]})
-    at: int | None = Field(None, ge=0, le=ID_MAX, description="Unix seconds; default: now")
+    at: StrictInt | None = Field(None, ge=0, le=ID_MAX, description="Unix seconds; default: now")
 
 
 @router.get("/.well-known/jwks.json", summary="The hub's public signing keys (JWKS)")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ledger.adapters.refunds import Claim
 from ledger.api.deps import PrincipalDep, ServicesDep
@@ -39,7 +39,7 @@ class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"claim_month": "2026-09", "age_years": 35, "left_country_month": "2026-08"}]})
     claim_month: str = Field(description="YYYY-MM")
-    age_years: int | None = Field(None, ge=0, le=130)
+    age_years: StrictInt | None = Field(None, ge=0, le=130)
     left_country_month: str | None = Field(None, description="YYYY-MM the worker left")
 
 
@@ -171,7 +171,8 @@ async def totalisation(
     as_of: Annotated[str | None, Query(description="YYYY-MM; default this month")] = None,
     age_years: Annotated[int | None, Query(ge=0, le=130)] = None,
 ) -> dict[str, Any]:
-    month = Month.parse(as_of, "as_of") if as_of else Month.of(datetime.now(UTC).date())
+    month = (Month.parse(as_of, "as_of") if as_of is not None
+             else Month.of(datetime.now(UTC).date()))
     result = await svc.portability.totalisation(principal, worker_id, month, age_years)
     return {"as_of": str(result.as_of), "totalised_months": len(result.union_months),
             "funds": [{"fund": f.fund, "member": f.member, "own_months": f.own_months,
@@ -187,4 +188,5 @@ async def totalisation(
             summary="Money still owed to the worker by someone else (e.g. Japan's tax refund)")
 async def receivables(worker_id: Annotated[str, _path(DEMO_WORKER)], principal: PrincipalDep,
                       svc: ServicesDep) -> dict[str, Any]:
+    check_worker_id(worker_id)  # a worker id there cannot be is refused, not answered empty
     return {"receivables": await svc.portability.receivables(principal, worker_id)}
