@@ -83,7 +83,7 @@ async def _run(url: str, who: str | None, report: Path) -> tuple[int, str]:
                "--report", "junit", "--report-dir", str(report)]
     if who is not None:
         command += ["--header", f"Authorization: Bearer {DEMO_TOKENS[who]}"]
-    report.mkdir(parents=True, exist_ok=True)
+    await asyncio.to_thread(report.mkdir, parents=True, exist_ok=True)
     process = await asyncio.create_subprocess_exec(  # in its own folder: st keeps files there
         *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT, cwd=report)
     out, _ = await asyncio.wait_for(process.communicate(), RUN_TIMEOUT_S)
