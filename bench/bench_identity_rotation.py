@@ -1,4 +1,4 @@
-"""Identity key rotation on PostgreSQL (ADR 0044): numbers rotated per second.
+"""Identity key rotation on PostgreSQL (ADR 0055): numbers rotated per second.
 
     python3 dev.py bench identity_rotation [--workers N] [--batch B]
 

@@ -61,7 +61,7 @@ class Settings(BaseSettings):
         DEV_PII_ENCRYPTION_KEY, description="base64 of a 32-byte AES-256-GCM key"
     )
     pii_previous_hmac_key: str | None = Field(
-        None, description="During an identity key rotation only (ADR 0044): the HMAC key "
+        None, description="During an identity key rotation only (ADR 0055): the HMAC key "
         "being replaced, with CLMTV_PII_PREVIOUS_ENCRYPTION_KEY. Remove both once "
         "`clmtv db rotate-identity-keys` reports nothing left"
     )
@@ -83,7 +83,7 @@ class Settings(BaseSettings):
     )
     rate_limit_per_s: float = Field(
         100.0, ge=0, description="Requests per second each principal may make, sustained, per "
-        "server process (0: no limit; ADR 0042)"
+        "server process (0: no limit; ADR 0053)"
     )
     rate_limit_burst: int = Field(
         200, ge=1, description="Requests a principal may make at once before the rate applies"

@@ -36,7 +36,7 @@ VERIFY_THREADS_MAX = 4
 # that a payment acknowledged in the day's last second is in the hub's view of it.
 DAY_FILE_GRACE_S = 300
 DAY_FILE_MAX_BYTES = 64 * 1024 * 1024  # ~400,000 lines of a channel's day
-# Retention of the records that answer retries (ADR 0043): idempotency keys and applied inbox
+# Retention of the records that answer retries (ADR 0054): idempotency keys and applied inbox
 # messages are deleted once this old AND received before every unfinished settlement window
 # opened. Never under the longest message life plus the clock skew allowed both ways, so a
 # message whose record is gone has expired wherever it is replayed.

@@ -27,7 +27,7 @@ async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    """The caller, counted against its rate limit (ADR 0042): an authenticated caller by its
+    """The caller, counted against its rate limit (ADR 0053): an authenticated caller by its
     name, one without a valid token by its address (so token guessing is slowed too)."""
     svc: Services = request.app.state.services
     try:

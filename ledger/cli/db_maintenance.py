@@ -2,9 +2,9 @@
 against CLMTV_DATABASE_URL, while the servers run.
 
 `prune-replays` deletes idempotency keys and applied inbox messages past their retention
-(ADR 0043), in short batches; an interrupted run leaves nothing half done, and the next one
+(ADR 0054), in short batches; an interrupted run leaves nothing half done, and the next one
 goes on. `rotate-identity-keys` re-hashes and re-seals every identity and member number under
-the current identity keys (ADR 0044), in batches, with progress; run it again to resume.
+the current identity keys (ADR 0055), in batches, with progress; run it again to resume.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from ledger.services import identity_rotation, replay_records
 def add_parsers(db_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     prune = db_sub.add_parser(
         "prune-replays", help="delete idempotency keys and applied inbox messages past their "
-        "retention (ADR 0043)")
+        "retention (ADR 0054)")
     prune.add_argument("--keep-days", type=int, default=REPLAY_RECORDS_KEEP_DAYS,
                        help=f"keep records younger than this (default: %(default)s; at least "
                        f"{REPLAY_RECORDS_KEEP_DAYS_MIN}); older ones also wait until a "
@@ -39,7 +39,7 @@ def add_parsers(db_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
 
     rotate = db_sub.add_parser(
         "rotate-identity-keys", help="re-hash and re-seal every identity and member number "
-        "under the current identity keys, reading old rows with CLMTV_PII_PREVIOUS_* (ADR 0044)")
+        "under the current identity keys, reading old rows with CLMTV_PII_PREVIOUS_* (ADR 0055)")
     rotate.add_argument("--batch", type=int, default=identity_rotation.BATCH_ROWS,
                         help="rows per transaction (default: %(default)s)")
     rotate.add_argument("--json", action="store_true", help="print the report as JSON")

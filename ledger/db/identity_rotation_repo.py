@@ -1,5 +1,5 @@
 """The rows that hold identity and member numbers, read and rewritten in batches for an
-identity key rotation (ADR 0044): workers' identities, identity claims, memberships.
+identity key rotation (ADR 0055): workers' identities, identity claims, memberships.
 
 Reads go in primary-key order after a cursor (keyset pages: each is an index range, however
 large the table). A batch's rewrites are one transaction, and each compares the ciphertext it

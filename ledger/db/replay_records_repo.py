@@ -1,4 +1,4 @@
-"""Deleting the records that answer retries, once past their retention (ADR 0043): idempotency
+"""Deleting the records that answer retries, once past their retention (ADR 0054): idempotency
 keys with their stored responses, and the inbox's applied messages (ids, bytes and results).
 
 Each call deletes at most `limit` rows in one short transaction, oldest first in no particular

@@ -5,7 +5,7 @@ and `1234567890` find the same person. The ciphertext is bound to its context (w
 whose) as associated data, so it cannot be moved to another row and still decrypt.
 Clear numbers never leave this module except to callers allowed to display them.
 
-Keys rotate online (ADR 0044): a vault may hold the previous key pair beside the current one.
+Keys rotate online (ADR 0055): a vault may hold the previous key pair beside the current one.
 It writes with the current pair only; it opens a ciphertext under either (AES-GCM's tag says
 which), and a lookup tries both hashes, until `clmtv db rotate-identity-keys` has re-hashed
 and re-sealed every row under the current pair.

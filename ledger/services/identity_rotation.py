@@ -1,4 +1,4 @@
-"""Identity key rotation (ADR 0044): every stored identity and member number re-hashed (HMAC)
+"""Identity key rotation (ADR 0055): every stored identity and member number re-hashed (HMAC)
 and re-sealed (AES-GCM, bound to its row and column) under the current key pair, online, in
 batches.
 

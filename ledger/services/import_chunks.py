@@ -42,7 +42,7 @@ class StagedChunk:
     copy_text: tuple[bytes, bytes, bytes] | None = None
     pooled: dict[str, list[int]] = field(default_factory=dict)
     workers: bytes | None = None  # (line, worker) looked up ahead, as COPY text (PostgreSQL)
-    # During an identity key rotation (ADR 0044): each staged line's member hash under the
+    # During an identity key rotation (ADR 0055): each staged line's member hash under the
     # previous key, tried for the lines the current hash does not find.
     previous_hashes: dict[int, str] | None = None
 

@@ -3,7 +3,7 @@
 A bucket holds up to `burst` requests and refills at `rate_per_s`; a request takes one, and a
 caller whose bucket is empty is told how many whole seconds until one is back (`Retry-After`).
 Callers are principals by name; requests without a valid token are counted per client address,
-so that guessing tokens is slowed down too. The buckets are per process (ADR 0042): a server of
+so that guessing tokens is slowed down too. The buckets are per process (ADR 0053): a server of
 N processes lets a principal through at up to N times the rate. The number of buckets is bounded:
 past `max_buckets`, full buckets are forgotten first (forgetting one changes nothing), then the
 oldest (which can only give that caller a fresh burst early).

@@ -1,5 +1,5 @@
 """Retention of the records that answer retries: idempotency keys and applied inbox messages
-(ADR 0043).
+(ADR 0054).
 
 A record is deleted when it is older than the retention (35 days by default, never under 31)
 and a settlement window that opened after it has finished (settled or aborted), together with

@@ -175,7 +175,7 @@ class WorkerService:
         self, identity_kind: str | None, identity_number: str | None,
         memberships: Sequence[tuple[str, str]]
     ) -> None:
-        """During a rotation (ADR 0044): raise DuplicateKeyError, as the unique index would,
+        """During a rotation (ADR 0055): raise DuplicateKeyError, as the unique index would,
         when a row not yet re-hashed holds one of these numbers under the previous key."""
         previous = self.vault.previous
         if previous is None:

@@ -1,4 +1,4 @@
-"""Rate limits per principal (issue 16 item 3, ADR 0042): past its burst a caller gets 429
+"""Rate limits per principal (issue 16 item 3, ADR 0053): past its burst a caller gets 429
 problem+json with `Retry-After`, other callers are untouched, and the bucket refills with time.
 Requests without a valid token are counted per client address."""
 

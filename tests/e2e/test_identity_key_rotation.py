@@ -1,4 +1,4 @@
-"""Identity key rotation (issue 16 item 4, ADR 0044): every identity and member number re-hashed
+"""Identity key rotation (issue 16 item 4, ADR 0055): every identity and member number re-hashed
 and re-sealed under new keys, online, in batches, resumed after an interruption; numbers stay
 readable and findable throughout, and nothing is left under the old keys. The rotation runs on
 a database of its own (it rewrites every row), on SQLite and PostgreSQL."""

@@ -1,4 +1,4 @@
-"""Retention of idempotency keys and inbox message ids (issue 16 item 6, ADR 0043): they go only
+"""Retention of idempotency keys and inbox message ids (issue 16 item 6, ADR 0054): they go only
 when older than the retention AND a settlement window opened after them has finished; a retry
 after they went posts nothing twice. On a database of the test's own (the horizon depends on
 every window in it), on SQLite and PostgreSQL."""

@@ -195,7 +195,7 @@ def api_environment(settings: Settings, pool_size: int) -> dict[str, str]:
             "CLMTV_PII_ENCRYPTION_KEY": settings.pii_encryption_key,
             "CLMTV_DB_POOL_SIZE": str(pool_size),
             # A load test measures the capacity behind the per-principal rate limit, which
-            # would otherwise cap each sending token at its rate (ADR 0042).
+            # would otherwise cap each sending token at its rate (ADR 0053).
             "CLMTV_RATE_LIMIT_PER_S": "0"}
 
 
