@@ -40,6 +40,7 @@ from ledger.services.message_handlers import (
 )
 from ledger.services.portability import PortabilityService
 from ledger.services.posting import PostingEngine
+from ledger.services.rate_limits import RateLimiter
 from ledger.services.settlement import SettlementService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
@@ -79,6 +80,15 @@ class Services:
     employments: EmploymentService
     journal: JournalService
     stats: StatsService
+    rate_limits: RateLimiter
+
+
+def identity_vault(settings: Settings) -> PiiVault:
+    """The identity keys: the current pair, and the previous one during a rotation."""
+    previous = None
+    if settings.pii_previous_hmac_key and settings.pii_previous_encryption_key:
+        previous = PiiVault(settings.pii_previous_hmac_key, settings.pii_previous_encryption_key)
+    return PiiVault(settings.pii_hmac_key, settings.pii_encryption_key, previous)
 
 
 def build_services(
@@ -89,7 +99,7 @@ def build_services(
     # API from the first request, not from the first import that happens to load its rules.
     adapters()
     db = db or open_database(settings.database_url, settings.db_pool_size)
-    vault = PiiVault(settings.pii_hmac_key, settings.pii_encryption_key)
+    vault = identity_vault(settings)
     committer = GroupCommitter(PostingEngine(db, ledger_transactions(db)),
                                settings.group_commit_max)
     worker_service = WorkerService(db, vault)
@@ -129,6 +139,7 @@ def build_services(
         journal=JournalService(db, signer),
         stats=StatsService(db, signer, Decimal(settings.stats_epsilon),
                            Budget(Decimal(settings.stats_budget_per_month))),
+        rate_limits=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
     )
 
 

@@ -66,6 +66,14 @@ class Settings(BaseSettings):
         DEV_PII_ENCRYPTION_KEY, description="base64 of a 32-byte AES-256-GCM key for identity "
         "numbers (the default is the public development key, as above)"
     )
+    pii_previous_hmac_key: str | None = Field(
+        None, description="During an identity key rotation only (ADR 0055): the HMAC key "
+        "being replaced, with CLMTV_PII_PREVIOUS_ENCRYPTION_KEY. Remove both once "
+        "`clmtv db rotate-identity-keys` reports nothing left"
+    )
+    pii_previous_encryption_key: str | None = Field(
+        None, description="During a rotation only: the encryption key being replaced"
+    )
     hub_key_file: str = Field(
         "clmtv-hub-key.jwk",
         description="The hub's private signing key (JWK). Must exist for a server; created by "
@@ -106,6 +114,13 @@ class Settings(BaseSettings):
         "2.0", pattern=r"^\d+(\.\d{1,6})?$",
         description="The most ε all releases of one audience may spend on one month of data",
     )
+    rate_limit_per_s: float = Field(
+        100.0, ge=0, description="Requests per second each principal may make, sustained, per "
+        "server process (0: no limit; ADR 0053)"
+    )
+    rate_limit_burst: int = Field(
+        200, ge=1, description="Requests a principal may make at once before the rate applies"
+    )
 
     def uses_dev_keys(self) -> bool:
         return (
@@ -129,6 +144,7 @@ class Settings(BaseSettings):
             problems.append(f"CLMTV_PII_HMAC_KEY is shorter than {HMAC_KEY_MIN_BYTES} bytes")
         if not _is_aes_256_key(self.pii_encryption_key):
             problems.append("CLMTV_PII_ENCRYPTION_KEY is not the base64 of 32 bytes")
+        problems.extend(self.previous_key_problems())
         if not self.dev_mode:
             if self.pii_hmac_key == DEV_PII_HMAC_KEY:
                 problems.append("CLMTV_PII_HMAC_KEY is the public development key")
@@ -138,6 +154,26 @@ class Settings(BaseSettings):
                 problems.append(f"the hub's signing key file {self.hub_key_file} does not exist "
                                 "(create one with `clmtv hub-key create`, or point "
                                 "CLMTV_HUB_KEY_FILE at it)")
+        return problems
+
+    def previous_key_problems(self) -> list[str]:
+        """A rotation names both previous keys or neither, each well formed and not the
+        current one."""
+        hmac_key, encryption_key = self.pii_previous_hmac_key, self.pii_previous_encryption_key
+        if hmac_key is None and encryption_key is None:
+            return []
+        if hmac_key is None or encryption_key is None:
+            return ["CLMTV_PII_PREVIOUS_HMAC_KEY and CLMTV_PII_PREVIOUS_ENCRYPTION_KEY go "
+                    "together: set both during a rotation, neither after it"]
+        problems = []
+        if len(hmac_key.encode()) < HMAC_KEY_MIN_BYTES:
+            problems.append(f"CLMTV_PII_PREVIOUS_HMAC_KEY is shorter than {HMAC_KEY_MIN_BYTES} "
+                            "bytes")
+        if not _is_aes_256_key(encryption_key):
+            problems.append("CLMTV_PII_PREVIOUS_ENCRYPTION_KEY is not the base64 of 32 bytes")
+        if (hmac_key, encryption_key) == (self.pii_hmac_key, self.pii_encryption_key):
+            problems.append("the previous identity keys are the current ones: a rotation "
+                            "needs new CLMTV_PII_HMAC_KEY and CLMTV_PII_ENCRYPTION_KEY")
         return problems
 
     def require_servable(self, environ: Mapping[str, str] | None = None) -> None:

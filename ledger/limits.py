@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 BATCH_SIZE_MAX = 1000  # contributions per POST /v1/contributions:batch
+MEMBERSHIPS_PER_WORKER_MAX = 32  # in one registration: a worker's funds, with room to spare
 TRANSFERS_PER_REQUEST_MAX = 1000  # transfers in one linked batch
 PAGE_SIZE_MAX = 500  # rows per page of any listing
 PAGE_SIZE_DEFAULT = 100
@@ -49,3 +50,10 @@ STATEMENT_READS_SHOWN = 200  # the latest reads of a statement the worker's page
 PAYMENTS_SHOWN = 200  # the latest voluntary payments a statement page lists
 # The statement page warns when a claim's deadline is this close (issue 17: "within 90 days").
 DEADLINE_WARNING_DAYS = 90
+# Retention of the records that answer retries (ADR 0054): idempotency keys and applied inbox
+# messages are deleted once this old AND received before every unfinished settlement window
+# opened. Never under the longest message life plus the clock skew allowed both ways, so a
+# message whose record is gone has expired wherever it is replayed.
+REPLAY_RECORDS_KEEP_DAYS = 35
+REPLAY_RECORDS_KEEP_DAYS_MIN = 31  # > (MESSAGE_LIFETIME_MAX_S + 2 x 60 s of skew) in days
+REPLAY_RECORDS_PRUNE_BATCH = 5000  # rows deleted per transaction

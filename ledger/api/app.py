@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from fastapi_standalone_docs import StandaloneDocs  # type: ignore[import-untyped]  # no py.typed
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ledger.api import errors
+from ledger.api import contract, errors
 from ledger.api.examples import serve_live_examples
 from ledger.api.observability import RequestObserver
 from ledger.api.routes import (
@@ -199,6 +199,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # fund networks are often closed (ADR 0041).
     StandaloneDocs(app)
     errors.install(app)
+    contract.install(app)
 
     app.add_middleware(BodyLimit)
     # Outside BodyLimit: an upload is authenticated before its length is even looked at.

@@ -28,17 +28,40 @@ async def principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
-    if credentials is None or credentials.scheme.lower() != "bearer":
-        raise DomainError(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
+    """The caller, counted against its rate limit (ADR 0053): an authenticated caller by its
+    name, one without a valid token by its address (so token guessing is slowed too)."""
     svc: Services = request.app.state.services
-    found = await svc.clients.authenticate(credentials.credentials)
+    try:
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise DomainError(ErrorCode.UNAUTHENTICATED, "send Authorization: Bearer <token>")
+        found = await svc.clients.authenticate(credentials.credentials)
+    except DomainError as exc:
+        if exc.code is ErrorCode.UNAUTHENTICATED:
+            address = request.client.host if request.client else "unknown"
+            _limit(svc, f"address:{address}")
+        raise
+    _limit(svc, f"principal:{found.name}")
     note_principal(found.name)  # the logs of this request name who asked
     return found
 
 
+def _limit(svc: Services, key: str) -> None:
+    wait_s = svc.rate_limits.take(key)
+    if wait_s:
+        raise DomainError(ErrorCode.RATE_LIMITED, f"too many requests: retry in {wait_s} s",
+                          details={"retry_after_s": wait_s})
+
+
+# The same bearer scheme under its own name, so that the OpenAPI document can say the token is
+# optional where it is (api/contract.py folds it back into `HTTPBearer`).
+OPTIONAL_BEARER = "HTTPBearerOptional"
+_optional_bearer = HTTPBearer(auto_error=False, scheme_name=OPTIONAL_BEARER,
+                              description="Optional: staff learn more with one")
+
+
 async def optional_principal(
     request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_optional_bearer)],
 ) -> Principal | None:
     """The principal when a token is sent (a bad token is still refused), else None: for
     routes anyone may call that say more to the hub's own staff."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
@@ -44,6 +45,7 @@ STATUS: dict[ErrorCode, int] = {
     ErrorCode.NOT_SEALED_YET: 409,
     ErrorCode.BUDGET_EXHAUSTED: 409,
     ErrorCode.BODY_TOO_LARGE: 413,
+    ErrorCode.RATE_LIMITED: 429,
     # A fund's shipped parameters.yaml is broken: the server's fault, not the caller's.
     ErrorCode.INVALID_PARAMETERS: 500,
     ErrorCode.INVALID_CHANNEL: 500,
@@ -58,6 +60,7 @@ TITLES: dict[int, str] = {
     404: "Not found",
     409: "Conflict",
     413: "Request body too large",
+    429: "Too many requests",
     422: "Unprocessable request",
     500: "Server misconfigured",
 }
@@ -92,6 +95,8 @@ def problem_body(error: DomainError, instance: str | None = None) -> tuple[int, 
 def problem(error: DomainError, instance: str | None = None) -> Response:
     status, body = problem_body(error, instance)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 429:
+        headers = {"Retry-After": str(error.details["retry_after_s"])}
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -144,4 +149,19 @@ def install(app: FastAPI) -> None:
         data = orjson.loads(body)
         data["status"] = exc.status_code
         data["title"] = TITLES.get(exc.status_code, "Error")
-        return Response(orjson.dumps(data), status_code=exc.status_code, media_type=MEDIA_TYPE)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # Every method the path takes (RFC 9110 §15.5.6): Starlette names only those of
+            # the one route it matched, and a path's GET and POST are two routes.
+            headers["Allow"] = _allowed(request) or headers.get("Allow", "")
+        return Response(orjson.dumps(data), status_code=exc.status_code, media_type=MEDIA_TYPE,
+                        headers=headers)
+
+
+def _allowed(request: Request) -> str | None:
+    """The methods the OpenAPI document gives the request's path (None: no such path)."""
+    for template, operations in request.app.openapi()["paths"].items():
+        parts = re.split(r"\{[^}]+\}", template)
+        if re.fullmatch("[^/]+".join(re.escape(p) for p in parts), request.url.path):
+            return ", ".join(sorted(m.upper() for m in operations))
+    return None

@@ -9,7 +9,17 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema
+# Booleans and integers of a body are strict: the document says boolean and integer, so "1",
+# 0 or 1.0 are refused rather than coerced (Schemathesis found `"pending": 0` accepted).
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictInt,
+    WithJsonSchema,
+)
 from pydantic_core import PydanticCustomError
 
 from ledger.demo_data import (
@@ -21,9 +31,15 @@ from ledger.demo_data import (
 from ledger.domain.accounts import AccountCode
 from ledger.domain.contributions import ShareReason
 from ledger.domain.funds import Payer
+from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency
 from ledger.domain.periods import PeriodKind
-from ledger.limits import ID_MAX
+from ledger.limits import (
+    BATCH_SIZE_MAX,
+    ID_MAX,
+    MEMBERSHIPS_PER_WORKER_MAX,
+    TRANSFERS_PER_REQUEST_MAX,
+)
 
 AMOUNT_MINOR_PATTERN = re.compile(r"[0-9]{1,19}")
 AMOUNT_MINOR_ERROR = "amount_minor"  # the validation error's type: answered as invalid_amount
@@ -121,7 +137,8 @@ class ContributionIn(BaseModel):
     month: str = Field(pattern=r"^[0-9]{4}-[0-9]{2}$")
     kind: PeriodKind = PeriodKind.COMPULSORY
     wage_base: MoneyIn
-    shares: list[ShareIn] = Field(min_length=1)
+    shares: list[ShareIn] = Field(min_length=1, max_length=len(Payer),
+                                  description="One share per payer")
     worker_facts: dict[Annotated[str, Field(max_length=32)],
                        Annotated[str, Field(max_length=32)]] = Field(
         default_factory=dict, max_length=8,
@@ -141,8 +158,9 @@ class ContributionBatchIn(BaseModel):
                 {"payer": "government", "amount": _thb("26250")}]},
         ], "partial": False}]},
     )
-    contributions: list[ContributionIn]
-    partial: bool = Field(
+    # The service refuses a longer batch with its own code (batch_too_large): said here.
+    contributions: list[ContributionIn] = Field(json_schema_extra={"maxItems": BATCH_SIZE_MAX})
+    partial: StrictBool = Field(
         False,
         description="false (default): one invalid item and nothing is posted. true: every "
         "valid item is posted on its own and the response says which failed.",
@@ -189,7 +207,8 @@ class WorkerIn(BaseModel):
     id: str | None = Field(None, description="Optional id (wkr_...); the hub assigns one")
     nationality: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2")
     identity: IdentityIn | None = None
-    memberships: list[MembershipIn] = Field(default_factory=list)
+    memberships: list[MembershipIn] = Field(default_factory=list,
+                                            max_length=MEMBERSHIPS_PER_WORKER_MAX)
 
 
 class AccountIn(BaseModel):
@@ -203,7 +222,7 @@ class AccountIn(BaseModel):
     code: AccountCode
     currency: Currency
     flags: list[str] = Field(
-        default_factory=list,
+        default_factory=list, max_length=len([f for f in AccountFlags if f]),  # each once
         description="any of debits_must_not_exceed_credits, credits_must_not_exceed_debits",
     )
     fund: str | None = None
@@ -218,10 +237,10 @@ class TransferIn(BaseModel):
             "code": "transfer"}]},
     )
     id: str = Field(description="Caller-chosen id: the same id and fields again is a no-op")
-    debit_account_id: int = Field(ge=1, le=ID_MAX)
-    credit_account_id: int = Field(ge=1, le=ID_MAX)
+    debit_account_id: StrictInt = Field(ge=1, le=ID_MAX)
+    credit_account_id: StrictInt = Field(ge=1, le=ID_MAX)
     amount: MoneyIn
-    pending: bool = Field(False, description="Reserve now; post or void later")
+    pending: StrictBool = Field(False, description="Reserve now; post or void later")
     code: str = Field("transfer", max_length=32)
 
 
@@ -236,7 +255,9 @@ class TransferBatchIn(BaseModel):
             {"id": "demo-move-2", "debit_account_id": 1, "credit_account_id": 2,
              "amount": _thb("2500"), "pending": True, "code": "transfer"}]}]},
     )
-    transfers: list[TransferIn]
+    # The service refuses a longer batch with its own code (batch_too_large): said here.
+    transfers: list[TransferIn] = Field(
+        json_schema_extra={"maxItems": TRANSFERS_PER_REQUEST_MAX})
 
 
 class ResolveIn(BaseModel):

@@ -90,7 +90,10 @@ def parse_day_file(data: bytes) -> list[DayEntry]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise _rejected([_problem(None, "file", f"not UTF-8 (byte {exc.start})")]) from None
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    try:
+        rows = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:  # a field past the csv module's limit, a NUL: junk, not a 500
+        raise _rejected([_problem(None, "file", f"not a CSV file ({exc})")]) from None
     if not rows or tuple(rows[0]) != HEADER:
         raise _rejected([_problem(1, "header", "the first line must be: " + ",".join(HEADER))])
     if len(rows) - 1 > DAY_FILE_LINES_MAX:

@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     db = sub.add_parser("db", help="database administration")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="apply migrations up to the latest schema")
+    from ledger.cli import db_maintenance
+
+    db_maintenance.add_parsers(db_sub)
 
     from ledger.adapters.conformance import cli as adapters_cli
     from ledger.cli import channels as channels_cli
@@ -123,6 +126,9 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("serve",): None,
     ("demo",): "a step of the seeding failed (its summary says which): nothing is served",
     ("db", "upgrade"): None,
+    ("db", "prune-replays"): None,
+    ("db", "rotate-identity-keys"): "some rows could not be rotated (each named): opened by "
+    "neither key, or refused by a unique index",
     ("import",): "the file was rejected: nothing booked",
     ("adapters", "list"): None,
     ("adapters", "check"): "a conformance check failed",
@@ -230,6 +236,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     settings = get_settings()
     try:
+        if args.command == "db" and args.db_command != "upgrade":
+            from ledger.cli import db_maintenance
+
+            return db_maintenance.run(settings, args)
         if args.command == "db":
             print(_upgraded(asyncio.run(_upgrade(settings)), settings))
         elif args.command == "fund":

@@ -17,10 +17,10 @@ from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ledger import text
+from ledger.composition import identity_vault
 from ledger.config import Settings
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
-from ledger.domain.pii import PiiVault
 from ledger.domain.principals import Principal, PrincipalKind
 from ledger.services.imports import ImportReport, ImportService
 from ledger.text import plural
@@ -54,7 +54,7 @@ async def _import(settings: Settings, args: argparse.Namespace) -> ImportReport:
     db = open_database(settings.database_url, 2)
     try:
         await upgrade(db)
-        service = ImportService(db, PiiVault(settings.pii_hmac_key, settings.pii_encryption_key))
+        service = ImportService(db, identity_vault(settings))
         console = Console(stderr=True)
         with Progress(TextColumn(f"importing {args.file.name}"), BarColumn(), DownloadColumn(),
                       TextColumn("{task.fields[rows]:,} rows"), TimeRemainingColumn(),

@@ -335,6 +335,14 @@ class ImportTx:
             await self.conn.execute(sql, [dict(zip(columns, r, strict=True)) for r in chunk])
 
     # -- resolve and check ---------------------------------------------------------------------
+    async def rehash_lines(self, hashes: dict[int, str]) -> None:
+        """Stage these lines under another member hash (the previous key's, during an identity
+        key rotation), to be resolved again."""
+        if hashes:
+            await self.conn.execute(
+                text("UPDATE chunk_rows SET member_hmac = :h WHERE line = :line"),
+                [{"line": line, "h": digest} for line, digest in sorted(hashes.items())])
+
     async def resolve(self, fund: str, import_id: str, employer: str | None = None
                       ) -> list[int]:
         """Fill the chunk's worker ids from memberships, and mark each row new unless its

@@ -112,12 +112,32 @@ async def worker_with_memberships(db: Database, worker_id: str) -> tuple[Row | N
     return (dict(worker._mapping) if worker else None), [dict(r._mapping) for r in rows]
 
 
-async def worker_id_by_member(db: Database, fund: str, number_hmac: str) -> str | None:
+async def worker_id_by_member(db: Database, fund: str, number_hmacs: Sequence[str]
+                              ) -> str | None:
+    """The member's worker; `number_hmacs` are the hashes the number may be stored under (two
+    during an identity key rotation)."""
     async with db.engine.connect() as conn:
         found = (await conn.execute(select(memberships.c.worker_id).where(
-            memberships.c.fund == fund, memberships.c.member_number_hmac == number_hmac))
-        ).scalar()
+            memberships.c.fund == fund, memberships.c.member_number_hmac.in_(number_hmacs)
+        ).limit(1))).scalar()
     return None if found is None else str(found)
+
+
+async def held_under_previous_key(db: Database, identity_hmac: str | None,
+                                  members: Sequence[tuple[str, str]]) -> str | None:
+    """During an identity key rotation, a row not yet re-hashed is not caught by the unique
+    indexes when the same number is written under the new key: which index it would clash on
+    (named as the database names it), or None. `members`: (fund, hash under the previous key)."""
+    async with db.engine.connect() as conn:
+        if identity_hmac is not None and (await conn.execute(select(workers.c.id).where(
+                workers.c.identity_hmac == identity_hmac).limit(1))).first():
+            return "workers.identity_hmac"
+        for fund, number_hmac in members:
+            if (await conn.execute(select(memberships.c.worker_id).where(
+                    memberships.c.fund == fund,
+                    memberships.c.member_number_hmac == number_hmac).limit(1))).first():
+                return "uq_memberships_fund_number"
+    return None
 
 
 async def existing_memberships(

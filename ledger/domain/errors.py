@@ -81,6 +81,7 @@ class ErrorCode(StrEnum):
     # requests
     MALFORMED_JSON = "malformed_json"
     BODY_TOO_LARGE = "body_too_large"
+    RATE_LIMITED = "rate_limited"  # details.retry_after_s: also the Retry-After header
     IDEMPOTENCY_KEY_MISSING = "idempotency_key_missing"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     IDEMPOTENCY_KEY_IN_FLIGHT = "idempotency_key_in_flight"

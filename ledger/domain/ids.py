@@ -16,8 +16,10 @@ WorkerId = NewType("WorkerId", str)
 ContributionId = NewType("ContributionId", str)
 
 ID_MAX_LENGTH = 128
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$")
-_WORKER_RE = re.compile(r"^wkr_[a-z0-9]{4,40}$")
+ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:/@-]*$"  # also the API document's (api/contract.py)
+WORKER_ID_PATTERN = r"^wkr_[a-z0-9]{4,40}$"
+_ID_RE = re.compile(ID_PATTERN)
+_WORKER_RE = re.compile(WORKER_ID_PATTERN)
 
 
 def check_id(value: object, field: str = "id") -> str:

@@ -14,7 +14,7 @@ from enum import StrEnum
 
 from ledger.domain.errors import DomainError, ErrorCode
 
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH_RE = re.compile(r"^([0-9]{4})-([0-9]{2})$")  # ASCII digits only, as the API says
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from datetime import date
 from fractions import Fraction
@@ -193,6 +194,9 @@ def _convert(amount_minor: int, ratio: Fraction, rounding: Rounding) -> int:
     return rounded if amount_minor >= 0 else -rounded
 
 
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
 def _family(key: str) -> str:
     head, _, tail = key.rpartition("/")
     return head if len(tail) == 3 and tail[0] == "s" and tail[1:].isdigit() else key
@@ -200,6 +204,9 @@ def _family(key: str) -> str:
 
 def _day(text: str) -> date:
     try:
+        # Only YYYY-MM-DD, as the API document says: fromisoformat also takes 20250801.
+        if not isinstance(text, str) or not _DAY.fullmatch(text):
+            raise ValueError(text)
         return date.fromisoformat(text)
     except (TypeError, ValueError):
         raise DomainError(ErrorCode.INVALID_INPUT, f"day must be YYYY-MM-DD, got {text!r}",

@@ -42,6 +42,9 @@ class StagedChunk:
     copy_text: tuple[bytes, bytes, bytes] | None = None
     pooled: dict[str, list[int]] = field(default_factory=dict)
     workers: bytes | None = None  # (line, worker) looked up ahead, as COPY text (PostgreSQL)
+    # During an identity key rotation (ADR 0055): each staged line's member hash under the
+    # previous key, tried for the lines the current hash does not find.
+    previous_hashes: dict[int, str] | None = None
 
 
 class SeenMonths:
@@ -136,8 +139,13 @@ class ChunkReader:
                 for line, base, e, r, g, v in zip(lines, bases, *shares, strict=True):
                     items.append((line, scheme, int(is_long_term), base,
                                   _shares_json(e, r, g, v) if is_long_term else "", e, r, g, v))
+        previous = self.vault.previous
+        previous_hashes = None if previous is None else {
+            row.line: previous.lookup_hash(self.adapter.FUND_CODE, member)
+            for row, member in zip(checked.rows, checked.members, strict=True)}
         return StagedChunk(rows, items, parse_errors + checked.errors, duplicates,
-                           rows[0][0] if rows else 0, copy_text, pooled)
+                           rows[0][0] if rows else 0, copy_text, pooled,
+                           previous_hashes=previous_hashes)
 
     def _rows(self, checked: CheckedChunk) -> list[tuple[int, str, int, str]]:
         code = self.adapter.FUND_CODE

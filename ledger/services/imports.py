@@ -389,6 +389,11 @@ class _Booking:
             staged_hook()
         bad: set[int] = set()
         unresolved = set(await store.resolve(fund, self.import_id, self.employer))
+        if unresolved and staged.previous_hashes:
+            # A rotation is under way: members not yet re-hashed are found by the old hash.
+            await store.rehash_lines({line: staged.previous_hashes[line]
+                                      for line in unresolved if line in staged.previous_hashes})
+            unresolved = set(await store.resolve(fund, self.import_id, self.employer))
         for line in sorted(unresolved):
             self.unregistered.add(RowError(line, "member_number", (
                 f"no worker is registered with this {fund} member number; register the worker "

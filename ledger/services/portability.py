@@ -130,7 +130,9 @@ class PortabilityService:
             raise DomainError(ErrorCode.INVALID_INPUT, "a lump sum needs the claim's facts",
                               field="claim")
         await self._no_open_flow(worker, host.code, req.scheme)
-        flow_id = check_id(req.flow_id or f"pt-{worker}-{host.code}-{req.scheme}-{req.flow}",
+        # An id sent, even an empty one, is an id chosen: checked, never replaced.
+        flow_id = check_id(req.flow_id if req.flow_id is not None
+                           else f"pt-{worker}-{host.code}-{req.scheme}-{req.flow}",
                            "id")
         now = now_us()
         row = {

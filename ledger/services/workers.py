@@ -49,7 +49,8 @@ class NewWorker:
 
 
 def basic_member_number_check(fund: str, number: str) -> None:
-    if not (1 <= len(number) <= 40) or not all(ch.isalnum() or ch in "-/()" for ch in number):
+    if not (1 <= len(number) <= 40) or not all(
+            (ch.isascii() and ch.isalnum()) or ch in "-/()" for ch in number):
         raise DomainError(
             ErrorCode.INVALID_ID,
             f"member number for {fund} must be 1-40 letters, digits or - / ( )",
@@ -71,6 +72,8 @@ class WorkerService:
         worker, members = self._rows(principal, new, now)
         worker_id = str(worker["id"])
         try:
+            await self._refuse_held_under_previous_key(new.identity_kind, new.identity_number,
+                                                       new.memberships)
             await repo.insert_worker(self.db, worker, members)
         except repo.DuplicateKeyError as exc:
             if "identity_hmac" not in exc.detail or principal.kind is PrincipalKind.HUB_OPERATOR:
@@ -106,6 +109,10 @@ class WorkerService:
             workers.append(worker)
             members.extend(rows)
         try:
+            for item in new if self.vault.rotating else ():
+                await self._refuse_held_under_previous_key(item.identity_kind,
+                                                           item.identity_number,
+                                                           item.memberships)
             await repo.insert_workers_bulk(self.db, workers, members)
         except repo.DuplicateKeyError as exc:
             raise _conflict(exc.detail) from None
@@ -121,18 +128,19 @@ class WorkerService:
                 ErrorCode.INVALID_INPUT, "a fund registers a worker with its membership",
                 field="memberships",
             )
-        if new.id and principal.kind is not PrincipalKind.HUB_OPERATOR:
+        # An id sent, even an empty one, is an id chosen (the API document gives its pattern).
+        if new.id is not None and principal.kind is not PrincipalKind.HUB_OPERATOR:
             # A chosen id that exists elsewhere would answer "exists" to a fund that may not
             # see that worker: ids of fund registrations are the hub's (issue 25 finding 3).
             raise DomainError(ErrorCode.INVALID_INPUT, "the hub assigns worker ids: register "
                               "without an id", field="id")
-        worker_id = check_worker_id(new.id) if new.id else new_worker_id()
-        if new.id:
+        worker_id = check_worker_id(new.id) if new.id is not None else new_worker_id()
+        if new.id is not None:
             check_worker_id_carries_no_number(
                 worker_id, [n for _, n in new.memberships]
                 + ([new.identity_number] if new.identity_number else []))
         nationality = new.nationality.upper()
-        if len(nationality) != 2 or not nationality.isalpha():
+        if len(nationality) != 2 or not (nationality.isascii() and nationality.isalpha()):
             raise DomainError(ErrorCode.INVALID_INPUT, "nationality is ISO 3166-1 alpha-2",
                               field="nationality")
         rows = [{**self._membership_row(principal, worker_id, f, n, i), "created_at_us": now}
@@ -157,10 +165,27 @@ class WorkerService:
         row = self._membership_row(principal, worker_id, fund, number, None)
         await self.get(principal, worker_id, allow_new_fund=fund)
         try:
+            await self._refuse_held_under_previous_key(None, None, [(fund, number)])
             await repo.insert_membership(self.db, {**row, "created_at_us": now_us()})
         except repo.DuplicateKeyError as exc:
             raise _conflict(exc.detail) from None
         return await self.get(principal, worker_id)
+
+    async def _refuse_held_under_previous_key(
+        self, identity_kind: str | None, identity_number: str | None,
+        memberships: Sequence[tuple[str, str]]
+    ) -> None:
+        """During a rotation (ADR 0055): raise DuplicateKeyError, as the unique index would,
+        when a row not yet re-hashed holds one of these numbers under the previous key."""
+        previous = self.vault.previous
+        if previous is None:
+            return
+        identity = (previous.lookup_hash(identity_kind or "national_id", identity_number)
+                    if identity_number else None)
+        clash = await repo.held_under_previous_key(
+            self.db, identity, [(f, previous.lookup_hash(f, n)) for f, n in memberships])
+        if clash is not None:
+            raise repo.DuplicateKeyError(clash)
 
     def _membership_row(
         self, principal: Principal, worker_id: str, fund: str, number: str, index: int | None
@@ -216,8 +241,8 @@ class WorkerService:
     async def find(self, principal: Principal, fund: str, number: str) -> WorkerView:
         get_fund(fund)
         principal.require(principal.can_read_fund(fund), f"look up members of {fund}")
-        digest = self.vault.lookup_hash(fund, number)
-        worker_id = await repo.worker_id_by_member(self.db, fund, digest)
+        worker_id = await repo.worker_id_by_member(self.db, fund,
+                                                   self.vault.lookup_hashes(fund, number))
         if worker_id is None:
             raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no member {mask(number)} at {fund}")
         return await self.get(principal, worker_id)

@@ -38,8 +38,10 @@ async def api(db: Database, uid: str) -> AsyncIterator[Api]:
 
 
 async def api_on(db: Database, uid: str) -> AsyncIterator[Api]:
-    """The app on `db`, one token per kind of principal; stopped when the caller is done."""
-    services = build_services(Settings(database_url=db.url), db=db,
+    """The app on `db`, one token per kind of principal; stopped when the caller is done.
+    Rate limits are off: a test may call faster than a client would (test_rate_limits.py
+    turns them on)."""
+    services = build_services(Settings(database_url=db.url, rate_limit_per_s=0), db=db,
                               signer=HubSigner(SigningKey.generate(HUB)))
     services.committer.start()
     tokens = {}

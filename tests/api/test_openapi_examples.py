@@ -75,7 +75,7 @@ async def demo_http(tmp_path: Any) -> AsyncIterator[httpx.AsyncClient]:
         url = TEST_DB.rsplit("/", 1)[0] + "/" + name
     db = open_database(url)
     await upgrade(db)
-    services = build_services(Settings(database_url=url), db=db,
+    services = build_services(Settings(database_url=url, rate_limit_per_s=0), db=db,
                               signer=HubSigner(SigningKey.generate(HUB)))
     services.committer.start()
     await seed(services, say=lambda _: None)

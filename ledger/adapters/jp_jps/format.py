@@ -70,7 +70,10 @@ def _cells(raw: bytes) -> list[str]:
         text = raw.decode(ENCODING)
     except UnicodeDecodeError as exc:
         raise _FieldError("line", f"is not Shift_JIS (byte {exc.start + 1})") from None
-    return next(csv.reader([text.rstrip("\r\n")]))
+    try:
+        return next(csv.reader([text.rstrip("\r\n")]))
+    except csv.Error as exc:  # a bare carriage return inside the line, a field past the limit
+        raise _FieldError("line", f"is not a CSV line ({exc})") from None
 
 
 def _digits(value: str, field: str, width: int | None = None) -> int:

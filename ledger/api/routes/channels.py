@@ -271,9 +271,12 @@ async def day_report(channel: ChannelPath, day: DayPath, principal: PrincipalDep
     return await svc.channel_days.report(principal, channel, day)
 
 
-@router.get("/v1/channels/{channel}/days/{day}/ledger.csv", response_class=PlainTextResponse,
+class CsvResponse(PlainTextResponse):
+    media_type = "text/csv"  # what the document declares, too
+
+
+@router.get("/v1/channels/{channel}/days/{day}/ledger.csv", response_class=CsvResponse,
             summary="The hub's view of a day, in the day file's format")
 async def hub_day_file(channel: ChannelPath, day: DayPath, principal: PrincipalDep,
-                       svc: ServicesDep) -> PlainTextResponse:
-    return PlainTextResponse(await svc.channel_days.hub_file(principal, channel, day),
-                             media_type="text/csv")
+                       svc: ServicesDep) -> CsvResponse:
+    return CsvResponse(await svc.channel_days.hub_file(principal, channel, day))

@@ -11,7 +11,7 @@ are not kept: a refusal keeps the hash, length, reason and first 512 characters,
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,7 +19,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ledger.api.deps import PrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES
 from ledger.domain.errors import DomainError
-from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from ledger.domain.funds import get_fund
+from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REQUEST_BODY_MAX_BYTES
 
 router = APIRouter(tags=["inbox"], responses=PROBLEM_RESPONSES)
 Limit = Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)]
@@ -37,8 +38,11 @@ EXAMPLE_MESSAGE = (
 class MessagesIn(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"tokens": [EXAMPLE_MESSAGE]}]})
-    tokens: list[str] = Field(min_length=1, max_length=MESSAGES_PER_REQUEST_MAX,
-                              description="Compact JWS messages, in the order sent")
+    # Each token is bounded by the body's own limit (a longer one cannot arrive: 413); said
+    # in the document, not checked again, so that a refused token is kept as a refusal.
+    tokens: list[Annotated[str, Field(json_schema_extra={"maxLength": REQUEST_BODY_MAX_BYTES})]
+                 ] = Field(min_length=1, max_length=MESSAGES_PER_REQUEST_MAX,
+                           description="Compact JWS messages, in the order sent")
 
 
 @router.post("/v1/inbox/messages", summary="Deliver signed messages (one outcome per token)")
@@ -60,7 +64,10 @@ async def deliver(body: MessagesIn, principal: PrincipalDep, svc: ServicesDep
 
 @router.get("/v1/inbox/messages", summary="Messages received (a fund sees its own)")
 async def messages(principal: PrincipalDep, svc: ServicesDep, issuer: str | None = None,
-                   state: str | None = None, limit: Limit = PAGE_SIZE_DEFAULT) -> dict[str, Any]:
+                   state: Literal["held", "received", "processed", "failed"] | None = None,
+                   limit: Limit = PAGE_SIZE_DEFAULT) -> dict[str, Any]:
+    if issuer is not None:  # messages come from funds: any other issuer is refused
+        get_fund(issuer, "issuer")
     return {"messages": await svc.inbox.messages(principal, issuer, state, limit)}
 
 

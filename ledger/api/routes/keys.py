@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Body, Header, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ledger.api.deps import PrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES
@@ -28,7 +28,7 @@ EXAMPLE_JWK = {"kty": "OKP", "crv": "Ed25519", "kid": "th-sso-2026-01",
 class RevocationIn(BaseModel):
     model_config = ConfigDict(extra="forbid",
                               json_schema_extra={"examples": [{"at": 1767225600}]})
-    at: int | None = Field(None, ge=0, le=ID_MAX, description="Unix seconds; default: now")
+    at: StrictInt | None = Field(None, ge=0, le=ID_MAX, description="Unix seconds; default: now")
 
 
 @router.get("/.well-known/jwks.json", summary="The hub's public signing keys (JWKS)")
@@ -39,7 +39,8 @@ async def jwks(svc: ServicesDep) -> dict[str, Any]:
 @router.get("/v1/keys", summary="Every published key set, by issuer (HUB and member funds)",
             response_model=None, responses={304: {"description": "Not modified (ETag)"}})
 async def keys_by_issuer(svc: ServicesDep,
-                         if_none_match: Annotated[str | None, Header()] = None) -> Response:
+                         if_none_match: Annotated[str | None, Header(max_length=1024)] = None
+                         ) -> Response:
     """With an `ETag`: a fund that keeps the keys asks again with `If-None-Match` and gets 304
     until a key is published or revoked."""
     payload = orjson.dumps({"HUB": svc.signer.jwks(), **await svc.keys.jwks_by_issuer()})

@@ -15,8 +15,11 @@ from ledger.api.schemas import (
     ReversalIn,
     TransferBatchIn,
 )
+from ledger.domain.accounts import AccountCode
 from ledger.domain.contributions import PlannedTransfer
 from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.funds import get_fund
+from ledger.domain.ids import check_worker_id
 from ledger.domain.ledger import AccountFlags, TransferFlags
 from ledger.domain.money import Money, parse_amount_minor
 from ledger.domain.principals import PrincipalKind
@@ -67,12 +70,19 @@ async def list_accounts(
     svc: ServicesDep,
     fund: str | None = None,
     worker_id: str | None = None,
-    code: str | None = None,
+    code: AccountCode | None = None,
     after_id: Annotated[int, Query(ge=0, le=ID_MAX)] = 0,
     limit: Limit = PAGE_SIZE_DEFAULT,
 ) -> dict[str, Any]:
+    # A filter that names no fund or worker there can be is refused, not answered empty: the
+    # document says which values exist (issue 16 item 5).
+    if fund is not None:
+        get_fund(fund)
+    if worker_id is not None:
+        check_worker_id(worker_id)
     rows = await svc.transfers.accounts(
-        principal, fund=fund, worker_id=worker_id, code=code, after_id=after_id, limit=limit
+        principal, fund=fund, worker_id=worker_id, code=code.value if code else None,
+        after_id=after_id, limit=limit
     )
     return {
         "accounts": [views.account(r) for r in rows],

@@ -27,7 +27,10 @@ async def health() -> dict[str, str]:
 
 
 @router.get(
-    "/v1/ready", summary="Readiness: the database answers and is migrated", response_model=None
+    "/v1/ready", summary="Readiness: the database answers and is migrated", response_model=None,
+    responses={503: {"description": "Not ready: the database does not answer or is not migrated",
+                     "content": {"application/json": {"example": {
+                         "status": "unavailable", "reason": "the database does not answer"}}}}},
 )
 async def ready(svc: ServicesDep, principal: OptionalPrincipalDep
                 ) -> dict[str, Any] | JSONResponse:

@@ -13,17 +13,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from ledger.adapters.refunds import Claim
 from ledger.api.deps import PrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES
 from ledger.demo_data import DEMO_WORKER
 from ledger.domain.errors import DomainError, ErrorCode
+from ledger.domain.ids import check_worker_id
 from ledger.domain.periods import Month
 from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ledger.services import exit_options as options
-from ledger.services.portability import FlowRequest, Reason
+from ledger.services.portability import FlowRequest, FlowState, Reason
 from ledger.settlement.agreement import AGREEMENTS_DIR, bundled_agreement
 from ledger.settlement.legs import Flow
 
@@ -39,7 +40,7 @@ class ClaimIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"claim_month": "2026-09", "age_years": 35, "left_country_month": "2026-08"}]})
     claim_month: str = Field(description="YYYY-MM")
-    age_years: int | None = Field(None, ge=0, le=130)
+    age_years: StrictInt | None = Field(None, ge=0, le=130)
     left_country_month: str | None = Field(None, description="YYYY-MM the worker left")
     entitled_month: str | None = Field(
         None, description="YYYY-MM the right arose (Thai old age: age 55 reached and insured "
@@ -72,7 +73,8 @@ class TransitionIn(BaseModel):
 class RateIn(BaseModel):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"rate": "0.028", "source": "Bank of Thailand reference rate, 2026-10-30"}]})
-    rate: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?$",
+    # fx_rates.rate holds 48 characters: a longer rate was a database error (a 500).
+    rate: str = Field(pattern=r"^[0-9]+(\.[0-9]+)?$", max_length=48,
                       description="Units of quote per unit of base, a decimal string")
     source: str = Field(min_length=1, max_length=500)
 
@@ -130,11 +132,14 @@ async def request_flow(body: FlowIn, principal: PrincipalDep, svc: ServicesDep
 
 @router.get("/v1/portability/transfers", summary="Flows visible to the caller")
 async def list_flows(principal: PrincipalDep, svc: ServicesDep, worker_id: str | None = None,
-                     state: str | None = None,
+                     state: FlowState | None = None,
                      limit: Annotated[int, Query(ge=1, le=PAGE_SIZE_MAX)] = PAGE_SIZE_DEFAULT,
                      ) -> dict[str, Any]:
     """Oldest first, at most `limit`."""
-    return {"transfers": await svc.portability.find(principal, worker_id, state, limit)}
+    if worker_id is not None:
+        check_worker_id(worker_id)
+    return {"transfers": await svc.portability.find(
+        principal, worker_id, state.value if state else None, limit)}
 
 
 @router.get("/v1/portability/transfers/{flow_id}", summary="One flow, its amounts and legs")
@@ -172,7 +177,8 @@ async def totalisation(
     as_of: Annotated[str | None, Query(description="YYYY-MM; default this month")] = None,
     age_years: Annotated[int | None, Query(ge=0, le=130)] = None,
 ) -> dict[str, Any]:
-    month = Month.parse(as_of, "as_of") if as_of else Month.of(datetime.now(UTC).date())
+    month = (Month.parse(as_of, "as_of") if as_of is not None
+             else Month.of(datetime.now(UTC).date()))
     result = await svc.portability.totalisation(principal, worker_id, month, age_years)
     return {"as_of": str(result.as_of), "totalised_months": len(result.union_months),
             "funds": [{"fund": f.fund, "member": f.member, "own_months": f.own_months,
@@ -188,6 +194,7 @@ async def totalisation(
             summary="Money still owed to the worker by someone else (e.g. Japan's tax refund)")
 async def receivables(worker_id: Annotated[str, _path(DEMO_WORKER)], principal: PrincipalDep,
                       svc: ServicesDep) -> dict[str, Any]:
+    check_worker_id(worker_id)  # a worker id there cannot be is refused, not answered empty
     return {"receivables": await svc.portability.receivables(principal, worker_id)}
 
 

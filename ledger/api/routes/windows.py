@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api.deps import PrincipalDep, ServicesDep
 from ledger.api.schemas import PROBLEM_RESPONSES
+from ledger.domain.money import Currency
 from ledger.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 
 router = APIRouter(tags=["settlement"], responses=PROBLEM_RESPONSES)
@@ -41,9 +42,11 @@ async def open_window(body: WindowIn, principal: PrincipalDep, svc: ServicesDep
 
 
 @router.get("/v1/windows", summary="Windows, newest first")
-async def list_windows(principal: PrincipalDep, svc: ServicesDep, currency: str | None = None,
+async def list_windows(principal: PrincipalDep, svc: ServicesDep,
+                       currency: Currency | None = None,
                        limit: Limit = PAGE_SIZE_DEFAULT) -> dict[str, Any]:
-    return {"windows": await svc.settlement.find(principal, currency, limit)}
+    return {"windows": await svc.settlement.find(principal, currency.value if currency else None,
+                                                 limit)}
 
 
 @router.get("/v1/windows/{window_id}",

@@ -193,7 +193,10 @@ def api_environment(settings: Settings, pool_size: int) -> dict[str, str]:
             "CLMTV_HUB_KEY_FILE": settings.hub_key_file,
             "CLMTV_PII_HMAC_KEY": settings.pii_hmac_key,
             "CLMTV_PII_ENCRYPTION_KEY": settings.pii_encryption_key,
-            "CLMTV_DB_POOL_SIZE": str(pool_size)}
+            "CLMTV_DB_POOL_SIZE": str(pool_size),
+            # A load test measures the capacity behind the per-principal rate limit, which
+            # would otherwise cap each sending token at its rate (ADR 0053).
+            "CLMTV_RATE_LIMIT_PER_S": "0"}
 
 
 async def _prepare(options: RunOptions, settings: Settings, data: Path, say: Say
