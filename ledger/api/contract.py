@@ -74,7 +74,7 @@ def _formats() -> dict[str, dict[str, Any]]:
         "kid": {"maxLength": 128},
         "scheme": {"maxLength": 64, "pattern": r"^[a-z0-9][a-z0-9-]*$"},
         "month": month, "months": month, "as_of": month, "claim_month": month,
-        "left_country_month": month,
+        "left_country_month": month, "entitled_month": month,
         "flags": {"enum": [f.name.lower() for f in AccountFlags if f.name and f.value]},
         "channel": {"maxLength": 32, "pattern": r"^[a-z0-9][a-z0-9-]*$"},
         "channel_ref": {"pattern": REF_PATTERN, "maxLength": 48},
