@@ -127,7 +127,10 @@ HEADLINE_DEFINITIONS = {
     "forfeited_usd": "contributions that stay with the destination fund for nobody: unclaimed "
     "lump sums, shares a refund does not return, records cut by a status change",
     "agent_fees_usd": "fees kept by commercial agents who claim for workers",
-    "tax_unclaimed_usd": "the 20.42% withheld from Japanese lump sums and never reclaimed",
+    "tax_unclaimed_usd": "the part of the 20.42% withheld from Japanese lump sums that would "
+    "come back (the withholding less the tax really due) and was never reclaimed",
+    "tax_due_usd": "the part of the 20.42% withheld that is really owed as retirement-income "
+    "tax (a lump sum beyond the deduction is taxed): kept by the tax office on every route",
     "double_contribution_usd": "Vietnamese compulsory 22% paid at home for months also paid "
     "at the destination",
     "double_contribution_months": "months paid in both countries",

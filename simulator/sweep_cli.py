@@ -53,10 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="write into --out even if it holds other files")
 
 
-def run(args: argparse.Namespace, console: Any = None) -> int:
+def run(args: argparse.Namespace, console: Any = None, out_console: Any = None) -> int:
+    """Progress and refusals go to `console` (stderr), the result's line to `out_console`
+    (stdout)."""
     from ledger import text
 
     console = console or text.console(stderr=True)
+    out_console = out_console or text.console()
 
     def refuse(message: str) -> int:
         console.print(f"[red]error[/red]: {message}", highlight=False)
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace, console: Any = None) -> int:
     report.write_text(html(args.scenario, policies, varies, tasks, results, errors, summary,
                            command, wall), encoding="utf-8")
     (out / MARKER).write_text(command + "\n", encoding="utf-8")
-    console.print(f"{len(results)} of {len(tasks)} runs finished, {len(errors)} failed, in "
+    out_console.print(f"{len(results)} of {len(tasks)} runs finished, {len(errors)} failed, in "
                   f"{wall:.1f} s; wrote {report}, {written[0]} and {written[1]}",
                   highlight=False)
     return 1 if errors else 0

@@ -56,7 +56,7 @@ async def test_a_thai_lump_sum_is_refused_where_s33_and_s39_give_a_pension(
     a pension (20% of (48 x 15,000 + 12 x 4,800) / 60 = 2,592.00 THB a month), not a lump sum."""
     worker = await enrol(story_services, uid, "KH", ("TH-SSO", "KH-NSSF"))
     await contribute(story_services, worker, "TH-SSO", "s33-old-age", Month(2010, 1), 170,
-                     1_500_000, {E: 45_000, R: 45_000, G: 15_000})
+                     1_500_000, {E: 45_000, R: 45_000, G: 15_050})
     await contribute(story_services, worker, "TH-SSO", "s39-voluntary", Month(2024, 3), 12,
                      480_000, {Payer.VOLUNTARY: 43_200})
     claim = Claim(Month(2030, 1), age_years=55, insured_status_ended=True)

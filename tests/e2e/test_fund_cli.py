@@ -101,7 +101,7 @@ async def test_two_funds_run_a_transfer_and_confirm_its_window_with_the_tool(
     # 2. A Vietnamese worker's Thai old-age balance goes home: requested by the operator...
     worker = await enrol(svc, uid, "VN", ("TH-SSO", "VN-VSS"))
     await contribute(svc, worker, "TH-SSO", "s33-old-age", Month(2024, 1), 12, 1_500_000,
-                     {E: 45_000, R: 45_000, G: 15_000})
+                     {E: 45_000, R: 45_000, G: 15_050})
     flow = (await svc.portability.request(OPERATOR, FlowRequest(
         worker, "TH-SSO", "s33-old-age", Reason.RETURN_HOME)))["id"]
 

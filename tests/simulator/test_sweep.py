@@ -105,7 +105,8 @@ def test_a_failed_run_is_named_and_the_others_are_kept(
         def print(self, line: str, **_: Any) -> None:
             lines.append(line)
 
-    assert sweep_cli.run(args, Console()) == 1  # some runs failed
+    console = Console()
+    assert sweep_cli.run(args, console, console) == 1  # some runs failed
     assert lines[0] == f"8 runs of 2,000 workers x 5 years on {args.scheduler}"
     assert sum("FAILED: RuntimeError: planted failure" in line for line in lines) == 4
     assert lines[-1].startswith("4 of 8 runs finished, 4 failed")
@@ -137,6 +138,7 @@ def test_bad_arguments_change_nothing(tmp_path: Path) -> None:
                            (["claims.jp.claim_share=0:1:2", "claims.jp.claim_share=0,1"],
                             "a key is varied twice")]:
         args = argparse.Namespace(**base, varies=varies, out=out)
-        assert sweep_cli.run(args, Console()) == 2
+        console = Console()
+        assert sweep_cli.run(args, console, console) == 2
         assert reason in lines[-1]
     assert not out.exists()
