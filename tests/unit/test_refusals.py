@@ -52,11 +52,14 @@ def test_every_case_has_one_message() -> None:
 
 
 @needs_plain_source
+# The inventories read the source, and mutmut's copy holds every mutant's refusals beside the
+# original's: under mutation testing only the cases run (they are what kills mutants).
+source_inventory = pytest.mark.skipif(bool(os.environ.get("CLMTV_MUTATION")),
+                                      reason="an inventory of the source, not of one mutant")
+
+
+@source_inventory
 def test_every_declared_refusal_is_produced() -> None:
-    if os.environ.get("CLMTV_MUTATION"):
-        # The inventory reads the source, and mutmut's copy holds every mutant's refusals beside
-        # the original's; the cases below still run and kill mutants (docs/testing.md).
-        pytest.skip("an inventory of the source, not of one mutant")
     sites = declared_sites()
     with recording() as produced:
         for case in CASES:
@@ -67,6 +70,7 @@ def test_every_declared_refusal_is_produced() -> None:
 
 
 @needs_plain_source
+@source_inventory
 def test_the_site_scanner_sees_what_it_must() -> None:
     """Guards the meta-test itself: a scanner that found nothing would pass vacuously."""
     sites = declared_sites()
@@ -83,6 +87,7 @@ def test_the_site_scanner_sees_what_it_must() -> None:
 
 
 @needs_plain_source
+@source_inventory
 def test_every_code_the_core_raises_has_a_case() -> None:
     raised = {s.code for s in declared_sites() if s.code} | {
         c for codes in COMPUTED.values() for c in codes}
