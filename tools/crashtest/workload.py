@@ -7,8 +7,8 @@ retry sends the same transfer id, contribution id and Idempotency-Key; in the co
 (`new_keys`) every attempt gets new ones, as a client without idempotency would, and the checker
 must then find operations applied twice.
 
-An operation ends acknowledged (a 2xx the client kept), refused (a 4xx rule refusal: definitive)
-or unknown (no answer kept before the run's grace time ran out: applied once or not at all).
+An operation ends acknowledged (a 2xx the client kept), refused (a 4xx rule refusal other than
+429: definitive) or unknown (no answer kept before the run's grace time ran out: applied once or not at all).
 """
 
 from __future__ import annotations
@@ -63,6 +63,7 @@ class Tally:
     attempts: int = 0
     dropped: int = 0  # answers thrown away on purpose
     failed: int = 0  # no answer: connection refused or reset, timeout
+    rate_limited: int = 0  # 429 answers, retried
     server_errors: int = 0  # 5xx
     in_flight: int = 0  # 409: the same key still running elsewhere
 
@@ -140,9 +141,12 @@ class Workload:
             if status < 300:
                 op.outcome, op.acknowledged_at = "acknowledged", time.monotonic()
                 return
-            if status >= 500 or status == 409:
+            if status >= 500 or status in (409, 429):
+                # 409: still in flight; 429: the rate limit (ADR 0053) says "later", not "no":
+                # neither is a refusal of the operation, so the client retries with its key.
                 self.tally.server_errors += status >= 500
                 self.tally.in_flight += status == 409
+                self.tally.rate_limited += status == 429
                 await asyncio.sleep(rng.uniform(*RETRY_PAUSE_S))
                 continue
             op.outcome, op.detail = "refused", f"{status} {response.text[:200]}"

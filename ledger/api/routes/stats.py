@@ -55,7 +55,12 @@ async def get_release(release_id: ReleaseId, svc: ServicesDep,
 
 @router.get("/v1/stats/releases/{release_id}/files/{path:path}",
             summary="One file of a release, as signed (datapackage.json, data/*.csv, "
-                    "release.jws)", response_model=None)
+                    "release.jws)", response_model=None,
+            # The file's own type: the document lists each, so a client knows what may come.
+            responses={200: {"description": "The file, byte for byte as signed",
+                             "content": {"text/csv": {"schema": {"type": "string"}},
+                                         "application/json": {"schema": {"type": "object"}},
+                                         "application/jose": {"schema": {"type": "string"}}}}})
 async def get_release_file(
     release_id: ReleaseId,
     path: Annotated[str, Path(max_length=64, openapi_examples={
