@@ -20,6 +20,8 @@ from ledger.domain.accounts import (
 from ledger.domain.contributions import (
     Contribution,
     ContributionInput,
+    ShareOverride,
+    ShareReason,
     plan_transfers,
     validate_contribution,
 )
@@ -155,3 +157,22 @@ def test_system_accounts_have_fixed_keys_codes_and_flags(
     parts = key.split("/")
     assert spec.fund == (parts[1] if parts[0] == "fund" else parts[2])
     assert spec.currency.value == key.rsplit("/", 1)[1]
+
+
+def test_shares_and_overrides_are_stored_exactly() -> None:
+    """What the store keeps and compares (issue 22 item 3, ADR 0048): each share's amount as a
+    string by payer, and the overrides as compact JSON with sorted keys, or nothing at all."""
+    c = validate_contribution(ContributionInput(
+        worker_id="wkr_abcd", fund="TH-SSO", scheme="s33-old-age", month="2026-01",
+        wage_base=Money(1_500_000, Currency.THB),
+        shares=[("government", Money(15_050, Currency.THB)),
+                ("employee", Money(45_000, Currency.THB)),
+                ("employer", Money(47_000, Currency.THB))]))
+    assert c.shares_minor() == {"employee": "45000", "employer": "47000", "government": "15050"}
+    assert c.overrides_json() is None
+    overridden = Contribution(**{**{f: getattr(c, f) for f in c.__slots__}, "overrides": (
+        ShareOverride(Payer.GOVERNMENT, ShareReason.COURT_ORDER, 15_050),
+        ShareOverride(Payer.EMPLOYER, ShareReason.ARREARS, 45_000))})
+    assert overridden.overrides_json() == (
+        '{"employer":{"reason":"arrears","rules_minor":"45000"},'
+        '"government":{"reason":"court_order","rules_minor":"15050"}}')
