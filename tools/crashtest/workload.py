@@ -8,7 +8,8 @@ retry sends the same transfer id, contribution id and Idempotency-Key; in the co
 must then find operations applied twice.
 
 An operation ends acknowledged (a 2xx the client kept), refused (a 4xx rule refusal other than
-429: definitive) or unknown (no answer kept before the run's grace time ran out: applied once or not at all).
+429: definitive) or unknown (no answer kept before the run's grace time ran out: applied once
+or not at all).
 """
 
 from __future__ import annotations
