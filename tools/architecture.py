@@ -13,6 +13,8 @@ from pathlib import Path
 
 import grimp
 
+from tools.generated import write_or_check
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / ".importlinter"
 PAGE = ROOT / "docs" / "architecture.md"
@@ -134,16 +136,7 @@ only.
 
 
 def main(argv: list[str]) -> int:
-    page = render()
-    if "--check" in argv:
-        if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != page:
-            print("docs/architecture.md is stale: run python3 dev.py architecture",
-                  file=sys.stderr)
-            return 1
-        return 0
-    PAGE.write_text(page, encoding="utf-8")
-    print(f"wrote {PAGE.relative_to(ROOT)}")
-    return 0
+    return write_or_check(PAGE, render(), argv, "architecture")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ import os
 import sys
 from pathlib import Path
 
+from tools.generated import write_or_check
+
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = ROOT / "docs" / "cli.md"
 WIDTH = "100"  # argparse wraps help to $COLUMNS: fixed, so the page does not depend on a terminal
@@ -42,15 +44,7 @@ def render() -> str:
 
 
 def main(argv: list[str]) -> int:
-    page = render()
-    if "--check" in argv:
-        if not PAGE.exists() or PAGE.read_text(encoding="utf-8") != page:
-            print("docs/cli.md is stale: run python3 dev.py cli-docs", file=sys.stderr)
-            return 1
-        return 0
-    PAGE.write_text(page, encoding="utf-8")
-    print(f"wrote {PAGE.relative_to(ROOT)}")
-    return 0
+    return write_or_check(PAGE, render(), argv, "cli-docs")
 
 
 if __name__ == "__main__":
