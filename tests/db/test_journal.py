@@ -24,6 +24,7 @@ from ledger.db.engine import Database, open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.accounts import AccountCode
 from ledger.domain.contributions import PlannedTransfer
+from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.ledger import AccountFlags
 from ledger.domain.money import Currency
 from ledger.domain.principals import Principal, PrincipalKind
@@ -319,3 +320,21 @@ async def test_the_hub_rewriting_and_resigning_its_log_is_caught_by_a_kept_tree_
     report = await service.audit(kept=kept)
     assert [f.kind for f in report.findings] == ["rewritten", "rewritten"], report.to_dict()
     assert "size 12 " in report.findings[1].detail
+
+
+async def test_proofs_of_what_is_not_sealed_or_of_no_such_tree_are_refused(
+        journal: Journal) -> None:
+    """The journal's refusals: a transfer no tree head holds yet, a leaf beyond the tree asked
+    for (409 not_sealed_yet), a tree size no head has, and consistency asked backwards (422)."""
+    svc = journal.services.journal
+    await journal.post(1, tag="late")  # committed, not sealed: no seal_all here
+    for transfer_id, size, field in (("jr-late-36", 36, None), ("jr-t-30", 12, "tree_size")):
+        with pytest.raises(DomainError) as refused:
+            await svc.inclusion(transfer_id, size)
+        assert (refused.value.code, refused.value.field) == (ErrorCode.NOT_SEALED_YET, field)
+    with pytest.raises(DomainError) as refused:
+        await svc.inclusion("jr-t-3", 5)
+    assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "tree_size")
+    with pytest.raises(DomainError) as refused:
+        await svc.consistency(36, 12)
+    assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "first")
