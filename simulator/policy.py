@@ -136,9 +136,15 @@ def load_run(scenario: str, policy: str) -> Run:
     """Scenario + policy diff -> validated scenario and its agreement; the Thai old-age route
     the policy names must be one its agreement offers (or `fund_exit` under none)."""
     merged = apply_policy(scenario_data(scenario), policy)
-    parsed = parse_scenario(merged, source=f"{scenario} + {policy}")
+    return run_from(merged, policy, f"{scenario} + {policy}")
+
+
+def run_from(merged: dict[str, Any], policy: str, source: str) -> Run:
+    """Scenario data (a policy, and anything else, applied) validated as a run: the scenario
+    parsed again, its agreement loaded, the Thai route it names checked against it."""
+    parsed = parse_scenario(merged, source=source)
     agreement = bundled_agreement(parsed.policy.agreement)
-    check_route(agreement, parsed.policy.th_old_age_route.value, f"{scenario} + {policy}")
+    check_route(agreement, parsed.policy.th_old_age_route.value, source)
     return Run(policy, parsed, agreement)
 
 

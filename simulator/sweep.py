@@ -23,12 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from ledger.domain.errors import DomainError, ErrorCode
-from ledger.settlement.agreement import bundled_agreement
 from simulator.engine import simulate
 from simulator.metrics import measure
-from simulator.policy import Run, apply_policy, check_route, scenario_data
+from simulator.policy import Run, apply_policy, run_from, scenario_data
 from simulator.population import draw
-from simulator.scenario import parse_scenario
 
 MARKER = ".clmtv-simulation"  # the folder holds simulator output: may be written over
 STEPS_MAX = 50  # values of one --vary
@@ -125,11 +123,7 @@ def scenario_for(scenario: str, policy: str, point: Sequence[tuple[str, str]]) -
                               "source and verified)", field="--vary")
         node["value"] = _typed(value, node["value"])
         node["source"] = f"swept by clmtv sweep ({node.get('source', '')})"
-    source = f"{scenario} + {policy} + sweep"
-    parsed = parse_scenario(data, source=source)
-    agreement = bundled_agreement(parsed.policy.agreement)
-    check_route(agreement, parsed.policy.th_old_age_route.value, source)
-    return Run(policy, parsed, agreement)
+    return run_from(data, policy, f"{scenario} + {policy} + sweep")
 
 
 def run_task(scenario: str, task: Task, workers: int, years: int) -> dict[str, Any]:
