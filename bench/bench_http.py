@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -25,7 +26,10 @@ import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import bulk_memberships, bulk_workers, fresh_postgres
+import asyncpg
+import psutil
+
+from bench.common import bulk_memberships, bulk_workers, fresh_postgres, postgres_backend_ticks
 from ledger.domain.principals import PrincipalKind
 from ledger.services.clients import ClientService
 
@@ -63,6 +67,7 @@ def _wrk(token: str, workers: int, batch: int, connections: int, seconds: int,
          ) -> dict[str, object]:
     env = {**os.environ, "TOKEN": token, "WORKERS": str(workers), "BATCH": str(batch),
            "RUN": f"{batch}-{time.time_ns()}", "THREADS": str(WRK_THREADS), **(extra or {})}
+    cpu = _CpuMeter()
     out = subprocess.run(
         ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s",
          "--timeout", "5s", "-s", str(ROOT / "bench/wrk" / script), f"http://127.0.0.1:{PORT}"],
@@ -72,9 +77,50 @@ def _wrk(token: str, workers: int, batch: int, connections: int, seconds: int,
     requests = int(str(result["requests"]))
     result["requests_per_s"] = round(requests / float(str(result["seconds"])))
     result["contributions_per_s"] = round(requests * max(batch, 1) / float(str(result["seconds"])))
+    result.update(cpu.per_item(requests * max(batch, 1)))
     if out.stderr.strip():
         result["sample_errors"] = out.stderr.strip().splitlines()[:3]
     return result
+
+
+class _CpuMeter:
+    """CPU spent during one wrk run by the API's processes, the database's backends and wrk,
+    per item booked: user + system time from /proc (psutil), so that a figure does not depend
+    on what else the machine ran meanwhile. A backend that exits during the run is not counted
+    (the pool keeps its connections open: none should)."""
+
+    server: psutil.Process | None = None
+    database = ""
+
+    def __init__(self) -> None:
+        self.api = self._api()
+        self.backends = postgres_backend_ticks(self.database) or {}
+        self.children = resource.getrusage(resource.RUSAGE_CHILDREN)
+
+    @classmethod
+    def _api(cls) -> float:
+        if cls.server is None:
+            return 0.0
+        total = 0.0
+        for proc in (cls.server, *cls.server.children(recursive=True)):
+            try:
+                times = proc.cpu_times()
+            except psutil.NoSuchProcess:
+                continue
+            total += times.user + times.system
+        return total
+
+    def per_item(self, items: int) -> dict[str, object]:
+        api = self._api() - self.api
+        after = postgres_backend_ticks(self.database) or {}
+        ticks = sum(t - self.backends.get(pid, 0) for pid, t in after.items())
+        database = ticks / os.sysconf("SC_CLK_TCK")
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        wrk = (children.ru_utime - self.children.ru_utime
+               + children.ru_stime - self.children.ru_stime)
+        per = 1e6 / max(items, 1)
+        return {"cpu_us_per_item": {"api": round(api * per), "postgres": round(database * per),
+                                    "wrk": round(wrk * per)}}
 
 
 CHANNEL = "mekong-wallet-th"
@@ -109,6 +155,14 @@ def _payment_env(operator: str, channel: str) -> dict[str, str]:
             "MONTH0": month0}
 
 
+async def _booked_payments(url: str) -> int:
+    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        return int(await connection.fetchval("SELECT count(*) FROM channel_payments"))
+    finally:
+        await connection.close()
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--workers", type=int, default=20_000, help="enrolled workers")
@@ -116,7 +170,7 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--batch", type=int, default=100)
-    parser.add_argument("--only", choices=["single", "batch", "payment"],
+    parser.add_argument("--only", choices=["single", "batch", "payment", "payment-batch"],
                         help="run one workload (payment runs only when named)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -125,27 +179,36 @@ async def main() -> None:
         ids = await bulk_workers(db, args.workers)
         token = await ClientService(db).register("bench", PrincipalKind.HUB_OPERATOR, None)
         wallet = ""
-        if args.only == "payment":
+        paying = args.only in ("payment", "payment-batch")
+        if paying:
             await bulk_memberships(db, ids, "VN-VSS")
             wallet = await ClientService(db, [CHANNEL]).register(
                 "bench-wallet", PrincipalKind.CHANNEL, CHANNEL)
         # Development mode: the bench uses the development identity keys and makes a hub key.
+        # No per-principal rate limit (ADR 0053): one principal sends the whole load here.
         env = {**os.environ, "CLMTV_DATABASE_URL": url, "CLMTV_DB_POOL_SIZE": "8",
-               "CLMTV_DEV_MODE": "1"}
+               "CLMTV_DEV_MODE": "1", "CLMTV_RATE_LIMIT_PER_S": "0"}
         server = subprocess.Popen(
             [str(ROOT / ".venv/bin/clmtv"), "serve", "--port", str(PORT), "--workers",
              str(args.server_workers), "--no-access-log"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _CpuMeter.server = psutil.Process(server.pid)
+        _CpuMeter.database = url.rsplit("/", 1)[1]
         try:
             _wait_ready()
-            if args.only == "payment":
+            if paying:
                 extra = _payment_env(token, wallet)
-                result = _wrk(wallet, args.workers, 0, args.connections, args.seconds,
-                              "payment.lua", extra)
+                batch = args.batch if args.only == "payment-batch" else 0
+                script = "payment_batch.lua" if batch else "payment.lua"
+                result = _wrk(wallet, args.workers, batch, args.connections, args.seconds,
+                              script, extra)
                 result["payments_per_s"] = result.pop("contributions_per_s")
-                print(json.dumps({"workload": "http.payment", "server_workers":
-                                  args.server_workers, "connections": args.connections,
-                                  **result}), flush=True)
+                # Every payment wrk saw answered is booked once (and, in a batch, none failed).
+                booked = await _booked_payments(url)
+                result["payments_booked"] = booked
+                print(json.dumps({"workload": f"http.{args.only}", "batch": batch,
+                                  "server_workers": args.server_workers,
+                                  "connections": args.connections, **result}), flush=True)
                 return
             runs = [("single", 0, args.seconds), ("batch", args.batch, args.seconds)]
             for name, batch, seconds in runs:

@@ -47,6 +47,7 @@ DAY_FILE_MAX_BYTES = 64 * 1024 * 1024  # ~400,000 lines of a channel's day
 CONSENT_DAYS_MAX = 90
 CONSENT_GRANTS_OPEN_MAX = 20  # grants in force at once per worker
 STATEMENT_READS_SHOWN = 200  # the latest reads of a statement the worker's page lists
+PAYMENT_BATCH_MAX = 200  # payments per POST /v1/channels/{channel}/payments/batch
 PAYMENTS_SHOWN = 200  # the latest voluntary payments a statement page lists
 # The statement page warns when a claim's deadline is this close (issue 17: "within 90 days").
 DEADLINE_WARNING_DAYS = 90

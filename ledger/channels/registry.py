@@ -14,6 +14,7 @@ the agreement's `channels.fee_rate_max`, rounded with its `fee_rounding`).
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -171,10 +172,7 @@ class Channel(_Model):
     # -- its business day -----------------------------------------------------------------------
     @property
     def offset(self) -> timedelta:
-        match = _OFFSET.match(self.utc_offset)
-        assert match is not None  # validated
-        sign = -1 if match.group(1) == "-" else 1
-        return sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))
+        return _offset_of(self.utc_offset)
 
     def day_of(self, at_us: int) -> date:
         """The channel's business day of a moment (µs since the epoch)."""
@@ -269,3 +267,12 @@ def _terms(agreement: Agreement, source: str) -> ChannelTerms:
 def _invalid(source: str, field: str, message: str) -> DomainError:
     return keyed_problems(ErrorCode.INVALID_CHANNEL, source, [{"field": field,
                                                                 "message": message}])
+
+
+@functools.lru_cache(maxsize=64)
+def _offset_of(utc_offset: str) -> timedelta:
+    """A validated `+07:00` as a timedelta, parsed once (every payment asks for its day)."""
+    match = _OFFSET.match(utc_offset)
+    assert match is not None  # validated
+    sign = -1 if match.group(1) == "-" else 1
+    return sign * timedelta(hours=int(match.group(2)), minutes=int(match.group(3)))

@@ -50,6 +50,26 @@ async def payment(db: Database, payment_id: str) -> Row | None:
     return dict(row._mapping) if row else None
 
 
+async def payments(db: Database, payment_ids: list[str]) -> dict[str, Row]:
+    """Several payments' records by id, in one query (those that exist)."""
+    if not payment_ids:
+        return {}
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(channel_payments).where(
+            channel_payments.c.id.in_(payment_ids)))).all()
+    return {row.id: dict(row._mapping) for row in rows}
+
+
+async def events(db: Database, payment_ids: list[str]) -> dict[str, Row]:
+    """The reversal or refund of each of these payments that has one, in one query."""
+    if not payment_ids:
+        return {}
+    async with db.engine.connect() as conn:
+        rows = (await conn.execute(select(channel_payment_events).where(
+            channel_payment_events.c.payment_id.in_(payment_ids)))).all()
+    return {row.payment_id: dict(row._mapping) for row in rows}
+
+
 async def event(db: Database, payment_id: str) -> Row | None:
     async with db.engine.connect() as conn:
         row = (await conn.execute(select(channel_payment_events).where(

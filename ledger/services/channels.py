@@ -95,6 +95,18 @@ class PreparedPayment:
 
 
 @dataclass(frozen=True, slots=True)
+class _Checked:
+    """A payment past the checks that need no membership (`ChannelService._check`)."""
+
+    request: PaymentRequest
+    ref: str
+    worker: str
+    fund: str
+    scheme: str
+    rate: FxRate
+
+
+@dataclass(frozen=True, slots=True)
 class _Quote:
     id: str
     channel: str
@@ -205,30 +217,96 @@ class ChannelService:
     async def prepare(self, principal: Principal, code: str, request: PaymentRequest
                       ) -> PreparedPayment:
         """Check everything and build the job; nothing is booked yet. Raises DomainError."""
+        (prepared,) = await self.prepare_many(principal, code, [request])
+        if isinstance(prepared, DomainError):
+            raise prepared
+        return prepared
+
+    async def prepare_many(self, principal: Principal, code: str,
+                           requests: Sequence[PaymentRequest]
+                           ) -> list[PreparedPayment | DomainError]:
+        """Each payment checked and built as `prepare` does, in the same order of checks, with
+        one membership lookup for them all: a payment that fails gets its error in its place,
+        the others are unaffected. Nothing is booked yet. The channel itself is checked first
+        and raises (the whole request is another channel's)."""
         channel = self.channel(principal, code, write=True)
+        now = self.clock()
+        checked: list[_Checked | DomainError] = []
+        for request in requests:
+            try:
+                checked.append(await self._check(channel, request, now))
+            except DomainError as exc:
+                checked.append(exc)
+        await self._require_members(checked)
+        out: list[PreparedPayment | DomainError] = []
+        for item in checked:
+            try:
+                out.append(item if isinstance(item, DomainError)
+                           else await self._finish(channel, item, now))
+            except DomainError as exc:
+                out.append(exc)
+        return out
+
+    async def _check(self, channel: Channel, request: PaymentRequest, now: int) -> _Checked:
+        """What needs no membership: the reference, the worker id, the amounts, the currencies,
+        the rate (the quote's, or the one in force), the fund's scheme and the channel's right
+        to collect for it."""
         ref = check_ref(request.channel_ref)
         worker = check_worker_id(request.worker_id)
         paid, contribution = request.paid, request.contribution
         _positive(paid, "paid")
         _positive(contribution, "contribution")
         wallet = channel.holds(paid.currency)
-        home = get_fund(str(request.purchase.fund)).currency
-        if contribution.currency is not home:
+        fund = get_fund(str(request.purchase.fund))
+        if contribution.currency is not fund.currency:
             raise DomainError(ErrorCode.CURRENCY_MISMATCH,
-                              f"{request.purchase.fund} is paid in {home}, the contribution is "
-                              f"in {contribution.currency}", field="contribution.currency")
-        now = self.clock()
+                              f"{request.purchase.fund} is paid in {fund.currency}, the "
+                              f"contribution is in {contribution.currency}",
+                              field="contribution.currency")
         rate = (await self._locked(channel, request.quote_id, now) if request.quote_id
-                else await self._rate_in_force(wallet, home))
-        if (rate.wallet, rate.home) != (wallet, home):
+                else await self._rate_in_force(wallet, fund.currency))
+        if (rate.wallet, rate.home) != (wallet, fund.currency):
             raise DomainError(ErrorCode.CURRENCY_MISMATCH,
                               f"quote {request.quote_id} converts {rate.wallet} into "
-                              f"{rate.home}, this payment {wallet} into {home}",
+                              f"{rate.home}, this payment {wallet} into {fund.currency}",
                               field="quote_id")
-        voluntary = await self._voluntary(channel, worker, request.purchase, contribution, now)
-        charged = price(contribution, rate, channel, self.terms)
-        charged.check_paid(paid)
-        return self._build(channel, ref, worker, voluntary, charged, request.quote_id, now)
+        scheme = fund.scheme(str(request.purchase.scheme)).code
+        channel.may_collect(fund.code, scheme)
+        return _Checked(request, ref, worker, fund.code, scheme, rate)
+
+    async def _require_members(self, checked: list[_Checked | DomainError]) -> None:
+        """One lookup for every payment still standing; one whose worker is not a member of
+        the fund (or not registered at all) fails in its place."""
+        standing = [(i, c) for i, c in enumerate(checked) if not isinstance(c, DomainError)]
+        errors = await self._membership_errors([(c.worker, c.fund) for _, c in standing])
+        for at, error in errors.items():
+            checked[standing[at][0]] = error
+
+    async def _membership_errors(self, pairs: Sequence[tuple[str, str]]
+                                 ) -> dict[int, DomainError]:
+        """Per index of (worker, fund) pairs that are not memberships: why (the worker is not
+        registered, or is not a member there). Two queries at most, whatever the count."""
+        missing = await self.workers.require_members(pairs)
+        if not missing:
+            return {}
+        registered = await self.workers.existing({pairs[i][0] for i in missing})
+        return {i: DomainError(ErrorCode.UNKNOWN_WORKER, f"no worker {pairs[i][0]}",
+                               field="worker_id") if pairs[i][0] not in registered
+                else DomainError(ErrorCode.WORKER_NOT_MEMBER,
+                                 f"worker {pairs[i][0]} has no membership at {pairs[i][1]}",
+                                 field="worker_id")
+                for i in sorted(missing)}
+
+    async def _finish(self, channel: Channel, item: _Checked, now: int) -> PreparedPayment:
+        """The fund's rule prices the months, the channel's schedule adds its fee, and `paid`
+        must be exactly that; then the job, the record and the signed receipt."""
+        request = item.request
+        voluntary = await self._priced_months(channel, item.worker, item.fund, item.scheme,
+                                              request.purchase, request.contribution, now)
+        charged = price(request.contribution, item.rate, channel, self.terms)
+        charged.check_paid(request.paid)
+        return self._build(channel, item.ref, item.worker, voluntary, charged, request.quote_id,
+                           now)
 
     async def _voluntary(self, channel: Channel, worker: str, purchase: Purchase,
                          amount: Money | None, now: int) -> VoluntaryQuote:
@@ -237,20 +315,20 @@ class ChannelService:
         fund = get_fund(str(purchase.fund))
         scheme = fund.scheme(str(purchase.scheme)).code
         channel.may_collect(fund.code, scheme)
-        missing = await self.workers.require_members([(worker, fund.code)])
-        if missing and not await self.workers.existing({worker}):
-            raise DomainError(ErrorCode.UNKNOWN_WORKER, f"no worker {worker}",
-                              field="worker_id")
-        if missing:
-            raise DomainError(ErrorCode.WORKER_NOT_MEMBER,
-                              f"worker {worker} has no membership at {fund.code}",
-                              field="worker_id")
+        for error in (await self._membership_errors([(worker, fund.code)])).values():
+            raise error
+        return await self._priced_months(channel, worker, fund.code, scheme, purchase, amount,
+                                         now)
+
+    async def _priced_months(self, channel: Channel, worker: str, fund: str, scheme: str,
+                             purchase: Purchase, amount: Money | None, now: int
+                             ) -> VoluntaryQuote:
         months = [Month.parse(m, f"months[{i}]") for i, m in enumerate(purchase.months)]
-        before = (await repo.supported_months(self.db, worker, fund.code, scheme)
+        before = (await repo.supported_months(self.db, worker, fund, scheme)
                   if purchase.support_group else 0)
         payer = VoluntaryPayer(purchase.support_group, before)
         try:
-            return _priced(fund.code, scheme, tuple(months), purchase.declared_income, amount,
+            return _priced(fund, scheme, tuple(months), purchase.declared_income, amount,
                            channel.day_of(now), payer, self._opened)
         except DomainError as exc:
             if exc.field == "amount":  # the seam names the rule's amount: ours is the field
@@ -297,6 +375,18 @@ class ChannelService:
                    render: Renderer | None) -> list[UnitResult]:
         prepared.job.claim, prepared.job.render = claim, render
         return await self.committer.submit(prepared.job)
+
+    async def post_many(self, prepared: Sequence[PreparedPayment]) -> list[list[UnitResult]]:
+        """Several payments booked together: one transaction for all of them (a payment's own
+        units stay all or none), each answered by its own results."""
+        return await self.committer.submit_all([p.job for p in prepared])
+
+    async def stored_many(self, prepared: Sequence[PreparedPayment]) -> dict[str, dict[str, Any]]:
+        """The records of payments found booked already (a retried batch), by payment id,
+        with their reversal or refund if any: two queries, whatever the count."""
+        ids = [p.payment_id for p in prepared]
+        rows, events = await repo.payments(self.db, ids), await repo.events(self.db, ids)
+        return {pid: payment_view(row, events.get(pid)) for pid, row in rows.items()}
 
     async def stored(self, principal: Principal, code: str, ref: str) -> dict[str, Any]:
         """A payment's record (what its receipt says) and its reversal or refund, if any."""
@@ -390,6 +480,7 @@ def payment_contribution_ids(row: dict[str, Any]) -> list[str]:
                                     Month.parse(m)) for m in json.loads(row["months"])]
 
 
+@functools.lru_cache(maxsize=256)
 def _iso(at_us: int) -> str:
     return (_EPOCH + timedelta(microseconds=at_us)).isoformat().replace("+00:00", "Z")
 

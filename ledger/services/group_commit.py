@@ -72,6 +72,22 @@ class GroupCommitter:
             if claim is not None:
                 self._in_flight.discard(claim)
 
+    async def submit_all(self, jobs: list[Job]) -> list[list[UnitResult]]:
+        """Queue several jobs at once (no idempotency claims: each job's own ids make it
+        idempotent) so that they share a transaction, and wait until all have committed."""
+        if self._task is None:
+            self.start()
+        if any(job.claim is not None for job in jobs):
+            raise ValueError("submit_all takes jobs without idempotency claims")
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[list[UnitResult]]] = []
+        for job in jobs:
+            future: asyncio.Future[list[UnitResult]] = loop.create_future()
+            self._queue.append((job, future))
+            futures.append(future)
+        self._wakeup.set()
+        return list(await asyncio.gather(*futures))
+
     async def _run(self) -> None:
         await self._claim_slot()
         try:

@@ -53,16 +53,53 @@ class NumberNotAllowedError(JsonParseError):
     """With `integers_only`: a fraction/exponent number, or an integer beyond +-(2**53 - 1)."""
 
 
-def canonicalize(value: object) -> bytes:
-    """The RFC 8785 canonical UTF-8 bytes of `value` (dict/list/tuple/str/int/float/bool/None)."""
+def canonicalize(value: object, *, integers_only: bool = False) -> bytes:
+    """The RFC 8785 canonical UTF-8 bytes of `value` (dict/list/tuple/str/int/float/bool/None).
+
+    `integers_only` applies the message profile while writing, as `parse_json` does while
+    reading: a float, or an integer beyond +-(2**53 - 1), raises `NumberNotAllowedError`. A
+    signer then need not parse its own payload back to know a verifier will accept it.
+
+    Fast path, under `integers_only`, for signing many receipts: a value of plain dicts with
+    string keys, lists, tuples, strings, booleans, None and integers within the profile,
+    holding nothing above U+FFFF, is written by the C JSON encoder with sorted keys, which is
+    then JCS byte for byte (the reasoning of `is_canonical_ijson`); a tenth of the time here.
+    Anything else takes the general path, which also says what is wrong."""
+    if integers_only and _in_message_profile(value, 0):
+        try:
+            data = _SORTED_COMPACT.encode(value).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise CanonicalizationError("string contains a lone surrogate code unit") from exc
+        if not _ABOVE_BMP.search(data):
+            return data
     parts: list[str] = []
-    _write(value, parts, 0)
+    _write(value, parts, 0, integers_only)
     text = "".join(parts)
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
         # Only a lone surrogate (U+D800..U+DFFF) can get here; I-JSON forbids them.
         raise CanonicalizationError("string contains a lone surrogate code unit") from exc
+
+
+def _in_message_profile(value: object, depth: int) -> bool:
+    """Whether the C encoder may write `value` (see `canonicalize`): exact types only, so that
+    an IntEnum, a float, a set or a key that is not a string goes the general way."""
+    kind = type(value)
+    if kind is str or kind is bool or value is None:
+        return True
+    if kind is int:
+        return -IJSON_INTEGER_MAX <= value <= IJSON_INTEGER_MAX  # type: ignore[operator]
+    if depth >= DEPTH_MAX:
+        return False
+    if kind is dict:
+        members: dict[object, object] = value  # type: ignore[assignment]
+        return all(type(key) is str for key in members) and all(
+            _in_message_profile(item, depth + 1) for item in members.values())
+    if kind is list or kind is tuple:
+        items: Sequence[object] = value  # type: ignore[assignment]
+        return all(_in_message_profile(item, depth + 1) for item in items)
+    return False
 
 
 def is_canonical_ijson(data: bytes, value: Any) -> bool:
@@ -91,7 +128,7 @@ def canonical_text(value: object) -> str:
     return canonicalize(value).decode("utf-8")
 
 
-def _write(value: object, out: list[str], depth: int) -> None:
+def _write(value: object, out: list[str], depth: int, integers_only: bool) -> None:
     # Order of checks: bool before int (bool is an int subclass in Python).
     if isinstance(value, str):
         out.append(encode_basestring(value))
@@ -102,18 +139,25 @@ def _write(value: object, out: list[str], depth: int) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, int):
+        if integers_only and not -IJSON_INTEGER_MAX <= value <= IJSON_INTEGER_MAX:
+            raise NumberNotAllowedError(
+                f"integer {value} is beyond +-(2**53 - 1): send it as a string")
         out.append(_format_int(value))
     elif isinstance(value, float):
-        out.append(format_number(value))
+        text = format_number(value)  # NaN and infinities: no JSON at all, as a parser says
+        if integers_only:
+            raise NumberNotAllowedError(f"number {text} is not an integer")
+        out.append(text)
     elif isinstance(value, Mapping):
-        _write_object(value, out, depth + 1)
+        _write_object(value, out, depth + 1, integers_only)
     elif isinstance(value, list | tuple):
-        _write_array(value, out, depth + 1)
+        _write_array(value, out, depth + 1, integers_only)
     else:
         raise CanonicalizationError(f"{type(value).__name__} is not a JSON value")
 
 
-def _write_object(value: Mapping[Any, object], out: list[str], depth: int) -> None:
+def _write_object(value: Mapping[Any, object], out: list[str], depth: int,
+                  integers_only: bool) -> None:
     if depth > DEPTH_MAX:
         raise CanonicalizationError(f"nesting deeper than {DEPTH_MAX}")
     for key in value:
@@ -127,18 +171,19 @@ def _write_object(value: Mapping[Any, object], out: list[str], depth: int) -> No
         first = False
         out.append(encode_basestring(key))
         out.append(":")
-        _write(value[key], out, depth)
+        _write(value[key], out, depth, integers_only)
     out.append("}")
 
 
-def _write_array(value: Sequence[object], out: list[str], depth: int) -> None:
+def _write_array(value: Sequence[object], out: list[str], depth: int,
+                 integers_only: bool) -> None:
     if depth > DEPTH_MAX:
         raise CanonicalizationError(f"nesting deeper than {DEPTH_MAX}")
     out.append("[")
     for index, item in enumerate(value):
         if index:
             out.append(",")
-        _write(item, out, depth)
+        _write(item, out, depth, integers_only)
     out.append("]")
 
 

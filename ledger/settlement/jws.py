@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from nacl.bindings import crypto_sign_open
+from nacl.bindings import crypto_sign, crypto_sign_open, crypto_sign_seed_keypair
 from nacl.exceptions import BadSignatureError
 
 from ledger.settlement.canonical import JsonParseError, canonicalize, parse_json
@@ -111,8 +111,16 @@ def sign_compact(header: Mapping[str, Any], payload: bytes, key: Ed25519PrivateK
     if alg not in ACCEPTED_ALGS:
         raise ValueError(f"alg must be one of {sorted(ACCEPTED_ALGS)}, not {alg!r}")
     signing_input = b64url_encode(canonicalize(header)) + "." + b64url_encode(payload)
-    signature = key.sign(signing_input.encode("ascii"))
-    return signing_input + "." + b64url_encode(signature)
+    # libsodium, like verification (ADR 0023): the same deterministic RFC 8032 signature as
+    # `key.sign`, in about half the time (a receipt per payment: issue 15).
+    signed = crypto_sign(signing_input.encode("ascii"), _sodium_secret(key.private_bytes_raw()))
+    return signing_input + "." + b64url_encode(signed[:SIGNATURE_LENGTH])
+
+
+@functools.lru_cache(maxsize=64)
+def _sodium_secret(seed: bytes) -> bytes:
+    """libsodium's 64-byte signing key (seed and public key) for an Ed25519 seed."""
+    return crypto_sign_seed_keypair(seed)[1]
 
 
 def verify_signature(jws: CompactJws, key: Ed25519PublicKey) -> bool:

@@ -175,11 +175,18 @@ def sign_message(
         "typ": str(typ),
         "body": body,
     }
+    if type(body) is not dict:  # the verifier sees a JSON object: a dict, as parsed
+        claims["body"] = dict(body)
+    # The message profile applied while writing (no float, no integer beyond 2**53 - 1), and
+    # the claims checked on the very values written: what the verifier will parse back, with
+    # no need to parse it here (a third of a receipt's signing cost, measured: issue 15).
     try:
-        payload = canonicalize(claims)
+        payload = canonicalize(claims, integers_only=True)
+    except NumberNotAllowedError as exc:
+        raise MessageRejected(RejectReason.NUMBER_NOT_ALLOWED, str(exc)) from exc
     except CanonicalizationError as exc:
         raise MessageRejected(RejectReason.MALFORMED, str(exc)) from exc
-    _check_claims(_parse_payload(payload))
+    _check_claims(claims)
     state = key.validity.state_at(iat)
     if state is not KeyState.VALID:
         raise MessageRejected(_KEY_STATE_REASON[state], f"key {key.kid} is {state} at iat")

@@ -7,6 +7,7 @@ import json
 import math
 import re
 import struct
+from enum import IntEnum
 from typing import Any
 
 import pytest
@@ -288,6 +289,35 @@ def test_canonical_form_is_a_fixed_point(value: Any) -> None:
     once = canonicalize(value)
     assert canonicalize(parse_json(once)) == once
     assert json.loads(once) == value
+
+
+@given(JSON_INT)
+def test_the_signers_fast_path_writes_what_the_general_path_writes(value: Any) -> None:
+    # Keys and strings reach above U+FFFF too (the fast path must step aside for them).
+    assert canonicalize(value, integers_only=True) == canonicalize(value)
+
+
+def test_the_signers_fast_path_steps_aside_for_what_it_cannot_write() -> None:
+    class Kind(IntEnum):
+        ONE = 1
+
+    above = {"\U0001F600": 1, "\uE000": 2}  # UTF-16 order differs from code point order
+    assert canonicalize(above, integers_only=True) == canonicalize(above)
+    assert canonicalize(above, integers_only=True).index("\U0001F600".encode()) < \
+        canonicalize(above, integers_only=True).index("\uE000".encode())
+    assert canonicalize({"k": Kind.ONE}, integers_only=True) == b'{"k":1}'
+    assert canonicalize(({"a": [True, None]},), integers_only=True) == b'[{"a":[true,null]}]'
+    with pytest.raises(CanonicalizationError, match="not a string"):
+        canonicalize({1: "x"}, integers_only=True)
+    with pytest.raises(CanonicalizationError, match="lone surrogate"):
+        canonicalize({"a": "\ud800"}, integers_only=True)
+    with pytest.raises(NumberNotAllowedError):
+        canonicalize({"a": [1.5]}, integers_only=True)
+    deep: Any = "x"
+    for _ in range(65):
+        deep = [deep]
+    with pytest.raises(CanonicalizationError, match="nesting"):
+        canonicalize(deep, integers_only=True)
 
 
 @given(JSON_INT)

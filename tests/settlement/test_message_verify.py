@@ -550,3 +550,15 @@ def test_every_reject_reason_is_exercised_in_this_module() -> None:
     source = Path(__file__).read_text()
     used = set(re.findall(r"RejectReason\.([A-Z_]+)", source))
     assert {reason.name for reason in RejectReason} <= used
+
+
+def test_sign_message_refuses_integers_beyond_the_profile(parties: Parties) -> None:
+    # Refused while writing (issue 15: the signer no longer parses its payload back).
+    for number in (2**53, -(2**53)):
+        with pytest.raises(MessageRejected) as caught:
+            sign_message(parties.th, aud=HUB, typ="transfer.ack", seq=1,
+                         body={"a": [{"b": number}]}, iat=NOW)
+        assert caught.value.reason is RejectReason.NUMBER_NOT_ALLOWED
+    token = sign_message(parties.th, aud=HUB, typ="transfer.ack", seq=1,
+                         body={"a": [{"b": 2**53 - 1}]}, iat=NOW)
+    assert verify_message(token, parties.registry, HUB, NOW).body == {"a": [{"b": 2**53 - 1}]}

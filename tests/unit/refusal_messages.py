@@ -241,6 +241,8 @@ MESSAGES: dict[str, str] = {
         'unknown kid nope',
     'signing a body with a float':
         'nan has no JSON representation',
+    'signing a body with a fraction':
+        'number 0.5 is not an integer',
     'signing with a revoked key':
         'key th-r is revoked at iat',
     'a token too long':

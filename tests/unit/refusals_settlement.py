@@ -392,6 +392,8 @@ def rejected(name: str, call: Callable[[], object], reason: str,
 
 MESSAGES = [
     rejected("signing a body with a float", lambda: sign(body={"x": float("nan")}), "malformed"),
+    rejected("signing a body with a fraction", lambda: sign(body={"x": 0.5}),
+             "number_not_allowed"),
     rejected("signing with a revoked key", lambda: sign(_REVOKED), "key_revoked"),
     rejected("a token too long", lambda: verify("a" * (TOKEN_CHARS_MAX + 1)), "malformed"),
     rejected("a token of two parts", lambda: verify("a.b"), "malformed"),

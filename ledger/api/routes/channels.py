@@ -31,7 +31,7 @@ from ledger.demo_data import (
 )
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.money import Money
-from ledger.limits import DAY_FILE_MAX_BYTES
+from ledger.limits import DAY_FILE_MAX_BYTES, PAYMENT_BATCH_MAX
 from ledger.services.channels import (
     PaymentRequest,
     PreparedPayment,
@@ -85,13 +85,16 @@ class QuoteIn(BaseModel):
     support_group: str | None = Field(None, max_length=32)
 
 
+_PAYMENT_EXAMPLE: dict[str, Any] = {
+    "channel_ref": EXAMPLE_REF, "worker_id": DEMO_THIRD_WORKER, "fund": "VN-VSS",
+    "scheme": "voluntary-si", "months": [example_voluntary_month()],
+    "declared_income": dict(_VND),
+    "contribution": {"amount_minor": "1100000", "currency": "VND"},
+    "paid": {"amount_minor": "158714", "currency": "THB"}}
+
+
 class PaymentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
-        "channel_ref": EXAMPLE_REF, "worker_id": DEMO_THIRD_WORKER, "fund": "VN-VSS",
-        "scheme": "voluntary-si", "months": [example_voluntary_month()],
-        "declared_income": dict(_VND),
-        "contribution": {"amount_minor": "1100000", "currency": "VND"},
-        "paid": {"amount_minor": "158714", "currency": "THB"}}]})
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_PAYMENT_EXAMPLE]})
     channel_ref: str = Field(description="The channel's own reference, unique per channel "
                              "(1-48 of A-Z a-z 0-9 . _ : -); the day file names it")
     worker_id: str
@@ -107,6 +110,15 @@ class PaymentIn(BaseModel):
     quote_id: str | None = Field(None, max_length=64,
                                  description="A quote's locked rate; without one, the rate in "
                                  "force when the payment is made")
+
+
+class PaymentBatchIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "payments": [_PAYMENT_EXAMPLE]}]})
+    payments: list[PaymentIn] = Field(
+        min_length=1, max_length=PAYMENT_BATCH_MAX,
+        description="Independent payments (the taps a channel gathered): each is checked, "
+        "booked and answered on its own; each is idempotent by its channel_ref")
 
 
 class UndoIn(BaseModel):
@@ -168,9 +180,7 @@ async def pay(channel: ChannelPath, body: PaymentIn, principal: PrincipalDep,
     FX difference, one contribution and voluntary period per month, and the payment's record
     with the receipt (a JWS by the hub's key: `clmtv verify`)."""
     claim = _claim(principal, idempotency_key, body)
-    prepared = await svc.channels.prepare(principal, channel, PaymentRequest(
-        body.channel_ref, body.worker_id, _purchase(body), body.paid.money("paid"),
-        body.contribution.money("contribution"), body.quote_id))
+    prepared = await svc.channels.prepare(principal, channel, _payment_request(body))
 
     def render(results: list[UnitResult]) -> tuple[int, str]:
         return _payment_answer(prepared, results)
@@ -179,13 +189,103 @@ async def pay(channel: ChannelPath, body: PaymentIn, principal: PrincipalDep,
     replay = _replayed(results)
     if replay is not None:
         return replay
-    if all(r.status is Status.EXISTS for r in results):
-        stored = await svc.channels.stored(principal, channel, body.channel_ref)
-        _same_payment(stored, prepared)
-        return Response(orjson.dumps({"status": "exists", "payment": stored}), 200,
-                        media_type=JSON)
+    if _maybe_booked(results):
+        # Booked already under this reference (a retry under a new key), or the reference is
+        # taken by another payment: the record says which field differs.
+        stored = (await svc.channels.stored_many([prepared])).get(prepared.payment_id)
+        if stored is not None:
+            _same_payment(stored, prepared)
+        if all(r.status is Status.EXISTS for r in results):
+            if stored is None:
+                raise DomainError(ErrorCode.UNKNOWN_PAYMENT,
+                                  f"no record of payment {body.channel_ref}",
+                                  field="channel_ref")
+            return Response(orjson.dumps({"status": "exists", "payment": stored}), 200,
+                            media_type=JSON)
     status, text = render(results)
     return Response(text, status_code=status, media_type=JSON if status < 400 else PROBLEM)
+
+
+def _payment_request(body: PaymentIn) -> PaymentRequest:
+    return PaymentRequest(body.channel_ref, body.worker_id, _purchase(body),
+                          body.paid.money("paid"), body.contribution.money("contribution"),
+                          body.quote_id)
+
+
+@router.post("/v1/channels/{channel}/payments/batch",
+             responses={207: {"description": "Some payments failed: see each result"}},
+             summary=f"Up to {PAYMENT_BATCH_MAX} payments a channel gathered, booked together")
+async def pay_batch(channel: ChannelPath, body: PaymentBatchIn, principal: PrincipalDep,
+                    svc: ServicesDep) -> Response:
+    """For a channel that gathers its workers' taps for a moment and sends them together: each
+    payment is checked, priced and booked exactly as `POST .../payments` does (its legs,
+    contribution and period all or none, its own signed receipt) but they share one
+    transaction, and one bad payment fails only itself. No `Idempotency-Key`: a payment's
+    `channel_ref` makes it idempotent, so a retried batch books nothing twice and answers each
+    payment booked already with its record (`exists`, the original receipt); the same
+    reference with another worker, scheme or amount is `id_conflict`. 200 when every payment
+    is booked or existed, 207 when some failed, 422 when all did."""
+    requests: list[PaymentRequest | DomainError] = []
+    for payment in body.payments:
+        try:
+            requests.append(_payment_request(payment))
+        except DomainError as exc:  # an amount that is not money: this payment alone
+            requests.append(exc)
+    valid = [r for r in requests if not isinstance(r, DomainError)]
+    prepared = iter(await svc.channels.prepare_many(principal, channel, valid))
+    outcomes = [r if isinstance(r, DomainError) else next(prepared) for r in requests]
+    ready = [p for p in outcomes if isinstance(p, PreparedPayment)]
+    booked = iter(await svc.channels.post_many(ready))
+    results = {id(p): next(booked) for p in ready}
+    existing = [p for p in ready if _maybe_booked(results[id(p)])]
+    stored = await svc.channels.stored_many(existing) if existing else {}
+    items: list[bytes] = []
+    counts = {"created": 0, "exists": 0, "failed": 0}
+    for index, outcome in enumerate(outcomes):
+        status, kind, text = _batch_item(outcome, results, stored)
+        counts[kind] += 1
+        items.append(b'{"index":%d,"http_status":%d,%s' % (index, status, text[1:]))
+    failed = counts["failed"]
+    code = 422 if failed == len(outcomes) else 207 if failed else 200
+    return Response(b'{"counts":%s,"results":[%s]}' % (orjson.dumps(counts), b",".join(items)),
+                    status_code=code, media_type=JSON)
+
+
+def _batch_item(outcome: PreparedPayment | DomainError, results: dict[int, list[UnitResult]],
+                stored: dict[str, dict[str, Any]]) -> tuple[int, str, bytes]:
+    """One payment's answer in a batch: (HTTP status it would have alone, created / exists /
+    failed, `{"status": ..., "payment" | "problem": ...}`)."""
+    if isinstance(outcome, DomainError):
+        return _failed_item(outcome)
+    unit_results = results[id(outcome)]
+    found = stored.get(outcome.payment_id)
+    if found is not None:
+        try:
+            _same_payment(found, outcome)
+        except DomainError as exc:
+            return _failed_item(exc)
+    if all(r.status is Status.EXISTS for r in unit_results):
+        if found is None:  # its transfers without its record: never written apart (`whole`)
+            return _failed_item(DomainError(
+                ErrorCode.UNKNOWN_PAYMENT, f"no record of payment {outcome.row['channel_ref']}",
+                field="channel_ref"))
+        return 200, "exists", orjson.dumps({"status": "exists", "payment": found})
+    status, text = _payment_answer(outcome, unit_results)
+    if status >= 400:
+        return status, "failed", b'{"status":"failed","problem":%s}' % text.encode()
+    return status, "created", text.encode()
+
+
+def _maybe_booked(results: list[UnitResult]) -> bool:
+    """Whether the payment's reference may be booked already: its units all existed, or one
+    conflicted with what is booked (then the record says which field differs)."""
+    return all(r.status is Status.EXISTS for r in results) or any(
+        r.error is not None and r.error.code is ErrorCode.ID_CONFLICT for r in results)
+
+
+def _failed_item(error: DomainError) -> tuple[int, str, bytes]:
+    status, body = errors.problem_body(error)
+    return status, "failed", b'{"status":"failed","problem":%s}' % body
 
 
 def _payment_answer(prepared: PreparedPayment, results: list[UnitResult]) -> tuple[int, str]:
