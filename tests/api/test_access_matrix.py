@@ -97,6 +97,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /v1/channels/{channel}/balances": STAFF | {"channel"},
     "POST /v1/channels/{channel}/quotes": frozenset({"operator", "channel"}),
     "POST /v1/channels/{channel}/payments": frozenset({"operator", "channel"}),
+    "POST /v1/channels/{channel}/payments/batch": frozenset({"operator", "channel"}),
     "GET /v1/channels/{channel}/payments/{channel_ref}": STAFF | {"channel"},
     "POST /v1/channels/{channel}/payments/{channel_ref}/reversal":
         frozenset({"operator", "channel"}),

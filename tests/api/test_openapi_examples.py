@@ -53,6 +53,7 @@ ORDER = [
     ("post", "/v1/funds/{fund}/declarations"),
     ("post", "/v1/channels/{channel}/quotes"),
     ("post", "/v1/channels/{channel}/payments"),
+    ("post", "/v1/channels/{channel}/payments/batch"),
     ("post", "/v1/channels/{channel}/payments/{channel_ref}/reversal"),
     ("post", "/v1/channels/{channel}/payments/{channel_ref}/refund"),
     ("post", "/v1/channels/{channel}/days/{day}"),
