@@ -21,6 +21,7 @@ import resource
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,13 @@ from pathlib import Path
 import asyncpg
 import psutil
 
-from bench.common import bulk_memberships, bulk_workers, fresh_postgres, postgres_backend_ticks
+from bench.common import (
+    bulk_memberships,
+    bulk_workers,
+    database_url,
+    fresh_postgres,
+    postgres_backend_ticks,
+)
 from ledger.domain.principals import PrincipalKind
 from ledger.services.clients import ClientService
 
@@ -68,11 +75,14 @@ def _wrk(token: str, workers: int, batch: int, connections: int, seconds: int,
     env = {**os.environ, "TOKEN": token, "WORKERS": str(workers), "BATCH": str(batch),
            "RUN": f"{batch}-{time.time_ns()}", "THREADS": str(WRK_THREADS), **(extra or {})}
     cpu = _CpuMeter()
-    out = subprocess.run(
-        ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s",
-         "--timeout", "5s", "-s", str(ROOT / "bench/wrk" / script), f"http://127.0.0.1:{PORT}"],
-        env=env, capture_output=True, text=True, check=True)
+    analyzer = _Analyzer(_CpuMeter.database)
+    analyzer.start()
+    try:
+        out = _run_wrk(connections, seconds, script, env)
+    finally:
+        analyzer.stop()
     line = next(x for x in out.stdout.splitlines() if x.startswith("JSON "))
+
     result: dict[str, object] = json.loads(line[5:])
     requests = int(str(result["requests"]))
     result["requests_per_s"] = round(requests / float(str(result["seconds"])))
@@ -81,6 +91,44 @@ def _wrk(token: str, workers: int, batch: int, connections: int, seconds: int,
     if out.stderr.strip():
         result["sample_errors"] = out.stderr.strip().splitlines()[:3]
     return result
+
+
+def _run_wrk(connections: int, seconds: int, script: str, env: dict[str, str]
+             ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s",
+         "--timeout", "5s", "-s", str(ROOT / "bench/wrk" / script), f"http://127.0.0.1:{PORT}"],
+        env=env, capture_output=True, text=True, check=True)
+
+
+class _Analyzer(threading.Thread):
+    """ANALYZE every few seconds while wrk runs: autovacuum is off on the bench machines, and
+    the tables grow from empty during the run; without fresh statistics the planner keeps
+    scanning whole tables it believes tiny (production's autovacuum analyzes a table after
+    50 rows + 10% change: more often than this, early on)."""
+
+    INTERVAL_S = 3.0
+
+    def __init__(self, database: str) -> None:
+        super().__init__(daemon=True)
+        self.database = database
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(self.INTERVAL_S):
+            asyncio.run(analyze(database_url(self.database)))
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.join()
+
+
+async def analyze(url: str) -> None:
+    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
+    try:
+        await connection.execute("ANALYZE")
+    finally:
+        await connection.close()
 
 
 class _CpuMeter:
@@ -194,6 +242,7 @@ async def main() -> None:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         _CpuMeter.server = psutil.Process(server.pid)
         _CpuMeter.database = url.rsplit("/", 1)[1]
+        await analyze(url)  # the population just loaded by COPY
         try:
             _wait_ready()
             if paying:

@@ -44,7 +44,11 @@ def leaf_data(row: TransferFields) -> bytes:
     reversal of, code, contribution id, created at µs)."""
     values: list[str | None] = [LEAF_VERSION]
     values.extend(None if value is None else str(value) for value in row)
-    return json.dumps(values, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+    return _LEAF_ENCODER.encode(values).encode("ascii")
+
+
+# Built once: `json.dumps` with options builds a new encoder on every call (every transfer).
+_LEAF_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True)
 
 
 def transfer_leaf_hash(row: TransferFields) -> bytes:
