@@ -16,6 +16,7 @@ from ledger.domain.funds import get_fund
 from ledger.domain.ids import check_worker_id, check_worker_id_carries_no_number, new_worker_id
 from ledger.domain.pii import PiiVault, mask
 from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.coalesce import CoalescingLookup
 from ledger.services.posting import now_us
 
 # fund code, member number -> raises DomainError when the number is malformed for that fund
@@ -66,6 +67,9 @@ class WorkerService:
         self.vault = vault
         self.check = check
         self._known_members: set[tuple[str, str]] = set()  # (worker, fund); never removed
+        # Concurrent requests' membership lookups share one query (`coalesce.py`).
+        self._memberships: CoalescingLookup[tuple[str, str]] = CoalescingLookup(
+            lambda pairs: repo.existing_memberships(self.db, pairs))
 
     async def create(self, principal: Principal, new: NewWorker) -> WorkerView:
         now = now_us()
@@ -255,7 +259,7 @@ class WorkerService:
         """Indexes of (worker, fund) pairs that are NOT memberships (cached once confirmed)."""
         unknown = sorted({p for p in pairs if p not in self._known_members})
         if unknown:
-            self._known_members.update(await repo.existing_memberships(self.db, unknown))
+            self._known_members.update(await self._memberships.find(unknown))
         return {i for i, p in enumerate(pairs) if p not in self._known_members}
 
 
