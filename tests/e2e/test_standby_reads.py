@@ -21,6 +21,7 @@ pass; skipped where PostgreSQL's server binaries (initdb, pg_basebackup) are not
 from __future__ import annotations
 
 import asyncio
+import shutil
 import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -65,9 +66,8 @@ class Standby(PgCluster):
 
     def init(self) -> None:
         if self.user:
-            import shutil
             shutil.chown(self.root, self.user)
-        subprocess.run([str(self.bindir / "pg_basebackup"), "-D", str(self.data),  # noqa: S603
+        subprocess.run([str(self.bindir / "pg_basebackup"), "-D", str(self.data),
                         "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
                         "-R", "-X", "stream", "-c", "fast", "--no-sync"],
                        check=True, capture_output=True, user=self.user)
@@ -75,7 +75,7 @@ class Standby(PgCluster):
     def stop_immediate(self) -> None:
         """pg_ctl stop -m immediate: every process ends at once, no shutdown checkpoint (as
         when the standby's machine dies)."""
-        subprocess.run([str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data),  # noqa: S603
+        subprocess.run([str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data),
                         "-m", "immediate", "-w"], check=True, capture_output=True,
                        user=self.user)
         if self.process is not None:

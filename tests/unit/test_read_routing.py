@@ -6,7 +6,6 @@ where it cannot be used. The real standby: tests/e2e/test_standby_reads.py."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -53,11 +52,11 @@ class Positions:
 
 
 @pytest.fixture
-def positions(monkeypatch: pytest.MonkeyPatch) -> Iterator[Positions]:
+def positions(monkeypatch: pytest.MonkeyPatch) -> Positions:
     found = Positions()
     monkeypatch.setattr(read_routing, "written_position", found.write)
     monkeypatch.setattr(read_routing, "replayed_position", found.replay)
-    yield found
+    return found
 
 
 class Clock:
