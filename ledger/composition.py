@@ -157,7 +157,8 @@ def build_services(
         stats=stats,
         rate_limits=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         reads=ReadRouter(on_primary, _standby_graph(settings, on_primary, committer, agreement),
-                         settings.database_read_wait_s),
+                         settings.database_read_wait_s,
+                         all_writes=settings.database_read_after == "all-writes"),
     )
 
 

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
         0.2, ge=0, le=10, description="How long a read that must see a recent write waits for "
         "the standby to replay it before it goes to the primary instead"
     )
+    database_read_after: Literal["all-writes", "own-writes"] = Field(
+        "all-writes", description="all-writes: a read from the standby sees every write the "
+        "primary had committed when the read began, whichever process made it (one more round "
+        "trip to the primary per read); own-writes: only the writes this server process made "
+        "for the same principal or worker (right for one process, or sessions pinned to one)"
+    )
     pii_hmac_key: str = Field(
         DEV_PII_HMAC_KEY, description="Key for identity-number look-ups, 32 bytes or more (the "
         "default is the public development key: refused outside development mode)"

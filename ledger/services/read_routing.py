@@ -11,13 +11,16 @@ Owns the choice and its bookkeeping:
   channel's own next read. At most READ_MARKS_MAX keys: the oldest are folded into a floor that
   every read must reach (never forgotten, only made coarser); once the standby is seen past every
   mark, they are all dropped;
+- with `all_writes` (CLMTV_DATABASE_READ_AFTER=all-writes, the default) every read also waits for
+  the primary's write position when it began, asked beside the standby's: every process's
+  writes are seen, for one more round trip to the primary per read;
 - the choice: no mark to wait for, or a mark the standby has replayed: the standby. Otherwise the
   standby's replay position is polled until it reaches the mark or `wait_s` runs out (then the
   primary). A standby that does not answer sends every read to the primary for STANDBY_RETRY_S,
   then is tried again; a read that fails on the standby half-way is run again on the primary.
 
-Marks live in this process. Several processes behind one address each know only their own
-writes (ADR 0057 says what that costs and what would remove it). Logs name no worker and no
+Marks live in this process: with `own-writes`, several processes behind one address each know
+only their own writes (ADR 0057 says when that is enough). Logs name no worker and no
 principal; `clmtv_reads_total{source,reason}` counts every routed read.
 """
 
@@ -77,11 +80,13 @@ def worker_key(worker_id: str) -> str:
 
 class ReadRouter:
     def __init__(self, primary: ReadGraph, standby: ReadGraph | None, wait_s: float, *,
-                 marks_max: int = READ_MARKS_MAX,
+                 all_writes: bool = False, marks_max: int = READ_MARKS_MAX,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.primary = primary
         self.standby = standby
         self.wait_s = wait_s
+        # Every read waits for the primary's position when it began, not only for the marks.
+        self.all_writes = all_writes
         self.marks_max = marks_max
         self.clock = clock
         self._marks: OrderedDict[str, int] = OrderedDict()
@@ -124,18 +129,26 @@ class ReadRouter:
         if self.clock() < self._down_until:
             return Route(self.primary, PRIMARY, "down")
         needed = self.required(keys)
-        if needed == 0:
+        if needed == 0 and not self.all_writes:
             return Route(standby, STANDBY, "no_write")
         deadline = self.clock() + self.wait_s
         waited = False
         while True:
-            try:
-                replayed = await replayed_position(standby.db)
-            except Exception as error:
-                if not standby_unavailable(error):
-                    raise
-                self._mark_down(error)
+            if self.all_writes and not waited:
+                # Both positions at once: one round trip's time, not two. The primary's failure
+                # is the read's (it would fail there too); the standby's sends it to the primary.
+                written, answer = await asyncio.gather(
+                    written_position(self.primary.db), self._replayed(standby),
+                    return_exceptions=True)
+                if isinstance(written, BaseException):
+                    raise written
+                needed = max(needed, written)
+            else:
+                answer = await self._replayed(standby)
+            if isinstance(answer, BaseException):
+                self._mark_down(answer)
                 return Route(self.primary, PRIMARY, "down")
+            replayed = answer
             self._seen(replayed)
             if replayed >= needed:
                 self._lag_over()
@@ -146,6 +159,16 @@ class ReadRouter:
                 return Route(self.primary, PRIMARY, "lagging")
             waited = True
             await asyncio.sleep(min(READ_POLL_S, remaining))
+
+    @staticmethod
+    async def _replayed(standby: ReadGraph) -> int | BaseException:
+        """The standby's replay position, or the failure that says it cannot answer."""
+        try:
+            return await replayed_position(standby.db)
+        except Exception as error:
+            if not standby_unavailable(error):
+                raise
+            return error
 
     async def read(self, keys: Iterable[str], run: Callable[[ReadGraph], Awaitable[T]]
                    ) -> tuple[T, str]:

@@ -5,6 +5,9 @@ with `pg_basebackup -R` and started as a hot standby. The app runs with CLMTV_DA
 primary and CLMTV_DATABASE_READ_URL on the standby, and every step checks which database served
 a read (`X-Clmtv-Read-From`, and `clmtv_reads_total`):
 
+The app runs with CLMTV_DATABASE_READ_AFTER=own-writes (each reader waits for its own and its
+worker's writes), and step 2 checks all-writes (the default) too.
+
 1. the hub posts a contribution; the worker's statement right after shows it (read-your-writes
    across principals: the write marked the worker), and a reader with nothing to wait for is
    served by the standby, which holds the same balance once it has replayed;
@@ -38,6 +41,7 @@ from ledger.composition import Services, build_services
 from ledger.config import Settings
 from ledger.db.migrate import upgrade
 from ledger.domain.principals import PrincipalKind
+from ledger.services.read_routing import ReadRouter, principal_key
 from ledger.services.signing import HubSigner
 from ledger.settlement.keys import HUB, SigningKey
 from tests.api.helpers import member_number, thai_contribution
@@ -112,7 +116,8 @@ class Hub:
 async def hub(clusters: tuple[PgCluster, Standby], tmp_path: Path) -> AsyncIterator[Hub]:
     primary, standby = clusters
     settings = Settings(database_url=primary.url, database_read_url=standby.url,
-                        database_read_wait_s=WAIT_S, rate_limit_per_s=0, dev_mode=True,
+                        database_read_wait_s=WAIT_S, database_read_after="own-writes",
+                        rate_limit_per_s=0, dev_mode=True,
                         hub_key_file=str(tmp_path / "hub.jwk"), journal_seal_interval_s=0)
     services = build_services(settings, signer=HubSigner(SigningKey.generate(HUB)))
     await upgrade(services.db)
@@ -221,10 +226,18 @@ async def test_reads_come_from_the_standby_see_the_readers_writes_and_survive_it
     assert took_s >= WAIT_S  # it waited for the standby first
     print(f"replay paused: statement served by the {source} after {took_s:.3f} s, {months}")
     assert await _thb_credits(hub) == ("standby", CONTRIBUTION_MINOR)  # without the second
+    # CLMTV_DATABASE_READ_AFTER=all-writes (the default): the same reader waits for every
+    # write the primary holds, whoever made it, so it too goes around the paused standby.
+    reads = hub.services.reads
+    every_write = ReadRouter(reads.primary, reads.standby, WAIT_S, all_writes=True)
+    chosen = await every_write.route([principal_key("auditor")])
+    assert (chosen.source, chosen.reason) == ("primary", "lagging")
     await _on_standby(standby, "SELECT pg_wal_replay_resume()")
     await _caught_up(standby, primary)
     assert await _thb_credits(hub) == ("standby", 2 * CONTRIBUTION_MINOR)
     assert await _statement(hub, worker) == ("standby", ["2025-06", "2025-07"])
+    chosen = await every_write.route([principal_key("auditor")])
+    assert (chosen.source, chosen.reason) == ("standby", "replayed")
 
     # 3. The standby stops: reads still answer, from the primary.
     standby.stop_immediate()

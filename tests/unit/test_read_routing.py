@@ -216,3 +216,36 @@ async def test_beside_sqlite_the_read_url_is_ignored_with_a_warning(
     finally:
         await services.close()
         await services.db.dispose()
+
+
+async def test_all_writes_waits_for_the_primarys_position_whoever_wrote(
+        positions: Positions) -> None:
+    """CLMTV_DATABASE_READ_AFTER=all-writes: a write made by another process (no mark here)
+    is still waited for."""
+    router = ReadRouter(_graph("primary"), _graph("standby"), 0.0, all_writes=True,
+                        clock=Clock())
+    positions.written, positions.replayed = 100, [50]
+    chosen = await router.route([principal_key("auditor")])
+    assert (chosen.source, chosen.reason) == ("primary", "lagging")
+    positions.replayed = [100]
+    chosen = await router.route([principal_key("auditor")])
+    assert (chosen.source, chosen.reason) == ("standby", "replayed")
+
+
+async def test_all_writes_with_the_standby_down_reads_the_primary_and_a_primary_down_fails(
+        positions: Positions, monkeypatch: pytest.MonkeyPatch) -> None:
+    router = ReadRouter(_graph("primary"), _graph("standby"), 0.0, all_writes=True,
+                        clock=Clock())
+    positions.written, positions.standby_error = 100, ConnectionRefusedError("refused")
+    chosen = await router.route([principal_key("auditor")])
+    assert (chosen.source, chosen.reason) == ("primary", "down")
+
+    async def primary_gone(_db: object) -> int:
+        raise ConnectionRefusedError("primary refused")
+
+    monkeypatch.setattr(read_routing, "written_position", primary_gone)
+    router = ReadRouter(_graph("primary"), _graph("standby"), 0.0, all_writes=True,
+                        clock=Clock())
+    positions.standby_error = None
+    with pytest.raises(ConnectionRefusedError):
+        await router.route([principal_key("auditor")])
