@@ -9,7 +9,8 @@ write marks that keep read-your-writes.
   method but GET, HEAD, OPTIONS) is answered below 400, it asks the primary for its WAL position
   before the answer leaves and remembers it under the principal and each worker the request
   named (its `worker_id` path parameter, and those a route noted with `wrote_for_worker`). The
-  position is read after the route has returned, so after its commit.
+  position is read after the route has returned, so after its commit. Only with
+  `own-writes`: under `all-writes` every routed read asks the primary's position itself.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class ReadYourWrites:
                 services = getattr(scope["app"].state, "services", None)
                 reads = services.reads if services is not None else None
                 if writes and message["status"] < 400 and reads is not None \
-                        and reads.enabled and context is not None:
+                        and reads.marks_writes and context is not None:
                     await reads.note_write(_written_keys(scope, context.principal,
                                                          context.wrote_for))
                 if context is not None and context.read_from is not None:

@@ -103,10 +103,17 @@ class ReadRouter:
         if self.standby is not None:
             await self.standby.db.dispose()
 
+    @property
+    def marks_writes(self) -> bool:
+        """Whether writes must be marked: with a standby, unless every read asks the primary's
+        position anyway (all-writes: that position is past every write answered before)."""
+        return self.standby is not None and not self.all_writes
+
     async def note_write(self, keys: Iterable[str]) -> int | None:
         """After a write has committed: remember the primary's position under each key (the
-        writer, the workers it named). None (and nothing asked) without a standby."""
-        if self.standby is None:
+        writer, the workers it named). None (and nothing asked) when marks are not needed."""
+        keys = tuple(keys)
+        if not self.marks_writes or not keys:
             return None
         position = await written_position(self.primary.db)
         for key in keys:

@@ -225,6 +225,7 @@ async def test_all_writes_waits_for_the_primarys_position_whoever_wrote(
     router = ReadRouter(_graph("primary"), _graph("standby"), 0.0, all_writes=True,
                         clock=Clock())
     positions.written, positions.replayed = 100, [50]
+    assert await router.note_write([principal_key("channel")]) is None  # no mark needed
     chosen = await router.route([principal_key("auditor")])
     assert (chosen.source, chosen.reason) == ("primary", "lagging")
     positions.replayed = [100]
