@@ -167,6 +167,19 @@ class ReadRouter:
             waited = True
             await asyncio.sleep(min(READ_POLL_S, remaining))
 
+    async def status(self) -> dict[str, object] | None:
+        """For the operator's readiness answer: does the standby answer, and how many bytes of
+        WAL is it behind the primary now (None without a standby). A standby that does not
+        answer leaves the hub ready: its reads go to the primary."""
+        if self.standby is None:
+            return None
+        written = await written_position(self.primary.db)
+        replayed = await self._replayed(self.standby)
+        mode = "all-writes" if self.all_writes else "own-writes"
+        if isinstance(replayed, BaseException):
+            return {"answers": False, "reason": type(replayed).__name__, "read_after": mode}
+        return {"answers": True, "behind_bytes": max(0, written - replayed), "read_after": mode}
+
     @staticmethod
     async def _replayed(standby: ReadGraph) -> int | BaseException:
         """The standby's replay position, or the failure that says it cannot answer."""

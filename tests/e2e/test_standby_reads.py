@@ -30,6 +30,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -168,6 +169,14 @@ async def _thb_credits(hub: Hub) -> tuple[str, int]:
     return answer.headers["X-Clmtv-Read-From"], int(thb[0]["credits_posted"]) if thb else 0
 
 
+async def _readiness(hub: Hub) -> dict[str, Any]:
+    """What the operator's readiness answer says of the standby (the hub stays ready)."""
+    answer = await hub.http.get("/v1/ready", headers=hub.auth("operator"))
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()["standby"]
+    return found
+
+
 async def _caught_up(standby: Standby, primary: PgCluster) -> None:
     """Until the standby has replayed all the primary has written (at most 30 s)."""
     main = await asyncpg.connect(primary.url.replace("+asyncpg", ""))
@@ -226,6 +235,8 @@ async def test_reads_come_from_the_standby_see_the_readers_writes_and_survive_it
     assert took_s >= WAIT_S  # it waited for the standby first
     print(f"replay paused: statement served by the {source} after {took_s:.3f} s, {months}")
     assert await _thb_credits(hub) == ("standby", CONTRIBUTION_MINOR)  # without the second
+    standby_state = await _readiness(hub)
+    assert standby_state["answers"] and standby_state["behind_bytes"] > 0, standby_state
     # CLMTV_DATABASE_READ_AFTER=all-writes (the default): the same reader waits for every
     # write the primary holds, whoever made it, so it too goes around the paused standby.
     reads = hub.services.reads
@@ -249,3 +260,4 @@ async def test_reads_come_from_the_standby_see_the_readers_writes_and_survive_it
     assert page.status_code == 200 and page.headers["X-Clmtv-Read-From"] == "primary"
     assert _reads("primary", "failed") == failed + 1  # the first read found it gone
     assert _reads("primary", "down") == down + 2  # the next ones did not try it
+    assert (await _readiness(hub))["answers"] is False  # and the hub is still ready
