@@ -5,15 +5,15 @@ Owns the choice and its bookkeeping:
 
 - `ReadGraph`: the services a routed read uses (worker, statement, claims, accounts, monitoring
   releases), built twice by the composition root: once on the primary, once on the standby;
-- marks: after a write, the primary's WAL position is remembered under the writer's key
-  (`principal:NAME`) and the key of each worker the write named (`worker:ID`), so that a worker's
-  statement right after a channel's payment for them waits for that payment, as does the
-  channel's own next read. At most READ_MARKS_MAX keys: the oldest are folded into a floor that
-  every read must reach (never forgotten, only made coarser); once the standby is seen past every
-  mark, they are all dropped;
-- with `all_writes` (CLMTV_DATABASE_READ_AFTER=all-writes, the default) every read also waits for
-  the primary's write position when it began, asked beside the standby's: every process's
-  writes are seen, for one more round trip to the primary per read;
+- marks (CLMTV_DATABASE_READ_AFTER=own-writes): after a write, the primary's WAL position is
+  remembered under the writer's key (`principal:NAME`) and the key of each worker the write
+  named (`worker:ID`), so that a worker's statement right after a channel's payment for them
+  waits for that payment, as does the channel's own next read. At most READ_MARKS_MAX keys: the
+  oldest are folded into a floor that every read must reach (never forgotten, only made
+  coarser); once the standby is seen past every mark, they are all dropped;
+- with `all_writes` (all-writes, the default) every read waits for the primary's write position
+  when it began, asked beside the standby's: every process's writes are seen, for one more round
+  trip to the primary per read, and no write needs a mark;
 - the choice: no mark to wait for, or a mark the standby has replayed: the standby. Otherwise the
   standby's replay position is polled until it reaches the mark or `wait_s` runs out (then the
   primary). A standby that does not answer sends every read to the primary for STANDBY_RETRY_S,
