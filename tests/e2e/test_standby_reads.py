@@ -24,8 +24,6 @@ pass; skipped where PostgreSQL's server binaries (initdb, pg_basebackup) are not
 from __future__ import annotations
 
 import asyncio
-import shutil
-import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -46,7 +44,7 @@ from ledger.services.read_routing import ReadRouter, principal_key
 from ledger.services.signing import HubSigner
 from ledger.settlement.keys import HUB, SigningKey
 from tests.api.helpers import member_number, thai_contribution
-from tools.crashtest.cluster import PgCluster, pg_bindir
+from tools.crashtest.cluster import PgCluster, StandbyCluster, pg_bindir
 
 _BIN = pg_bindir()
 pytestmark = [
@@ -61,37 +59,10 @@ WAIT_S = 0.2  # the bound a read waits for the standby (the setting's default)
 CONTRIBUTION_MINOR = 45000 + 45000 + 15050
 
 
-class Standby(PgCluster):
-    """A hot standby of `primary`: a base backup with `-R` (standby.signal and the primary's
-    address in postgresql.auto.conf), streaming from it."""
-
-    def __init__(self, primary: PgCluster) -> None:
-        super().__init__({"hot_standby": "on"})
-        self.primary = primary
-
-    def init(self) -> None:
-        if self.user:
-            shutil.chown(self.root, self.user)
-        subprocess.run([str(self.bindir / "pg_basebackup"), "-D", str(self.data),
-                        "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
-                        "-R", "-X", "stream", "-c", "fast", "--no-sync"],
-                       check=True, capture_output=True, user=self.user)
-
-    def stop_immediate(self) -> None:
-        """pg_ctl stop -m immediate: every process ends at once, no shutdown checkpoint (as
-        when the standby's machine dies)."""
-        subprocess.run([str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data),
-                        "-m", "immediate", "-w"], check=True, capture_output=True,
-                       user=self.user)
-        if self.process is not None:
-            self.process.wait(timeout=30)
-            self.process = None
-
-
 @pytest.fixture
-def clusters() -> Iterator[tuple[PgCluster, Standby]]:
+def clusters() -> Iterator[tuple[PgCluster, StandbyCluster]]:
     primary = PgCluster({"wal_level": "replica", "max_wal_senders": "4"})
-    standby = Standby(primary)
+    standby = StandbyCluster(primary)
     try:
         primary.init()
         primary.start()
@@ -114,7 +85,7 @@ class Hub:
 
 
 @pytest.fixture
-async def hub(clusters: tuple[PgCluster, Standby], tmp_path: Path) -> AsyncIterator[Hub]:
+async def hub(clusters: tuple[PgCluster, StandbyCluster], tmp_path: Path) -> AsyncIterator[Hub]:
     primary, standby = clusters
     settings = Settings(database_url=primary.url, database_read_url=standby.url,
                         database_read_wait_s=WAIT_S, database_read_after="own-writes",
@@ -177,7 +148,7 @@ async def _readiness(hub: Hub) -> dict[str, Any]:
     return found
 
 
-async def _caught_up(standby: Standby, primary: PgCluster) -> None:
+async def _caught_up(standby: StandbyCluster, primary: PgCluster) -> None:
     """Until the standby has replayed all the primary has written (at most 30 s)."""
     main = await asyncpg.connect(primary.url.replace("+asyncpg", ""))
     copy = await asyncpg.connect(standby.url.replace("+asyncpg", ""))
@@ -192,7 +163,7 @@ async def _caught_up(standby: Standby, primary: PgCluster) -> None:
         await copy.close()
 
 
-async def _on_standby(standby: Standby, statement: str) -> None:
+async def _on_standby(standby: StandbyCluster, statement: str) -> None:
     conn = await asyncpg.connect(standby.url.replace("+asyncpg", ""))
     try:
         await conn.execute(statement)
@@ -201,7 +172,7 @@ async def _on_standby(standby: Standby, statement: str) -> None:
 
 
 async def test_reads_come_from_the_standby_see_the_readers_writes_and_survive_it(
-        hub: Hub, clusters: tuple[PgCluster, Standby]) -> None:
+        hub: Hub, clusters: tuple[PgCluster, StandbyCluster]) -> None:
     primary, standby = clusters
     worker = "wkr_standby01"
     made = await hub.http.post("/v1/workers", headers=hub.auth("operator"), json={
