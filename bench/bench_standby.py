@@ -29,6 +29,7 @@ from typing import Any
 
 import httpx
 
+from ledger import metrics
 from ledger.api.app import create_app
 from ledger.composition import Services, build_services
 from ledger.config import Settings
@@ -128,6 +129,13 @@ async def _statements(http: httpx.AsyncClient, token: str, reads: int
     return timings[20:], sources
 
 
+def _reasons() -> dict[str, float]:
+    """clmtv_reads_total by source/reason, as this process counted so far."""
+    return {f"{sample.labels['source']}/{sample.labels['reason']}": sample.value
+            for family in metrics.REGISTRY.collect() if family.name == "clmtv_reads"
+            for sample in family.samples if sample.name == "clmtv_reads_total"}
+
+
 def _line(name: str, timings: list[float], sources: dict[str, int]) -> str:
     ordered = sorted(timings)
     p95 = ordered[int(0.95 * (len(ordered) - 1))]
@@ -162,8 +170,12 @@ async def run(reads: int, months: int) -> None:
 
             async def measure(services: Services, http: httpx.AsyncClient,
                               label: str = name) -> None:
+                before = _reasons()
                 timings, sources = await _statements(http, token, reads)
-                print(_line(label, timings, sources))
+                after = _reasons()
+                why = {k: int(v - before.get(k, 0)) for k, v in after.items()
+                       if v > before.get(k, 0)}
+                print(_line(label, timings, sources) + (f"   why {why}" if why else ""))
 
             await _with_app(settings, signer, measure)
 
