@@ -3,10 +3,9 @@
 Two PostgreSQL clusters of the test's own on free ports: a primary, and a standby made from it
 with `pg_basebackup -R` and started as a hot standby. The app runs with CLMTV_DATABASE_URL on the
 primary and CLMTV_DATABASE_READ_URL on the standby, and every step checks which database served
-a read (`X-Clmtv-Read-From`, and `clmtv_reads_total`):
-
-The app runs with CLMTV_DATABASE_READ_AFTER=own-writes (each reader waits for its own and its
-worker's writes), and step 2 checks all-writes (the default) too.
+a read (`X-Clmtv-Read-From`, and `clmtv_reads_total`). The app runs with
+CLMTV_DATABASE_READ_AFTER=own-writes (each reader waits for its own and its worker's writes);
+step 2 checks all-writes (the default) too.
 
 1. the hub posts a contribution; the worker's statement right after shows it (read-your-writes
    across principals: the write marked the worker), and a reader with nothing to wait for is
@@ -15,7 +14,8 @@ worker's writes), and step 2 checks all-writes (the default) too.
    the worker's next statement (the standby cannot reach the write's position within the bound:
    the primary serves it), while a read that waits for nothing goes to the standby and shows the
    ledger as it was before the pause; resumed, the standby shows the second contribution too;
-3. the standby stopped (`pg_ctl stop -m immediate`): reads still answer, from the primary.
+3. the standby stopped (`pg_ctl stop -m immediate`): reads still answer, from the primary, the
+   worker page too, and the operator's readiness says the standby does not answer.
 
 PostgreSQL only (`dev.py test --pg`): it starts its own two clusters, so it runs once, in that
 pass; skipped where PostgreSQL's server binaries (initdb, pg_basebackup) are not installed.
