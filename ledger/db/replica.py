@@ -8,10 +8,13 @@ primary's after a write, the standby's replay position before a read.
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import exc, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from ledger.db.engine import PG_SESSION, Database, normalise_url
+from ledger.limits import STANDBY_CONNECT_TIMEOUT_S
 
 # On the primary: where its WAL is written up to. Read after a commit, it is at or past that
 # commit's record (a commit is flushed before it returns, and the write position is never behind
@@ -41,8 +44,12 @@ async def written_position(primary: Database) -> int:
 
 
 async def replayed_position(standby: Database) -> int:
-    async with standby.engine.connect() as conn:
-        found = (await conn.execute(_REPLAYED)).scalar_one()
+    """Bounded by STANDBY_CONNECT_TIMEOUT_S, connection and query together: a standby that
+    accepts connections but does not answer (hung, or its host overloaded) must not hold up a
+    read that could go to the primary (TimeoutError is an OSError: `standby_unavailable`)."""
+    async with asyncio.timeout(STANDBY_CONNECT_TIMEOUT_S):
+        async with standby.engine.connect() as conn:
+            found = (await conn.execute(_REPLAYED)).scalar_one()
     return -1 if found is None else int(found)  # NULL: it has replayed nothing yet
 
 
