@@ -60,7 +60,8 @@ REPLAY_RECORDS_PRUNE_BATCH = 5000  # rows deleted per transaction
 # Reads from a hot standby (ADR 0057): writes remembered per principal and worker for
 # read-your-writes (beyond this many, the oldest fold into one floor every read must reach), how
 # often a read waiting for the standby asks its replay position, how long connecting to it and
-# asking that position may take, and how long reads stay on the primary after the standby failed to answer.
+# asking that position may take, and how long reads stay on the primary after the standby
+# failed to answer.
 READ_MARKS_MAX = 100_000
 READ_POLL_S = 0.005
 STANDBY_CONNECT_TIMEOUT_S = 2.0
