@@ -1,4 +1,4 @@
-"""What reading from a hot standby costs a statement, and what read-your-writes adds (ADR 0057).
+"""What reading from a hot standby costs a statement, and what read-your-writes adds (ADR 0058).
 
 Run: python3 dev.py bench standby [--reads 300] [--months 30]
 

@@ -164,7 +164,7 @@ def build_services(
 
 def _standby_graph(settings: Settings, primary: ReadGraph, committer: GroupCommitter,
                    agreement: Agreement) -> ReadGraph | None:
-    """The read services again, on the hot standby CLMTV_DATABASE_READ_URL names (ADR 0057);
+    """The read services again, on the hot standby CLMTV_DATABASE_READ_URL names (ADR 0058);
     None without one. What they write (a reader recorded for the worker) goes to the primary;
     nothing posts through them, and the standby refuses any write."""
     problem = settings.read_url_problem()

@@ -60,7 +60,7 @@ class Settings(BaseSettings):
     )
     database_read_url: str | None = Field(
         None, description="A PostgreSQL streaming-replication hot standby of CLMTV_DATABASE_URL "
-        "for statements, balances, reports and the worker page (ADR 0057, docs/operations.md); "
+        "for statements, balances, reports and the worker page (ADR 0058, docs/operations.md); "
         "unset: every read goes to the primary. Ignored, with a warning, beside SQLite or when "
         "it is not a PostgreSQL URL"
     )

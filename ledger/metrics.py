@@ -13,7 +13,7 @@ Owns every metric the hub exports (docs/operations.md lists them with their labe
   refused whole);
 - `clmtv_inbox_messages_total{outcome}` (processed, failed, held, duplicate, refused);
 - `clmtv_reads_total{source,reason}`: reads routed to the hot standby or the primary, and why
-  (ADR 0057; only when a standby is configured);
+  (ADR 0058; only when a standby is configured);
 - `clmtv_settlement_windows_total{state}` (windows reaching closed, settled, aborted: each
   counted by the process that moved it).
 

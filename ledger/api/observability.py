@@ -40,7 +40,7 @@ UNMATCHED = "unmatched"  # the route label of a path no route matched (404s of a
 class RequestContext:
     request_id: str
     principal: str | None = None
-    # Read routing (ADR 0057): the database that served this request's read, and the workers
+    # Read routing (ADR 0058): the database that served this request's read, and the workers
     # a write named in its body (those in its path are read from the route's parameters).
     read_from: str | None = None
     wrote_for: list[str] = field(default_factory=list)

@@ -1,4 +1,4 @@
-"""Read routing at the HTTP edge (ADR 0057): which requests read from the hot standby, and the
+"""Read routing at the HTTP edge (ADR 0058): which requests read from the hot standby, and the
 write marks that keep read-your-writes.
 
 - `routed(...)`: a read route runs its service calls through the service graph's `ReadRouter`

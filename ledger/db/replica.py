@@ -1,4 +1,4 @@
-"""The database side of reads from a streaming-replication hot standby (ADR 0057): opening the
+"""The database side of reads from a streaming-replication hot standby (ADR 0058): opening the
 standby, the two WAL positions read-your-writes compares, and which failures mean "the standby
 cannot answer" (so the read goes to the primary) rather than a fault of the read itself.
 

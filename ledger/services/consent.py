@@ -45,7 +45,7 @@ class ConsentService:
         self.db = db
         self.clock = clock  # µs since the epoch
         # Where reads are recorded: the primary, also when this service reads from a standby
-        # (ADR 0057), which takes no writes.
+        # (ADR 0058), which takes no writes.
         self.records = records or db
 
     async def grant(self, principal: Principal, worker_id: str, grantee: str, days: int,

@@ -1,5 +1,5 @@
 """Which database serves a read: the primary, or a streaming-replication hot standby that has
-replayed everything the reader must see (read-your-writes; ADR 0057).
+replayed everything the reader must see (read-your-writes; ADR 0058).
 
 Owns the choice and its bookkeeping:
 
@@ -20,7 +20,7 @@ Owns the choice and its bookkeeping:
   then is tried again; a read that fails on the standby half-way is run again on the primary.
 
 Marks live in this process: with `own-writes`, several processes behind one address each know
-only their own writes (ADR 0057 says when that is enough). Logs name no worker and no
+only their own writes (ADR 0058 says when that is enough). Logs name no worker and no
 principal; `clmtv_reads_total{source,reason}` counts every routed read.
 """
 

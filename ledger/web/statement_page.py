@@ -66,7 +66,7 @@ async def statement_page(request: Request, worker_id: str) -> Response:
         return statement, claims, await g.claimables.exit_routes(principal, worker_id)
 
     try:
-        # The page reads from the hot standby when one is configured (ADR 0057): the worker's
+        # The page reads from the hot standby when one is configured (ADR 0058): the worker's
         # key makes it wait for (or go around) a payment for them just made.
         (statement, claims, routes), source = await svc.reads.read(
             [principal_key(principal.name), worker_key(worker_id)], read)

@@ -1,4 +1,4 @@
-"""Reads from a real streaming-replication hot standby (issue 18 item 2, ADR 0057).
+"""Reads from a real streaming-replication hot standby (issue 18 item 2, ADR 0058).
 
 Two PostgreSQL clusters of the test's own on free ports: a primary, and a standby made from it
 with `pg_basebackup -R` and started as a hot standby. The app runs with CLMTV_DATABASE_URL on the

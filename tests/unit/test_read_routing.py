@@ -1,4 +1,4 @@
-"""The read router's choices (ADR 0057) with the two WAL positions played by the test: marks per
+"""The read router's choices (ADR 0058) with the two WAL positions played by the test: marks per
 reader, waiting within the bound, folding the oldest marks into a floor, a standby that does not
 answer, a read that fails on it half-way; and CLMTV_DATABASE_READ_URL ignored, with its reason,
 where it cannot be used. The real standby: tests/e2e/test_standby_reads.py."""

@@ -3,7 +3,7 @@ process group that can be killed with SIGKILL (postmaster and every backend at o
 of the machine would stop them) and started again, which runs crash recovery from the WAL.
 
 `StandbyCluster` is a hot standby of one: a base backup (`pg_basebackup -R`) streaming from it
-(issue 18 item 2, ADR 0057: tests/e2e/test_standby_reads.py, bench/bench_standby.py).
+(issue 18 item 2, ADR 0058: tests/e2e/test_standby_reads.py, bench/bench_standby.py).
 
 The binaries come from PATH (`initdb`) or /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as
 root: when this process is root, the cluster runs as the `postgres` user and its directory

@@ -49,7 +49,7 @@ async def ready(svc: ServicesDep, principal: OptionalPrincipalDep
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     if not staff:
         return {"status": "ready"}
-    standby = await svc.reads.status()  # ADR 0057: a standby that is down is no reason to wait
+    standby = await svc.reads.status()  # ADR 0058: a standby that is down is no reason to wait
     return {
         "status": "ready",
         "database": svc.db.dialect,
