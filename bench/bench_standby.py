@@ -21,6 +21,7 @@ import argparse
 import asyncio
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -191,6 +192,7 @@ async def run(reads: int, months: int) -> None:
     finally:
         standby.remove()
         primary.remove()
+        shutil.rmtree(key_file.parent, ignore_errors=True)
 
 
 def main() -> None:
