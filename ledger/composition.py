@@ -8,6 +8,7 @@ here; services receive what they need and never reach up for it (docs/architectu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,8 +20,10 @@ from ledger.channels.registry import load_registry
 from ledger.config import Settings
 from ledger.db.engine import Database, open_database
 from ledger.db.migrate import upgrade
+from ledger.db.replica import open_standby
 from ledger.db.stores import ledger_transactions
 from ledger.domain.pii import PiiVault
+from ledger.limits import STANDBY_CONNECT_TIMEOUT_S
 from ledger.services.channel_days import ChannelDayService
 from ledger.services.channels import ChannelService
 from ledger.services.claimables import ClaimablesService
@@ -41,6 +44,7 @@ from ledger.services.message_handlers import (
 from ledger.services.portability import PortabilityService
 from ledger.services.posting import PostingEngine
 from ledger.services.rate_limits import RateLimiter
+from ledger.services.read_routing import ReadGraph, ReadRouter
 from ledger.services.settlement import SettlementService
 from ledger.services.signing import HubSigner
 from ledger.services.statements import StatementService
@@ -48,11 +52,12 @@ from ledger.services.stats import StatsService
 from ledger.services.transfers import TransferService
 from ledger.services.verification import VerificationService
 from ledger.services.workers import WorkerService
-from ledger.settlement.agreement import bundled_agreement
+from ledger.settlement.agreement import Agreement, bundled_agreement
 from ledger.stats.privacy import Budget
 
 # The agreement the hub runs (a settings key once more than one is in force).
 PILOT_AGREEMENT = "clmtv-2019-pilot"
+LOG = logging.getLogger("clmtv")
 
 
 @dataclass(slots=True)
@@ -81,6 +86,12 @@ class Services:
     journal: JournalService
     stats: StatsService
     rate_limits: RateLimiter
+    reads: ReadRouter  # statements, balances, reports: the primary or its hot standby
+
+    async def close(self) -> None:
+        """Close what the graph opened from its settings: the standby's engine (the primary's
+        belongs to whoever passed or opened it)."""
+        await self.reads.close()
 
 
 def identity_vault(settings: Settings) -> PiiVault:
@@ -116,16 +127,22 @@ def build_services(
     channels = ChannelService(db, committer, worker_service, signer, agreement, registry)
     employments = EmploymentService(db, worker_service)
     consent = ConsentService(db)
+    statements = StatementService(db, worker_service, consent)
+    claimables = ClaimablesService(db, agreement, portability)
+    transfers = TransferService(db, committer)
+    stats = StatsService(db, signer, Decimal(settings.stats_epsilon),
+                         Budget(Decimal(settings.stats_budget_per_month)))
+    on_primary = ReadGraph(db, worker_service, statements, claimables, transfers, stats)
     return Services(
         db=db,
         committer=committer,
         clients=ClientService(db, registry.channels),
         workers=worker_service,
         contributions=ContributionService(committer, worker_service, employments),
-        transfers=TransferService(db, committer),
-        statements=StatementService(db, worker_service, consent),
+        transfers=transfers,
+        statements=statements,
         consent=consent,
-        claimables=ClaimablesService(db, agreement, portability),
+        claimables=claimables,
         verification=VerificationService(signer),
         signer=signer,
         keys=keys,
@@ -137,10 +154,35 @@ def build_services(
         channel_days=ChannelDayService(channels),
         employments=employments,
         journal=JournalService(db, signer),
-        stats=StatsService(db, signer, Decimal(settings.stats_epsilon),
-                           Budget(Decimal(settings.stats_budget_per_month))),
+        stats=stats,
         rate_limits=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
+        reads=ReadRouter(on_primary, _standby_graph(settings, on_primary, committer, agreement),
+                         settings.database_read_wait_s,
+                         all_writes=settings.database_read_after == "all-writes"),
     )
+
+
+def _standby_graph(settings: Settings, primary: ReadGraph, committer: GroupCommitter,
+                   agreement: Agreement) -> ReadGraph | None:
+    """The read services again, on the hot standby CLMTV_DATABASE_READ_URL names (ADR 0058);
+    None without one. What they write (a reader recorded for the worker) goes to the primary;
+    nothing posts through them, and the standby refuses any write."""
+    problem = settings.read_url_problem()
+    if problem is not None:
+        LOG.warning("%s", problem)
+    if settings.database_read_url is None or problem is not None or not primary.db.is_postgres:
+        return None
+    standby = open_standby(settings.database_read_url, settings.db_pool_size,
+                           STANDBY_CONNECT_TIMEOUT_S)
+    vault = primary.workers.vault
+    workers = WorkerService(standby, vault)
+    consent = ConsentService(standby, records=primary.db)
+    portability = PortabilityService(standby, committer, agreement)
+    return ReadGraph(standby, workers, StatementService(standby, workers, consent),
+                     ClaimablesService(standby, agreement, portability),
+                     TransferService(standby, committer),
+                     StatsService(standby, primary.stats.signer, primary.stats.epsilon,
+                                  primary.stats.budget))
 
 
 @asynccontextmanager
@@ -160,5 +202,6 @@ async def running_services(
         finally:
             await services.committer.stop()
     finally:
+        await services.close()
         if db is None:
             await services.db.dispose()

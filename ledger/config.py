@@ -58,6 +58,22 @@ class Settings(BaseSettings):
         description="SQLAlchemy async URL: sqlite+aiosqlite:///FILE or "
         "postgresql+asyncpg://USER@HOST:PORT/DB",
     )
+    database_read_url: str | None = Field(
+        None, description="A PostgreSQL streaming-replication hot standby of CLMTV_DATABASE_URL "
+        "for statements, balances, reports and the worker page (ADR 0058, docs/operations.md); "
+        "unset: every read goes to the primary. Ignored, with a warning, beside SQLite or when "
+        "it is not a PostgreSQL URL"
+    )
+    database_read_wait_s: float = Field(
+        0.2, ge=0, le=10, description="How long a read that must see a recent write waits for "
+        "the standby to replay it before it goes to the primary instead"
+    )
+    database_read_after: Literal["all-writes", "own-writes"] = Field(
+        "all-writes", description="all-writes: a read from the standby sees every write the "
+        "primary had committed when the read began, whichever process made it (one more round "
+        "trip to the primary per read); own-writes: only the writes this server process made "
+        "for the same principal or worker (right for one process, or sessions pinned to one)"
+    )
     pii_hmac_key: str = Field(
         DEV_PII_HMAC_KEY, description="Key for identity-number look-ups, 32 bytes or more (the "
         "default is the public development key: refused outside development mode)"
@@ -121,6 +137,19 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         200, ge=1, description="Requests a principal may make at once before the rate applies"
     )
+
+    def read_url_problem(self) -> str | None:
+        """Why CLMTV_DATABASE_READ_URL is ignored (None: it is used, or it is not set)."""
+        if self.database_read_url is None:
+            return None
+        if not self.database_url.startswith(("postgresql", "postgres://")):
+            return ("CLMTV_DATABASE_READ_URL is ignored: the primary (CLMTV_DATABASE_URL) is "
+                    "not PostgreSQL, and only a PostgreSQL primary has a streaming standby; "
+                    "every read goes to the primary")
+        if not self.database_read_url.startswith(("postgresql", "postgres://")):
+            return ("CLMTV_DATABASE_READ_URL is ignored: it is not a PostgreSQL URL "
+                    "(postgresql://USER@HOST:PORT/DB); every read goes to the primary")
+        return None
 
     def uses_dev_keys(self) -> bool:
         return (

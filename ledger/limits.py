@@ -58,3 +58,12 @@ DEADLINE_WARNING_DAYS = 90
 REPLAY_RECORDS_KEEP_DAYS = 35
 REPLAY_RECORDS_KEEP_DAYS_MIN = 31  # > (MESSAGE_LIFETIME_MAX_S + 2 x 60 s of skew) in days
 REPLAY_RECORDS_PRUNE_BATCH = 5000  # rows deleted per transaction
+# Reads from a hot standby (ADR 0058): writes remembered per principal and worker for
+# read-your-writes (beyond this many, the oldest fold into one floor every read must reach), how
+# often a read waiting for the standby asks its replay position, how long connecting to it and
+# asking that position may take, and how long reads stay on the primary after the standby
+# failed to answer.
+READ_MARKS_MAX = 100_000
+READ_POLL_S = 0.005
+STANDBY_CONNECT_TIMEOUT_S = 2.0
+STANDBY_RETRY_S = 5.0

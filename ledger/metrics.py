@@ -12,6 +12,8 @@ Owns every metric the hub exports (docs/operations.md lists them with their labe
 - `clmtv_import_rows_total{fund,outcome}` (booked; rejected; not_booked: good rows of a file
   refused whole);
 - `clmtv_inbox_messages_total{outcome}` (processed, failed, held, duplicate, refused);
+- `clmtv_reads_total{source,reason}`: reads routed to the hot standby or the primary, and why
+  (ADR 0058; only when a standby is configured);
 - `clmtv_settlement_windows_total{state}` (windows reaching closed, settled, aborted: each
   counted by the process that moved it).
 
@@ -56,6 +58,8 @@ IMPORT_ROWS = Counter("clmtv_import_rows", "Rows of declaration files, by outcom
                       ["fund", "outcome"])
 INBOX_MESSAGES = Counter("clmtv_inbox_messages", "Signed messages received, by outcome",
                          ["outcome"])
+READS = Counter("clmtv_reads", "Reads routed between the primary and the hot standby, by the "
+                "database that served them and why", ["source", "reason"])
 SETTLEMENT_WINDOWS = Counter("clmtv_settlement_windows",
                              "Settlement windows reaching a state", ["state"])
 

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from ledger.api import contract, errors
 from ledger.api.examples import serve_live_examples
 from ledger.api.observability import RequestObserver
+from ledger.api.read_routing import ReadYourWrites
 from ledger.api.routes import (
     channels,
     contributions,
@@ -190,6 +191,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                     await sealer
             await svc.committer.stop()
             if services is None:
+                await svc.close()
                 await svc.db.dispose()
 
     # validatorUrl: Swagger UI would otherwise ask validator.swagger.io about the schema.
@@ -205,6 +207,8 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     # Outside BodyLimit: an upload is authenticated before its length is even looked at.
     app.add_middleware(UploadGate)
     app.add_middleware(SecurityHeaders)
+    # Inside the observer (it reads the request's context): write marks and the read's source.
+    app.add_middleware(ReadYourWrites)
     app.add_middleware(RequestObserver)  # outermost of ours: it times and counts all of it
     for router in (meta.router, workers.router, contributions.router, employers.router,
                    ledger.router,

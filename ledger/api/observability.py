@@ -22,7 +22,7 @@ import re
 import time
 import uuid
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,6 +40,10 @@ UNMATCHED = "unmatched"  # the route label of a path no route matched (404s of a
 class RequestContext:
     request_id: str
     principal: str | None = None
+    # Read routing (ADR 0058): the database that served this request's read, and the workers
+    # a write named in its body (those in its path are read from the route's parameters).
+    read_from: str | None = None
+    wrote_for: list[str] = field(default_factory=list)
 
 
 _current: ContextVar[RequestContext | None] = ContextVar("clmtv_request", default=None)

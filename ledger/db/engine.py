@@ -44,7 +44,7 @@ def normalise_url(url: str) -> str:
 # - plan every execution: the ledger's tables grow from empty, and a generic plan cached while a
 #   table was small (a full scan) would stay for the connection's life and grow with the table;
 # - no JIT: compiling never pays off for statements of a millisecond.
-_PG_SESSION = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
+PG_SESSION = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
 
 
 def open_database(url: str, pool_size: int = 10) -> Database:
@@ -55,7 +55,7 @@ def open_database(url: str, pool_size: int = 10) -> Database:
     else:
         engine = create_async_engine(
             url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=False,
-            connect_args={"server_settings": _PG_SESSION},
+            connect_args={"server_settings": PG_SESSION},
         )
     return Database(url, engine)
 

@@ -40,9 +40,13 @@ class Access:
 
 
 class ConsentService:
-    def __init__(self, db: Database, clock: Callable[[], int] = now_us) -> None:
+    def __init__(self, db: Database, clock: Callable[[], int] = now_us,
+                 records: Database | None = None) -> None:
         self.db = db
         self.clock = clock  # µs since the epoch
+        # Where reads are recorded: the primary, also when this service reads from a standby
+        # (ADR 0058), which takes no writes.
+        self.records = records or db
 
     async def grant(self, principal: Principal, worker_id: str, grantee: str, days: int,
                     note: str = "") -> dict[str, Any]:
@@ -120,7 +124,7 @@ class ConsentService:
         reader = access.reader
         if _is(reader, worker_id):
             return
-        await repo.insert_read(self.db, {"worker_id": worker_id, "reader": reader.name,
+        await repo.insert_read(self.records, {"worker_id": worker_id, "reader": reader.name,
                                          "reader_kind": reader.kind.value,
                                          "grant_id": access.grant_id, "what": what,
                                          "at_us": self.clock()})

@@ -23,6 +23,8 @@ from starlette.responses import RedirectResponse, Response
 from ledger.domain.errors import DomainError
 from ledger.domain.money import Currency, Money
 from ledger.domain.principals import PrincipalKind
+from ledger.services.claimables import WorkerClaims
+from ledger.services.read_routing import ReadGraph, principal_key, worker_key
 from ledger.web import session
 from ledger.web.pages import error_page
 from ledger.web.templating import render
@@ -55,11 +57,21 @@ async def statement_page(request: Request, worker_id: str) -> Response:
     svc = session.services(request)
     try:
         principal = await session.principal(request)
-        statement = await svc.statements.statement(principal, worker_id, what="page")
     except DomainError as refused:
         return error_page(request, refused)
-    claims = await svc.claimables.for_worker(worker_id, statement["scope"]["funds"])
-    routes = await svc.claimables.exit_routes(principal, worker_id)
+
+    async def read(g: ReadGraph) -> tuple[dict[str, Any], WorkerClaims, dict[str, Any] | None]:
+        statement = await g.statements.statement(principal, worker_id, what="page")
+        claims = await g.claimables.for_worker(worker_id, statement["scope"]["funds"])
+        return statement, claims, await g.claimables.exit_routes(principal, worker_id)
+
+    try:
+        # The page reads from the hot standby when one is configured (ADR 0058): the worker's
+        # key makes it wait for (or go around) a payment for them just made.
+        (statement, claims, routes), source = await svc.reads.read(
+            [principal_key(principal.name), worker_key(worker_id)], read)
+    except DomainError as refused:
+        return error_page(request, refused)
     token = svc.signer.sign_statement(worker_id, statement)
     context: dict[str, Any] = {
         "principal": principal, "is_worker": principal.kind is PrincipalKind.WORKER,
@@ -73,7 +85,10 @@ async def statement_page(request: Request, worker_id: str) -> Response:
         "print_version": request.query_params.get("print") == "1",
         "to_money": _money,
     }
-    return render(request, "statement.html", context)
+    page = render(request, "statement.html", context)
+    if svc.reads.enabled:
+        page.headers["X-Clmtv-Read-From"] = source
+    return page
 
 
 @router.get("/web/workers/{worker_id}/consents")

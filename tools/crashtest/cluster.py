@@ -2,6 +2,9 @@
 process group that can be killed with SIGKILL (postmaster and every backend at once, as a crash
 of the machine would stop them) and started again, which runs crash recovery from the WAL.
 
+`StandbyCluster` is a hot standby of one: a base backup (`pg_basebackup -R`) streaming from it
+(issue 18 item 2, ADR 0058: tests/e2e/test_standby_reads.py, bench/bench_standby.py).
+
 The binaries come from PATH (`initdb`) or /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as
 root: when this process is root, the cluster runs as the `postgres` user and its directory
 belongs to it.
@@ -151,3 +154,32 @@ class PgCluster:
     def remove(self) -> None:
         self.stop()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+class StandbyCluster(PgCluster):
+    """A hot standby of `primary`: a base backup with `-R` (standby.signal and the primary's
+    address in postgresql.auto.conf), streaming from it. The primary needs wal_level=replica
+    (PostgreSQL's default) and a free WAL sender; initdb's trust rules admit replication from
+    127.0.0.1."""
+
+    def __init__(self, primary: PgCluster) -> None:
+        super().__init__({"hot_standby": "on"})
+        self.primary = primary
+
+    def init(self) -> None:
+        if self.user:
+            shutil.chown(self.root, self.user)
+        subprocess.run([str(self.bindir / "pg_basebackup"), "-D", str(self.data),  # noqa: S603
+                        "-h", "127.0.0.1", "-p", str(self.primary.port), "-U", "postgres",
+                        "-R", "-X", "stream", "-c", "fast", "--no-sync"],
+                       check=True, capture_output=True, user=self.user)
+
+    def stop_immediate(self) -> None:
+        """pg_ctl stop -m immediate: every process ends at once, with no shutdown checkpoint
+        (as when the standby's machine dies)."""
+        subprocess.run([str(self.bindir / "pg_ctl"), "stop", "-D", str(self.data),  # noqa: S603
+                        "-m", "immediate", "-w"], check=True, capture_output=True,
+                       user=self.user)
+        if self.process is not None:
+            self.process.wait(timeout=30)
+            self.process = None

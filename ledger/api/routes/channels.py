@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ledger.api import errors
 from ledger.api.deps import PrincipalDep, ServicesDep
+from ledger.api.read_routing import wrote_for_worker
 from ledger.api.routes.contributions import JSON, PROBLEM, IdempotencyKey, _claim, _replayed
 from ledger.api.schemas import PROBLEM_RESPONSES
 from ledger.demo_data import (
@@ -186,6 +187,7 @@ async def pay(channel: ChannelPath, body: PaymentIn, principal: PrincipalDep,
         return _payment_answer(prepared, results)
 
     results = await svc.channels.post(prepared, claim, render)
+    wrote_for_worker(body.worker_id)  # the worker's statement right after must show it
     replay = _replayed(results)
     if replay is not None:
         return replay

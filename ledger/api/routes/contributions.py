@@ -15,6 +15,7 @@ from pydantic import BaseModel
 
 from ledger.api import views
 from ledger.api.deps import PrincipalDep, ServicesDep
+from ledger.api.read_routing import wrote_for_worker
 from ledger.api.schemas import PROBLEM_RESPONSES, ContributionBatchIn, ContributionIn
 from ledger.domain.contributions import Contribution, ContributionInput
 from ledger.domain.errors import DomainError, ErrorCode
@@ -141,6 +142,7 @@ async def _post(
     """Post, then answer with what is stored under the key: the same bytes a retry will get."""
     results = await svc.contributions.post(contributions, claim=claim, render=render,
                                            partial=partial)
+    wrote_for_worker(*{c.worker_id for c in contributions})  # their statements must show it
     replay = _replayed(results)
     if replay is not None:
         return replay

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Path, Query
 
 from ledger.api import views
 from ledger.api.deps import PrincipalDep, ServicesDep
+from ledger.api.read_routing import routed
 from ledger.api.schemas import (
     PROBLEM_RESPONSES,
     AccountIn,
@@ -80,10 +81,9 @@ async def list_accounts(
         get_fund(fund)
     if worker_id is not None:
         check_worker_id(worker_id)
-    rows = await svc.transfers.accounts(
+    rows = await routed(svc, principal, worker_id, lambda g: g.transfers.accounts(
         principal, fund=fund, worker_id=worker_id, code=code.value if code else None,
-        after_id=after_id, limit=limit
-    )
+        after_id=after_id, limit=limit))
     return {
         "accounts": [views.account(r) for r in rows],
         "next_after_id": rows[-1].id if len(rows) == limit else None,
@@ -94,7 +94,8 @@ async def list_accounts(
 async def get_account(
     account_id: AccountId, principal: PrincipalDep, svc: ServicesDep
 ) -> dict[str, Any]:
-    return views.account(await svc.transfers.account(principal, account_id))
+    return views.account(await routed(svc, principal, None,
+                                      lambda g: g.transfers.account(principal, account_id)))
 
 
 @router.get("/v1/accounts/{account_id}/transfers", summary="An account's journal, oldest first")
@@ -105,7 +106,8 @@ async def account_transfers(
     after: Annotated[int, Query(ge=0, le=ID_MAX)] = 0,
     limit: Limit = PAGE_SIZE_DEFAULT,
 ) -> dict[str, Any]:
-    records, cursor = await svc.transfers.account_transfers(principal, account_id, after, limit)
+    records, cursor = await routed(svc, principal, None, lambda g: g.transfers.account_transfers(
+        principal, account_id, after, limit))
     return {
         "transfers": [views.transfer(r) for r in records],
         "next_after": cursor if len(records) == limit else None,
@@ -208,7 +210,7 @@ async def contribution_totals(principal: PrincipalDep, svc: ServicesDep) -> dict
         principal.kind in (PrincipalKind.HUB_OPERATOR, PrincipalKind.AUDITOR),
         "read contribution totals",
     )
-    rows = await svc.transfers.contribution_totals()
+    rows = await routed(svc, principal, None, lambda g: g.transfers.contribution_totals())
     return {"totals": [
         {"fund": f, "scheme": s, "payer": p, "amount_minor": str(v)}
         for (f, s, p), v in sorted(rows.items())
@@ -220,7 +222,7 @@ async def totals(principal: PrincipalDep, svc: ServicesDep) -> dict[str, Any]:
     principal.require(
         principal.kind in (PrincipalKind.HUB_OPERATOR, PrincipalKind.AUDITOR), "read ledger totals"
     )
-    rows = await svc.transfers.totals()
+    rows = await routed(svc, principal, None, lambda g: g.transfers.totals())
     return {
         "currencies": [
             {"currency": cur, "debits_posted": str(d), "credits_posted": str(c), "balanced": d == c}

@@ -49,11 +49,13 @@ async def ready(svc: ServicesDep, principal: OptionalPrincipalDep
         return JSONResponse({"status": "unavailable", "reason": reason}, status_code=503)
     if not staff:
         return {"status": "ready"}
+    standby = await svc.reads.status()  # ADR 0058: a standby that is down is no reason to wait
     return {
         "status": "ready",
         "database": svc.db.dialect,
         "schema": revision,
         "group_commit": {"batches": svc.committer.batches, "jobs": svc.committer.jobs},
+        **({} if standby is None else {"standby": standby}),
     }
 
 

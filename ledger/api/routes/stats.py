@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Response
 
 from ledger.api.deps import OptionalPrincipalDep, ServicesDep
+from ledger.api.read_routing import routed
 from ledger.api.schemas import PROBLEM_RESPONSES
 from ledger.demo_data import DEMO_RELEASE
 from ledger.domain.errors import DomainError, ErrorCode
@@ -36,14 +37,15 @@ def _summary(row: dict[str, Any]) -> dict[str, Any]:
 @router.get("/v1/stats/releases", summary="Monitoring releases this caller may read")
 async def list_releases(svc: ServicesDep, principal: OptionalPrincipalDep
                         ) -> list[dict[str, Any]]:
-    return [_summary(r) for r in await svc.stats.releases(principal)]
+    return [_summary(r) for r in await routed(svc, principal, None,
+                                              lambda g: g.stats.releases(principal))]
 
 
 @router.get("/v1/stats/releases/{release_id}",
             summary="A release: its data package descriptor and the hub's signature")
 async def get_release(release_id: ReleaseId, svc: ServicesDep,
                       principal: OptionalPrincipalDep) -> dict[str, Any]:
-    row = await svc.stats.release(principal, release_id)
+    row = await routed(svc, principal, None, lambda g: g.stats.release(principal, release_id))
     out = {**_summary(row), "datapackage": json.loads(row["descriptor"]),
            "signature": row["token"]}
     if principal is not None and principal.sees_everything:
@@ -67,7 +69,7 @@ async def get_release_file(
         "demo": {"value": "data/monitoring.csv"}})],
     svc: ServicesDep, principal: OptionalPrincipalDep,
 ) -> Response:
-    files = await svc.stats.files(principal, release_id)
+    files = await routed(svc, principal, None, lambda g: g.stats.files(principal, release_id))
     if path not in files:
         raise DomainError(ErrorCode.NOT_FOUND, f"release {release_id} has no file {path}; it "
                           f"has {', '.join(sorted(files))}", field="path")

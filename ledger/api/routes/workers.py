@@ -10,9 +10,12 @@ from fastapi.responses import Response
 
 from ledger.api import views
 from ledger.api.deps import PrincipalDep, ServicesDep
+from ledger.api.read_routing import routed
 from ledger.api.schemas import PROBLEM_RESPONSES, MemberSearchIn, MembershipIn, WorkerIn
 from ledger.demo_data import DEMO_SECOND_WORKER, DEMO_WORKER
 from ledger.limits import PAGE_SIZE_MAX
+from ledger.services.claimables import WorkerClaims
+from ledger.services.read_routing import ReadGraph
 from ledger.services.statements import DetailPage
 from ledger.services.workers import NewWorker
 
@@ -53,7 +56,8 @@ async def create_worker(
 async def get_worker(
     worker_id: WorkerPath, principal: PrincipalDep, svc: ServicesDep
 ) -> dict[str, Any]:
-    return views.worker(await svc.workers.get(principal, worker_id))
+    return views.worker(await routed(svc, principal, worker_id,
+                                     lambda g: g.workers.get(principal, worker_id)))
 
 
 @router.post(
@@ -107,7 +111,8 @@ async def statement(
     A fund sees only its part; the worker and the hub see every fund. The signed statement
     (`statement.jws`) holds the whole detail."""
     page = DetailPage(limit, after, fund, scheme)
-    return await svc.statements.statement(principal, worker_id, page)
+    return await routed(svc, principal, worker_id,
+                        lambda g: g.statements.statement(principal, worker_id, page))
 
 
 @router.get(
@@ -121,7 +126,9 @@ async def signed_statement(worker_id: WorkerPath, principal: PrincipalDep, svc: 
                            ) -> Response:
     """Verify with `clmtv verify FILE` or any JOSE library and the keys at
     `/.well-known/jwks.json`. The payload is the RFC 8785 form of the statement claims."""
-    statement = await svc.statements.statement(principal, worker_id, what="signed")
+    statement = await routed(svc, principal, worker_id,
+                             lambda g: g.statements.statement(principal, worker_id,
+                                                              what="signed"))
     return Response(svc.signer.sign_statement(worker_id, statement),
                     media_type="application/jose")
 
@@ -133,9 +140,11 @@ async def claimable(worker_id: WorkerPath, principal: PrincipalDep, svc: Service
     """Each option's amount is the fund's rule applied to the worker's history for a claim this
     month; `deadline` is the last day to claim where the rules fix one; `warn` is true when it
     is within 90 days. Assumes the worker left a host country after their last month there."""
-    statement = await svc.statements.statement(principal, worker_id)
-    claims = await svc.claimables.for_worker(worker_id, statement["scope"]["funds"])
-    return views.claims(claims)
+    async def read(g: ReadGraph) -> WorkerClaims:
+        statement = await g.statements.statement(principal, worker_id)
+        return await g.claimables.for_worker(worker_id, statement["scope"]["funds"])
+
+    return views.claims(await routed(svc, principal, worker_id, read))
 
 
 @router.get("/v1/workers/{worker_id}/consents",
