@@ -238,6 +238,7 @@ async def pay_batch(channel: ChannelPath, body: PaymentBatchIn, principal: Princ
     outcomes = [r if isinstance(r, DomainError) else next(prepared) for r in requests]
     ready = [p for p in outcomes if isinstance(p, PreparedPayment)]
     booked = iter(await svc.channels.post_many(ready))
+    wrote_for_worker(*{p.row["worker_id"] for p in ready})  # their statements must show it
     results = {id(p): next(booked) for p in ready}
     existing = [p for p in ready if _maybe_booked(results[id(p)])]
     stored = await svc.channels.stored_many(existing) if existing else {}
