@@ -17,6 +17,7 @@ from pathlib import Path
 from ledger.adapters.registry import adapters
 from ledger.channels.registry import load_registry
 from ledger.config import Settings
+from ledger.db import journal_repo
 from ledger.db.engine import Database, open_database
 from ledger.db.migrate import upgrade
 from ledger.db.stores import ledger_transactions
@@ -79,6 +80,7 @@ class Services:
     channel_days: ChannelDayService
     employments: EmploymentService
     journal: JournalService
+    period_journal: JournalService  # the period state changes' log (ADR 0057)
     stats: StatsService
     rate_limits: RateLimiter
 
@@ -137,6 +139,7 @@ def build_services(
         channel_days=ChannelDayService(channels),
         employments=employments,
         journal=JournalService(db, signer),
+        period_journal=JournalService(db, signer, journal_repo.PERIODS),
         stats=StatsService(db, signer, Decimal(settings.stats_epsilon),
                            Budget(Decimal(settings.stats_budget_per_month))),
         rate_limits=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
