@@ -295,12 +295,13 @@ class JournalService:
         """Each period as stored must be what its recorded changes say: created as the first
         (kind, contribution, time), in the state of the last. Every change is read, sealed or
         not (those not sealed yet are checked here, and in the log once sealed)."""
-        position = {leaf.transfer_id: leaf.position for leaf in leaves}
+        # The table's findings come after every leaf: the log is checked first, and a change
+        # missing from it (or edited in it) would otherwise be named by a later symptom.
         changes: dict[tuple[str, str, str, int], list[repo.PeriodFields]] = {}
         async for fields in repo.iter_transfers(self.db, 2**62, self.log):
             changes.setdefault((fields[2], fields[3], fields[4], fields[5]), []).append(
                 fields)
-        beyond = report.tree_size
+        beyond = len(leaves)
         for period in await repo.every_period(self.db):
             key = period[:4]
             recorded = changes.pop(key, None)
@@ -314,14 +315,14 @@ class JournalService:
             if (period[4], period[5], period[6], period[7]) != (last[6], last[7], last[8],
                                                                 first[9]):
                 report.findings.append(Finding(
-                    "edited", position.get(last[1], beyond), last[1],
+                    "edited", beyond, last[1],
                     f"period {name.rsplit('/', 1)[0]} is stored as {period[5]} ({period[4]}, "
                     f"{period[6]}), not as its last recorded change {last[1]} (seq {last[0]}) "
                     "says: it was edited"))
         for recorded in changes.values():
             last = recorded[-1]
             report.findings.append(Finding(
-                "deleted", position.get(last[1], beyond), last[1],
+                "deleted", beyond, last[1],
                 f"period {last[1].rsplit('/', 1)[0]}, changed last at seq {last[0]}, is no "
                 "longer stored: it was deleted"))
 
