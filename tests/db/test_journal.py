@@ -25,11 +25,11 @@ from sqlalchemy import text
 from ledger.composition import Services, build_services
 from ledger.config import Settings
 from ledger.db import journal_repo
-from ledger.db.engine import Database, open_database
-from ledger.db.stores import ledger_transactions
-from ledger.db.migrate import upgrade
-from ledger.domain.accounts import AccountCode
 from ledger.db.channels_repo import withdraw_periods
+from ledger.db.engine import Database, open_database
+from ledger.db.migrate import upgrade
+from ledger.db.stores import ledger_transactions
+from ledger.domain.accounts import AccountCode
 from ledger.domain.contributions import (
     ContributionInput,
     PlannedTransfer,
@@ -504,9 +504,8 @@ async def _mutate_period(db: Database, kind: str, position: int
         async def undo_insert() -> None:
             await _exec(db, "DELETE FROM insurance_period_events WHERE worker_id = 'wkr_forged'")
             await _shift_changes(db, seq + 1, -1)
-        forged = {i for i in [ident] if False} | {
+        return undo_insert, "inserted", position, {
             f"wkr_forged/{'/'.join(ident.split('/')[1:4])}/active"}
-        return undo_insert, "inserted", position, forged
     if kind == "p_reorder":
         other = position + 3 if position + 3 < 36 else position - 3
         other_seq, other_id = await _period_leaf(db, other)
@@ -539,7 +538,8 @@ async def _mutate_period(db: Database, kind: str, position: int
         await _exec(db, f"UPDATE insurance_periods SET created_at_us = created_at_us + 1 "
                         f"WHERE {where}", **period)
         return (lambda: _exec(db, f"UPDATE insurance_periods SET created_at_us = "
-                                  f"created_at_us - 1 WHERE {where}", **period)), "edited", None, {last}
+                                  f"created_at_us - 1 WHERE {where}", **period)), \
+            "edited", None, {last}
     if kind == "t_delete":
         await _exec(db, f"DELETE FROM insurance_periods WHERE {where}", **period)
         marks = ", ".join(f":{c.strip()}" for c in PERIOD_COLUMNS.split(","))
