@@ -93,10 +93,19 @@ async def test_a_fund_proves_a_period_change_and_only_its_own(api: Api, uid: str
     assert check_document(proof.json(), keys, NOW).lines[0].startswith(
         f"valid: period change {change} ")
     heads = await api.http.get("/v1/journal/tree-heads", headers=api.auth("th"),
-                               params={"log": "periods"})
+                               params={"log": "periods",
+                                       "after_size": proof.json()["tree_size"] - 1})
     assert proof.json()["tree_head"] in [h["token"] for h in heads.json()["tree_heads"]]
+    await api.http.post("/v1/contributions", headers={
+        **api.auth("th"), "Idempotency-Key": f"journal-period-{uid}-2"},
+        json=thai_contribution(worker, month="2025-07"))
+    await api.services.period_journal.seal_all()
+    newest = (await api.http.get("/v1/journal/tree-heads/latest", headers=api.auth("th"),
+                                 params={"log": "periods"})).json()["tree_size"]
     consistency = await api.http.get("/v1/journal/consistency", headers=api.auth("auditor"),
-                                     params={"log": "periods"})
+                                     params={"log": "periods", "first": proof.json()["tree_size"],
+                                             "second": newest})
+    assert consistency.status_code == 200, consistency.text
     assert check_document(consistency.json(), keys, NOW).kind == "consistency"
     assert (await api.http.get(path, headers=api.auth("jp"))).status_code == 404
     missing = await api.http.get(path.replace("/active/", "/withdrawn/"),
