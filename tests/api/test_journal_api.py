@@ -107,7 +107,8 @@ async def test_a_fund_proves_a_period_change_and_only_its_own(api: Api, uid: str
                                              "second": newest})
     assert consistency.status_code == 200, consistency.text
     assert check_document(consistency.json(), keys, NOW).kind == "consistency"
-    assert (await api.http.get(path, headers=api.auth("jp"))).status_code == 404
+    other = await api.http.get(path, headers=api.auth("jp"))
+    assert other.status_code == 404 and other.json()["code"] == "not_found"
     missing = await api.http.get(path.replace("/active/", "/withdrawn/"),
                                  headers=api.auth("th"))
     assert missing.status_code == 404 and missing.json()["code"] == "not_found"

@@ -633,3 +633,25 @@ async def test_a_period_change_that_was_never_made_is_refused(periods: Journal) 
         with pytest.raises(DomainError) as refused:
             await periods.services.period_journal.inclusion(change, None)
         assert (refused.value.code, refused.value.field) == (ErrorCode.NOT_FOUND, None)
+
+
+async def test_a_period_proof_document_that_is_malformed_is_refused_saying_what(
+        periods: Journal) -> None:
+    """Each refusal of `check_document` for the period log, with the reason it names."""
+    keys, now = _hub_keys(periods), 2_000_000_000
+    document = await periods.services.period_journal.inclusion(
+        "wkr_jp01/TH-SSO/s33-old-age/2026-02/withdrawn", 12)
+    change = document["period_change"]
+    for broken, reason in (
+            ({**document, "log": "accounts"}, "neither 'transfers' nor 'periods'"),
+            ({k: v for k, v in document.items() if k != "period_change"},
+             "names no period change"),
+            ({**document, "period_change": {**change, "month": "2026-02"}},
+             "period change is malformed"),
+            ({**document, "period_change": {k: v for k, v in change.items() if k != "kind"}},
+             "period change is malformed"),
+            ({**document, "leaf_index": "11"}, "leaf_index is not an integer"),
+            ({**document, "period_change": {**change, "seq": "13"}}, "beyond the tree head"),
+            ({**document, "audit_path": ["zz"]}, "not hex")):
+        with pytest.raises(ProofInvalid, match=reason):
+            check_document(broken, keys, now)
