@@ -6,7 +6,9 @@ Two workloads on a fresh database:
   * contributions: Thai s33 contributions (3 shares -> 3 transfers each), validated and posted
     by ContributionService in jobs of BATCH, month after month for WORKERS workers;
   * transfers: plain transfers between many accounts, posted by the engine in jobs of BATCH.
-Prints one JSON line per workload with throughput and per-batch latency percentiles.
+Prints one JSON line per workload with throughput and per-batch latency percentiles; the
+contributions' line also gives CPU per contribution, this process's and PostgreSQL's backends'
+(read from /proc while the pool is open), which a loaded machine disturbs less than wall time.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import json
 import time
 
-from bench.common import bulk_workers, fresh_postgres, percentiles
+from bench.common import bulk_workers, fresh_postgres, percentiles, postgres_cpu_s
 from ledger.config import DEV_PII_ENCRYPTION_KEY, DEV_PII_HMAC_KEY
 from ledger.db.engine import open_database
 from ledger.db.stores import ledger_transactions
@@ -45,7 +47,7 @@ def thai(worker: str, month: Month) -> ContributionInput:
 
 
 async def contributions(workers: int, months: int, batch: int) -> dict[str, object]:
-    async with fresh_postgres() as (db, _):
+    async with fresh_postgres() as (db, url):
         ids = await bulk_workers(db, workers)
         engine = PostingEngine(db, ledger_transactions(db))
         service = ContributionService(GroupCommitter(engine),
@@ -53,6 +55,8 @@ async def contributions(workers: int, months: int, batch: int) -> dict[str, obje
                                                                  DEV_PII_ENCRYPTION_KEY)))
         inputs = [thai(w, Month(2020, 1).plus(m)) for m in range(months) for w in ids]
         latencies: list[float] = []
+        database = url.rsplit("/", 1)[1]
+        pg_before, cpu_before = postgres_cpu_s(database), time.process_time()
         started = time.perf_counter()
         for start in range(0, len(inputs), batch):
             t0 = time.perf_counter()
@@ -62,12 +66,17 @@ async def contributions(workers: int, months: int, batch: int) -> dict[str, obje
             assert all(r.ok for r in results)
             latencies.append(time.perf_counter() - t0)
         elapsed = time.perf_counter() - started
+        cpu_s, pg_after = time.process_time() - cpu_before, postgres_cpu_s(database)
     count = len(inputs)
+    pg_s = None if pg_before is None or pg_after is None else pg_after - pg_before
     return {"workload": "service.contributions", "contributions": count,
             "transfers": 3 * count, "seconds": round(elapsed, 2),
             "contributions_per_s": round(count / elapsed),
             "transfers_per_s": round(3 * count / elapsed), "batch": batch,
-            "batch_latency": percentiles(latencies)}
+            "batch_latency": percentiles(latencies),
+            "process_cpu_us_per_contribution": round(cpu_s * 1e6 / count, 1),
+            "postgres_cpu_us_per_contribution": None if pg_s is None else round(
+                pg_s * 1e6 / count, 1)}
 
 
 def _plan(c: object) -> list[PlannedTransfer]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from ledger.adapters.registry import adapters
 from ledger.channels.registry import load_registry
 from ledger.config import Settings
+from ledger.db import journal_repo
 from ledger.db.engine import Database, open_database
 from ledger.db.migrate import upgrade
 from ledger.db.replica import open_standby
@@ -84,6 +85,7 @@ class Services:
     channel_days: ChannelDayService
     employments: EmploymentService
     journal: JournalService
+    period_journal: JournalService  # the period state changes' log (ADR 0059)
     stats: StatsService
     rate_limits: RateLimiter
     reads: ReadRouter  # statements, balances, reports: the primary or its hot standby
@@ -154,6 +156,7 @@ def build_services(
         channel_days=ChannelDayService(channels),
         employments=employments,
         journal=JournalService(db, signer),
+        period_journal=JournalService(db, signer, journal_repo.PERIODS),
         stats=stats,
         rate_limits=RateLimiter(settings.rate_limit_per_s, settings.rate_limit_burst),
         reads=ReadRouter(on_primary, _standby_graph(settings, on_primary, committer, agreement),

@@ -118,9 +118,9 @@ class Settings(BaseSettings):
         "Prometheus metrics files, emptied at start; default: a new temporary directory"
     )
     journal_seal_interval_s: float = Field(
-        1.0, ge=0, description="Seconds between two seals of the tamper-evident journal by a "
-        "server (ADR 0050); 0: this server does not seal (another process or `clmtv audit seal` "
-        "does)"
+        1.0, ge=0, description="Seconds between two seals of the tamper-evident journal's two "
+        "logs, transfers and period changes, by a server (ADR 0050, 0059); 0: this server does "
+        "not seal (another process or `clmtv audit seal` does)"
     )
     stats_epsilon: str = Field(
         "1.0", pattern=r"^\d+(\.\d{1,6})?$",

@@ -179,13 +179,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
                 raise ConfigurationError(problems)
         app.state.services = svc
         svc.committer.start()
-        # The journal is sealed beside the posting path, never on it (ADR 0050).
-        sealer = (asyncio.create_task(svc.journal.run_sealer(settings.journal_seal_interval_s))
-                  if settings.journal_seal_interval_s > 0 else None)
+        # The journal's two logs are sealed beside the posting path, never on it (ADR 0050, 0059).
+        sealers = ([asyncio.create_task(log.run_sealer(settings.journal_seal_interval_s))
+                    for log in (svc.journal, svc.period_journal)]
+                   if settings.journal_seal_interval_s > 0 else [])
         try:
             yield
         finally:
-            if sealer is not None:
+            for sealer in sealers:
                 sealer.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await sealer

@@ -44,6 +44,8 @@ PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 _PROBLEM_SCHEMAS = (PROBLEM_REF, {"$ref": "#/components/schemas/HTTPValidationError"})
 MONTH_PATTERN = r"^[0-9]{4}-[0-9]{2}$"
 DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+PERIOD_CHANGE_PATTERN = (r"^[A-Za-z0-9_-]+/[A-Z]{2}-[A-Z]+/[a-z0-9][a-z0-9-]*/[0-9]{4}-[0-9]{2}/"
+                         r"(active|withdrawn|transferred)$")
 
 STATUS_TEXT = {
     400: "Malformed request: bad JSON, a missing Idempotency-Key",
@@ -71,6 +73,8 @@ def _formats() -> dict[str, dict[str, Any]]:
         "currency": currency, "base": currency, "quote": currency,
         "worker_id": worker,
         "transfer_id": identifier, "flow_id": identifier, "window_id": identifier,
+        # a period state change (ADR 0059): worker/fund/scheme/YYYY-MM/state
+        "change_id": {"pattern": PERIOD_CHANGE_PATTERN, "maxLength": 160},
         "kid": {"maxLength": 128},
         "scheme": {"maxLength": 64, "pattern": r"^[a-z0-9][a-z0-9-]*$"},
         "month": month, "months": month, "as_of": month, "claim_month": month,

@@ -115,6 +115,7 @@ async def seed(svc: Services, say: Callable[[str], None] = print) -> DemoSummary
 
     await seed_channels(svc, say)
     await svc.journal.seal_all()  # the first signed tree head: proofs work at once (ADR 0050)
+    await svc.period_journal.seal_all()  # and the period changes' (ADR 0059)
     await _stats(svc, say)
     return await summarise(svc, samples)
 

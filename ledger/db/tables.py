@@ -434,6 +434,36 @@ journal_seals = Table(
 )
 
 
+# -- period state changes in the journal (migration 0016, ADR 0059) -------------------------------
+
+# Every state an insurance period takes, in order: written by triggers on insurance_periods.
+insurance_period_events = Table(
+    "insurance_period_events",
+    metadata,
+    Column("seq", BigId, primary_key=True, autoincrement=True),
+    Column("worker_id", String(64), nullable=False),
+    Column("fund", String(16), nullable=False),
+    Column("scheme", String(64), nullable=False),
+    Column("month", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("contribution_id", String(128), nullable=False),
+    Column("at_us", BigInteger, nullable=False),
+    sqlite_autoincrement=True,
+)
+Index("ix_insurance_period_events_period", insurance_period_events.c.worker_id,
+      insurance_period_events.c.fund, insurance_period_events.c.scheme,
+      insurance_period_events.c.month)
+
+# The period changes' Merkle log: as journal_seals, over insurance_period_events.
+period_seals = Table(
+    "period_seals",
+    metadata,
+    *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable,
+             autoincrement=False if c.primary_key else "auto")
+      for c in journal_seals.c),
+)
+
 # Consent (migration 0014): a worker's time-limited, revocable grants of read access to their
 # statement, and each read of it by someone other than the worker.
 consent_grants = Table(

@@ -10,6 +10,12 @@
 - `audit` recomputes every leaf from the transfers as they are now and compares: the tree heads'
   signatures, the stored leaves against every signed root, every transfer against its leaf. It
   names the first transfer edited, deleted, inserted or moved, whatever triggers were disabled.
+
+One service per log (`journal_repo.Log`, ADR 0059): the transfers', and the period state
+changes'. The period log's audit also compares `insurance_periods` as it is now with the changes
+recorded for each period: a period whose state, kind, contribution or creation differs from what
+its changes say was edited; one without any change was inserted; changes without their period
+mean it was deleted.
 """
 
 from __future__ import annotations
@@ -28,8 +34,11 @@ from ledger.domain.errors import DomainError, ErrorCode
 from ledger.services.signing import HubSigner
 from ledger.settlement import merkle
 from ledger.settlement.journal import (
+    PERIODS,
     ProofInvalid,
     TreeHead,
+    period_document,
+    period_leaf_hash,
     transfer_document,
     transfer_leaf_hash,
     verify_tree_head,
@@ -91,11 +100,17 @@ class AuditReport:
                 "findings_total": len(self.findings)}
 
 
+def _leaf_hash(log: repo.Log, fields: tuple[Any, ...]) -> bytes:
+    return period_leaf_hash(fields) if log.name == PERIODS else transfer_leaf_hash(fields)
+
+
 class JournalService:
-    def __init__(self, db: Database, signer: HubSigner | None) -> None:
+    def __init__(self, db: Database, signer: HubSigner | None,
+                 log: repo.Log = repo.TRANSFERS) -> None:
         """`signer` may be None for a verifier that holds only the hub's public keys."""
         self.db = db
         self.signer = signer
+        self.log = log
         self.seals_made = 0
         self.backlog = False  # the last seal stopped at SEAL_BATCH_MAX: more is waiting
         self.horizon_wait_s = repo.HORIZON_WAIT_S
@@ -108,11 +123,11 @@ class JournalService:
         if self.signer is None:
             raise RuntimeError("sealing needs the hub's signing key")
         signer = self.signer
-        horizon = (await repo.pg_horizon(self.db, self.horizon_wait_s) if self.db.is_postgres
-                   else None)
+        horizon = (await repo.pg_horizon(self.db, self.horizon_wait_s, self.log)
+                   if self.db.is_postgres else None)
         if self.db.is_postgres and horizon is None:
             return None
-        async with repo.sealing(self.db) as tx:
+        async with repo.sealing(self.db, self.log) as tx:
             if tx is None:
                 return None
             last = await tx.last_seal()
@@ -125,13 +140,13 @@ class JournalService:
                 merkle.CompactTree()
             leaves = []
             for row in rows:
-                leaf = transfer_leaf_hash(row)
+                leaf = _leaf_hash(self.log, row)
                 leaves.append(repo.LeafRow(tree.size, row[0], row[1], leaf))
                 tree.append(leaf)
             self.backlog = len(rows) == batch_max
             last_seq = rows[-1][0] if self.backlog else upto
             root, now = tree.root(), _now_us()
-            token = signer.sign_tree_head(tree.size, root, last_seq, now)
+            token = signer.sign_tree_head(tree.size, root, last_seq, now, self.log.name)
             seal = repo.SealRow(tree.size, root, last_seq, b"".join(tree.edge), token, now,
                                 repo.encode_leaves(leaves))
             await tx.append(seal)
@@ -167,17 +182,18 @@ class JournalService:
                 "token": seal.token}
 
     async def tree_heads(self, after_size: int, limit: int) -> list[dict[str, Any]]:
-        return [self._head(s) for s in await repo.seals(self.db, after_size, limit)]
+        return [self._head(s) for s in await repo.seals(self.db, after_size, limit,
+                                                         log=self.log)]
 
     async def latest(self) -> dict[str, Any]:
-        seal = await repo.latest_seal(self.db)
+        seal = await repo.latest_seal(self.db, self.log)
         if seal is None:
             raise DomainError(ErrorCode.NOT_SEALED_YET, "no tree head has been sealed yet")
         return self._head(seal)
 
     async def _seal(self, tree_size: int | None, name: str) -> repo.SealRow:
-        seal = (await repo.latest_seal(self.db) if tree_size is None
-                else await repo.seal_of_size(self.db, tree_size))
+        seal = (await repo.latest_seal(self.db, self.log) if tree_size is None
+                else await repo.seal_of_size(self.db, tree_size, self.log))
         if seal is None:
             if tree_size is None:
                 raise DomainError(ErrorCode.NOT_SEALED_YET, "no tree head has been sealed yet")
@@ -186,34 +202,44 @@ class JournalService:
         return seal
 
     async def inclusion(self, transfer_id: str, tree_size: int | None) -> dict[str, Any]:
-        """That transfer `transfer_id`, as stored now, is a leaf of a signed tree. A transfer
-        not sealed yet is sealed now (with the latest tree head asked for)."""
-        leaf = await repo.leaf_of_transfer(self.db, transfer_id)
+        """That transfer (or period change) `transfer_id`, as stored now, is a leaf of a signed
+        tree. One not sealed yet is sealed now (with the latest tree head asked for)."""
+        noun = self.log.noun
+        leaf = await repo.leaf_of_transfer(self.db, transfer_id, self.log)
         if leaf is None and tree_size is None and self.signer is not None:
             await self.seal_all()
-            leaf = await repo.leaf_of_transfer(self.db, transfer_id)
+            leaf = await repo.leaf_of_transfer(self.db, transfer_id, self.log)
         if leaf is None:
+            if self.log.name == PERIODS and await repo.seq_of_transfer(
+                    self.db, transfer_id, self.log) is None:
+                raise DomainError(ErrorCode.NOT_FOUND, f"no period change {transfer_id}")
             raise DomainError(ErrorCode.NOT_SEALED_YET,
-                              f"transfer {transfer_id} is not in a sealed tree head yet")
+                              f"{noun} {transfer_id} is not in a sealed tree head yet")
         seal = await self._seal(tree_size, "tree_size")
         if leaf.position >= seal.tree_size:
-            raise DomainError(ErrorCode.NOT_SEALED_YET, f"transfer {transfer_id} is leaf "
+            raise DomainError(ErrorCode.NOT_SEALED_YET, f"{noun} {transfer_id} is leaf "
                               f"{leaf.position}, beyond the tree of size {seal.tree_size}",
                               field="tree_size")
-        fields = await repo.transfer_at(self.db, leaf.transfer_seq)
+        fields = await repo.transfer_at(self.db, leaf.transfer_seq, self.log)
         if fields is None:
-            raise DomainError(ErrorCode.UNKNOWN_TRANSFER, f"transfer {transfer_id} is sealed "
+            raise DomainError(ErrorCode.UNKNOWN_TRANSFER, f"{noun} {transfer_id} is sealed "
                               "but no longer stored: run `clmtv audit verify`")
-        hashes = await repo.leaf_hashes(self.db, seal.tree_size)
+        hashes = await repo.leaf_hashes(self.db, seal.tree_size, self.log)
+        path = [h.hex() for h in merkle.inclusion_proof(hashes, leaf.position)]
+        if self.log.name == PERIODS:
+            return {"kind": "inclusion", "log": PERIODS, "tree_head": seal.token,
+                    "tree_size": seal.tree_size, "leaf_index": leaf.position,
+                    "period_change": period_document(fields),
+                    "audit_path": path}
         return {"kind": "inclusion", "tree_head": seal.token, "tree_size": seal.tree_size,
                 "leaf_index": leaf.position, "transfer": transfer_document(fields),
-                "audit_path": [h.hex() for h in merkle.inclusion_proof(hashes, leaf.position)]}
+                "audit_path": path}
 
     async def consistency(self, first: int | None, second: int | None) -> dict[str, Any]:
         """That the tree of size `first` (default: the oldest head) is a prefix of the tree of
         size `second` (default: the newest)."""
         if first is None:
-            oldest = await repo.seals(self.db, 0, 1)
+            oldest = await repo.seals(self.db, 0, 1, log=self.log)
             if not oldest:
                 raise DomainError(ErrorCode.NOT_SEALED_YET, "no tree head has been sealed yet")
             first = oldest[0].tree_size
@@ -224,8 +250,9 @@ class JournalService:
                               field="first")
         old = await self._seal(first, "first")
         new = await self._seal(second, "second")
-        hashes = await repo.leaf_hashes(self.db, second)
-        return {"kind": "consistency", "first": old.token, "second": new.token,
+        hashes = await repo.leaf_hashes(self.db, second, self.log)
+        return {"kind": "consistency", "log": self.log.name, "first": old.token,
+                "second": new.token,
                 "proof": [h.hex() for h in merkle.consistency_proof(hashes, first)]}
 
     # -- the audit -------------------------------------------------------------------------------
@@ -242,59 +269,97 @@ class JournalService:
             registry = self.signer.trust()
         now = int(time.time()) if now is None else now
         report = AuditReport()
-        seals = await repo.every_seal(self.db)
+        seals = await repo.every_seal(self.db, self.log)
         report.tree_heads = len(seals)
-        heads = self._signed_heads(seals, registry, now, report)
-        kept_heads = self._kept_heads(kept, registry, now, report)
-        leaves = [leaf async for leaf in repo.iter_leaves(self.db)]
+        heads = self._signed_heads(seals, registry, now, report, self.log.name)
+        kept_heads = self._kept_heads(kept, registry, now, report, self.log.name)
+        leaves = [leaf async for leaf in repo.iter_leaves(self.db, self.log)]
         self._leaves_against_roots(leaves, heads, report)
         if seals:
             report.tree_size, report.last_seq = seals[-1].tree_size, seals[-1].last_seq
         upto = max([report.last_seq, *(h.last_seq for h in kept_heads)])
         # Read whole before any look-up: on SQLite every transaction holds the one write lock.
-        stored = [fields async for fields in repo.iter_transfers(self.db, upto)]
+        stored = [fields async for fields in repo.iter_transfers(self.db, upto, self.log)]
         if seals:
             await self._transfers_against_leaves(
                 leaves[:report.tree_size], [f for f in stored if f[0] <= report.last_seq],
                 report)
         for head in kept_heads:
             self._against_kept(head, stored, report)
+        if self.log.name == PERIODS:
+            await self._periods_against_changes(leaves[:report.tree_size], report)
         return report
+
+    async def _periods_against_changes(self, leaves: list[repo.LeafRow],
+                                       report: AuditReport) -> None:
+        """Each period as stored must be what its recorded changes say: created as the first
+        (kind, contribution, time), in the state of the last. Every change is read, sealed or
+        not (those not sealed yet are checked here, and in the log once sealed)."""
+        # The table's findings come after every leaf: the log is checked first, and a change
+        # missing from it (or edited in it) would otherwise be named by a later symptom.
+        changes: dict[tuple[str, str, str, int], list[repo.PeriodFields]] = {}
+        async for fields in repo.iter_transfers(self.db, 2**62, self.log):
+            changes.setdefault((fields[2], fields[3], fields[4], fields[5]), []).append(
+                fields)
+        beyond = len(leaves)
+        for period in await repo.every_period(self.db):
+            key = period[:4]
+            recorded = changes.pop(key, None)
+            name = repo.period_change_id(*key, period[5])
+            if not recorded:
+                report.findings.append(Finding(
+                    "inserted", beyond, name, f"period {name.rsplit('/', 1)[0]} is stored with "
+                    "no change recorded for it: it was inserted behind the ledger's back"))
+                continue
+            first, last = recorded[0], recorded[-1]
+            if (period[4], period[5], period[6], period[7]) != (last[6], last[7], last[8],
+                                                                first[9]):
+                report.findings.append(Finding(
+                    "edited", beyond, last[1],
+                    f"period {name.rsplit('/', 1)[0]} is stored as {period[5]} ({period[4]}, "
+                    f"{period[6]}), not as its last recorded change {last[1]} (seq {last[0]}) "
+                    "says: it was edited"))
+        for recorded in changes.values():
+            last = recorded[-1]
+            report.findings.append(Finding(
+                "deleted", beyond, last[1],
+                f"period {last[1].rsplit('/', 1)[0]}, changed last at seq {last[0]}, is no "
+                "longer stored: it was deleted"))
 
     @staticmethod
     def _kept_heads(kept: Sequence[str], registry: TrustRegistry, now: int,
-                    report: AuditReport) -> list[TreeHead]:
+                    report: AuditReport, log: str) -> list[TreeHead]:
         heads = []
         for number, token in enumerate(kept):
             try:
-                heads.append(verify_tree_head(token, registry, now))
+                heads.append(verify_tree_head(token, registry, now, log))
             except (MessageRejected, ProofInvalid) as exc:
                 report.findings.append(Finding("tree_head_invalid", 0, None,
                                                f"kept tree head {number + 1} does not verify: "
                                                f"{exc}"))
         return heads
 
-    @staticmethod
-    def _against_kept(head: TreeHead, stored: list[repo.TransferFields],
+    def _against_kept(self, head: TreeHead, stored: list[tuple[Any, ...]],
                       report: AuditReport) -> None:
         tree = merkle.CompactTree()
         for fields in stored:
             if fields[0] <= head.last_seq:
-                tree.append(transfer_leaf_hash(fields))
+                tree.append(_leaf_hash(self.log, fields))
         if (tree.size, tree.root()) != (head.tree_size, head.root):
             report.findings.append(Finding(
                 "rewritten", 0, None,
                 f"the kept tree head of size {head.tree_size} (root {head.root.hex()[:16]}…) no "
-                f"longer matches the transfers up to seq {head.last_seq} ({tree.size} of them): "
+                f"longer matches the {self.log.name} up to seq {head.last_seq} ({tree.size} of "
+                "them): "
                 "history before it was rewritten, whatever the log now says"))
 
     @staticmethod
     def _signed_heads(seals: list[repo.SealRow], registry: TrustRegistry, now: int,
-                      report: AuditReport) -> dict[int, bytes]:
+                      report: AuditReport, log: str) -> dict[int, bytes]:
         heads: dict[int, bytes] = {}
         for seal in seals:
             try:
-                head: TreeHead = verify_tree_head(seal.token, registry, now)
+                head: TreeHead = verify_tree_head(seal.token, registry, now, log)
             except (MessageRejected, ProofInvalid) as exc:
                 report.findings.append(Finding("tree_head_invalid", seal.tree_size - 1, None,
                                                f"the tree head of size {seal.tree_size} does "
@@ -334,8 +399,9 @@ class JournalService:
             verified = tree.size
 
     async def _transfers_against_leaves(self, leaves: list[repo.LeafRow],
-                                        stored: list[repo.TransferFields],
+                                        stored: list[tuple[Any, ...]],
                                         report: AuditReport) -> None:
+        noun = self.log.noun
         by_seq = {leaf.transfer_seq: leaf for leaf in leaves}
         by_id = {leaf.transfer_id: leaf for leaf in leaves}
         seqs = [leaf.transfer_seq for leaf in leaves]
@@ -349,16 +415,16 @@ class JournalService:
                 if moved is not None:
                     report.findings.append(Finding(
                         "reordered", moved.position, ident,
-                        f"transfer {ident}, sealed as leaf {moved.position} at seq "
+                        f"{noun} {ident}, sealed as leaf {moved.position} at seq "
                         f"{moved.transfer_seq}, is now at seq {seq}"))
                 else:
                     report.findings.append(Finding(
                         "inserted", bisect.bisect_left(seqs, seq), ident,
-                        f"transfer {ident} at seq {seq} is in no leaf, yet the tree heads "
+                        f"{noun} {ident} at seq {seq} is in no leaf, yet the tree heads "
                         f"cover every seq up to {report.last_seq}"))
                 continue
             seen.add(seq)
-            if transfer_leaf_hash(fields) == leaf.leaf_hash:
+            if _leaf_hash(self.log, fields) == leaf.leaf_hash:
                 continue
             report.findings.append(await self._mismatch(leaf, fields, by_id))
         for leaf in leaves:
@@ -367,29 +433,30 @@ class JournalService:
                 report.findings.append(Finding(
                     "deleted" if elsewhere is None else "reordered", leaf.position,
                     leaf.transfer_id,
-                    f"transfer {leaf.transfer_id} (seq {leaf.transfer_seq}) is missing"
+                    f"{noun} {leaf.transfer_id} (seq {leaf.transfer_seq}) is missing"
                     if elsewhere is None else
-                    f"transfer {leaf.transfer_id} left seq {leaf.transfer_seq} for {elsewhere}"))
+                    f"{noun} {leaf.transfer_id} left seq {leaf.transfer_seq} for {elsewhere}"))
 
-    async def _mismatch(self, leaf: repo.LeafRow, fields: repo.TransferFields,
+    async def _mismatch(self, leaf: repo.LeafRow, fields: tuple[Any, ...],
                         by_id: dict[str, repo.LeafRow]) -> Finding:
+        noun = self.log.noun
         ident = fields[1]
         if ident == leaf.transfer_id:
             return Finding("edited", leaf.position, ident,
-                           f"transfer {ident} (seq {leaf.transfer_seq}) was edited: its fields "
+                           f"{noun} {ident} (seq {leaf.transfer_seq}) was edited: its fields "
                            "no longer hash to its leaf")
         other = by_id.get(ident)
         if other is not None:
             return Finding("reordered", leaf.position, ident,
-                           f"seq {leaf.transfer_seq} holds transfer {ident}, sealed as leaf "
+                           f"seq {leaf.transfer_seq} holds {noun} {ident}, sealed as leaf "
                            f"{other.position}; leaf {leaf.position} is {leaf.transfer_id}")
         if await self._seq_of(leaf.transfer_id) is not None:
             return Finding("inserted", leaf.position, ident,
-                           f"transfer {ident} was inserted at seq {leaf.transfer_seq}, before "
+                           f"{noun} {ident} was inserted at seq {leaf.transfer_seq}, before "
                            f"{leaf.transfer_id} (leaf {leaf.position})")
         return Finding("edited", leaf.position, leaf.transfer_id,
-                       f"transfer {leaf.transfer_id} (seq {leaf.transfer_seq}) was edited: it "
+                       f"{noun} {leaf.transfer_id} (seq {leaf.transfer_seq}) was edited: it "
                        f"is now named {ident}")
 
     async def _seq_of(self, transfer_id: str) -> int | None:
-        return await repo.seq_of_transfer(self.db, transfer_id)
+        return await repo.seq_of_transfer(self.db, transfer_id, self.log)

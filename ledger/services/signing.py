@@ -70,10 +70,11 @@ class HubSigner:
         )
 
     def sign_tree_head(self, tree_size: int, root: bytes, last_seq: int,
-                       sealed_at_us: int) -> str:
-        """A journal seal: the tree of `tree_size` leaves has `root` (ADR 0050)."""
+                       sealed_at_us: int, log: str = "transfers") -> str:
+        """A journal seal: the tree of `tree_size` leaves of `log` has `root` (ADR 0050,
+        0059)."""
         return sign_tree_head(self.keyring.current(sealed_at_us // 1_000_000), tree_size, root,
-                              last_seq, sealed_at_us)
+                              last_seq, sealed_at_us, log)
 
     def trust(self) -> TrustRegistry:
         """A registry holding the hub's public keys: what a verifier of its documents needs."""

@@ -12,6 +12,11 @@ A tree head is a hub-signed message (`journal.tree_head`, the envelope of `messa
 body says the tree's size, its root (hex), the last transfer seq it covers (every transfer up to
 it is a leaf: none may appear below it later) and when it was sealed. Funds keep them: a later
 tree head must be consistent with every one they hold.
+
+The period state changes have a log of their own (ADR 0059), with the same hashes and proofs:
+a leaf is `["clmtv-period-1", seq, worker, fund, scheme, month (YYYYMM), kind, state,
+contribution id, at µs]`, and its tree heads are `journal.period_tree_head` messages, so that
+neither log's leaf or head can pass for the other's.
 """
 
 from __future__ import annotations
@@ -26,6 +31,10 @@ from ledger.settlement.keys import SigningKey, TrustRegistry
 from ledger.settlement.messages import MessageType, sign_message, verify_message
 
 LEAF_VERSION = "clmtv-transfer-1"
+PERIOD_LEAF_VERSION = "clmtv-period-1"
+TRANSFERS, PERIODS = "transfers", "periods"  # the two logs
+TREE_HEAD_TYPES = {TRANSFERS: MessageType.JOURNAL_TREE_HEAD,
+                   PERIODS: MessageType.JOURNAL_PERIOD_TREE_HEAD}
 TREE_HEAD_AUDIENCE = "clmtv-journal"  # whoever keeps tree heads: funds, auditors
 # A tree head stays verifiable for as long as anyone may have to prove the books: as receipts.
 TREE_HEAD_TTL_S = 10 * 366 * 24 * 3600
@@ -55,6 +64,40 @@ def transfer_leaf_hash(row: TransferFields) -> bytes:
     return merkle.leaf_hash(leaf_data(row))
 
 
+# (seq, change id, worker, fund, scheme, month YYYYMM, kind, state, contribution id, at µs)
+PeriodFields = tuple[int, str, str, str, str, int, str, str, str, int]
+PERIOD_NAMES = ("seq", "id", "worker_id", "fund", "scheme", "month", "kind", "state",
+                "contribution_id", "at_us")
+
+
+def period_leaf_data(row: PeriodFields) -> bytes:
+    """The leaf of one period state change; the change's id is derived, so it is not in it."""
+    values = [PERIOD_LEAF_VERSION, str(row[0]), *(str(v) for v in row[2:])]
+    return json.dumps(values, separators=(",", ":"), ensure_ascii=True).encode("ascii")
+
+
+def period_leaf_hash(row: PeriodFields) -> bytes:
+    return merkle.leaf_hash(period_leaf_data(row))
+
+
+def period_document(fields: PeriodFields) -> dict[str, Any]:
+    """A period change as an inclusion proof names it (numbers as decimal strings)."""
+    return {n: (v if isinstance(v, str) else str(v))
+            for n, v in zip(PERIOD_NAMES, fields, strict=True)}
+
+
+def _period_fields(change: Mapping[str, Any]) -> PeriodFields:
+    try:
+        month = int(change["month"])
+        worker, fund, scheme, state = (str(change[n]) for n in ("worker_id", "fund", "scheme",
+                                                                 "state"))
+        ident = f"{worker}/{fund}/{scheme}/{month // 100:04d}-{month % 100:02d}/{state}"
+        return (int(change["seq"]), ident, worker, fund, scheme, month, str(change["kind"]),
+                state, str(change["contribution_id"]), int(change["at_us"]))
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ProofInvalid(f"the period change is malformed: {exc}") from None
+
+
 @dataclass(frozen=True, slots=True)
 class TreeHead:
     tree_size: int
@@ -75,20 +118,22 @@ def tree_head_body(tree_size: int, root: bytes, last_seq: int, sealed_at_us: int
 
 
 def sign_tree_head(key: SigningKey, tree_size: int, root: bytes, last_seq: int,
-                   sealed_at_us: int) -> str:
+                   sealed_at_us: int, log: str = TRANSFERS) -> str:
     issued = sealed_at_us // 1_000_000
-    return sign_message(key, aud=TREE_HEAD_AUDIENCE, typ=MessageType.JOURNAL_TREE_HEAD,
+    prefix = "tree-head" if log == TRANSFERS else f"{log}-tree-head"
+    return sign_message(key, aud=TREE_HEAD_AUDIENCE, typ=TREE_HEAD_TYPES[log],
                         seq=tree_size, body=tree_head_body(tree_size, root, last_seq,
                                                            sealed_at_us),
-                        iat=issued, ttl_s=TREE_HEAD_TTL_S, jti=f"tree-head:{tree_size}")
+                        iat=issued, ttl_s=TREE_HEAD_TTL_S, jti=f"{prefix}:{tree_size}")
 
 
-def verify_tree_head(token: str, registry: TrustRegistry, now: int) -> TreeHead:
-    """The tree head a hub-signed token states; MessageRejected when the signature, key or
-    claims fail, ProofInvalid when it is not a tree head."""
+def verify_tree_head(token: str, registry: TrustRegistry, now: int, log: str = TRANSFERS
+                     ) -> TreeHead:
+    """The tree head of `log` a hub-signed token states; MessageRejected when the signature,
+    key or claims fail, ProofInvalid when it is not a tree head of that log."""
     message = verify_message(token, registry, TREE_HEAD_AUDIENCE, now)
-    if message.typ != MessageType.JOURNAL_TREE_HEAD:
-        raise ProofInvalid(f"a {message.typ}, not a journal tree head")
+    if message.typ != TREE_HEAD_TYPES[log]:
+        raise ProofInvalid(f"a {message.typ}, not a tree head of the journal's {log}")
     body = message.body
     try:
         head = TreeHead(int(body["tree_size"]), bytes.fromhex(str(body["root_hash"])),
@@ -145,11 +190,15 @@ def check_document(document: Mapping[str, Any], registry: TrustRegistry, now: in
                    ) -> ProofVerdict:
     """Verify an inclusion or consistency proof document offline (ProofInvalid or
     MessageRejected when it fails): signatures of the tree heads, then the hashes."""
-    kind = document.get("kind")
+    kind, log = document.get("kind"), document.get("log", TRANSFERS)
+    if log not in TREE_HEAD_TYPES:
+        raise ProofInvalid(f"log {log!r} is neither 'transfers' nor 'periods'")
+    if kind == "inclusion" and log == PERIODS:
+        return _check_period_inclusion(document, registry, now)
     if kind == "inclusion":
         return _check_inclusion(document, registry, now)
     if kind == "consistency":
-        return _check_consistency(document, registry, now)
+        return _check_consistency(document, registry, now, str(log))
     raise ProofInvalid(f"kind {kind!r} is neither 'inclusion' nor 'consistency'")
 
 
@@ -178,10 +227,35 @@ def _check_inclusion(document: Mapping[str, Any], registry: TrustRegistry, now: 
     ])
 
 
-def _check_consistency(document: Mapping[str, Any], registry: TrustRegistry, now: int
-                       ) -> ProofVerdict:
-    first = verify_tree_head(str(document.get("first", "")), registry, now)
-    second = verify_tree_head(str(document.get("second", "")), registry, now)
+def _check_period_inclusion(document: Mapping[str, Any], registry: TrustRegistry, now: int
+                            ) -> ProofVerdict:
+    head = verify_tree_head(str(document.get("tree_head", "")), registry, now, PERIODS)
+    change = document.get("period_change")
+    if not isinstance(change, Mapping):
+        raise ProofInvalid("the document names no period change")
+    fields = _period_fields(change)
+    index = document.get("leaf_index")
+    if type(index) is not int:
+        raise ProofInvalid("leaf_index is not an integer")
+    path = _hashes(document.get("audit_path"), "audit_path")
+    if fields[0] > head.last_seq:
+        raise ProofInvalid(f"period change seq {fields[0]} is beyond the tree head's last seq "
+                           f"{head.last_seq}")
+    if not merkle.verify_inclusion(period_leaf_hash(fields), index, head.tree_size, path,
+                                   head.root):
+        raise ProofInvalid(f"period change {fields[1]} is NOT leaf {index} of the tree of size "
+                           f"{head.tree_size}: the hashes do not lead to its root")
+    return ProofVerdict("inclusion", [
+        f"valid: period change {fields[1]} (seq {fields[0]}) is leaf {index} of the period "
+        f"log's tree of size {head.tree_size}",
+        f"tree head signed by the hub: root {head.root.hex()}, sealed at {head.sealed_at_us} µs",
+    ])
+
+
+def _check_consistency(document: Mapping[str, Any], registry: TrustRegistry, now: int,
+                       log: str = TRANSFERS) -> ProofVerdict:
+    first = verify_tree_head(str(document.get("first", "")), registry, now, log)
+    second = verify_tree_head(str(document.get("second", "")), registry, now, log)
     proof = _hashes(document.get("proof"), "proof")
     if first.last_seq > second.last_seq:
         raise ProofInvalid("the first tree head covers more transfers than the second")
@@ -190,7 +264,7 @@ def _check_consistency(document: Mapping[str, Any], registry: TrustRegistry, now
         raise ProofInvalid(f"the tree of size {first.tree_size} is NOT a prefix of the tree of "
                            f"size {second.tree_size}: history was rewritten")
     return ProofVerdict("consistency", [
-        f"valid: the journal's tree of size {second.tree_size} extends the tree of size "
+        f"valid: the journal's {log} tree of size {second.tree_size} extends the tree of size "
         f"{first.tree_size} (nothing before was changed, removed or reordered)",
         f"roots {first.root.hex()} -> {second.root.hex()}, both signed by the hub",
     ])

@@ -67,6 +67,8 @@ class MessageType(StrEnum):
     STATEMENT_WORKER = "statement.worker"
     PAYMENT_RECEIPT = "payment.receipt"  # hub -> worker: a channel payment (docs/channels.md)
     JOURNAL_TREE_HEAD = "journal.tree_head"  # hub -> anyone: a sealed Merkle tree (ADR 0050)
+    # hub -> anyone: the period state changes' sealed Merkle tree (ADR 0059)
+    JOURNAL_PERIOD_TREE_HEAD = "journal.period_tree_head"
     STATS_RELEASE = "stats.release"  # hub -> everyone: a monitoring data package (monitoring.md)
 
 

@@ -112,6 +112,8 @@ ALLOWED: dict[str, frozenset[str]] = {
     "GET /v1/journal/tree-heads/latest": STAFF | FUNDS,
     "GET /v1/journal/transfers/{transfer_id}/inclusion": STAFF,
     "GET /v1/journal/consistency": STAFF | FUNDS,
+    # a period change's proof: a fund's own periods only (the example is the demo's TH-SSO month)
+    "GET /v1/journal/periods/{change_id}/inclusion": STAFF | {"th-sso"},
     # the demo's public monitoring release: anyone, with no token or a good one
     "GET /v1/stats/releases": EVERYONE - {"bad-token", "revoked", "expired"},
     "GET /v1/stats/releases/{release_id}": EVERYONE - {"bad-token", "revoked", "expired"},

@@ -156,6 +156,8 @@ NOT_IDENTITY_NUMBERS = {
     ("query", "worker_id"): "the same",
     ("path", "account_id"): "ledger account number",
     ("path", "transfer_id"): "caller-chosen transfer id",
+    ("path", "change_id"): "a period change: worker id/fund/scheme/month/state (ADR 0059)",
+    ("query", "log"): "which journal log: transfers or periods",
     ("path", "flow_id"): "portability flow id",
     ("path", "window_id"): "settlement window id",
     ("path", "fund"): "fund code",

@@ -74,3 +74,41 @@ async def test_who_may_read_the_journal(api: Api, uid: str) -> None:
     bad = await api.http.get("/v1/journal/consistency", headers=api.auth("jp"),
                              params={"first": 10**9, "second": 10**9})
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_input"
+
+
+async def test_a_fund_proves_a_period_change_and_only_its_own(api: Api, uid: str) -> None:
+    """The period log (ADR 0059): the month a contribution created, proven to TH-SSO over HTTP
+    and checked offline; another fund is told it does not exist; an unknown change is a 404."""
+    worker = await new_worker(api, uid)
+    posted = await api.http.post("/v1/contributions", headers={
+        **api.auth("th"), "Idempotency-Key": f"journal-period-{uid}"},
+        json=thai_contribution(worker, month="2025-06"))
+    assert posted.status_code == 201, posted.text
+    scheme = thai_contribution(worker)["scheme"]
+    change = f"{worker}/TH-SSO/{scheme}/2025-06/active"
+    path = f"/v1/journal/periods/{change}/inclusion"
+    proof = await api.http.get(path, headers=api.auth("th"))
+    assert proof.status_code == 200, proof.text
+    keys = await _hub_keys(api)
+    assert check_document(proof.json(), keys, NOW).lines[0].startswith(
+        f"valid: period change {change} ")
+    heads = await api.http.get("/v1/journal/tree-heads", headers=api.auth("th"),
+                               params={"log": "periods",
+                                       "after_size": proof.json()["tree_size"] - 1})
+    assert proof.json()["tree_head"] in [h["token"] for h in heads.json()["tree_heads"]]
+    await api.http.post("/v1/contributions", headers={
+        **api.auth("th"), "Idempotency-Key": f"journal-period-{uid}-2"},
+        json=thai_contribution(worker, month="2025-07"))
+    await api.services.period_journal.seal_all()
+    newest = (await api.http.get("/v1/journal/tree-heads/latest", headers=api.auth("th"),
+                                 params={"log": "periods"})).json()["tree_size"]
+    consistency = await api.http.get("/v1/journal/consistency", headers=api.auth("auditor"),
+                                     params={"log": "periods", "first": proof.json()["tree_size"],
+                                             "second": newest})
+    assert consistency.status_code == 200, consistency.text
+    assert check_document(consistency.json(), keys, NOW).kind == "consistency"
+    other = await api.http.get(path, headers=api.auth("jp"))
+    assert other.status_code == 404 and other.json()["code"] == "not_found"
+    missing = await api.http.get(path.replace("/active/", "/withdrawn/"),
+                                 headers=api.auth("th"))
+    assert missing.status_code == 404 and missing.json()["code"] == "not_found"

@@ -97,6 +97,11 @@ class World:
             "periods": await self.rows(
                 "SELECT worker_id, scheme, month, state FROM insurance_periods "
                 "WHERE worker_id LIKE :w ORDER BY 1, 2, 3", w=like),
+            # Recorded by the triggers of migration 0016 in the import's own transaction: one
+            # change per period created, none for a file imported again (ADR 0059).
+            "period_changes": await self.rows(
+                "SELECT worker_id, scheme, month, state FROM insurance_period_events "
+                "WHERE worker_id LIKE :w ORDER BY 1, 2, 3, 4", w=like),
             "transfers": await self.rows(
                 "SELECT t.id, t.amount_minor FROM transfers t JOIN accounts a "
                 "ON a.id = t.credit_account_id WHERE a.worker_id LIKE :w ORDER BY t.id", w=like),
@@ -133,6 +138,7 @@ async def test_a_thai_file_books_old_age_per_worker_and_pools_the_short_term_bra
     assert first[1] == 1_750_000
     assert first[2] == '{"employee":"52500","employer":"52500","government":"17475"}'
     assert {(p[1], p[3]) for p in state["periods"]} == {("s33-old-age", "active")}
+    assert state["period_changes"] == state["periods"]  # each period's creation, recorded
     # One member account per worker and scheme, one transfer per row (ADR 0026): from the
     # declarations account, which the file's payers fill with one transfer each.
     assert [t[0].rsplit("/", 1)[1] for t in state["transfers"]] == ["declared"] * 3
@@ -404,6 +410,7 @@ async def test_a_bad_row_in_the_last_chunk_books_nothing_of_the_chunks_before(
     assert [e["line"] for e in report.errors] == [6]
     state = await world.worker_state()
     assert state["contributions"] == state["transfers"] == state["periods"] == []
+    assert state["period_changes"] == []
     assert state["balances"] == []
     assert await _pool_balance(world) == pool
     assert await world.rows("SELECT count(*) FROM declared_months WHERE import_id = :i",

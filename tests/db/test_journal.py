@@ -5,6 +5,11 @@ proofs a fund checks offline.
 The mutation test edits, deletes, inserts and reorders transfers behind the ledger's back, with
 the immutability triggers disabled (dropped on SQLite), and asserts that `audit` detects every
 one and names the first bad transfer; each mutation is undone before the next.
+
+The period state changes' log (ADR 0059) gets the same treatment: its recorded changes edited,
+deleted, inserted, reordered and its seals altered, and the periods table itself edited, deleted
+from and inserted into with the recording triggers off; the period audit names the first bad
+change (or, for the table, the period and its last recorded change).
 """
 
 from __future__ import annotations
@@ -20,19 +25,28 @@ from sqlalchemy import text
 from ledger.composition import Services, build_services
 from ledger.config import Settings
 from ledger.db import journal_repo
+from ledger.db.channels_repo import withdraw_periods
 from ledger.db.engine import Database, open_database
 from ledger.db.migrate import upgrade
+from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import AccountCode
-from ledger.domain.contributions import PlannedTransfer
+from ledger.domain.contributions import (
+    ContributionInput,
+    PlannedTransfer,
+    plan_transfers,
+    validate_contribution,
+)
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.ledger import AccountFlags
-from ledger.domain.money import Currency
+from ledger.domain.money import Currency, Money
 from ledger.domain.principals import Principal, PrincipalKind
+from ledger.services.posting import PostingEngine, Status, Unit
 from ledger.services.signing import HubSigner
 from ledger.settlement.journal import ProofInvalid, check_document
 from ledger.settlement.keys import HUB, SigningKey, TrustRegistry
 from ledger.settlement.messages import MessageRejected
 from tests.conftest import TEST_DB
+from tests.db.helpers import make_worker
 
 pytestmark = pytest.mark.anyio
 
@@ -338,3 +352,306 @@ async def test_proofs_of_what_is_not_sealed_or_of_no_such_tree_are_refused(
     with pytest.raises(DomainError) as refused:
         await svc.consistency(36, 12)
     assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "first")
+
+
+# -- the period state changes' log (ADR 0059) ------------------------------------------------------
+
+PERIOD_BATCHES = 3  # each: 10 contributions (10 periods created), 2 of them withdrawn: 12 changes
+THB = Currency.THB
+
+
+async def _post_periods(journal: Journal, batch: int) -> None:
+    """Ten contributions through the posting engine (ten periods, created active), then two of
+    them withdrawn the way a refunded channel payment withdraws its months."""
+    engine = PostingEngine(journal.db, ledger_transactions(journal.db))
+    workers = [f"wkr_jp{batch}{n}" for n in range(2)]
+    for worker in workers:
+        await make_worker(journal.db, worker.removeprefix("wkr_"))
+    units, ids = [], []
+    for n in range(10):
+        c = validate_contribution(ContributionInput(
+            worker_id=workers[n % 2], fund="TH-SSO", scheme="s33-old-age",
+            month=f"2026-{n // 2 + 1:02d}", wage_base=Money(2000000, THB),
+            shares=[("employee", Money(52500, THB)), ("employer", Money(52500, THB)),
+                    ("government", Money(17500, THB))]))
+        units.append(Unit(plan_transfers(c), c))
+        ids.append(c.id)
+    assert {r.status for r in await engine.post(units)} == {Status.CREATED}
+    assert await withdraw_periods(journal.db, [ids[3], ids[8]]) == 2
+
+
+@pytest.fixture
+async def periods(journal: Journal) -> Journal:
+    for batch in range(PERIOD_BATCHES):
+        await _post_periods(journal, batch)
+        assert await journal.services.period_journal.seal_all()
+    return journal
+
+
+async def _changes(db: Database) -> list[tuple[int, str, str, str, int, str]]:
+    async with db.engine.connect() as conn:
+        rows = await conn.execute(text(
+            "SELECT seq, worker_id, fund, scheme, month, state FROM insurance_period_events "
+            "ORDER BY seq"))
+        return [(int(r[0]), r[1], r[2], r[3], int(r[4]), r[5]) for r in rows]
+
+
+async def test_every_period_change_is_recorded_in_order_and_a_clean_log_verifies(
+        periods: Journal) -> None:
+    """Created by the posting store (active), withdrawn by the channels' path: each change is
+    recorded once, in the transaction that made it, and posting again records nothing."""
+    changes = await _changes(periods.db)
+    assert len(changes) == 36
+    assert [c[5] for c in changes[:12]] == ["active"] * 10 + ["withdrawn"] * 2
+    await _post_periods_again(periods)
+    assert len(await _changes(periods.db)) == 36
+    report = await periods.services.period_journal.audit()
+    assert report.ok, report.to_dict()
+    assert (report.tree_heads, report.tree_size, report.transfers_checked) == (3, 36, 36)
+    assert await periods.services.period_journal.seal_once() is None
+    assert (await periods.services.journal.audit()).ok  # the transfers' log is untouched
+
+
+async def _post_periods_again(journal: Journal) -> None:
+    engine = PostingEngine(journal.db, ledger_transactions(journal.db))
+    c = validate_contribution(ContributionInput(
+        worker_id="wkr_jp01", fund="TH-SSO", scheme="s33-old-age", month="2026-02",
+        wage_base=Money(2000000, THB),
+        shares=[("employee", Money(52500, THB)), ("employer", Money(52500, THB)),
+                ("government", Money(17500, THB))]))
+    (again,) = await engine.post([Unit(plan_transfers(c), c)])
+    assert again.status is Status.EXISTS
+    assert await withdraw_periods(journal.db, [c.id]) == 0  # withdrawn in batch 0 already
+
+
+async def _disable_period_guards(db: Database) -> None:
+    """The owner's rights again: the periods' immutability and the recording triggers off."""
+    tables = ("insurance_periods", "insurance_period_events", "period_seals")
+    if db.is_postgres:
+        await _exec(db, *(f"ALTER TABLE {t} DISABLE TRIGGER USER" for t in tables))
+    else:
+        await _exec(db, *(f"DROP TRIGGER {t}" for t in (
+            "insurance_periods_no_delete", "insurance_periods_one_way",
+            "insurance_periods_record_created", "insurance_periods_record_changed",
+            "insurance_period_events_no_update", "insurance_period_events_no_delete",
+            "period_seals_no_update", "period_seals_no_delete")))
+
+
+EVENT_COLUMNS = "seq, worker_id, fund, scheme, month, kind, state, contribution_id, at_us"
+PERIOD_COLUMNS = "worker_id, fund, scheme, month, kind, state, contribution_id, created_at_us"
+
+
+async def _period_leaf(db: Database, position: int) -> tuple[int, str]:
+    async for leaf in journal_repo.iter_leaves(db, journal_repo.PERIODS):
+        if leaf.position == position:
+            return leaf.transfer_seq, leaf.transfer_id
+    raise AssertionError(f"no period leaf {position}")
+
+
+async def _shift_changes(db: Database, from_seq: int, by: int) -> None:
+    await _exec(db, "UPDATE insurance_period_events SET seq = -seq WHERE seq >= :s", s=from_seq)
+    await _exec(db, "UPDATE insurance_period_events SET seq = -seq + :by WHERE seq < 0", by=by)
+
+
+async def _last_change(db: Database, seq: int) -> tuple[dict[str, object], str]:
+    """The period whose change is at `seq`, as stored, and the id of its last change."""
+    async with db.engine.connect() as conn:
+        key = (await conn.execute(text(
+            "SELECT worker_id, fund, scheme, month FROM insurance_period_events WHERE seq = :s"),
+            {"s": seq})).one()
+        where = "worker_id = :w AND fund = :f AND scheme = :c AND month = :m"
+        marks = {"w": key[0], "f": key[1], "c": key[2], "m": key[3]}
+        row = dict((await conn.execute(text(
+            f"SELECT {PERIOD_COLUMNS} FROM insurance_periods WHERE {where}"), marks)).one()
+            ._mapping)
+        state = (await conn.execute(text(
+            f"SELECT state FROM insurance_period_events WHERE {where} ORDER BY seq DESC"),
+            marks)).first()
+    assert state is not None
+    return row, journal_repo.period_change_id(key[0], key[1], key[2], int(key[3]), state[0])
+
+
+async def _mutate_period(db: Database, kind: str, position: int
+                         ) -> tuple[Undo, str, int | None, set[str]]:
+    """One mutation of the period log or the periods table; (undo, expected kind, expected
+    first leaf (None: after every leaf, where the table's findings go), ids it may name)."""
+    seq, ident = await _period_leaf(db, position)
+    edits = {"p_contribution": ("contribution_id = contribution_id || '-x'",
+                                "contribution_id = substr(contribution_id, 1, "
+                                "length(contribution_id) - 2)"),
+             "p_time": ("at_us = at_us - 1", "at_us = at_us + 1"),
+             "p_kind": ("kind = 'voluntary'", "kind = 'compulsory'")}
+    if kind in edits:
+        do, undo = edits[kind]
+        await _exec(db, f"UPDATE insurance_period_events SET {do} WHERE seq = :s", s=seq)
+        return (lambda: _exec(db, f"UPDATE insurance_period_events SET {undo} WHERE seq = :s",
+                              s=seq)), "edited", position, {ident}
+    if kind == "p_delete":
+        async with db.engine.connect() as conn:
+            row = dict((await conn.execute(text(
+                f"SELECT {EVENT_COLUMNS} FROM insurance_period_events WHERE seq = :s"),
+                {"s": seq})).one()._mapping)
+        await _exec(db, "DELETE FROM insurance_period_events WHERE seq = :s", s=seq)
+        marks = ", ".join(f":{c.strip()}" for c in EVENT_COLUMNS.split(","))
+        return (lambda: _exec(db, f"INSERT INTO insurance_period_events ({EVENT_COLUMNS}) "
+                              f"VALUES ({marks})", **row)), "deleted", position, {ident}
+    if kind == "p_insert":  # a change forged into the past, for a period no one posted
+        await _shift_changes(db, seq, 1)
+        await _exec(db, f"INSERT INTO insurance_period_events ({EVENT_COLUMNS}) SELECT :s, "
+                        "'wkr_forged', fund, scheme, month, kind, 'active', 'ctb:forged', at_us "
+                        "FROM insurance_period_events WHERE seq = :n", s=seq, n=seq + 1)
+
+        async def undo_insert() -> None:
+            await _exec(db, "DELETE FROM insurance_period_events WHERE worker_id = 'wkr_forged'")
+            await _shift_changes(db, seq + 1, -1)
+        return undo_insert, "inserted", position, {
+            f"wkr_forged/{'/'.join(ident.split('/')[1:4])}/active"}
+    if kind == "p_reorder":
+        other = position + 3 if position + 3 < 36 else position - 3
+        other_seq, other_id = await _period_leaf(db, other)
+        swap = ("UPDATE insurance_period_events SET seq = -1 WHERE seq = :a",
+                "UPDATE insurance_period_events SET seq = :a WHERE seq = :b",
+                "UPDATE insurance_period_events SET seq = :b WHERE seq = -1")
+        await _exec(db, *swap, a=seq, b=other_seq)
+        return ((lambda: _exec(db, *swap, a=seq, b=other_seq)), "reordered",
+                min(position, other), {ident, other_id})
+    if kind == "p_log":
+        seal = next(x for x in await journal_repo.seals(db, -1, 100, with_leaves=True,
+                                                         log=journal_repo.PERIODS)
+                    if x.tree_size > position)
+        leaves = [replace(leaf, leaf_hash=bytes(32)) if leaf.position == position else leaf
+                  for leaf in journal_repo.decode_leaves(seal)]
+        update = "UPDATE period_seals SET leaves = :b WHERE tree_size = :t"
+        await _exec(db, update, b=journal_repo.encode_leaves(leaves), t=seal.tree_size)
+        return (lambda: _exec(db, update, b=seal.leaves, t=seal.tree_size)), "log_altered", \
+            -1, set()
+    # The periods table itself, its recorded changes left as they are.
+    period, last = await _last_change(db, seq)
+    where = "worker_id = :worker_id AND fund = :fund AND scheme = :scheme AND month = :month"
+    if kind == "t_state":  # a withdrawn month made active again (to be refunded twice), or back
+        flipped = "withdrawn" if period["state"] == "active" else "active"
+        await _exec(db, f"UPDATE insurance_periods SET state = :new WHERE {where}", new=flipped,
+                    **{k: period[k] for k in ("worker_id", "fund", "scheme", "month")})
+        return (lambda: _exec(db, f"UPDATE insurance_periods SET state = :state WHERE {where}",
+                              **period)), "edited", None, {last}
+    if kind == "t_time":
+        await _exec(db, f"UPDATE insurance_periods SET created_at_us = created_at_us + 1 "
+                        f"WHERE {where}", **period)
+        return (lambda: _exec(db, f"UPDATE insurance_periods SET created_at_us = "
+                                  f"created_at_us - 1 WHERE {where}", **period)), \
+            "edited", None, {last}
+    if kind == "t_delete":
+        await _exec(db, f"DELETE FROM insurance_periods WHERE {where}", **period)
+        marks = ", ".join(f":{c.strip()}" for c in PERIOD_COLUMNS.split(","))
+        return (lambda: _exec(db, f"INSERT INTO insurance_periods ({PERIOD_COLUMNS}) VALUES "
+                              f"({marks})", **period)), "deleted", None, {last}
+    if kind == "t_insert":  # a month no one paid for, with no change recorded
+        forged = {**period, "worker_id": "wkr_forged", "state": "active"}
+        marks = ", ".join(f":{c.strip()}" for c in PERIOD_COLUMNS.split(","))
+        await _exec(db, f"INSERT INTO insurance_periods ({PERIOD_COLUMNS}) VALUES ({marks})",
+                    **forged)
+        name = journal_repo.period_change_id("wkr_forged", str(period["fund"]),
+                                             str(period["scheme"]), int(str(period["month"])),
+                                             "active")
+        return (lambda: _exec(db, "DELETE FROM insurance_periods WHERE worker_id = "
+                                  "'wkr_forged'")), "inserted", None, {name}
+    raise AssertionError(kind)
+
+
+PERIOD_KINDS = ("p_contribution", "p_time", "p_kind", "p_delete", "p_insert", "p_reorder",
+                "p_log", "t_state", "t_time", "t_delete", "t_insert")
+
+
+async def test_every_period_mutation_is_detected_and_the_first_bad_change_named(
+        periods: Journal) -> None:
+    db, service = periods.db, periods.services.period_journal
+    await _disable_period_guards(db)
+    tried = detected = 0
+    for kind in PERIOD_KINDS:
+        for position in POSITIONS:
+            undo, expected_kind, expected_position, names = await _mutate_period(
+                db, kind, position)
+            report = await service.audit()
+            tried += 1
+            first = report.first
+            assert first is not None, (kind, position)
+            if kind == "p_log":
+                assert first.kind == "log_altered" and first.position <= position, first
+            else:
+                where = report.tree_size if expected_position is None else expected_position
+                assert (first.kind, first.position) == (expected_kind, where), (
+                    kind, position, first.line())
+                assert first.transfer_id in names, (kind, position, first.line(), names)
+            detected += 1
+            await undo()
+            assert (await service.audit()).ok, (kind, position, (await service.audit()).to_dict())
+    assert (tried, detected) == (len(PERIOD_KINDS) * len(POSITIONS),) * 2
+    print(f"period mutations tried: {tried}, detected with the first bad change named: "
+          f"{detected}")
+
+
+async def test_the_period_record_and_its_log_refuse_updates_and_deletes(periods: Journal) -> None:
+    for statement in ("UPDATE insurance_period_events SET state = 'active' WHERE seq = 11",
+                      "DELETE FROM insurance_period_events WHERE seq = 11",
+                      "UPDATE period_seals SET token = 'x' WHERE tree_size = 12",
+                      "DELETE FROM period_seals WHERE tree_size = 12"):
+        with pytest.raises(Exception, match="append-only"):
+            await _exec(periods.db, statement)
+
+
+async def test_a_period_changes_inclusion_proof_verifies_offline_and_a_forgery_does_not(
+        periods: Journal) -> None:
+    service, keys, now = periods.services.period_journal, _hub_keys(periods), 2_000_000_000
+    withdrawn = "wkr_jp01/TH-SSO/s33-old-age/2026-02/withdrawn"
+    for change, size in ((withdrawn, None), (withdrawn, 12), ("wkr_jp20/TH-SSO/s33-old-age/"
+                                                              "2026-05/active", 36)):
+        document = await service.inclusion(change, size)
+        assert document["log"] == "periods" and document["period_change"]["state"] in (
+            "active", "withdrawn")
+        verdict = check_document(document, keys, now)
+        assert verdict.kind == "inclusion" and change in verdict.lines[0]
+    document = await service.inclusion(withdrawn, None)
+    forged = {**document, "period_change": {**document["period_change"], "state": "active"}}
+    with pytest.raises(ProofInvalid, match="NOT leaf"):
+        check_document(forged, keys, now)
+    # A transfer log's tree head cannot stand for the period log's.
+    transfer_head = (await periods.services.journal.latest())["token"]
+    with pytest.raises(ProofInvalid, match="not a tree head of the journal's periods"):
+        check_document({**document, "tree_head": transfer_head}, keys, now)
+    proof = await service.consistency(12, 36)
+    assert proof["log"] == "periods" and check_document(proof, keys, now).kind == "consistency"
+    with pytest.raises(ProofInvalid, match="not a tree head of the journal's transfers"):
+        check_document({**proof, "log": "transfers"}, keys, now)
+    # A change made after the last seal is sealed when its proof is asked for.
+    await _post_periods(periods, 3)
+    document = await service.inclusion("wkr_jp30/TH-SSO/s33-old-age/2026-05/withdrawn", None)
+    assert document["tree_size"] == 48 and check_document(document, keys, now)
+
+
+async def test_a_period_change_that_was_never_made_is_refused(periods: Journal) -> None:
+    for change in ("wkr_jp01/TH-SSO/s33-old-age/2026-01/withdrawn", "not-a-change-id"):
+        with pytest.raises(DomainError) as refused:
+            await periods.services.period_journal.inclusion(change, None)
+        assert (refused.value.code, refused.value.field) == (ErrorCode.NOT_FOUND, None)
+
+
+async def test_a_period_proof_document_that_is_malformed_is_refused_saying_what(
+        periods: Journal) -> None:
+    """Each refusal of `check_document` for the period log, with the reason it names."""
+    keys, now = _hub_keys(periods), 2_000_000_000
+    document = await periods.services.period_journal.inclusion(
+        "wkr_jp01/TH-SSO/s33-old-age/2026-02/withdrawn", 12)
+    change = document["period_change"]
+    for broken, reason in (
+            ({**document, "log": "accounts"}, "neither 'transfers' nor 'periods'"),
+            ({k: v for k, v in document.items() if k != "period_change"},
+             "names no period change"),
+            ({**document, "period_change": {**change, "month": "2026-02"}},
+             "period change is malformed"),
+            ({**document, "period_change": {k: v for k, v in change.items() if k != "kind"}},
+             "period change is malformed"),
+            ({**document, "leaf_index": "11"}, "leaf_index is not an integer"),
+            ({**document, "period_change": {**change, "seq": "13"}}, "beyond the tree head"),
+            ({**document, "audit_path": ["zz"]}, "not hex")):
+        with pytest.raises(ProofInvalid, match=reason):
+            check_document(broken, keys, now)

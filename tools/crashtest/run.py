@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from ledger.db import journal_repo
 from ledger.db.engine import Database, open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.principals import PrincipalKind
@@ -106,7 +107,9 @@ class RunReport:
         out.append(f"journal sealed by the servers through the kills: "
                    f"{self.journal.get('tree_heads', 0)} tree heads, "
                    f"{self.journal.get('tree_size', 0)} leaves, "
-                   f"{'verifies' if self.journal.get('ok') else self.journal.get('first')}")
+                   f"{'verifies' if self.journal.get('ok') else self.journal.get('first')}; "
+                   f"period changes: {self.journal.get('periods', {}).get('tree_size', 0)} "
+                   "leaves")
         out.append("phases: " + ", ".join(f"{k} {v:.0f} s" for k, v in self.phases.items()))
         out.append("PASS" if self.ok else "FAIL")
         return out
@@ -164,10 +167,16 @@ async def seed_population(base: str, token: str, config: RunConfig, tag: str) ->
 
 async def _audit_journal(db: Database, hub_key: Path) -> dict[str, Any]:
     """Seal what the servers had not sealed yet, then recompute the whole log: the sealers ran
-    through every kill (ADR 0050)."""
-    journal = JournalService(db, HubSigner.from_file(hub_key))
+    through every kill (ADR 0050). The period changes' log too (ADR 0059): its report is under
+    `periods`, and `ok` holds only when both verify."""
+    signer = HubSigner.from_file(hub_key)
+    journal = JournalService(db, signer)
+    periods = JournalService(db, signer, journal_repo.PERIODS)
     await journal.seal_all()
-    return (await journal.audit()).to_dict()
+    await periods.seal_all()
+    report = (await journal.audit()).to_dict()
+    period_report = (await periods.audit()).to_dict()
+    return {**report, "ok": report["ok"] and period_report["ok"], "periods": period_report}
 
 
 async def _every_server_answers(servers: list[ApiServer], population: Population) -> bool:
