@@ -45,6 +45,9 @@ def test_nothing_acknowledged_is_lost_or_doubled_through_kills_and_a_control_run
     assert report.control_caught, report.to_dict()["control"]
     assert "applied 2 times" in str(report.control["checks"][0]["problems"])
     assert report.journal["ok"] and report.journal["tree_size"] > 0, report.journal
+    # Contributions are acknowledged too (their shares the rules'): each made a period whose
+    # change the period log sealed and verified through the kills.
+    assert report.journal["periods"]["tree_size"] > 0, report.journal["periods"]
 
 
 @pytest.fixture

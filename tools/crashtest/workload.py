@@ -15,6 +15,7 @@ or not at all).
 from __future__ import annotations
 
 import asyncio
+import functools
 import random
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import numpy as np
+
+from ledger.adapters.registry import get_adapter
+from ledger.domain.periods import Month
 
 RETRY_PAUSE_S = (0.02, 0.2)
 REQUEST_TIMEOUT_S = 10.0
@@ -107,9 +112,10 @@ class Workload:
     def _new_op(self, rng: random.Random, client: int, number: int) -> Op:
         pop = self.population
         if rng.random() < CONTRIBUTION_SHARE:
+            month = f"{rng.randrange(2015, 2025)}-{rng.randrange(1, 13):02d}"
             return Op(f"{self.prefix}-c{client}-{number}", "contribution",
-                      rng.randrange(1_000, 90_000), worker_id=rng.choice(pop.workers),
-                      month=f"{rng.randrange(2015, 2025)}-{rng.randrange(1, 13):02d}")
+                      sum(amount for _, amount in rules_shares(month)),
+                      worker_id=rng.choice(pop.workers), month=month)
         if rng.random() < 0.5:
             debit, credit = pop.source_account, rng.choice(pop.wallets)
             amount = rng.randrange(1_000, 100_000)
@@ -164,11 +170,25 @@ class Workload:
                                json=contribution_body(op, ident))
 
 
+WAGE_MINOR = 1_500_000  # 15,000 THB a month
+
+
 def contribution_body(op: Op, ident: str) -> dict[str, Any]:
+    """A contribution the fund's rules accept (the API refuses shares that are not the rules',
+    issue 22): each payer's share of the wage in that month, government's included."""
     def money(minor: int) -> dict[str, str]:
         return {"amount_minor": str(minor), "currency": CURRENCY}
 
     return {"id": ident, "worker_id": op.worker_id, "fund": FUND, "scheme": SCHEME,
-            "month": op.month, "wage_base": money(1_500_000),
-            "shares": [{"payer": "employee", "amount": money(op.amount_minor)},
-                       {"payer": "employer", "amount": money(45_000)}]}
+            "month": op.month, "wage_base": money(WAGE_MINOR),
+            "shares": [{"payer": payer, "amount": money(amount)}
+                       for payer, amount in rules_shares(op.month)]}
+
+
+@functools.lru_cache(maxsize=512)
+def rules_shares(month: str) -> tuple[tuple[str, int], ...]:
+    """The Thai s33 old-age shares of WAGE_MINOR in `month`, from the adapter's own rules."""
+    arrays = get_adapter(FUND).contribution_arrays(SCHEME, Month.parse(month),
+                                                   np.array([WAGE_MINOR]))
+    return tuple((payer.value, int(amounts[0])) for payer, amounts in arrays.items()
+                 if int(amounts[0]) > 0)
