@@ -56,10 +56,12 @@ def delta(after: dict[str, object], before: dict[str, object]) -> dict[str, obje
     out: dict[str, object] = {}
     for part in ("rows", "bytes"):
         a, b = after[part], before[part]
-        assert isinstance(a, dict) and isinstance(b, dict)
+        assert isinstance(a, dict)
+        assert isinstance(b, dict)
         out[part] = {t: a[t] - b[t] for t in TABLES if a[t] != b[t]}
     wal_a, wal_b = after["wal"], before["wal"]
-    assert isinstance(wal_a, int) and isinstance(wal_b, int)
+    assert isinstance(wal_a, int)
+    assert isinstance(wal_b, int)
     out["wal"] = wal_a - wal_b
     return out
 
