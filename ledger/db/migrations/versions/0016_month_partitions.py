@@ -90,7 +90,7 @@ def upgrade() -> None:
     op.execute("CREATE TABLE insurance_periods_default PARTITION OF insurance_periods DEFAULT")
     op.execute(_no_truncate("insurance_periods_default"))
     columns = "worker_id, fund, scheme, month, kind, state, contribution_id, created_at_us"
-    op.execute(f"INSERT INTO insurance_periods ({columns}) "
+    op.execute(f"INSERT INTO insurance_periods ({columns}) "  # noqa: S608 (constant names)
                f"SELECT {columns} FROM insurance_periods_unpartitioned")
     # The old table's guards refuse TRUNCATE and row deletes, not DROP: it goes whole.
     op.execute("DROP TABLE insurance_periods_unpartitioned")
