@@ -48,7 +48,7 @@ async def _where(db: Database) -> dict[tuple[str, int], str]:
              else "'insurance_periods'")
     async with db.engine.connect() as conn:
         rows = (await conn.execute(text(
-            f"SELECT worker_id, month, {where} FROM insurance_periods"))).all()  # noqa: S608
+            f"SELECT worker_id, month, {where} FROM insurance_periods"))).all()
     return {(r[0], r[1]): r[2] for r in rows}
 
 
@@ -140,8 +140,8 @@ async def test_the_job_is_idempotent_and_moves_rows_the_default_caught(tmp_path:
                            Created(f"insurance_periods_{last.plus(3).to_int()}", 0)]
         assert await ensure_partitions(db, last.plus(3)) == []
         where = await _where(db)
-        assert where[("wkr_a", last.plus(2).to_int())] == f"insurance_periods_{last.plus(2).to_int()}"
-        assert where[("wkr_b", last.plus(2).to_int())] == f"insurance_periods_{last.plus(2).to_int()}"
+        moved = last.plus(2).to_int()
+        assert where[("wkr_a", moved)] == where[("wkr_b", moved)] == f"insurance_periods_{moved}"
         assert where[("wkr_c", last.plus(9).to_int())] == "insurance_periods_default"
         async with db.engine.connect() as conn:
             assert (await monthly_partitions(conn, PERIODS))[-1] == last.plus(3)
