@@ -113,6 +113,9 @@ DISTRIBUTION: Mapping[str, Placement] = {
         needs="member accounts in a table of their own distributed by worker_id, the key "
               "unique per worker; fund and clearing accounts stay local"),
     "journal_seals": local("the journal log: one sealer appends signed tree heads in order"),
+    "transfer_keys": local(
+        "the journal's unique keys across its month partitions, written by the journal's own "
+        "insert (ADR 0058)"),
     "idempotency_keys": local(
         "an answer is stored in the transaction of the postings it answers (the journal's); a "
         "few principals (one per client) would spread badly over shards; retention keeps it "

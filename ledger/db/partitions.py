@@ -2,8 +2,8 @@
 
 This module owns which tables are range-partitioned by month, how their partitions are named
 and bounded, and `ensure_partitions`, the job that creates the months ahead (`clmtv db
-partitions`). Migration 0016 turned the tables into partitioned ones with the same statements.
-SQLite has the same tables, unpartitioned: there the job does nothing.
+partitions`). Migrations 0016 (insurance periods) and 0017 (transfers) turned the tables into
+partitioned ones. SQLite has the same tables, unpartitioned: there the job does nothing.
 
 Each partitioned table has:
 
@@ -15,12 +15,14 @@ Each partitioned table has:
   transaction.
 
 Immutability: row triggers declared on the partitioned table are cloned by PostgreSQL onto every
-partition, present and future; a statement trigger is not (TRUNCATE of one partition does not
-fire its table's), so every partition gets its own `..._no_truncate` trigger here.
+partition, present and future; a statement trigger is not (TRUNCATE of one partition, or an
+insert into it directly, does not fire its table's), so every partition gets its own
+`..._no_truncate` trigger, and each of the transfers' its own `..._keys` trigger (ADR 0058).
 """
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,9 +37,14 @@ from ledger.domain.periods import Month
 class MonthlyPartitions:
     table: str
     column: str  # the partition key
+    microseconds: bool = False  # the key is a time in µs since the epoch (UTC), not a yyyymm
+    # Statement triggers every partition needs for itself (PostgreSQL clones row triggers only).
+    statement_triggers: tuple[str, ...] = ("no_truncate",)
 
     def bound(self, month: Month) -> int:
         """The partition key's value where `month` starts."""
+        if self.microseconds:
+            return calendar.timegm((month.year, month.month, 1, 0, 0, 0)) * 1_000_000
         return month.to_int()
 
     def name(self, month: Month) -> str:
@@ -56,7 +63,20 @@ PARTITIONED = (
     # By the insured month: the primary key (worker_id, fund, scheme, month) holds the partition
     # key already, so its uniqueness holds across partitions as it did before.
     MonthlyPartitions("insurance_periods", "month"),
+    # By the booking time. The primary key is (seq, created_at_us); the id, pending_id and
+    # reversal_of are unique across partitions through transfer_keys (ADR 0058), which a
+    # statement trigger on the table and on each partition fills.
+    MonthlyPartitions("transfers", "created_at_us", microseconds=True,
+                      statement_triggers=("no_truncate", "keys")),
 )
+
+# The unique keys of the metadata that PostgreSQL cannot hold on a partitioned table (they lack
+# the partition key), by table: transfer_keys holds them instead, and plain indexes of these
+# names serve the lookups. The drift test expects exactly these differences on PostgreSQL.
+UNIQUE_ELSEWHERE = {"transfers": {"transfers_id_key", "uq_transfers_pending_id",
+                                  "uq_transfers_reversal_of"}}
+LOOKUP_INDEXES = {"transfers": {"ix_transfers_id", "ix_transfers_pending_id",
+                                "ix_transfers_reversal_of"}}
 
 # How far ahead of the current month the job creates partitions by default, and how far back
 # migration 0016 starts the monthly ones (older months go to the history partition).
@@ -68,23 +88,23 @@ def current_month() -> Month:
     return Month.of(datetime.now(UTC).date())
 
 
-def truncate_guard(partition: str) -> str:
-    return (f"CREATE OR REPLACE TRIGGER {partition}_no_truncate BEFORE TRUNCATE ON {partition} "
-            "FOR EACH STATEMENT EXECUTE FUNCTION clmtv_refuse_change()")
+def partition_triggers(p: MonthlyPartitions, partition: str) -> list[str]:
+    """The statement triggers one partition needs (CREATE OR REPLACE: safe to repeat)."""
+    made = {
+        "no_truncate": f"CREATE OR REPLACE TRIGGER {partition}_no_truncate BEFORE TRUNCATE ON "
+        f"{partition} FOR EACH STATEMENT EXECUTE FUNCTION clmtv_refuse_change()",
+        "keys": f"CREATE OR REPLACE TRIGGER {partition}_keys AFTER INSERT ON {partition} "
+        "REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION "
+        "clmtv_transfer_keys()",
+    }
+    return [made[t] for t in p.statement_triggers]
 
 
 def create_month(p: MonthlyPartitions, month: Month) -> list[str]:
     """The statements that create `month`'s partition (none of them fails if it exists)."""
     name = p.name(month)
     return [f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {p.table} FOR VALUES FROM "
-            f"({p.bound(month)}) TO ({p.bound(month.plus(1))})", truncate_guard(name)]
-
-
-def create_edges(p: MonthlyPartitions, first: Month) -> list[str]:
-    """The history partition (before `first`) and the default one."""
-    return [f"CREATE TABLE {p.history} PARTITION OF {p.table} FOR VALUES FROM (MINVALUE) "
-            f"TO ({p.bound(first)})", truncate_guard(p.history),
-            f"CREATE TABLE {p.default} PARTITION OF {p.table} DEFAULT", truncate_guard(p.default)]
+            f"({p.bound(month)}) TO ({p.bound(month.plus(1))})", *partition_triggers(p, name)]
 
 
 @dataclass(frozen=True)
@@ -142,12 +162,16 @@ async def _create(db: Database, p: MonthlyPartitions, month: Month) -> Created:
                 await conn.execute(text(statement))
             return Created(p.name(month), 0)
         await conn.execute(text(f"ALTER TABLE {p.table} DETACH PARTITION {p.default}"))
-        for statement in create_month(p, month):
-            await conn.execute(text(statement))
-        # Detached, the default partition has lost the triggers cloned from its table.
+        table, *triggers = create_month(p, month)
+        await conn.execute(text(table))
+        # Detached, the default partition has lost the row guards cloned from its table; the
+        # rows go straight into the new partition before it has its statement triggers, so
+        # that transfer_keys, which holds their keys already, is not asked to take them again.
         await conn.execute(text(
             f"WITH moved AS (DELETE FROM {p.default} WHERE {p.column} >= :lo AND "  # noqa: S608
-            f"{p.column} < :hi RETURNING *) INSERT INTO {p.table} SELECT * FROM moved"),
+            f"{p.column} < :hi RETURNING *) INSERT INTO {p.name(month)} SELECT * FROM moved"),
             {"lo": lo, "hi": hi})
+        for statement in triggers:
+            await conn.execute(text(statement))
         await conn.execute(text(f"ALTER TABLE {p.table} ATTACH PARTITION {p.default} DEFAULT"))
         return Created(p.name(month), int(waiting))
