@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -38,10 +40,10 @@ async def test_migration_and_tables_agree(db: Database) -> None:
         """(kind, table, name) of a difference about a table or an index; None otherwise."""
         if not isinstance(d, tuple):
             return None
-        kind, item = d[0], d[1]
-        table = getattr(item, "table", item)
+        kind, item = str(d[0]), d[1]
+        table: Any = getattr(item, "table", item)
         name = item.name or "_".join([table.name, *[c.name for c in item.columns], "key"])
-        return kind, table.name, name
+        return kind, str(table.name), str(name)
 
     async with db.engine.connect() as conn:
         differences = await conn.run_sync(diff)
