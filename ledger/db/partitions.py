@@ -80,8 +80,8 @@ LOOKUP_INDEXES = {"transfers": {"ix_transfers_id", "ix_transfers_pending_id",
 
 # How far ahead of the current month the job creates partitions by default, and how far back
 # migration 0016 starts the monthly ones (older months go to the history partition).
-AHEAD_MONTHS = 12
-BACK_MONTHS = 12
+AHEAD_MONTHS = 3
+BACK_MONTHS = 1
 
 
 def current_month() -> Month:

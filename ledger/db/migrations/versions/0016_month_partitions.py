@@ -2,8 +2,8 @@
 
 The table is rebuilt as a partitioned one with the same columns, key, check and guards, and
 every row is copied into it, in the migration's one transaction: a history partition for the
-months before the first monthly one, a partition a month from 12 months before the migration's
-month to 12 after, and a default partition for anything later (`clmtv db partitions` creates
+months before the first monthly one, a partition a month from the month before the migration's
+to 3 after, and a default partition for anything later (`clmtv db partitions` creates
 the months ahead and moves such rows in; `ledger/db/partitions.py`). The primary key (worker_id,
 fund, scheme, month) holds the partition key, so it is unique across partitions as before.
 
@@ -28,7 +28,7 @@ down_revision = "0015"
 branch_labels = None
 depends_on = None
 
-AROUND = 12  # monthly partitions this many months before and after the migration's month
+BACK, AHEAD = 1, 3  # monthly partitions from BACK months before the migration's to AHEAD after
 
 
 def _month_plus(yyyymm: int, months: int) -> int:
@@ -46,7 +46,7 @@ def upgrade() -> None:
         return
     today = datetime.now(UTC).date()
     now = today.year * 100 + today.month
-    first, last = _month_plus(now, -AROUND), _month_plus(now, AROUND)
+    first, last = _month_plus(now, -BACK), _month_plus(now, AHEAD)
     op.execute("ALTER TABLE insurance_periods RENAME TO insurance_periods_unpartitioned")
     op.execute("ALTER TABLE insurance_periods_unpartitioned RENAME CONSTRAINT "
                "insurance_periods_pkey TO insurance_periods_unpartitioned_pkey")

@@ -12,8 +12,8 @@ the same transaction. Plain indexes on the three columns serve the lookups.
 On PostgreSQL the table is rebuilt, in this migration's one transaction: primary key (seq,
 created_at_us), the same checks and guards (row guards cloned onto every partition, the
 TRUNCATE guard and the key trigger on each), the same sequence for `seq` (handed on, not
-restarted), a history partition before the first monthly one, a partition a month from 12 months
-before the migration's month to 12 after, and a default partition; every row copied in seq
+restarted), a history partition before the first monthly one, a partition a month from the month
+before the migration's to 3 after, and a default partition; every row copied in seq
 order, which fills `transfer_keys` through the trigger.
 
 On SQLite `transfers` keeps its unique indexes and its rowid `seq`, and a row trigger fills
@@ -35,7 +35,7 @@ down_revision = "0016"
 branch_labels = None
 depends_on = None
 
-AROUND = 12
+BACK, AHEAD = 1, 3  # as 0016: few partitions, since every lookup by id probes each
 COLUMNS = ("seq, id, debit_account_id, credit_account_id, amount_minor, currency, flags, "
            "pending_id, reversal_of, code, contribution_id, created_at_us")
 
@@ -120,7 +120,7 @@ def _postgres() -> None:
     """)
     today = datetime.now(UTC).date()
     now = today.year * 100 + today.month
-    first, last = _month_plus(now, -AROUND), _month_plus(now, AROUND)
+    first, last = _month_plus(now, -BACK), _month_plus(now, AHEAD)
     old = "transfers_unpartitioned"
     op.execute(f"ALTER TABLE transfers RENAME TO {old}")
     # Free the names of its constraints and indexes for the new table; it is dropped below.
