@@ -127,6 +127,7 @@ EXIT_FAILED: dict[tuple[str, ...], str | None] = {
     ("demo",): "a step of the seeding failed (its summary says which): nothing is served",
     ("db", "upgrade"): None,
     ("db", "prune-replays"): None,
+    ("db", "partitions"): None,
     ("db", "rotate-identity-keys"): "some rows could not be rotated (each named): opened by "
     "neither key, or refused by a unique index",
     ("import",): "the file was rejected: nothing booked",

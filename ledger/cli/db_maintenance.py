@@ -1,10 +1,12 @@
-"""`clmtv db prune-replays | rotate-identity-keys`: database upkeep run by the operator,
-against CLMTV_DATABASE_URL, while the servers run.
+"""`clmtv db prune-replays | rotate-identity-keys | partitions`: database upkeep run by the
+operator, against CLMTV_DATABASE_URL, while the servers run.
 
 `prune-replays` deletes idempotency keys and applied inbox messages past their retention
 (ADR 0054), in short batches; an interrupted run leaves nothing half done, and the next one
 goes on. `rotate-identity-keys` re-hashes and re-seals every identity and member number under
 the current identity keys (ADR 0055), in batches, with progress; run it again to resume.
+`partitions` creates the month partitions ahead on PostgreSQL (issue 18 item 1): a monthly job;
+run again, it creates nothing.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from datetime import UTC, datetime
 from ledger.cli import exits
 from ledger.composition import identity_vault
 from ledger.config import ConfigurationError, Settings
+from ledger.db import partitions
 from ledger.db.engine import open_database
 from ledger.db.migrate import upgrade
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.limits import REPLAY_RECORDS_KEEP_DAYS, REPLAY_RECORDS_KEEP_DAYS_MIN
 from ledger.services import identity_rotation, replay_records
+from ledger.text import plural
 
 
 def add_parsers(db_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -44,10 +48,20 @@ def add_parsers(db_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> 
                         help="rows per transaction (default: %(default)s)")
     rotate.add_argument("--json", action="store_true", help="print the report as JSON")
 
+    parts = db_sub.add_parser(
+        "partitions", help="create the month partitions ahead (PostgreSQL; a monthly job, "
+        "idempotent; SQLite has none)")
+    parts.add_argument("--ahead", type=int, default=partitions.AHEAD_MONTHS,
+                       help="months after the current one that must have a partition "
+                       "(default: %(default)s)")
+    parts.add_argument("--json", action="store_true", help="print the report as JSON")
+
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
     if args.db_command == "rotate-identity-keys":
         return asyncio.run(_rotate(settings, args))
+    if args.db_command == "partitions":
+        return asyncio.run(_partitions(settings, args))
     return asyncio.run(_prune(settings, args))
 
 
@@ -114,4 +128,32 @@ async def _prune(settings: Settings, args: argparse.Namespace) -> int:
     print(f"{verb} {report.idempotency_keys:,} idempotency keys and "
           f"{report.inbox_messages:,} inbox messages stored before "
           f"{when.isoformat(timespec='seconds')}{held}")
+    return exits.OK
+
+
+async def _partitions(settings: Settings, args: argparse.Namespace) -> int:
+    if args.ahead < 0:
+        raise DomainError(ErrorCode.INVALID_INPUT, "--ahead must be 0 or more", field="ahead")
+    through = partitions.current_month().plus(args.ahead)
+    db = open_database(settings.database_url, 1)
+    try:
+        await upgrade(db)
+        postgres = db.engine.dialect.name == "postgresql"
+        created = await partitions.ensure_partitions(db, through)
+    finally:
+        await db.dispose()
+    if args.json:
+        print(json.dumps({"through": str(through), "partitioned": postgres,
+                          "created": [{"partition": c.partition, "moved_rows": c.moved_rows}
+                                      for c in created]}))
+        return exits.OK
+    if not postgres:
+        print("nothing to do: this store (SQLite) has no partitions")
+        return exits.OK
+    for c in created:
+        moved = (f" ({plural(c.moved_rows, 'row')} moved in from the default partition)"
+                 if c.moved_rows else "")
+        print(f"created {c.partition}{moved}")
+    print(f"every partitioned table has its months through {through}"
+          + ("" if created else ": nothing to create"))
     return exits.OK

@@ -91,6 +91,18 @@ for _column in ("pending_id", "reversal_of"):
           postgresql_where=transfers.c[_column].isnot(None),
           sqlite_where=transfers.c[_column].isnot(None))
 
+# The unique keys of transfers, one row each: `i:` + id, `p:` + pending_id, `r:` + reversal_of
+# (migration 0018, ADR 0062). On PostgreSQL transfers are partitioned by month and a unique index
+# must hold the partition key, so this table is where an id is unique across months; a trigger
+# on transfers fills it on both stores.
+transfer_keys = Table(
+    "transfer_keys",
+    metadata,
+    Column("key", String(130), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("created_at_us", BigInteger, nullable=False),
+)
+
 contributions = Table(
     "contributions",
     metadata,

@@ -129,7 +129,7 @@ async def _disable_guards(db: Database) -> None:
     else:
         await _exec(db, *(f"DROP TRIGGER {t}" for t in (
             "transfers_no_update", "transfers_no_delete", "journal_seals_no_update",
-            "journal_seals_no_delete")))
+            "journal_seals_no_delete", "transfers_keys")))  # keys: unique ids (0018)
 
 
 async def _leaf(db: Database, position: int) -> tuple[int, str]:
