@@ -22,7 +22,6 @@ from ledger.db.engine import Database
 from ledger.db.ledger_store import (
     BALANCE_COLUMNS,
     TRANSFER_COLUMNS,
-    UNRESOLVED_PENDING_WHERE,
     ContributionRow,
     IdemKey,
     PendingLeg,
@@ -59,7 +58,8 @@ class PgLedgerTx:
         claim_set = set(claims)
         row = await self.conn.fetchrow(
             _READ_SQL,
-            request.transfer_ids, request.pending_ids, request.reversal_ids,
+            _keys("i:", request.transfer_ids), _keys("p:", request.pending_ids),
+            _keys("r:", request.reversal_ids),
             request.contribution_ids,
             [k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys],
             [k[3] for k in keys],
@@ -126,7 +126,8 @@ class PgLedgerTx:
         no JSON: the acknowledgement fast path reads five per flow)."""
         rows = await self.conn.fetch(
             "SELECT id, debit_account_id, credit_account_id, amount_minor, currency "
-            f"FROM transfers WHERE id = ANY($1::text[]) AND {UNRESOLVED_PENDING_WHERE}", ids)
+            f"FROM {_BY_KEYS.format(param='$1')} WHERE {_UNRESOLVED_PENDING}",
+            _keys("i:", ids))
         return {r[0]: (r[1], r[2], r[3], r[4]) for r in rows}
 
     async def find_accounts(self, keys: Sequence[str]) -> dict[str, int]:
@@ -217,13 +218,28 @@ def _agg(select: str, source: str) -> str:
     return f"(SELECT coalesce(json_agg({select}), '[]'::json)::text FROM {source})"
 
 
+# Transfers are found through `transfer_keys` (ADR 0062): one probe of its primary key gives
+# the transfer's (seq, created_at_us), and the join's inner scan is pruned at run time to that
+# one month's partition, where `WHERE id = ANY(...)` would probe every month's index. Whether a
+# pending transfer was resolved, or a transfer reversed, is the key table's alone to say.
+_BY_KEYS = ("(SELECT t.* FROM transfer_keys k JOIN transfers t ON t.seq = k.seq "
+            "AND t.created_at_us = k.created_at_us WHERE k.key = ANY({param}::text[])) AS t")
+
+
+# ledger_store.UNRESOLVED_PENDING_WHERE through the keys: pending (flag 1), and no `p:` key.
+_UNRESOLVED_PENDING = ("(t.flags & 1) = 1 AND NOT EXISTS (SELECT 1 FROM transfer_keys AS r "
+                       "WHERE r.key = 'p:' || t.id)")
+
+
+def _keys(prefix: str, ids: Sequence[str]) -> list[str]:
+    """`transfer_keys`' form of ids: `i:` an id, `p:` a pending id, `r:` a reversed id."""
+    return [prefix + i for i in ids]
+
+
 _READ_SQL = "SELECT " + ", ".join([
-    _agg("json_build_array(" + TRANSFER_COLUMNS + ")",
-         "transfers WHERE id = ANY($1::text[])"),
-    # "IS NOT NULL" lets a generic plan use the partial unique indexes (else: a full scan).
-    _agg("pending_id", "transfers WHERE pending_id = ANY($2::text[]) AND pending_id IS NOT NULL"),
-    _agg("reversal_of",
-         "transfers WHERE reversal_of = ANY($3::text[]) AND reversal_of IS NOT NULL"),
+    _agg("json_build_array(" + TRANSFER_COLUMNS + ")", _BY_KEYS.format(param="$1")),
+    _agg("substr(key, 3)", "transfer_keys WHERE key = ANY($2::text[])"),
+    _agg("substr(key, 3)", "transfer_keys WHERE key = ANY($3::text[])"),
     _agg("json_build_array(id, worker_id, fund, scheme, month, kind, wage_base_minor, currency, "
          "shares, created_at_us, overrides)", "contributions WHERE id = ANY($4::text[])"),
     _agg("json_build_array(p.worker_id, p.fund, p.scheme, p.month, p.state)",
