@@ -60,7 +60,7 @@ class Pacer:
         if self.next_at < oldest:
             self.missed += (oldest - self.next_at) / interval
             self.next_at = oldest
-        taken = min(int((now - self.next_at) / interval) + 1, most)
+        taken = min(int((now - self.next_at) / interval + 1e-9) + 1, most)  # 0.02/0.01 < 2
         self.next_at += taken * interval
         self.offered += taken
         return taken
