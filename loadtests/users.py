@@ -37,10 +37,11 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import gevent  # type: ignore[import-untyped]
+import gevent.event  # type: ignore[import-untyped]
 import gevent.lock  # type: ignore[import-untyped]
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
@@ -330,6 +331,7 @@ class ChannelGatherer(FastHttpUser):
     connection_timeout = 5.0
     windows: Windows | None = None
     prices = PriceBook()
+    quoting: ClassVar[dict[tuple[str, ...], Any]] = {}  # price key -> the awaited answer
     lock: Any = None
 
     def on_start(self) -> None:
@@ -357,10 +359,25 @@ class ChannelGatherer(FastHttpUser):
         return Tap(*item)
 
     def _price(self, tap: Tap) -> Any:
+        """The tap's price from the book; one quote per missing price however many batches
+        need it at once (the others wait for its answer)."""
         key = price_key(tap.payer, tap.month)
         found = self.prices.get(key, time.time())
         if found is not None:
             return found
+        pending = ChannelGatherer.quoting.get(key)
+        if pending is not None:
+            return pending.get()
+        pending = ChannelGatherer.quoting[key] = gevent.event.AsyncResult()
+        price = None
+        try:
+            price = self._quote(tap, key)
+        finally:
+            del ChannelGatherer.quoting[key]
+            pending.set(price)
+        return price
+
+    def _quote(self, tap: Tap, key: tuple[str, ...]) -> Any:
         with self.client.post(f"/v1/channels/{tap.payer.channel}/quotes",
                               json={"currency": tap.payer.wallet_currency,
                                     **purchase(tap.payer, tap.month)},
@@ -373,7 +390,10 @@ class ChannelGatherer(FastHttpUser):
             return self.prices.put(key, quoted.json())
 
     def send_batch(self, channel: str, taps: list[Tap]) -> None:
-        priced = [(t, self._price(t)) for t in taps]
+        one_each = {price_key(t.payer, t.month): t for t in taps}  # a tap per price
+        asked = {k: gevent.spawn(self._price, t) for k, t in one_each.items()}  # side by side
+        gevent.joinall(list(asked.values()))
+        priced = [(t, asked[price_key(t.payer, t.month)].value) for t in taps]
         taps = [t for t, p in priced if p is not None]  # unpriced: the quote's failure says why
         if not taps:
             return
