@@ -11,7 +11,10 @@ too), the same in the master and every worker:
   "error_pct": 0.1, "stop_on_fail": true, "mix": {kind: share}}` (mix default: the month's
   busiest hour, over the kinds this build can send);
 - `CLMTV_LT_MONTH`: JSON `{"minutes": 10, "workers": 1000000}` (the month of `workers` workers);
-- `CLMTV_LT_KINDS`: a comma list to send only some kinds;
+- `CLMTV_LT_KINDS`: a comma list to send only some kinds (`channel_batch`, the voluntary
+  payments gathered into batches by the channels' servers, is sent only when named here or in
+  the mix);
+- `CLMTV_LT_BATCH`: JSON `{"size": 20, "window_ms": 20, "resend_share": 0.05}` (the gathering);
 - `CLMTV_LT_ALLOW_HOSTS`: host names other than loopback that may be loaded (a compose network).
 
 Users are weighted by the concurrency each kind needs at its busiest (`shapes.users_for`), so
@@ -32,6 +35,8 @@ from locust.runners import WorkerRunner
 
 from loadtests import shapes
 from loadtests.data import Data
+from loadtests.gathering import KIND as BATCH_KIND
+from loadtests.gathering import GatherConfig
 from loadtests.pacing import EVENT_KINDS, PACE
 from loadtests.plans import (
     MonthConfig,
@@ -39,11 +44,13 @@ from loadtests.plans import (
     Progress,
     SteppedPlan,
     StepsConfig,
+    payment_mix,
     users_for,
 )
 from loadtests.recorder import AckLog, Recorder
 from loadtests.shapes import MESSAGE, PacedShape
 from loadtests.users import (
+    ChannelGatherer,
     Context,
     Employer,
     FundOps,
@@ -55,7 +62,8 @@ from loadtests.users import (
 # Kinds this build sends, and the user class that sends each.
 USERS = {"voluntary_payment": VoluntaryPayer, "statement_read": StatementReader,
          "declaration_upload": Employer, "fund_batch": FundUploader, "fund_message": FundOps,
-         "window_close": FundOps, "day_file": FundOps}
+         "window_close": FundOps, "day_file": FundOps, BATCH_KIND: ChannelGatherer}
+OPT_IN = frozenset({BATCH_KIND})  # sent only when named: it sends the same payments again
 
 DATA = Path(os.environ.get("CLMTV_LT_DATA", ""))
 if not (DATA / "manifest.json").exists():
@@ -66,16 +74,17 @@ Context.data = Data(DATA)
 Context.acks = AckLog(OUT / "acks")
 Context.allowed_hosts = Context.allowed_hosts | frozenset(
     h for h in os.environ.get("CLMTV_LT_ALLOW_HOSTS", "").split(",") if h)
+Context.gathering = GatherConfig.from_env()
 RECORDER = Recorder()
 
 _only = {k for k in os.environ.get("CLMTV_LT_KINDS", "").split(",") if k}
-KINDS = tuple(k for k in USERS if not _only or k in _only)
+KINDS = tuple(k for k in USERS if (k in _only if _only else k not in OPT_IN))
 
 
 def _mix(shape: dict[str, Any], given: dict[str, float] | None) -> dict[str, float]:
     """The stepped ramp's split of a total rate: given, or the month's busiest hour, over the
     kinds sent (renormalised), plus a window closing each step."""
-    mix = given or shape["peak"]["mix"]
+    mix = given or payment_mix(shape["peak"]["mix"], KINDS)
     sendable = {k: float(v) for k, v in mix.items() if k in KINDS and k not in EVENT_KINDS
                 and float(v) > 0}
     total = sum(sendable.values())
@@ -92,20 +101,22 @@ MODE = os.environ.get("CLMTV_LT_SHAPE", "steps")
 PROGRESS = Progress(OUT / "progress.ndjson")
 if MODE == "steps":
     _steps = json.loads(os.environ.get("CLMTV_LT_STEPS", '{"rates": [20], "seconds": 20}'))
+    if BATCH_KIND in (_steps.get("mix") or {}) and BATCH_KIND not in KINDS and not _only:
+        KINDS = (*KINDS, BATCH_KIND)  # named by the mix
     _config = StepsConfig(
         rates=[float(r) for r in _steps["rates"]], seconds=float(_steps["seconds"]),
         mix=_mix(Context.data.shape, _steps.get("mix")),
         p99_ms=float(_steps.get("p99_ms", 50)), error_pct=float(_steps.get("error_pct", 0.1)),
-        stop_on_fail=bool(_steps.get("stop_on_fail", True)))
+        stop_on_fail=bool(_steps.get("stop_on_fail", True)), gathering=Context.gathering)
     PLANNER: SteppedPlan | MonthPlan = SteppedPlan(_config, RECORDER, PROGRESS)
-    _needs = users_for(_config.step_rates(len(_config.rates) - 1))
+    _needs = users_for(_config.step_rates(len(_config.rates) - 1), Context.gathering)
 elif MODE == "month":
     _month = json.loads(os.environ.get("CLMTV_LT_MONTH", '{"minutes": 10}'))
     _shape = Context.data.shape
     _simulated = float(_shape["population"]["workers"])
     _mconfig = MonthConfig(minutes=float(_month["minutes"]),
                            scale=float(_month.get("workers", _simulated)) / _simulated,
-                           shape=_shape, kinds=KINDS)
+                           shape=_shape, kinds=KINDS, gathering=Context.gathering)
     _needs = _mconfig.needs()
     PLANNER = MonthPlan(_mconfig, PROGRESS, sum(_needs.values()) + 1)
 else:
@@ -157,7 +168,8 @@ def _request(request_type: str, name: str, response_time: float, exception: Any,
              context: dict[str, Any] | None = None, **_: Any) -> None:
     step = (context or {}).get("step", PACE.step)
     RECORDER.add(str(step), name, float(response_time or 0.0),
-                 None if exception is None else str(exception))
+                 None if exception is None else str(exception),
+                 int((context or {}).get("payments", 0)))
 
 
 def _report(client_id: str, data: dict[str, Any], **_: Any) -> None:

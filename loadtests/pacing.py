@@ -50,6 +50,21 @@ class Pacer:
         self.offered += 1
         return slot - now
 
+    def take_backlog(self, now: float, backlog_s: float, most: int) -> int:
+        """For a gathering user: the slots due by now, at most `most` (the rest stay due).
+        Slots more than `backlog_s` (or one interval) old were never taken: missed."""
+        if self.rate <= 0 or self.next_at > now:
+            return 0
+        interval = 1.0 / self.rate
+        oldest = now - max(backlog_s, interval)
+        if self.next_at < oldest:
+            self.missed += (oldest - self.next_at) / interval
+            self.next_at = oldest
+        taken = min(int((now - self.next_at) / interval + 1e-9) + 1, most)  # 0.02/0.01 < 2
+        self.next_at += taken * interval
+        self.offered += taken
+        return taken
+
     def take_due(self, now: float, most: int) -> int:
         """For a batching user: every slot up to now at once. Slots beyond `most` are missed."""
         if self.rate <= 0 or self.next_at > now:

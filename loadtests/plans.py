@@ -20,18 +20,39 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from loadtests.gathering import KIND as BATCH_KIND
+from loadtests.gathering import GatherConfig
 from loadtests.pacing import EVENT_KINDS, SINGLETON_KINDS
 from loadtests.recorder import Recorder
 
 # Seconds of latency the users of a kind absorb before the generator falls behind its rate.
 CONCURRENCY_S = {"voluntary_payment": 0.5, "statement_read": 0.5, "declaration_upload": 4.0,
-                 "fund_batch": 4.0}
+                 "fund_batch": 4.0, BATCH_KIND: 0.5}
+# The kinds that send the month's voluntary payments: one by one, or gathered into batches.
+PAYMENT_KINDS = ("voluntary_payment", BATCH_KIND)
 
 
-def users_for(rates: Mapping[str, float]) -> dict[str, int]:
-    """Users per (non-singleton) kind that can carry `rates` (actions per second)."""
-    return {k: math.ceil(r * CONCURRENCY_S.get(k, 0.5)) + 1 for k, r in rates.items()
+def users_for(rates: Mapping[str, float], gathering: GatherConfig | None = None
+              ) -> dict[str, int]:
+    """Users per (non-singleton) kind that can carry `rates` (actions per second); a batching
+    kind's users are its batches in flight, not its payments."""
+    gathering = gathering or GatherConfig()
+    return {k: math.ceil((gathering.batches_per_s(r) if k == BATCH_KIND else r)
+                         * CONCURRENCY_S.get(k, 0.5)) + 1 for k, r in rates.items()
             if r > 0 and k not in SINGLETON_KINDS}
+
+
+def payment_mix(mix: Mapping[str, float], kinds: tuple[str, ...] | set[str]
+                ) -> dict[str, float]:
+    """A mix for the kinds sent: the month's voluntary payments go to the batching kind when it
+    is sent, split evenly with single payments when both are."""
+    out = dict(mix)
+    sending = [k for k in PAYMENT_KINDS if k in kinds]
+    if BATCH_KIND in sending and BATCH_KIND not in mix:
+        share = float(out.pop("voluntary_payment", 0.0))
+        for kind in sending:
+            out[kind] = share / len(sending)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +89,7 @@ class StepsConfig:
     missed_pct: float = 5.0  # at most this share of the offered slots may be missed
     stop_on_fail: bool = True
     settle_s: float = 4.0  # worker reports arrive every 3 s: judge a step this long after it
+    gathering: GatherConfig = field(default_factory=GatherConfig)
 
     def step_rates(self, k: int) -> dict[str, float]:
         return {kind: self.rates[k] * share for kind, share in self.mix.items()}
@@ -93,7 +115,7 @@ class SteppedPlan:
                 return Plan(f"wait-{k - 1}", {}, self._events(k, t), self.singletons)
             return None
         rates = c.step_rates(k)
-        users = sum(users_for(rates).values()) + self.singletons
+        users = sum(users_for(rates, c.gathering).values()) + self.singletons
         return Plan(str(k), rates, self._events(k, t), users)
 
     def _events(self, k: int, t: float) -> dict[str, int]:
@@ -137,6 +159,7 @@ class MonthConfig:
     scale: float  # target workers / simulated workers
     shape: dict[str, Any]
     kinds: tuple[str, ...]
+    gathering: GatherConfig = field(default_factory=GatherConfig)
 
     @property
     def days(self) -> int:
@@ -147,8 +170,19 @@ class MonthConfig:
         return self.minutes * 60 / (self.days * 24)
 
     def rates(self, day: int, hour: int) -> dict[str, float]:
-        return {k: self.shape["rates"][k][day][hour] * self.scale for k in self.kinds
-                if k not in EVENT_KINDS}
+        """Each kind's rate; the batching kind plays the voluntary payments' (shared evenly with
+        single payments when both are sent)."""
+        paying = [k for k in PAYMENT_KINDS if k in self.kinds]
+        out = {}
+        for k in self.kinds:
+            if k in EVENT_KINDS:
+                continue
+            if k in PAYMENT_KINDS:
+                out[k] = (self.shape["rates"]["voluntary_payment"][day][hour] * self.scale
+                          / len(paying))
+            else:
+                out[k] = self.shape["rates"][k][day][hour] * self.scale
+        return out
 
     def events(self, day: int, hour: int) -> dict[str, int]:
         """Events due up to and including (day, hour): their per-second rate x 3600 each hour."""
@@ -165,7 +199,7 @@ class MonthConfig:
         needs: dict[str, int] = {}
         for d in range(self.days):
             for h in range(24):
-                for kind, n in users_for(self.rates(d, h)).items():
+                for kind, n in users_for(self.rates(d, h), self.gathering).items():
                     needs[kind] = max(needs.get(kind, 0), n)
         return needs
 

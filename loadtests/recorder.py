@@ -1,7 +1,8 @@
 """What a load test measured, per step and request type, and what the ledger acknowledged.
 
-Owns `Recorder`: a log-bucketed latency histogram (2% wide buckets) and the failure count for each
-(step, request name), plus each kind's offered and missed send slots (`pacing.py`). Each Locust
+Owns `Recorder`: a log-bucketed latency histogram (2% wide buckets), the failure count and the
+payments booked (one request may carry many: a channel's batch) for each (step, request name),
+plus each kind's offered and missed send slots (`pacing.py`). Each Locust
 worker drains it into its periodic report to the master, which merges the reports; the master
 (or a lone local process) writes the result as `latency.json` at the end. Percentiles are read
 from the buckets (within 2%), as Locust's own statistics round times too.
@@ -51,7 +52,8 @@ def percentile(histogram: Mapping[int, int], q: float) -> float | None:
 
 class Recorder:
     def __init__(self) -> None:
-        # step -> name -> {"n", "failures", "h": {bucket: count}, "errors": {text: count}}
+        # step -> name -> {"n", "failures", "payments", "h": {bucket: count},
+        #                  "errors": {text: count}}
         self.steps: dict[str, dict[str, dict[str, Any]]] = {}
         self.pacing: dict[str, dict[str, dict[str, float]]] = {}  # step -> kind -> counters
 
@@ -59,12 +61,15 @@ class Recorder:
         by_name = self.steps.setdefault(step, {})
         entry = by_name.get(name)
         if entry is None:
-            entry = by_name[name] = {"n": 0, "failures": 0, "h": {}, "errors": {}}
+            entry = by_name[name] = {"n": 0, "failures": 0, "payments": 0, "h": {},
+                                     "errors": {}}
         return entry
 
-    def add(self, step: str, name: str, ms: float, error: str | None) -> None:
+    def add(self, step: str, name: str, ms: float, error: str | None, payments: int = 0
+            ) -> None:
         entry = self._entry(step, name)
         entry["n"] += 1
+        entry["payments"] += payments
         b = bucket(ms)
         entry["h"][b] = entry["h"].get(b, 0) + 1
         if error is not None:
@@ -94,6 +99,7 @@ class Recorder:
                 entry = self._entry(step, name)
                 entry["n"] += other["n"]
                 entry["failures"] += other["failures"]
+                entry["payments"] += other.get("payments", 0)
                 for k, v in other["h"].items():
                     entry["h"][int(k)] = entry["h"].get(int(k), 0) + v
                 for text, count in other.get("errors", {}).items():
@@ -102,15 +108,17 @@ class Recorder:
             self.add_pacing(step, kinds)
 
     def summary(self, step: str) -> dict[str, Any]:
-        """All request types of one step together: n, failures, p50/p95/p99."""
+        """All request types of one step together: n, failures, payments, p50/p95/p99."""
         merged: dict[int, int] = {}
-        n = failures = 0
+        n = failures = payments = 0
         for entry in self.steps.get(step, {}).values():
             n += entry["n"]
             failures += entry["failures"]
+            payments += entry.get("payments", 0)
             for k, v in entry["h"].items():
                 merged[k] = merged.get(k, 0) + v
-        return {"n": n, "failures": failures, "p50_ms": percentile(merged, 0.50),
+        return {"n": n, "failures": failures, "payments": payments,
+                "p50_ms": percentile(merged, 0.50),
                 "p95_ms": percentile(merged, 0.95), "p99_ms": percentile(merged, 0.99)}
 
     def to_json(self) -> dict[str, Any]:

@@ -16,6 +16,11 @@
   Idempotency-Key and the quote's locked rate; now and then the app retries with the same key
   (a lost answer) or the worker taps twice (two requests at once, one key): the ledger must
   answer the same payment each time and book it once.
+- `ChannelGatherer`: the same payers' taps reaching their channel's server, which gathers each
+  channel's taps for a window (`gathering.py`) and sends them as one batch, priced from its
+  book of hub quotes; now and then a batch is sent again whole (a lost answer): every payment
+  must answer `exists` with its first receipt. Each acknowledged payment is logged as a single
+  one is, so the audit covers both alike.
 
 `FundOps` also sends, when the shape says a day is over, each channel's day file of a past day
 (prepared with payments booked that day) and checks its reconciliation.
@@ -32,14 +37,30 @@ import random
 import time
 import uuid
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import gevent  # type: ignore[import-untyped]
+import gevent.event  # type: ignore[import-untyped]
+import gevent.lock  # type: ignore[import-untyped]
 from locust import constant, task
 from locust.contrib.fasthttp import FastHttpUser
 
 from loadtests.data import Data, Exit, Payer, Upload
+from loadtests.gathering import KIND as BATCH_KIND
+from loadtests.gathering import (
+    GatherConfig,
+    PriceBook,
+    Tap,
+    Windows,
+    ack_fields,
+    gather,
+    payment_body,
+    price_key,
+    purchase,
+    read_answer,
+    resend_problems,
+)
 from loadtests.pacing import PACE
 from loadtests.recorder import AckLog
 from loadtests.signing import FundSigner, payload_of
@@ -59,6 +80,7 @@ class Context:
     data: Data
     acks: AckLog
     allowed_hosts: frozenset[str] = LOOPBACK
+    gathering: GatherConfig = GatherConfig()
 
 
 def check_host(host: str | None) -> None:
@@ -128,7 +150,7 @@ def _multipart(name: str, data: bytes) -> tuple[bytes, str]:
     return head + data + tail, f"multipart/form-data; boundary={boundary}"
 
 
-def _exhausted(user: Paced, name: str) -> None:
+def _exhausted(user: FastHttpUser, name: str) -> None:
     """Nothing left to send: a failure of the test's data, shown as one (size the data up)."""
     user.environment.events.request.fire(
         request_type="POST", name=name, response_time=0.0, response_length=0, response=None,
@@ -215,34 +237,42 @@ class _Payments:
         return None
 
 
+_PAYMENTS: list[_Payments] = []
+
+
+def _payments() -> _Payments:
+    """One sequence of (payer, month) per process, shared by single payers and gatherers: a
+    month is paid once whichever way it is sent."""
+    if not _PAYMENTS:
+        _PAYMENTS.append(_Payments(Context.data.payers, Context.data.payable_months))
+    return _PAYMENTS[0]
+
+
+def _count_payments(response: Any, n: int) -> None:
+    """Payments this request booked, for the report's payments/s (`locustfile._request`)."""
+    response.request_meta["context"]["payments"] = n
+
+
 class VoluntaryPayer(Paced):
     kind = "voluntary_payment"
-    payments: _Payments | None = None
 
     def send(self) -> None:
-        if VoluntaryPayer.payments is None:
-            VoluntaryPayer.payments = _Payments(Context.data.payers,
-                                                Context.data.payable_months)
-        item = VoluntaryPayer.payments.next()
+        item = _payments().next()
         if item is None:
             _exhausted(self, "POST /v1/channels/[channel]/payments")
             return
         payer, month, ref = item
         auth = _auth(Context.data.channel_token(payer.channel))
-        purchase: dict[str, Any] = {"fund": payer.fund, "worker_id": payer.worker_id,
-                                    "scheme": payer.scheme, "months": [month]}
-        if payer.declared_income_minor:
-            purchase["declared_income"] = {"amount_minor": payer.declared_income_minor,
-                                           "currency": payer.home_currency}
+        bought = purchase(payer, month)
         with self.client.post(f"/v1/channels/{payer.channel}/quotes",
-                              json={"currency": payer.wallet_currency, **purchase},
+                              json={"currency": payer.wallet_currency, **bought},
                               headers=auth, name="POST /v1/channels/[channel]/quotes",
                               context=self.context(), catch_response=True) as quoted:
             if quoted.status_code != 201:
                 quoted.failure(f"{quoted.status_code}: {(quoted.text or '')[:300]}")
                 return
             quote = quoted.json()
-        body = {"channel_ref": ref, **purchase, "quote_id": quote["quote_id"],
+        body = {"channel_ref": ref, **bought, "quote_id": quote["quote_id"],
                 "contribution": quote["price"]["contribution"], "paid": quote["price"]["total"]}
         headers = {**auth, "Idempotency-Key": f"{ref}-k"}
         path = f"/v1/channels/{payer.channel}/payments"
@@ -284,8 +314,127 @@ class VoluntaryPayer(Paced):
             if response.status_code not in (200, 201):
                 response.failure(f"{response.status_code}: {(response.text or '')[:300]}")
                 return None
+            _count_payments(response, int(response.status_code == 201))
             payment: dict[str, Any] = response.json()["payment"]
             return payment
+
+
+class ChannelGatherer(FastHttpUser):
+    """A channel's server: taps arrive at the kind's rate, each channel's are gathered for a
+    window and sent as one batch. One window is gathered at a time in a process (the gathering
+    lock); the users are the batches in flight. Not a `Paced` user: it takes every tap that is
+    due, not one slot at a time."""
+
+    kind = BATCH_KIND
+    wait_time = constant(0)
+    network_timeout = 30.0
+    connection_timeout = 5.0
+    windows: Windows | None = None
+    prices = PriceBook()
+    quoting: ClassVar[dict[tuple[str, ...], Any]] = {}  # price key -> the awaited answer
+    lock: Any = None
+
+    def on_start(self) -> None:
+        check_host(self.host)
+
+    def context(self) -> dict[str, str]:
+        return {"step": PACE.step}
+
+    @task
+    def act(self) -> None:
+        if ChannelGatherer.windows is None:
+            ChannelGatherer.windows = Windows(Context.gathering)
+            ChannelGatherer.lock = gevent.lock.Semaphore()
+        with ChannelGatherer.lock:
+            batch = gather(ChannelGatherer.windows, PACE.pacer(self.kind), self._tap,
+                           time.monotonic, gevent.sleep)
+        if batch is not None:
+            self.send_batch(*batch)
+
+    def _tap(self) -> Tap | None:
+        item = _payments().next()
+        if item is None:
+            _exhausted(self, "POST /v1/channels/[channel]/payments/batch")
+            return None
+        return Tap(*item)
+
+    def _price(self, tap: Tap) -> Any:
+        """The tap's price from the book; one quote per missing price however many batches
+        need it at once (the others wait for its answer)."""
+        key = price_key(tap.payer, tap.month)
+        found = self.prices.get(key, time.time())
+        if found is not None:
+            return found
+        pending = ChannelGatherer.quoting.get(key)
+        if pending is not None:
+            return pending.get()
+        pending = ChannelGatherer.quoting[key] = gevent.event.AsyncResult()
+        price = None
+        try:
+            price = self._quote(tap, key)
+        finally:
+            del ChannelGatherer.quoting[key]
+            pending.set(price)
+        return price
+
+    def _quote(self, tap: Tap, key: tuple[str, ...]) -> Any:
+        with self.client.post(f"/v1/channels/{tap.payer.channel}/quotes",
+                              json={"currency": tap.payer.wallet_currency,
+                                    **purchase(tap.payer, tap.month)},
+                              headers=_auth(Context.data.channel_token(tap.payer.channel)),
+                              name="POST /v1/channels/[channel]/quotes (price book)",
+                              context=self.context(), catch_response=True) as quoted:
+            if quoted.status_code != 201:
+                quoted.failure(f"{quoted.status_code}: {(quoted.text or '')[:300]}")
+                return None
+            return self.prices.put(key, quoted.json())
+
+    def send_batch(self, channel: str, taps: list[Tap]) -> None:
+        one_each = {price_key(t.payer, t.month): t for t in taps}  # a tap per price
+        asked = {k: gevent.spawn(self._price, t) for k, t in one_each.items()}  # side by side
+        gevent.joinall(list(asked.values()))
+        priced = [(t, asked[price_key(t.payer, t.month)].value) for t in taps]
+        taps = [t for t, p in priced if p is not None]  # unpriced: the quote's failure says why
+        if not taps:
+            return
+        body = {"payments": [payment_body(t, p) for t, p in priced if p is not None]}
+        path = f"/v1/channels/{channel}/payments/batch"
+        headers = _auth(Context.data.channel_token(channel))
+        first = self._post_batch(path, body, headers, taps, "")
+        if first is None or random.random() >= Context.gathering.resend_share:  # noqa: S311
+            return
+        again = self._post_batch(path, body, headers, taps, "(resent)")
+        if again is None:
+            return
+        problems = resend_problems(first[0], again[1])
+        if problems:
+            self.environment.events.request.fire(
+                request_type="CHECK", name="a resent batch answers its first receipts",
+                response_time=0.0, response_length=0, response=None, context=self.context(),
+                exception=RuntimeError("; ".join(problems[:5])))
+
+    def _post_batch(self, path: str, body: dict[str, Any], headers: dict[str, str],
+                    taps: list[Tap], how: str) -> tuple[Any, dict[str, Any]] | None:
+        """One batch request: each acknowledged payment logged; a payment that failed makes
+        the request a failure naming each code (the batch's other payments stand)."""
+        name = f"POST /v1/channels/[channel]/payments/batch {how}".strip()
+        with self.client.post(path, json=body, headers=headers, name=name,
+                              context=self.context(), catch_response=True) as response:
+            if response.status_code not in (200, 207, 422):
+                response.failure(f"{response.status_code}: {(response.text or '')[:300]}")
+                return None
+            answered: dict[str, Any] = response.json()
+            answer = read_answer(taps, answered)
+            _count_payments(response, answer.created)
+            for tap, payment in answer.acknowledged:
+                Context.acks.record("payment", f"{tap.payer.channel}/{tap.ref}",
+                                    **ack_fields(tap, payment))
+            failed = answer.failure_text(response.status_code)
+            if failed is not None:
+                response.failure(failed)
+            else:
+                response.success()
+            return answer, answered
 
 
 class FundOps(FastHttpUser):

@@ -21,7 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from ledger.app.loadtest.prepare import PrepareOptions
-from ledger.app.loadtest.traffic import EVENT_KINDS, KINDS, SENT_KINDS, Assumptions
+from ledger.app.loadtest.traffic import (
+    BATCH_KIND,
+    EVENT_KINDS,
+    KINDS,
+    MIX_KINDS,
+    RUN_KINDS,
+    Assumptions,
+)
 from ledger.config import Settings
 
 
@@ -66,9 +73,17 @@ def add_parser(sub: Any) -> None:
                      help="run every step even after one does not hold")
     run.add_argument("--time-bound", type=float, default=600.0,
                      help="seconds of load at most; the run stops by itself")
-    run.add_argument("--mix", help=f"k=share,... over {', '.join(SENT_KINDS)} (default: the "
+    run.add_argument("--mix", help=f"k=share,... over {', '.join(MIX_KINDS)} (default: the "
                      "simulated month's busiest hour)")
-    run.add_argument("--kinds", help="send only these kinds (comma list)")
+    run.add_argument("--kinds", help=f"send only these kinds (comma list of {', '.join(RUN_KINDS)}"
+                     f"); {BATCH_KIND} (the voluntary payments gathered by each channel's server "
+                     "and sent as batches) only when named")
+    run.add_argument("--batch-size", type=int, default=20,
+                     help=f"{BATCH_KIND}: payments that close a channel's gathering window early")
+    run.add_argument("--batch-window-ms", type=float, default=20.0,
+                     help=f"{BATCH_KIND}: how long a window gathers taps after its first")
+    run.add_argument("--batch-resend", type=float, default=0.05,
+                     help=f"{BATCH_KIND}: share of batches sent again whole (a lost answer)")
     run.add_argument("--month-minutes", type=float,
                      help="play the simulated month compressed into this many minutes instead "
                      "of steps")
@@ -110,8 +125,8 @@ def _mix(text: str | None) -> dict[str, float] | None:
     out = {}
     for part in text.split(","):
         kind, _, share = part.partition("=")
-        if kind not in SENT_KINDS:
-            raise ValueError(f"--mix: {kind!r} is not one of {', '.join(SENT_KINDS)}")
+        if kind not in MIX_KINDS:
+            raise ValueError(f"--mix: {kind!r} is not one of {', '.join(MIX_KINDS)}")
         out[kind] = float(share)
     return out
 
@@ -140,8 +155,8 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         kinds = [k for k in (args.kinds or "").split(",") if k] or None
-        if kinds and set(kinds) - set(KINDS):
-            raise ValueError(f"--kinds: unknown {sorted(set(kinds) - set(KINDS))}")
+        if kinds and set(kinds) - set(RUN_KINDS):
+            raise ValueError(f"--kinds: unknown {sorted(set(kinds) - set(RUN_KINDS))}")
         options = RunOptions(
             out=args.out or Path(f"loadtest-{time.strftime('%Y%m%d-%H%M%S')}"),
             rates=_rates(args), step_seconds=args.step_seconds, p99_ms=args.p99_ms,
@@ -150,7 +165,9 @@ def _run(args: argparse.Namespace) -> int:
             locust_workers=args.locust_workers, db_pool_size=args.pool_size,
             mix=_mix(args.mix), kinds=kinds, month_minutes=args.month_minutes,
             month_workers=args.month_workers, keep_db=args.keep_db,
-            plant_discrepancy=args.plant_discrepancy, population=_population(args))
+            plant_discrepancy=args.plant_discrepancy, batch_size=args.batch_size,
+            batch_window_ms=args.batch_window_ms, batch_resend_share=args.batch_resend,
+            population=_population(args))
         result = capacity_run(options, shlex.join(["clmtv", *sys.argv[1:]]), say)
     except (UsageError, ValueError) as exc:
         print(f"clmtv loadtest: {exc}", file=sys.stderr)

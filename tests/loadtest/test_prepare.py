@@ -214,3 +214,77 @@ async def test_the_past_days_files_reconcile(api: Api, uid: str, outcome: Any,
         report = response.json()
         assert report["status"] == "reconciled", report
         assert report["counts"]["matched"] == day_file.lines
+
+
+async def test_gathered_payers_pay_in_batches_and_the_audit_checks_each_payment(
+        api: Api, prepared: tuple[Prepared, Data], tmp_path: Path) -> None:
+    """The gatherer's own wire format (loadtests/gathering.py) against the ledger: a batch priced
+    from the price book, sent again whole, each payment logged as a single one is; the audit is
+    clean, then names a payment acknowledged in a batch but not booked, and one answered as two
+    payments."""
+    from datetime import date
+
+    from loadtests.gathering import (
+        PriceBook,
+        Tap,
+        ack_fields,
+        payment_body,
+        price_key,
+        purchase,
+        read_answer,
+        resend_problems,
+    )
+
+    _, data = prepared
+    by_channel: dict[str, list[Any]] = {}
+    for payer in data.payers:
+        by_channel.setdefault(payer.channel, []).append(payer)
+    channel, payers = max(by_channel.items(), key=lambda kv: len(kv[1]))
+    assert len(payers) >= 3, "the small population has a channel with several payers"
+    auth = {"Authorization": f"Bearer {data.channel_token(channel)}"}
+    book, quotes = PriceBook(), 0
+    taps = [Tap(p, data.payable_months[f"{p.channel}/{p.fund}/{p.scheme}"][0],
+                f"g-{n}-{p.worker_id}") for n, p in enumerate(payers[:6])]
+    bodies = []
+    for tap in taps:
+        price = book.get(price_key(tap.payer, tap.month), time.time())
+        if price is None:
+            quoted = await api.http.post(f"/v1/channels/{channel}/quotes", headers=auth, json={
+                "currency": tap.payer.wallet_currency, **purchase(tap.payer, tap.month)})
+            assert quoted.status_code == 201, quoted.text
+            price = book.put(price_key(tap.payer, tap.month), quoted.json())
+            quotes += 1
+        bodies.append(payment_body(tap, price))
+    assert quotes < len(taps)  # one price for the payers of one purchase: not a quote each
+    path = f"/v1/channels/{channel}/payments/batch"
+    first = await api.http.post(path, json={"payments": bodies}, headers=auth)
+    assert first.status_code == 200, first.text
+    answer = read_answer(taps, first.json())
+    assert answer.created == len(taps) and not answer.failures
+    again = await api.http.post(path, json={"payments": bodies}, headers=auth)  # a lost answer
+    assert again.status_code == 200 and again.json()["counts"]["exists"] == len(taps)
+    assert resend_problems(answer, again.json()) == []
+    lines = [{"kind": "payment", "id": f"{channel}/{tap.ref}", **ack_fields(tap, payment)}
+             for told in (answer, read_answer(taps, again.json()))
+             for tap, payment in told.acknowledged]
+    acks = tmp_path / "batch-acks"
+    acks.mkdir()
+    (acks / "a.ndjson").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    services = api.services
+
+    async def hub_day(code: str, day: str) -> list[Any]:
+        return await services.channel_days.hub_entries(services.channels.registry.get(code),
+                                                       date.fromisoformat(day))
+
+    clean = await audit(services.db, acks, hub_day)
+    assert clean.ok, clean.to_dict()
+    assert clean.acknowledged == {"payment": 2 * len(taps)}
+    never = {**lines[0], "id": f"{channel}/g-never", "channel_ref": "g-never"}
+    twice = {**lines[1], "payment_id": f"{channel}/g-other"}  # one tap, two payments
+    (acks / "b.ndjson").write_text(json.dumps(never) + "\n" + json.dumps(twice) + "\n")
+    found = await audit(services.db, acks, hub_day)
+    problems = [p for c in found.checks for p in c.problems]
+    assert f"payment {channel}/g-never acknowledged but not in the ledger" in problems
+    assert any(p.startswith(f"payment {lines[1]['id']} answered differently") for p in problems)
+    # The channel's record of the day has a line the hub never booked: named too.
+    assert any("channel_only g-never" in p for p in problems), problems

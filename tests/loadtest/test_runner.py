@@ -11,7 +11,14 @@ import pytest
 
 from ledger.app.loadtest.prepare import PrepareOptions
 from ledger.app.loadtest.report import served_workers, step_table
-from ledger.app.loadtest.runner import EXIT_NO_STEP_HELD, EXIT_OK, RunOptions, UsageError, run
+from ledger.app.loadtest.runner import (
+    EXIT_NO_STEP_HELD,
+    EXIT_OK,
+    RunOptions,
+    UsageError,
+    run,
+    sent_kinds,
+)
 
 SHAPE = {"population": {"workers": 1_000_000},
          "peak": {"total": 1.0, "mix": {"statement_read": 0.8, "declaration_upload": 0.2}}}
@@ -25,6 +32,22 @@ def test_workers_served_is_the_scarcest_kind() -> None:
     assert served_workers(10.0, {"statement_read": 0.9, "declaration_upload": 0.1},
                           SHAPE) == 5_000_000
     assert served_workers(10.0, {"fund_message": 1.0}, SHAPE) is None
+
+
+def test_payments_sent_as_batches_serve_as_voluntary_payments() -> None:
+    shape = {"population": {"workers": 1_000_000},
+             "peak": {"total": 1.0, "mix": {"voluntary_payment": 0.5, "statement_read": 0.5}}}
+    single = served_workers(10.0, {"voluntary_payment": 0.5, "statement_read": 0.5}, shape)
+    batched = served_workers(10.0, {"channel_batch": 0.5, "statement_read": 0.5}, shape)
+    assert single == batched == 10_000_000
+    assert served_workers(10.0, {"channel_batch": 1.0}, shape) == 20_000_000
+
+
+def test_batches_are_sent_only_when_named(tmp_path: Path) -> None:
+    assert "channel_batch" not in sent_kinds(RunOptions(out=tmp_path))
+    assert "channel_batch" in sent_kinds(RunOptions(out=tmp_path, mix={"channel_batch": 1.0}))
+    assert sent_kinds(RunOptions(out=tmp_path, kinds=["channel_batch", "day_file"])) == [
+        "day_file", "channel_batch"]
 
 
 def test_the_step_table_from_histograms_progress_and_cpu() -> None:
@@ -58,6 +81,12 @@ def test_impossible_runs_are_refused_before_anything_starts(tmp_path: Path) -> N
     (tmp_path / "d" / "old.txt").write_text("x")
     with pytest.raises(UsageError, match="not empty"):
         run(RunOptions(out=tmp_path / "d"), "test")
+    for bad, message in (({"batch_size": 0}, "--batch-size is 1 to 200"),
+                         ({"batch_size": 201}, "--batch-size is 1 to 200"),
+                         ({"batch_window_ms": 0.0}, "--batch-window-ms"),
+                         ({"batch_resend_share": -0.1}, "--batch-resend")):
+        with pytest.raises(UsageError, match=message):
+            run(RunOptions(out=tmp_path / "e", **bad), "test")  # type: ignore[arg-type]
     assert RunOptions(out=tmp_path, rates=[1, 2, 3, 4], step_seconds=30,
                       time_bound_s=75).steps_in_bound == [1, 2]
 
@@ -68,8 +97,9 @@ def test_a_tiny_capacity_run_end_to_end(tmp_path: Path) -> None:
     result = run(RunOptions(
         out=tmp_path / "run", rates=[5.0], step_seconds=9.0, p99_ms=60_000.0,
         time_bound_s=60.0, api_processes=1, locust_workers=1,
-        mix={"voluntary_payment": 0.4, "statement_read": 0.2, "declaration_upload": 0.2,
-             "fund_batch": 0.1, "fund_message": 0.1},
+        mix={"voluntary_payment": 0.2, "channel_batch": 0.2, "statement_read": 0.2,
+             "declaration_upload": 0.2, "fund_batch": 0.1, "fund_message": 0.1},
+        batch_size=5, batch_window_ms=50.0, batch_resend_share=0.5,
         population=PrepareOptions(workers=600, years=12, seed=3, exits=20)),
         "clmtv loadtest (test)", lines.append)
     summary = result.summary
@@ -82,10 +112,17 @@ def test_a_tiny_capacity_run_end_to_end(tmp_path: Path) -> None:
     audit = summary["audit"]
     assert audit["ok"] and audit["acknowledged"].get("import", 0) >= 1
     assert audit["acknowledged"].get("payment", 0) >= 5
+    acked = [json.loads(line) for path in (tmp_path / "run" / "acks").glob("*.ndjson")
+             for line in path.read_text().splitlines() if line.strip()]
+    assert any(a.get("via") == "batch" for a in acked)  # gathered taps, audited as any payment
+    assert any(a["kind"] == "payment" and "via" not in a for a in acked)  # and single ones
+    assert step["payments_per_s"] > 0
+    assert summary["options"]["batch"] == {"size": 5, "window_ms": 50.0, "resend_share": 0.5}
     assert audit["acknowledged"].get("window") == 1  # closed in the middle of the step
     assert audit["acknowledged"].get("day_file", 0) >= 1  # a third of the way in
     report = (tmp_path / "run" / "report.html").read_text()
     assert "<svg" in report and "Per request type" in report
+    assert "payments/batch" in report and "channel_batch: each action is one payment" in report
     assert ("Highest step that held" in report) is step["held"]
     with (tmp_path / "run" / "steps.csv").open() as handle:
         (row,) = list(csv.DictReader(handle))

@@ -5,7 +5,8 @@ Owns the arithmetic from what Locust measured (`latency.json`: a latency histogr
 count per step and request type; `progress.ndjson`: steps, their verdicts; the CPU the runner
 sampled per step) to the figures a capacity planner reads:
 
-- per step and per request type: requests, failures, throughput, p50/p95/p99;
+- per step and per request type: requests, failures, throughput, p50/p95/p99, and payments
+  booked per second (a channel's batch request carries many: requests/s alone would hide them);
 - the highest step that held the target (p99 at or under it, errors under the limit, and the
   generator offered what was asked: under 5% of send slots missed);
 - where the CPU went in each step (API processes, PostgreSQL backends, Locust, the rest of the
@@ -30,6 +31,7 @@ from typing import Any
 
 from ledger.app.loadtest.audit import Audit
 from ledger.app.loadtest.prepare import Prepared
+from ledger.app.loadtest.traffic import BATCH_KIND
 from simulator.svg import lines, stacked_bars
 
 CPU_GROUPS = ("api", "database", "load generator", "other")
@@ -79,6 +81,7 @@ def step_table(latency: dict[str, Any], events: list[dict[str, Any]],
         merged = _merge([e["h"] for e in names.values()])
         n = sum(e["n"] for e in names.values())
         failures = sum(e["failures"] for e in names.values())
+        payments = sum(e.get("payments", 0) for e in names.values())
         pacing = latency.get("pacing", {}).get(step, {})
         offered = sum(v.get("offered", 0) for v in pacing.values())
         missed = sum(v.get("missed", 0) for v in pacing.values())
@@ -88,6 +91,7 @@ def step_table(latency: dict[str, Any], events: list[dict[str, Any]],
                "seconds": round(seconds, 1), "requests": n, "failures": failures,
                "actions_per_s": round(offered / seconds, 2),
                "requests_per_s": round(n / seconds, 2),
+               "payments_per_s": round(payments / seconds, 2),
                "error_pct": round(100 * failures / n, 4) if n else 0.0,
                "p50_ms": _ms(_percentile(merged, 0.5)), "p95_ms": _ms(_percentile(merged, 0.95)),
                "p99_ms": _ms(_percentile(merged, 0.99)),
@@ -101,6 +105,7 @@ def step_table(latency: dict[str, Any], events: list[dict[str, Any]],
             requests.append({
                 "step": step, "request": name, "requests": e["n"], "failures": e["failures"],
                 "requests_per_s": round(e["n"] / seconds, 2),
+                "payments_per_s": round(e.get("payments", 0) / seconds, 2),
                 "p50_ms": _ms(_percentile(e["h"], 0.5)), "p95_ms": _ms(_percentile(e["h"], 0.95)),
                 "p99_ms": _ms(_percentile(e["h"], 0.99)),
                 "max_ms": _ms(max((0.01 * 1.02 ** (int(k) + 0.5) for k in e["h"]), default=None)),
@@ -110,7 +115,9 @@ def step_table(latency: dict[str, Any], events: list[dict[str, Any]],
 
 def served_workers(rate: float, mix: dict[str, float], shape: dict[str, Any]) -> int | None:
     """Workers of the shaped population whose busiest hour a total `rate` split by `mix`
-    carries: N x min over kinds of (rate x share / the peak's rate of that kind)."""
+    carries: N x min over kinds of (rate x share / the peak's rate of that kind). Payments
+    sent as batches count as the voluntary payments they are."""
+    mix = payment_shares(mix)
     peak = shape.get("peak", {})
     total = float(peak.get("total", 0))
     ratios = [rate * share / (total * float(peak["mix"][k]))
@@ -118,6 +125,14 @@ def served_workers(rate: float, mix: dict[str, float], shape: dict[str, Any]) ->
     if not ratios or total <= 0:
         return None
     return int(float(shape["population"]["workers"]) * min(ratios))
+
+
+def payment_shares(mix: dict[str, float]) -> dict[str, float]:
+    """The mix with batched payments counted as voluntary payments."""
+    out = {k: v for k, v in mix.items() if k != BATCH_KIND}
+    if BATCH_KIND in mix:
+        out["voluntary_payment"] = out.get("voluntary_payment", 0.0) + mix[BATCH_KIND]
+    return out
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
@@ -143,7 +158,8 @@ def write_report(out: Path, options: Any, command: str, prepared: Prepared | Non
     capacity: dict[str, Any] = {"step": None}
     if best is not None:
         capacity = {"step": best["step"], "actions_per_s": best["target_actions_per_s"],
-                    "requests_per_s": best["requests_per_s"], "p99_ms": best["p99_ms"],
+                    "requests_per_s": best["requests_per_s"],
+                    "payments_per_s": best["payments_per_s"], "p99_ms": best["p99_ms"],
                     "workers_served": served_workers(best["target_actions_per_s"], mix, shape)}
     summary = {
         "mode": mode, "command": command, "started": time.strftime(
@@ -156,7 +172,11 @@ def write_report(out: Path, options: Any, command: str, prepared: Prepared | Non
                     "step_seconds": options.step_seconds, "rates": options.steps_in_bound,
                     "p99_ms": options.p99_ms, "error_pct": options.error_pct,
                     "time_bound_s": options.time_bound_s, "month_minutes": options.month_minutes,
-                    "month_workers": options.month_workers},
+                    "month_workers": options.month_workers,
+                    **({"batch": {"size": options.batch_size,
+                                  "window_ms": options.batch_window_ms,
+                                  "resend_share": options.batch_resend_share}}
+                       if BATCH_KIND in mix else {})},
         "population": None if prepared is None else {
             "workers": prepared.workers, "month": prepared.month, "readers": prepared.readers,
             "uploads": prepared.uploads, "upload_rows": prepared.upload_rows,
@@ -214,7 +234,8 @@ def _charts(steps: list[dict[str, Any]], target_ms: float) -> list[str]:
     charts = [
         lines([("actions asked (target)", [float(r["target_actions_per_s"]) for r in steps]),
                ("actions sent", [float(r["actions_per_s"]) for r in steps]),
-               ("requests answered", [float(r["requests_per_s"]) for r in steps])],
+               ("requests answered", [float(r["requests_per_s"]) for r in steps]),
+               ("payments booked", [float(r.get("payments_per_s") or 0) for r in steps])],
               first, last, "Throughput per step (an action may be several requests)", "/s"),
         lines([("p50", [float(r["p50_ms"] or 0) for r in steps]),
                ("p95", [float(r["p95_ms"] or 0) for r in steps]),
@@ -256,7 +277,8 @@ def _html(summary: dict[str, Any], requests: list[dict[str, Any]]) -> str:
             parts.append(
                 f"<p class='good'><b>Highest step that held</b> (p99 ≤ {s['options']['p99_ms']}"
                 f" ms, errors &lt; {s['options']['error_pct']}%): step {cap['step']}, "
-                f"{cap['actions_per_s']:,} actions/s ({cap['requests_per_s']:,} requests/s), "
+                f"{cap['actions_per_s']:,} actions/s ({cap['requests_per_s']:,} requests/s, "
+                f"{cap.get('payments_per_s') or 0:,} payments booked/s), "
                 f"p99 {cap['p99_ms']} ms. "
                 + (f"That is the busiest hour of <b>{served:,} workers</b> of the shaped "
                    "population." if served is not None else "") + "</p>")
@@ -270,6 +292,14 @@ def _html(summary: dict[str, Any], requests: list[dict[str, Any]]) -> str:
     parts.append(f"<p>Mix of each step: {escape(mix)}; in each step a settlement window closes"
                  " and each channel sends a day file. The workers-served figure counts only the "
                  "kinds sent.</p>")
+    batch = s["options"].get("batch")
+    if batch:
+        parts.append(f"<p>{BATCH_KIND}: each action is one payment (a worker's tap); each "
+                     f"channel's server gathers taps for {batch['window_ms']:g} ms or "
+                     f"{batch['size']} payments and sends them as one batch request; "
+                     f"{batch['resend_share']:.0%} of batches are sent again whole. "
+                     "<code>payments_per_s</code> counts the payments booked, "
+                     "<code>requests_per_s</code> the batch requests.</p>")
     parts += _charts(s["steps"], float(s["options"]["p99_ms"]))
     parts.append("<h2>Steps</h2>")
     parts.append(_table(s["steps"], list(s["steps"][0]) if s["steps"] else []))

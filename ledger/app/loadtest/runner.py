@@ -40,8 +40,16 @@ import asyncpg
 from ledger.app.loadtest.audit import Audit, audit
 from ledger.app.loadtest.prepare import Prepared, PrepareOptions, month_index, prepare, simulate
 from ledger.app.loadtest.procs import CpuMeter, Service, descendants, postgres_backends
-from ledger.app.loadtest.traffic import SENT_KINDS, month_counts, month_shape
+from ledger.app.loadtest.traffic import (
+    BATCH_KIND,
+    MIX_KINDS,
+    RUN_KINDS,
+    month_counts,
+    month_shape,
+    payment_mix,
+)
 from ledger.config import Settings
+from ledger.limits import PAYMENT_BATCH_MAX
 
 EXIT_OK, EXIT_AUDIT, EXIT_USAGE, EXIT_NO_STEP_HELD, EXIT_BROKEN = 0, 1, 2, 3, 4
 ADMIN_URL = os.environ.get("CLMTV_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -74,6 +82,9 @@ class RunOptions:
     month_workers: int | None = None
     keep_db: bool = False
     plant_discrepancy: bool = False  # the audit alters one acknowledged amount: must be caught
+    batch_size: int = 20  # channel_batch: payments that close a channel's window early
+    batch_window_ms: float = 20.0  # channel_batch: how long a window gathers taps
+    batch_resend_share: float = 0.05  # channel_batch: batches sent again whole
     population: PrepareOptions = field(default_factory=PrepareOptions)
 
     def check(self) -> None:
@@ -85,6 +96,13 @@ class RunOptions:
             raise UsageError("--api-processes >= 1, --locust-workers >= 0")
         if self.time_bound_s <= 0:
             raise UsageError("--time-bound must be positive")
+        if not 1 <= self.batch_size <= PAYMENT_BATCH_MAX:
+            raise UsageError(f"--batch-size is 1 to {PAYMENT_BATCH_MAX} (the ledger's most "
+                             "payments per batch)")
+        if not 0 < self.batch_window_ms <= 10_000:
+            raise UsageError("--batch-window-ms is more than 0 and at most 10,000")
+        if not 0 <= self.batch_resend_share <= 1:
+            raise UsageError("--batch-resend is a share between 0 and 1")
         if self.month_minutes is not None and self.month_minutes * 60 > self.time_bound_s:
             raise UsageError(f"a month of {self.month_minutes} min does not fit the time bound "
                              f"of {self.time_bound_s:.0f} s")
@@ -163,13 +181,22 @@ def _sizes(options: RunOptions, mix: dict[str, float], shape: dict[str, Any]
     return {"uploads": math.ceil(volume * mix.get("declaration_upload", 0)) + 10,
             "batches": math.ceil(volume * mix.get("fund_batch", 0)) + 10,
             "exits": math.ceil(volume * mix.get("fund_message", 0) / 3) + 10,
-            "payments": math.ceil(volume * mix.get("voluntary_payment", 0)),
+            "payments": math.ceil(volume * (mix.get("voluntary_payment", 0)
+                                            + mix.get(BATCH_KIND, 0))),
             "days": len(options.steps_in_bound) + 1}
 
 
+def sent_kinds(options: RunOptions) -> list[str]:
+    """The kinds sent: those named, else all but the batching kind (unless the mix names it)."""
+    if options.kinds:
+        return [k for k in RUN_KINDS if k in options.kinds]
+    named = {BATCH_KIND} & set(options.mix or {})
+    return [k for k in RUN_KINDS if k != BATCH_KIND or k in named]
+
+
 def _sendable_mix(options: RunOptions, peak_mix: dict[str, float]) -> dict[str, float]:
-    mix = options.mix or peak_mix
-    kinds = set(options.kinds or SENT_KINDS) & set(SENT_KINDS)
+    kinds = set(sent_kinds(options)) & set(MIX_KINDS)
+    mix = options.mix or payment_mix(peak_mix, sorted(kinds))
     chosen = {k: v for k, v in mix.items() if k in kinds and v > 0}
     total = sum(chosen.values())
     if total <= 0:
@@ -317,9 +344,12 @@ def _say_event(event: dict[str, Any], say: Say) -> None:
 def _locust_env(options: RunOptions, data: Path, out: Path, mix: dict[str, float]
                 ) -> dict[str, str]:
     env = {**os.environ, "CLMTV_LT_DATA": str(data), "CLMTV_LT_OUT": str(out),
-           "PYTHONUNBUFFERED": "1"}
-    if options.kinds:
-        env["CLMTV_LT_KINDS"] = ",".join(options.kinds)
+           "PYTHONUNBUFFERED": "1",
+           "CLMTV_LT_BATCH": json.dumps({"size": options.batch_size,
+                                         "window_ms": options.batch_window_ms,
+                                         "resend_share": options.batch_resend_share})}
+    if options.kinds or BATCH_KIND in mix:
+        env["CLMTV_LT_KINDS"] = ",".join(sent_kinds(options))
     if options.month_minutes is not None:
         env["CLMTV_LT_SHAPE"] = "month"
         month: dict[str, Any] = {"minutes": options.month_minutes}

@@ -43,6 +43,23 @@ HOURS = 24
 EVENT_KINDS = ("window_close", "day_file")
 SENT_KINDS = ("voluntary_payment", "statement_read", "declaration_upload", "fund_batch",
               "fund_message")
+# The month's voluntary payments again, gathered by each channel's server and sent as batches
+# (`loadtests/gathering.py`): no traffic of its own, so sent only when named (`--kinds`, `--mix`).
+BATCH_KIND = "channel_batch"
+RUN_KINDS = (*KINDS, BATCH_KIND)  # what `clmtv loadtest run --kinds` may name
+MIX_KINDS = (*SENT_KINDS, BATCH_KIND)  # what `--mix` may name
+
+
+def payment_mix(mix: Mapping[str, float], kinds: Sequence[str]) -> dict[str, float]:
+    """A mix for the kinds sent: the voluntary payments' share goes to the batching kind when it
+    is sent, split evenly with single payments when both are (as `loadtests/plans.py` does)."""
+    out = dict(mix)
+    sending = [k for k in ("voluntary_payment", BATCH_KIND) if k in kinds]
+    if BATCH_KIND in sending and BATCH_KIND not in mix:
+        share = float(out.pop("voluntary_payment", 0.0))
+        for kind in sending:
+            out[kind] = share / len(sending)
+    return out
 
 # Share of a day's traffic in each hour (local time), before normalising. Assumptions.
 EVENING = (1, 1, 1, 1, 1, 1, 2, 3, 3, 3, 3, 4, 5, 4, 3, 3, 3, 4, 6, 8, 9, 8, 5, 2)
