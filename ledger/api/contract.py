@@ -170,10 +170,14 @@ def _declare_statuses(method: str, operation: dict[str, Any]) -> None:
     for code in sorted(statuses):
         responses.setdefault(str(code), {"description": STATUS_TEXT[code]})
     for status, response in responses.items():
-        declared = [m.get("schema") for m in response.get("content", {}).values()]
-        if status.isdigit() and int(status) >= 400 and all(s in _PROBLEM_SCHEMAS
-                                                           for s in declared):
-            response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
+        if not status.isdigit() or int(status) < 400:
+            continue
+        own = {media: content for media, content in response.get("content", {}).items()
+               if content.get("schema") not in _PROBLEM_SCHEMAS}
+        if not own or int(status) < 500:
+            # A client error is a problem; a route may also answer it with a body of its own
+            # (a batch whose every item failed lists them): then both are declared.
+            response["content"] = {**own, PROBLEM_MEDIA_TYPE: {"schema": PROBLEM_REF}}
             if status == "429":
                 response["headers"] = {"Retry-After": {
                     "description": "Whole seconds until a request is allowed again",

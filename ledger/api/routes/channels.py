@@ -214,8 +214,22 @@ def _payment_request(body: PaymentIn) -> PaymentRequest:
                           body.quote_id)
 
 
+class PaymentBatchOut(BaseModel):
+    """Every payment of a batch answered in order: `{"index", "http_status", "status"
+    (created | exists | failed), "payment" | "problem"}`."""
+
+    counts: dict[str, int] = Field(description="created, exists and failed payments")
+    results: list[dict[str, Any]] = Field(max_length=PAYMENT_BATCH_MAX)
+
+
 @router.post("/v1/channels/{channel}/payments/batch",
-             responses={207: {"description": "Some payments failed: see each result"}},
+             responses={200: {"model": PaymentBatchOut,
+                              "description": "Every payment booked, or booked already"},
+                        207: {"model": PaymentBatchOut,
+                              "description": "Some payments failed: see each result"},
+                        422: {"model": PaymentBatchOut, "description": "Every payment failed "
+                              "(each result says why), or the request itself is invalid "
+                              "(a problem)"}},
              summary=f"Up to {PAYMENT_BATCH_MAX} payments a channel gathered, booked together")
 async def pay_batch(channel: ChannelPath, body: PaymentBatchIn, principal: PrincipalDep,
                     svc: ServicesDep) -> Response:
