@@ -14,6 +14,9 @@ from pathlib import Path
 
 # module path -> test files (or folders) that exercise it
 RULES = ("tests/adapters/test_rules_arrays.py", "tests/adapters/test_rules_samples.py")
+# the small domain modules' value types and rules, edge by edge (errors, principals, ids, pii,
+# months, the fund registry, money)
+VALUES = "tests/unit/test_domain_values.py"
 
 TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     # the ledger's domain, with issue 21's model-based and refusal tests
@@ -31,24 +34,24 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
         "tests/db/test_posting.py",
     ),
     "ledger/domain/funds.py": (
-        "tests/unit/test_domain.py", "tests/settlement/test_totalisation.py",
+        "tests/unit/test_domain.py", VALUES, "tests/settlement/test_totalisation.py",
         "tests/adapters/test_rules_kh_mm.py", "tests/adapters/test_parameters.py",
     ),
     "ledger/domain/ids.py": (
-        "tests/unit/test_domain.py", "tests/settlement/test_coverage.py",
+        "tests/unit/test_domain.py", VALUES, "tests/settlement/test_coverage.py",
         "tests/settlement/test_windows.py",
     ),
     "ledger/domain/ledger.py": ("tests/unit", "tests/properties", "tests/db/test_posting.py"),
     "ledger/domain/money.py": (
-        "tests/unit/test_money.py", "tests/settlement/test_netting.py",
+        "tests/unit/test_money.py", VALUES, "tests/settlement/test_netting.py",
         "tests/settlement/test_legs.py",
     ),
     "ledger/domain/periods.py": (
-        "tests/unit/test_domain.py", "tests/settlement/test_coverage.py",
+        "tests/unit/test_domain.py", VALUES, "tests/settlement/test_coverage.py",
         "tests/adapters/test_parameters.py",
     ),
-    "ledger/domain/pii.py": ("tests/unit/test_domain.py",),
-    "ledger/domain/principals.py": ("tests/api/test_ledger_api.py",),  # only the API uses them
+    "ledger/domain/pii.py": ("tests/unit/test_domain.py", VALUES),
+    "ledger/domain/principals.py": (VALUES,),
     # the settlement's pure modules
     "ledger/settlement/canonical.py": (
         "tests/settlement/test_jcs_canonical.py", "tests/settlement/test_message_verify.py",
