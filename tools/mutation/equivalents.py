@@ -21,6 +21,7 @@ _R = "ledger.settlement.rounding."
 _N = "ledger.settlement.netting."
 _C = "ledger.settlement.canonical."
 _A = "ledger.adapters.arith."
+_M = "ledger.domain.money."
 
 # Reasons shared by several mutants of one line.
 _SAME_LENGTH = Equivalent(
@@ -241,6 +242,20 @@ EQUIVALENT: dict[str, Equivalent] = {
         "positive = numerators >= 1",
         "For integers `>= 1` is `> 0`: differs only for zeros, whose step `inexact` masks.",
     ),
+    # -- money
+    f"{_M}x_round_to_int__mutmut_9": Equivalent(
+        "quantize(Decimal(2)",
+        "quantize reads only its argument's exponent, and Decimal(2)'s is 0 like Decimal(1)'s: "
+        "both round to a whole number.",
+    ),
+    **{
+        f"{_M}xǁMoneyǁto_major__mutmut_{n}": Equivalent(
+            fragment,
+            "An amount is at most 19 digits (__post_init__ refuses more than 64 bits), and moving "
+            "its point is exact in the default 28-digit context too: the context is never used.",
+        )
+        for n, fragment in ((2, "context=None"), (4, "self.currency.exponent, )"))
+    },
 }
 
 

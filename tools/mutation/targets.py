@@ -17,6 +17,8 @@ RULES = ("tests/adapters/test_rules_arrays.py", "tests/adapters/test_rules_sampl
 # the small domain modules' value types and rules, edge by edge (errors, principals, ids, pii,
 # months, the fund registry, money)
 VALUES = "tests/unit/test_domain_values.py"
+# the home funds' voluntary schemes and welfare funds, priced through each fund's voluntary_terms
+VOLUNTARY = "tests/adapters/test_voluntary.py"
 
 TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     # the ledger's domain, with issue 21's model-based and refusal tests
@@ -81,12 +83,12 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
         "tests/adapters/test_parameters.py",
     ),
     "ledger/adapters/jp_jps/rules.py": ("tests/adapters/test_rules_jp_jps.py", *RULES),
-    "ledger/adapters/kh_nssf/rules.py": ("tests/adapters/test_rules_kh_mm.py", *RULES),
-    "ledger/adapters/la_lsso/rules.py": ("tests/adapters/test_rules_la_lsso.py", *RULES),
-    "ledger/adapters/mm_ssb/rules.py": ("tests/adapters/test_rules_kh_mm.py", *RULES),
+    "ledger/adapters/kh_nssf/rules.py": ("tests/adapters/test_rules_kh_mm.py", VOLUNTARY, *RULES),
+    "ledger/adapters/la_lsso/rules.py": ("tests/adapters/test_rules_la_lsso.py", VOLUNTARY, *RULES),
+    "ledger/adapters/mm_ssb/rules.py": ("tests/adapters/test_rules_kh_mm.py", VOLUNTARY, *RULES),
     "ledger/adapters/my_socso/rules.py": ("tests/adapters/test_rules_my_socso.py", *RULES),
     "ledger/adapters/th_sso/rules.py": ("tests/adapters/test_rules_th_sso.py", *RULES),
-    "ledger/adapters/vn_vss/rules.py": ("tests/adapters/test_rules_vn_vss.py", *RULES),
+    "ledger/adapters/vn_vss/rules.py": ("tests/adapters/test_rules_vn_vss.py", VOLUNTARY, *RULES),
 }
 
 
