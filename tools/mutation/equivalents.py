@@ -242,6 +242,16 @@ EQUIVALENT: dict[str, Equivalent] = {
         "positive = numerators >= 1",
         "For integers `>= 1` is `> 0`: differs only for zeros, whose step `inexact` masks.",
     ),
+    # -- the funds' rules
+    "ledger.adapters.kh_nssf.rules.xǁKhNssfAdapterǁranks__mutmut_22": Equivalent(
+        "if r[2] is not None",
+        "RankTable's validator requires a bound on every rank after the first, and r[2] (the "
+        "contributory wage) is never None: both filters keep every row (the test is for mypy).",
+    ),
+    "ledger.adapters.mm_ssb.rules.xǁMmSsbAdapterǁcontext_from_fields__mutmut_10": Equivalent(
+        '"registered_at_60_or_over", "NO"',
+        "The default is lowercased on the same line: \"NO\" and \"no\" both read as \"no\".",
+    ),
     # -- money
     f"{_M}x_round_to_int__mutmut_9": Equivalent(
         "quantize(Decimal(2)",
