@@ -13,6 +13,7 @@ from ledger.adapters.kh_nssf.rules import KhNssfAdapter
 from ledger.adapters.mm_ssb.params import RateReading
 from ledger.adapters.refunds import Claim, History
 from ledger.adapters.registry import get_adapter
+from ledger.adapters.voluntary_terms import PaymentRule, PaymentUnit, VoluntaryTerms
 from ledger.adapters.wagebase import Clamp, Steps
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
@@ -275,3 +276,25 @@ def test_mm_scheme_abroad_is_six_percent_of_the_declared_income_to_the_quantum()
     top = MM.contribution(NONE, "voluntary-abroad", OCT_2026, kyat(400_000), opened=True)
     assert (top.wage_base, top.shares_minor()) == (
         kyat(300_000), {Payer.VOLUNTARY: kyat(18_000).amount_minor})
+
+
+def test_mm_scheme_abroads_payment_terms() -> None:
+    # 1, 3, 6 or 12 months a payment, up to 11 ahead and 3 in arrears (unverified terms), a
+    # declared income between 124,800 kyat and the ceiling (300,000)
+    assert MM.voluntary_terms("voluntary-abroad", OCT_2026) == VoluntaryTerms(
+        PaymentRule(unit=PaymentUnit.MONTH, counts=(1, 3, 6, 12), advance_months_max=11,
+                    arrears_months_max=3),
+        income_floor_minor=kyat(124_800).amount_minor,
+        income_ceiling_minor=kyat(300_000).amount_minor)
+    assert MM.voluntary_terms("old-age", OCT_2026) is None
+
+
+def test_kh_voluntary_pensions_payment_terms() -> None:
+    # 1, 3, 6 or 12 months a payment, up to 11 ahead and 1 in arrears (unverified terms), a
+    # declared income between 400,000 and 1,200,000 riel
+    assert KH.voluntary_terms("voluntary-pension", MAR_2023) == VoluntaryTerms(
+        PaymentRule(unit=PaymentUnit.MONTH, counts=(1, 3, 6, 12), advance_months_max=11,
+                    arrears_months_max=1),
+        income_floor_minor=riel(400_000).amount_minor,
+        income_ceiling_minor=riel(1_200_000).amount_minor)
+    assert KH.voluntary_terms("pension", MAR_2023) is None

@@ -11,6 +11,7 @@ import pytest
 from ledger.adapters.base import Share, WorkerContext
 from ledger.adapters.refunds import Claim, History, MonthRecord
 from ledger.adapters.registry import get_adapter
+from ledger.adapters.voluntary_terms import PaymentRule, PaymentUnit, VoluntaryTerms
 from ledger.adapters.wagebase import Clamp, PriorOrFixed
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
@@ -271,3 +272,14 @@ def test_voluntary_si_refuses_a_support_group_the_parameters_do_not_name() -> No
     assert (err.value.code, err.value.field, err.value.message) == (
         ErrorCode.INVALID_INPUT, "support_group",
         "support_group must be one of poor, near_poor, ethnic_minority, other, got 'rich'")
+
+
+def test_voluntary_si_payment_terms() -> None:
+    # Law 41/2024 (funds.md §1.3): 1, 3, 6 or 12 months, or up to 5 years ahead at once, never
+    # in arrears; income between 1,500,000 and 46,800,000; support for 120 months, four groups
+    assert VN.voluntary_terms("voluntary-si", Month(2026, 1)) == VoluntaryTerms(
+        PaymentRule(unit=PaymentUnit.MONTH, counts=(1, 3, 6, 12, 24, 36, 48, 60),
+                    advance_months_max=59, arrears_months_max=0),
+        income_floor_minor=1_500_000, income_ceiling_minor=46_800_000, support_months_max=120,
+        support_groups=("poor", "near_poor", "ethnic_minority", "other"))
+    assert VN.voluntary_terms("retirement-survivorship", Month(2026, 1)) is None
