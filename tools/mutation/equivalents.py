@@ -243,6 +243,11 @@ EQUIVALENT: dict[str, Equivalent] = {
         "For integers `>= 1` is `> 0`: differs only for zeros, whose step `inexact` masks.",
     ),
     # -- the funds' rules
+    "ledger.adapters.th_sso.rules.xǁThSsoAdapterǁplan__mutmut_81": Equivalent(
+        "rounding, )",
+        "SATANG is the constant 1 (not a parameter), which is Plan's default quantum: dropping "
+        "the argument builds the same Plan.",
+    ),
     "ledger.adapters.kh_nssf.rules.xǁKhNssfAdapterǁranks__mutmut_22": Equivalent(
         "if r[2] is not None",
         "RankTable's validator requires a bound on every rank after the first, and r[2] (the "
