@@ -257,6 +257,16 @@ EQUIVALENT: dict[str, Equivalent] = {
         '"registered_at_60_or_over", "NO"',
         "The default is lowercased on the same line: \"NO\" and \"no\" both read as \"no\".",
     ),
+    # -- ledger
+    **{
+        f"ledger.domain.ledger.x_first_difference__mutmut_{n}": Equivalent(
+            fragment,
+            "TransferSpec.identity() returns one value per name in IDENTITY_FIELDS, next to each "
+            "other in ledger.py, so the three always have one length and `zip`'s strictness is "
+            "never tested.",
+        )
+        for n, fragment in ((4, "strict=None"), (8, "stored.identity(), )"), (9, "strict=False"))
+    },
     # -- money
     f"{_M}x_round_to_int__mutmut_9": Equivalent(
         "quantize(Decimal(2)",
