@@ -257,6 +257,17 @@ EQUIVALENT: dict[str, Equivalent] = {
         '"registered_at_60_or_over", "NO"',
         "The default is lowercased on the same line: \"NO\" and \"no\" both read as \"no\".",
     ),
+    # -- contributions
+    "ledger.domain.contributions.x__validate_shares__mutmut_53": Equivalent(
+        "out.sort(key=None)",
+        "Payer's members are declared in the alphabetical order of their values and a "
+        "contribution's payers are distinct (a duplicate is refused above): sorting the "
+        "(payer, money) pairs as they are gives the same order, and money is never compared.",
+    ),
+    "ledger.domain.contributions.x_validate_contribution__mutmut_60": Equivalent(
+        "check_id(raw.id, )",
+        "check_id's default field is \"id\", the name passed: the same call.",
+    ),
     # -- ledger
     **{
         f"ledger.domain.ledger.x_first_difference__mutmut_{n}": Equivalent(
