@@ -13,6 +13,7 @@ from ledger.adapters.kh_nssf.rules import KhNssfAdapter
 from ledger.adapters.mm_ssb.params import RateReading
 from ledger.adapters.refunds import Claim, History
 from ledger.adapters.registry import get_adapter
+from ledger.adapters.voluntary_terms import PaymentRule, PaymentUnit, VoluntaryTerms
 from ledger.adapters.wagebase import Clamp, Steps
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
@@ -241,3 +242,59 @@ def test_a_rounding_step_of_100_riel_or_kyat_reaches_every_plan() -> None:
         assert kh.plan(scheme, MAR_2023, NONE).quantum == riel(100).amount_minor, scheme
     mm = adapter_with("MM-SSB", amount_quantum=Decimal(100))
     assert mm.plan("employment-injury", OCT_2026, NONE).quantum == kyat(100).amount_minor
+
+
+def test_kh_voluntary_pension_is_the_members_share_of_the_total_rate_to_the_quantum() -> None:
+    # The bundled member share is 100% and the quantum one sen, where multiplying and dividing
+    # by the share agree and every quantum is the same: a file with a 50% share and whole
+    # hundreds of riel tells them apart. 4% total x 50% = 2%; 1,000,050 riel -> 20,001 -> 20,000.
+    kh = adapter_with("KH-NSSF", voluntary_pension_member_share=Decimal(50),
+                      amount_quantum=Decimal(100))
+    assert kh.plan("voluntary-pension", MAR_2023, NONE) == Plan(
+        Clamp(riel(400_000).amount_minor, riel(1_200_000).amount_minor),
+        {Payer.VOLUNTARY: Share(Fraction(2, 100))}, Rounding.HALF_UP, 10_000)
+    quote = kh.contribution(NONE, "voluntary-pension", MAR_2023, riel(1_000_050))
+    assert quote.shares_minor() == {Payer.VOLUNTARY: riel(20_000).amount_minor}
+    # the bundled file: the whole 4%, to the sen (1,000,050 riel -> 40,002 riel)
+    assert KH.contribution(NONE, "voluntary-pension", MAR_2023, riel(1_000_050)).shares_minor() \
+        == {Payer.VOLUNTARY: riel(40_002).amount_minor}
+
+
+def test_mm_scheme_abroad_is_six_percent_of_the_declared_income_to_the_quantum() -> None:
+    # funds.md §1.2: an agreement option; 6% of an income between 124,800 kyat and the ceiling
+    # (300,000). 250,050 kyat: 15,003 kyat; with a file rounding to 100 kyat, 15,000.
+    plan = Plan(Clamp(kyat(124_800).amount_minor, kyat(300_000).amount_minor),
+                {Payer.VOLUNTARY: Share(Fraction(6, 100))}, Rounding.HALF_UP, 1)
+    assert MM.plan("voluntary-abroad", OCT_2026, NONE) == plan
+    quote = MM.contribution(NONE, "voluntary-abroad", OCT_2026, kyat(250_050), opened=True)
+    assert quote.shares_minor() == {Payer.VOLUNTARY: kyat(15_003).amount_minor}
+    mm = adapter_with("MM-SSB", amount_quantum=Decimal(100))
+    assert mm.plan("voluntary-abroad", OCT_2026, NONE).quantum == 10_000
+    quote = mm.contribution(NONE, "voluntary-abroad", OCT_2026, kyat(250_050), opened=True)
+    assert quote.shares_minor() == {Payer.VOLUNTARY: kyat(15_000).amount_minor}
+    # above the ceiling the income is cut to it: 6% of 300,000 = 18,000
+    top = MM.contribution(NONE, "voluntary-abroad", OCT_2026, kyat(400_000), opened=True)
+    assert (top.wage_base, top.shares_minor()) == (
+        kyat(300_000), {Payer.VOLUNTARY: kyat(18_000).amount_minor})
+
+
+def test_mm_scheme_abroads_payment_terms() -> None:
+    # 1, 3, 6 or 12 months a payment, up to 11 ahead and 3 in arrears (unverified terms), a
+    # declared income between 124,800 kyat and the ceiling (300,000)
+    assert MM.voluntary_terms("voluntary-abroad", OCT_2026) == VoluntaryTerms(
+        PaymentRule(unit=PaymentUnit.MONTH, counts=(1, 3, 6, 12), advance_months_max=11,
+                    arrears_months_max=3),
+        income_floor_minor=kyat(124_800).amount_minor,
+        income_ceiling_minor=kyat(300_000).amount_minor)
+    assert MM.voluntary_terms("old-age", OCT_2026) is None
+
+
+def test_kh_voluntary_pensions_payment_terms() -> None:
+    # 1, 3, 6 or 12 months a payment, up to 11 ahead and 1 in arrears (unverified terms), a
+    # declared income between 400,000 and 1,200,000 riel
+    assert KH.voluntary_terms("voluntary-pension", MAR_2023) == VoluntaryTerms(
+        PaymentRule(unit=PaymentUnit.MONTH, counts=(1, 3, 6, 12), advance_months_max=11,
+                    arrears_months_max=1),
+        income_floor_minor=riel(400_000).amount_minor,
+        income_ceiling_minor=riel(1_200_000).amount_minor)
+    assert KH.voluntary_terms("pension", MAR_2023) is None

@@ -4,15 +4,19 @@ and the unverified voluntary scheme (9% of a declared income between the same bo
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import numpy as np
 import pytest
 
 from ledger.adapters.context import WorkerContext
 from ledger.adapters.registry import get_adapter
+from ledger.adapters.voluntary_terms import PaymentRule, PaymentUnit, VoluntaryTerms
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer, get_fund
 from ledger.domain.money import Currency, Money
 from ledger.domain.periods import Month
+from tests.adapters.rules_support import adapter_with
 
 LA = get_adapter("LA-LSSO")
 OCT_2026 = Month(2026, 10)
@@ -101,3 +105,41 @@ def test_member_numbers_are_the_permissive_format() -> None:
     with pytest.raises(DomainError) as err:
         LA.validate_member_number("LSSO--1")
     assert (err.value.code, err.value.field) == (ErrorCode.INVALID_ID, "member_number")
+
+
+def test_amounts_round_to_the_quantum_the_parameters_set() -> None:
+    # The bundled quantum is one att; a file that rounds to whole thousands of kip is honoured
+    # by both schemes. 3,456,789.01 kip: 5.5% = 190,123.395555 -> 190,000; 6% = 207,407.3406 ->
+    # 207,000; 9% (voluntary) = 311,111.0109 -> 311,000 (half up to 1,000 kip).
+    la = adapter_with("LA-LSSO", amount_quantum=Decimal(1000))
+    wage = kip(345_678_901)
+    assert la.plan("social-security", OCT_2026, NONE).quantum == 100_000  # 1,000 kip in att
+    quote = la.contribution(NONE, "social-security", OCT_2026, wage)
+    assert quote.shares_minor() == {Payer.EMPLOYEE: 19_000_000, Payer.EMPLOYER: 20_700_000}
+    assert quote.quantum_minor == 100_000
+    assert la.plan("voluntary", OCT_2026, NONE).quantum == 100_000
+    voluntary = la.contribution(NONE, "voluntary", OCT_2026, wage)
+    assert voluntary.shares_minor() == {Payer.VOLUNTARY: 31_100_000}
+
+
+def test_the_voluntary_schemes_terms() -> None:
+    # The voluntary scheme: 1, 3, 6 or 12 months a payment, up to 11 ahead and 1 in arrears
+    # (unverified terms), a declared income between the minimum wage and the ceiling.
+    terms = LA.voluntary_terms("voluntary", OCT_2026)
+    assert terms == VoluntaryTerms(
+        PaymentRule(unit=PaymentUnit.MONTH, counts=(1, 3, 6, 12), advance_months_max=11,
+                    arrears_months_max=1),
+        income_floor_minor=250_000_000, income_ceiling_minor=450_000_000)
+    assert terms.insurance_periods and terms.benefits == ()
+    # the welfare fund (an agreement option): one contract a payment, no declared income, no
+    # insurance periods, and the benefits the parameters list
+    welfare = LA.voluntary_terms("migrant-welfare", OCT_2026)
+    assert welfare is not None
+    assert welfare.rule == PaymentRule(unit=PaymentUnit.CONTRACT, counts=(1,),
+                                       advance_months_max=1, arrears_months_max=1)
+    assert (welfare.income_floor_minor, welfare.income_ceiling_minor) == (None, None)
+    assert not welfare.insurance_periods
+    assert [b.event for b in welfare.benefits] == [
+        "early_return_disaster_war", "accident_or_illness", "vocational_support",
+        "death_or_disappearance"]
+    assert LA.voluntary_terms("social-security", OCT_2026) is None

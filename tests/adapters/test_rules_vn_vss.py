@@ -11,6 +11,7 @@ import pytest
 from ledger.adapters.base import Share, WorkerContext
 from ledger.adapters.refunds import Claim, History, MonthRecord
 from ledger.adapters.registry import get_adapter
+from ledger.adapters.voluntary_terms import PaymentRule, PaymentUnit, VoluntaryTerms
 from ledger.adapters.wagebase import Clamp, PriorOrFixed
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.funds import Payer
@@ -238,3 +239,47 @@ def test_a_zone_that_is_not_a_number_is_refused(zone: str) -> None:
     err = refused(lambda: VN.context_from_fields({"zone": zone}))
     assert (err.code, err.field, err.message) == (
         ErrorCode.INVALID_INPUT, "zone", f"zone must be 01-04, got {zone!r}")
+
+
+def test_voluntary_si_plan_with_and_without_the_states_support() -> None:
+    # funds.md §1.3: 22% of a declared income between 1,500,000 (the rural poverty line) and
+    # 20 base salaries (20 x 2,340,000 = 46,800,000); the state pays a share of 22% of the
+    # floor for a poor worker: 50% x 330,000 = 165,000, taken off the worker's part.
+    jan = Month(2026, 1)
+    plan = VN.plan("voluntary-si", jan, WorkerContext())
+    assert plan.base == Clamp(1_500_000, 46_800_000)
+    assert plan.shares == {Payer.VOLUNTARY: Share(Fraction(22, 100), fixed=0)}
+    poor = VN.plan("voluntary-si", jan, WorkerContext(support_group="poor"))
+    assert poor.base == plan.base and poor.rounding is plan.rounding
+    assert poor.shares == {Payer.VOLUNTARY: Share(Fraction(22, 100), fixed=-165_000),
+                           Payer.GOVERNMENT: Share(Fraction(0), fixed=165_000)}
+    # 2,000,000 declared: 440,000, of which the state pays 165,000
+    quote = VN.contribution(WorkerContext(support_group="poor"), "voluntary-si", jan,
+                            vnd(2_000_000))
+    assert quote.shares == ((Payer.GOVERNMENT, vnd(165_000)), (Payer.VOLUNTARY, vnd(275_000)))
+    # near-poor: 40% x 330,000 = 132,000
+    near = VN.contribution(WorkerContext(support_group="near_poor"), "voluntary-si", jan,
+                           vnd(2_000_000))
+    assert near.shares == ((Payer.GOVERNMENT, vnd(132_000)), (Payer.VOLUNTARY, vnd(308_000)))
+    # an income above 46,800,000 is cut to it: 22% = 10,296,000, no support
+    top = VN.contribution(WorkerContext(), "voluntary-si", jan, vnd(50_000_000))
+    assert (top.wage_base, top.shares) == (vnd(46_800_000), ((Payer.VOLUNTARY, vnd(10_296_000)),))
+
+
+def test_voluntary_si_refuses_a_support_group_the_parameters_do_not_name() -> None:
+    with pytest.raises(DomainError) as err:
+        VN.plan("voluntary-si", Month(2026, 1), WorkerContext(support_group="rich"))
+    assert (err.value.code, err.value.field, err.value.message) == (
+        ErrorCode.INVALID_INPUT, "support_group",
+        "support_group must be one of poor, near_poor, ethnic_minority, other, got 'rich'")
+
+
+def test_voluntary_si_payment_terms() -> None:
+    # Law 41/2024 (funds.md §1.3): 1, 3, 6 or 12 months, or up to 5 years ahead at once, never
+    # in arrears; income between 1,500,000 and 46,800,000; support for 120 months, four groups
+    assert VN.voluntary_terms("voluntary-si", Month(2026, 1)) == VoluntaryTerms(
+        PaymentRule(unit=PaymentUnit.MONTH, counts=(1, 3, 6, 12, 24, 36, 48, 60),
+                    advance_months_max=59, arrears_months_max=0),
+        income_floor_minor=1_500_000, income_ceiling_minor=46_800_000, support_months_max=120,
+        support_groups=("poor", "near_poor", "ethnic_minority", "other"))
+    assert VN.voluntary_terms("retirement-survivorship", Month(2026, 1)) is None

@@ -159,6 +159,17 @@ def test_system_accounts_have_fixed_keys_codes_and_flags(
     assert spec.currency.value == key.rsplit("/", 1)[1]
 
 
+def test_member_and_pool_accounts_keep_their_scheme_and_a_plain_account_is_its_own_shard() -> None:
+    """The scheme is stored with the account (statements group by it), not only in its key; a
+    spec that is no family (shards 0) is its own sub-account for every committer slot."""
+    member = member_account("wkr_abcd", "JP-JPS", "epi", Currency.JPY)
+    assert (member.fund, member.scheme, member.worker_id, member.shards) == (
+        "JP-JPS", "epi", "wkr_abcd", 0)
+    pool = branch_pool_account("TH-SSO", "s33-sickness", Currency.THB)
+    assert (pool.fund, pool.scheme, pool.worker_id) == ("TH-SSO", "s33-sickness", None)
+    assert member.shard(0) is member and member.shard(7) is member and pool.shard(3) is pool
+
+
 def test_shares_and_overrides_are_stored_exactly() -> None:
     """What the store keeps and compares (issue 22 item 3, ADR 0048): each share's amount as a
     string by payer, and the overrides as compact JSON with sorted keys, or nothing at all."""

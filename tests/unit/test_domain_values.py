@@ -21,11 +21,18 @@ from ledger.domain.funds import (
     FundCode,
     Scheme,
     SchemeCode,
+    _fund,
+    _scheme,
     forget_fund,
     get_fund,
     register_fund,
 )
-from ledger.domain.ids import check_id, check_worker_id, new_worker_id
+from ledger.domain.ids import (
+    check_id,
+    check_worker_id,
+    check_worker_id_carries_no_number,
+    new_worker_id,
+)
 from ledger.domain.money import (
     AMOUNT_MINOR_MAX,
     Currency,
@@ -136,6 +143,51 @@ def test_what_each_principal_sees_of_a_worker() -> None:
     assert not EMPLOYER.sees_clear_numbers("wkr_x", "TH-SSO")
 
 
+OTHER_CHANNEL = Principal("remit", PrincipalKind.CHANNEL, "KH-REMIT")
+MINISTRY = Principal("molvt", PrincipalKind.MINISTRY, "KH")
+HELPER = Principal("attache", PrincipalKind.HELPER)
+
+
+def test_a_channel_acts_and_reads_for_its_own_channel_only() -> None:
+    everyone = (HUB, AUDITOR, FUND, EMPLOYER, CHANNEL, OTHER_CHANNEL, WORKER, MINISTRY, HELPER)
+    # CHANNEL's scope is "TH-SSO" (a code it shares with the fund, so only the kind tells them
+    # apart); the auditor reads every channel but acts for none.
+    assert [p.can_act_for_channel("TH-SSO") for p in everyone] == [
+        True, False, False, False, True, False, False, False, False]
+    assert [p.can_read_channel("TH-SSO") for p in everyone] == [
+        True, True, False, False, True, False, False, False, False]
+    assert [p.can_act_for_channel("KH-REMIT") for p in everyone] == [
+        True, False, False, False, False, True, False, False, False]
+    assert [p.can_read_channel("KH-REMIT") for p in everyone] == [
+        True, True, False, False, False, True, False, False, False]
+
+
+def test_who_reads_and_builds_each_monitoring_release() -> None:
+    everyone = (HUB, AUDITOR, FUND, EMPLOYER, CHANNEL, WORKER, MINISTRY, HELPER)
+    assert all(p.can_read_stats("public") for p in everyone)
+    assert [p.can_read_stats("fund:TH-SSO") for p in everyone] == [
+        True, True, True, False, False, False, False, False]  # the employer's scope is TH-SSO too
+    assert [p.can_read_stats("ministry:KH") for p in everyone] == [
+        True, True, False, False, False, False, True, False]
+    assert not FUND.can_read_stats("fund:KH-NSSF") and not MINISTRY.can_read_stats("ministry:TH")
+    # only fund and ministry audiences exist: a worker's scope in an audience of its kind is not
+    # one, nor is an audience without its kind, nor "TH-SSO:fund" read the other way round
+    assert not WORKER.can_read_stats("worker:wkr_abcd")
+    assert not FUND.can_read_stats("TH-SSO") and not FUND.can_read_stats("TH-SSO:fund")
+    assert not FUND.can_read_stats("fund:TH-SSO:x")
+    # the audience splits at its first colon: whatever follows is the scope, colons and all
+    assert Principal("f", PrincipalKind.FUND, "TH:SSO").can_read_stats("fund:TH:SSO")
+    assert not FUND.can_read_stats("Public") and not FUND.can_read_stats("PUBLIC")
+    # spending the privacy budget: the hub for any audience, a fund or ministry for its own only
+    assert [p.can_build_stats("public") for p in everyone] == [
+        True, False, False, False, False, False, False, False]
+    assert [p.can_build_stats("fund:TH-SSO") for p in everyone] == [
+        True, False, True, False, False, False, False, False]  # the auditor reads, never builds
+    assert [p.can_build_stats("ministry:KH") for p in everyone] == [
+        True, False, False, False, False, False, True, False]
+    assert not FUND.can_build_stats("fund:KH-NSSF") and not FUND.can_build_stats("PUBLIC")
+
+
 def test_a_principal_refused_is_told_who_and_what() -> None:
     FUND.require(True, "anything")
     e = refused(EMPLOYER.require, False, "post contributions to KH-NSSF")
@@ -158,6 +210,33 @@ def test_identity_numbers_are_normalised_hashed_sealed_and_masked() -> None:
     assert (e.code, e.message) == (ErrorCode.FORBIDDEN, "identity number cannot be decrypted")
     assert mask("12") == "12" and mask("123") == "123" and mask("1234") == "*234"
     assert mask("ab-cd e") == "**CDE"
+
+
+def test_upper_case_x_is_kept_by_normalising() -> None:
+    assert normalise_number("X 12-x") == "X12X"  # only spaces and dashes go
+
+
+def test_a_rotating_vault_finds_and_opens_under_either_key_pair() -> None:
+    old = PiiVault("key-0", base64.b64encode(b"o" * 32).decode())
+    new = PiiVault("key-1", DEV_PII_ENCRYPTION_KEY, previous=old)
+    assert not old.rotating and new.rotating and new.previous is old
+    assert old.lookup_hashes("TH-SSO", "1101-7ab") == [old.lookup_hash("TH-SSO", "11017AB")]
+    # the current hash first (what is written), then the previous pair's, same kind and number
+    assert new.lookup_hashes("TH-SSO", "1101-7ab") == [
+        new.lookup_hash("TH-SSO", "11017AB"), old.lookup_hash("TH-SSO", "11017AB")]
+    assert new.lookup_hash("TH-SSO", "11017AB") != old.lookup_hash("TH-SSO", "11017AB")
+    # a row sealed before the rotation opens under the previous pair, in its own context only
+    before = old.seal("member:w1", "1101700234568")
+    assert new.open_current("member:w1", before) is None
+    assert new.open("member:w1", before) == "1101700234568"
+    e = refused(new.open, "member:w2", before)
+    assert (e.code, e.message, e.field) == (
+        ErrorCode.FORBIDDEN, "identity number cannot be decrypted", None)
+    # a row sealed under the current pair opens without asking the previous one
+    after = new.seal("member:w1", "2202")
+    assert new.open("member:w1", after) == "2202" and old.open_current("member:w1", after) is None
+    # a vault holding no previous pair opens only its own
+    assert refused(old.open, "member:w1", after).code is ErrorCode.FORBIDDEN
 
 
 def test_a_vault_key_must_be_32_bytes() -> None:
@@ -196,6 +275,26 @@ def test_worker_ids() -> None:
         assert check_worker_id(worker) == worker and len(worker) == 4 + 16
 
 
+def test_a_worker_id_must_not_carry_the_workers_number() -> None:
+    numbers = ["1-1017-00234-56-8", "AB 12"]
+    check_worker_id_carries_no_number("wkr_free0001", numbers)
+    for carrying in ("wkr_x1101700234568", "wkr_11017002345680", "wkr-1101-7002-3456-8"):
+        e = refused(check_worker_id_carries_no_number, carrying, numbers)
+        assert (e.code, e.field, e.message) == (
+            ErrorCode.INVALID_ID, "id",
+            "id contains the worker's identity or member number; worker ids appear in URLs and "
+            "logs: choose another id, or let the hub assign one")
+    e = refused(check_worker_id_carries_no_number, "wkr_1101700234568", numbers, "workers[0].id")
+    assert e.field == "workers[0].id" and e.message.startswith("workers[0].id contains")
+    # compared as lowercase letters and digits, from six of them up (shorter ones would refuse
+    # ids by coincidence): "AB 12" is "ab12", four
+    check_worker_id_carries_no_number("wkr_ab12cd", ["AB 12", "ab1", "12cd"])
+    refused(check_worker_id_carries_no_number, "wkr_ab12cd", ["AB-12 CD"])  # six: refused
+    check_worker_id_carries_no_number("wkr_ab12c", ["AB-12 CD"])  # not all of it: accepted
+    # lowercase, not uppercase: "ß" lowercases to itself but uppercases to "SS"
+    check_worker_id_carries_no_number("wkr_12345ss", ["12345ß"])
+
+
 # -- months ----------------------------------------------------------------------------------------
 def test_months_from_1900_to_2999() -> None:
     assert str(Month(1900, 1)) == "1900-01" and str(Month(2999, 12)) == "2999-12"
@@ -225,6 +324,9 @@ def test_month_arithmetic() -> None:
     assert Month.of(date(2026, 1, 31)) == m and m.first_day() == date(2026, 1, 1)
     assert m.plus(11) == Month(2026, 12) and m.plus(12) == Month(2027, 1)
     assert m.plus(-1) == Month(2025, 12) and m.plus(-13) == Month(2024, 12)
+    # from a month other than January, the month's own offset counts too
+    assert Month(2026, 3).plus(1) == Month(2026, 4) and Month(2026, 3).plus(10) == Month(2027, 1)
+    assert Month(2026, 11).plus(-12) == Month(2025, 11) and Month(2026, 5).plus(0) == Month(2026, 5)
     assert m.months_until(Month(2027, 3)) == 14 and Month(2027, 3).months_until(m) == -14
     assert Month(2025, 12) < m < Month(2026, 2)
     assert month_text(202607) == "2026-07"
@@ -248,6 +350,40 @@ def test_schemes_take_contributions_from_their_first_month_while_operating() -> 
     assert (e.code, e.field, e.message) == (
         ErrorCode.SCHEME_NOT_IN_FORCE, "periods.month", "scheme old-age is not operating")
     assert not get_fund("TH-SSO").scheme("s33-sickness").long_term
+    # an agreement in force opens only a scheme marked as an agreement option
+    e = refused(old_age.check_in_force, Month(2030, 1), opened=True)
+    assert (e.code, e.message) == (ErrorCode.SCHEME_NOT_IN_FORCE, "scheme old-age is not operating")
+
+
+def test_an_agreement_option_scheme_is_taken_only_when_an_agreement_opens_it() -> None:
+    abroad = get_fund("MM-SSB").scheme("voluntary-abroad")
+    e = refused(abroad.check_in_force, Month(2030, 1))  # not opened unless told
+    assert (e.code, e.field, e.message) == (
+        ErrorCode.SCHEME_NOT_IN_FORCE, "month",
+        "scheme voluntary-abroad is not operating; an agreement may open it")
+    abroad.check_in_force(Month(2030, 1), opened=True)
+    e = refused(abroad.check_in_force, Month(2014, 3), opened=True)  # still from its start
+    assert e.message == "scheme voluntary-abroad accepts contributions from 2014-04, not 2014-03"
+
+
+def test_the_registry_is_built_from_each_funds_and_schemes_declaration() -> None:
+    # _fund and _scheme run once, when the module is imported: called here, their results are
+    # checked field by field (the registry's entries above come from the same two helpers).
+    pension = _scheme("pension", "Pension", "2020-07", True, verified_start=False, voluntary=True)
+    assert pension == Scheme(SchemeCode("pension"), "Pension", Month(2020, 7), True,
+                             verified_start=False, voluntary=True)
+    assert (pension.operating, pension.agreement_option) == (True, False)
+    fund = _fund("LA-TEST", "Lao test fund", "LA", Currency.LAK, pension,
+                 _scheme("welfare", "Welfare", "2021-01", False))
+    assert (fund.code, fund.name, fund.country, fund.currency) == (
+        "LA-TEST", "Lao test fund", "LA", Currency.LAK)
+    assert isinstance(fund.schemes, MappingProxyType) and list(fund.schemes) == [
+        "pension", "welfare"]
+    assert fund.schemes["pension"] is pension and fund.schemes["welfare"].starts == Month(2021, 1)
+    assert not fund.schemes["welfare"].long_term
+    assert fund == Fund(
+        FundCode("LA-TEST"), "Lao test fund", "LA", Currency.LAK,
+        MappingProxyType({"pension": pension, "welfare": fund.schemes["welfare"]}))
 
 
 def test_unknown_funds_and_schemes_list_the_known_ones() -> None:
@@ -305,6 +441,15 @@ def test_each_rounding_mode(mode: Rounding, up: int, down: int, tie_even: int, t
     assert [round_to_int(v, mode) for v in values] == [up, down, tie_even, tie_odd, minus]
 
 
+def test_rounding_holds_more_digits_than_decimals_default_context() -> None:
+    # A 64-bit amount times a rate of 18 decimals has up to 37 digits; the default context keeps
+    # 28 and would refuse to quantize such a number (InvalidOperation) instead of rounding it.
+    wide = Decimal("1234567890123456789012345678901234.5")
+    assert round_to_int(wide, Rounding.HALF_UP) == 1234567890123456789012345678901235
+    assert round_to_int(Decimal("-1234567890123456789012345678901234.5"), Rounding.DOWN) == (
+        -1234567890123456789012345678901234)
+
+
 def test_money_holds_a_64_bit_integer_of_minor_units() -> None:
     assert Money(AMOUNT_MINOR_MAX, THB).amount_minor == AMOUNT_MINOR_MAX
     assert Money(-AMOUNT_MINOR_MAX, THB).amount_minor == -AMOUNT_MINOR_MAX
@@ -314,7 +459,8 @@ def test_money_holds_a_64_bit_integer_of_minor_units() -> None:
                                                 f"amount_minor must be an integer, got {kind}")
     for beyond in (AMOUNT_MINOR_MAX + 1, -AMOUNT_MINOR_MAX - 1):
         e = refused(Money, beyond, THB)
-        assert (e.field, e.message) == ("amount_minor", "amount_minor exceeds 64 bits")
+        assert (e.code, e.field, e.message) == (
+            ErrorCode.INVALID_AMOUNT, "amount_minor", "amount_minor exceeds 64 bits")
     assert Money(5, "THB").currency is THB  # type: ignore[arg-type]
     assert Money.zero(JPY) == Money(0, JPY)
 
@@ -358,7 +504,7 @@ def test_money_reads_in_major_units() -> None:
 def test_money_arithmetic_keeps_one_currency() -> None:
     a, b = Money(7, THB), Money(5, THB)
     assert (a + b, a - b, -a) == (Money(12, THB), Money(2, THB), Money(-7, THB))
-    assert b < a and b <= a and a <= a and not a < b and not a <= b
+    assert b < a and b <= a and a <= a and not a < b and not a <= b and not a < Money(7, THB)
     for op in ("__add__", "__sub__", "__lt__", "__le__"):
         e = refused(getattr(a, op), Money(1, JPY))
         assert (e.code, e.field, e.message) == (

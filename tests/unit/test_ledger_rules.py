@@ -11,6 +11,7 @@ import pytest
 
 from ledger.domain.errors import DomainError, ErrorCode
 from ledger.domain.ledger import (
+    AccountFlags,
     Balance,
     PendingInfo,
     TransferFlags,
@@ -112,3 +113,25 @@ def test_a_balance_past_2_63_is_refused_and_one_at_it_is_not(side: str, pending:
     outcome = apply(TransferSpec("t", 1, 2, room, THB, flags), start=start)
     total = four(outcome.balances[1 if side == "debit" else 2])
     assert sum(total) == AMOUNT_MINOR_MAX
+
+
+def test_a_refusal_names_the_side_and_the_account_it_is_about() -> None:
+    """A currency mismatch says which side's account is in another currency; a broken balance
+    flag names its account in the message and in `details` (the API returns both)."""
+    yen = Currency.JPY
+    transfer = TransferSpec("t", 1, 2, 5, THB)
+    debit_side = refusal(transfer, start={1: Balance(1, yen, 0), 2: Balance(2, THB, 0)})
+    assert (debit_side.code, debit_side.field, debit_side.message) == (
+        ErrorCode.CURRENCY_MISMATCH, "currency", "debit account 1 is in JPY, transfer in THB")
+    credit_side = refusal(transfer, start={1: Balance(1, THB, 0), 2: Balance(2, yen, 0)})
+    assert credit_side.message == "credit account 2 is in JPY, transfer in THB"
+    owed = AccountFlags.DEBITS_MUST_NOT_EXCEED_CREDITS
+    liability = refusal(transfer, start={1: Balance(1, THB, owed), 2: Balance(2, THB, 0)})
+    assert (liability.code, liability.message, liability.details) == (
+        ErrorCode.EXCEEDS_CREDITS, "account 1 does not allow debits above credits",
+        {"account_id": 1})
+    cash = AccountFlags.CREDITS_MUST_NOT_EXCEED_DEBITS
+    asset = refusal(transfer, start={1: Balance(1, THB, 0), 2: Balance(2, THB, cash)})
+    assert (asset.code, asset.message, asset.details) == (
+        ErrorCode.EXCEEDS_DEBITS, "account 2 does not allow credits above debits",
+        {"account_id": 2})

@@ -21,6 +21,7 @@ _R = "ledger.settlement.rounding."
 _N = "ledger.settlement.netting."
 _C = "ledger.settlement.canonical."
 _A = "ledger.adapters.arith."
+_M = "ledger.domain.money."
 
 # Reasons shared by several mutants of one line.
 _SAME_LENGTH = Equivalent(
@@ -241,6 +242,56 @@ EQUIVALENT: dict[str, Equivalent] = {
         "positive = numerators >= 1",
         "For integers `>= 1` is `> 0`: differs only for zeros, whose step `inexact` masks.",
     ),
+    # -- the funds' rules
+    "ledger.adapters.th_sso.rules.xǁThSsoAdapterǁplan__mutmut_81": Equivalent(
+        "rounding, )",
+        "SATANG is the constant 1 (not a parameter), which is Plan's default quantum: dropping "
+        "the argument builds the same Plan.",
+    ),
+    "ledger.adapters.kh_nssf.rules.xǁKhNssfAdapterǁranks__mutmut_22": Equivalent(
+        "if r[2] is not None",
+        "RankTable's validator requires a bound on every rank after the first, and r[2] (the "
+        "contributory wage) is never None: both filters keep every row (the test is for mypy).",
+    ),
+    "ledger.adapters.mm_ssb.rules.xǁMmSsbAdapterǁcontext_from_fields__mutmut_10": Equivalent(
+        '"registered_at_60_or_over", "NO"',
+        "The default is lowercased on the same line: \"NO\" and \"no\" both read as \"no\".",
+    ),
+    # -- contributions
+    "ledger.domain.contributions.x__validate_shares__mutmut_53": Equivalent(
+        "out.sort(key=None)",
+        "Payer's members are declared in the alphabetical order of their values and a "
+        "contribution's payers are distinct (a duplicate is refused above): sorting the "
+        "(payer, money) pairs as they are gives the same order, and money is never compared.",
+    ),
+    "ledger.domain.contributions.x_validate_contribution__mutmut_60": Equivalent(
+        "check_id(raw.id, )",
+        "check_id's default field is \"id\", the name passed: the same call.",
+    ),
+    # -- ledger
+    **{
+        f"ledger.domain.ledger.x_first_difference__mutmut_{n}": Equivalent(
+            fragment,
+            "TransferSpec.identity() returns one value per name in IDENTITY_FIELDS, next to each "
+            "other in ledger.py, so the three always have one length and `zip`'s strictness is "
+            "never tested.",
+        )
+        for n, fragment in ((4, "strict=None"), (8, "stored.identity(), )"), (9, "strict=False"))
+    },
+    # -- money
+    f"{_M}x_round_to_int__mutmut_9": Equivalent(
+        "quantize(Decimal(2)",
+        "quantize reads only its argument's exponent, and Decimal(2)'s is 0 like Decimal(1)'s: "
+        "both round to a whole number.",
+    ),
+    **{
+        f"{_M}xǁMoneyǁto_major__mutmut_{n}": Equivalent(
+            fragment,
+            "An amount is at most 19 digits (__post_init__ refuses more than 64 bits), and moving "
+            "its point is exact in the default 28-digit context too: the context is never used.",
+        )
+        for n, fragment in ((2, "context=None"), (4, "self.currency.exponent, )"))
+    },
 }
 
 

@@ -14,6 +14,11 @@ from pathlib import Path
 
 # module path -> test files (or folders) that exercise it
 RULES = ("tests/adapters/test_rules_arrays.py", "tests/adapters/test_rules_samples.py")
+# the small domain modules' value types and rules, edge by edge (errors, principals, ids, pii,
+# months, the fund registry, money)
+VALUES = "tests/unit/test_domain_values.py"
+# the home funds' voluntary schemes and welfare funds, priced through each fund's voluntary_terms
+VOLUNTARY = "tests/adapters/test_voluntary.py"
 
 TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
     # the ledger's domain, with issue 21's model-based and refusal tests
@@ -31,24 +36,24 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
         "tests/db/test_posting.py",
     ),
     "ledger/domain/funds.py": (
-        "tests/unit/test_domain.py", "tests/settlement/test_totalisation.py",
+        "tests/unit/test_domain.py", VALUES, "tests/settlement/test_totalisation.py",
         "tests/adapters/test_rules_kh_mm.py", "tests/adapters/test_parameters.py",
     ),
     "ledger/domain/ids.py": (
-        "tests/unit/test_domain.py", "tests/settlement/test_coverage.py",
+        "tests/unit/test_domain.py", VALUES, "tests/settlement/test_coverage.py",
         "tests/settlement/test_windows.py",
     ),
     "ledger/domain/ledger.py": ("tests/unit", "tests/properties", "tests/db/test_posting.py"),
     "ledger/domain/money.py": (
-        "tests/unit/test_money.py", "tests/settlement/test_netting.py",
+        "tests/unit/test_money.py", VALUES, "tests/settlement/test_netting.py",
         "tests/settlement/test_legs.py",
     ),
     "ledger/domain/periods.py": (
-        "tests/unit/test_domain.py", "tests/settlement/test_coverage.py",
+        "tests/unit/test_domain.py", VALUES, "tests/settlement/test_coverage.py",
         "tests/adapters/test_parameters.py",
     ),
-    "ledger/domain/pii.py": ("tests/unit/test_domain.py",),
-    "ledger/domain/principals.py": ("tests/api/test_ledger_api.py",),  # only the API uses them
+    "ledger/domain/pii.py": ("tests/unit/test_domain.py", VALUES),
+    "ledger/domain/principals.py": (VALUES,),
     # the settlement's pure modules
     "ledger/settlement/canonical.py": (
         "tests/settlement/test_jcs_canonical.py", "tests/settlement/test_message_verify.py",
@@ -78,12 +83,12 @@ TESTS_BY_MODULE: dict[str, tuple[str, ...]] = {
         "tests/adapters/test_parameters.py",
     ),
     "ledger/adapters/jp_jps/rules.py": ("tests/adapters/test_rules_jp_jps.py", *RULES),
-    "ledger/adapters/kh_nssf/rules.py": ("tests/adapters/test_rules_kh_mm.py", *RULES),
-    "ledger/adapters/la_lsso/rules.py": ("tests/adapters/test_rules_la_lsso.py", *RULES),
-    "ledger/adapters/mm_ssb/rules.py": ("tests/adapters/test_rules_kh_mm.py", *RULES),
+    "ledger/adapters/kh_nssf/rules.py": ("tests/adapters/test_rules_kh_mm.py", VOLUNTARY, *RULES),
+    "ledger/adapters/la_lsso/rules.py": ("tests/adapters/test_rules_la_lsso.py", VOLUNTARY, *RULES),
+    "ledger/adapters/mm_ssb/rules.py": ("tests/adapters/test_rules_kh_mm.py", VOLUNTARY, *RULES),
     "ledger/adapters/my_socso/rules.py": ("tests/adapters/test_rules_my_socso.py", *RULES),
     "ledger/adapters/th_sso/rules.py": ("tests/adapters/test_rules_th_sso.py", *RULES),
-    "ledger/adapters/vn_vss/rules.py": ("tests/adapters/test_rules_vn_vss.py", *RULES),
+    "ledger/adapters/vn_vss/rules.py": ("tests/adapters/test_rules_vn_vss.py", VOLUNTARY, *RULES),
 }
 
 
