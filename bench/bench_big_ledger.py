@@ -3,21 +3,23 @@ N transfers (issue 18: 50,000,000), on PostgreSQL.
 
     python3 dev.py bench big_ledger --transfers 50000000      # or: .venv/bin/python -m ...
 
-On a fresh database (migrated: on PostgreSQL the journal is partitioned by month, ADR 0059):
-1. measures, on the empty ledger,
+Two fresh databases (migrated: on PostgreSQL the journal is partitioned by month, ADR 0062),
+each with the import's workers registered and their first month imported:
+1. the "full" one gets N transfers among 100,000 accounts of their own, generated inside
+   PostgreSQL (`INSERT ... SELECT` over `generate_series`, a million a statement, spread over
+   the last `--months` booking months; every index, key table and trigger of the real schema
+   maintained), those accounts' balances set to the sums of their transfers (the ledger
+   balances), then ANALYZE (autovacuum is off here);
+2. then the same three figures are measured on the empty and the full ledger, alternated
+   (empty, full, full, empty, ... `--rounds` each) so that both meet the same machine:
    - batched transfers/s: plain transfers among 20,000 accounts posted by the engine in jobs of
-     1,000 (as `bench_service --only transfers`), with CPU per transfer;
-   - one worker's statement: 24 months of Thai contributions booked for the worker, then the
+     1,000 (as `bench_service --only transfers`), with CPU per transfer (client and backends);
+   - one worker's statement: 24 months of Thai contributions booked for a new worker, then the
      statement read 50 times through `StatementService` (median and p95);
-   - a month's import: a Thai SSO file of `--import-rows` rows through `clmtv import` (rows/s,
-     CPU of the client and of its backends);
-2. fills the journal with N transfers among 100,000 other accounts, generated inside PostgreSQL
-   (`INSERT ... SELECT` over `generate_series`, a million a statement, spread over the last
-   `--months` booking months so that they land in their month's partitions; every index, key
-   table and trigger of the real schema maintained), then sets those accounts' balances to the
-   sums of their transfers (the ledger balances), and runs ANALYZE (autovacuum is off here);
-3. measures the same three again (new ids, a new worker, the next month's file), and prints one
-   JSON line: both sets of figures and the ratios (full / empty).
+   - a month's import in the steady state (the workers' accounts exist): a Thai SSO file of
+     `--import-rows` rows through `clmtv import` (rows/s, CPU of the client and backends);
+3. prints one JSON line per measurement, then all of them and the ratios (full / empty, of the
+   medians).
 """
 
 from __future__ import annotations
@@ -157,23 +159,33 @@ def month_import(url: str, members: list[str], month: Month, folder: Path) -> di
     return report
 
 
-async def measure(db: Database, url: str, label: str, worker: str, members: list[str],
+async def measure(db: Database, url: str, label: str, number: int, members: list[str],
                   month: Month, folder: Path) -> dict[str, dict[str, object]]:
+    worker = f"wkr_stmt{label.replace('-', '')}"
     return {"transfers": await batched_transfers(db, label),
-            "statement": await statement_latency(url, worker, len(label)),
+            "statement": await statement_latency(url, worker, number),
             "import": month_import(url, members, month, folder)}
 
 
-def ratios(empty: dict[str, dict[str, object]], full: dict[str, dict[str, object]]
+def ratios(empty: list[dict[str, dict[str, object]]], full: list[dict[str, dict[str, object]]]
            ) -> dict[str, float]:
-    """Full over empty, for the figures the issue names (1.0: no change; each must stay
-    within 20%)."""
+    """Full over empty (medians of the rounds), for the figures the issue names (1.0: no
+    change; each must stay within 20%)."""
     def ratio(part: str, figure: str) -> float:
-        return round(float(str(full[part][figure])) / float(str(empty[part][figure])), 3)
+        def median(runs: list[dict[str, dict[str, object]]]) -> float:
+            return statistics.median(float(str(run[part][figure])) for run in runs)
+        return round(median(full) / median(empty), 3)
 
     return {"transfers_per_s": ratio("transfers", "transfers_per_s"),
             "statement_median_ms": ratio("statement", "median_ms"),
             "import_rows_per_s": ratio("import", "rows_per_s")}
+
+
+async def prepared(db: Database, url: str, members: list[str], folder: Path) -> None:
+    """The import's members registered and their first month imported (untimed: the first
+    file of a worker creates their accounts; the measured imports are the steady state)."""
+    await register(url, members)
+    month_import(url, members, Month(2026, 1), folder)
 
 
 async def main() -> None:
@@ -181,19 +193,29 @@ async def main() -> None:
     parser.add_argument("--transfers", type=int, default=50_000_000)
     parser.add_argument("--months", type=int, default=12, help="booking months filled")
     parser.add_argument("--import-rows", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    async with fresh_postgres() as (db, url):
-        members = national_ids(args.import_rows)
-        await register(url, members)
-        first, second = "wkr_stmtempty", "wkr_stmtfull"  # one statement's worker each
-        with tempfile.TemporaryDirectory() as tmp:
-            folder = Path(tmp)
-            empty = await measure(db, url, "empty", first, members, Month(2026, 1), folder)
-            print(json.dumps({"empty": empty}), flush=True)
-            filled = await fill(url, args.transfers, args.months)
-            full = await measure(db, url, "full", second, members, Month(2026, 2), folder)
+    members = national_ids(args.import_rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        async with fresh_postgres() as (full_db, full_url):
+            await prepared(full_db, full_url, members, folder)
+            filled = await fill(full_url, args.transfers, args.months)
+            print(json.dumps({"fill": filled}), flush=True)
+            async with fresh_postgres() as (empty_db, empty_url):
+                await prepared(empty_db, empty_url, members, folder)
+                # Alternated (empty, full, full, empty, ...) so that both meet the same machine.
+                runs: dict[str, list[dict[str, dict[str, object]]]] = {"empty": [], "full": []}
+                order = [side for r in range(args.rounds)
+                         for side in (("empty", "full") if r % 2 == 0 else ("full", "empty"))]
+                for n, side in enumerate(order):
+                    db, url = (empty_db, empty_url) if side == "empty" else (full_db, full_url)
+                    run = await measure(db, url, f"{side}-{n}", n, members,
+                                        Month(2026, 2).plus(n), folder)
+                    runs[side].append(run)
+                    print(json.dumps({side: run}), flush=True)
     print(json.dumps({"workload": "big_ledger", "transfers": args.transfers, "fill": filled,
-                      "empty": empty, "full": full, "ratios": ratios(empty, full)}), flush=True)
+                      **runs, "ratios": ratios(runs["empty"], runs["full"])}), flush=True)
 
 
 if __name__ == "__main__":

@@ -138,10 +138,12 @@ class _CpuMeter:
     (the pool keeps its connections open: none should)."""
 
     server: psutil.Process | None = None
+    sealer: psutil.Process | None = None
     database = ""
 
     def __init__(self) -> None:
         self.api = self._api()
+        self.sealing = self._sealing()
         self.backends = postgres_backend_ticks(self.database) or {}
         self.children = resource.getrusage(resource.RUSAGE_CHILDREN)
 
@@ -158,8 +160,16 @@ class _CpuMeter:
             total += times.user + times.system
         return total
 
+    @classmethod
+    def _sealing(cls) -> float:
+        if cls.sealer is None:
+            return 0.0
+        times = cls.sealer.cpu_times()
+        return float(times.user + times.system)
+
     def per_item(self, items: int) -> dict[str, object]:
         api = self._api() - self.api
+        sealing = self._sealing() - self.sealing
         after = postgres_backend_ticks(self.database) or {}
         ticks = sum(t - self.backends.get(pid, 0) for pid, t in after.items())
         database = ticks / os.sysconf("SC_CLK_TCK")
@@ -168,7 +178,7 @@ class _CpuMeter:
                + children.ru_stime - self.children.ru_stime)
         per = 1e6 / max(items, 1)
         return {"cpu_us_per_item": {"api": round(api * per), "postgres": round(database * per),
-                                    "wrk": round(wrk * per)}}
+                                    "wrk": round(wrk * per), "sealer": round(sealing * per)}}
 
 
 CHANNEL = "mekong-wallet-th"
@@ -218,6 +228,9 @@ async def main() -> None:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--batch", type=int, default=100)
+    parser.add_argument("--sealer", choices=["server", "process"], default="server",
+                        help="where the journal is sealed: in each API process (the default "
+                        "settings), or by `clmtv audit seal --every 1` as a process of its own")
     parser.add_argument("--only", choices=["single", "batch", "payment", "payment-batch"],
                         help="run one workload (payment runs only when named)")
     args = parser.parse_args()
@@ -236,6 +249,12 @@ async def main() -> None:
         # No per-principal rate limit (ADR 0053): one principal sends the whole load here.
         env = {**os.environ, "CLMTV_DATABASE_URL": url, "CLMTV_DB_POOL_SIZE": "8",
                "CLMTV_DEV_MODE": "1", "CLMTV_RATE_LIMIT_PER_S": "0"}
+        sealer = None
+        if args.sealer == "process":
+            env["CLMTV_JOURNAL_SEAL_INTERVAL_S"] = "0"
+            sealer = subprocess.Popen([str(ROOT / ".venv/bin/clmtv"), "audit", "seal",
+                                       "--every", "1"], env=env, stdout=subprocess.DEVNULL)
+            _CpuMeter.sealer = psutil.Process(sealer.pid)
         server = subprocess.Popen(
             [str(ROOT / ".venv/bin/clmtv"), "serve", "--port", str(PORT), "--workers",
              str(args.server_workers), "--no-access-log"],
@@ -270,6 +289,9 @@ async def main() -> None:
         finally:
             server.terminate()
             server.wait(10)
+            if sealer is not None:
+                sealer.terminate()
+                sealer.wait(30)
 
 
 if __name__ == "__main__":

@@ -17,11 +17,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ledger.cli import exits
 from ledger.config import Settings
+
+if TYPE_CHECKING:
+    from ledger.services.journal import JournalService
 from ledger.settlement.keys import HUB, TrustRegistry
 
 DOCUMENT_BYTES_MAX = 16 * 1024 * 1024
@@ -31,7 +36,11 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     audit = sub.add_parser("audit", help="the tamper-evident journal: seal, verify, check "
                            "proofs")
     commands = audit.add_subparsers(dest="audit_command", required=True)
-    commands.add_parser("seal", help="seal what was committed since the last seal")
+    seal = commands.add_parser("seal", help="seal what was committed since the last seal")
+    seal.add_argument("--every", type=float, metavar="SECONDS",
+                      help="keep sealing every SECONDS until stopped (SIGTERM, Ctrl-C): the "
+                      "sealer as a process of its own, for servers run with "
+                      "CLMTV_JOURNAL_SEAL_INTERVAL_S=0 (docs/operations.md)")
     verify = commands.add_parser(
         "verify", help="recompute the journal's logs from the database and name the first "
         "transfer or period change edited, deleted, inserted or moved")
@@ -66,6 +75,27 @@ def _registry(source: str, allow_http_loopback: bool) -> TrustRegistry:
     return registry
 
 
+async def _seal_every(interval_s: float, journals: list[JournalService]) -> int:
+    """Each log's sealer, until SIGTERM or SIGINT; what is committed by then is sealed."""
+    if not 0 < interval_s <= 3600:
+        print("clmtv: --every must be more than 0 and at most 3600 seconds", file=sys.stderr)
+        return exits.REFUSED
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    print(f"sealing every {interval_s:g} s until stopped", flush=True)
+    sealers = [asyncio.create_task(j.run_sealer(interval_s)) for j in journals]
+    await stop.wait()
+    for task in sealers:
+        task.cancel()
+    await asyncio.gather(*sealers, return_exceptions=True)
+    for journal in journals:
+        await journal.seal_all()
+    print("stopped: everything committed is sealed", flush=True)
+    return exits.OK
+
+
 async def _with_journal(settings: Settings, args: argparse.Namespace) -> int:
     from ledger.db import journal_repo
     from ledger.db.engine import open_database
@@ -80,6 +110,9 @@ async def _with_journal(settings: Settings, args: argparse.Namespace) -> int:
         await upgrade(db)
         if args.audit_command == "seal":
             signer = HubSigner.from_file(Path(settings.hub_key_file), create=settings.dev_mode)
+            if args.every is not None:
+                return await _seal_every(args.every, [JournalService(db, signer, log)
+                                                      for log in logs])
             for log in logs:
                 made = await JournalService(db, signer, log).seal_all()
                 if not made:
