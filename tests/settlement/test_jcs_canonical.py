@@ -460,3 +460,42 @@ def test_the_fast_check_handles_characters_above_the_bmp() -> None:
     assert not is_canonical_ijson(b'{"a": 1}', {"a": 1})  # BMP only: the fast path says no too
     message = refusal(lambda: is_canonical_ijson(b'"x"', "\ud800"))
     assert message == "string contains a lone surrogate code unit"
+
+
+def test_the_fast_path_is_taken_exactly_for_plain_values_within_the_profile() -> None:
+    # The signer's fast path (issue 15) must be taken for what it writes correctly and only
+    # then: the general path gives the same bytes, so only the predicate itself can tell.
+    from ledger.settlement.canonical import DEPTH_MAX, _in_message_profile
+
+    class Kind(IntEnum):
+        ONE = 1
+
+    class Text(str):
+        pass
+
+    limit = 2**53 - 1
+    for plain in ("a", True, False, None, 0, limit, -limit, [], (), {}, {"a": [1, ("b",)]}):
+        assert _in_message_profile(plain, 0), plain
+    for other in (limit + 1, -limit - 1, 1.5, Kind.ONE, Text("a"), {1: "a"}, {"a": {2}},
+                  [b"x"], {"a": [1.0]}, ("a", 2.5)):
+        assert not _in_message_profile(other, 0), other
+    nested: Any = "x"
+    for _ in range(DEPTH_MAX):
+        nested = [nested]
+    assert _in_message_profile(nested, 0)  # 64 levels: what the general path takes
+    assert not _in_message_profile([nested], 0)
+    assert not _in_message_profile({"a": [nested]}, 0)
+    assert _in_message_profile(nested[0], 1) and not _in_message_profile(nested, 1)
+
+
+def test_the_profiles_refusals_say_why() -> None:
+    with pytest.raises(NumberNotAllowedError) as caught:
+        canonicalize({"a": 2**53}, integers_only=True)
+    assert str(caught.value) == (
+        "integer 9007199254740992 is beyond +-(2**53 - 1): send it as a string")
+    with pytest.raises(NumberNotAllowedError) as caught:
+        canonicalize([0.5], integers_only=True)
+    assert str(caught.value) == "number 0.5 is not an integer"
+    with pytest.raises(CanonicalizationError) as failed:
+        canonicalize({"a": "\ud800"}, integers_only=True)
+    assert str(failed.value) == "string contains a lone surrogate code unit"
