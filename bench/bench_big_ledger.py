@@ -162,6 +162,7 @@ def month_import(url: str, members: list[str], month: Month, folder: Path) -> di
 async def measure(db: Database, url: str, label: str, number: int, members: list[str],
                   month: Month, folder: Path) -> dict[str, dict[str, object]]:
     worker = f"wkr_stmt{label.replace('-', '')}"
+    await analyze(url)  # as autovacuum would after the last round's rows (it is off here)
     return {"transfers": await batched_transfers(db, label),
             "statement": await statement_latency(url, worker, number),
             "import": month_import(url, members, month, folder)}
@@ -179,6 +180,14 @@ def ratios(empty: list[dict[str, dict[str, object]]], full: list[dict[str, dict[
     return {"transfers_per_s": ratio("transfers", "transfers_per_s"),
             "statement_median_ms": ratio("statement", "median_ms"),
             "import_rows_per_s": ratio("import", "rows_per_s")}
+
+
+async def analyze(url: str) -> None:
+    raw = await asyncpg.connect(url.replace("+asyncpg", ""), command_timeout=None)
+    try:
+        await raw.execute("ANALYZE")
+    finally:
+        await raw.close()
 
 
 async def prepared(db: Database, url: str, members: list[str], folder: Path) -> None:
