@@ -22,7 +22,7 @@ neither log's leaf or head can pass for the other's.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,61 +193,55 @@ def check_document(document: Mapping[str, Any], registry: TrustRegistry, now: in
     kind, log = document.get("kind"), document.get("log", TRANSFERS)
     if log not in TREE_HEAD_TYPES:
         raise ProofInvalid(f"log {log!r} is neither 'transfers' nor 'periods'")
-    if kind == "inclusion" and log == PERIODS:
-        return _check_period_inclusion(document, registry, now)
     if kind == "inclusion":
-        return _check_inclusion(document, registry, now)
+        return _check_inclusion(document, registry, now, str(log))
     if kind == "consistency":
         return _check_consistency(document, registry, now, str(log))
     raise ProofInvalid(f"kind {kind!r} is neither 'inclusion' nor 'consistency'")
 
 
-def _check_inclusion(document: Mapping[str, Any], registry: TrustRegistry, now: int
-                     ) -> ProofVerdict:
-    head = verify_tree_head(str(document.get("tree_head", "")), registry, now)
-    transfer = document.get("transfer")
-    if not isinstance(transfer, Mapping):
-        raise ProofInvalid("the document names no transfer")
-    fields = _transfer_fields(transfer)
+@dataclass(frozen=True, slots=True)
+class _LeafKind:
+    """What an inclusion proof of one log proves: the document's key, its noun in messages,
+    the log's name in them, and how a leaf is read and hashed."""
+
+    key: str
+    noun: str
+    tree: str
+    fields: Callable[[Mapping[str, Any]], Sequence[Any]]
+    leaf_hash: Callable[[Any], bytes]
+
+
+_LEAVES = {
+    TRANSFERS: _LeafKind("transfer", "transfer", "the journal's tree", _transfer_fields,
+                         transfer_leaf_hash),
+    PERIODS: _LeafKind("period_change", "period change", "the period log's tree",
+                       _period_fields, period_leaf_hash),
+}
+
+
+def _check_inclusion(document: Mapping[str, Any], registry: TrustRegistry, now: int,
+                     log: str) -> ProofVerdict:
+    leaf = _LEAVES[log]
+    head = verify_tree_head(str(document.get("tree_head", "")), registry, now, log)
+    named = document.get(leaf.key)
+    if not isinstance(named, Mapping):
+        raise ProofInvalid(f"the document names no {leaf.noun}")
+    fields = leaf.fields(named)
     index = document.get("leaf_index")
     if type(index) is not int:
         raise ProofInvalid("leaf_index is not an integer")
     path = _hashes(document.get("audit_path"), "audit_path")
     if fields[0] > head.last_seq:
-        raise ProofInvalid(f"transfer seq {fields[0]} is beyond the tree head's last seq "
+        raise ProofInvalid(f"{leaf.noun} seq {fields[0]} is beyond the tree head's last seq "
                            f"{head.last_seq}")
-    if not merkle.verify_inclusion(transfer_leaf_hash(fields), index, head.tree_size, path,
+    if not merkle.verify_inclusion(leaf.leaf_hash(fields), index, head.tree_size, path,
                                    head.root):
-        raise ProofInvalid(f"transfer {fields[1]} is NOT leaf {index} of the tree of size "
+        raise ProofInvalid(f"{leaf.noun} {fields[1]} is NOT leaf {index} of the tree of size "
                            f"{head.tree_size}: the hashes do not lead to its root")
     return ProofVerdict("inclusion", [
-        f"valid: transfer {fields[1]} (seq {fields[0]}) is leaf {index} of the journal's tree "
+        f"valid: {leaf.noun} {fields[1]} (seq {fields[0]}) is leaf {index} of {leaf.tree} "
         f"of size {head.tree_size}",
-        f"tree head signed by the hub: root {head.root.hex()}, sealed at {head.sealed_at_us} µs",
-    ])
-
-
-def _check_period_inclusion(document: Mapping[str, Any], registry: TrustRegistry, now: int
-                            ) -> ProofVerdict:
-    head = verify_tree_head(str(document.get("tree_head", "")), registry, now, PERIODS)
-    change = document.get("period_change")
-    if not isinstance(change, Mapping):
-        raise ProofInvalid("the document names no period change")
-    fields = _period_fields(change)
-    index = document.get("leaf_index")
-    if type(index) is not int:
-        raise ProofInvalid("leaf_index is not an integer")
-    path = _hashes(document.get("audit_path"), "audit_path")
-    if fields[0] > head.last_seq:
-        raise ProofInvalid(f"period change seq {fields[0]} is beyond the tree head's last seq "
-                           f"{head.last_seq}")
-    if not merkle.verify_inclusion(period_leaf_hash(fields), index, head.tree_size, path,
-                                   head.root):
-        raise ProofInvalid(f"period change {fields[1]} is NOT leaf {index} of the tree of size "
-                           f"{head.tree_size}: the hashes do not lead to its root")
-    return ProofVerdict("inclusion", [
-        f"valid: period change {fields[1]} (seq {fields[0]}) is leaf {index} of the period "
-        f"log's tree of size {head.tree_size}",
         f"tree head signed by the hub: root {head.root.hex()}, sealed at {head.sealed_at_us} µs",
     ])
 
