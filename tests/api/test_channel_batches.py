@@ -178,3 +178,29 @@ async def test_a_batch_for_another_channel_or_too_long_is_refused_whole(
     empty = await _batch(api, wallet, [])
     assert empty.status_code == 422 and empty.json()["code"] == "invalid_input"
     assert before == await ledger_snapshot(api)
+
+
+async def test_transfers_booked_without_their_record_are_named_not_answered_as_existing(
+    api: Api, uid: str, wallet: dict[str, str]
+) -> None:
+    # A state the ledger never writes (a payment's legs and record go in one job): its guard
+    # answers `unknown_payment` on both doors rather than an `exists` with no record behind it.
+    from sqlalchemy import delete
+
+    from ledger.db.tables import channel_payments
+
+    day = own_day()
+    api.services.channels.clock = lambda: at(day)
+    worker = await vn_worker(api, uid)
+    body = payment(worker, f"g-{uid}", month_of(day))
+    assert (await _batch(api, wallet, [body])).status_code == 200
+    async with api.services.db.engine.begin() as conn:
+        await conn.execute(delete(channel_payments).where(
+            channel_payments.c.channel_ref == f"g-{uid}"))
+    again = await _batch(api, wallet, [body])
+    (item,) = again.json()["results"]
+    assert (item["problem"]["code"], item["problem"]["field"]) == ("unknown_payment",
+                                                                   "channel_ref")
+    alone = await api.http.post(f"/v1/channels/{MEKONG}/payments", json=body,
+                                headers={**wallet, "Idempotency-Key": f"g2-{uid}"})
+    assert (alone.json()["code"], alone.json()["field"]) == ("unknown_payment", "channel_ref")
