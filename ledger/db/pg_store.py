@@ -219,16 +219,33 @@ def _agg(select: str, source: str) -> str:
 
 
 # Transfers are found through `transfer_keys` (ADR 0062): one probe of its primary key gives
-# the transfer's (seq, created_at_us), and the join's inner scan is pruned at run time to that
-# one month's partition, where `WHERE id = ANY(...)` would probe every month's index. Whether a
+# the transfer's (seq, created_at_us), and the inner scan is pruned at run time to that one
+# month's partition, where `WHERE id = ANY(...)` would probe every month's index. Whether a
 # pending transfer was resolved, or a transfer reversed, is the key table's alone to say.
-_BY_KEYS = ("(SELECT t.* FROM transfer_keys k JOIN transfers t ON t.seq = k.seq "
-            "AND t.created_at_us = k.created_at_us WHERE k.key = ANY({param}::text[])) AS t")
+#
+# Every lookup by a list of keys is written as one probe per key (a LATERAL subquery with
+# LIMIT 1, which the planner cannot flatten into a join): with `key = ANY($1)` over a thousand
+# keys, a table of a few hundred thousand rows was scanned whole, the array tested against every
+# row, because the planner costs a thousand index descents above one sequential pass. The
+# pass's read then grew with the table until the planner changed its mind at a few million rows
+# (issue 18's empty ledger posted slower than the full one: docs/benchmarks.md).
+def _probe(table: str, column: str, param: str, select: str = "*") -> str:
+    """Rows of `table` whose unique `column` is one of the text array `param`, one index probe
+    each (a key that is absent gives no row; a repeated key, its row twice)."""
+    return (f"(SELECT x.* FROM unnest({param}::text[]) AS q(v) CROSS JOIN LATERAL "
+            f"(SELECT {select} FROM {table} WHERE {column} = q.v LIMIT 1) AS x)")
+
+
+_BY_KEYS = ("(SELECT t.* FROM " + _probe("transfer_keys", "key", "{param}", "seq, created_at_us")
+            + " AS k CROSS JOIN LATERAL (SELECT * FROM transfers WHERE seq = k.seq AND "
+            "created_at_us = k.created_at_us LIMIT 1) AS t) AS t")
 
 
 # ledger_store.UNRESOLVED_PENDING_WHERE through the keys: pending (flag 1), and no `p:` key.
+# OFFSET 0 keeps the NOT EXISTS a probe per transfer: without it the planner turns it into an
+# anti-join that hashes the whole key table (tests/db/test_read_plans.py).
 _UNRESOLVED_PENDING = ("(t.flags & 1) = 1 AND NOT EXISTS (SELECT 1 FROM transfer_keys AS r "
-                       "WHERE r.key = 'p:' || t.id)")
+                       "WHERE r.key = 'p:' || t.id OFFSET 0)")
 
 
 def _keys(prefix: str, ids: Sequence[str]) -> list[str]:
@@ -238,10 +255,10 @@ def _keys(prefix: str, ids: Sequence[str]) -> list[str]:
 
 _READ_SQL = "SELECT " + ", ".join([
     _agg("json_build_array(" + TRANSFER_COLUMNS + ")", _BY_KEYS.format(param="$1")),
-    _agg("substr(key, 3)", "transfer_keys WHERE key = ANY($2::text[])"),
-    _agg("substr(key, 3)", "transfer_keys WHERE key = ANY($3::text[])"),
+    _agg("substr(key, 3)", _probe("transfer_keys", "key", "$2", "key") + " AS k"),
+    _agg("substr(key, 3)", _probe("transfer_keys", "key", "$3", "key") + " AS k"),
     _agg("json_build_array(id, worker_id, fund, scheme, month, kind, wage_base_minor, currency, "
-         "shares, created_at_us, overrides)", "contributions WHERE id = ANY($4::text[])"),
+         "shares, created_at_us, overrides)", _probe("contributions", "id", "$4") + " AS c"),
     _agg("json_build_array(p.worker_id, p.fund, p.scheme, p.month, p.state)",
          "insurance_periods p JOIN unnest($5::text[], $6::text[], $7::text[], $8::int[]) "
          "AS k(w, f, s, m) ON p.worker_id = k.w AND p.fund = k.f AND p.scheme = k.s "
