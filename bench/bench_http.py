@@ -26,6 +26,7 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import ClassVar
 
 import asyncpg
 import psutil
@@ -52,13 +53,14 @@ def _free_port() -> int:
 
 
 PORT = _free_port()
+PORTS = [PORT]  # --balanced: one server process per port, wrk split between them
 
 
-def _wait_ready(timeout_s: float = 120) -> None:
+def _wait_ready(port: int, timeout_s: float = 120) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/v1/ready", timeout=1) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/ready", timeout=1) as r:
                 if r.status == 200:
                     return
         except OSError:
@@ -78,27 +80,56 @@ def _wrk(token: str, workers: int, batch: int, connections: int, seconds: int,
     analyzer = _Analyzer(_CpuMeter.database)
     analyzer.start()
     try:
-        out = _run_wrk(connections, seconds, script, env)
+        outs = _run_wrk(connections, seconds, script, env)
     finally:
         analyzer.stop()
-    line = next(x for x in out.stdout.splitlines() if x.startswith("JSON "))
-
-    result: dict[str, object] = json.loads(line[5:])
+    result = _merged([json.loads(next(x for x in out.stdout.splitlines()
+                                      if x.startswith("JSON "))[5:]) for out in outs])
     requests = int(str(result["requests"]))
     result["requests_per_s"] = round(requests / float(str(result["seconds"])))
     result["contributions_per_s"] = round(requests * max(batch, 1) / float(str(result["seconds"])))
     result.update(cpu.per_item(requests * max(batch, 1)))
-    if out.stderr.strip():
-        result["sample_errors"] = out.stderr.strip().splitlines()[:3]
+    errors = [line for out in outs for line in out.stderr.strip().splitlines()]
+    if errors:
+        result["sample_errors"] = errors[:3]
     return result
 
 
+def _merged(runs: list[dict[str, object]]) -> dict[str, object]:
+    """One wrk's figures, or several run at once (--balanced): requests and errors summed over
+    the longest duration, and each percentile the highest of theirs (an upper bound of the
+    union's: if no run has more than 1% of its requests above x, neither has their union)."""
+    if len(runs) == 1:
+        return runs[0]
+    merged: dict[str, object] = {
+        "requests": sum(int(str(r["requests"])) for r in runs),
+        "seconds": max(float(str(r["seconds"])) for r in runs),
+        "errors_status": sum(int(str(r["errors_status"])) for r in runs)}
+    for figure in ("p50_ms", "p90_ms", "p99_ms", "max_ms"):
+        merged[figure] = max(float(str(r[figure])) for r in runs)
+    merged["percentiles"] = "the highest of the wrk processes' (one per server)"
+    return merged
+
+
 def _run_wrk(connections: int, seconds: int, script: str, env: dict[str, str]
-             ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["wrk", "-t", str(WRK_THREADS), "-c", str(connections), "-d", f"{seconds}s",
-         "--timeout", "5s", "-s", str(ROOT / "bench/wrk" / script), f"http://127.0.0.1:{PORT}"],
-        env=env, capture_output=True, text=True, check=True)
+             ) -> list[subprocess.CompletedProcess[str]]:
+    """wrk against the server, or one wrk per server process at once (each its share of the
+    connections, its own lane of payment numbers)."""
+    share = connections // len(PORTS)
+    threads = min(WRK_THREADS, share)
+    children = [subprocess.Popen(
+        ["wrk", "-t", str(threads), "-c", str(share), "-d", f"{seconds}s", "--timeout", "5s",
+         "-s", str(ROOT / "bench/wrk" / script), f"http://127.0.0.1:{port}"],
+        env={**env, "THREADS": str(threads), "STRIDE": str(len(PORTS)), "LANE": str(lane)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for lane, port in enumerate(PORTS)]
+    outs = []
+    for child in children:
+        stdout, stderr = child.communicate()
+        if child.returncode:
+            raise subprocess.CalledProcessError(child.returncode, child.args, stdout, stderr)
+        outs.append(subprocess.CompletedProcess(child.args, 0, stdout, stderr))
+    return outs
 
 
 class _Analyzer(threading.Thread):
@@ -137,7 +168,7 @@ class _CpuMeter:
     on what else the machine ran meanwhile. A backend that exits during the run is not counted
     (the pool keeps its connections open: none should)."""
 
-    server: psutil.Process | None = None
+    servers: ClassVar[list[psutil.Process]] = []
     sealer: psutil.Process | None = None
     database = ""
 
@@ -149,10 +180,9 @@ class _CpuMeter:
 
     @classmethod
     def _api(cls) -> float:
-        if cls.server is None:
-            return 0.0
         total = 0.0
-        for proc in (cls.server, *cls.server.children(recursive=True)):
+        for proc in [p for server in cls.servers
+                     for p in (server, *server.children(recursive=True))]:
             try:
                 times = proc.cpu_times()
             except psutil.NoSuchProcess:
@@ -188,7 +218,7 @@ RATES = [("THB", "USD", "0.028"), ("USD", "VND", "25000")]
 
 def _call(method: str, path: str, token: str, body: dict[str, object]) -> dict[str, object]:
     request = urllib.request.Request(
-        f"http://127.0.0.1:{PORT}{path}", method=method, data=json.dumps(body).encode(),
+        f"http://127.0.0.1:{PORTS[0]}{path}", method=method, data=json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
     with urllib.request.urlopen(request, timeout=10) as response:
         found: dict[str, object] = json.load(response)
@@ -234,6 +264,11 @@ async def main() -> None:
     parser.add_argument("--sealer-nice", type=int, default=0, metavar="N",
                         help="with --sealer process: run it at this niceness (0-19; sealing "
                         "is background work whose deadline is seconds, not the request's)")
+    parser.add_argument("--balanced", action="store_true",
+                        help="one `clmtv serve` per API process, each on its own port, and wrk "
+                        "split evenly between them (as a balancer in front would): with a few "
+                        "long-lived connections, one multi-process server may give them all "
+                        "to one process")
     parser.add_argument("--only", choices=["single", "batch", "payment", "payment-batch"],
                         help="run one workload (payment runs only when named)")
     args = parser.parse_args()
@@ -260,15 +295,21 @@ async def main() -> None:
                                        "--every", "1"], env=env, stdout=subprocess.DEVNULL,
                                       preexec_fn=(lambda: os.nice(nice)) if nice else None)
             _CpuMeter.sealer = psutil.Process(sealer.pid)
-        server = subprocess.Popen(
-            [str(ROOT / ".venv/bin/clmtv"), "serve", "--port", str(PORT), "--workers",
-             str(args.server_workers), "--no-access-log"],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        _CpuMeter.server = psutil.Process(server.pid)
+        if args.balanced:
+            if args.connections % args.server_workers:
+                sys.exit("--balanced: --connections must be a multiple of --server-workers")
+            PORTS[:] = [PORT, *(_free_port() for _ in range(args.server_workers - 1))]
+        processes = 1 if args.balanced else args.server_workers
+        servers = [subprocess.Popen(
+            [str(ROOT / ".venv/bin/clmtv"), "serve", "--port", str(port), "--workers",
+             str(processes), "--no-access-log"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for port in PORTS]
+        _CpuMeter.servers = [psutil.Process(server.pid) for server in servers]
         _CpuMeter.database = url.rsplit("/", 1)[1]
         await analyze(url)  # the population just loaded by COPY
         try:
-            _wait_ready()
+            for port in PORTS:
+                _wait_ready(port)
             if paying:
                 extra = _payment_env(token, wallet)
                 batch = args.batch if args.only == "payment-batch" else 0
@@ -281,6 +322,7 @@ async def main() -> None:
                 result["payments_booked"] = booked
                 print(json.dumps({"workload": f"http.{args.only}", "batch": batch,
                                   "sealer": args.sealer, "sealer_nice": args.sealer_nice,
+                                  "balanced": args.balanced,
                                   "server_workers": args.server_workers,
                                   "connections": args.connections, **result}), flush=True)
                 return
@@ -293,8 +335,10 @@ async def main() -> None:
                                   "server_workers": args.server_workers,
                                   "connections": args.connections, **result}), flush=True)
         finally:
-            server.terminate()
-            server.wait(10)
+            for server in servers:
+                server.terminate()
+            for server in servers:
+                server.wait(10)
             if sealer is not None:
                 sealer.terminate()
                 sealer.wait(30)

@@ -15,6 +15,10 @@ local income = os.getenv("INCOME")
 local threads = tonumber(os.getenv("THREADS") or "2")
 local run = os.getenv("RUN") or "0"
 local batch = tonumber(os.getenv("BATCH") or "50")
+-- Several wrk processes at once (bench_http --balanced): process LANE of STRIDE takes every
+-- STRIDE-th payment number, so that no two processes pay the same worker's month.
+local stride = tonumber(os.getenv("STRIDE") or "1")
+local lane = tonumber(os.getenv("LANE") or "0")
 local year0, month0 = string.match(os.getenv("MONTH0") or "2027-01", "(%d+)-(%d+)")
 year0, month0 = tonumber(year0), tonumber(month0)
 counter = 0
@@ -31,6 +35,7 @@ local function month_of(offset)
 end
 
 local function one_payment(n)
+  n = n * stride + lane
   local worker = n % workers
   local month = month_of(math.floor(n / workers) % 60)
   return string.format(
