@@ -75,10 +75,10 @@ class GroupCommitter:
     async def submit_all(self, jobs: list[Job]) -> list[list[UnitResult]]:
         """Queue several jobs at once (no idempotency claims: each job's own ids make it
         idempotent) so that they share a transaction, and wait until all have committed."""
-        if self._task is None:
-            self.start()
         if any(job.claim is not None for job in jobs):
             raise ValueError("submit_all takes jobs without idempotency claims")
+        if self._task is None:
+            self.start()
         loop = asyncio.get_running_loop()
         futures: list[asyncio.Future[list[UnitResult]]] = []
         for job in jobs:

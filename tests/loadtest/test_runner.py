@@ -19,6 +19,7 @@ from ledger.app.loadtest.runner import (
     run,
     sent_kinds,
 )
+from ledger.cli import main
 
 SHAPE = {"population": {"workers": 1_000_000},
          "peak": {"total": 1.0, "mix": {"statement_read": 0.8, "declaration_upload": 0.2}}}
@@ -131,3 +132,16 @@ def test_a_tiny_capacity_run_end_to_end(tmp_path: Path) -> None:
     assert saved["exit_code"] == result.exit_code
     assert any(line.startswith("step 0") for line in lines)
     assert saved["mode"] == "steps"
+
+
+@pytest.mark.parametrize(("option", "value", "message"), [
+    ("--mix", "voluntary_payment=0.5,bogus=0.5", "--mix: 'bogus' is not one of"),
+    ("--kinds", "statement_read,bogus", "--kinds: unknown ['bogus']"),
+])
+def test_an_unknown_kind_is_refused_by_the_command_before_anything_starts(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], option: str, value: str,
+        message: str) -> None:
+    out = tmp_path / "run"
+    assert main(["loadtest", "run", option, value, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()  # nothing prepared, nothing written

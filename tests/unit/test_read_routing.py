@@ -250,3 +250,18 @@ async def test_all_writes_with_the_standby_down_reads_the_primary_and_a_primary_
     positions.standby_error = None
     with pytest.raises(ConnectionRefusedError):
         await router.route([principal_key("auditor")])
+
+
+async def test_a_replay_query_that_fails_for_its_own_reason_is_not_taken_for_a_down_standby(
+        positions: Positions) -> None:
+    """Only a failure that says the standby cannot serve (`standby_unavailable`) sends reads
+    to the primary; any other error of the position query is raised, not hidden as `down`."""
+    router = _router()
+    positions.written = 100
+    await router.note_write([worker_key("wkr_1")])
+    positions.standby_error = RuntimeError("the position query is wrong")
+    with pytest.raises(RuntimeError, match="position query"):
+        await router.route([worker_key("wkr_1")])
+    positions.standby_error, positions.replayed = None, [100]
+    chosen = await router.route([worker_key("wkr_1")])
+    assert (chosen.source, chosen.reason) == ("standby", "replayed")  # not marked down
