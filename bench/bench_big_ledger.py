@@ -38,7 +38,7 @@ import numpy as np
 
 from bench.bench_import import national_ids, register, run_cli, write_file
 from bench.bench_service import thai
-from bench.common import fresh_postgres, postgres_backend_ticks
+from bench.common import analyze, fresh_postgres, postgres_backend_ticks
 from ledger.adapters.th_sso.ids import national_id_check_digit
 from ledger.composition import running_services
 from ledger.config import Settings
@@ -180,14 +180,6 @@ def ratios(empty: list[dict[str, dict[str, object]]], full: list[dict[str, dict[
     return {"transfers_per_s": ratio("transfers", "transfers_per_s"),
             "statement_median_ms": ratio("statement", "median_ms"),
             "import_rows_per_s": ratio("import", "rows_per_s")}
-
-
-async def analyze(url: str) -> None:
-    raw = await asyncpg.connect(url.replace("+asyncpg", ""), command_timeout=None)
-    try:
-        await raw.execute("ANALYZE")
-    finally:
-        await raw.close()
 
 
 async def prepared(db: Database, url: str, members: list[str], folder: Path) -> None:

@@ -32,6 +32,7 @@ import asyncpg
 import psutil
 
 from bench.common import (
+    analyze,
     bulk_memberships,
     bulk_workers,
     database_url,
@@ -152,14 +153,6 @@ class _Analyzer(threading.Thread):
     def stop(self) -> None:
         self.stopping.set()
         self.join()
-
-
-async def analyze(url: str) -> None:
-    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
-    try:
-        await connection.execute("ANALYZE")
-    finally:
-        await connection.close()
 
 
 class _CpuMeter:

@@ -26,9 +26,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
-
-from bench.common import fresh_postgres, postgres_backend_ticks
+from bench.common import fresh_postgres, postgres_backend_ticks, run_sql
 from ledger.db import pg_store
 from ledger.db.stores import ledger_transactions
 from ledger.domain.accounts import AccountCode, AccountSpec
@@ -58,14 +56,6 @@ def _timed(name: str) -> None:
     setattr(pg_store.PgLedgerTx, name, timed)
 
 
-async def _admin(url: str, statement: str) -> None:
-    connection = await asyncpg.connect(url.replace("+asyncpg", ""))
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--steps", type=int, default=10)
@@ -80,7 +70,7 @@ async def main() -> None:
     async with fresh_postgres() as (db, url):
         database = url.rsplit("/", 1)[1]
         if args.plan_cache != "auto":
-            await _admin(url, f"ALTER DATABASE {database} SET plan_cache_mode = {args.plan_cache}")
+            await run_sql(url, f"ALTER DATABASE {database} SET plan_cache_mode = {args.plan_cache}")
             await db.dispose()  # new connections take the setting
         engine = PostingEngine(db, ledger_transactions(db))
         specs = [AccountSpec(f"bench/{i}", AccountCode.OPERATING, Currency.THB, AccountFlags.NONE)
@@ -94,11 +84,11 @@ async def main() -> None:
 
         for start in range(0, ACCOUNTS, JOB):
             await engine.post(job(start))
-        await _admin(url, "ANALYZE")
+        await run_sql(url, "ANALYZE")
         posted = ACCOUNTS
         for _ in range(args.steps):
             if args.between != "nothing":
-                await _admin(url, args.between.upper())
+                await run_sql(url, args.between.upper())
             WAITED.clear()
             ticks0, cpu0 = postgres_backend_ticks(database) or {}, time.process_time()
             started = time.perf_counter()

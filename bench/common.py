@@ -40,6 +40,21 @@ async def fresh_postgres(keep: bool = False) -> AsyncIterator[tuple[Database, st
         await admin.close()
 
 
+async def run_sql(url: str, statement: str) -> None:
+    """One statement on its own connection to the database `url` names (ANALYZE, VACUUM, an
+    ALTER DATABASE): outside any pool, with no timeout."""
+    connection = await asyncpg.connect(url.replace("+asyncpg", ""), command_timeout=None)
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+async def analyze(url: str) -> None:
+    """ANALYZE, as production's autovacuum would (it is off on the bench machines)."""
+    await run_sql(url, "ANALYZE")
+
+
 def postgres_cpu_s(database: str) -> float | None:
     """CPU seconds used so far by the PostgreSQL backends connected to `database`, read from
     /proc (Linux; None elsewhere). Backends that have exited are not counted: read it while the
