@@ -354,6 +354,24 @@ async def test_proofs_of_what_is_not_sealed_or_of_no_such_tree_are_refused(
     assert (refused.value.code, refused.value.field) == (ErrorCode.INVALID_INPUT, "first")
 
 
+async def test_a_sealed_transfer_whose_row_is_gone_is_refused_naming_the_audit(
+        journal: Journal, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A proof is built from the stored row. Found by its id, its leaf sealed, then gone when
+    its row is read (deleted in between, behind the triggers' back): no proof, only the command
+    that finds what else changed. The window is between two queries, so the test closes it by
+    making the second one find nothing."""
+    _, ident = await _leaf(journal.db, 4)
+
+    async def gone(*_args: object, **_kwargs: object) -> None:
+        return None
+
+    monkeypatch.setattr(journal_repo, "transfer_at", gone)
+    with pytest.raises(DomainError) as refused:
+        await journal.services.journal.inclusion(ident, None)
+    assert refused.value.code is ErrorCode.UNKNOWN_TRANSFER
+    assert "clmtv audit verify" in refused.value.message
+
+
 # -- the period state changes' log (ADR 0059) ------------------------------------------------------
 
 PERIOD_BATCHES = 3  # each: 10 contributions (10 periods created), 2 of them withdrawn: 12 changes
