@@ -321,3 +321,19 @@ async def test_the_states_support_is_booked_beside_the_workers_part(
     assert line["balance"]["amount_minor"] == str(935_000 + 165_000)
     assert {p["payer"]: p["amount"]["amount_minor"] for p in line["paid_by_payer"]} == {
         "voluntary": "935000", "government": "165000"}
+
+
+async def test_a_priced_quote_for_a_worker_who_is_not_the_funds_member_is_refused(
+    api: Api, uid: str, wallet: dict[str, str]
+) -> None:
+    """A quote that prices a purchase asks the fund's rule for that worker: one of another
+    fund, or no worker at all, gets the same problem a payment for them would."""
+    cambodian = await new_worker(api, uid + "e", ("KH-NSSF",))
+    month = month_of(own_day())
+    for worker, status, code in ((cambodian, 422, "worker_not_member"),
+                                 (f"wkr_none{uid}", 404, "unknown_worker")):
+        quoted = await api.http.post(f"/v1/channels/{MEKONG}/quotes", headers=wallet, json={
+            "currency": "THB", "fund": "VN-VSS", "worker_id": worker, "scheme": "voluntary-si",
+            "months": [month], "declared_income": INCOME})
+        assert quoted.status_code == status, quoted.text
+        assert (quoted.json()["code"], quoted.json()["field"]) == (code, "worker_id")
